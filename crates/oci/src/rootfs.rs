@@ -1,0 +1,610 @@
+//! Layers as one filesystem: the squashed view of an image, where every entry knows the
+//! layer that put it there.
+//!
+//! Layers are applied in order as the OCI image spec's "Applying Changesets" says
+//! (`layer.md`): a `.wh.NAME` entry deletes `NAME` from lower layers, `.wh..wh..opq` empties
+//! its directory of lower-layer entries, and every other entry replaces what was at its
+//! path. Parent paths are resolved through the symlinks already in the view, scoped to the
+//! image root (as containerd's `fs.RootPath`), so `lib/x` under `lib -> usr/lib` lands in
+//! `usr/lib/x`.
+//!
+//! The view is an index in memory; file contents the caller asks to keep are copied into a
+//! private directory under *generated* names (one file per content), never under the
+//! layer's paths. So a hostile layer cannot make vouch write outside that directory, whatever
+//! its `..`, absolute or symlinked paths: there is no path-based write at all. Paths that
+//! climb above the root are refused outright ([`Error::PathEscapes`]); hard links must name
+//! an entry already in the view (which makes link cycles impossible); symlink chains are
+//! bounded; and every byte read from a layer is counted against [`Limits`], including the
+//! bytes of tar extension headers (GNU long names, PAX records), which the `tar` crate would
+//! otherwise read into memory unbounded.
+//!
+//! [`Rootfs::extract`] materialises the view into a directory for tools that need one.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::image::ResolvedImage;
+use crate::limits::Limits;
+use crate::manifest::{Compression, descriptor_digest};
+use crate::store::ImageSource;
+
+/// What kind of filesystem object an entry is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Regular file.
+    File,
+    /// Directory.
+    Dir,
+    /// Symbolic link, with its target as written.
+    Symlink(String),
+    /// Character device.
+    CharDevice,
+    /// Block device.
+    BlockDevice,
+    /// Named pipe.
+    Fifo,
+}
+
+/// One path in the squashed view.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// What it is.
+    pub kind: Kind,
+    /// Size in bytes (files).
+    pub size: u64,
+    /// Permission bits and set-id bits.
+    pub mode: u32,
+    /// Index into [`Rootfs::layers`] of the layer that last wrote it; `None` for `dir:`.
+    pub layer: Option<usize>,
+    content: Option<Content>,
+}
+
+#[derive(Debug, Clone)]
+enum Content {
+    /// Kept from a layer, in the private store under this id.
+    Stored(u64),
+    /// A file of a `dir:` source.
+    Disk(PathBuf),
+}
+
+/// Which file contents to keep while squashing (everything else is indexed only).
+pub enum Keep {
+    /// Keep every regular file.
+    All,
+    /// Keep none.
+    None,
+    /// Keep files whose path (relative, no leading `/`) and size the predicate accepts.
+    Matching(Box<dyn Fn(&str, u64) -> bool + Send + Sync>),
+}
+
+impl std::fmt::Debug for Keep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::All => "All",
+            Self::None => "None",
+            Self::Matching(_) => "Matching",
+        })
+    }
+}
+
+impl Keep {
+    fn wants(&self, path: &str, size: u64) -> bool {
+        match self {
+            Self::All => true,
+            Self::None => false,
+            Self::Matching(f) => f(path, size),
+        }
+    }
+}
+
+/// A layer of the view.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LayerInfo {
+    /// Compressed digest (as in the manifest).
+    pub digest: Digest,
+    /// Media type.
+    pub media_type: String,
+    /// Compressed size.
+    pub size: u64,
+}
+
+/// The squashed filesystem of an image or a directory.
+#[derive(Debug)]
+pub struct Rootfs {
+    nodes: BTreeMap<String, Node>,
+    layers: Vec<LayerInfo>,
+    store: Option<tempfile::TempDir>,
+    limits: Limits,
+}
+
+impl Rootfs {
+    /// Squashes `image`'s layers read from `source`.
+    pub fn from_image(source: &dyn ImageSource, image: &ResolvedImage, keep: &Keep, limits: &Limits) -> Result<Self> {
+        let store = tempfile::Builder::new()
+            .prefix("vouch-rootfs-")
+            .tempdir()
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let mut fs = Self { nodes: BTreeMap::new(), layers: Vec::new(), store: Some(store), limits: limits.clone() };
+        fs.nodes.insert(String::new(), dir_node(None));
+        let mut budget = Budget::new(limits.image_bytes);
+        for desc in image.layers() {
+            let media_type = desc.media_type().to_string();
+            let digest = descriptor_digest(desc)?;
+            let compression = Compression::from_media_type(&media_type).ok_or_else(|| Error::UnsupportedMediaType {
+                what: format!("layer {digest}"),
+                media_type: media_type.clone(),
+            })?;
+            let index = fs.layers.len();
+            fs.layers.push(LayerInfo { digest: digest.clone(), media_type, size: desc.size() });
+            let blob = source.blob(&digest, desc.size())?;
+            fs.apply_layer(blob, compression, index, keep, &mut budget)?;
+        }
+        Ok(fs)
+    }
+
+    /// Squashes layers given as (compression, stream) pairs: for tests and for callers that
+    /// hold layers outside any store.
+    pub fn from_layers<R: Read>(layers: Vec<(LayerInfo, Compression, R)>, keep: &Keep, limits: &Limits) -> Result<Self> {
+        let store = tempfile::Builder::new()
+            .prefix("vouch-rootfs-")
+            .tempdir()
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let mut fs = Self { nodes: BTreeMap::new(), layers: Vec::new(), store: Some(store), limits: limits.clone() };
+        fs.nodes.insert(String::new(), dir_node(None));
+        let mut budget = Budget::new(limits.image_bytes);
+        for (info, compression, reader) in layers {
+            let index = fs.layers.len();
+            fs.layers.push(info);
+            fs.apply_layer(reader, compression, index, keep, &mut budget)?;
+        }
+        Ok(fs)
+    }
+
+    /// Indexes a plain directory (`dir:`), without following symlinks out of it.
+    pub fn from_dir(root: &Path, limits: &Limits) -> Result<Self> {
+        let meta = fs::metadata(root).map_err(|e| Error::io(root, e))?;
+        if !meta.is_dir() {
+            return Err(Error::BadLocation { input: root.display().to_string(), reason: "not a directory".into() });
+        }
+        let mut nodes = BTreeMap::new();
+        nodes.insert(String::new(), dir_node(None));
+        let mut stack = vec![(root.to_owned(), String::new())];
+        let mut count = 0u64;
+        while let Some((dir, rel)) = stack.pop() {
+            let rd = fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+            for entry in rd {
+                let entry = entry.map_err(|e| Error::io(&dir, e))?;
+                count += 1;
+                if count > limits.layer_entries {
+                    return Err(Error::Limit {
+                        what: root.display().to_string(),
+                        limit: "layer_entries",
+                        max: limits.layer_entries,
+                        actual: count,
+                    });
+                }
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+                let meta = entry.path().symlink_metadata().map_err(|e| Error::io(entry.path(), e))?;
+                let ft = meta.file_type();
+                let mode = permissions(&meta);
+                let node = if ft.is_symlink() {
+                    let target = fs::read_link(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+                    Node { kind: Kind::Symlink(target.to_string_lossy().into_owned()), size: 0, mode, layer: None, content: None }
+                } else if ft.is_dir() {
+                    stack.push((entry.path(), path.clone()));
+                    dir_node(None)
+                } else if ft.is_file() {
+                    Node { kind: Kind::File, size: meta.len(), mode, layer: None, content: Some(Content::Disk(entry.path())) }
+                } else {
+                    Node { kind: Kind::Fifo, size: 0, mode, layer: None, content: None }
+                };
+                nodes.insert(path, node);
+            }
+        }
+        Ok(Self { nodes, layers: Vec::new(), store: None, limits: limits.clone() })
+    }
+
+    /// The layers, base first (empty for `dir:`).
+    pub fn layers(&self) -> &[LayerInfo] {
+        &self.layers
+    }
+
+    /// Every entry, sorted by path (relative, no leading `/`; the root is `""`).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.nodes.iter().filter(|(p, _)| !p.is_empty()).map(|(p, n)| (p.as_str(), n))
+    }
+
+    /// The entry at `path` itself (a symlink is returned as a symlink).
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        let p = normalise(path, "lookup").ok()?;
+        self.nodes.get(&p)
+    }
+
+    /// Follows symlinks (scoped to the root) and returns the final path and entry.
+    pub fn resolve(&self, path: &str) -> Result<Option<(String, &Node)>> {
+        let real = self.resolve_path(&normalise(path, "lookup")?, true, "lookup")?;
+        Ok(self.nodes.get(&real).map(|n| (real, n)))
+    }
+
+    /// Reads a kept file's contents (following symlinks), at most `limit` bytes.
+    pub fn read(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+        let Some((real, node)) = self.resolve(path)? else { return Ok(None) };
+        if node.kind != Kind::File {
+            return Ok(None);
+        }
+        let Some(mut r) = self.open_content(node)? else { return Ok(None) };
+        let mut out = Vec::new();
+        r.by_ref().take(limit + 1).read_to_end(&mut out).map_err(|e| Error::io(&real, e))?;
+        if out.len() as u64 > limit {
+            return Err(Error::Limit { what: real, limit: "read limit", max: limit, actual: node.size });
+        }
+        Ok(Some(out))
+    }
+
+    fn open_content(&self, node: &Node) -> Result<Option<Box<dyn Read>>> {
+        match &node.content {
+            None => Ok(None),
+            Some(Content::Disk(p)) => Ok(Some(Box::new(BufReader::new(File::open(p).map_err(|e| Error::io(p, e))?)))),
+            Some(Content::Stored(id)) => {
+                let p = self.stored_path(*id);
+                Ok(Some(Box::new(BufReader::new(File::open(&p).map_err(|e| Error::io(&p, e))?))))
+            }
+        }
+    }
+
+    fn stored_path(&self, id: u64) -> PathBuf {
+        self.store.as_ref().map_or_else(PathBuf::new, |s| s.path().join(id.to_string()))
+    }
+
+    /// Writes the view into `target` (which must be empty or absent): directories, kept
+    /// files, symlinks (as written; they are only ever created, never followed) and no
+    /// device nodes. Nothing is written outside `target`.
+    pub fn extract(&self, target: &Path) -> Result<()> {
+        fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
+        if fs::read_dir(target).map_err(|e| Error::io(target, e))?.next().is_some() {
+            return Err(Error::BadLocation { input: target.display().to_string(), reason: "extraction target is not empty".into() });
+        }
+        // BTreeMap order puts parents before children. Paths were normalised on the way in
+        // and no entry has a symlink among its ancestors (parents are resolved when layers
+        // are applied), so each join stays inside `target`; the check below is the belt to
+        // those braces.
+        for (path, node) in self.entries() {
+            let dest = target.join(path);
+            if let Some(parent) = Path::new(path).parent() {
+                let mut cur = target.to_owned();
+                for c in parent.components() {
+                    cur.push(c);
+                    let m = cur.symlink_metadata().map_err(|e| Error::io(&cur, e))?;
+                    if !m.is_dir() {
+                        return Err(Error::PathEscapes { layer: "extract".into(), path: path.into() });
+                    }
+                }
+            }
+            match &node.kind {
+                Kind::Dir => fs::create_dir(&dest).map_err(|e| Error::io(&dest, e))?,
+                Kind::File => {
+                    let mut out = fs::OpenOptions::new().write(true).create_new(true).open(&dest).map_err(|e| Error::io(&dest, e))?;
+                    if let Some(mut r) = self.open_content(node)? {
+                        io::copy(&mut r, &mut out).map_err(|e| Error::io(&dest, e))?;
+                    }
+                }
+                Kind::Symlink(t) => symlink(t, &dest)?,
+                Kind::CharDevice | Kind::BlockDevice | Kind::Fifo => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_layer<R: Read>(&mut self, blob: R, compression: Compression, layer: usize, keep: &Keep, image_budget: &mut Budget) -> Result<()> {
+        let name = format!("layer {}", self.layers[layer].digest);
+        let header_budget = (self.limits.path_bytes as u64) * 4 + 64 * 1024;
+        let guard_state = GuardState::new(self.limits.layer_bytes, header_budget);
+        let decompressed: Box<dyn Read> = match compression {
+            Compression::None => Box::new(blob),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(128 * 1024, blob))),
+            Compression::Zstd => Box::new(
+                zstd::stream::read::Decoder::new(blob).map_err(|e| Error::Layer { layer: name.clone(), source: e })?,
+            ),
+        };
+        let guarded = Guard { inner: decompressed, state: guard_state.clone(), layer: name.clone() };
+        let mut archive = tar::Archive::new(guarded);
+        let mut count = 0u64;
+        let entries = archive.entries().map_err(|e| Error::from_stream(&name, e))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| Error::from_stream(&name, e))?;
+            count += 1;
+            if count > self.limits.layer_entries {
+                return Err(Error::Limit { what: name, limit: "layer_entries", max: self.limits.layer_entries, actual: count });
+            }
+            // The entry's data plus padding, then at most the header budget, may be read
+            // before the next entry is handed to us.
+            guard_state.allow(entry.size().div_ceil(512) * 512 + header_budget);
+            let raw_path = entry.path_bytes().into_owned();
+            if raw_path.len() > self.limits.path_bytes {
+                return Err(Error::Limit { what: name, limit: "path_bytes", max: self.limits.path_bytes as u64, actual: raw_path.len() as u64 });
+            }
+            let path_str = String::from_utf8_lossy(&raw_path).into_owned();
+            self.apply_entry(&mut entry, &path_str, layer, keep, &name)?;
+        }
+        // Drain trailing bytes so the blob's digest is verified (the tar end marker may come
+        // before the end of the compressed stream).
+        let mut rest = archive.into_inner();
+        rest.state.allow(u64::MAX / 2);
+        io::copy(&mut rest, &mut io::sink()).map_err(|e| Error::from_stream(&name, e))?;
+        image_budget.spend(rest.state.total.get(), &name)?;
+        Ok(())
+    }
+
+    fn apply_entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, raw: &str, layer: usize, keep: &Keep, name: &str) -> Result<()> {
+        let path = normalise(raw, name)?;
+        if path.is_empty() {
+            return Ok(()); // "./" itself
+        }
+        let (parent, base) = match path.rsplit_once('/') {
+            Some((p, b)) => (p.to_owned(), b.to_owned()),
+            None => (String::new(), path.clone()),
+        };
+        let parent = self.ensure_dir(&parent, layer, name)?;
+        let join = |b: &str| if parent.is_empty() { b.to_owned() } else { format!("{parent}/{b}") };
+        if base == ".wh..wh..opq" {
+            let prefix = if parent.is_empty() { String::new() } else { format!("{parent}/") };
+            self.nodes.retain(|p, n| !(p.starts_with(&prefix) && p.len() > prefix.len() && n.layer.is_some_and(|l| l < layer)));
+            return Ok(());
+        }
+        if let Some(hidden) = base.strip_prefix(".wh.") {
+            self.remove_tree(&join(hidden));
+            return Ok(());
+        }
+        let target = join(&base);
+        let header = entry.header();
+        let mode = header.mode().unwrap_or(0o644) & 0o7777;
+        let kind = header.entry_type();
+        let node = match kind {
+            tar::EntryType::Directory => {
+                if let Some(existing) = self.nodes.get_mut(&target)
+                    && existing.kind == Kind::Dir
+                {
+                    existing.mode = mode;
+                    existing.layer = Some(layer);
+                    return Ok(());
+                }
+                Node { kind: Kind::Dir, size: 0, mode, layer: Some(layer), content: None }
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                let size = entry.size();
+                let content = if keep.wants(&target, size) { Some(self.store_content(entry, name)?) } else { None };
+                Node { kind: Kind::File, size, mode, layer: Some(layer), content }
+            }
+            tar::EntryType::Symlink => {
+                let link = entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+                if link.len() > self.limits.path_bytes {
+                    return Err(Error::Limit { what: name.into(), limit: "path_bytes", max: self.limits.path_bytes as u64, actual: link.len() as u64 });
+                }
+                Node { kind: Kind::Symlink(link), size: 0, mode, layer: Some(layer), content: None }
+            }
+            tar::EntryType::Link => {
+                let link = entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+                let link_path = normalise(&link, name)?;
+                // The target's parents resolve like any path; the target itself is not
+                // followed (a hard link to a symlink links the symlink).
+                let resolved = self.resolve_path(&link_path, false, name)?;
+                let Some(t) = self.nodes.get(&resolved) else {
+                    return Err(Error::DanglingHardLink { layer: name.into(), path: target, target: link });
+                };
+                if t.kind == Kind::Dir {
+                    return Err(Error::DanglingHardLink { layer: name.into(), path: target, target: format!("{link} (a directory)") });
+                }
+                Node { layer: Some(layer), ..t.clone() }
+            }
+            tar::EntryType::Char => Node { kind: Kind::CharDevice, size: 0, mode, layer: Some(layer), content: None },
+            tar::EntryType::Block => Node { kind: Kind::BlockDevice, size: 0, mode, layer: Some(layer), content: None },
+            tar::EntryType::Fifo => Node { kind: Kind::Fifo, size: 0, mode, layer: Some(layer), content: None },
+            // PAX global headers and other metadata-only types carry no filesystem object.
+            _ => return Ok(()),
+        };
+        self.remove_tree(&target);
+        self.nodes.insert(target, node);
+        Ok(())
+    }
+
+    fn store_content<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, name: &str) -> Result<Content> {
+        let id = self.nodes.len() as u64 + rand_suffix();
+        let path = self.stored_path(id);
+        let mut out = File::create(&path).map_err(|e| Error::io(&path, e))?;
+        io::copy(entry, &mut out).map_err(|e| Error::from_stream(name, e))?;
+        Ok(Content::Stored(id))
+    }
+
+    /// Makes sure `dir` (already normalised) exists as a directory, creating missing parents,
+    /// and returns its real path after resolving symlinks in the view.
+    fn ensure_dir(&mut self, dir: &str, layer: usize, name: &str) -> Result<String> {
+        let real = self.resolve_path(dir, true, name)?;
+        let mut cur = String::new();
+        for c in real.split('/').filter(|c| !c.is_empty()) {
+            cur = if cur.is_empty() { c.to_owned() } else { format!("{cur}/{c}") };
+            match self.nodes.get(&cur) {
+                Some(n) if n.kind == Kind::Dir => {}
+                _ => {
+                    // Missing, or a non-directory in the way: a directory replaces it, as
+                    // the runtime would when extracting.
+                    self.remove_tree(&cur);
+                    self.nodes.insert(cur.clone(), dir_node(Some(layer)));
+                }
+            }
+        }
+        Ok(real)
+    }
+
+    /// Resolves symlinks in `path` inside the root; `follow_last` decides whether the last
+    /// component is followed too. `..` never climbs above the root here: a symlink's target
+    /// is interpreted as inside a chroot.
+    fn resolve_path(&self, path: &str, follow_last: bool, name: &str) -> Result<String> {
+        let mut pending: Vec<String> = path.split('/').filter(|c| !c.is_empty()).rev().map(str::to_owned).collect();
+        let mut resolved: Vec<String> = Vec::new();
+        let mut hops = 0usize;
+        while let Some(c) = pending.pop() {
+            match c.as_str() {
+                "." => continue,
+                ".." => {
+                    resolved.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            resolved.push(c);
+            let is_last = pending.is_empty();
+            let cur = resolved.join("/");
+            if let Some(Node { kind: Kind::Symlink(target), .. }) = self.nodes.get(&cur)
+                && (!is_last || follow_last)
+            {
+                hops += 1;
+                if hops > self.limits.link_hops {
+                    return Err(Error::LinkLoop { layer: name.into(), path: path.into(), max: self.limits.link_hops });
+                }
+                resolved.pop();
+                if target.starts_with('/') {
+                    resolved.clear();
+                }
+                for t in target.split('/').filter(|c| !c.is_empty()).rev() {
+                    pending.push(t.to_owned());
+                }
+            }
+        }
+        Ok(resolved.join("/"))
+    }
+
+    fn remove_tree(&mut self, path: &str) {
+        if path.is_empty() {
+            return;
+        }
+        self.nodes.remove(path);
+        let prefix = format!("{path}/");
+        let doomed: Vec<String> = self.nodes.range(prefix.clone()..).take_while(|(p, _)| p.starts_with(&prefix)).map(|(p, _)| p.clone()).collect();
+        for p in doomed {
+            self.nodes.remove(&p);
+        }
+    }
+}
+
+fn rand_suffix() -> u64 {
+    // Ids only need to be unique within one store; a counter would do, but a process-wide
+    // counter keeps ids unique even if nodes are removed and the map shrinks.
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1 << 32);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn dir_node(layer: Option<usize>) -> Node {
+    Node { kind: Kind::Dir, size: 0, mode: 0o755, layer, content: None }
+}
+
+/// `./a//b/./c/` -> `a/b/c`; a leading `/` means the image root. `..` may step back inside
+/// the path but never above the root.
+fn normalise(raw: &str, name: &str) -> Result<String> {
+    let mut out: Vec<&str> = Vec::new();
+    for c in raw.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if out.pop().is_none() {
+                    return Err(Error::PathEscapes { layer: name.into(), path: raw.into() });
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Ok(out.join("/"))
+}
+
+#[cfg(unix)]
+fn permissions(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+#[cfg(not(unix))]
+fn permissions(_meta: &fs::Metadata) -> u32 {
+    0o644
+}
+
+#[cfg(unix)]
+fn symlink(target: &str, dest: &Path) -> Result<()> {
+    std::os::unix::fs::symlink(target, dest).map_err(|e| Error::io(dest, e))
+}
+#[cfg(not(unix))]
+fn symlink(_target: &str, _dest: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// Byte accounting across all layers of an image.
+struct Budget {
+    left: u64,
+    max: u64,
+}
+
+impl Budget {
+    fn new(max: u64) -> Self {
+        Self { left: max, max }
+    }
+    fn spend(&mut self, n: u64, what: &str) -> Result<()> {
+        if n > self.left {
+            return Err(Error::Limit { what: what.into(), limit: "image_bytes", max: self.max, actual: self.max - self.left + n });
+        }
+        self.left -= n;
+        Ok(())
+    }
+}
+
+/// Shared between the guard (owned by the tar reader) and the loop that drives it.
+#[derive(Clone)]
+struct GuardState {
+    total: Rc<Cell<u64>>,
+    allowance: Rc<Cell<u64>>,
+    layer_limit: u64,
+}
+
+impl GuardState {
+    fn new(layer_limit: u64, first_header: u64) -> Self {
+        Self { total: Rc::new(Cell::new(0)), allowance: Rc::new(Cell::new(first_header)), layer_limit }
+    }
+    fn allow(&self, n: u64) {
+        self.allowance.set(n);
+    }
+}
+
+/// Counts decompressed bytes: fails the stream past the layer limit, and past the
+/// allowance between two entries (which bounds tar extension headers).
+struct Guard<R> {
+    inner: R,
+    state: GuardState,
+    layer: String,
+}
+
+impl<R: Read> Read for Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let allowance = self.state.allowance.get();
+        if allowance == 0 {
+            return Err(limit_error(&self.layer, "tar header size", 0, 0));
+        }
+        let want = buf.len().min(usize::try_from(allowance).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.state.allowance.set(allowance - n as u64);
+        let total = self.state.total.get() + n as u64;
+        self.state.total.set(total);
+        if total > self.state.layer_limit {
+            return Err(limit_error(&self.layer, "layer_bytes", self.state.layer_limit, total));
+        }
+        Ok(n)
+    }
+}
+
+fn limit_error(layer: &str, limit: &'static str, max: u64, actual: u64) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, Error::Limit { what: layer.into(), limit, max, actual })
+}

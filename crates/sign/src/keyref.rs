@@ -1,0 +1,110 @@
+//! Key references: where `--key` points.
+//!
+//! `env://NAME` reads PEM text from environment variable `NAME` (as cosign does); `file://PATH`
+//! or a bare path reads a file. Other `scheme://` references (cosign's `awskms://`, `gcpkms://`,
+//! `azurekms://`, `hashivault://`, `k8s://`, `pkcs11:`) are refused with [`Error::KeyRef`] until a
+//! KMS backend exists; such a backend adds a variant here and implements [`crate::Signer`].
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+use crate::keyfile::read_private_key;
+use crate::keys::{SigningKey, VerifyingKey};
+use crate::limits::{self, Limits};
+
+/// Environment variables holding the key file password, in lookup order.
+pub const PASSWORD_ENV_VARS: [&str; 2] = ["VOUCH_PASSWORD", "COSIGN_PASSWORD"];
+
+/// Where a key lives.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRef {
+    /// A PEM file on disk.
+    File(PathBuf),
+    /// PEM text in an environment variable.
+    Env(String),
+}
+
+impl FromStr for KeyRef {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        if let Some(name) = s.strip_prefix("env://") {
+            if name.is_empty() {
+                return Err(Error::KeyRef {
+                    reference: s.to_owned(),
+                    reason: "empty environment variable name",
+                });
+            }
+            return Ok(Self::Env(name.to_owned()));
+        }
+        if let Some(path) = s.strip_prefix("file://") {
+            return Ok(Self::File(PathBuf::from(path)));
+        }
+        if s.contains("://") || s.starts_with("pkcs11:") {
+            return Err(Error::KeyRef {
+                reference: s.to_owned(),
+                reason: "KMS and hardware key references are not supported yet",
+            });
+        }
+        Ok(Self::File(PathBuf::from(s)))
+    }
+}
+
+impl KeyRef {
+    /// Reads the PEM text the reference points to.
+    pub fn read_pem(&self, limits: &Limits) -> Result<String> {
+        self.read_pem_with(&|name| std::env::var(name).ok(), limits)
+    }
+
+    /// Like [`KeyRef::read_pem`] with an explicit environment lookup (for tests and embedding).
+    pub fn read_pem_with(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        limits: &Limits,
+    ) -> Result<String> {
+        let text = match self {
+            Self::File(path) => read_file(path, limits.max_key_file_bytes)?,
+            Self::Env(name) => env(name).ok_or_else(|| Error::KeyRef {
+                reference: format!("env://{name}"),
+                reason: "environment variable is not set",
+            })?,
+        };
+        limits::check("key file", limits.max_key_file_bytes, text.len())?;
+        Ok(text)
+    }
+
+    /// Loads a private key (encrypted with `password`, or plain PKCS#8/SEC1).
+    pub fn load_signing_key(&self, password: &[u8], limits: &Limits) -> Result<SigningKey> {
+        read_private_key(&self.read_pem(limits)?, password, limits)
+    }
+
+    /// Loads a `PUBLIC KEY` PEM.
+    pub fn load_verifying_key(&self, limits: &Limits) -> Result<VerifyingKey> {
+        VerifyingKey::from_pem(&self.read_pem(limits)?)
+    }
+}
+
+/// The key file password from `VOUCH_PASSWORD` or `COSIGN_PASSWORD` (an empty value is an empty
+/// password); `None` when neither is set and the caller should prompt.
+pub fn password_from_env() -> Option<zeroize::Zeroizing<String>> {
+    PASSWORD_ENV_VARS
+        .iter()
+        .find_map(|name| std::env::var(name).ok())
+        .map(zeroize::Zeroizing::new)
+}
+
+fn read_file(path: &Path, limit: usize) -> Result<String> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    limits::check(
+        "key file",
+        limit,
+        usize::try_from(len).unwrap_or(usize::MAX),
+    )?;
+    std::fs::read_to_string(path).map_err(io)
+}

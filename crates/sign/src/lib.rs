@@ -1,0 +1,38 @@
+//! Signing and offline verification for vouch, byte-compatible with Sigstore.
+//!
+//! * [`keys`]: [`SigningKey`] (ECDSA P-256/P-384, Ed25519) and [`VerifyingKey`] (plus RSA);
+//!   [`keyfile`] reads and writes cosign's encrypted key files; [`KeyRef`] resolves
+//!   `--key` arguments.
+//! * [`dsse`] and [`intoto`]: envelopes, PAE, in-toto Statements.
+//! * [`bundle`]: Sigstore bundles v0.1 to v0.3, parsed into validated types that keep the
+//!   signed bytes.
+//! * [`trust_root`]: `trusted_root.json`, the only source of trust for verification.
+//! * [`verify`]: a [`Verifier`] (trust material, fixed per deployment) checks a bundle against
+//!   a [`Policy`] (what this call must prove) and returns [`Verified`] evidence.
+
+pub mod bundle;
+mod certs;
+pub mod dsse;
+pub mod error;
+pub mod intoto;
+pub mod keyfile;
+pub mod keyref;
+pub mod keys;
+pub mod limits;
+mod rekor;
+pub mod sign;
+mod tlog;
+pub mod trust_root;
+pub mod verify;
+
+pub use bundle::Bundle;
+pub use certs::CertificateIdentity;
+pub use error::{Error, Result};
+pub use keyref::KeyRef;
+pub use keys::{HashAlgorithm, KeyAlgorithm, Signer, SigningKey, VerifyingKey};
+pub use limits::Limits;
+pub use trust_root::TrustedRoot;
+pub use verify::{
+    Artifact, BlobContent, Evidence, IdentityPolicy, Match, SignerPolicy, Verified, VerifiedSigner,
+    Verifier, VerifierOptions,
+};

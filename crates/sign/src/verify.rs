@@ -1,0 +1,536 @@
+//! Offline verification of Sigstore bundles, trusting only a [`TrustedRoot`].
+//!
+//! A [`Verifier`] holds the trust material and the deployment's options; a [`SignerPolicy`] says
+//! what one call must prove (a public key, or a certificate identity). Verification follows
+//! `sigstore/architecture-docs:client-spec.md` §4 and returns [`Verified`] evidence.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use regex::Regex;
+use sha2::{Digest, Sha256};
+
+use crate::bundle::{Bundle, Content, TlogEntry, VerificationMaterial};
+use crate::certs::{self, CertificateIdentity, ParsedCert};
+use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
+use crate::error::{Error, Result};
+use crate::intoto::Statement;
+use crate::keys::{HashAlgorithm, VerifyingKey};
+use crate::rekor;
+use crate::tlog;
+use crate::trust_root::TrustedRoot;
+
+/// Clock skew tolerated for integrated times in the future, in seconds.
+const MAX_FUTURE_SKEW_SECS: u64 = 60;
+
+/// The artifact a signature is checked against.
+#[derive(Debug, Clone, Copy)]
+pub enum Artifact<'a> {
+    /// The artifact's bytes.
+    Bytes(&'a [u8]),
+    /// Only its SHA-256 digest (`verify-blob sha256:<hex>`).
+    Sha256([u8; 32]),
+}
+
+impl Artifact<'_> {
+    fn sha256(&self) -> [u8; 32] {
+        match self {
+            Self::Bytes(b) => Sha256::digest(b).into(),
+            Self::Sha256(d) => *d,
+        }
+    }
+}
+
+/// A string matcher for identities and issuers.
+#[derive(Debug, Clone)]
+pub enum Match {
+    /// Equal to this string.
+    Exact(String),
+    /// Matches this regular expression. Like cosign's `--certificate-identity-regexp`, the
+    /// expression is not anchored for you: write `^...$` to match the whole value.
+    Regex(Regex),
+}
+
+impl Match {
+    /// Compiles a regular expression matcher.
+    pub fn regex(pattern: &str) -> Result<Self> {
+        Regex::new(pattern)
+            .map(Self::Regex)
+            .map_err(|e| Error::malformed("identity regular expression", e))
+    }
+
+    fn matches(&self, value: &str) -> bool {
+        match self {
+            Self::Exact(s) => s == value,
+            Self::Regex(r) => r.is_match(value),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Exact(s) => s.clone(),
+            Self::Regex(r) => format!("regexp:{}", r.as_str()),
+        }
+    }
+}
+
+/// Which certificate identity must have signed (`--certificate-identity[-regexp]`,
+/// `--certificate-oidc-issuer[-regexp]`, plus Fulcio extension claims such as
+/// `--certificate-github-workflow-repository`).
+#[derive(Debug, Clone)]
+pub struct IdentityPolicy {
+    /// Matched against every SAN value; one must match.
+    pub identity: Match,
+    /// Matched against the OIDC issuer extension.
+    pub issuer: Match,
+    /// Fulcio extension OID (e.g. [`OID_SOURCE_REPOSITORY_URI`]) to exact expected value.
+    pub extensions: Vec<(&'static str, String)>,
+}
+
+/// Fulcio extension: GitHub workflow trigger (deprecated raw form, read by `cosign --certificate-github-workflow-trigger`).
+pub const OID_GITHUB_WORKFLOW_TRIGGER: &str = "1.3.6.1.4.1.57264.1.2";
+/// Fulcio extension: GitHub workflow SHA (deprecated raw form).
+pub const OID_GITHUB_WORKFLOW_SHA: &str = "1.3.6.1.4.1.57264.1.3";
+/// Fulcio extension: GitHub workflow name (deprecated raw form).
+pub const OID_GITHUB_WORKFLOW_NAME: &str = "1.3.6.1.4.1.57264.1.4";
+/// Fulcio extension: GitHub workflow repository (deprecated raw form).
+pub const OID_GITHUB_WORKFLOW_REPOSITORY: &str = "1.3.6.1.4.1.57264.1.5";
+/// Fulcio extension: GitHub workflow ref (deprecated raw form).
+pub const OID_GITHUB_WORKFLOW_REF: &str = "1.3.6.1.4.1.57264.1.6";
+/// Fulcio extension: source repository URI.
+pub const OID_SOURCE_REPOSITORY_URI: &str = "1.3.6.1.4.1.57264.1.12";
+/// Fulcio extension: source repository ref.
+pub const OID_SOURCE_REPOSITORY_REF: &str = "1.3.6.1.4.1.57264.1.14";
+/// Fulcio extension: build trigger.
+pub const OID_BUILD_TRIGGER: &str = "1.3.6.1.4.1.57264.1.20";
+
+impl IdentityPolicy {
+    /// Exact identity and issuer.
+    pub fn exact(identity: impl Into<String>, issuer: impl Into<String>) -> Self {
+        Self {
+            identity: Match::Exact(identity.into()),
+            issuer: Match::Exact(issuer.into()),
+            extensions: Vec::new(),
+        }
+    }
+
+    /// Adds a required Fulcio extension value.
+    pub fn with_extension(mut self, oid: &'static str, value: impl Into<String>) -> Self {
+        self.extensions.push((oid, value.into()));
+        self
+    }
+
+    fn check(&self, id: &CertificateIdentity) -> Result<()> {
+        let issuer_ok = id.issuer.as_deref().is_some_and(|i| self.issuer.matches(i));
+        if !issuer_ok {
+            return Err(Error::IssuerMismatch {
+                expected: self.issuer.describe(),
+                found: id.issuer.clone(),
+            });
+        }
+        if !id
+            .subject_alternative_names
+            .iter()
+            .any(|san| self.identity.matches(san))
+        {
+            return Err(Error::IdentityMismatch {
+                expected: self.identity.describe(),
+                found: id.subject_alternative_names.clone(),
+            });
+        }
+        for (oid, want) in &self.extensions {
+            let found = id.extensions.get(*oid);
+            if found != Some(want) {
+                return Err(Error::ExtensionMismatch {
+                    oid,
+                    expected: want.clone(),
+                    found: found.cloned(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Who must have signed.
+#[derive(Debug, Clone)]
+pub enum SignerPolicy {
+    /// A known public key (`--key`); the bundle must carry `publicKey` material.
+    Key(VerifyingKey),
+    /// A certificate chaining to the trusted root, with this identity.
+    Identity(IdentityPolicy),
+    /// A certificate chaining to the trusted root, any identity. For tests and tools that
+    /// report the identity instead of enforcing it; never a default.
+    UnsafeAnyIdentity,
+}
+
+/// Deployment-wide options. Every field weakens verification; all default to off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifierOptions {
+    /// Accept bundles without a transparency log entry (cosign `--insecure-ignore-tlog`).
+    /// Certificates then cannot be time-checked and fail with [`Error::NoVerifiedTime`].
+    pub insecure_ignore_tlog: bool,
+    /// Skip the embedded SCT check (cosign `--insecure-ignore-sct`).
+    pub insecure_ignore_sct: bool,
+}
+
+/// Evidence of what verification established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The signer.
+    pub signer: VerifiedSigner,
+    /// The transparency log entry that was checked, if any.
+    pub tlog: Option<TlogEvidence>,
+    /// Names of the checks that passed, in order.
+    pub checks: Vec<&'static str>,
+}
+
+/// The signer that verification established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifiedSigner {
+    /// A public key given by the caller.
+    Key {
+        /// Hex SHA-256 of its SubjectPublicKeyInfo.
+        key_id: String,
+    },
+    /// A certificate from a trusted CA.
+    Certificate(CertificateIdentity),
+}
+
+/// A verified transparency log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlogEvidence {
+    /// Global log index.
+    pub log_index: u64,
+    /// Hex log ID.
+    pub log_id: String,
+    /// Integrated time (unix seconds) from a verified signed entry timestamp; `None` when the
+    /// entry only had an inclusion proof.
+    pub integrated_time: Option<u64>,
+    /// Whether an inclusion proof against a signed checkpoint was verified.
+    pub inclusion_proof_verified: bool,
+}
+
+/// A value that passed verification, with the evidence. Only this crate constructs it.
+#[derive(Debug, Clone)]
+pub struct Verified<T> {
+    value: T,
+    evidence: Evidence,
+}
+
+impl<T> Verified<T> {
+    /// The verified value.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// What was established.
+    pub fn evidence(&self) -> &Evidence {
+        &self.evidence
+    }
+
+    /// Splits into value and evidence.
+    pub fn into_parts(self) -> (T, Evidence) {
+        (self.value, self.evidence)
+    }
+}
+
+/// What a verified blob bundle contained.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlobContent {
+    /// A message signature over the artifact.
+    MessageSignature,
+    /// An in-toto statement naming the artifact as a subject.
+    Statement(Statement),
+}
+
+/// Verifies bundles against a trusted root.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    trust: TrustedRoot,
+    options: VerifierOptions,
+}
+
+impl Verifier {
+    /// A verifier with every check on.
+    pub fn new(trust: TrustedRoot) -> Self {
+        Self::with_options(trust, VerifierOptions::default())
+    }
+
+    /// A verifier with explicit options.
+    pub fn with_options(trust: TrustedRoot, options: VerifierOptions) -> Self {
+        Self { trust, options }
+    }
+
+    /// `verify-blob`: the bundle signs `artifact`, either with a message signature or with a DSSE
+    /// in-toto statement listing the artifact's SHA-256 among its subjects.
+    pub fn verify_blob(
+        &self,
+        artifact: Artifact<'_>,
+        bundle: &Bundle,
+        policy: &SignerPolicy,
+    ) -> Result<Verified<BlobContent>> {
+        let digest = artifact.sha256();
+        let (key, mut evidence) = self.verify_common(bundle, policy, Some(digest))?;
+        let value = match &bundle.content {
+            Content::MessageSignature(m) => {
+                if let Some((alg, claimed)) = &m.digest {
+                    let actual = match artifact {
+                        Artifact::Bytes(b) => alg.digest(b),
+                        Artifact::Sha256(d) if *alg == HashAlgorithm::Sha2_256 => d.to_vec(),
+                        Artifact::Sha256(_) => {
+                            return Err(Error::UnsupportedAlgorithm {
+                                algorithm: format!("message digest {}", alg.proto_name()),
+                            });
+                        }
+                    };
+                    if *claimed != actual {
+                        return Err(Error::DigestMismatch {
+                            check: "bundle messageDigest",
+                            expected: hex::encode(actual),
+                            found: hex::encode(claimed),
+                        });
+                    }
+                }
+                match artifact {
+                    Artifact::Bytes(b) if key.is_ed25519() => {
+                        key.verify("message signature", b, &m.signature)?;
+                    }
+                    _ => key.verify_prehashed(
+                        "message signature",
+                        HashAlgorithm::Sha2_256,
+                        &digest,
+                        &m.signature,
+                    )?,
+                }
+                BlobContent::MessageSignature
+            }
+            Content::DsseEnvelope(env) => {
+                let statement = verified_statement(env, &key)?;
+                let hex_digest = hex::encode(digest);
+                if !statement.has_subject_digest("sha256", &hex_digest) {
+                    return Err(Error::SubjectNotFound {
+                        digest: format!("sha256:{hex_digest}"),
+                    });
+                }
+                BlobContent::Statement(statement)
+            }
+        };
+        evidence.checks.push("signature");
+        Ok(Verified { value, evidence })
+    }
+
+    /// `verify-attestation`: the bundle holds a DSSE in-toto statement with `predicate_type`
+    /// (when given) about `subject_sha256` (when given).
+    pub fn verify_attestation(
+        &self,
+        bundle: &Bundle,
+        subject_sha256: Option<[u8; 32]>,
+        predicate_type: Option<&str>,
+        policy: &SignerPolicy,
+    ) -> Result<Verified<Statement>> {
+        let Content::DsseEnvelope(env) = &bundle.content else {
+            return Err(Error::MaterialMismatch {
+                reason: "bundle holds a message signature, not an attestation",
+            });
+        };
+        let (key, mut evidence) = self.verify_common(bundle, policy, None)?;
+        let statement = verified_statement(env, &key)?;
+        evidence.checks.push("signature");
+        if let Some(digest) = subject_sha256 {
+            let hex_digest = hex::encode(digest);
+            if !statement.has_subject_digest("sha256", &hex_digest) {
+                return Err(Error::SubjectNotFound {
+                    digest: format!("sha256:{hex_digest}"),
+                });
+            }
+            evidence.checks.push("subject digest");
+        }
+        if let Some(expected) = predicate_type {
+            if statement.predicate_type != expected {
+                return Err(Error::PredicateTypeMismatch {
+                    expected: expected.to_owned(),
+                    found: statement.predicate_type,
+                });
+            }
+            evidence.checks.push("predicate type");
+        }
+        Ok(Verified {
+            value: statement,
+            evidence,
+        })
+    }
+
+    /// Client spec §4 steps 1 to 3: signer material, transparency log, certificate and identity.
+    /// Returns the key that must have made the signature.
+    fn verify_common(
+        &self,
+        bundle: &Bundle,
+        policy: &SignerPolicy,
+        artifact_sha256: Option<[u8; 32]>,
+    ) -> Result<(VerifyingKey, Evidence)> {
+        let leaf = match (&bundle.material, policy) {
+            (VerificationMaterial::PublicKey { .. }, SignerPolicy::Key(_)) => None,
+            (VerificationMaterial::PublicKey { .. }, _) => {
+                return Err(Error::MaterialMismatch {
+                    reason: "bundle names a public key but a certificate identity was requested",
+                });
+            }
+            (_, SignerPolicy::Key(_)) => {
+                return Err(Error::MaterialMismatch {
+                    reason: "bundle carries a certificate but a public key was given",
+                });
+            }
+            (material, _) => {
+                let der = material.leaf_certificate().ok_or(Error::InvalidBundle {
+                    rule: "expected non-empty certificate chain",
+                })?;
+                Some(ParsedCert::from_der(der)?)
+            }
+        };
+        let (key, signer_der) = match (&leaf, policy) {
+            (Some(cert), _) => (cert.key.clone(), cert.der.clone()),
+            (None, SignerPolicy::Key(k)) => (k.clone(), k.spki_der().to_vec()),
+            // Excluded by the match above: public-key material only pairs with a key policy.
+            (None, _) => {
+                return Err(Error::MaterialMismatch {
+                    reason: "bundle names a public key but a certificate identity was requested",
+                });
+            }
+        };
+        let mut checks = Vec::new();
+
+        // Transparency log: establishes the signing time (client spec §4 step 1 and 3).
+        let tlog = if self.options.insecure_ignore_tlog {
+            None
+        } else {
+            let [entry] = bundle.tlog_entries.as_slice() else {
+                return Err(Error::InvalidBundle {
+                    rule: "expected exactly one transparency log entry",
+                });
+            };
+            let evidence = self.verify_tlog_entry(entry, &mut checks)?;
+            let expected = rekor::Expected {
+                content: &bundle.content,
+                signer_der: &signer_der,
+                artifact_sha256,
+            };
+            rekor::check_body(entry, &expected)?;
+            checks.push("tlog entry matches bundle");
+            Some(evidence)
+        };
+
+        // Certificate: chain at the signing time, profile, SCT, identity (§4 step 2).
+        let signer = match leaf {
+            None => VerifiedSigner::Key {
+                key_id: hex::encode(key.key_id()),
+            },
+            Some(leaf) => {
+                let at =
+                    tlog.as_ref()
+                        .and_then(|t| t.integrated_time)
+                        .ok_or(Error::NoVerifiedTime {
+                            reason: "certificate needs a signed entry timestamp from the log",
+                        })?;
+                let path = certs::verify_chain(&leaf, &self.trust, at)?;
+                checks.push("certificate chain");
+                certs::check_leaf_profile(&leaf)?;
+                checks.push("certificate profile");
+                if !self.options.insecure_ignore_sct {
+                    let issuer = path.first().ok_or(Error::UntrustedCertificate {
+                        issuer: String::new(),
+                    })?;
+                    certs::verify_embedded_sct(&leaf, issuer, &self.trust)?;
+                    checks.push("SCT");
+                }
+                let identity = certs::identity(&leaf)?;
+                if let SignerPolicy::Identity(policy) = policy {
+                    policy.check(&identity)?;
+                    checks.push("identity");
+                }
+                VerifiedSigner::Certificate(identity)
+            }
+        };
+        Ok((
+            key,
+            Evidence {
+                signer,
+                tlog,
+                checks,
+            },
+        ))
+    }
+
+    fn verify_tlog_entry(
+        &self,
+        entry: &TlogEntry,
+        checks: &mut Vec<&'static str>,
+    ) -> Result<TlogEvidence> {
+        let untrusted = |at_time| Error::UntrustedLog {
+            key_id: base64_std(&entry.log_id),
+            at_time,
+        };
+        let log = self
+            .trust
+            .tlog(&entry.log_id)
+            .ok_or_else(|| untrusted(false))?;
+        let key = log.key.as_ref().ok_or_else(|| untrusted(false))?;
+        let inclusion_proof_verified = match &entry.inclusion_proof {
+            Some(proof) => {
+                tlog::verify_inclusion(entry, proof, log)?;
+                checks.push("inclusion proof");
+                true
+            }
+            None => false,
+        };
+        let integrated_time = match &entry.signed_entry_timestamp {
+            Some(set) => {
+                key.verify("signed entry timestamp", &rekor::set_message(entry), set)?;
+                if !log.valid_for.contains(entry.integrated_time) {
+                    return Err(untrusted(true));
+                }
+                if entry.integrated_time > now().saturating_add(MAX_FUTURE_SKEW_SECS) {
+                    return Err(Error::NoVerifiedTime {
+                        reason: "integrated time is in the future",
+                    });
+                }
+                checks.push("signed entry timestamp");
+                Some(entry.integrated_time)
+            }
+            None if inclusion_proof_verified => None,
+            None => {
+                return Err(Error::NoVerifiedTime {
+                    reason: "log entry has neither inclusion promise nor inclusion proof",
+                });
+            }
+        };
+        Ok(TlogEvidence {
+            log_index: entry.log_index,
+            log_id: hex::encode(&entry.log_id),
+            integrated_time,
+            inclusion_proof_verified,
+        })
+    }
+}
+
+/// Verifies a DSSE envelope with `key` and parses its in-toto statement (§4 step 4).
+fn verified_statement(env: &Envelope, key: &VerifyingKey) -> Result<Statement> {
+    env.verify(key)?;
+    if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
+        return Err(Error::PayloadTypeMismatch {
+            expected: IN_TOTO_PAYLOAD_TYPE.to_owned(),
+            found: env.payload_type.clone(),
+        });
+    }
+    Statement::from_json(&env.payload)
+}
+
+fn base64_std(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
