@@ -124,10 +124,14 @@ fn select<'a>(entries: &'a [Entry], reference: Option<&str>, what: &str) -> Resu
             }),
         },
         Some(r) => {
-            let want_long = if r.contains(':') { r.to_owned() } else { format!("{r}:latest") };
+            // Compare normalised references: `app:v1` names `docker.io/library/app:v1`.
+            let want = crate::reference::Reference::parse(r).ok();
+            let same = |t: &String| {
+                t == r || (want.is_some() && crate::reference::Reference::parse(t).ok() == want)
+            };
             entries
                 .iter()
-                .find(|e| e.repo_tags.iter().flatten().any(|t| t == r || *t == want_long))
+                .find(|e| e.repo_tags.iter().flatten().any(same))
                 .ok_or_else(|| Error::NotFound {
                     what: r.into(),
                     location: what.into(),

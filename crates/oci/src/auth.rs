@@ -96,17 +96,18 @@ struct AuthEntry {
     identitytoken: Option<String>,
 }
 
-/// Finds credentials for `registry` (`host[:port]`, `docker.io` for Docker Hub).
-pub fn lookup(registry: &str) -> Result<Option<Credentials>> {
-    for file in auth_files() {
+/// Finds credentials for `registry` (`host[:port]`, `docker.io` for Docker Hub) in `files`
+/// (usually [`auth_files`]), first match wins.
+pub fn lookup(registry: &str, files: &[PathBuf]) -> Result<Option<Credentials>> {
+    for file in files {
         let bytes = match std::fs::read(&file) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(&file, e)),
+            Err(e) => return Err(Error::io(file, e)),
         };
         let parsed: AuthFile = serde_json::from_slice(&bytes)
             .map_err(|e| Error::malformed(file.display().to_string(), e))?;
-        if let Some(c) = from_file(&parsed, registry, &file)? {
+        if let Some(c) = from_file(&parsed, registry, file)? {
             return Ok(Some(c));
         }
     }

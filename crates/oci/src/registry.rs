@@ -29,6 +29,9 @@ pub struct RegistryOptions {
     pub http: vouch_http::ClientConfig,
     /// Credentials to use instead of the auth files.
     pub credentials: Option<Credentials>,
+    /// Auth files to read credentials from; `None` means the standard ones
+    /// ([`auth::auth_files`]: `$REGISTRY_AUTH_FILE`, containers' and Docker's).
+    pub auth_files: Option<Vec<std::path::PathBuf>>,
     /// Size limits on what the registry sends.
     pub limits: Limits,
 }
@@ -58,7 +61,10 @@ impl Registry {
         let host = reference.api_host();
         let credentials = match &options.credentials {
             Some(c) => Some(c.clone()),
-            None => auth::lookup(reference.registry())?,
+            None => match &options.auth_files {
+                Some(files) => auth::lookup(reference.registry(), files)?,
+                None => auth::lookup(reference.registry(), &auth::auth_files())?,
+            },
         };
         Ok(Self {
             http: Client::new(&options.http)?,

@@ -82,6 +82,9 @@ pub enum Keep {
     None,
     /// Keep files whose path (relative, no leading `/`) and size the predicate accepts.
     Matching(Box<dyn Fn(&str, u64) -> bool + Send + Sync>),
+    /// Keep files whose path, size and permission bits the predicate accepts (an SBOM
+    /// keeps executables to look for embedded build information, wherever they are).
+    MatchingMode(Box<dyn Fn(&str, u64, u32) -> bool + Send + Sync>),
 }
 
 impl std::fmt::Debug for Keep {
@@ -90,16 +93,19 @@ impl std::fmt::Debug for Keep {
             Self::All => "All",
             Self::None => "None",
             Self::Matching(_) => "Matching",
+            Self::MatchingMode(_) => "MatchingMode",
         })
     }
 }
 
 impl Keep {
-    fn wants(&self, path: &str, size: u64) -> bool {
+    /// Whether the file at `path` (relative) with this size and mode is kept.
+    pub fn wants(&self, path: &str, size: u64, mode: u32) -> bool {
         match self {
             Self::All => true,
             Self::None => false,
             Self::Matching(f) => f(path, size),
+            Self::MatchingMode(f) => f(path, size, mode),
         }
     }
 }
@@ -249,6 +255,28 @@ impl Rootfs {
         Ok(Some(out))
     }
 
+    /// Opens a kept file (following symlinks) for reading and seeking: for readers that
+    /// need a few parts of a large file (an executable's section table) and not all of it.
+    /// Returns the resolved path and the file.
+    pub fn open(&self, path: &str) -> Result<Option<(String, File)>> {
+        let Some((real, node)) = self.resolve(path)? else { return Ok(None) };
+        if node.kind != Kind::File {
+            return Ok(None);
+        }
+        let p = match &node.content {
+            None => return Ok(None),
+            Some(Content::Disk(p)) => p.clone(),
+            Some(Content::Stored(id)) => self.stored_path(*id),
+        };
+        let f = File::open(&p).map_err(|e| Error::io(&p, e))?;
+        Ok(Some((real, f)))
+    }
+
+    /// Whether `node` has contents that can be read (it was kept, or it is on disk).
+    pub fn has_content(node: &Node) -> bool {
+        node.content.is_some()
+    }
+
     fn open_content(&self, node: &Node) -> Result<Option<Box<dyn Read>>> {
         match &node.content {
             None => Ok(None),
@@ -380,7 +408,7 @@ impl Rootfs {
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 let size = entry.size();
-                let content = if keep.wants(&target, size) { Some(self.store_content(entry, name)?) } else { None };
+                let content = if keep.wants(&target, size, mode) { Some(self.store_content(entry, name)?) } else { None };
                 Node { kind: Kind::File, size, mode, layer: Some(layer), content }
             }
             tar::EntryType::Symlink => {

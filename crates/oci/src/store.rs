@@ -101,7 +101,16 @@ impl Location {
             return Ok(Self::Layout { path: path.into(), tag: tag.map(Into::into) });
         }
         if let Some(rest) = input.strip_prefix("docker-archive:") {
-            let (path, reference) = split_path_suffix(rest);
+            // The reference may contain '/' and ':' (`img.tar:ghcr.io/a/b:v1`): the file is
+            // the shortest prefix that exists, else the last-'/' rule decides.
+            let existing = rest
+                .match_indices(':')
+                .map(|(i, _)| (&rest[..i], &rest[i + 1..]))
+                .find(|(p, _)| std::path::Path::new(p).is_file());
+            let (path, reference) = match existing {
+                Some((p, r)) => (p, Some(r).filter(|r| !r.is_empty())),
+                None => split_path_suffix(rest),
+            };
             if path.is_empty() {
                 return Err(bad("missing file after docker-archive:"));
             }

@@ -135,6 +135,17 @@ impl ParsedCert {
     }
 }
 
+/// The public key of a DER certificate, parsed exactly as verification parses leaf certificates
+/// (for services that validate submitted certificates, such as the transparency log).
+pub fn certificate_public_key(der: &[u8]) -> Result<VerifyingKey> {
+    Ok(ParsedCert::from_der(der)?.key)
+}
+
+/// The identity (SANs, Fulcio extensions) of a DER certificate, as verification reads it.
+pub fn certificate_identity(der: &[u8]) -> Result<CertificateIdentity> {
+    identity(&ParsedCert::from_der(der)?)
+}
+
 /// Who a certificate says signed: the SAN values and the Fulcio extensions.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CertificateIdentity {

@@ -132,10 +132,6 @@ pub enum Error {
         /// True when the log is known but its key was not valid at the integrated time.
         at_time: bool,
     },
-    /// The entry has an inclusion proof but no signed entry timestamp, and inclusion proofs cannot
-    /// be checked yet.
-    #[error("inclusion proof verification unavailable and no signed entry timestamp present")]
-    InclusionProofUnavailable,
     /// The inclusion proof or its signed checkpoint did not verify.
     #[error("inclusion proof check failed at {check}: {source}")]
     InclusionProof {
@@ -237,7 +233,32 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A claim inside the signed payload does not match what is being verified (simple-signing
+    /// `critical.type`, a required `--annotations` value, the statement's subject annotations).
+    #[error("signed claim {claim} mismatch: expected {expected:?}, found {found:?}")]
+    ClaimMismatch {
+        /// The claim's path in the payload.
+        claim: String,
+        /// Expected value.
+        expected: String,
+        /// Value found, if any.
+        found: Option<String>,
+    },
+    /// No signature or attestation for the image was found by either storage scheme.
+    #[error("no {what} found for {image} (looked in tag {tag} and the referrers of the digest)")]
+    NothingFound {
+        /// `signatures` or `attestations`.
+        what: &'static str,
+        /// `repository@digest`.
+        image: String,
+        /// The legacy tag that was read.
+        tag: String,
+    },
+
     // ---------------------------------------------------------------- environment
+    /// Reading or writing the registry (or OCI layout) failed.
+    #[error(transparent)]
+    Oci(#[from] vouch_oci::Error),
     /// Reading a file failed.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -252,6 +273,48 @@ pub enum Error {
 }
 
 impl Error {
+    /// The verification check this error reports as failed, or `None` when the error is not a
+    /// verification verdict (I/O, registry, environment): callers map the two to different
+    /// exit codes. Malformed and oversized signature material counts as a failed check
+    /// (`"bundle format"`): it was examined and did not hold.
+    pub fn failed_check(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Malformed { .. }
+            | Self::TooLarge { .. }
+            | Self::UnsupportedMediaType { .. }
+            | Self::MissingField { .. }
+            | Self::InvalidBundle { .. }
+            | Self::UnexpectedPemLabel { .. } => "bundle format",
+            Self::UnsupportedAlgorithm { .. } => "supported algorithm",
+            Self::UnsupportedEntryKind { .. } => "transparency log entry kind",
+            Self::SignatureInvalid { check } => check,
+            Self::DigestMismatch { check, .. } => check,
+            Self::TlogBodyMismatch { .. } => "tlog entry matches bundle",
+            Self::UntrustedLog { .. } => "trusted transparency log",
+            Self::InclusionProof { .. } => "inclusion proof",
+            Self::NoVerifiedTime { .. } => "verified signing time",
+            Self::UntrustedCertificate { .. } => "certificate chain",
+            Self::CertificateNotValidAt { .. } => "certificate validity at signing time",
+            Self::CertificateProfile { .. } => "certificate profile",
+            Self::Sct { .. } => "SCT",
+            Self::IdentityMismatch { .. } => "identity",
+            Self::IssuerMismatch { .. } => "OIDC issuer",
+            Self::ExtensionMismatch { .. } => "certificate extension",
+            Self::PayloadTypeMismatch { .. } => "DSSE payload type",
+            Self::PredicateTypeMismatch { .. } => "predicate type",
+            Self::SubjectNotFound { .. } => "subject digest",
+            Self::MaterialMismatch { .. } => "verification material",
+            Self::ClaimMismatch { .. } => "signed claims",
+            Self::NothingFound { .. } => "signature present",
+            Self::KeyDecryption
+            | Self::KdfParamsOutOfRange { .. }
+            | Self::KeyRef { .. }
+            | Self::Oci(_)
+            | Self::Io { .. }
+            | Self::Random => return None,
+        })
+    }
+
     /// Shorthand for [`Error::Malformed`].
     pub(crate) fn malformed(what: &'static str, detail: impl std::fmt::Display) -> Self {
         Self::Malformed {

@@ -8,7 +8,22 @@
 //!   signed bytes.
 //! * [`trust_root`]: `trusted_root.json`, the only source of trust for verification.
 //! * [`verify`]: a [`Verifier`] (trust material, fixed per deployment) checks a bundle against
-//!   a [`Policy`] (what this call must prove) and returns [`Verified`] evidence.
+//!   a [`SignerPolicy`] (what this call must prove) and returns [`Verified`] evidence.
+//! * [`sign`]: key-signed v0.3 bundles for `sign-blob` and attestations.
+//!
+//! ```
+//! use vouch_sign::{sign::sign_blob, *};
+//!
+//! let key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
+//! let bundle = Bundle::from_json(&sign_blob(b"hello", &key)?.to_json(), &Limits::default())?;
+//! // No transparency log in this example, so the tlog requirement is waived explicitly.
+//! let options = VerifierOptions { insecure_ignore_tlog: true, ..Default::default() };
+//! let verifier = Verifier::with_options(TrustedRoot::default(), options);
+//! let verified =
+//!     verifier.verify_blob(Artifact::Bytes(b"hello"), &bundle, &SignerPolicy::Key(key.public_key()))?;
+//! assert!(matches!(verified.evidence().signer, VerifiedSigner::Key { .. }));
+//! # Ok::<(), vouch_sign::Error>(())
+//! ```
 
 pub mod bundle;
 mod certs;
@@ -26,7 +41,8 @@ pub mod trust_root;
 pub mod verify;
 
 pub use bundle::Bundle;
-pub use certs::CertificateIdentity;
+pub use certs::{CertificateIdentity, certificate_identity, certificate_public_key};
+pub use rekor::set_message;
 pub use error::{Error, Result};
 pub use keyref::KeyRef;
 pub use keys::{HashAlgorithm, KeyAlgorithm, Signer, SigningKey, VerifyingKey};

@@ -31,6 +31,12 @@ pub struct Limits {
     pub max_scrypt_r: u32,
     /// Largest scrypt parallelism p accepted from a key file. Default 16.
     pub max_scrypt_p: u32,
+    /// Most signature layers read from one legacy `.sig`/`.att` manifest, and most referrers
+    /// examined for one image. Default 256.
+    pub max_image_signatures: usize,
+    /// Largest signed payload (simple-signing JSON, DSSE envelope, referrer bundle) read from a
+    /// registry, in bytes. Default 32 MiB (SBOM attestations).
+    pub max_payload_bytes: u64,
 }
 
 impl Default for Limits {
@@ -46,6 +52,8 @@ impl Default for Limits {
             max_scrypt_log_n: 20,
             max_scrypt_r: 32,
             max_scrypt_p: 16,
+            max_image_signatures: 256,
+            max_payload_bytes: 32 << 20,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 /// `{"body","integratedTime","logID","logIndex"}` (`sigstore/rekor:pkg/api/entries.go`
 /// `signEntry`). Written by hand: keys are already in JCS order, the strings are base64 and hex
 /// (nothing to escape) and the numbers are unsigned integers, so this *is* the JCS form.
-pub(crate) fn set_message(entry: &TlogEntry) -> Vec<u8> {
+pub fn set_message(entry: &TlogEntry) -> Vec<u8> {
     format!(
         r#"{{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}}"#,
         B64.encode(&entry.canonicalized_body),

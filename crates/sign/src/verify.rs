@@ -171,6 +171,10 @@ pub struct VerifierOptions {
     pub insecure_ignore_tlog: bool,
     /// Skip the embedded SCT check (cosign `--insecure-ignore-sct`).
     pub insecure_ignore_sct: bool,
+    /// Accept key-signed bundles that carry no transparency log entry (an entry that is present
+    /// is still verified). Certificate-signed bundles always need one. vouch has no log client
+    /// yet, so `vouch verify --key` sets this; cosign's equivalent is `--insecure-ignore-tlog`.
+    pub keys_without_tlog: bool,
 }
 
 /// Evidence of what verification established.
@@ -400,7 +404,9 @@ impl Verifier {
         let mut checks = Vec::new();
 
         // Transparency log: establishes the signing time (client spec §4 step 1 and 3).
-        let tlog = if self.options.insecure_ignore_tlog {
+        let key_signed_without_log =
+            leaf.is_none() && bundle.tlog_entries.is_empty() && self.options.keys_without_tlog;
+        let tlog = if self.options.insecure_ignore_tlog || key_signed_without_log {
             None
         } else {
             let [entry] = bundle.tlog_entries.as_slice() else {

@@ -144,6 +144,18 @@ impl RegistryServer {
         panic!("docker-registry on {} did not start:\n{log}", self.host);
     }
 
+    /// The registry's storage directory (for tests that tamper with stored blobs).
+    pub fn data_dir(&self) -> PathBuf {
+        self._dir.path().join("data")
+    }
+
+    /// The path where the registry stores a blob (`sha256:<hex>`), per distribution's
+    /// filesystem driver layout.
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.data_dir().join("docker/registry/v2/blobs/sha256").join(&hex[..2]).join(hex).join("data")
+    }
+
     /// How many tokens the token server issued (0 without token auth).
     pub fn tokens_issued(&self) -> usize {
         self.token.as_ref().map_or(0, |t| t.issued.load(Ordering::SeqCst))
@@ -312,4 +324,21 @@ pub fn umoci_image(dir: &Path, tag: &str, layers: &[&[(&str, &[u8])]]) -> PathBu
     }
     run(Command::new("umoci").args(["config", "--image", &image, "--config.entrypoint", "/bin/app", "--config.env", "VOUCH=1"]));
     layout
+}
+
+/// A tool installed in the project's Python venv (`$VOUCH_VENV`, default `<workspace>/.venv`)
+/// by `.ci/run` from `.ci/requirements.txt`; panics with how to install it when missing.
+pub fn venv_tool(name: &str) -> PathBuf {
+    let venv = std::env::var_os("VOUCH_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv"));
+    let p = venv.join("bin").join(name);
+    if p.is_file() {
+        return p;
+    }
+    panic!(
+        "required Python tool `{name}` is not in {}; run .ci/run (or python3 -m venv .venv && \
+         .venv/bin/pip install -r .ci/requirements.txt)",
+        venv.display()
+    );
 }

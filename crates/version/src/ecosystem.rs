@@ -162,20 +162,30 @@ impl EcosystemKind {
 
     /// The version-ordering scheme of this ecosystem (osv-scalibr `semantic/parse.go`).
     pub fn scheme(self) -> Scheme {
-        use EcosystemKind as K;
         match self {
-            K::Alpine | K::Alpaquita | K::Chainguard | K::MinimOs | K::Wolfi => Scheme::Alpine,
-            K::Debian | K::Ubuntu => Scheme::Debian,
-            K::AlmaLinux | K::Mageia | K::OpenEuler | K::OpenSuse | K::RedHat | K::RockyLinux
-            | K::Suse => Scheme::Rpm,
-            K::Bitnami | K::CratesIo | K::Go | K::Hex | K::Npm | K::Pub | K::SwiftUrl => {
-                Scheme::SemVer
+            Self::Alpine | Self::Alpaquita | Self::Chainguard | Self::MinimOs | Self::Wolfi => {
+                Scheme::Alpine
             }
-            K::Maven => Scheme::Maven,
-            K::NuGet => Scheme::NuGet,
-            K::Packagist => Scheme::Packagist,
-            K::PyPI => Scheme::PyPI,
-            K::RubyGems => Scheme::RubyGems,
+            Self::Debian | Self::Ubuntu => Scheme::Debian,
+            Self::AlmaLinux
+            | Self::Mageia
+            | Self::OpenEuler
+            | Self::OpenSuse
+            | Self::RedHat
+            | Self::RockyLinux
+            | Self::Suse => Scheme::Rpm,
+            Self::Bitnami
+            | Self::CratesIo
+            | Self::Go
+            | Self::Hex
+            | Self::Npm
+            | Self::Pub
+            | Self::SwiftUrl => Scheme::SemVer,
+            Self::Maven => Scheme::Maven,
+            Self::NuGet => Scheme::NuGet,
+            Self::Packagist => Scheme::Packagist,
+            Self::PyPI => Scheme::PyPI,
+            Self::RubyGems => Scheme::RubyGems,
         }
     }
 }
@@ -194,7 +204,10 @@ pub struct Ecosystem {
 impl Ecosystem {
     /// An ecosystem without qualifier, e.g. `PyPI`.
     pub fn new(kind: EcosystemKind) -> Self {
-        Self { kind, qualifier: None }
+        Self {
+            kind,
+            qualifier: None,
+        }
     }
 
     /// The ecosystem's kind.
@@ -226,8 +239,13 @@ impl FromStr for Ecosystem {
             .iter()
             .find(|(_, n)| *n == name)
             .map(|(kind, _)| *kind)
-            .ok_or_else(|| Error::UnsupportedEcosystem { input: input.to_owned() })?;
-        let invalid = |reason| Error::InvalidEcosystem { input: input.to_owned(), reason };
+            .ok_or_else(|| Error::UnsupportedEcosystem {
+                input: input.to_owned(),
+            })?;
+        let invalid = |reason| Error::InvalidEcosystem {
+            input: input.to_owned(),
+            reason,
+        };
         let qualifier = match qualifier {
             None => None,
             Some("") => return Err(invalid("empty text after ':'")),
@@ -265,9 +283,24 @@ mod tests {
     fn parses_osv_names() {
         let cases = [
             ("Debian", EcosystemKind::Debian, None, Scheme::Debian),
-            ("Debian:12", EcosystemKind::Debian, Some("12"), Scheme::Debian),
-            ("Ubuntu:22.04:LTS", EcosystemKind::Ubuntu, Some("22.04:LTS"), Scheme::Debian),
-            ("Alpine:v3.19", EcosystemKind::Alpine, Some("v3.19"), Scheme::Alpine),
+            (
+                "Debian:12",
+                EcosystemKind::Debian,
+                Some("12"),
+                Scheme::Debian,
+            ),
+            (
+                "Ubuntu:22.04:LTS",
+                EcosystemKind::Ubuntu,
+                Some("22.04:LTS"),
+                Scheme::Debian,
+            ),
+            (
+                "Alpine:v3.19",
+                EcosystemKind::Alpine,
+                Some("v3.19"),
+                Scheme::Alpine,
+            ),
             ("PyPI", EcosystemKind::PyPI, None, Scheme::PyPI),
             ("Go", EcosystemKind::Go, None, Scheme::SemVer),
             ("crates.io", EcosystemKind::CratesIo, None, Scheme::SemVer),
@@ -281,15 +314,30 @@ mod tests {
             ),
             ("RubyGems", EcosystemKind::RubyGems, None, Scheme::RubyGems),
             ("NuGet", EcosystemKind::NuGet, None, Scheme::NuGet),
-            ("Packagist", EcosystemKind::Packagist, None, Scheme::Packagist),
+            (
+                "Packagist",
+                EcosystemKind::Packagist,
+                None,
+                Scheme::Packagist,
+            ),
             (
                 "Red Hat:enterprise_linux:9::appstream",
                 EcosystemKind::RedHat,
                 Some("enterprise_linux:9::appstream"),
                 Scheme::Rpm,
             ),
-            ("Rocky Linux:9", EcosystemKind::RockyLinux, Some("9"), Scheme::Rpm),
-            ("AlmaLinux:8", EcosystemKind::AlmaLinux, Some("8"), Scheme::Rpm),
+            (
+                "Rocky Linux:9",
+                EcosystemKind::RockyLinux,
+                Some("9"),
+                Scheme::Rpm,
+            ),
+            (
+                "AlmaLinux:8",
+                EcosystemKind::AlmaLinux,
+                Some("8"),
+                Scheme::Rpm,
+            ),
         ];
         for (input, kind, qualifier, scheme) in cases {
             let eco: Ecosystem = input.parse().expect(input);
@@ -304,13 +352,19 @@ mod tests {
     fn rejects_unknown_and_malformed() {
         for input in ["pypi", "GIT", "Linux", "", "Debian ", "OSS-Fuzz"] {
             assert!(
-                matches!(input.parse::<Ecosystem>(), Err(Error::UnsupportedEcosystem { .. })),
+                matches!(
+                    input.parse::<Ecosystem>(),
+                    Err(Error::UnsupportedEcosystem { .. })
+                ),
                 "{input}"
             );
         }
         for input in ["Debian:", "Alpine:3.19", "Debian:1\n2"] {
             assert!(
-                matches!(input.parse::<Ecosystem>(), Err(Error::InvalidEcosystem { .. })),
+                matches!(
+                    input.parse::<Ecosystem>(),
+                    Err(Error::InvalidEcosystem { .. })
+                ),
                 "{input}"
             );
         }

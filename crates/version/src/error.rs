@@ -57,7 +57,9 @@ pub enum Error {
     },
     /// An event object does not hold exactly one of `introduced`, `fixed`,
     /// `last_affected` and `limit`.
-    #[error("event {index} of the range holds {found} of introduced/fixed/last_affected/limit, not exactly one")]
+    #[error(
+        "event {index} of the range holds {found} of introduced/fixed/last_affected/limit, not exactly one"
+    )]
     MalformedEvent {
         /// Position of the event in the range's `events` array.
         index: usize,

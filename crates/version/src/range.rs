@@ -117,25 +117,48 @@ impl Range {
         let (kind, scheme) = match raw.kind.as_str() {
             "SEMVER" => (RangeKind::SemVer, Scheme::SemVer),
             "ECOSYSTEM" => (RangeKind::Ecosystem, ecosystem_scheme),
-            other => return Err(Error::UnsupportedRangeType { kind: other.to_owned() }),
+            other => {
+                return Err(Error::UnsupportedRangeType {
+                    kind: other.to_owned(),
+                });
+            }
         };
         let mut events = Vec::with_capacity(raw.events.len());
         let (mut fixed, mut last_affected) = (None, None);
         for (index, event) in raw.events.iter().enumerate() {
-            let fields = [&event.introduced, &event.fixed, &event.last_affected, &event.limit];
+            let fields = [
+                &event.introduced,
+                &event.fixed,
+                &event.last_affected,
+                &event.limit,
+            ];
             let found = fields.iter().filter(|f| f.is_some()).count();
             let event = match (event, found) {
-                (RawEvent { introduced: Some(v), .. }, 1) if v == "0" => {
-                    Event::Introduced(Introduced::Zero)
-                }
-                (RawEvent { introduced: Some(v), .. }, 1) => {
-                    Event::Introduced(Introduced::At(Version::parse(scheme, v)?))
-                }
+                (
+                    RawEvent {
+                        introduced: Some(v),
+                        ..
+                    },
+                    1,
+                ) if v == "0" => Event::Introduced(Introduced::Zero),
+                (
+                    RawEvent {
+                        introduced: Some(v),
+                        ..
+                    },
+                    1,
+                ) => Event::Introduced(Introduced::At(Version::parse(scheme, v)?)),
                 (RawEvent { fixed: Some(v), .. }, 1) => {
                     fixed.get_or_insert_with(|| v.clone());
                     Event::Fixed(Version::parse(scheme, v)?)
                 }
-                (RawEvent { last_affected: Some(v), .. }, 1) => {
+                (
+                    RawEvent {
+                        last_affected: Some(v),
+                        ..
+                    },
+                    1,
+                ) => {
                     last_affected.get_or_insert_with(|| v.clone());
                     Event::LastAffected(Version::parse(scheme, v)?)
                 }
@@ -153,9 +176,16 @@ impl Range {
             return Err(Error::MissingIntroduced);
         }
         if let (Some(fixed), Some(last_affected)) = (fixed, last_affected) {
-            return Err(Error::FixedAndLastAffected { fixed, last_affected });
+            return Err(Error::FixedAndLastAffected {
+                fixed,
+                last_affected,
+            });
         }
-        Ok(Self { kind, scheme, events })
+        Ok(Self {
+            kind,
+            scheme,
+            events,
+        })
     }
 
     /// `SEMVER` or `ECOSYSTEM`.
@@ -186,7 +216,10 @@ impl Range {
     /// Fails with [`Error::SchemeMismatch`] when `version` was parsed by another scheme.
     pub fn contains(&self, version: &Version) -> Result<bool, Error> {
         if version.scheme() != self.scheme {
-            return Err(Error::SchemeMismatch { expected: self.scheme, found: version.scheme() });
+            return Err(Error::SchemeMismatch {
+                expected: self.scheme,
+                found: version.scheme(),
+            });
         }
         Ok(self.before_limits(version) && self.affected_by_events(version))
     }
@@ -284,7 +317,11 @@ impl AffectedVersions {
     /// Validates the ranges and versions of an `affected[]` entry of `ecosystem`.
     ///
     /// Fails on the first malformed range or unparseable version.
-    pub fn new(ecosystem: Ecosystem, ranges: &[RawRange], versions: &[String]) -> Result<Self, Error> {
+    pub fn new(
+        ecosystem: Ecosystem,
+        ranges: &[RawRange],
+        versions: &[String],
+    ) -> Result<Self, Error> {
         let scheme = ecosystem.scheme();
         let mut skipped_git_ranges = 0;
         let mut parsed = Vec::with_capacity(ranges.len());
@@ -299,7 +336,12 @@ impl AffectedVersions {
             .iter()
             .map(|v| Version::parse(scheme, v))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { ecosystem, ranges: parsed, versions, skipped_git_ranges })
+        Ok(Self {
+            ecosystem,
+            ranges: parsed,
+            versions,
+            skipped_git_ranges,
+        })
     }
 
     /// The ecosystem of the entry.
@@ -341,7 +383,10 @@ impl AffectedVersions {
     pub fn contains_version(&self, version: &Version) -> Result<bool, Error> {
         let scheme = self.ecosystem.scheme();
         if version.scheme() != scheme {
-            return Err(Error::SchemeMismatch { expected: scheme, found: version.scheme() });
+            return Err(Error::SchemeMismatch {
+                expected: scheme,
+                found: version.scheme(),
+            });
         }
         if self.versions.iter().any(|listed| listed == version) {
             return Ok(true);

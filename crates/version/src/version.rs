@@ -22,7 +22,11 @@ pub(crate) fn check_input(scheme: Scheme, input: &str) -> Result<(), Error> {
         return Err(Error::EmptyVersion { scheme });
     }
     if input.len() > MAX_VERSION_LEN {
-        return Err(Error::VersionTooLong { scheme, len: input.len(), max: MAX_VERSION_LEN });
+        return Err(Error::VersionTooLong {
+            scheme,
+            len: input.len(),
+            max: MAX_VERSION_LEN,
+        });
     }
     if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(Error::InvalidVersion {

@@ -15,7 +15,9 @@ struct Comparison {
 }
 
 fn read_oracle(file: &str) -> Vec<Comparison> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let mut comparisons = Vec::new();
@@ -34,7 +36,12 @@ fn read_oracle(file: &str) -> Vec<Comparison> {
             ">" => Ordering::Greater,
             _ => panic!("{file}:{}: unknown operator {op:?}", i + 1),
         };
-        comparisons.push(Comparison { line: i + 1, a: a.into(), expected, b: b.into() });
+        comparisons.push(Comparison {
+            line: i + 1,
+            a: a.into(),
+            expected,
+            b: b.into(),
+        });
     }
     assert!(!comparisons.is_empty(), "{file} holds no comparisons");
     comparisons
@@ -92,7 +99,8 @@ fn check_total_order(file: &str, scheme: Scheme, exclude: impl Fn(&str) -> bool)
         for j in i + 1..versions.len() {
             let (a, b) = (&versions[i], &versions[j]);
             assert!(
-                a <= b && b >= a,
+                a.partial_cmp(b).is_some_and(Ordering::is_le)
+                    && b.partial_cmp(a).is_some_and(Ordering::is_ge),
                 "{file}: inconsistent order: {a} sorted before {b} but compares {:?}",
                 a.partial_cmp(b)
             );
@@ -101,13 +109,22 @@ fn check_total_order(file: &str, scheme: Scheme, exclude: impl Fn(&str) -> bool)
 }
 
 const TABLE: &[(&str, &[&str])] = &[
-    ("alpine-versions.txt", &["Alpine:v3.19", "Wolfi", "Chainguard"]),
-    ("debian-versions.txt", &["Debian", "Debian:12", "Ubuntu:22.04"]),
+    (
+        "alpine-versions.txt",
+        &["Alpine:v3.19", "Wolfi", "Chainguard"],
+    ),
+    (
+        "debian-versions.txt",
+        &["Debian", "Debian:12", "Ubuntu:22.04"],
+    ),
     ("maven-versions.txt", &["Maven"]),
     ("nuget-versions.txt", &["NuGet"]),
     ("packagist-versions.txt", &["Packagist"]),
     ("pypi-versions.txt", &["PyPI"]),
-    ("redhat-versions.txt", &["Red Hat", "Rocky Linux", "AlmaLinux"]),
+    (
+        "redhat-versions.txt",
+        &["Red Hat", "Rocky Linux", "AlmaLinux"],
+    ),
     ("rubygems-versions.txt", &["RubyGems"]),
     ("semver-versions.txt", &["Go", "crates.io", "npm"]),
 ];
@@ -131,7 +148,9 @@ fn oracle_versions_are_totally_ordered() {
         let scheme = ecosystems[0].parse::<Ecosystem>().expect("listed").scheme();
         // PHP's `#` placeholder equals every number (see `PackagistVersion`), so versions
         // holding it cannot be ordered consistently; everything else must be.
-        check_total_order(file, scheme, |s| scheme == Scheme::Packagist && s.contains('#'));
+        check_total_order(file, scheme, |s| {
+            scheme == Scheme::Packagist && s.contains('#')
+        });
     }
 }
 
@@ -145,5 +164,8 @@ fn oracle_files_are_all_used() {
         .collect();
     files.sort();
     let used: Vec<&str> = TABLE.iter().map(|(f, _)| *f).collect();
-    assert_eq!(files, used, "every copied oracle file is run, and only those");
+    assert_eq!(
+        files, used,
+        "every copied oracle file is run, and only those"
+    );
 }

@@ -35,7 +35,11 @@ const CASES: &[Case] = &[
         ecosystem: "Go",
         ranges: r#"[{"type": "SEMVER", "events": [{"introduced": "0"}]}]"#,
         versions: &[],
-        affected: &["v0.0.0-20200101000000-abcdefabcdef", "v1.2.3", "v99.0.0+incompatible"],
+        affected: &[
+            "v0.0.0-20200101000000-abcdefabcdef",
+            "v1.2.3",
+            "v99.0.0+incompatible",
+        ],
         not_affected: &[],
     },
     Case {
@@ -147,8 +151,18 @@ const CASES: &[Case] = &[
         ecosystem: "Debian:12",
         ranges: r#"[{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:2.36-9+deb12u1"}]}]"#,
         versions: &[],
-        affected: &["2.99-1", "1:2.36-9", "1:2.36-9+deb12u1~pre1", "1:2.36-8+deb12u9"],
-        not_affected: &["1:2.36-9+deb12u1", "1:2.36-9+deb12u2", "1:2.37-1", "2:0.1-1"],
+        affected: &[
+            "2.99-1",
+            "1:2.36-9",
+            "1:2.36-9+deb12u1~pre1",
+            "1:2.36-8+deb12u9",
+        ],
+        not_affected: &[
+            "1:2.36-9+deb12u1",
+            "1:2.36-9+deb12u2",
+            "1:2.37-1",
+            "2:0.1-1",
+        ],
     },
     Case {
         name: "Alpine: package releases and suffixes",
@@ -190,10 +204,20 @@ fn evaluation_table() {
         let entry = affected(case.ecosystem, case.ranges, case.versions)
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
         for v in case.affected {
-            assert_eq!(entry.contains(v), Ok(true), "{}: {v} must be affected", case.name);
+            assert_eq!(
+                entry.contains(v),
+                Ok(true),
+                "{}: {v} must be affected",
+                case.name
+            );
         }
         for v in case.not_affected {
-            assert_eq!(entry.contains(v), Ok(false), "{}: {v} must not be affected", case.name);
+            assert_eq!(
+                entry.contains(v),
+                Ok(false),
+                "{}: {v} must not be affected",
+                case.name
+            );
         }
     }
 }
@@ -219,29 +243,53 @@ fn validation_errors() {
         affected(ecosystem, ranges, versions).expect_err("must be rejected")
     };
     assert_eq!(
-        err("npm", r#"[{"type": "SEMVER", "events": [{"fixed": "1.0.0"}]}]"#, &[]),
+        err(
+            "npm",
+            r#"[{"type": "SEMVER", "events": [{"fixed": "1.0.0"}]}]"#,
+            &[]
+        ),
         Error::MissingIntroduced
     );
-    assert_eq!(err("npm", r#"[{"type": "SEMVER", "events": []}]"#, &[]), Error::MissingIntroduced);
+    assert_eq!(
+        err("npm", r#"[{"type": "SEMVER", "events": []}]"#, &[]),
+        Error::MissingIntroduced
+    );
     assert_eq!(
         err(
             "npm",
             r#"[{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.0.0"}, {"last_affected": "0.9.0"}]}]"#,
             &[]
         ),
-        Error::FixedAndLastAffected { fixed: "1.0.0".into(), last_affected: "0.9.0".into() }
+        Error::FixedAndLastAffected {
+            fixed: "1.0.0".into(),
+            last_affected: "0.9.0".into()
+        }
     );
     assert_eq!(
-        err("npm", r#"[{"type": "SEMVER", "events": [{"introduced": "0", "fixed": "1.0.0"}]}]"#, &[]),
+        err(
+            "npm",
+            r#"[{"type": "SEMVER", "events": [{"introduced": "0", "fixed": "1.0.0"}]}]"#,
+            &[]
+        ),
         Error::MalformedEvent { index: 0, found: 2 }
     );
     assert_eq!(
-        err("npm", r#"[{"type": "SEMVER", "events": [{"introduced": "0"}, {}]}]"#, &[]),
+        err(
+            "npm",
+            r#"[{"type": "SEMVER", "events": [{"introduced": "0"}, {}]}]"#,
+            &[]
+        ),
         Error::MalformedEvent { index: 1, found: 0 }
     );
     assert_eq!(
-        err("npm", r#"[{"type": "BOGUS", "events": [{"introduced": "0"}]}]"#, &[]),
-        Error::UnsupportedRangeType { kind: "BOGUS".into() }
+        err(
+            "npm",
+            r#"[{"type": "BOGUS", "events": [{"introduced": "0"}]}]"#,
+            &[]
+        ),
+        Error::UnsupportedRangeType {
+            kind: "BOGUS".into()
+        }
     );
     assert!(matches!(
         err("npm", r#"[{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "latest"}]}]"#, &[]),
@@ -251,7 +299,10 @@ fn validation_errors() {
         err("Debian:12", "[]", &["x:1.0"]),
         Error::InvalidVersion { scheme: Scheme::Debian, ref input, .. } if input == "x:1.0"
     ));
-    assert!(matches!(err("Linux", "[]", &[]), Error::UnsupportedEcosystem { .. }));
+    assert!(matches!(
+        err("Linux", "[]", &[]),
+        Error::UnsupportedEcosystem { .. }
+    ));
 }
 
 #[test]
@@ -262,14 +313,29 @@ fn checked_version_errors() {
         &[],
     )
     .expect("valid");
-    assert!(matches!(entry.contains(""), Err(Error::EmptyVersion { .. })));
-    assert!(matches!(entry.contains("not-a-version"), Err(Error::InvalidVersion { .. })));
+    assert!(matches!(
+        entry.contains(""),
+        Err(Error::EmptyVersion { .. })
+    ));
+    assert!(matches!(
+        entry.contains("not-a-version"),
+        Err(Error::InvalidVersion { .. })
+    ));
     let debian = Version::parse(Scheme::Debian, "1.0-1").expect("valid");
     assert_eq!(
         entry.contains_version(&debian),
-        Err(Error::SchemeMismatch { expected: Scheme::SemVer, found: Scheme::Debian })
+        Err(Error::SchemeMismatch {
+            expected: Scheme::SemVer,
+            found: Scheme::Debian
+        })
     );
     let too_long = "1".repeat(vouch_version::MAX_VERSION_LEN + 1);
-    assert!(matches!(entry.contains(&too_long), Err(Error::VersionTooLong { .. })));
-    assert_eq!("crates.io".parse::<Ecosystem>().map(|e| e.scheme()), Ok(Scheme::SemVer));
+    assert!(matches!(
+        entry.contains(&too_long),
+        Err(Error::VersionTooLong { .. })
+    ));
+    assert_eq!(
+        "crates.io".parse::<Ecosystem>().map(|e| e.scheme()),
+        Ok(Scheme::SemVer)
+    );
 }

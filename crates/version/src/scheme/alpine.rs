@@ -65,7 +65,9 @@ impl AlpineVersion {
 
         let mut numbers = Vec::new();
         loop {
-            let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let end = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             if end == 0 {
                 break;
             }
@@ -92,7 +94,9 @@ impl AlpineVersion {
                 break;
             };
             let after = &after[name_len..];
-            let end = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+            let end = after
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(after.len());
             suffixes.push((weight, Num::from_digits(&after[..end])));
             rest = &after[end..];
         }
@@ -111,7 +115,9 @@ impl AlpineVersion {
         if !rest.is_empty() {
             match rest.strip_prefix("-r") {
                 Some(after) => {
-                    let end = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+                    let end = after
+                        .find(|c: char| !c.is_ascii_digit())
+                        .unwrap_or(after.len());
                     release = Num::from_digits(&after[..end]);
                     rest = &after[end..];
                 }
@@ -135,7 +141,12 @@ impl AlpineVersion {
         self.compare_numbers(other)
             .then_with(|| self.letter.cmp(&other.letter))
             .then_with(|| {
-                cmp_padded(&self.suffixes, &other.suffixes, &(NO_SUFFIX, Num::zero()), Ord::cmp)
+                cmp_padded(
+                    &self.suffixes,
+                    &other.suffixes,
+                    &(NO_SUFFIX, Num::zero()),
+                    Ord::cmp,
+                )
             })
             .then_with(|| self.release.cmp(&other.release))
             // Nothing left over sorts after something left over.

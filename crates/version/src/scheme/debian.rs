@@ -37,9 +37,10 @@ impl DebianVersion {
         };
         // dpkg splits the epoch at the first colon (`parseversion` uses strchr).
         let (epoch, rest) = match input.split_once(':') {
-            Some((epoch, rest)) => {
-                (Num::parse(epoch).ok_or_else(|| invalid("epoch is not a number"))?, rest)
-            }
+            Some((epoch, rest)) => (
+                Num::parse(epoch).ok_or_else(|| invalid("epoch is not a number"))?,
+                rest,
+            ),
             None => (Num::zero(), input),
         };
         // ... and the revision at the last hyphen (strrchr).

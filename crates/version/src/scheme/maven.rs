@@ -11,6 +11,10 @@
 //!   tokens are `0`; everything is case-insensitive;
 //! * `cr` is `rc`; `ga`, `final` and `release` are the empty qualifier; `a`, `b` and `m`
 //!   directly followed by digits are `alpha`, `beta`, `milestone`;
+//! * a qualifier after a `.` counts as after a `-`, as in Maven 3.9 (`2.0.RC1` is
+//!   `2-RC1`). osv-scalibr keeps the dot, which makes the order intransitive
+//!   (`2 < 2-1 < 2.0.RC1 < 2`); with the rule every oracle line still passes and the
+//!   order is total;
 //! * trailing "null" tokens (`0` and the empty qualifier) are dropped at the end of the
 //!   version and before each remaining hyphen, from the end;
 //! * two versions are compared token by token, the shorter padded with nulls (`0` after
@@ -57,7 +61,10 @@ impl MavenVersion {
         check_input(Scheme::Maven, input)?;
         let mut tokens = tokenize(input);
         trim_nulls(&mut tokens);
-        Ok(Self { original: input.to_owned(), tokens })
+        Ok(Self {
+            original: input.to_owned(),
+            tokens,
+        })
     }
 
     fn compare(&self, other: &Self) -> Ordering {
@@ -81,7 +88,11 @@ fn tokenize(input: &str) -> Vec<Token> {
     loop {
         let (raw, next) = match rest.find(['.', '-']) {
             Some(i) => {
-                let sep = if rest.as_bytes()[i] == b'.' { Separator::Dot } else { Separator::Hyphen };
+                let sep = if rest.as_bytes()[i] == b'.' {
+                    Separator::Dot
+                } else {
+                    Separator::Hyphen
+                };
                 (&rest[..i], Some((sep, &rest[i + 1..])))
             }
             None => (rest, None),
@@ -89,9 +100,21 @@ fn tokenize(input: &str) -> Vec<Token> {
         let segments = split_transitions(raw);
         let count = segments.len();
         for (j, segment) in segments.into_iter().enumerate() {
-            let separator = if j > 0 { Separator::Hyphen } else { separator };
-            let followed_by_more = j + 1 < count;
-            tokens.push(Token { separator, value: normalise(segment, followed_by_more), null: false });
+            let value = normalise(segment, j + 1 < count);
+            // A qualifier after a dot counts as after a hyphen (Maven 3.9, MNG-7644:
+            // "1.0.0.X1 < 1.0.0-X2, treat .X as -X"); this also lets the zeros before it
+            // be trimmed, so `2.0.RC1` is `2-RC1` and orders below `2` and `2-1` alike.
+            let qualifier = !value.is_empty() && !is_digits(&value);
+            let separator = match separator {
+                _ if j > 0 => Separator::Hyphen,
+                Separator::Dot if qualifier => Separator::Hyphen,
+                other => other,
+            };
+            tokens.push(Token {
+                separator,
+                value,
+                null: false,
+            });
         }
         match next {
             Some((sep, after)) => {
@@ -160,7 +183,11 @@ fn null_like(other: &Token) -> Token {
         _ if other.value == "sp" => "",
         _ => "0",
     };
-    Token { separator: other.separator, value: value.to_owned(), null: true }
+    Token {
+        separator: other.separator,
+        value: value.to_owned(),
+        null: true,
+    }
 }
 
 fn less_than(a: &[Token], b: &[Token]) -> bool {
@@ -194,7 +221,12 @@ fn token_less(v: &Token, w: &Token) -> bool {
     if w_num && !w.null {
         return true;
     }
-    let rank = |s: &str| KEYWORDS.iter().position(|k| *k == s).unwrap_or(KEYWORDS.len());
+    let rank = |s: &str| {
+        KEYWORDS
+            .iter()
+            .position(|k| *k == s)
+            .unwrap_or(KEYWORDS.len())
+    };
     let (l, r) = (rank(&v.value), rank(&w.value));
     if l == KEYWORDS.len() && r == KEYWORDS.len() {
         return v.value < w.value;
@@ -226,8 +258,16 @@ mod tests {
     #[test]
     fn qualifier_order() {
         let ordered = [
-            "1-alpha-1", "1-beta-1", "1-milestone-1", "1-rc-1", "1-SNAPSHOT", "1", "1-sp", "1-foo",
-            "1-1", "1.1",
+            "1-alpha-1",
+            "1-beta-1",
+            "1-milestone-1",
+            "1-rc-1",
+            "1-SNAPSHOT",
+            "1",
+            "1-sp",
+            "1-foo",
+            "1-1",
+            "1.1",
         ];
         for pair in ordered.windows(2) {
             assert!(v(pair[0]) < v(pair[1]), "{} < {}", pair[0], pair[1]);

@@ -54,7 +54,10 @@ fn special_weight(part: &str) -> u8 {
         ("pl", 6),
         ("p", 6),
     ];
-    FORMS.iter().find(|(form, _)| part.starts_with(form)).map_or(0, |(_, weight)| *weight)
+    FORMS
+        .iter()
+        .find(|(form, _)| part.starts_with(form))
+        .map_or(0, |(_, weight)| *weight)
 }
 
 impl PackagistVersion {
@@ -84,7 +87,10 @@ impl PackagistVersion {
                 false => Part::Special(special_weight(p)),
             })
             .collect();
-        Ok(Self { original: input.to_owned(), parts })
+        Ok(Self {
+            original: input.to_owned(),
+            parts,
+        })
     }
 
     fn compare(&self, other: &Self) -> Ordering {
@@ -137,6 +143,9 @@ mod tests {
         }
         assert_eq!(v("v1.0.0"), v("1.0.0"));
         assert!(v("dev-main") < v("0.0.1"));
-        assert!(v("1.0-foo") < v("1.0-dev"), "unknown forms sort below dev, as in PHP");
+        assert!(
+            v("1.0-foo") < v("1.0-dev"),
+            "unknown forms sort below dev, as in PHP"
+        );
     }
 }

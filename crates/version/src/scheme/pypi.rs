@@ -61,7 +61,10 @@ impl PyPIVersion {
             Some(v) => Kind::Pep440(v),
             None => Kind::Legacy(legacy_key(&lower)),
         };
-        Ok(Self { original: input.to_owned(), kind })
+        Ok(Self {
+            original: input.to_owned(),
+            kind,
+        })
     }
 
     /// Whether the version follows PEP 440 (as opposed to a legacy version).
@@ -121,7 +124,10 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn digits(&mut self) -> Option<&'a str> {
-        let end = self.s.find(|c: char| !c.is_ascii_digit()).unwrap_or(self.s.len());
+        let end = self
+            .s
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(self.s.len());
         if end == 0 {
             return None;
         }
@@ -183,11 +189,16 @@ const DEV_WORDS: &[(&str, ()); 1] = &[("dev", ())];
 
 /// PEP 440 appendix B, anchored at both ends (surrounding whitespace is already rejected).
 fn parse_pep440(s: &str) -> Option<Pep440> {
-    let mut cur = Cursor { s: s.strip_prefix('v').unwrap_or(s) };
+    let mut cur = Cursor {
+        s: s.strip_prefix('v').unwrap_or(s),
+    };
 
     let first = cur.digits()?;
     let (epoch, mut release) = if cur.eat("!") {
-        (Num::from_digits(first), vec![Num::from_digits(cur.digits()?)])
+        (
+            Num::from_digits(first),
+            vec![Num::from_digits(cur.digits()?)],
+        )
     } else {
         (Num::zero(), vec![Num::from_digits(first)])
     };
@@ -244,7 +255,14 @@ fn parse_pep440(s: &str) -> Option<Pep440> {
         None
     };
 
-    cur.s.is_empty().then_some(Pep440 { epoch, release, pre, post, dev, local })
+    cur.s.is_empty().then_some(Pep440 {
+        epoch,
+        release,
+        pre,
+        post,
+        dev,
+        local,
+    })
 }
 
 /// setuptools' pre-PEP 440 `parse_version` key (`pkg_resources._parse_version_parts` and
@@ -257,9 +275,11 @@ fn legacy_key(s: &str) -> Vec<String> {
     let mut raw: Vec<&str> = Vec::new();
     while let Some(c) = rest.chars().next() {
         let len = if c.is_ascii_digit() {
-            rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())
+            rest.find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len())
         } else if c.is_ascii_lowercase() {
-            rest.find(|c: char| !c.is_ascii_lowercase()).unwrap_or(rest.len())
+            rest.find(|c: char| !c.is_ascii_lowercase())
+                .unwrap_or(rest.len())
         } else {
             c.len_utf8()
         };
@@ -305,8 +325,17 @@ mod tests {
     #[test]
     fn pep440_order() {
         let ordered = [
-            "1.0.dev0", "1.0a1.dev1", "1.0a1", "1.0b2.post3", "1.0rc1", "1.0", "1.0+local.1",
-            "1.0.post1.dev1", "1.0.post1", "1.1", "1!0.1",
+            "1.0.dev0",
+            "1.0a1.dev1",
+            "1.0a1",
+            "1.0b2.post3",
+            "1.0rc1",
+            "1.0",
+            "1.0+local.1",
+            "1.0.post1.dev1",
+            "1.0.post1",
+            "1.1",
+            "1!0.1",
         ];
         for pair in ordered.windows(2) {
             assert!(v(pair[0]) < v(pair[1]), "{} < {}", pair[0], pair[1]);

@@ -117,7 +117,13 @@ fn rpmvercmp(a: &str, b: &str) -> Ordering {
         // Take a run of the same class (digits or letters) from both strings; the class
         // is decided by `a`.
         let numeric = a[i].is_ascii_digit();
-        let class = |c: u8| if numeric { c.is_ascii_digit() } else { c.is_ascii_alphabetic() };
+        let class = |c: u8| {
+            if numeric {
+                c.is_ascii_digit()
+            } else {
+                c.is_ascii_alphabetic()
+            }
+        };
         let a_start = i;
         while i < a.len() && class(a[i]) {
             i += 1;
@@ -129,7 +135,11 @@ fn rpmvercmp(a: &str, b: &str) -> Ordering {
         let (seg_a, seg_b) = (&a[a_start..i], &b[b_start..j]);
         // Segments of different classes: a number is newer than letters.
         if seg_b.is_empty() {
-            return if numeric { Ordering::Greater } else { Ordering::Less };
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         let ord = if numeric {
             let trim = |s: &[u8]| {

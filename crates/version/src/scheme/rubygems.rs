@@ -58,18 +58,29 @@ impl RubyGemsVersion {
                 false => Segment::Text((*s).to_owned()),
             })
             .collect();
-        Ok(Self { original: input.to_owned(), segments })
+        Ok(Self {
+            original: input.to_owned(),
+            segments,
+        })
     }
 
     fn compare(&self, other: &Self) -> Ordering {
-        cmp_padded(&self.segments, &other.segments, &Segment::Number(Num::zero()), Ord::cmp)
+        cmp_padded(
+            &self.segments,
+            &other.segments,
+            &Segment::Number(Num::zero()),
+            Ord::cmp,
+        )
     }
 }
 
 scheme_version_impls!(RubyGemsVersion);
 
 fn drop_trailing_zeros<'a, 'b>(segments: &'b [&'a str]) -> &'b [&'a str] {
-    let keep = segments.iter().rposition(|s| *s != "0").map_or(0, |i| i + 1);
+    let keep = segments
+        .iter()
+        .rposition(|s| *s != "0")
+        .map_or(0, |i| i + 1);
     &segments[..keep]
 }
 

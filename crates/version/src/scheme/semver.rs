@@ -41,7 +41,12 @@ enum Identifier {
 impl SemverLike {
     /// Splits `input` into numeric components (at most `max_components`) and the rest,
     /// which becomes the pre-release once build metadata is dropped.
-    fn parse(scheme: Scheme, input: &str, max_components: usize, fold_case: bool) -> Result<Self, Error> {
+    fn parse(
+        scheme: Scheme,
+        input: &str,
+        max_components: usize,
+        fold_case: bool,
+    ) -> Result<Self, Error> {
         check_input(scheme, input)?;
         let body = input.strip_prefix('v').unwrap_or(input);
         if !body.starts_with(|c: char| c.is_ascii_digit()) {
@@ -53,10 +58,15 @@ impl SemverLike {
         }
         // Numeric components run until the first character that is neither a digit nor a
         // dot; everything from there on is the "build string".
-        let split = body.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(body.len());
+        let split = body
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(body.len());
         let (numbers, build) = body.split_at(split);
-        let mut components: Vec<Num> =
-            numbers.split('.').filter(|s| !s.is_empty()).map(Num::from_digits).collect();
+        let mut components: Vec<Num> = numbers
+            .split('.')
+            .filter(|s| !s.is_empty())
+            .map(Num::from_digits)
+            .collect();
         let mut build = build.to_owned();
         if components.len() > max_components {
             for extra in components.split_off(max_components) {
@@ -84,14 +94,14 @@ impl SemverLike {
     }
 
     fn compare(&self, other: &Self) -> Ordering {
-        cmp_padded(&self.components, &other.components, &Num::zero(), Ord::cmp).then_with(|| {
-            match (self.pre.is_empty(), other.pre.is_empty()) {
+        cmp_padded(&self.components, &other.components, &Num::zero(), Ord::cmp).then_with(
+            || match (self.pre.is_empty(), other.pre.is_empty()) {
                 (true, true) => Ordering::Equal,
                 (true, false) => Ordering::Greater,
                 (false, true) => Ordering::Less,
                 (false, false) => self.pre.cmp(&other.pre),
-            }
-        })
+            },
+        )
     }
 }
 
@@ -108,7 +118,10 @@ impl SemVerVersion {
     /// Parses a SemVer version leniently (see the module documentation).
     pub fn parse(input: &str) -> Result<Self, Error> {
         let parts = SemverLike::parse(Scheme::SemVer, input, 3, false)?;
-        Ok(Self { original: input.to_owned(), parts })
+        Ok(Self {
+            original: input.to_owned(),
+            parts,
+        })
     }
 
     fn compare(&self, other: &Self) -> Ordering {
@@ -131,7 +144,10 @@ impl NuGetVersion {
     /// Parses a NuGet version leniently (see the module documentation).
     pub fn parse(input: &str) -> Result<Self, Error> {
         let parts = SemverLike::parse(Scheme::NuGet, input, 4, true)?;
-        Ok(Self { original: input.to_owned(), parts })
+        Ok(Self {
+            original: input.to_owned(),
+            parts,
+        })
     }
 
     fn compare(&self, other: &Self) -> Ordering {

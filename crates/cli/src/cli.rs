@@ -1,0 +1,153 @@
+//! Flags, as plain data. Each command turns them into library configuration once.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit code for a command that could not do its job (bad input, unreachable registry…).
+pub(crate) const EXIT_ERROR: u8 = 1;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  error: the command could not do its job (bad input, registry or network failure,
+     digest mismatch); the message names what failed
+  2  usage error: unknown flag or missing argument";
+
+const LOCATIONS: &str = "\
+Locations (SOURCE / DEST):
+  REF, docker://REF           an image in a registry: nginx, ghcr.io/org/app:v1,
+                              localhost:5000/app@sha256:…  (plain HTTP only for loopback
+                              and --insecure-registry hosts)
+  oci:DIR[:TAG]               an OCI image layout directory
+  docker-archive:FILE[:REF]   a `docker save` tarball (read only)
+  dir:PATH                    a plain directory used as a root filesystem";
+
+/// Prove a container image is what its pipeline built: SBOM, vulnerability scan,
+/// signature, SBOM attestation, verification and admission control, in one binary that
+/// works offline.
+#[derive(Debug, Parser)]
+#[command(name = "vouch", version, about, long_about = None, after_help = EXIT_CODES, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// More detail on stderr (repeat for more); errors show their full cause chain.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+    /// Print nothing but results and errors; no progress bars.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Output format for commands that print data.
+    #[arg(short, long, value_enum, global = true, default_value_t = Format::Table)]
+    pub(crate) output: Format,
+    /// Allow plain HTTP to this registry host[:port] (repeatable). Loopback hosts
+    /// (localhost, 127.0.0.1, ::1) always use plain HTTP.
+    #[arg(long = "insecure-registry", value_name = "HOST", global = true)]
+    pub(crate) insecure_registries: Vec<String>,
+    /// PEM file of CA certificates to trust for registries instead of the public roots.
+    #[arg(long = "registry-ca", value_name = "FILE", global = true)]
+    pub(crate) registry_ca: Option<PathBuf>,
+    /// Registry credentials as USER:PASSWORD, overriding ~/.docker/config.json and
+    /// $REGISTRY_AUTH_FILE.
+    #[arg(long, value_name = "USER:PASSWORD", global = true, env = "VOUCH_REGISTRY_CREDS", hide_env_values = true)]
+    pub(crate) creds: Option<String>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Human-readable.
+    Table,
+    /// JSON, one document on stdout.
+    Json,
+}
+
+/// Settings every command sees.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub(crate) verbose: u8,
+    pub(crate) quiet: bool,
+    pub(crate) format: Format,
+    pub(crate) insecure_registries: Vec<String>,
+    pub(crate) registry_ca: Option<PathBuf>,
+    pub(crate) creds: Option<String>,
+}
+
+impl Global {
+    pub(crate) fn context(&self) -> Context {
+        Context {
+            verbose: self.verbose,
+            quiet: self.quiet,
+            format: self.output,
+            insecure_registries: self.insecure_registries.clone(),
+            registry_ca: self.registry_ca.clone(),
+            creds: self.creds.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Inspect, copy and list container images in registries, layouts and archives.
+    #[command(subcommand, after_help = LOCATIONS)]
+    Image(ImageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ImageCommand {
+    /// Show an image's digest, media type, platforms, layers and config.
+    #[command(after_help = LOCATIONS)]
+    Inspect(InspectArgs),
+    /// Copy an image by digest between registries, OCI layouts and archives, with every
+    /// platform of an index unless --platform picks one. Blobs the destination already
+    /// has are skipped; everything is verified against its digest on the way.
+    #[command(after_help = LOCATIONS)]
+    Copy(CopyArgs),
+    /// List the tags of a repository or layout.
+    #[command(after_help = LOCATIONS)]
+    Tags(TagsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// The image.
+    #[arg(value_name = "SOURCE")]
+    pub(crate) source: String,
+    /// Platform to show from a multi-platform index (default: this machine's).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub(crate) platform: Option<String>,
+    /// Print the raw manifest bytes instead of a summary.
+    #[arg(long)]
+    pub(crate) raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CopyArgs {
+    /// Where to read the image.
+    #[arg(value_name = "SOURCE")]
+    pub(crate) source: String,
+    /// Where to write it (a registry reference or oci:DIR[:TAG]).
+    #[arg(value_name = "DEST")]
+    pub(crate) dest: String,
+    /// Copy only this platform out of an index (the copy's digest is then that platform's
+    /// manifest digest).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub(crate) platform: Option<String>,
+    /// Blobs transferred at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub(crate) jobs: u16,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TagsArgs {
+    /// The repository (a tag or digest in it is ignored) or layout.
+    #[arg(value_name = "SOURCE")]
+    pub(crate) source: String,
+}
