@@ -46,6 +46,7 @@ pub enum CopyEvent<'a> {
 
 /// What a copy did.
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopyReport {
     /// Digest of the top manifest written.
     pub digest: Digest,
