@@ -1,0 +1,59 @@
+//! The workspace's layering rule (docs/design/architecture.md), checked against
+//! `cargo metadata`: a dependency edge between vouch crates must be on the allowed list.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// (crate, vouch crates it may depend on, normal or dev).
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("vouch-version", &[]),
+    ("vouch-merkle", &[]),
+    ("vouch-http", &[]),
+    ("vouch-oci", &["vouch-http"]),
+    ("vouch-sbom", &["vouch-oci", "vouch-http"]),
+    ("vouch-vuln", &["vouch-version", "vouch-sbom", "vouch-oci", "vouch-http"]),
+    ("vouch-sign", &["vouch-oci", "vouch-merkle", "vouch-http"]),
+    ("vouch-tlog", &["vouch-sign", "vouch-merkle", "vouch-http", "vouch-oci"]),
+    ("vouch-ca", &["vouch-sign", "vouch-http", "vouch-oci", "vouch-merkle"]),
+    ("vouch-policy", &["vouch-sign", "vouch-oci", "vouch-http", "vouch-merkle"]),
+    ("vouch-testkit", &[]),
+];
+
+/// Binaries and test-only crates may depend on anything.
+const UNRESTRICTED: &[&str] = &["vouch", "vouch-bench", "vouch-interop"];
+
+#[test]
+fn dependencies_point_down_the_layers() {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let members: BTreeSet<String> =
+        meta["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+    let mut violations = Vec::new();
+    for package in meta["packages"].as_array().unwrap() {
+        let name = package["name"].as_str().unwrap();
+        if UNRESTRICTED.contains(&name) {
+            continue;
+        }
+        let Some((_, allowed)) = ALLOWED.iter().find(|(n, _)| *n == name) else {
+            violations.push(format!("{name}: not in the layering table (add it to ALLOWED and docs/design/architecture.md)"));
+            continue;
+        };
+        for dep in package["dependencies"].as_array().unwrap() {
+            let dep_name = dep["name"].as_str().unwrap();
+            let dev = dep["kind"].as_str() == Some("dev");
+            if !members.contains(dep_name) || (dev && dep_name == "vouch-testkit") {
+                continue;
+            }
+            if !allowed.contains(&dep_name) {
+                violations.push(format!("{name} -> {dep_name}{}", if dev { " (dev)" } else { "" }));
+            }
+        }
+    }
+    assert!(violations.is_empty(), "dependency edges against the layering:\n{}", violations.join("\n"));
+}
