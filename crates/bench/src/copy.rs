@@ -20,20 +20,57 @@ pub(crate) fn run(mb: u64, layers: u64, runs: u64) -> anyhow::Result<()> {
     let registry = RegistryServer::start();
     let src = format!("oci:{}:bench", layout.display());
 
-    let (mut push_v, mut push_s, mut pull_v, mut pull_s) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut push_v, mut push_s, mut pull_v, mut pull_s) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs {
         let v_repo = format!("{}/bench/vouch{i}:t", registry.host);
         let s_repo = format!("{}/bench/skopeo{i}:t", registry.host);
-        push_v.push(measure(&vouch, &["-q".into(), "image".into(), "copy".into(), src.clone(), v_repo.clone()])?);
-        push_s.push(measure(&skopeo, &["copy".into(), "-q".into(), "--dest-tls-verify=false".into(), src.clone(), format!("docker://{s_repo}")])?);
+        push_v.push(measure(
+            &vouch,
+            &[
+                "-q".into(),
+                "image".into(),
+                "copy".into(),
+                src.clone(),
+                v_repo.clone(),
+            ],
+        )?);
+        push_s.push(measure(
+            &skopeo,
+            &[
+                "copy".into(),
+                "-q".into(),
+                "--dest-tls-verify=false".into(),
+                src.clone(),
+                format!("docker://{s_repo}"),
+            ],
+        )?);
         let v_out = format!("oci:{}:t", dir.path().join(format!("pull-v{i}")).display());
         let s_out = format!("oci:{}:t", dir.path().join(format!("pull-s{i}")).display());
-        pull_v.push(measure(&vouch, &["-q".into(), "image".into(), "copy".into(), v_repo, v_out])?);
-        pull_s.push(measure(&skopeo, &["copy".into(), "-q".into(), "--src-tls-verify=false".into(), format!("docker://{s_repo}"), s_out])?);
+        pull_v.push(measure(
+            &vouch,
+            &["-q".into(), "image".into(), "copy".into(), v_repo, v_out],
+        )?);
+        pull_s.push(measure(
+            &skopeo,
+            &[
+                "copy".into(),
+                "-q".into(),
+                "--src-tls-verify=false".into(),
+                format!("docker://{s_repo}"),
+                s_out,
+            ],
+        )?);
     }
     println!("image copy, {mb} MB in {layers} layers, manifest {digest}, median of {runs} run(s)");
-    println!("{:<28} {:>10} {:>12} {:>10} {:>12}", "direction", "vouch s", "vouch MB", "skopeo s", "skopeo MB");
-    for (name, v, s) in [("layout -> registry (push)", &push_v, &push_s), ("registry -> layout (pull)", &pull_v, &pull_s)] {
+    println!(
+        "{:<28} {:>10} {:>12} {:>10} {:>12}",
+        "direction", "vouch s", "vouch MB", "skopeo s", "skopeo MB"
+    );
+    for (name, v, s) in [
+        ("layout -> registry (push)", &push_v, &push_s),
+        ("registry -> layout (pull)", &pull_v, &pull_s),
+    ] {
         let (v, s): (Sample, Sample) = (median(v), median(s));
         println!(
             "{name:<28} {:>10.2} {:>12.1} {:>10.2} {:>12.1}   speed x{:.2}, memory x{:.2}",
@@ -45,7 +82,9 @@ pub(crate) fn run(mb: u64, layers: u64, runs: u64) -> anyhow::Result<()> {
             s.peak_kb as f64 / (v.peak_kb as f64).max(1.0)
         );
     }
-    println!("(speed xN: vouch is N times faster than skopeo; memory xN: skopeo uses N times vouch's peak RSS)");
+    println!(
+        "(speed xN: vouch is N times faster than skopeo; memory xN: skopeo uses N times vouch's peak RSS)"
+    );
     Ok(())
 }
 

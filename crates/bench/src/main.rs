@@ -21,7 +21,11 @@ fn main() -> anyhow::Result<()> {
     };
     let flag = |name: &str, default: u64| -> anyhow::Result<u64> {
         match args.iter().position(|a| a == name) {
-            Some(i) => args.get(i + 1).context("flag value")?.parse().context(name.to_owned()),
+            Some(i) => args
+                .get(i + 1)
+                .context("flag value")?
+                .parse()
+                .context(name.to_owned()),
             None => Ok(default),
         }
     };

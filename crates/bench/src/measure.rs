@@ -24,7 +24,11 @@ pub(crate) fn measure(program: &Path, args: &[String]) -> anyhow::Result<Sample>
     if !out.status.success() {
         bail!("{} {:?} failed:\n{stderr}", program.display(), args);
     }
-    let line = stderr.lines().rev().find(|l| l.starts_with("VOUCHBENCH ")).context("no timing line")?;
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("VOUCHBENCH "))
+        .context("no timing line")?;
     let mut parts = line.split_whitespace().skip(1);
     let seconds = parts.next().context("seconds")?.parse()?;
     let peak_kb = parts.next().context("rss")?.parse()?;
@@ -36,7 +40,10 @@ pub(crate) fn vouch_binary() -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe()?;
     let p = me.with_file_name("vouch");
     if !p.is_file() {
-        bail!("{} not found: build it first (cargo build --release -p vouch)", p.display());
+        bail!(
+            "{} not found: build it first (cargo build --release -p vouch)",
+            p.display()
+        );
     }
     Ok(p)
 }
@@ -47,5 +54,8 @@ pub(crate) fn median(samples: &[Sample]) -> Sample {
     let mut m: Vec<u64> = samples.iter().map(|s| s.peak_kb).collect();
     t.sort_by(f64::total_cmp);
     m.sort_unstable();
-    Sample { seconds: t[t.len() / 2], peak_kb: m[m.len() / 2] }
+    Sample {
+        seconds: t[t.len() / 2],
+        peak_kb: m[m.len() / 2],
+    }
 }

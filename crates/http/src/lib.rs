@@ -75,7 +75,10 @@ impl TransportPolicy {
         S: Into<String>,
     {
         Self {
-            insecure_hosts: hosts.into_iter().map(|h| h.into().to_ascii_lowercase()).collect(),
+            insecure_hosts: hosts
+                .into_iter()
+                .map(|h| h.into().to_ascii_lowercase())
+                .collect(),
         }
     }
 
@@ -84,7 +87,10 @@ impl TransportPolicy {
         let host = host.to_ascii_lowercase();
         let bare = strip_port(&host);
         if is_loopback(bare)
-            || self.insecure_hosts.iter().any(|h| h == &host || h.as_str() == bare)
+            || self
+                .insecure_hosts
+                .iter()
+                .any(|h| h == &host || h.as_str() == bare)
         {
             "http"
         } else {
@@ -199,7 +205,10 @@ impl Client {
                     .build(),
             );
         }
-        Ok(Self { agent: builder.build().new_agent(), retry: config.retry })
+        Ok(Self {
+            agent: builder.build().new_agent(),
+            retry: config.retry,
+        })
     }
 
     /// The underlying agent, for requests that must not be retried.
@@ -228,7 +237,11 @@ impl Client {
                         return Ok(resp);
                     }
                     if last {
-                        return Err(Error::Exhausted { what: what.into(), status, attempts: attempt });
+                        return Err(Error::Exhausted {
+                            what: what.into(),
+                            status,
+                            attempts: attempt,
+                        });
                     }
                     let delay = retry_after(&resp).unwrap_or_else(|| self.backoff(attempt));
                     std::thread::sleep(delay.min(self.retry.max_delay));
@@ -237,7 +250,11 @@ impl Client {
                     std::thread::sleep(self.backoff(attempt));
                 }
                 Err(source) => {
-                    return Err(Error::Transport { what: what.into(), attempts: attempt, source });
+                    return Err(Error::Transport {
+                        what: what.into(),
+                        attempts: attempt,
+                        source,
+                    });
                 }
             }
         }
@@ -264,7 +281,11 @@ fn is_transient(e: &ureq::Error) -> bool {
 
 /// `Retry-After` in seconds (the HTTP-date form is rare from registries and is ignored).
 fn retry_after(resp: &Response) -> Option<Duration> {
-    let value = resp.headers().get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    let value = resp
+        .headers()
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 

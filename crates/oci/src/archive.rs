@@ -47,11 +47,16 @@ impl DockerArchive {
         let members = index_members(path)?;
         let what = format!("docker-archive:{}", path.display());
         let manifest_json = read_member(path, &members, "manifest.json", limits.manifest_bytes)?;
-        let entries: Vec<Entry> =
-            serde_json::from_slice(&manifest_json).map_err(|e| Error::malformed(format!("{what}: manifest.json"), e))?;
+        let entries: Vec<Entry> = serde_json::from_slice(&manifest_json)
+            .map_err(|e| Error::malformed(format!("{what}: manifest.json"), e))?;
         let entry = select(&entries, reference, &what)?;
         if entry.layers.len() > limits.layers {
-            return Err(Error::Limit { what, limit: "layers", max: limits.layers as u64, actual: entry.layers.len() as u64 });
+            return Err(Error::Limit {
+                what,
+                limit: "layers",
+                max: limits.layers as u64,
+                actual: entry.layers.len() as u64,
+            });
         }
         let config_bytes = read_member(path, &members, &entry.config, limits.config_bytes)?;
         let config_digest = Digest::sha256(&config_bytes);
@@ -63,16 +68,23 @@ impl DockerArchive {
         struct RootFs {
             diff_ids: Vec<Digest>,
         }
-        let config: Config =
-            serde_json::from_slice(&config_bytes).map_err(|e| Error::malformed(format!("{what}: {}", entry.config), e))?;
+        let config: Config = serde_json::from_slice(&config_bytes)
+            .map_err(|e| Error::malformed(format!("{what}: {}", entry.config), e))?;
         if config.rootfs.diff_ids.len() != entry.layers.len() {
             return Err(Error::malformed(
                 &what,
-                format!("{} layers but {} diff_ids in the config", entry.layers.len(), config.rootfs.diff_ids.len()),
+                format!(
+                    "{} layers but {} diff_ids in the config",
+                    entry.layers.len(),
+                    config.rootfs.diff_ids.len()
+                ),
             ));
         }
         let mut blobs = BTreeMap::new();
-        blobs.insert(config_digest.clone(), member(&members, &entry.config, &what)?);
+        blobs.insert(
+            config_digest.clone(),
+            member(&members, &entry.config, &what)?,
+        );
         let mut layers = Vec::new();
         for (name, diff_id) in entry.layers.iter().zip(&config.rootfs.diff_ids) {
             let (offset, size) = member(&members, name, &what)?;
@@ -84,7 +96,9 @@ impl DockerArchive {
                 _ => (hash_member(path, offset, size)?, media::DOCKER_LAYER_GZIP),
             };
             blobs.insert(digest.clone(), (offset, size));
-            layers.push(serde_json::json!({"mediaType": mt, "size": size, "digest": digest.to_string()}));
+            layers.push(
+                serde_json::json!({"mediaType": mt, "size": size, "digest": digest.to_string()}),
+            );
         }
         let synthesised = serde_json::json!({
             "schemaVersion": 2,
@@ -119,7 +133,12 @@ fn select<'a>(entries: &'a [Entry], reference: Option<&str>, what: &str) -> Resu
                 reason: format!(
                     "archive holds {} images; name one as docker-archive:FILE:REPO:TAG (tags: {})",
                     entries.len(),
-                    entries.iter().flat_map(|e| e.repo_tags.iter().flatten()).cloned().collect::<Vec<_>>().join(", ")
+                    entries
+                        .iter()
+                        .flat_map(|e| e.repo_tags.iter().flatten())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }),
         },
@@ -161,7 +180,9 @@ fn index_members(path: &Path) -> Result<BTreeMap<String, (u64, u64)>> {
         _ => Error::io(path, e),
     })?;
     let mut head = [0u8; 4];
-    let n = File::open(path).and_then(|mut f| f.read(&mut head)).map_err(|e| Error::io(path, e))?;
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| Error::io(path, e))?;
     if Compression::sniff(&head[..n]) != Compression::None {
         return Err(Error::BadLocation {
             input: path.display().to_string(),
@@ -171,12 +192,21 @@ fn index_members(path: &Path) -> Result<BTreeMap<String, (u64, u64)>> {
     let layer = format!("docker-archive:{}", path.display());
     let mut archive = tar::Archive::new(BufReader::new(file));
     let mut members = BTreeMap::new();
-    for entry in archive.entries().map_err(|e| Error::Layer { layer: layer.clone(), source: e })? {
-        let entry = entry.map_err(|e| Error::Layer { layer: layer.clone(), source: e })?;
+    for entry in archive.entries().map_err(|e| Error::Layer {
+        layer: layer.clone(),
+        source: e,
+    })? {
+        let entry = entry.map_err(|e| Error::Layer {
+            layer: layer.clone(),
+            source: e,
+        })?;
         if entry.header().entry_type() != tar::EntryType::Regular {
             continue;
         }
-        let name = entry.path().map_err(|e| Error::Layer { layer: layer.clone(), source: e })?;
+        let name = entry.path().map_err(|e| Error::Layer {
+            layer: layer.clone(),
+            source: e,
+        })?;
         let name = name.to_string_lossy().trim_start_matches("./").to_owned();
         members.insert(name, (entry.raw_file_position(), entry.size()));
     }
@@ -185,16 +215,27 @@ fn index_members(path: &Path) -> Result<BTreeMap<String, (u64, u64)>> {
 
 fn read_at(path: &Path, offset: u64, buf: &mut [u8]) -> Result<usize> {
     let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-    f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path, e))?;
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| Error::io(path, e))?;
     f.read_exact(buf).map_err(|e| Error::io(path, e))?;
     Ok(buf.len())
 }
 
-fn read_member(path: &Path, members: &BTreeMap<String, (u64, u64)>, name: &str, limit: u64) -> Result<Vec<u8>> {
+fn read_member(
+    path: &Path,
+    members: &BTreeMap<String, (u64, u64)>,
+    name: &str,
+    limit: u64,
+) -> Result<Vec<u8>> {
     let what = format!("docker-archive:{}", path.display());
     let (offset, size) = member(members, name, &what)?;
     if size > limit {
-        return Err(Error::Limit { what: format!("{what}: {name}"), limit: "member size", max: limit, actual: size });
+        return Err(Error::Limit {
+            what: format!("{what}: {name}"),
+            limit: "member size",
+            max: limit,
+            actual: size,
+        });
     }
     let mut buf = vec![0u8; size as usize];
     read_at(path, offset, &mut buf)?;
@@ -203,7 +244,8 @@ fn read_member(path: &Path, members: &BTreeMap<String, (u64, u64)>, name: &str, 
 
 fn hash_member(path: &Path, offset: u64, size: u64) -> Result<Digest> {
     let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-    f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path, e))?;
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| Error::io(path, e))?;
     let mut h = crate::digest::Hasher::new(crate::digest::Algorithm::Sha256);
     let mut r = BufReader::new(f).take(size);
     let mut buf = vec![0u8; 256 * 1024];
@@ -233,15 +275,25 @@ impl ImageSource for DockerArchive {
     }
 
     fn blob(&self, digest: &Digest, size: u64) -> Result<BlobReader> {
-        let (offset, len) = self.blobs.get(digest).copied().ok_or_else(|| Error::NotFound {
-            what: format!("blob {digest}"),
-            location: self.location(),
-            detail: "not in this archive".into(),
-        })?;
+        let (offset, len) = self
+            .blobs
+            .get(digest)
+            .copied()
+            .ok_or_else(|| Error::NotFound {
+                what: format!("blob {digest}"),
+                location: self.location(),
+                detail: "not in this archive".into(),
+            })?;
         let mut f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-        f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(&self.path, e))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io(&self.path, e))?;
         let reader = BufReader::with_capacity(256 * 1024, f).take(len);
-        Ok(Box::new(VerifyingReader::new(reader, digest, size, format!("blob {digest}"))))
+        Ok(Box::new(VerifyingReader::new(
+            reader,
+            digest,
+            size,
+            format!("blob {digest}"),
+        )))
     }
 
     fn tags(&self) -> Result<Vec<String>> {
@@ -250,7 +302,11 @@ impl ImageSource for DockerArchive {
         Ok(t)
     }
 
-    fn referrers(&self, _subject: &Digest, _artifact_type: Option<&str>) -> Result<Vec<Descriptor>> {
+    fn referrers(
+        &self,
+        _subject: &Digest,
+        _artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>> {
         Ok(Vec::new())
     }
 }

@@ -49,9 +49,10 @@ impl Credentials {
     /// The `Authorization: Basic …` value, for Basic credentials.
     pub(crate) fn basic_header(&self) -> Option<String> {
         match self {
-            Self::Basic { username, password } => {
-                Some(format!("Basic {}", STANDARD.encode(format!("{username}:{password}"))))
-            }
+            Self::Basic { username, password } => Some(format!(
+                "Basic {}",
+                STANDARD.encode(format!("{username}:{password}"))
+            )),
             Self::IdentityToken(_) => None,
         }
     }
@@ -100,7 +101,7 @@ struct AuthEntry {
 /// (usually [`auth_files`]), first match wins.
 pub fn lookup(registry: &str, files: &[PathBuf]) -> Result<Option<Credentials>> {
     for file in files {
-        let bytes = match std::fs::read(&file) {
+        let bytes = match std::fs::read(file) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io(file, e)),
@@ -116,18 +117,22 @@ pub fn lookup(registry: &str, files: &[PathBuf]) -> Result<Option<Credentials>> 
 
 fn from_file(file: &AuthFile, registry: &str, path: &Path) -> Result<Option<Credentials>> {
     let wanted = normalise_key(registry);
-    if let Some(helper) = file
+    let helper = file
         .cred_helpers
         .iter()
         .find(|(k, _)| normalise_key(k) == wanted)
         .map(|(_, v)| v)
-        .or(file.creds_store.as_ref())
+        .or(file.creds_store.as_ref());
+    if let Some(helper) = helper
+        && let Some(c) = run_helper(helper, registry)?
     {
-        if let Some(c) = run_helper(helper, registry)? {
-            return Ok(Some(c));
-        }
+        return Ok(Some(c));
     }
-    let Some(entry) = file.auths.iter().find(|(k, _)| normalise_key(k) == wanted).map(|(_, v)| v)
+    let Some(entry) = file
+        .auths
+        .iter()
+        .find(|(k, _)| normalise_key(k) == wanted)
+        .map(|(_, v)| v)
     else {
         return Ok(None);
     };
@@ -140,22 +145,32 @@ fn from_file(file: &AuthFile, registry: &str, path: &Path) -> Result<Option<Cred
         && !auth.is_empty()
     {
         let what = format!("{}: auths[{registry:?}].auth", path.display());
-        let decoded = STANDARD.decode(auth.trim()).map_err(|e| Error::malformed(&what, e))?;
+        let decoded = STANDARD
+            .decode(auth.trim())
+            .map_err(|e| Error::malformed(&what, e))?;
         let text = String::from_utf8(decoded).map_err(|e| Error::malformed(&what, e))?;
         let (u, p) = text
             .split_once(':')
             .ok_or_else(|| Error::malformed(&what, "not base64 of user:password"))?;
-        return Ok(Some(Credentials::Basic { username: u.into(), password: p.into() }));
+        return Ok(Some(Credentials::Basic {
+            username: u.into(),
+            password: p.into(),
+        }));
     }
     match (&entry.username, &entry.password) {
-        (Some(u), Some(p)) => Ok(Some(Credentials::Basic { username: u.clone(), password: p.clone() })),
+        (Some(u), Some(p)) => Ok(Some(Credentials::Basic {
+            username: u.clone(),
+            password: p.clone(),
+        })),
         _ => Ok(None),
     }
 }
 
 /// Auth-file keys come as `host`, `host:port` or URLs (`https://index.docker.io/v1/`).
 fn normalise_key(key: &str) -> String {
-    let k = key.trim_start_matches("https://").trim_start_matches("http://");
+    let k = key
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
     let host = k.split('/').next().unwrap_or(k).to_ascii_lowercase();
     match host.as_str() {
         "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
@@ -168,7 +183,11 @@ fn normalise_key(key: &str) -> String {
 /// `docker-credential-<helper> get`, server URL on stdin, JSON `{Username, Secret}` out.
 fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>> {
     let program = format!("docker-credential-{helper}");
-    let server = if registry == "docker.io" { "https://index.docker.io/v1/" } else { registry };
+    let server = if registry == "docker.io" {
+        "https://index.docker.io/v1/"
+    } else {
+        registry
+    };
     let child = Command::new(&program)
         .arg("get")
         .stdin(Stdio::piped())
@@ -182,9 +201,13 @@ fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>> {
         Err(e) => return Err(Error::io(&program, e)),
     };
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(server.as_bytes()).map_err(|e| Error::io(&program, e))?;
+        stdin
+            .write_all(server.as_bytes())
+            .map_err(|e| Error::io(&program, e))?;
     }
-    let out = child.wait_with_output().map_err(|e| Error::io(&program, e))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::io(&program, e))?;
     if !out.status.success() {
         return Ok(None); // "credentials not found in native keychain"
     }
@@ -199,7 +222,10 @@ fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>> {
     if h.username == "<token>" {
         return Ok(Some(Credentials::IdentityToken(h.secret)));
     }
-    Ok(Some(Credentials::Basic { username: h.username, password: h.secret }))
+    Ok(Some(Credentials::Basic {
+        username: h.username,
+        password: h.secret,
+    }))
 }
 
 /// A parsed `WWW-Authenticate` challenge.
@@ -236,8 +262,14 @@ fn parse_params(s: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut rest = s.trim();
     while !rest.is_empty() {
-        let Some((key, after)) = rest.split_once('=') else { break };
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let after = after.trim_start();
         let (value, remaining) = if let Some(q) = after.strip_prefix('"') {
             let mut value = String::new();
@@ -292,7 +324,10 @@ mod tests {
                 scope: Some("a:b:pull,push".into()),
             })
         );
-        assert_eq!(parse_challenge(r#"Basic realm="Registry Realm""#), Some(Challenge::Basic));
+        assert_eq!(
+            parse_challenge(r#"Basic realm="Registry Realm""#),
+            Some(Challenge::Basic)
+        );
         assert_eq!(parse_challenge("Negotiate"), None);
         assert_eq!(parse_challenge("Bearer service=\"x\""), None);
     }
@@ -308,15 +343,36 @@ mod tests {
         let p = Path::new("config.json");
         assert_eq!(
             from_file(&f, "docker.io", p).expect("ok"),
-            Some(Credentials::Basic { username: "user".into(), password: "pass".into() })
+            Some(Credentials::Basic {
+                username: "user".into(),
+                password: "pass".into()
+            })
         );
         assert_eq!(
             from_file(&f, "localhost:5000", p).expect("ok"),
-            Some(Credentials::Basic { username: "a".into(), password: "b:c".into() })
+            Some(Credentials::Basic {
+                username: "a".into(),
+                password: "b:c".into()
+            })
         );
-        assert_eq!(from_file(&f, "ghcr.io", p).expect("ok"), Some(Credentials::IdentityToken("tok".into())));
+        assert_eq!(
+            from_file(&f, "ghcr.io", p).expect("ok"),
+            Some(Credentials::IdentityToken("tok".into()))
+        );
         assert_eq!(from_file(&f, "quay.io", p).expect("ok"), None);
-        assert!(matches!(from_file(&f, "bad.example", p), Err(Error::Malformed { .. })));
-        assert_eq!(format!("{:?}", Credentials::Basic { username: "u".into(), password: "secret".into() }), "Basic(u, ***)");
+        assert!(matches!(
+            from_file(&f, "bad.example", p),
+            Err(Error::Malformed { .. })
+        ));
+        assert_eq!(
+            format!(
+                "{:?}",
+                Credentials::Basic {
+                    username: "u".into(),
+                    password: "secret".into()
+                }
+            ),
+            "Basic(u, ***)"
+        );
     }
 }

@@ -97,7 +97,9 @@ pub fn copy_image(
                         return;
                     }
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some((digest, size)) = blobs.get(i) else { return };
+                    let Some((digest, size)) = blobs.get(i) else {
+                        return;
+                    };
                     let result = copy_blob(src, dst, digest, *size, progress);
                     match result {
                         Ok(true) => {
@@ -148,7 +150,10 @@ fn collect(
     depth: usize,
 ) -> Result<()> {
     if depth > 4 {
-        return Err(Error::malformed(m.digest.to_string(), "indexes nested too deep"));
+        return Err(Error::malformed(
+            m.digest.to_string(),
+            "indexes nested too deep",
+        ));
     }
     match m.parse()? {
         Manifest::Index(index) => {
@@ -181,17 +186,28 @@ fn copy_blob(
     progress: &(dyn Fn(CopyEvent<'_>) + Sync),
 ) -> Result<bool> {
     if dst.has_blob(digest)? {
-        progress(CopyEvent::BlobStart { digest, size, skipped: true });
+        progress(CopyEvent::BlobStart {
+            digest,
+            size,
+            skipped: true,
+        });
         return Ok(false);
     }
-    progress(CopyEvent::BlobStart { digest, size, skipped: false });
+    progress(CopyEvent::BlobStart {
+        digest,
+        size,
+        skipped: false,
+    });
     if size <= 64 * 1024 {
         // Small blobs (configs) in one piece: fewer round trips through the stream.
         let bytes = read_blob(src, digest, size)?;
         dst.put_blob(digest, size, &mut &bytes[..])?;
         progress(CopyEvent::Bytes(size));
     } else {
-        let mut reader = Counting { inner: src.blob(digest, size)?, progress };
+        let mut reader = Counting {
+            inner: src.blob(digest, size)?,
+            progress,
+        };
         dst.put_blob(digest, size, &mut reader)?;
     }
     progress(CopyEvent::BlobDone { digest });

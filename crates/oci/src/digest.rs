@@ -59,7 +59,10 @@ pub enum DigestError {
 impl Digest {
     /// SHA-256 of `bytes`.
     pub fn sha256(bytes: &[u8]) -> Self {
-        Self { algorithm: Algorithm::Sha256, hex: hex::encode(Sha256::digest(bytes)) }
+        Self {
+            algorithm: Algorithm::Sha256,
+            hex: hex::encode(Sha256::digest(bytes)),
+        }
     }
 
     /// The algorithm.
@@ -106,18 +109,26 @@ impl fmt::Display for Digest {
 impl FromStr for Digest {
     type Err = DigestError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (alg, hex) = s.split_once(':').ok_or_else(|| DigestError::NoAlgorithm(s.into()))?;
+        let (alg, hex) = s
+            .split_once(':')
+            .ok_or_else(|| DigestError::NoAlgorithm(s.into()))?;
         let algorithm = match alg {
             "sha256" => Algorithm::Sha256,
             "sha512" => Algorithm::Sha512,
             _ => return Err(DigestError::UnsupportedAlgorithm(s.into())),
         };
         let len = algorithm.hex_len();
-        if hex.len() != len || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        if hex.len() != len
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
             return Err(DigestError::BadHex(s.into(), len));
         }
-        Ok(Self { algorithm, hex: hex.into() })
+        Ok(Self {
+            algorithm,
+            hex: hex.into(),
+        })
     }
 }
 
@@ -174,12 +185,14 @@ impl Hasher {
     /// The digest of everything fed.
     pub fn finish(self) -> Digest {
         match self {
-            Self::Sha256(h) => {
-                Digest { algorithm: Algorithm::Sha256, hex: hex::encode(h.finalize()) }
-            }
-            Self::Sha512(h) => {
-                Digest { algorithm: Algorithm::Sha512, hex: hex::encode(h.finalize()) }
-            }
+            Self::Sha256(h) => Digest {
+                algorithm: Algorithm::Sha256,
+                hex: hex::encode(h.finalize()),
+            },
+            Self::Sha512(h) => Digest {
+                algorithm: Algorithm::Sha512,
+                hex: hex::encode(h.finalize()),
+            },
         }
     }
 }
@@ -293,17 +306,39 @@ mod tests {
     fn verifying_reader_accepts_good_and_refuses_bad() {
         let data = b"hello layer".to_vec();
         let d = Digest::sha256(&data);
-        let ok = read_all(VerifyingReader::new(&data[..], &d, data.len() as u64, "blob"));
+        let ok = read_all(VerifyingReader::new(
+            &data[..],
+            &d,
+            data.len() as u64,
+            "blob",
+        ));
         assert_eq!(ok.expect("verifies"), data);
 
         let mut tampered = data.clone();
         tampered[0] ^= 1;
-        let err = read_all(VerifyingReader::new(&tampered[..], &d, data.len() as u64, "blob"))
-            .expect_err("tampered");
-        let inner = err.into_inner().expect("inner").downcast::<crate::Error>().expect("ours");
-        assert!(matches!(*inner, crate::Error::DigestMismatch { .. }), "{inner}");
+        let err = read_all(VerifyingReader::new(
+            &tampered[..],
+            &d,
+            data.len() as u64,
+            "blob",
+        ))
+        .expect_err("tampered");
+        let inner = err
+            .into_inner()
+            .expect("inner")
+            .downcast::<crate::Error>()
+            .expect("ours");
+        assert!(
+            matches!(*inner, crate::Error::DigestMismatch { .. }),
+            "{inner}"
+        );
 
-        let short = read_all(VerifyingReader::new(&data[..5], &d, data.len() as u64, "blob"));
+        let short = read_all(VerifyingReader::new(
+            &data[..5],
+            &d,
+            data.len() as u64,
+            "blob",
+        ));
         assert!(short.is_err());
         let long = read_all(VerifyingReader::new(&data[..], &d, 3, "blob"));
         assert!(long.is_err());

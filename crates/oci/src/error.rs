@@ -186,11 +186,17 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+        Self::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn malformed(what: impl Into<String>, reason: impl ToString) -> Self {
-        Self::Malformed { what: what.into(), reason: reason.to_string() }
+        Self::Malformed {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
     }
 
     /// If an `io::Error` carries one of ours (a verifying reader's mismatch), unwrap it.
@@ -203,7 +209,10 @@ impl Error {
             }
             unreachable!("checked above")
         }
-        Self::Layer { layer: what.into(), source: e }
+        Self::Layer {
+            layer: what.into(),
+            source: e,
+        }
     }
 }
 

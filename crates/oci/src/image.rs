@@ -16,7 +16,10 @@ use crate::registry::{Registry, RegistryOptions};
 use crate::store::{ImageSink, ImageSource, Location};
 
 /// Opens a location for reading, with what to ask it for.
-pub fn open_source(location: &Location, options: &RegistryOptions) -> Result<(Box<dyn ImageSource>, Selector)> {
+pub fn open_source(
+    location: &Location,
+    options: &RegistryOptions,
+) -> Result<(Box<dyn ImageSource>, Selector)> {
     match location {
         Location::Registry(r) => Ok((Box::new(Registry::open(r, options, false)?), r.selector())),
         Location::Layout { path, tag } => Ok((
@@ -36,16 +39,25 @@ pub fn open_source(location: &Location, options: &RegistryOptions) -> Result<(Bo
 }
 
 /// Opens a location for writing, with the tag to write (if any).
-pub fn open_sink(location: &Location, options: &RegistryOptions) -> Result<(Box<dyn ImageSink>, Option<String>)> {
+pub fn open_sink(
+    location: &Location,
+    options: &RegistryOptions,
+) -> Result<(Box<dyn ImageSink>, Option<String>)> {
     match location {
         Location::Registry(r) => {
             if r.digest().is_some() && r.tag().is_none() {
                 // Pushing to name@digest: the manifest is stored by digest only.
                 return Ok((Box::new(Registry::open(r, options, true)?), None));
             }
-            Ok((Box::new(Registry::open(r, options, true)?), r.tag().map(str::to_owned)))
+            Ok((
+                Box::new(Registry::open(r, options, true)?),
+                r.tag().map(str::to_owned),
+            ))
         }
-        Location::Layout { path, tag } => Ok((Box::new(Layout::create(path, &options.limits)?), tag.clone())),
+        Location::Layout { path, tag } => Ok((
+            Box::new(Layout::create(path, &options.limits)?),
+            tag.clone(),
+        )),
         Location::DockerArchive { .. } | Location::Dir(_) => Err(Error::Unsupported {
             location: location.to_string(),
             operation: "writing images (destinations are registries and oci: layouts)",
@@ -78,7 +90,12 @@ impl ResolvedImage {
 }
 
 /// Resolves `selector` in `source` to one platform's image.
-pub fn resolve(source: &dyn ImageSource, selector: &Selector, platform: &Platform, limits: &Limits) -> Result<ResolvedImage> {
+pub fn resolve(
+    source: &dyn ImageSource,
+    selector: &Selector,
+    platform: &Platform,
+    limits: &Limits,
+) -> Result<ResolvedImage> {
     let top = source.manifest(selector)?;
     let (manifest, platforms) = match top.parse()? {
         Manifest::Image(_) => (top.clone(), Vec::new()),
@@ -101,13 +118,19 @@ pub fn resolve(source: &dyn ImageSource, selector: &Selector, platform: &Platfor
             let digest = descriptor_digest(chosen)?;
             let m = source.manifest(&Selector::Digest(digest))?;
             if !crate::manifest::is_image_manifest(&m.media_type) {
-                return Err(Error::UnsupportedMediaType { what: m.digest.to_string(), media_type: m.media_type });
+                return Err(Error::UnsupportedMediaType {
+                    what: m.digest.to_string(),
+                    media_type: m.media_type,
+                });
             }
             (m, platforms)
         }
     };
     let Manifest::Image(parsed) = manifest.parse()? else {
-        return Err(Error::malformed(manifest.digest.to_string(), "expected an image manifest"));
+        return Err(Error::malformed(
+            manifest.digest.to_string(),
+            "expected an image manifest",
+        ));
     };
     if parsed.layers().len() > limits.layers {
         return Err(Error::Limit {
@@ -130,7 +153,14 @@ pub fn resolve(source: &dyn ImageSource, selector: &Selector, platform: &Platfor
     let config_bytes = read_blob(source, &config_digest, config_desc.size())?;
     let config: ImageConfiguration = serde_json::from_slice(&config_bytes)
         .map_err(|e| Error::malformed(format!("config {config_digest}"), e))?;
-    Ok(ResolvedImage { top, manifest, parsed, config_bytes, config, platforms })
+    Ok(ResolvedImage {
+        top,
+        manifest,
+        parsed,
+        config_bytes,
+        config,
+        platforms,
+    })
 }
 
 /// Reads a (small) blob fully, verified.

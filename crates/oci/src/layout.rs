@@ -48,14 +48,21 @@ impl Layout {
         struct Marker {
             image_layout_version: String,
         }
-        let m: Marker = serde_json::from_str(&text).map_err(|e| Error::malformed(marker.display().to_string(), e))?;
+        let m: Marker = serde_json::from_str(&text)
+            .map_err(|e| Error::malformed(marker.display().to_string(), e))?;
         if !m.image_layout_version.starts_with("1.") {
             return Err(Error::malformed(
                 marker.display().to_string(),
-                format!("unsupported imageLayoutVersion {:?}", m.image_layout_version),
+                format!(
+                    "unsupported imageLayoutVersion {:?}",
+                    m.image_layout_version
+                ),
             ));
         }
-        Ok(Self { root: root.to_owned(), limits: limits.clone() })
+        Ok(Self {
+            root: root.to_owned(),
+            limits: limits.clone(),
+        })
     }
 
     /// Opens a layout for writing, creating it if needed.
@@ -92,14 +99,21 @@ impl Layout {
     fn read_manifest_blob(&self, digest: &Digest, declared: Option<&str>) -> Result<RawManifest> {
         let path = self.blob_path(digest);
         let bytes = read_capped(&path, self.limits.manifest_bytes).map_err(|e| match e {
-            Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => Error::NotFound {
-                what: format!("manifest {digest}"),
-                location: self.location_string(),
-                detail: "no such blob".into(),
-            },
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                Error::NotFound {
+                    what: format!("manifest {digest}"),
+                    location: self.location_string(),
+                    detail: "no such blob".into(),
+                }
+            }
             other => other,
         })?;
-        RawManifest::new(bytes, declared, Some(digest), &format!("{}@{digest}", self.location_string()))
+        RawManifest::new(
+            bytes,
+            declared,
+            Some(digest),
+            &format!("{}@{digest}", self.location_string()),
+        )
     }
 
     fn location_string(&self) -> String {
@@ -140,11 +154,14 @@ impl ImageSource for Layout {
             return Err(Error::NotFound {
                 what: format!("tag {selector}"),
                 location: self.location_string(),
-                detail: format!("index.json has {} manifest(s), none named {selector:?}", entries.len()),
+                detail: format!(
+                    "index.json has {} manifest(s), none named {selector:?}",
+                    entries.len()
+                ),
             });
         };
         let digest = Digest::try_from(desc.digest())?;
-        self.read_manifest_blob(&digest, Some(&desc.media_type().to_string()))
+        self.read_manifest_blob(&digest, Some(desc.media_type().as_ref()))
     }
 
     fn blob(&self, digest: &Digest, size: u64) -> Result<BlobReader> {
@@ -170,7 +187,12 @@ impl ImageSource for Layout {
             .index()?
             .manifests()
             .iter()
-            .filter_map(|e| e.annotations().as_ref().and_then(|a| a.get(REF_NAME)).cloned())
+            .filter_map(|e| {
+                e.annotations()
+                    .as_ref()
+                    .and_then(|a| a.get(REF_NAME))
+                    .cloned()
+            })
             .collect();
         tags.sort();
         tags.dedup();
@@ -195,10 +217,15 @@ impl ImageSource for Layout {
                 artifact_type: Option<String>,
                 config: Option<Descriptor>,
             }
-            let w: WithSubject =
-                serde_json::from_slice(&raw.bytes).map_err(|e| Error::malformed(d.to_string(), e))?;
-            if w.subject.as_ref().is_some_and(|s| s.digest().to_string() == subject.to_string()) {
-                let at = w.artifact_type.or_else(|| w.config.map(|c| c.media_type().to_string()));
+            let w: WithSubject = serde_json::from_slice(&raw.bytes)
+                .map_err(|e| Error::malformed(d.to_string(), e))?;
+            if w.subject
+                .as_ref()
+                .is_some_and(|s| s.digest().to_string() == subject.to_string())
+            {
+                let at = w
+                    .artifact_type
+                    .or_else(|| w.config.map(|c| c.media_type().to_string()));
                 let mut desc = raw.descriptor();
                 if let Some(a) = &at {
                     desc.set_artifact_type(Some(a.as_str().into()));
@@ -207,8 +234,8 @@ impl ImageSource for Layout {
             }
         }
         if let Ok(raw) = self.manifest(&Selector::Tag(subject.tag_form())) {
-            let index: ImageIndex =
-                serde_json::from_slice(&raw.bytes).map_err(|e| Error::malformed(subject.tag_form(), e))?;
+            let index: ImageIndex = serde_json::from_slice(&raw.bytes)
+                .map_err(|e| Error::malformed(subject.tag_form(), e))?;
             for d in index.manifests() {
                 if !out.iter().any(|o| o.digest() == d.digest()) {
                     out.push(d.clone());
@@ -216,7 +243,11 @@ impl ImageSource for Layout {
             }
         }
         if let Some(t) = artifact_type {
-            out.retain(|d| d.artifact_type().as_ref().is_some_and(|a| a.to_string() == t));
+            out.retain(|d| {
+                d.artifact_type()
+                    .as_ref()
+                    .is_some_and(|a| a.to_string() == t)
+            });
         }
         Ok(out)
     }
@@ -238,7 +269,8 @@ impl ImageSink for Layout {
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
         let mut verified = VerifyingReader::new(data, digest, size, format!("blob {digest}"));
         let mut out = io::BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
-        io::copy(&mut verified, &mut out).map_err(|e| Error::from_stream(&format!("blob {digest}"), e))?;
+        io::copy(&mut verified, &mut out)
+            .map_err(|e| Error::from_stream(&format!("blob {digest}"), e))?;
         out.flush().map_err(|e| Error::io(&path, e))?;
         drop(out);
         tmp.as_file().sync_data().map_err(|e| Error::io(&path, e))?;
@@ -255,7 +287,13 @@ impl ImageSink for Layout {
         match tag {
             Some(t) => {
                 // A tag names one manifest: drop it from any other entry.
-                entries.retain(|e| e.annotations().as_ref().and_then(|a| a.get(REF_NAME)).map(String::as_str) != Some(t));
+                entries.retain(|e| {
+                    e.annotations()
+                        .as_ref()
+                        .and_then(|a| a.get(REF_NAME))
+                        .map(String::as_str)
+                        != Some(t)
+                });
                 desc.set_annotations(Some([(REF_NAME.to_owned(), t.to_owned())].into()));
                 entries.push(desc);
             }
@@ -274,7 +312,9 @@ impl ImageSink for Layout {
 fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut out = Vec::new();
-    file.take(limit + 1).read_to_end(&mut out).map_err(|e| Error::io(path, e))?;
+    file.take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::io(path, e))?;
     if out.len() as u64 > limit {
         return Err(Error::Limit {
             what: path.display().to_string(),

@@ -59,6 +59,7 @@ pub struct RawManifest {
 
 /// A parsed manifest or index.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // short-lived, never stored in bulk
 pub enum Manifest {
     /// A single-platform image manifest (OCI or Docker schema 2).
     Image(ImageManifest),
@@ -127,11 +128,17 @@ impl RawManifest {
             (None, None) if probe.manifests.is_some() => media::OCI_INDEX.to_owned(),
             (None, None) if probe.layers.is_some() => media::OCI_MANIFEST.to_owned(),
             (None, None) => {
-                return Err(Error::malformed(what, "no media type and not a manifest or index"));
+                return Err(Error::malformed(
+                    what,
+                    "no media type and not a manifest or index",
+                ));
             }
         };
         if !is_index(&media_type) && !is_image_manifest(&media_type) {
-            return Err(Error::UnsupportedMediaType { what: what.into(), media_type });
+            return Err(Error::UnsupportedMediaType {
+                what: what.into(),
+                media_type,
+            });
         }
         if probe.schema_version != Some(2) {
             return Err(Error::malformed(
@@ -139,7 +146,11 @@ impl RawManifest {
                 format!("schemaVersion {:?}, expected 2", probe.schema_version),
             ));
         }
-        Ok(Self { media_type, bytes, digest })
+        Ok(Self {
+            media_type,
+            bytes,
+            digest,
+        })
     }
 
     /// Parses the bytes.
@@ -172,20 +183,35 @@ pub fn select_platform<'a>(
     wanted: &Platform,
     what: &str,
 ) -> Result<&'a Descriptor> {
-    let candidates: Vec<&Descriptor> =
-        index.manifests().iter().filter(|d| is_image_manifest(&d.media_type().to_string())).collect();
-    let fits = |d: &&&Descriptor| d.platform().as_ref().is_some_and(|p| wanted.matches(&Platform::from_oci(p)));
+    let candidates: Vec<&Descriptor> = index
+        .manifests()
+        .iter()
+        .filter(|d| is_image_manifest(d.media_type().as_ref()))
+        .collect();
+    let fits = |d: &&&Descriptor| {
+        d.platform()
+            .as_ref()
+            .is_some_and(|p| wanted.matches(&Platform::from_oci(p)))
+    };
     if let Some(d) = candidates.iter().find(fits) {
         return Ok(d);
     }
     let available: Vec<String> = candidates
         .iter()
-        .filter_map(|d| d.platform().as_ref().map(|p| Platform::from_oci(p).to_string()))
+        .filter_map(|d| {
+            d.platform()
+                .as_ref()
+                .map(|p| Platform::from_oci(p).to_string())
+        })
         .collect();
     Err(Error::NoMatchingPlatform {
         wanted: wanted.to_string(),
         what: what.into(),
-        available: if available.is_empty() { "none".into() } else { available.join(", ") },
+        available: if available.is_empty() {
+            "none".into()
+        } else {
+            available.join(", ")
+        },
     })
 }
 
@@ -245,7 +271,8 @@ mod tests {
         assert_eq!(m.digest, Digest::sha256(IMG.as_bytes()));
         assert!(matches!(m.parse(), Ok(Manifest::Image(_))));
         let wrong = Digest::sha256(b"other");
-        let e = RawManifest::new(IMG.as_bytes().to_vec(), None, Some(&wrong), "t").expect_err("bad");
+        let e =
+            RawManifest::new(IMG.as_bytes().to_vec(), None, Some(&wrong), "t").expect_err("bad");
         assert!(matches!(e, Error::DigestMismatch { .. }), "{e}");
     }
 
@@ -261,12 +288,20 @@ mod tests {
         .expect_err("schema1");
         match e {
             Error::UnsupportedMediaType { media_type, .. } => {
-                assert_eq!(media_type, "application/vnd.docker.distribution.manifest.v1+prettyjws")
+                assert_eq!(
+                    media_type,
+                    "application/vnd.docker.distribution.manifest.v1+prettyjws"
+                )
             }
             other => panic!("{other}"),
         }
-        let e = RawManifest::new(IMG.as_bytes().to_vec(), Some(media::DOCKER_MANIFEST), None, "t")
-            .expect_err("conflict");
+        let e = RawManifest::new(
+            IMG.as_bytes().to_vec(),
+            Some(media::DOCKER_MANIFEST),
+            None,
+            "t",
+        )
+        .expect_err("conflict");
         assert!(matches!(e, Error::Malformed { .. }), "{e}");
         let e = RawManifest::new(b"not json".to_vec(), None, None, "t").expect_err("junk");
         assert!(matches!(e, Error::Malformed { .. }), "{e}");
@@ -274,15 +309,26 @@ mod tests {
 
     #[test]
     fn compression_table() {
-        assert_eq!(Compression::from_media_type(media::OCI_LAYER_ZSTD), Some(Compression::Zstd));
-        assert_eq!(Compression::from_media_type(media::DOCKER_LAYER_GZIP), Some(Compression::Gzip));
         assert_eq!(
-            Compression::from_media_type("application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"),
+            Compression::from_media_type(media::OCI_LAYER_ZSTD),
+            Some(Compression::Zstd)
+        );
+        assert_eq!(
+            Compression::from_media_type(media::DOCKER_LAYER_GZIP),
+            Some(Compression::Gzip)
+        );
+        assert_eq!(
+            Compression::from_media_type(
+                "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+            ),
             Some(Compression::Gzip)
         );
         assert_eq!(Compression::from_media_type(media::OCI_CONFIG), None);
         assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8]), Compression::Gzip);
-        assert_eq!(Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]), Compression::Zstd);
+        assert_eq!(
+            Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Compression::Zstd
+        );
         assert_eq!(Compression::sniff(b"usr/"), Compression::None);
     }
 }

@@ -25,7 +25,11 @@ impl Platform {
     /// The platform of this machine, as a container runtime here would pick.
     pub fn host() -> Self {
         let arch = normalise_arch(std::env::consts::ARCH);
-        Self { os: "linux".into(), architecture: arch.0, variant: arch.1 }
+        Self {
+            os: "linux".into(),
+            architecture: arch.0,
+            variant: arch.1,
+        }
     }
 
     /// Whether an index entry with `other`'s platform fits this wanted platform.
@@ -67,7 +71,11 @@ impl FromStr for Platform {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
         let parts: Vec<&str> = s.split('/').collect();
-        let ok = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+        let ok = |p: &&str| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+        };
         if !(2..=3).contains(&parts.len()) || !parts.iter().all(ok) {
             return Err(Error::BadPlatform(s.into()));
         }
@@ -75,7 +83,10 @@ impl FromStr for Platform {
         Ok(Self {
             os: parts[0].to_ascii_lowercase(),
             architecture,
-            variant: parts.get(2).map(|v| v.to_ascii_lowercase()).or(default_variant),
+            variant: parts
+                .get(2)
+                .map(|v| v.to_ascii_lowercase())
+                .or(default_variant),
         })
     }
 }

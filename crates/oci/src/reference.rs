@@ -127,18 +127,31 @@ impl Reference {
             (None, None) => Some("latest".to_owned()),
             (None, Some(_)) => None,
         };
-        Ok(Self { registry, repository, tag, digest })
+        Ok(Self {
+            registry,
+            repository,
+            tag,
+            digest,
+        })
     }
 
     /// A reference to `repository` in `registry` by digest.
     pub fn with_digest(&self, digest: Digest) -> Self {
-        Self { digest: Some(digest), tag: None, ..self.clone() }
+        Self {
+            digest: Some(digest),
+            tag: None,
+            ..self.clone()
+        }
     }
 
     /// The same repository with another tag (and no digest).
     pub fn with_tag(&self, tag: &str) -> Result<Self, ReferenceError> {
         validate_tag(tag, tag)?;
-        Ok(Self { tag: Some(tag.to_owned()), digest: None, ..self.clone() })
+        Ok(Self {
+            tag: Some(tag.to_owned()),
+            digest: None,
+            ..self.clone()
+        })
     }
 
     /// The registry (`docker.io`, `ghcr.io`, `localhost:5000`).
@@ -148,7 +161,11 @@ impl Reference {
 
     /// The host that serves the registry API (`registry-1.docker.io` for Docker Hub).
     pub fn api_host(&self) -> &str {
-        if self.registry == DOCKER_HUB { DOCKER_HUB_API } else { &self.registry }
+        if self.registry == DOCKER_HUB {
+            DOCKER_HUB_API
+        } else {
+            &self.registry
+        }
     }
 
     /// The repository path (`library/nginx`).
@@ -231,12 +248,19 @@ fn split_domain<'a>(input: &str, name: &'a str) -> Result<(String, &'a str), Ref
         return Ok((DOCKER_HUB.to_owned(), name));
     }
     validate_domain(input, first)?;
-    let registry = if first == "index.docker.io" { DOCKER_HUB } else { first };
+    let registry = if first == "index.docker.io" {
+        DOCKER_HUB
+    } else {
+        first
+    };
     Ok((registry.to_owned(), rest))
 }
 
 fn validate_domain(input: &str, domain: &str) -> Result<(), ReferenceError> {
-    let bad = || ReferenceError::BadDomain { input: input.into(), domain: domain.into() };
+    let bad = || ReferenceError::BadDomain {
+        input: input.into(),
+        domain: domain.into(),
+    };
     let (host, port) = if let Some(v6) = domain.strip_prefix('[') {
         let (addr, after) = v6.split_once(']').ok_or_else(bad)?;
         addr.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
@@ -276,7 +300,10 @@ fn validate_path_component(input: &str, c: &str) -> Result<(), ReferenceError> {
     if c.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(ReferenceError::Uppercase(input.into()));
     }
-    let bad = || ReferenceError::BadPathComponent { input: input.into(), component: c.into() };
+    let bad = || ReferenceError::BadPathComponent {
+        input: input.into(),
+        component: c.into(),
+    };
     let b = c.as_bytes();
     let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
     if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
@@ -308,7 +335,14 @@ fn validate_tag(input: &str, t: &str) -> Result<(), ReferenceError> {
         && t.bytes().enumerate().all(|(i, b)| {
             b.is_ascii_alphanumeric() || b == b'_' || (i > 0 && (b == b'.' || b == b'-'))
         });
-    if ok { Ok(()) } else { Err(ReferenceError::BadTag { input: input.into(), tag: t.into() }) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ReferenceError::BadTag {
+            input: input.into(),
+            tag: t.into(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -323,22 +357,94 @@ mod tests {
         let cases: &[(&str, &str, &str, Option<&str>, bool)] = &[
             // input, registry, repository, tag, has digest
             ("nginx", "docker.io", "library/nginx", Some("latest"), false),
-            ("nginx:1.25", "docker.io", "library/nginx", Some("1.25"), false),
-            ("library/nginx", "docker.io", "library/nginx", Some("latest"), false),
-            ("docker.io/nginx", "docker.io", "library/nginx", Some("latest"), false),
-            ("index.docker.io/nginx", "docker.io", "library/nginx", Some("latest"), false),
-            ("bitnami/redis:7", "docker.io", "bitnami/redis", Some("7"), false),
-            ("ghcr.io/org/app:v1", "ghcr.io", "org/app", Some("v1"), false),
+            (
+                "nginx:1.25",
+                "docker.io",
+                "library/nginx",
+                Some("1.25"),
+                false,
+            ),
+            (
+                "library/nginx",
+                "docker.io",
+                "library/nginx",
+                Some("latest"),
+                false,
+            ),
+            (
+                "docker.io/nginx",
+                "docker.io",
+                "library/nginx",
+                Some("latest"),
+                false,
+            ),
+            (
+                "index.docker.io/nginx",
+                "docker.io",
+                "library/nginx",
+                Some("latest"),
+                false,
+            ),
+            (
+                "bitnami/redis:7",
+                "docker.io",
+                "bitnami/redis",
+                Some("7"),
+                false,
+            ),
+            (
+                "ghcr.io/org/app:v1",
+                "ghcr.io",
+                "org/app",
+                Some("v1"),
+                false,
+            ),
             ("localhost/app", "localhost", "app", Some("latest"), false),
-            ("localhost:5000/a/b", "localhost:5000", "a/b", Some("latest"), false),
-            ("localhost:5000/a/b:t", "localhost:5000", "a/b", Some("t"), false),
-            ("127.0.0.1:5000/x:y", "127.0.0.1:5000", "x", Some("y"), false),
+            (
+                "localhost:5000/a/b",
+                "localhost:5000",
+                "a/b",
+                Some("latest"),
+                false,
+            ),
+            (
+                "localhost:5000/a/b:t",
+                "localhost:5000",
+                "a/b",
+                Some("t"),
+                false,
+            ),
+            (
+                "127.0.0.1:5000/x:y",
+                "127.0.0.1:5000",
+                "x",
+                Some("y"),
+                false,
+            ),
             ("[::1]:5000/x", "[::1]:5000", "x", Some("latest"), false),
-            ("quay.io/a/b/c/d", "quay.io", "a/b/c/d", Some("latest"), false),
-            ("a-b/c__d/e.f_g---h", "docker.io", "a-b/c__d/e.f_g---h", Some("latest"), false),
+            (
+                "quay.io/a/b/c/d",
+                "quay.io",
+                "a/b/c/d",
+                Some("latest"),
+                false,
+            ),
+            (
+                "a-b/c__d/e.f_g---h",
+                "docker.io",
+                "a-b/c__d/e.f_g---h",
+                Some("latest"),
+                false,
+            ),
             // distribution/reference: an upper-case first component is a domain.
             ("Registry/x", "Registry", "x", Some("latest"), false),
-            ("registry.example.com:443/img", "registry.example.com:443", "img", Some("latest"), false),
+            (
+                "registry.example.com:443/img",
+                "registry.example.com:443",
+                "img",
+                Some("latest"),
+                false,
+            ),
         ];
         for (input, reg, repo, tag, _) in cases {
             let r = Reference::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -355,31 +461,62 @@ mod tests {
         assert_eq!(r.tag(), Some("v1"));
         assert_eq!(r.selector(), Selector::Digest(d.parse().expect("digest")));
         assert_eq!(r.to_string(), format!("localhost:5000/a:v1@{d}"));
-        assert_eq!(Reference::parse("nginx").expect("ok").api_host(), "registry-1.docker.io");
+        assert_eq!(
+            Reference::parse("nginx").expect("ok").api_host(),
+            "registry-1.docker.io"
+        );
     }
+
+    type Check = fn(&ReferenceError) -> bool;
 
     #[test]
     fn refusals_table() {
         let long = format!("a/{}", "b".repeat(300));
-        let cases: &[(&str, fn(&ReferenceError) -> bool)] = &[
+        let cases: &[(&str, Check)] = &[
             ("", |e| matches!(e, ReferenceError::Empty)),
             ("Nginx", |e| matches!(e, ReferenceError::Uppercase(_))),
-            ("docker.io/Library/nginx", |e| matches!(e, ReferenceError::Uppercase(_))),
+            ("docker.io/Library/nginx", |e| {
+                matches!(e, ReferenceError::Uppercase(_))
+            }),
             ("nginx:", |e| matches!(e, ReferenceError::BadTag { .. })),
             ("nginx:-bad", |e| matches!(e, ReferenceError::BadTag { .. })),
-            ("nginx:a/b", |e| matches!(e, ReferenceError::BadDomain { .. })),
-            ("nginx@sha256:abc", |e| matches!(e, ReferenceError::BadDigest { .. })),
-            ("nginx@md5:0123456789abcdef0123456789abcdef", |e| matches!(e, ReferenceError::BadDigest { .. })),
-            ("-nginx", |e| matches!(e, ReferenceError::BadPathComponent { .. })),
-            ("nginx-", |e| matches!(e, ReferenceError::BadPathComponent { .. })),
-            ("a..b", |e| matches!(e, ReferenceError::BadPathComponent { .. })),
-            ("a___b", |e| matches!(e, ReferenceError::BadPathComponent { .. })),
-            ("a//b", |e| matches!(e, ReferenceError::BadPathComponent { .. })),
-            ("localhost:5000/", |e| matches!(e, ReferenceError::BadPathComponent { .. })),
-            ("host:99999/x", |e| matches!(e, ReferenceError::BadDomain { .. })),
-            ("-host.com/x", |e| matches!(e, ReferenceError::BadDomain { .. })),
+            ("nginx:a/b", |e| {
+                matches!(e, ReferenceError::BadDomain { .. })
+            }),
+            ("nginx@sha256:abc", |e| {
+                matches!(e, ReferenceError::BadDigest { .. })
+            }),
+            ("nginx@md5:0123456789abcdef0123456789abcdef", |e| {
+                matches!(e, ReferenceError::BadDigest { .. })
+            }),
+            ("-nginx", |e| {
+                matches!(e, ReferenceError::BadPathComponent { .. })
+            }),
+            ("nginx-", |e| {
+                matches!(e, ReferenceError::BadPathComponent { .. })
+            }),
+            ("a..b", |e| {
+                matches!(e, ReferenceError::BadPathComponent { .. })
+            }),
+            ("a___b", |e| {
+                matches!(e, ReferenceError::BadPathComponent { .. })
+            }),
+            ("a//b", |e| {
+                matches!(e, ReferenceError::BadPathComponent { .. })
+            }),
+            ("localhost:5000/", |e| {
+                matches!(e, ReferenceError::BadPathComponent { .. })
+            }),
+            ("host:99999/x", |e| {
+                matches!(e, ReferenceError::BadDomain { .. })
+            }),
+            ("-host.com/x", |e| {
+                matches!(e, ReferenceError::BadDomain { .. })
+            }),
             ("[::1/x", |e| matches!(e, ReferenceError::BadDomain { .. })),
-            ("a b", |e| matches!(e, ReferenceError::BadPathComponent { .. })),
+            ("a b", |e| {
+                matches!(e, ReferenceError::BadPathComponent { .. })
+            }),
             (long.as_str(), |e| matches!(e, ReferenceError::TooLong)),
         ];
         for (input, check) in cases {
@@ -389,14 +526,26 @@ mod tests {
             }
         }
         let tag = format!("x:{}", "t".repeat(129));
-        assert!(matches!(Reference::parse(&tag), Err(ReferenceError::BadTag { .. })));
+        assert!(matches!(
+            Reference::parse(&tag),
+            Err(ReferenceError::BadTag { .. })
+        ));
     }
 
     #[test]
     fn display_round_trips() {
-        for input in ["nginx", "ghcr.io/a/b:v1", "localhost:5000/x/y:z", "[::1]:5000/x"] {
+        for input in [
+            "nginx",
+            "ghcr.io/a/b:v1",
+            "localhost:5000/x/y:z",
+            "[::1]:5000/x",
+        ] {
             let r = Reference::parse(input).expect("parse");
-            assert_eq!(Reference::parse(&r.to_string()).expect("reparse"), r, "{input}");
+            assert_eq!(
+                Reference::parse(&r.to_string()).expect("reparse"),
+                r,
+                "{input}"
+            );
         }
     }
 }

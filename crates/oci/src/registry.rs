@@ -87,7 +87,13 @@ impl Registry {
     }
 
     /// Sends a request, answering one authentication challenge if the registry makes it.
-    fn call(&self, method: &http::Method, url: &str, headers: &[(&str, &str)], body: Body<'_>) -> Result<Response> {
+    fn call(
+        &self,
+        method: &http::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+    ) -> Result<Response> {
         let what = format!("{method} {url}");
         let send = |auth: Option<String>| {
             self.http.send(&what, |agent| {
@@ -140,17 +146,30 @@ impl Registry {
                              (docker login, or REGISTRY_AUTH_FILE)"
                         .into(),
                 }),
-            Challenge::Bearer { realm, service, scope } => self.fetch_token(realm, service.as_deref(), scope.as_deref()),
+            Challenge::Bearer {
+                realm,
+                service,
+                scope,
+            } => self.fetch_token(realm, service.as_deref(), scope.as_deref()),
         }
     }
 
     /// Distribution "token authentication": GET realm?service=…&scope=… (Basic auth if we
     /// have credentials) or, with a refresh token, the OAuth2 POST form.
-    fn fetch_token(&self, realm: &str, service: Option<&str>, scope: Option<&str>) -> Result<String> {
+    fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: Option<&str>,
+    ) -> Result<String> {
         let actions = if self.push { "pull,push" } else { "pull" };
         let own_scope = format!("repository:{}:{actions}", self.repository);
         // Ask for our own scope; a registry may offer a narrower one (pull) in the challenge.
-        let scope = if self.push { own_scope.as_str() } else { scope.unwrap_or(&own_scope) };
+        let scope = if self.push {
+            own_scope.as_str()
+        } else {
+            scope.unwrap_or(&own_scope)
+        };
         let what = format!("token from {realm}");
         let resp = match &self.credentials {
             Some(Credentials::IdentityToken(refresh)) => {
@@ -208,7 +227,11 @@ impl Registry {
 
     fn denied(&self, what: &str, resp: Response) -> Error {
         let status = resp.status().as_u16();
-        let hint = if self.credentials.is_none() { " (no credentials configured)" } else { "" };
+        let hint = if self.credentials.is_none() {
+            " (no credentials configured)"
+        } else {
+            ""
+        };
         Error::Denied {
             location: self.registry.clone(),
             what: what.to_owned(),
@@ -222,17 +245,31 @@ impl Registry {
         if status == 401 || status == 403 {
             return self.denied(what, resp);
         }
-        Error::Registry { location: self.registry.clone(), what: what.into(), status, detail: error_detail(resp) }
+        Error::Registry {
+            location: self.registry.clone(),
+            what: what.into(),
+            status,
+            detail: error_detail(resp),
+        }
     }
 
     fn not_found(&self, what: String, resp: Response) -> Error {
-        Error::NotFound { what, location: self.registry.clone(), detail: error_detail(resp) }
+        Error::NotFound {
+            what,
+            location: self.registry.clone(),
+            detail: error_detail(resp),
+        }
     }
 
     /// `POST` an upload session and return its absolute location.
     fn start_upload(&self) -> Result<String> {
         let url = self.url("blobs/uploads/");
-        let resp = self.call(&http::Method::POST, &url, &[("Content-Length", "0")], Body::Empty)?;
+        let resp = self.call(
+            &http::Method::POST,
+            &url,
+            &[("Content-Length", "0")],
+            Body::Empty,
+        )?;
         if resp.status() != 202 {
             return Err(self.unexpected(&format!("POST {url}"), resp));
         }
@@ -265,7 +302,12 @@ impl Registry {
             .get(http::header::LINK)
             .and_then(|v| v.to_str().ok())
             .and_then(|l| l.split(';').next())
-            .map(|u| u.trim().trim_start_matches('<').trim_end_matches('>').to_owned())
+            .map(|u| {
+                u.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
             .map(|u| self.absolute(&u));
         #[derive(serde::Deserialize)]
         struct Tags {
@@ -278,7 +320,10 @@ impl Registry {
 }
 
 fn poisoned() -> Error {
-    Error::malformed("registry client", "internal lock poisoned by an earlier panic")
+    Error::malformed(
+        "registry client",
+        "internal lock poisoned by an earlier panic",
+    )
 }
 
 impl ImageSource for Registry {
@@ -289,7 +334,12 @@ impl ImageSource for Registry {
     fn manifest(&self, selector: &Selector) -> Result<RawManifest> {
         let url = self.url(&format!("manifests/{selector}"));
         let what = format!("{}/{}:{selector}", self.registry, self.repository);
-        let resp = self.call(&http::Method::GET, &url, &[("Accept", media::ACCEPT_MANIFESTS)], Body::Empty)?;
+        let resp = self.call(
+            &http::Method::GET,
+            &url,
+            &[("Accept", media::ACCEPT_MANIFESTS)],
+            Body::Empty,
+        )?;
         if resp.status() == 404 {
             return Err(self.not_found(what, resp));
         }
@@ -317,7 +367,12 @@ impl ImageSource for Registry {
             return Err(self.unexpected(&format!("GET {url}"), resp));
         }
         let reader = resp.into_body().into_reader();
-        Ok(Box::new(VerifyingReader::new(reader, digest, size, format!("blob {digest}"))))
+        Ok(Box::new(VerifyingReader::new(
+            reader,
+            digest,
+            size,
+            format!("blob {digest}"),
+        )))
     }
 
     fn tags(&self) -> Result<Vec<String>> {
@@ -347,7 +402,12 @@ impl ImageSource for Registry {
         if let Some(t) = artifact_type {
             url.push_str(&format!("?{}", form_encode(&[("artifactType", t)])));
         }
-        let resp = self.call(&http::Method::GET, &url, &[("Accept", media::OCI_INDEX)], Body::Empty)?;
+        let resp = self.call(
+            &http::Method::GET,
+            &url,
+            &[("Accept", media::OCI_INDEX)],
+            Body::Empty,
+        )?;
         let index_bytes = match resp.status().as_u16() {
             200 => {
                 let filtered = resp.headers().contains_key("oci-filters-applied");
@@ -356,7 +416,11 @@ impl ImageSource for Registry {
                     serde_json::from_slice(&body).map_err(|e| Error::malformed(&url, e))?;
                 let mut out = index.manifests().clone();
                 if !filtered && let Some(t) = artifact_type {
-                    out.retain(|d| d.artifact_type().as_ref().is_some_and(|a| a.to_string() == t));
+                    out.retain(|d| {
+                        d.artifact_type()
+                            .as_ref()
+                            .is_some_and(|a| a.to_string() == t)
+                    });
                 }
                 return Ok(out);
             }
@@ -368,11 +432,15 @@ impl ImageSource for Registry {
             },
             _ => return Err(self.unexpected(&format!("GET {url}"), resp)),
         };
-        let index: ImageIndex =
-            serde_json::from_slice(&index_bytes).map_err(|e| Error::malformed(subject.tag_form(), e))?;
+        let index: ImageIndex = serde_json::from_slice(&index_bytes)
+            .map_err(|e| Error::malformed(subject.tag_form(), e))?;
         let mut out = index.manifests().clone();
         if let Some(t) = artifact_type {
-            out.retain(|d| d.artifact_type().as_ref().is_some_and(|a| a.to_string() == t));
+            out.retain(|d| {
+                d.artifact_type()
+                    .as_ref()
+                    .is_some_and(|a| a.to_string() == t)
+            });
         }
         Ok(out)
     }
@@ -396,7 +464,10 @@ impl ImageSink for Registry {
     fn put_blob(&self, digest: &Digest, size: u64, data: &mut dyn Read) -> Result<()> {
         let location = self.start_upload()?;
         let sep = if location.contains('?') { '&' } else { '?' };
-        let url = format!("{location}{sep}{}", form_encode(&[("digest", &digest.to_string())]));
+        let url = format!(
+            "{location}{sep}{}",
+            form_encode(&[("digest", &digest.to_string())])
+        );
         let what = format!("PUT blob {digest}");
         // The body is a stream we cannot rewind: one attempt, with the token obtained by the
         // POST above. The registry verifies the digest too; we verify on our side so a bad
@@ -416,7 +487,11 @@ impl ImageSink for Registry {
             .map_err(|e| Error::malformed(&what, e))?;
         let resp = self.http.agent().run(req).map_err(|e| match e {
             ureq::Error::Io(io) => Error::from_stream(&what, io),
-            other => Error::Http(vouch_http::Error::Transport { what: what.clone(), attempts: 1, source: other }),
+            other => Error::Http(vouch_http::Error::Transport {
+                what: what.clone(),
+                attempts: 1,
+                source: other,
+            }),
         })?;
         if resp.status() != 201 {
             return Err(self.unexpected(&what, resp));
@@ -454,7 +529,10 @@ impl ImageSink for Registry {
 }
 
 fn header_str(resp: &Response, name: impl http::header::AsHeaderName) -> Option<String> {
-    resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 fn read_limited(resp: Response, limit: u64, what: &str) -> Result<Vec<u8>> {
@@ -464,9 +542,17 @@ fn read_limited(resp: Response, limit: u64, what: &str) -> Result<Vec<u8>> {
         .as_reader()
         .take(limit + 1)
         .read_to_end(&mut out)
-        .map_err(|e| Error::Layer { layer: what.into(), source: e })?;
+        .map_err(|e| Error::Layer {
+            layer: what.into(),
+            source: e,
+        })?;
     if n as u64 > limit {
-        return Err(Error::Limit { what: what.into(), limit: "response size", max: limit, actual: n as u64 });
+        return Err(Error::Limit {
+            what: what.into(),
+            limit: "response size",
+            max: limit,
+            actual: n as u64,
+        });
     }
     Ok(out)
 }
@@ -476,7 +562,11 @@ fn read_limited(resp: Response, limit: u64, what: &str) -> Result<Vec<u8>> {
 fn error_detail(resp: Response) -> String {
     let status = resp.status();
     let mut body = String::new();
-    let _ = resp.into_body().as_reader().take(64 * 1024).read_to_string(&mut body);
+    let _ = resp
+        .into_body()
+        .as_reader()
+        .take(64 * 1024)
+        .read_to_string(&mut body);
     #[derive(serde::Deserialize)]
     struct Errors {
         errors: Vec<ErrorItem>,

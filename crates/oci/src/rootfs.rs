@@ -74,6 +74,11 @@ enum Content {
     Disk(PathBuf),
 }
 
+/// A predicate over a file's path (relative, no leading `/`) and size.
+pub type PathFilter = Box<dyn Fn(&str, u64) -> bool + Send + Sync>;
+/// A predicate over a file's path, size and permission bits.
+pub type ModeFilter = Box<dyn Fn(&str, u64, u32) -> bool + Send + Sync>;
+
 /// Which file contents to keep while squashing (everything else is indexed only).
 pub enum Keep {
     /// Keep every regular file.
@@ -81,10 +86,10 @@ pub enum Keep {
     /// Keep none.
     None,
     /// Keep files whose path (relative, no leading `/`) and size the predicate accepts.
-    Matching(Box<dyn Fn(&str, u64) -> bool + Send + Sync>),
+    Matching(PathFilter),
     /// Keep files whose path, size and permission bits the predicate accepts (an SBOM
     /// keeps executables to look for embedded build information, wherever they are).
-    MatchingMode(Box<dyn Fn(&str, u64, u32) -> bool + Send + Sync>),
+    MatchingMode(ModeFilter),
 }
 
 impl std::fmt::Debug for Keep {
@@ -132,23 +137,39 @@ pub struct Rootfs {
 
 impl Rootfs {
     /// Squashes `image`'s layers read from `source`.
-    pub fn from_image(source: &dyn ImageSource, image: &ResolvedImage, keep: &Keep, limits: &Limits) -> Result<Self> {
+    pub fn from_image(
+        source: &dyn ImageSource,
+        image: &ResolvedImage,
+        keep: &Keep,
+        limits: &Limits,
+    ) -> Result<Self> {
         let store = tempfile::Builder::new()
             .prefix("vouch-rootfs-")
             .tempdir()
             .map_err(|e| Error::io(std::env::temp_dir(), e))?;
-        let mut fs = Self { nodes: BTreeMap::new(), layers: Vec::new(), store: Some(store), limits: limits.clone() };
+        let mut fs = Self {
+            nodes: BTreeMap::new(),
+            layers: Vec::new(),
+            store: Some(store),
+            limits: limits.clone(),
+        };
         fs.nodes.insert(String::new(), dir_node(None));
         let mut budget = Budget::new(limits.image_bytes);
         for desc in image.layers() {
             let media_type = desc.media_type().to_string();
             let digest = descriptor_digest(desc)?;
-            let compression = Compression::from_media_type(&media_type).ok_or_else(|| Error::UnsupportedMediaType {
-                what: format!("layer {digest}"),
-                media_type: media_type.clone(),
+            let compression = Compression::from_media_type(&media_type).ok_or_else(|| {
+                Error::UnsupportedMediaType {
+                    what: format!("layer {digest}"),
+                    media_type: media_type.clone(),
+                }
             })?;
             let index = fs.layers.len();
-            fs.layers.push(LayerInfo { digest: digest.clone(), media_type, size: desc.size() });
+            fs.layers.push(LayerInfo {
+                digest: digest.clone(),
+                media_type,
+                size: desc.size(),
+            });
             let blob = source.blob(&digest, desc.size())?;
             fs.apply_layer(blob, compression, index, keep, &mut budget)?;
         }
@@ -157,12 +178,21 @@ impl Rootfs {
 
     /// Squashes layers given as (compression, stream) pairs: for tests and for callers that
     /// hold layers outside any store.
-    pub fn from_layers<R: Read>(layers: Vec<(LayerInfo, Compression, R)>, keep: &Keep, limits: &Limits) -> Result<Self> {
+    pub fn from_layers<R: Read>(
+        layers: Vec<(LayerInfo, Compression, R)>,
+        keep: &Keep,
+        limits: &Limits,
+    ) -> Result<Self> {
         let store = tempfile::Builder::new()
             .prefix("vouch-rootfs-")
             .tempdir()
             .map_err(|e| Error::io(std::env::temp_dir(), e))?;
-        let mut fs = Self { nodes: BTreeMap::new(), layers: Vec::new(), store: Some(store), limits: limits.clone() };
+        let mut fs = Self {
+            nodes: BTreeMap::new(),
+            layers: Vec::new(),
+            store: Some(store),
+            limits: limits.clone(),
+        };
         fs.nodes.insert(String::new(), dir_node(None));
         let mut budget = Budget::new(limits.image_bytes);
         for (info, compression, reader) in layers {
@@ -177,7 +207,10 @@ impl Rootfs {
     pub fn from_dir(root: &Path, limits: &Limits) -> Result<Self> {
         let meta = fs::metadata(root).map_err(|e| Error::io(root, e))?;
         if !meta.is_dir() {
-            return Err(Error::BadLocation { input: root.display().to_string(), reason: "not a directory".into() });
+            return Err(Error::BadLocation {
+                input: root.display().to_string(),
+                reason: "not a directory".into(),
+            });
         }
         let mut nodes = BTreeMap::new();
         nodes.insert(String::new(), dir_node(None));
@@ -197,25 +230,56 @@ impl Rootfs {
                     });
                 }
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
-                let meta = entry.path().symlink_metadata().map_err(|e| Error::io(entry.path(), e))?;
+                let path = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let meta = entry
+                    .path()
+                    .symlink_metadata()
+                    .map_err(|e| Error::io(entry.path(), e))?;
                 let ft = meta.file_type();
                 let mode = permissions(&meta);
                 let node = if ft.is_symlink() {
-                    let target = fs::read_link(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-                    Node { kind: Kind::Symlink(target.to_string_lossy().into_owned()), size: 0, mode, layer: None, content: None }
+                    let target =
+                        fs::read_link(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+                    Node {
+                        kind: Kind::Symlink(target.to_string_lossy().into_owned()),
+                        size: 0,
+                        mode,
+                        layer: None,
+                        content: None,
+                    }
                 } else if ft.is_dir() {
                     stack.push((entry.path(), path.clone()));
                     dir_node(None)
                 } else if ft.is_file() {
-                    Node { kind: Kind::File, size: meta.len(), mode, layer: None, content: Some(Content::Disk(entry.path())) }
+                    Node {
+                        kind: Kind::File,
+                        size: meta.len(),
+                        mode,
+                        layer: None,
+                        content: Some(Content::Disk(entry.path())),
+                    }
                 } else {
-                    Node { kind: Kind::Fifo, size: 0, mode, layer: None, content: None }
+                    Node {
+                        kind: Kind::Fifo,
+                        size: 0,
+                        mode,
+                        layer: None,
+                        content: None,
+                    }
                 };
                 nodes.insert(path, node);
             }
         }
-        Ok(Self { nodes, layers: Vec::new(), store: None, limits: limits.clone() })
+        Ok(Self {
+            nodes,
+            layers: Vec::new(),
+            store: None,
+            limits: limits.clone(),
+        })
     }
 
     /// The layers, base first (empty for `dir:`).
@@ -225,7 +289,10 @@ impl Rootfs {
 
     /// Every entry, sorted by path (relative, no leading `/`; the root is `""`).
     pub fn entries(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().filter(|(p, _)| !p.is_empty()).map(|(p, n)| (p.as_str(), n))
+        self.nodes
+            .iter()
+            .filter(|(p, _)| !p.is_empty())
+            .map(|(p, n)| (p.as_str(), n))
     }
 
     /// The entry at `path` itself (a symlink is returned as a symlink).
@@ -242,15 +309,27 @@ impl Rootfs {
 
     /// Reads a kept file's contents (following symlinks), at most `limit` bytes.
     pub fn read(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>> {
-        let Some((real, node)) = self.resolve(path)? else { return Ok(None) };
+        let Some((real, node)) = self.resolve(path)? else {
+            return Ok(None);
+        };
         if node.kind != Kind::File {
             return Ok(None);
         }
-        let Some(mut r) = self.open_content(node)? else { return Ok(None) };
+        let Some(mut r) = self.open_content(node)? else {
+            return Ok(None);
+        };
         let mut out = Vec::new();
-        r.by_ref().take(limit + 1).read_to_end(&mut out).map_err(|e| Error::io(&real, e))?;
+        r.by_ref()
+            .take(limit + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| Error::io(&real, e))?;
         if out.len() as u64 > limit {
-            return Err(Error::Limit { what: real, limit: "read limit", max: limit, actual: node.size });
+            return Err(Error::Limit {
+                what: real,
+                limit: "read limit",
+                max: limit,
+                actual: node.size,
+            });
         }
         Ok(Some(out))
     }
@@ -259,7 +338,9 @@ impl Rootfs {
     /// need a few parts of a large file (an executable's section table) and not all of it.
     /// Returns the resolved path and the file.
     pub fn open(&self, path: &str) -> Result<Option<(String, File)>> {
-        let Some((real, node)) = self.resolve(path)? else { return Ok(None) };
+        let Some((real, node)) = self.resolve(path)? else {
+            return Ok(None);
+        };
         if node.kind != Kind::File {
             return Ok(None);
         }
@@ -280,16 +361,22 @@ impl Rootfs {
     fn open_content(&self, node: &Node) -> Result<Option<Box<dyn Read>>> {
         match &node.content {
             None => Ok(None),
-            Some(Content::Disk(p)) => Ok(Some(Box::new(BufReader::new(File::open(p).map_err(|e| Error::io(p, e))?)))),
+            Some(Content::Disk(p)) => Ok(Some(Box::new(BufReader::new(
+                File::open(p).map_err(|e| Error::io(p, e))?,
+            )))),
             Some(Content::Stored(id)) => {
                 let p = self.stored_path(*id);
-                Ok(Some(Box::new(BufReader::new(File::open(&p).map_err(|e| Error::io(&p, e))?))))
+                Ok(Some(Box::new(BufReader::new(
+                    File::open(&p).map_err(|e| Error::io(&p, e))?,
+                ))))
             }
         }
     }
 
     fn stored_path(&self, id: u64) -> PathBuf {
-        self.store.as_ref().map_or_else(PathBuf::new, |s| s.path().join(id.to_string()))
+        self.store
+            .as_ref()
+            .map_or_else(PathBuf::new, |s| s.path().join(id.to_string()))
     }
 
     /// Writes the view into `target` (which must be empty or absent): directories, kept
@@ -297,8 +384,15 @@ impl Rootfs {
     /// device nodes. Nothing is written outside `target`.
     pub fn extract(&self, target: &Path) -> Result<()> {
         fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
-        if fs::read_dir(target).map_err(|e| Error::io(target, e))?.next().is_some() {
-            return Err(Error::BadLocation { input: target.display().to_string(), reason: "extraction target is not empty".into() });
+        if fs::read_dir(target)
+            .map_err(|e| Error::io(target, e))?
+            .next()
+            .is_some()
+        {
+            return Err(Error::BadLocation {
+                input: target.display().to_string(),
+                reason: "extraction target is not empty".into(),
+            });
         }
         // BTreeMap order puts parents before children. Paths were normalised on the way in
         // and no entry has a symlink among its ancestors (parents are resolved when layers
@@ -312,14 +406,21 @@ impl Rootfs {
                     cur.push(c);
                     let m = cur.symlink_metadata().map_err(|e| Error::io(&cur, e))?;
                     if !m.is_dir() {
-                        return Err(Error::PathEscapes { layer: "extract".into(), path: path.into() });
+                        return Err(Error::PathEscapes {
+                            layer: "extract".into(),
+                            path: path.into(),
+                        });
                     }
                 }
             }
             match &node.kind {
                 Kind::Dir => fs::create_dir(&dest).map_err(|e| Error::io(&dest, e))?,
                 Kind::File => {
-                    let mut out = fs::OpenOptions::new().write(true).create_new(true).open(&dest).map_err(|e| Error::io(&dest, e))?;
+                    let mut out = fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&dest)
+                        .map_err(|e| Error::io(&dest, e))?;
                     if let Some(mut r) = self.open_content(node)? {
                         io::copy(&mut r, &mut out).map_err(|e| Error::io(&dest, e))?;
                     }
@@ -331,33 +432,62 @@ impl Rootfs {
         Ok(())
     }
 
-    fn apply_layer<R: Read>(&mut self, blob: R, compression: Compression, layer: usize, keep: &Keep, image_budget: &mut Budget) -> Result<()> {
+    fn apply_layer<R: Read>(
+        &mut self,
+        blob: R,
+        compression: Compression,
+        layer: usize,
+        keep: &Keep,
+        image_budget: &mut Budget,
+    ) -> Result<()> {
         let name = format!("layer {}", self.layers[layer].digest);
         let header_budget = (self.limits.path_bytes as u64) * 4 + 64 * 1024;
         let guard_state = GuardState::new(self.limits.layer_bytes, header_budget);
-        let decompressed: Box<dyn Read> = match compression {
-            Compression::None => Box::new(blob),
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(128 * 1024, blob))),
-            Compression::Zstd => Box::new(
-                zstd::stream::read::Decoder::new(blob).map_err(|e| Error::Layer { layer: name.clone(), source: e })?,
-            ),
+        let decompressed: Box<dyn Read> =
+            match compression {
+                Compression::None => Box::new(blob),
+                Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+                    BufReader::with_capacity(128 * 1024, blob),
+                )),
+                Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(blob).map_err(
+                    |e| Error::Layer {
+                        layer: name.clone(),
+                        source: e,
+                    },
+                )?),
+            };
+        let guarded = Guard {
+            inner: decompressed,
+            state: guard_state.clone(),
+            layer: name.clone(),
         };
-        let guarded = Guard { inner: decompressed, state: guard_state.clone(), layer: name.clone() };
         let mut archive = tar::Archive::new(guarded);
         let mut count = 0u64;
-        let entries = archive.entries().map_err(|e| Error::from_stream(&name, e))?;
+        let entries = archive
+            .entries()
+            .map_err(|e| Error::from_stream(&name, e))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| Error::from_stream(&name, e))?;
             count += 1;
             if count > self.limits.layer_entries {
-                return Err(Error::Limit { what: name, limit: "layer_entries", max: self.limits.layer_entries, actual: count });
+                return Err(Error::Limit {
+                    what: name,
+                    limit: "layer_entries",
+                    max: self.limits.layer_entries,
+                    actual: count,
+                });
             }
             // The entry's data plus padding, then at most the header budget, may be read
             // before the next entry is handed to us.
             guard_state.allow(entry.size().div_ceil(512) * 512 + header_budget);
             let raw_path = entry.path_bytes().into_owned();
             if raw_path.len() > self.limits.path_bytes {
-                return Err(Error::Limit { what: name, limit: "path_bytes", max: self.limits.path_bytes as u64, actual: raw_path.len() as u64 });
+                return Err(Error::Limit {
+                    what: name,
+                    limit: "path_bytes",
+                    max: self.limits.path_bytes as u64,
+                    actual: raw_path.len() as u64,
+                });
             }
             let path_str = String::from_utf8_lossy(&raw_path).into_owned();
             self.apply_entry(&mut entry, &path_str, layer, keep, &name)?;
@@ -371,7 +501,14 @@ impl Rootfs {
         Ok(())
     }
 
-    fn apply_entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, raw: &str, layer: usize, keep: &Keep, name: &str) -> Result<()> {
+    fn apply_entry<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        raw: &str,
+        layer: usize,
+        keep: &Keep,
+        name: &str,
+    ) -> Result<()> {
         let path = normalise(raw, name)?;
         if path.is_empty() {
             return Ok(()); // "./" itself
@@ -381,10 +518,24 @@ impl Rootfs {
             None => (String::new(), path.clone()),
         };
         let parent = self.ensure_dir(&parent, layer, name)?;
-        let join = |b: &str| if parent.is_empty() { b.to_owned() } else { format!("{parent}/{b}") };
+        let join = |b: &str| {
+            if parent.is_empty() {
+                b.to_owned()
+            } else {
+                format!("{parent}/{b}")
+            }
+        };
         if base == ".wh..wh..opq" {
-            let prefix = if parent.is_empty() { String::new() } else { format!("{parent}/") };
-            self.nodes.retain(|p, n| !(p.starts_with(&prefix) && p.len() > prefix.len() && n.layer.is_some_and(|l| l < layer)));
+            let prefix = if parent.is_empty() {
+                String::new()
+            } else {
+                format!("{parent}/")
+            };
+            self.nodes.retain(|p, n| {
+                !(p.starts_with(&prefix)
+                    && p.len() > prefix.len()
+                    && n.layer.is_some_and(|l| l < layer))
+            });
             return Ok(());
         }
         if let Some(hidden) = base.strip_prefix(".wh.") {
@@ -404,37 +555,99 @@ impl Rootfs {
                     existing.layer = Some(layer);
                     return Ok(());
                 }
-                Node { kind: Kind::Dir, size: 0, mode, layer: Some(layer), content: None }
+                Node {
+                    kind: Kind::Dir,
+                    size: 0,
+                    mode,
+                    layer: Some(layer),
+                    content: None,
+                }
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 let size = entry.size();
-                let content = if keep.wants(&target, size, mode) { Some(self.store_content(entry, name)?) } else { None };
-                Node { kind: Kind::File, size, mode, layer: Some(layer), content }
+                let content = if keep.wants(&target, size, mode) {
+                    Some(self.store_content(entry, name)?)
+                } else {
+                    None
+                };
+                Node {
+                    kind: Kind::File,
+                    size,
+                    mode,
+                    layer: Some(layer),
+                    content,
+                }
             }
             tar::EntryType::Symlink => {
-                let link = entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+                let link = entry
+                    .link_name_bytes()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
                 if link.len() > self.limits.path_bytes {
-                    return Err(Error::Limit { what: name.into(), limit: "path_bytes", max: self.limits.path_bytes as u64, actual: link.len() as u64 });
+                    return Err(Error::Limit {
+                        what: name.into(),
+                        limit: "path_bytes",
+                        max: self.limits.path_bytes as u64,
+                        actual: link.len() as u64,
+                    });
                 }
-                Node { kind: Kind::Symlink(link), size: 0, mode, layer: Some(layer), content: None }
+                Node {
+                    kind: Kind::Symlink(link),
+                    size: 0,
+                    mode,
+                    layer: Some(layer),
+                    content: None,
+                }
             }
             tar::EntryType::Link => {
-                let link = entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+                let link = entry
+                    .link_name_bytes()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
                 let link_path = normalise(&link, name)?;
                 // The target's parents resolve like any path; the target itself is not
                 // followed (a hard link to a symlink links the symlink).
                 let resolved = self.resolve_path(&link_path, false, name)?;
                 let Some(t) = self.nodes.get(&resolved) else {
-                    return Err(Error::DanglingHardLink { layer: name.into(), path: target, target: link });
+                    return Err(Error::DanglingHardLink {
+                        layer: name.into(),
+                        path: target,
+                        target: link,
+                    });
                 };
                 if t.kind == Kind::Dir {
-                    return Err(Error::DanglingHardLink { layer: name.into(), path: target, target: format!("{link} (a directory)") });
+                    return Err(Error::DanglingHardLink {
+                        layer: name.into(),
+                        path: target,
+                        target: format!("{link} (a directory)"),
+                    });
                 }
-                Node { layer: Some(layer), ..t.clone() }
+                Node {
+                    layer: Some(layer),
+                    ..t.clone()
+                }
             }
-            tar::EntryType::Char => Node { kind: Kind::CharDevice, size: 0, mode, layer: Some(layer), content: None },
-            tar::EntryType::Block => Node { kind: Kind::BlockDevice, size: 0, mode, layer: Some(layer), content: None },
-            tar::EntryType::Fifo => Node { kind: Kind::Fifo, size: 0, mode, layer: Some(layer), content: None },
+            tar::EntryType::Char => Node {
+                kind: Kind::CharDevice,
+                size: 0,
+                mode,
+                layer: Some(layer),
+                content: None,
+            },
+            tar::EntryType::Block => Node {
+                kind: Kind::BlockDevice,
+                size: 0,
+                mode,
+                layer: Some(layer),
+                content: None,
+            },
+            tar::EntryType::Fifo => Node {
+                kind: Kind::Fifo,
+                size: 0,
+                mode,
+                layer: Some(layer),
+                content: None,
+            },
             // PAX global headers and other metadata-only types carry no filesystem object.
             _ => return Ok(()),
         };
@@ -443,7 +656,11 @@ impl Rootfs {
         Ok(())
     }
 
-    fn store_content<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, name: &str) -> Result<Content> {
+    fn store_content<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        name: &str,
+    ) -> Result<Content> {
         let id = self.nodes.len() as u64 + rand_suffix();
         let path = self.stored_path(id);
         let mut out = File::create(&path).map_err(|e| Error::io(&path, e))?;
@@ -457,7 +674,11 @@ impl Rootfs {
         let real = self.resolve_path(dir, true, name)?;
         let mut cur = String::new();
         for c in real.split('/').filter(|c| !c.is_empty()) {
-            cur = if cur.is_empty() { c.to_owned() } else { format!("{cur}/{c}") };
+            cur = if cur.is_empty() {
+                c.to_owned()
+            } else {
+                format!("{cur}/{c}")
+            };
             match self.nodes.get(&cur) {
                 Some(n) if n.kind == Kind::Dir => {}
                 _ => {
@@ -475,7 +696,12 @@ impl Rootfs {
     /// component is followed too. `..` never climbs above the root here: a symlink's target
     /// is interpreted as inside a chroot.
     fn resolve_path(&self, path: &str, follow_last: bool, name: &str) -> Result<String> {
-        let mut pending: Vec<String> = path.split('/').filter(|c| !c.is_empty()).rev().map(str::to_owned).collect();
+        let mut pending: Vec<String> = path
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .rev()
+            .map(str::to_owned)
+            .collect();
         let mut resolved: Vec<String> = Vec::new();
         let mut hops = 0usize;
         while let Some(c) = pending.pop() {
@@ -490,12 +716,19 @@ impl Rootfs {
             resolved.push(c);
             let is_last = pending.is_empty();
             let cur = resolved.join("/");
-            if let Some(Node { kind: Kind::Symlink(target), .. }) = self.nodes.get(&cur)
+            if let Some(Node {
+                kind: Kind::Symlink(target),
+                ..
+            }) = self.nodes.get(&cur)
                 && (!is_last || follow_last)
             {
                 hops += 1;
                 if hops > self.limits.link_hops {
-                    return Err(Error::LinkLoop { layer: name.into(), path: path.into(), max: self.limits.link_hops });
+                    return Err(Error::LinkLoop {
+                        layer: name.into(),
+                        path: path.into(),
+                        max: self.limits.link_hops,
+                    });
                 }
                 resolved.pop();
                 if target.starts_with('/') {
@@ -515,7 +748,12 @@ impl Rootfs {
         }
         self.nodes.remove(path);
         let prefix = format!("{path}/");
-        let doomed: Vec<String> = self.nodes.range(prefix.clone()..).take_while(|(p, _)| p.starts_with(&prefix)).map(|(p, _)| p.clone()).collect();
+        let doomed: Vec<String> = self
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .map(|(p, _)| p.clone())
+            .collect();
         for p in doomed {
             self.nodes.remove(&p);
         }
@@ -531,7 +769,13 @@ fn rand_suffix() -> u64 {
 }
 
 fn dir_node(layer: Option<usize>) -> Node {
-    Node { kind: Kind::Dir, size: 0, mode: 0o755, layer, content: None }
+    Node {
+        kind: Kind::Dir,
+        size: 0,
+        mode: 0o755,
+        layer,
+        content: None,
+    }
 }
 
 /// `./a//b/./c/` -> `a/b/c`; a leading `/` means the image root. `..` may step back inside
@@ -543,7 +787,10 @@ fn normalise(raw: &str, name: &str) -> Result<String> {
             "" | "." => {}
             ".." => {
                 if out.pop().is_none() {
-                    return Err(Error::PathEscapes { layer: name.into(), path: raw.into() });
+                    return Err(Error::PathEscapes {
+                        layer: name.into(),
+                        path: raw.into(),
+                    });
                 }
             }
             c => out.push(c),
@@ -583,7 +830,12 @@ impl Budget {
     }
     fn spend(&mut self, n: u64, what: &str) -> Result<()> {
         if n > self.left {
-            return Err(Error::Limit { what: what.into(), limit: "image_bytes", max: self.max, actual: self.max - self.left + n });
+            return Err(Error::Limit {
+                what: what.into(),
+                limit: "image_bytes",
+                max: self.max,
+                actual: self.max - self.left + n,
+            });
         }
         self.left -= n;
         Ok(())
@@ -600,7 +852,11 @@ struct GuardState {
 
 impl GuardState {
     fn new(layer_limit: u64, first_header: u64) -> Self {
-        Self { total: Rc::new(Cell::new(0)), allowance: Rc::new(Cell::new(first_header)), layer_limit }
+        Self {
+            total: Rc::new(Cell::new(0)),
+            allowance: Rc::new(Cell::new(first_header)),
+            layer_limit,
+        }
     }
     fn allow(&self, n: u64) {
         self.allowance.set(n);
@@ -621,18 +877,33 @@ impl<R: Read> Read for Guard<R> {
         if allowance == 0 {
             return Err(limit_error(&self.layer, "tar header size", 0, 0));
         }
-        let want = buf.len().min(usize::try_from(allowance).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(allowance).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         self.state.allowance.set(allowance - n as u64);
         let total = self.state.total.get() + n as u64;
         self.state.total.set(total);
         if total > self.state.layer_limit {
-            return Err(limit_error(&self.layer, "layer_bytes", self.state.layer_limit, total));
+            return Err(limit_error(
+                &self.layer,
+                "layer_bytes",
+                self.state.layer_limit,
+                total,
+            ));
         }
         Ok(n)
     }
 }
 
 fn limit_error(layer: &str, limit: &'static str, max: u64, actual: u64) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, Error::Limit { what: layer.into(), limit, max, actual })
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        Error::Limit {
+            what: layer.into(),
+            limit,
+            max,
+            actual,
+        },
+    )
 }

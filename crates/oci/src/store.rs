@@ -87,7 +87,10 @@ pub enum Location {
 impl Location {
     /// Parses a location string (see the type's table).
     pub fn parse(input: &str) -> Result<Self> {
-        let bad = |reason: &str| Error::BadLocation { input: input.into(), reason: reason.into() };
+        let bad = |reason: &str| Error::BadLocation {
+            input: input.into(),
+            reason: reason.into(),
+        };
         if let Some(rest) = input.strip_prefix("oci:") {
             let (path, tag) = split_path_suffix(rest);
             if path.is_empty() {
@@ -96,9 +99,14 @@ impl Location {
             if let Some(t) = tag {
                 // Layout tags follow the reference tag grammar (image-spec annotations.md
                 // only says "SHOULD"; we are strict so they survive a copy to a registry).
-                Reference::parse("x")?.with_tag(t).map_err(|_| bad("invalid tag"))?;
+                Reference::parse("x")?
+                    .with_tag(t)
+                    .map_err(|_| bad("invalid tag"))?;
             }
-            return Ok(Self::Layout { path: path.into(), tag: tag.map(Into::into) });
+            return Ok(Self::Layout {
+                path: path.into(),
+                tag: tag.map(Into::into),
+            });
         }
         if let Some(rest) = input.strip_prefix("docker-archive:") {
             // The reference may contain '/' and ':' (`img.tar:ghcr.io/a/b:v1`): the file is
@@ -114,7 +122,10 @@ impl Location {
             if path.is_empty() {
                 return Err(bad("missing file after docker-archive:"));
             }
-            return Ok(Self::DockerArchive { path: path.into(), reference: reference.map(Into::into) });
+            return Ok(Self::DockerArchive {
+                path: path.into(),
+                reference: reference.map(Into::into),
+            });
         }
         if let Some(rest) = input.strip_prefix("dir:") {
             if rest.is_empty() {
@@ -124,7 +135,14 @@ impl Location {
         }
         let reference = input.strip_prefix("docker://").unwrap_or(input);
         if let Some((scheme, _)) = reference.split_once(':')
-            && ["oci-archive", "containers-storage", "docker-daemon", "http", "https"].contains(&scheme)
+            && [
+                "oci-archive",
+                "containers-storage",
+                "docker-daemon",
+                "http",
+                "https",
+            ]
+            .contains(&scheme)
         {
             return Err(bad(
                 "unsupported transport; use REF, docker://REF, oci:DIR[:TAG], docker-archive:FILE or dir:PATH",
@@ -140,10 +158,16 @@ impl std::fmt::Display for Location {
             Self::Registry(r) => write!(f, "{r}"),
             Self::Layout { path, tag: Some(t) } => write!(f, "oci:{}:{t}", path.display()),
             Self::Layout { path, tag: None } => write!(f, "oci:{}", path.display()),
-            Self::DockerArchive { path, reference: Some(r) } => {
+            Self::DockerArchive {
+                path,
+                reference: Some(r),
+            } => {
                 write!(f, "docker-archive:{}:{r}", path.display())
             }
-            Self::DockerArchive { path, reference: None } => {
+            Self::DockerArchive {
+                path,
+                reference: None,
+            } => {
                 write!(f, "docker-archive:{}", path.display())
             }
             Self::Dir(p) => write!(f, "dir:{}", p.display()),
@@ -175,23 +199,54 @@ mod tests {
         let cases = [
             ("nginx", r("nginx")),
             ("docker://localhost:5000/a:b", r("localhost:5000/a:b")),
-            ("oci:/tmp/x", Location::Layout { path: "/tmp/x".into(), tag: None }),
-            ("oci:/tmp/x:v1", Location::Layout { path: "/tmp/x".into(), tag: Some("v1".into()) }),
-            ("oci:rel/dir", Location::Layout { path: "rel/dir".into(), tag: None }),
+            (
+                "oci:/tmp/x",
+                Location::Layout {
+                    path: "/tmp/x".into(),
+                    tag: None,
+                },
+            ),
+            (
+                "oci:/tmp/x:v1",
+                Location::Layout {
+                    path: "/tmp/x".into(),
+                    tag: Some("v1".into()),
+                },
+            ),
+            (
+                "oci:rel/dir",
+                Location::Layout {
+                    path: "rel/dir".into(),
+                    tag: None,
+                },
+            ),
             (
                 "docker-archive:/a/img.tar",
-                Location::DockerArchive { path: "/a/img.tar".into(), reference: None },
+                Location::DockerArchive {
+                    path: "/a/img.tar".into(),
+                    reference: None,
+                },
             ),
             (
                 "docker-archive:img.tar:app:v1",
-                Location::DockerArchive { path: "img.tar".into(), reference: Some("app:v1".into()) },
+                Location::DockerArchive {
+                    path: "img.tar".into(),
+                    reference: Some("app:v1".into()),
+                },
             ),
             ("dir:/srv/root", Location::Dir("/srv/root".into())),
         ];
         for (input, want) in cases {
             assert_eq!(Location::parse(input).expect(input), want, "{input}");
         }
-        for bad in ["oci:", "dir:", "docker-archive:", "oci:/x:bad tag", "oci-archive:/x.tar", "Bad"] {
+        for bad in [
+            "oci:",
+            "dir:",
+            "docker-archive:",
+            "oci:/x:bad tag",
+            "oci-archive:/x.tar",
+            "Bad",
+        ] {
             assert!(Location::parse(bad).is_err(), "{bad}");
         }
     }

@@ -12,7 +12,10 @@ fn no_progress(_: vouch_oci::CopyEvent<'_>) {}
 
 /// Options that read no auth file of the machine running the tests.
 fn options() -> RegistryOptions {
-    RegistryOptions { auth_files: Some(Vec::new()), ..Default::default() }
+    RegistryOptions {
+        auth_files: Some(Vec::new()),
+        ..Default::default()
+    }
 }
 
 /// A two-layer image built by umoci in `dir`; returns the layout location string.
@@ -21,7 +24,10 @@ fn umoci_layout(dir: &Path, tag: &str) -> String {
     let layout = umoci_image(
         dir,
         tag,
-        &[&[("etc/os-release", b"ID=vouchtest\n"), ("usr/bin/app", &big)], &[("etc/motd", b"hello\n")]],
+        &[
+            &[("etc/os-release", b"ID=vouchtest\n"), ("usr/bin/app", &big)],
+            &[("etc/motd", b"hello\n")],
+        ],
     );
     format!("oci:{}:{tag}", layout.display())
 }
@@ -29,12 +35,24 @@ fn umoci_layout(dir: &Path, tag: &str) -> String {
 fn copy(src: &str, dst: &str, options: &RegistryOptions) -> Result<vouch_oci::CopyReport, Error> {
     let (source, selector) = vouch_oci::open_source(&Location::parse(src)?, options)?;
     let (sink, tag) = vouch_oci::open_sink(&Location::parse(dst)?, options)?;
-    vouch_oci::copy_image(source.as_ref(), &selector, sink.as_ref(), tag.as_deref(), &CopyOptions { platform: None, parallelism: 4 }, &no_progress)
+    vouch_oci::copy_image(
+        source.as_ref(),
+        &selector,
+        sink.as_ref(),
+        tag.as_deref(),
+        &CopyOptions {
+            platform: None,
+            parallelism: 4,
+        },
+        &no_progress,
+    )
 }
 
 fn skopeo_digest(reference: &str) -> String {
     require_tool("skopeo");
-    let out = run(Command::new("skopeo").args(["inspect", "--tls-verify=false", "--raw"]).arg(reference));
+    let out = run(Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw"])
+        .arg(reference));
     vouch_oci::Digest::sha256(out.as_bytes()).to_string()
 }
 
@@ -49,12 +67,21 @@ fn umoci_image_pushed_by_vouch_reads_back_identically_with_skopeo() {
     assert_eq!(report.manifests, 1);
 
     // skopeo sees exactly the bytes we pushed.
-    assert_eq!(skopeo_digest(&format!("docker://{dst}")), report.digest.to_string());
+    assert_eq!(
+        skopeo_digest(&format!("docker://{dst}")),
+        report.digest.to_string()
+    );
     // skopeo can pull it all (it verifies every blob) into a layout of its own ...
     let out = dir.path().join("skopeo-out");
-    run(Command::new("skopeo").args(["copy", "--src-tls-verify=false", &format!("docker://{dst}")]).arg(format!("oci:{}:x", out.display())));
+    run(Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false", &format!("docker://{dst}")])
+        .arg(format!("oci:{}:x", out.display())));
     // ... whose manifest is the same manifest.
-    let (layout, sel) = vouch_oci::open_source(&Location::parse(&format!("oci:{}:x", out.display())).unwrap(), &options()).unwrap();
+    let (layout, sel) = vouch_oci::open_source(
+        &Location::parse(&format!("oci:{}:x", out.display())).unwrap(),
+        &options(),
+    )
+    .unwrap();
     assert_eq!(layout.manifest(&sel).unwrap().digest, report.digest);
 
     // Copying again moves no blob.
@@ -74,38 +101,80 @@ fn image_pushed_by_skopeo_is_read_by_vouch() {
     let dir = tempfile::tempdir().unwrap();
     let src = umoci_layout(dir.path(), "s");
     let dst = format!("{}/by/skopeo:s", registry.host);
-    run(Command::new("skopeo").args(["copy", "--dest-tls-verify=false"]).arg(&src).arg(format!("docker://{dst}")));
+    run(Command::new("skopeo")
+        .args(["copy", "--dest-tls-verify=false"])
+        .arg(&src)
+        .arg(format!("docker://{dst}")));
     let digest = skopeo_digest(&format!("docker://{dst}"));
 
-    let (source, selector) = vouch_oci::open_source(&Location::parse(&dst).unwrap(), &options()).unwrap();
-    let image = vouch_oci::resolve(source.as_ref(), &selector, &Platform::host(), &Default::default()).unwrap();
+    let (source, selector) =
+        vouch_oci::open_source(&Location::parse(&dst).unwrap(), &options()).unwrap();
+    let image = vouch_oci::resolve(
+        source.as_ref(),
+        &selector,
+        &Platform::host(),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(image.top.digest.to_string(), digest);
     assert_eq!(image.layers().len(), 2);
-    assert_eq!(image.config.config().as_ref().unwrap().entrypoint().as_ref().unwrap(), &vec!["/bin/app".to_string()]);
+    assert_eq!(
+        image
+            .config
+            .config()
+            .as_ref()
+            .unwrap()
+            .entrypoint()
+            .as_ref()
+            .unwrap(),
+        &vec!["/bin/app".to_string()]
+    );
 
     // And by digest, the squashed filesystem knows which layer each file came from.
     let by_digest = Location::parse(&format!("{}/by/skopeo@{digest}", registry.host)).unwrap();
     let (source, selector) = vouch_oci::open_source(&by_digest, &options()).unwrap();
-    let image = vouch_oci::resolve(source.as_ref(), &selector, &Platform::host(), &Default::default()).unwrap();
-    let fs = vouch_oci::Rootfs::from_image(source.as_ref(), &image, &vouch_oci::rootfs::Keep::All, &Default::default()).unwrap();
-    assert_eq!(fs.read("etc/os-release", 1024).unwrap().unwrap(), b"ID=vouchtest\n");
+    let image = vouch_oci::resolve(
+        source.as_ref(),
+        &selector,
+        &Platform::host(),
+        &Default::default(),
+    )
+    .unwrap();
+    let fs = vouch_oci::Rootfs::from_image(
+        source.as_ref(),
+        &image,
+        &vouch_oci::rootfs::Keep::All,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        fs.read("etc/os-release", 1024).unwrap().unwrap(),
+        b"ID=vouchtest\n"
+    );
     assert_eq!(fs.get("etc/os-release").unwrap().layer, Some(0));
     assert_eq!(fs.get("etc/motd").unwrap().layer, Some(1));
-    assert_eq!(fs.layers()[1].digest.to_string(), image.layers()[1].digest().to_string());
+    assert_eq!(
+        fs.layers()[1].digest.to_string(),
+        image.layers()[1].digest().to_string()
+    );
 }
 
 #[test]
 fn missing_image_is_one_line_naming_reference_and_answer() {
     let registry = RegistryServer::start();
     let reference = format!("{}/no/such:tag", registry.host);
-    let (source, selector) = vouch_oci::open_source(&Location::parse(&reference).unwrap(), &options()).unwrap();
+    let (source, selector) =
+        vouch_oci::open_source(&Location::parse(&reference).unwrap(), &options()).unwrap();
     let err = source.manifest(&selector).unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(!msg.contains('\n'), "{msg}");
     assert!(msg.contains("no/such:tag"), "{msg}");
     assert!(msg.contains(&registry.host), "{msg}");
-    assert!(msg.contains("UNKNOWN"), "names the registry's answer: {msg}");
+    assert!(
+        msg.contains("UNKNOWN"),
+        "names the registry's answer: {msg}"
+    );
 }
 
 #[test]
@@ -115,10 +184,17 @@ fn corrupted_blob_in_registry_is_refused() {
     let src = umoci_layout(dir.path(), "c");
     let dst = format!("{}/corrupt/me:c", registry.host);
     copy(&src, &dst, &options()).unwrap();
-    let (source, selector) = vouch_oci::open_source(&Location::parse(&dst).unwrap(), &options()).unwrap();
-    let image = vouch_oci::resolve(source.as_ref(), &selector, &Platform::host(), &Default::default()).unwrap();
+    let (source, selector) =
+        vouch_oci::open_source(&Location::parse(&dst).unwrap(), &options()).unwrap();
+    let image = vouch_oci::resolve(
+        source.as_ref(),
+        &selector,
+        &Platform::host(),
+        &Default::default(),
+    )
+    .unwrap();
     let layer = &image.layers()[0];
-    let path = registry.blob_path(&layer.digest().to_string());
+    let path = registry.blob_path(layer.digest().as_ref());
     let mut bytes = std::fs::read(&path).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
@@ -135,34 +211,62 @@ fn corrupted_blob_in_registry_is_refused() {
     let out = dir.path().join("out");
     let err = copy(&dst, &format!("oci:{}:c", out.display()), &options()).unwrap_err();
     assert!(matches!(err, Error::DigestMismatch { .. }), "{err:?}");
-    let (layout, _) = vouch_oci::open_source(&Location::parse(&format!("oci:{}", out.display())).unwrap(), &options()).unwrap();
+    let (layout, _) = vouch_oci::open_source(
+        &Location::parse(&format!("oci:{}", out.display())).unwrap(),
+        &options(),
+    )
+    .unwrap();
     assert!(layout.tags().unwrap().is_empty(), "no manifest was written");
 }
 
 #[test]
 fn htpasswd_registry_needs_and_accepts_credentials() {
-    let registry = RegistryServer::start_with(RegistryAuth::Htpasswd { user: "alice".into(), password: "s3cret".into() });
+    let registry = RegistryServer::start_with(RegistryAuth::Htpasswd {
+        user: "alice".into(),
+        password: "s3cret".into(),
+    });
     let dir = tempfile::tempdir().unwrap();
     let src = umoci_layout(dir.path(), "h");
     let dst = format!("{}/private/app:h", registry.host);
 
     // No credentials anywhere: the registry's 401 is reported as such.
-    let anonymous = RegistryOptions { auth_files: Some(Vec::new()), ..options() };
+    let anonymous = RegistryOptions {
+        auth_files: Some(Vec::new()),
+        ..options()
+    };
     let err = copy(&src, &dst, &anonymous).unwrap_err();
     assert!(matches!(err, Error::Denied { status: 401, .. }), "{err:?}");
 
-    let wrong = RegistryOptions { credentials: Some(Credentials::Basic { username: "alice".into(), password: "nope".into() }), ..options() };
+    let wrong = RegistryOptions {
+        credentials: Some(Credentials::Basic {
+            username: "alice".into(),
+            password: "nope".into(),
+        }),
+        ..options()
+    };
     let err = copy(&src, &dst, &wrong).unwrap_err();
     assert!(matches!(err, Error::Denied { .. }), "{err:?}");
 
-    let good = RegistryOptions { credentials: Some(Credentials::Basic { username: "alice".into(), password: "s3cret".into() }), ..options() };
+    let good = RegistryOptions {
+        credentials: Some(Credentials::Basic {
+            username: "alice".into(),
+            password: "s3cret".into(),
+        }),
+        ..options()
+    };
     let report = copy(&src, &dst, &good).unwrap();
-    assert_eq!(skopeo_digest_with_creds(&dst, "alice:s3cret"), report.digest.to_string());
+    assert_eq!(
+        skopeo_digest_with_creds(&dst, "alice:s3cret"),
+        report.digest.to_string()
+    );
 }
 
 #[test]
 fn token_auth_registry_with_bearer_challenge() {
-    let registry = RegistryServer::start_with(RegistryAuth::Token { user: "bob".into(), password: "hunter2".into() });
+    let registry = RegistryServer::start_with(RegistryAuth::Token {
+        user: "bob".into(),
+        password: "hunter2".into(),
+    });
     let dir = tempfile::tempdir().unwrap();
     let src = umoci_layout(dir.path(), "t");
     let dst = format!("{}/tok/app:t", registry.host);
@@ -170,16 +274,31 @@ fn token_auth_registry_with_bearer_challenge() {
     // Credentials from a docker config.json, as `docker login` writes them.
     let cfg = dir.path().join("auth.json");
     let auth = base64_encode("bob:hunter2");
-    std::fs::write(&cfg, format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host)).unwrap();
-    let from_file = RegistryOptions { auth_files: Some(vec![cfg]), ..options() };
+    std::fs::write(
+        &cfg,
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+    )
+    .unwrap();
+    let from_file = RegistryOptions {
+        auth_files: Some(vec![cfg]),
+        ..options()
+    };
     let report = copy(&src, &dst, &from_file).unwrap();
     assert!(registry.tokens_issued() >= 1, "the token server was used");
 
-    let (source, selector) = vouch_oci::open_source(&Location::parse(&dst).unwrap(), &from_file).unwrap();
+    let (source, selector) =
+        vouch_oci::open_source(&Location::parse(&dst).unwrap(), &from_file).unwrap();
     assert_eq!(source.manifest(&selector).unwrap().digest, report.digest);
 
-    let wrong = RegistryOptions { credentials: Some(Credentials::Basic { username: "bob".into(), password: "x".into() }), ..options() };
-    let (source, selector) = vouch_oci::open_source(&Location::parse(&dst).unwrap(), &wrong).unwrap();
+    let wrong = RegistryOptions {
+        credentials: Some(Credentials::Basic {
+            username: "bob".into(),
+            password: "x".into(),
+        }),
+        ..options()
+    };
+    let (source, selector) =
+        vouch_oci::open_source(&Location::parse(&dst).unwrap(), &wrong).unwrap();
     let err = source.manifest(&selector).unwrap_err();
     assert!(matches!(err, Error::Denied { .. }), "{err:?}");
 }
@@ -203,32 +322,82 @@ fn multi_platform_index_selects_platform_and_copies_whole() {
             {"mediaType": mb.media_type, "digest": mb.digest.to_string(), "size": mb.bytes.len(), "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
         ]
     });
-    let raw = vouch_oci::RawManifest::new(serde_json::to_vec(&index).unwrap(), None, None, "index").unwrap();
-    let (sink, _) = vouch_oci::open_sink(&Location::parse(&format!("oci:{}", layout_dir.display())).unwrap(), &options()).unwrap();
+    let raw = vouch_oci::RawManifest::new(serde_json::to_vec(&index).unwrap(), None, None, "index")
+        .unwrap();
+    let (sink, _) = vouch_oci::open_sink(
+        &Location::parse(&format!("oci:{}", layout_dir.display())).unwrap(),
+        &options(),
+    )
+    .unwrap();
     sink.put_manifest(&raw, Some("multi")).unwrap();
 
     let dst = format!("{}/multi/app:m", registry.host);
-    let report = copy(&format!("oci:{}:multi", layout_dir.display()), &dst, &options()).unwrap();
+    let report = copy(
+        &format!("oci:{}:multi", layout_dir.display()),
+        &dst,
+        &options(),
+    )
+    .unwrap();
     assert_eq!(report.digest, raw.digest, "the index digest is kept");
     assert_eq!(report.manifests, 3);
-    assert_eq!(skopeo_digest(&format!("docker://{dst}")), raw.digest.to_string());
+    assert_eq!(
+        skopeo_digest(&format!("docker://{dst}")),
+        raw.digest.to_string()
+    );
 
-    let (source, selector) = vouch_oci::open_source(&Location::parse(&dst).unwrap(), &options()).unwrap();
-    let arm = vouch_oci::resolve(source.as_ref(), &selector, &"linux/arm64".parse().unwrap(), &Default::default()).unwrap();
+    let (source, selector) =
+        vouch_oci::open_source(&Location::parse(&dst).unwrap(), &options()).unwrap();
+    let arm = vouch_oci::resolve(
+        source.as_ref(),
+        &selector,
+        &"linux/arm64".parse().unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(arm.manifest.digest, mb.digest);
     assert_eq!(arm.platforms.len(), 2);
-    let amd = vouch_oci::resolve(source.as_ref(), &selector, &"linux/amd64".parse().unwrap(), &Default::default()).unwrap();
+    let amd = vouch_oci::resolve(
+        source.as_ref(),
+        &selector,
+        &"linux/amd64".parse().unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(amd.manifest.digest, ma.digest);
-    let err = vouch_oci::resolve(source.as_ref(), &selector, &"linux/s390x".parse().unwrap(), &Default::default()).unwrap_err();
+    let err = vouch_oci::resolve(
+        source.as_ref(),
+        &selector,
+        &"linux/s390x".parse().unwrap(),
+        &Default::default(),
+    )
+    .unwrap_err();
     match err {
-        Error::NoMatchingPlatform { available, .. } => assert_eq!(available, "linux/amd64, linux/arm64/v8"),
+        Error::NoMatchingPlatform { available, .. } => {
+            assert_eq!(available, "linux/amd64, linux/arm64/v8")
+        }
         other => panic!("{other:?}"),
     }
 
     // --platform copies one manifest out of the index.
-    let (source, selector) = vouch_oci::open_source(&Location::parse(&dst).unwrap(), &options()).unwrap();
-    let (sink, tag) = vouch_oci::open_sink(&Location::parse(&format!("{}/single/app:s", registry.host)).unwrap(), &options()).unwrap();
-    let one = vouch_oci::copy_image(source.as_ref(), &selector, sink.as_ref(), tag.as_deref(), &CopyOptions { platform: Some("linux/arm64".parse().unwrap()), parallelism: 2 }, &no_progress).unwrap();
+    let (source, selector) =
+        vouch_oci::open_source(&Location::parse(&dst).unwrap(), &options()).unwrap();
+    let (sink, tag) = vouch_oci::open_sink(
+        &Location::parse(&format!("{}/single/app:s", registry.host)).unwrap(),
+        &options(),
+    )
+    .unwrap();
+    let one = vouch_oci::copy_image(
+        source.as_ref(),
+        &selector,
+        sink.as_ref(),
+        tag.as_deref(),
+        &CopyOptions {
+            platform: Some("linux/arm64".parse().unwrap()),
+            parallelism: 2,
+        },
+        &no_progress,
+    )
+    .unwrap();
     assert_eq!(one.digest, mb.digest);
 }
 
@@ -254,23 +423,41 @@ fn referrers_fall_back_to_the_tag_schema() {
         "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest.to_string(), "size": 2}],
         "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": report.digest.to_string(), "size": 1}
     });
-    let art = vouch_oci::RawManifest::new(serde_json::to_vec(&artifact).unwrap(), None, None, "artifact").unwrap();
+    let art = vouch_oci::RawManifest::new(
+        serde_json::to_vec(&artifact).unwrap(),
+        None,
+        None,
+        "artifact",
+    )
+    .unwrap();
     sink.put_manifest(&art, None).unwrap();
     let index = serde_json::json!({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
         "manifests": [{"mediaType": art.media_type, "digest": art.digest.to_string(), "size": art.bytes.len(), "artifactType": "application/vnd.example.sig"}]
     });
-    let idx = vouch_oci::RawManifest::new(serde_json::to_vec(&index).unwrap(), None, None, "fallback").unwrap();
-    sink.put_manifest(&idx, Some(&report.digest.tag_form())).unwrap();
+    let idx =
+        vouch_oci::RawManifest::new(serde_json::to_vec(&index).unwrap(), None, None, "fallback")
+            .unwrap();
+    sink.put_manifest(&idx, Some(&report.digest.tag_form()))
+        .unwrap();
 
-    let found = source.referrers(&report.digest, Some("application/vnd.example.sig")).unwrap();
+    let found = source
+        .referrers(&report.digest, Some("application/vnd.example.sig"))
+        .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].digest().to_string(), art.digest.to_string());
-    assert!(source.referrers(&report.digest, Some("application/other")).unwrap().is_empty());
+    assert!(
+        source
+            .referrers(&report.digest, Some("application/other"))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn skopeo_digest_with_creds(reference: &str, creds: &str) -> String {
-    let out = run(Command::new("skopeo").args(["inspect", "--tls-verify=false", "--raw", "--creds", creds]).arg(format!("docker://{reference}")));
+    let out = run(Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw", "--creds", creds])
+        .arg(format!("docker://{reference}")));
     vouch_oci::Digest::sha256(out.as_bytes()).to_string()
 }
 
@@ -278,4 +465,3 @@ fn base64_encode(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
-

@@ -41,15 +41,26 @@ fn tar_bytes(entries: &[E<'_>]) -> Vec<u8> {
     for e in entries {
         match e {
             E::File(n, data) => {
-                out.extend_from_slice(raw_header(n, tar::EntryType::Regular, data.len() as u64, None).as_bytes());
+                out.extend_from_slice(
+                    raw_header(n, tar::EntryType::Regular, data.len() as u64, None).as_bytes(),
+                );
                 out.extend_from_slice(data);
                 out.resize(out.len().div_ceil(512) * 512, 0);
             }
-            E::Dir(n) => out.extend_from_slice(raw_header(n, tar::EntryType::Directory, 0, None).as_bytes()),
-            E::Symlink(n, t) => out.extend_from_slice(raw_header(n, tar::EntryType::Symlink, 0, Some(t)).as_bytes()),
-            E::HardLink(n, t) => out.extend_from_slice(raw_header(n, tar::EntryType::Link, 0, Some(t)).as_bytes()),
+            E::Dir(n) => {
+                out.extend_from_slice(raw_header(n, tar::EntryType::Directory, 0, None).as_bytes())
+            }
+            E::Symlink(n, t) => {
+                out.extend_from_slice(raw_header(n, tar::EntryType::Symlink, 0, Some(t)).as_bytes())
+            }
+            E::HardLink(n, t) => {
+                out.extend_from_slice(raw_header(n, tar::EntryType::Link, 0, Some(t)).as_bytes())
+            }
             E::LongName(size) => {
-                out.extend_from_slice(raw_header("././@LongLink", tar::EntryType::GNULongName, *size, None).as_bytes());
+                out.extend_from_slice(
+                    raw_header("././@LongLink", tar::EntryType::GNULongName, *size, None)
+                        .as_bytes(),
+                );
                 out.resize(out.len() + (*size as usize).div_ceil(512) * 512, b'a');
             }
         }
@@ -64,8 +75,15 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
-fn layer(data: Vec<u8>, compression: Compression) -> (LayerInfo, Compression, std::io::Cursor<Vec<u8>>) {
-    let info = LayerInfo { digest: Digest::sha256(&data), media_type: "test".into(), size: data.len() as u64 };
+fn layer(
+    data: Vec<u8>,
+    compression: Compression,
+) -> (LayerInfo, Compression, std::io::Cursor<Vec<u8>>) {
+    let info = LayerInfo {
+        digest: Digest::sha256(&data),
+        media_type: "test".into(),
+        size: data.len() as u64,
+    };
     (info, compression, std::io::Cursor::new(data))
 }
 
@@ -74,7 +92,14 @@ fn squash(layers: Vec<Vec<u8>>) -> Result<Rootfs, Error> {
 }
 
 fn squash_with(layers: Vec<Vec<u8>>, limits: &Limits) -> Result<Rootfs, Error> {
-    Rootfs::from_layers(layers.into_iter().map(|l| layer(l, Compression::None)).collect(), &Keep::All, limits)
+    Rootfs::from_layers(
+        layers
+            .into_iter()
+            .map(|l| layer(l, Compression::None))
+            .collect(),
+        &Keep::All,
+        limits,
+    )
 }
 
 fn paths(fs: &Rootfs) -> Vec<String> {
@@ -83,18 +108,37 @@ fn paths(fs: &Rootfs) -> Vec<String> {
 
 #[test]
 fn whiteouts_opaque_dirs_and_provenance() {
-    let l0 = tar_bytes(&[E::Dir("a/"), E::File("a/b", b"1"), E::File("a/c", b"2"), E::File("d", b"3"), E::File("keep", b"k")]);
-    let l1 = tar_bytes(&[E::File("a/new", b"4"), E::File("a/.wh..wh..opq", b""), E::File(".wh.d", b""), E::File("keep", b"K2")]);
+    let l0 = tar_bytes(&[
+        E::Dir("a/"),
+        E::File("a/b", b"1"),
+        E::File("a/c", b"2"),
+        E::File("d", b"3"),
+        E::File("keep", b"k"),
+    ]);
+    let l1 = tar_bytes(&[
+        E::File("a/new", b"4"),
+        E::File("a/.wh..wh..opq", b""),
+        E::File(".wh.d", b""),
+        E::File("keep", b"K2"),
+    ]);
     let fs = squash(vec![l0, l1]).unwrap();
     assert_eq!(paths(&fs), vec!["a", "a/new", "keep"]);
-    assert_eq!(fs.get("a/new").unwrap().layer, Some(1), "entry of the opaque layer itself survives");
+    assert_eq!(
+        fs.get("a/new").unwrap().layer,
+        Some(1),
+        "entry of the opaque layer itself survives"
+    );
     assert_eq!(fs.get("keep").unwrap().layer, Some(1));
     assert_eq!(fs.read("/keep", 100).unwrap().unwrap(), b"K2");
 }
 
 #[test]
 fn whiteout_removes_whole_directory() {
-    let l0 = tar_bytes(&[E::File("usr/lib/x/1", b"1"), E::File("usr/lib/x/2", b"2"), E::File("usr/lib/y", b"y")]);
+    let l0 = tar_bytes(&[
+        E::File("usr/lib/x/1", b"1"),
+        E::File("usr/lib/x/2", b"2"),
+        E::File("usr/lib/y", b"y"),
+    ]);
     let l1 = tar_bytes(&[E::File("usr/lib/.wh.x", b"")]);
     let fs = squash(vec![l0, l1]).unwrap();
     assert_eq!(paths(&fs), vec!["usr", "usr/lib", "usr/lib/y"]);
@@ -105,7 +149,10 @@ fn compressed_layers_gzip_and_zstd() {
     let l0 = tar_bytes(&[E::File("g", b"gzip")]);
     let l1 = tar_bytes(&[E::File("z", b"zstd")]);
     let fs = Rootfs::from_layers(
-        vec![layer(gzip(&l0), Compression::Gzip), layer(zstd::encode_all(&l1[..], 3).unwrap(), Compression::Zstd)],
+        vec![
+            layer(gzip(&l0), Compression::Gzip),
+            layer(zstd::encode_all(&l1[..], 3).unwrap(), Compression::Zstd),
+        ],
         &Keep::All,
         &Limits::default(),
     )
@@ -122,19 +169,39 @@ fn parent_symlinks_resolve_inside_the_root() {
         E::Symlink("escape", "../../../../../tmp"),
         E::Symlink("abs", "/etc"),
     ]);
-    let l1 = tar_bytes(&[E::File("lib/libc.so", b"c"), E::File("escape/x", b"x"), E::File("abs/passwd", b"root")]);
+    let l1 = tar_bytes(&[
+        E::File("lib/libc.so", b"c"),
+        E::File("escape/x", b"x"),
+        E::File("abs/passwd", b"root"),
+    ]);
     let fs = squash(vec![l0, l1]).unwrap();
     assert_eq!(fs.read("usr/lib/libc.so", 10).unwrap().unwrap(), b"c");
-    assert_eq!(fs.read("lib/libc.so", 10).unwrap().unwrap(), b"c", "read follows the symlink");
-    assert_eq!(fs.read("tmp/x", 10).unwrap().unwrap(), b"x", "`..` in a symlink stops at the root");
+    assert_eq!(
+        fs.read("lib/libc.so", 10).unwrap().unwrap(),
+        b"c",
+        "read follows the symlink"
+    );
+    assert_eq!(
+        fs.read("tmp/x", 10).unwrap().unwrap(),
+        b"x",
+        "`..` in a symlink stops at the root"
+    );
     assert_eq!(fs.read("etc/passwd", 10).unwrap().unwrap(), b"root");
     assert!(matches!(fs.get("escape").unwrap().kind, Kind::Symlink(_)));
 }
 
 #[test]
 fn extraction_never_writes_outside_the_target() {
-    let l0 = tar_bytes(&[E::Symlink("escape", "../../outside"), E::Symlink("root", "/"), E::File("/abs/file", b"a")]);
-    let l1 = tar_bytes(&[E::File("escape/pwned", b"x"), E::File("root/also", b"y"), E::File("./ok/./f", b"ok")]);
+    let l0 = tar_bytes(&[
+        E::Symlink("escape", "../../outside"),
+        E::Symlink("root", "/"),
+        E::File("/abs/file", b"a"),
+    ]);
+    let l1 = tar_bytes(&[
+        E::File("escape/pwned", b"x"),
+        E::File("root/also", b"y"),
+        E::File("./ok/./f", b"ok"),
+    ]);
     let fs = squash(vec![l0, l1]).unwrap();
     let base = tempfile::tempdir().unwrap();
     let target = base.path().join("a/b/target");
@@ -146,14 +213,26 @@ fn extraction_never_writes_outside_the_target() {
     }
     seen.sort();
     for p in &seen {
-        assert!(p == "a" || p == "a/b" || p.starts_with("a/b/target"), "wrote outside the target: {p}");
+        assert!(
+            p == "a" || p == "a/b" || p.starts_with("a/b/target"),
+            "wrote outside the target: {p}"
+        );
     }
     assert_eq!(std::fs::read(target.join("outside/pwned")).unwrap(), b"x");
     assert_eq!(std::fs::read(target.join("also")).unwrap(), b"y");
     assert_eq!(std::fs::read(target.join("abs/file")).unwrap(), b"a");
-    assert_eq!(std::fs::read_link(target.join("escape")).unwrap().display().to_string(), "../../outside");
+    assert_eq!(
+        std::fs::read_link(target.join("escape"))
+            .unwrap()
+            .display()
+            .to_string(),
+        "../../outside"
+    );
     // A non-empty target is refused rather than merged into.
-    assert!(matches!(fs.extract(&target), Err(Error::BadLocation { .. })));
+    assert!(matches!(
+        fs.extract(&target),
+        Err(Error::BadLocation { .. })
+    ));
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -177,26 +256,46 @@ fn dot_dot_above_the_root_is_refused() {
             other => panic!("{name}: {other:?}"),
         }
     }
-    let err = squash(vec![tar_bytes(&[E::File("ok", b"1"), E::HardLink("h", "../../ok")])]).unwrap_err();
+    let err = squash(vec![tar_bytes(&[
+        E::File("ok", b"1"),
+        E::HardLink("h", "../../ok"),
+    ])])
+    .unwrap_err();
     assert!(matches!(err, Error::PathEscapes { .. }), "{err:?}");
 }
 
 #[test]
 fn hard_links_must_name_an_existing_entry() {
-    let fs = squash(vec![tar_bytes(&[E::File("bin/busybox", b"BB"), E::HardLink("bin/sh", "bin/busybox")])]).unwrap();
+    let fs = squash(vec![tar_bytes(&[
+        E::File("bin/busybox", b"BB"),
+        E::HardLink("bin/sh", "bin/busybox"),
+    ])])
+    .unwrap();
     assert_eq!(fs.read("bin/sh", 10).unwrap().unwrap(), b"BB");
     // A cycle of hard links (a -> b -> a) can never resolve: a's target does not exist yet.
-    let err = squash(vec![tar_bytes(&[E::HardLink("a", "b"), E::HardLink("b", "a")])]).unwrap_err();
+    let err = squash(vec![tar_bytes(&[
+        E::HardLink("a", "b"),
+        E::HardLink("b", "a"),
+    ])])
+    .unwrap_err();
     assert!(matches!(err, Error::DanglingHardLink { .. }), "{err:?}");
     let err = squash(vec![tar_bytes(&[E::HardLink("self", "self")])]).unwrap_err();
     assert!(matches!(err, Error::DanglingHardLink { .. }), "{err:?}");
     let err = squash(vec![tar_bytes(&[E::Dir("d/"), E::HardLink("l", "d")])]).unwrap_err();
-    assert!(matches!(err, Error::DanglingHardLink { .. }), "hard link to a directory: {err:?}");
+    assert!(
+        matches!(err, Error::DanglingHardLink { .. }),
+        "hard link to a directory: {err:?}"
+    );
 }
 
 #[test]
 fn symlink_loops_are_bounded() {
-    let err = squash(vec![tar_bytes(&[E::Symlink("a", "b"), E::Symlink("b", "a"), E::File("a/x", b"x")])]).unwrap_err();
+    let err = squash(vec![tar_bytes(&[
+        E::Symlink("a", "b"),
+        E::Symlink("b", "a"),
+        E::File("a/x", b"x"),
+    ])])
+    .unwrap_err();
     assert!(matches!(err, Error::LinkLoop { .. }), "{err:?}");
     let fs = squash(vec![tar_bytes(&[E::Symlink("self", "self")])]).unwrap();
     assert!(matches!(fs.resolve("self"), Err(Error::LinkLoop { .. })));
@@ -207,13 +306,19 @@ fn decompression_bomb_is_refused() {
     // 64 MiB of zeros in one file compresses to ~64 KiB; the layer limit is 8 MiB.
     let mut tar = Vec::new();
     let big = vec![0u8; 64 << 20];
-    tar.extend_from_slice(raw_header("zeros", tar::EntryType::Regular, big.len() as u64, None).as_bytes());
+    tar.extend_from_slice(
+        raw_header("zeros", tar::EntryType::Regular, big.len() as u64, None).as_bytes(),
+    );
     tar.extend_from_slice(&big);
     tar.extend_from_slice(&[0u8; 1024]);
     let bomb = gzip(&tar);
     assert!(bomb.len() < 1 << 20);
-    let limits = Limits { layer_bytes: 8 << 20, ..Limits::default() };
-    let err = Rootfs::from_layers(vec![layer(bomb, Compression::Gzip)], &Keep::All, &limits).unwrap_err();
+    let limits = Limits {
+        layer_bytes: 8 << 20,
+        ..Limits::default()
+    };
+    let err =
+        Rootfs::from_layers(vec![layer(bomb, Compression::Gzip)], &Keep::All, &limits).unwrap_err();
     match err {
         Error::Limit { limit, .. } => assert_eq!(limit, "layer_bytes"),
         other => panic!("{other:?}"),
@@ -223,7 +328,14 @@ fn decompression_bomb_is_refused() {
 #[test]
 fn huge_extension_header_is_refused_before_it_is_buffered() {
     // A GNU long name of 256 MiB: the tar crate would read it all into memory.
-    let mut tar = raw_header("././@LongLink", tar::EntryType::GNULongName, 256 << 20, None).as_bytes().to_vec();
+    let mut tar = raw_header(
+        "././@LongLink",
+        tar::EntryType::GNULongName,
+        256 << 20,
+        None,
+    )
+    .as_bytes()
+    .to_vec();
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(&tar).unwrap();
     let chunk = vec![b'a'; 1 << 20];
@@ -232,7 +344,12 @@ fn huge_extension_header_is_refused_before_it_is_buffered() {
     }
     tar.clear();
     let bomb = enc.finish().unwrap();
-    let err = Rootfs::from_layers(vec![layer(bomb, Compression::Gzip)], &Keep::All, &Limits::default()).unwrap_err();
+    let err = Rootfs::from_layers(
+        vec![layer(bomb, Compression::Gzip)],
+        &Keep::All,
+        &Limits::default(),
+    )
+    .unwrap_err();
     match err {
         Error::Limit { limit, .. } => assert_eq!(limit, "tar header size"),
         other => panic!("{other:?}"),
@@ -240,7 +357,15 @@ fn huge_extension_header_is_refused_before_it_is_buffered() {
     // A long name that fits is fine.
     let name = format!("{}/file", "d".repeat(300));
     let mut ok = Vec::new();
-    ok.extend_from_slice(raw_header("././@LongLink", tar::EntryType::GNULongName, name.len() as u64 + 1, None).as_bytes());
+    ok.extend_from_slice(
+        raw_header(
+            "././@LongLink",
+            tar::EntryType::GNULongName,
+            name.len() as u64 + 1,
+            None,
+        )
+        .as_bytes(),
+    );
     ok.extend_from_slice(name.as_bytes());
     ok.push(0);
     ok.resize(ok.len().div_ceil(512) * 512, 0);
@@ -255,26 +380,65 @@ fn huge_extension_header_is_refused_before_it_is_buffered() {
 fn too_many_entries_and_truncated_layers_fail_cleanly() {
     let many: Vec<String> = (0..50).map(|i| format!("f{i}")).collect();
     let entries: Vec<E<'_>> = many.iter().map(|n| E::File(n, b"")).collect();
-    let limits = Limits { layer_entries: 10, ..Limits::default() };
+    let limits = Limits {
+        layer_entries: 10,
+        ..Limits::default()
+    };
     let err = squash_with(vec![tar_bytes(&entries)], &limits).unwrap_err();
-    assert!(matches!(err, Error::Limit { limit: "layer_entries", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Limit {
+                limit: "layer_entries",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 
     let whole = gzip(&tar_bytes(&[E::File("a", &[1u8; 5000])]));
     let cut = whole[..whole.len() / 2].to_vec();
-    let err = Rootfs::from_layers(vec![layer(cut, Compression::Gzip)], &Keep::All, &Limits::default()).unwrap_err();
+    let err = Rootfs::from_layers(
+        vec![layer(cut, Compression::Gzip)],
+        &Keep::All,
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::Layer { .. }), "{err:?}");
-    let err = Rootfs::from_layers(vec![layer(b"not a tar at all, just text".repeat(40), Compression::None)], &Keep::All, &Limits::default());
+    let err = Rootfs::from_layers(
+        vec![layer(
+            b"not a tar at all, just text".repeat(40),
+            Compression::None,
+        )],
+        &Keep::All,
+        &Limits::default(),
+    );
     assert!(err.is_err());
 }
 
 #[test]
 fn keep_matching_indexes_everything_but_stores_only_what_is_asked() {
-    let l0 = tar_bytes(&[E::File("var/lib/dpkg/status", b"Package: x\n"), E::File("usr/bin/big", &[7u8; 4096])]);
+    let l0 = tar_bytes(&[
+        E::File("var/lib/dpkg/status", b"Package: x\n"),
+        E::File("usr/bin/big", &[7u8; 4096]),
+    ]);
     let keep = Keep::Matching(Box::new(|p, _| p.ends_with("dpkg/status")));
-    let fs = Rootfs::from_layers(vec![layer(l0, Compression::None)], &keep, &Limits::default()).unwrap();
-    assert_eq!(fs.read("var/lib/dpkg/status", 100).unwrap().unwrap(), b"Package: x\n");
+    let fs = Rootfs::from_layers(
+        vec![layer(l0, Compression::None)],
+        &keep,
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        fs.read("var/lib/dpkg/status", 100).unwrap().unwrap(),
+        b"Package: x\n"
+    );
     assert_eq!(fs.get("usr/bin/big").unwrap().size, 4096);
-    assert_eq!(fs.read("usr/bin/big", 10_000).unwrap(), None, "indexed, not kept");
+    assert_eq!(
+        fs.read("usr/bin/big", 10_000).unwrap(),
+        None,
+        "indexed, not kept"
+    );
 }
 
 #[test]
@@ -284,8 +448,14 @@ fn dir_source_indexes_without_following_symlinks_out() {
     std::fs::write(d.path().join("etc/os-release"), "ID=debian\n").unwrap();
     std::os::unix::fs::symlink("/", d.path().join("hostroot")).unwrap();
     let fs = Rootfs::from_dir(d.path(), &Limits::default()).unwrap();
-    assert_eq!(fs.read("etc/os-release", 100).unwrap().unwrap(), b"ID=debian\n");
+    assert_eq!(
+        fs.read("etc/os-release", 100).unwrap().unwrap(),
+        b"ID=debian\n"
+    );
     assert!(matches!(fs.get("hostroot").unwrap().kind, Kind::Symlink(_)));
-    assert!(fs.get("hostroot/etc").is_none(), "the host's / is not walked");
+    assert!(
+        fs.get("hostroot/etc").is_none(),
+        "the host's / is not walked"
+    );
     assert_eq!(fs.get("etc/os-release").unwrap().layer, None);
 }

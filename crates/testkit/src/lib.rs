@@ -44,7 +44,9 @@ pub fn require_tool(name: &str) -> PathBuf {
 
 /// Runs a command, panicking with its output if it fails; returns stdout.
 pub fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     if !out.status.success() {
         panic!(
             "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
@@ -96,7 +98,10 @@ impl RegistryServer {
                 let line = run(Command::new("htpasswd").args(["-Bbn", user, password]));
                 let file = dir.path().join("htpasswd");
                 std::fs::write(&file, line).expect("write htpasswd");
-                format!("auth:\n  htpasswd:\n    realm: vouch-test\n    path: {}\n", file.display())
+                format!(
+                    "auth:\n  htpasswd:\n    realm: vouch-test\n    path: {}\n",
+                    file.display()
+                )
             }
             RegistryAuth::Token { user, password } => {
                 let t = TokenServer::start(dir.path(), user, password);
@@ -123,7 +128,12 @@ impl RegistryServer {
             .stderr(log)
             .spawn()
             .expect("spawn docker-registry");
-        let server = Self { child, host: format!("127.0.0.1:{port}"), _dir: dir, token };
+        let server = Self {
+            child,
+            host: format!("127.0.0.1:{port}"),
+            _dir: dir,
+            token,
+        };
         server.wait_ready();
         server
     }
@@ -140,7 +150,8 @@ impl RegistryServer {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let log = std::fs::read_to_string(self._dir.path().join("registry.log")).unwrap_or_default();
+        let log =
+            std::fs::read_to_string(self._dir.path().join("registry.log")).unwrap_or_default();
         panic!("docker-registry on {} did not start:\n{log}", self.host);
     }
 
@@ -153,12 +164,18 @@ impl RegistryServer {
     /// filesystem driver layout.
     pub fn blob_path(&self, digest: &str) -> PathBuf {
         let hex = digest.trim_start_matches("sha256:");
-        self.data_dir().join("docker/registry/v2/blobs/sha256").join(&hex[..2]).join(hex).join("data")
+        self.data_dir()
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
     }
 
     /// How many tokens the token server issued (0 without token auth).
     pub fn tokens_issued(&self) -> usize {
-        self.token.as_ref().map_or(0, |t| t.issued.load(Ordering::SeqCst))
+        self.token
+            .as_ref()
+            .map_or(0, |t| t.issued.load(Ordering::SeqCst))
     }
 }
 
@@ -185,7 +202,22 @@ impl TokenServer {
         require_tool("openssl");
         let key = dir.join("token.key");
         let cert = dir.join("token.crt");
-        run(Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=vouch-test-token"]).arg("-keyout").arg(&key).arg("-out").arg(&cert));
+        run(Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=vouch-test-token",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert));
         let pem = std::fs::read_to_string(&cert).unwrap();
         let der_b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -206,7 +238,12 @@ impl TokenServer {
                 }
             }
         });
-        Self { host, cert, stop, issued }
+        Self {
+            host,
+            cert,
+            stop,
+            issued,
+        }
     }
 }
 
@@ -216,7 +253,14 @@ impl Drop for TokenServer {
     }
 }
 
-fn handle_token(mut s: TcpStream, expected_auth: &str, user: &str, key: &Path, x5c: &str, issued: &std::sync::atomic::AtomicUsize) {
+fn handle_token(
+    mut s: TcpStream,
+    expected_auth: &str,
+    user: &str,
+    key: &Path,
+    x5c: &str,
+    issued: &std::sync::atomic::AtomicUsize,
+) {
     let mut reader = BufReader::new(s.try_clone().unwrap());
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
@@ -228,14 +272,20 @@ fn handle_token(mut s: TcpStream, expected_auth: &str, user: &str, key: &Path, x
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
             break;
         }
-        if let Some(v) = line.strip_prefix("Authorization: ").or_else(|| line.strip_prefix("authorization: ")) {
+        if let Some(v) = line
+            .strip_prefix("Authorization: ")
+            .or_else(|| line.strip_prefix("authorization: "))
+        {
             auth = v.trim().to_owned();
         }
     }
     let target = request_line.split_whitespace().nth(1).unwrap_or("");
     let query = target.split_once('?').map(|x| x.1).unwrap_or("");
     let param = |name: &str| {
-        query.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}="))).map(percent_decode)
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .map(percent_decode)
     };
     if auth != expected_auth {
         let _ = s.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 27\r\nConnection: close\r\n\r\n{\"details\":\"bad password\"}\n");
@@ -250,7 +300,10 @@ fn handle_token(mut s: TcpStream, expected_auth: &str, user: &str, key: &Path, x
             Some(serde_json::json!({"type": t, "name": n, "actions": a.split(',').collect::<Vec<_>>()}))
         })
         .collect();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5c": [x5c]});
     let claims = serde_json::json!({
         "iss": "vouch-test-issuer", "sub": user, "aud": service,
@@ -269,12 +322,21 @@ fn handle_token(mut s: TcpStream, expected_auth: &str, user: &str, key: &Path, x
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(signing_input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(signing_input.as_bytes())
+        .unwrap();
     let sig = child.wait_with_output().unwrap().stdout;
     let jwt = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig));
     issued.fetch_add(1, Ordering::SeqCst);
     let body = serde_json::json!({"token": jwt, "expires_in": 300}).to_string();
-    let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    let _ = write!(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
 }
 
 fn percent_decode(s: &str) -> String {
@@ -282,12 +344,14 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 + 1 {
-            if let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(if b[i] == b'+' { b' ' } else { b[i] });
         i += 1;
@@ -307,22 +371,37 @@ pub fn umoci_image(dir: &Path, tag: &str, layers: &[&[(&str, &[u8])]]) -> PathBu
     require_tool("umoci");
     let layout = dir.join("layout");
     if !layout.exists() {
-        run(Command::new("umoci").arg("init").arg("--layout").arg(&layout));
+        run(Command::new("umoci")
+            .arg("init")
+            .arg("--layout")
+            .arg(&layout));
     }
     let image = format!("{}:{tag}", layout.display());
     run(Command::new("umoci").args(["new", "--image", &image]));
     for (i, files) in layers.iter().enumerate() {
         let bundle = dir.join(format!("bundle-{tag}-{i}"));
-        run(Command::new("umoci").args(["unpack", "--rootless", "--image", &image]).arg(&bundle));
+        run(Command::new("umoci")
+            .args(["unpack", "--rootless", "--image", &image])
+            .arg(&bundle));
         for (path, data) in *files {
             let p = bundle.join("rootfs").join(path);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, data).unwrap();
         }
-        run(Command::new("umoci").args(["repack", "--image", &image]).arg(&bundle));
+        run(Command::new("umoci")
+            .args(["repack", "--image", &image])
+            .arg(&bundle));
         std::fs::remove_dir_all(&bundle).unwrap();
     }
-    run(Command::new("umoci").args(["config", "--image", &image, "--config.entrypoint", "/bin/app", "--config.env", "VOUCH=1"]));
+    run(Command::new("umoci").args([
+        "config",
+        "--image",
+        &image,
+        "--config.entrypoint",
+        "/bin/app",
+        "--config.env",
+        "VOUCH=1",
+    ]));
     layout
 }
 
@@ -341,4 +420,107 @@ pub fn venv_tool(name: &str) -> PathBuf {
          .venv/bin/pip install -r .ci/requirements.txt)",
         venv.display()
     );
+}
+
+/// A throwaway PostgreSQL cluster (Debian's `postgresql` package) on a free loopback port,
+/// stopped and deleted on drop. `initdb` refuses to run as root, so as root the cluster is
+/// created and run as the `postgres` user (`runuser`) in a temporary directory it owns.
+pub struct PostgresServer {
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`
+    pub url: String,
+    bin: PathBuf,
+    data: PathBuf,
+    as_root: bool,
+    _dir: tempfile::TempDir,
+}
+
+impl PostgresServer {
+    /// Creates and starts a cluster (trust authentication, loopback only).
+    pub fn start() -> Self {
+        let bin = postgres_bin_dir();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let as_root = run(Command::new("id").arg("-u")).trim() == "0";
+        if as_root {
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path()));
+        }
+        let data = dir.path().join("data");
+        let port = free_port();
+        let server = Self {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            bin,
+            data: data.clone(),
+            as_root,
+            _dir: dir,
+        };
+        let mut initdb = server.command("initdb");
+        initdb.arg("-D").arg(&data).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ]);
+        run(initdb.stdout(Stdio::null()));
+        let opts = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200",
+            server._dir.path().display()
+        );
+        let mut start = server.command("pg_ctl");
+        start
+            .arg("-D")
+            .arg(&data)
+            .args(["-w", "-t", "60", "-o", &opts, "-l"])
+            .arg(server._dir.path().join("postgres.log"))
+            .arg("start");
+        let out = start.output().expect("spawn pg_ctl");
+        if !out.status.success() {
+            let log = std::fs::read_to_string(server._dir.path().join("postgres.log"))
+                .unwrap_or_default();
+            panic!(
+                "pg_ctl start failed: {}\n{log}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        server
+    }
+
+    fn command(&self, tool: &str) -> Command {
+        let path = self.bin.join(tool);
+        if self.as_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let mut stop = self.command("pg_ctl");
+        stop.arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"]);
+        let _ = stop.stdout(Stdio::null()).stderr(Stdio::null()).status();
+    }
+}
+
+/// `/usr/lib/postgresql/<newest>/bin`, or a panic saying how to install it.
+fn postgres_bin_dir() -> PathBuf {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, p): &(u32, PathBuf)| p.join("initdb").is_file())
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, p)| p).unwrap_or_else(|| {
+        panic!("PostgreSQL is not installed; .ci/run installs it (apt-get install postgresql)")
+    })
 }

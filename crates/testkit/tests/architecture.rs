@@ -12,11 +12,23 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("vouch-http", &[]),
     ("vouch-oci", &["vouch-http"]),
     ("vouch-sbom", &["vouch-oci", "vouch-http"]),
-    ("vouch-vuln", &["vouch-version", "vouch-sbom", "vouch-oci", "vouch-http"]),
+    (
+        "vouch-vuln",
+        &["vouch-version", "vouch-sbom", "vouch-oci", "vouch-http"],
+    ),
     ("vouch-sign", &["vouch-oci", "vouch-merkle", "vouch-http"]),
-    ("vouch-tlog", &["vouch-sign", "vouch-merkle", "vouch-http", "vouch-oci"]),
-    ("vouch-ca", &["vouch-sign", "vouch-http", "vouch-oci", "vouch-merkle"]),
-    ("vouch-policy", &["vouch-sign", "vouch-oci", "vouch-http", "vouch-merkle"]),
+    (
+        "vouch-tlog",
+        &["vouch-sign", "vouch-merkle", "vouch-http", "vouch-oci"],
+    ),
+    (
+        "vouch-ca",
+        &["vouch-sign", "vouch-http", "vouch-oci", "vouch-merkle"],
+    ),
+    (
+        "vouch-policy",
+        &["vouch-sign", "vouch-oci", "vouch-http", "vouch-merkle"],
+    ),
     ("vouch-testkit", &[]),
 ];
 
@@ -26,14 +38,28 @@ const UNRESTRICTED: &[&str] = &["vouch", "vouch-bench", "vouch-interop"];
 #[test]
 fn dependencies_point_down_the_layers() {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let members: BTreeSet<String> =
-        meta["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+    let members: BTreeSet<String> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
     let mut violations = Vec::new();
     for package in meta["packages"].as_array().unwrap() {
         let name = package["name"].as_str().unwrap();
@@ -51,9 +77,16 @@ fn dependencies_point_down_the_layers() {
                 continue;
             }
             if !allowed.contains(&dep_name) {
-                violations.push(format!("{name} -> {dep_name}{}", if dev { " (dev)" } else { "" }));
+                violations.push(format!(
+                    "{name} -> {dep_name}{}",
+                    if dev { " (dev)" } else { "" }
+                ));
             }
         }
     }
-    assert!(violations.is_empty(), "dependency edges against the layering:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "dependency edges against the layering:\n{}",
+        violations.join("\n")
+    );
 }
