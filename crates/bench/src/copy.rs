@@ -1,5 +1,6 @@
 //! `vouch image copy` vs `skopeo copy`: an OCI layout of incompressible gzip layers pushed
-//! to a local docker-registry and pulled back, by both tools, alternating runs.
+//! to a local docker-registry and pulled back, by both tools, alternating runs. Both verify
+//! every blob's digest; both stream.
 
 use std::io::Write;
 use std::path::Path;
@@ -17,12 +18,14 @@ pub(crate) fn run(mb: u64, layers: u64, runs: u64) -> anyhow::Result<()> {
     let layout = dir.path().join("layout");
     eprintln!("building a {mb} MB image of {layers} gzip layers …");
     let digest = build_layout(&layout, mb, layers)?;
-    let registry = RegistryServer::start();
     let src = format!("oci:{}:bench", layout.display());
 
     let (mut push_v, mut push_s, mut pull_v, mut pull_s) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs {
+        // A fresh registry (and port) per run: nothing is already there, and skopeo's blob
+        // info cache, keyed by registry host, cannot turn its uploads into cross-repo mounts.
+        let registry = RegistryServer::start();
         let v_repo = format!("{}/bench/vouch{i}:t", registry.host);
         let s_repo = format!("{}/bench/skopeo{i}:t", registry.host);
         push_v.push(measure(
