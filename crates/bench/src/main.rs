@@ -11,13 +11,19 @@
 
 mod copy;
 mod measure;
+mod tlog;
+mod verify;
+mod vuln;
 
 use anyhow::{Context, bail};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(which) = args.first() else {
-        bail!("usage: vouch-bench copy [--mb N] [--layers N] [--runs N]");
+        bail!(
+            "usage: vouch-bench copy [--mb N] [--layers N] [--runs N] | verify [--bundles N] \
+             | vuln [--packages N] [--runs N] | tlog [--appends N] [--no-postgres]"
+        );
     };
     let flag = |name: &str, default: u64| -> anyhow::Result<u64> {
         match args.iter().position(|a| a == name) {
@@ -31,6 +37,34 @@ fn main() -> anyhow::Result<()> {
     };
     match which.as_str() {
         "copy" => copy::run(flag("--mb", 256)?, flag("--layers", 4)?, flag("--runs", 3)?),
-        other => bail!("unknown benchmark {other:?}; known: copy"),
+        "verify" => verify::run(flag("--bundles", 1000)? as usize, flag("--runs", 5)? as usize).map(|_| ()),
+        "vuln" => vuln::run(
+            &vouch_testkit::shared_dir().context("../shared is needed for the advisory corpus")?.join("advisories"),
+            flag("--packages", 600)? as usize,
+            flag("--runs", 5)?,
+        ),
+        "tlog" => {
+            let mut options = tlog::Options::default();
+            options.appends = flag("--appends", options.appends as u64)? as usize;
+            options.postgres = !args.iter().any(|a| a == "--no-postgres");
+            for r in tlog::run(&options)? {
+                println!(
+                    "tlog {:<9} {:>8.0} appends/s  append p50 {:.1} ms p99 {:.1} ms  ({} batches)  \
+                     proof at {} p50 {:.0} us p99 {:.0} us  GET entry p50 {:.2} ms p99 {:.2} ms",
+                    r.backend,
+                    r.appends_per_sec,
+                    r.append_p50_ms,
+                    r.append_p99_ms,
+                    r.batches,
+                    r.proof_tree_size,
+                    r.proof_p50_us,
+                    r.proof_p99_us,
+                    r.get_entry_p50_ms,
+                    r.get_entry_p99_ms
+                );
+            }
+            Ok(())
+        }
+        other => bail!("unknown benchmark {other:?}; known: copy, verify, vuln, tlog"),
     }
 }

@@ -45,8 +45,10 @@ pub(crate) struct Global {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
     /// Output format for commands that print data.
-    #[arg(short, long, value_enum, global = true, default_value_t = Format::Table)]
-    pub(crate) output: Format,
+    /// `table` or `json`; `vouch sbom` also writes `spdx-json` and `cyclonedx-json`,
+    /// takes FORMAT=FILE, and takes the flag more than once.
+    #[arg(short, long, global = true, value_name = "FORMAT[=FILE]")]
+    pub(crate) output: Vec<String>,
     /// Allow plain HTTP to this registry host[:port] (repeatable). Loopback hosts
     /// (localhost, 127.0.0.1, ::1) always use plain HTTP.
     #[arg(long = "insecure-registry", value_name = "HOST", global = true)]
@@ -75,6 +77,8 @@ pub(crate) struct Context {
     pub(crate) verbose: u8,
     pub(crate) quiet: bool,
     pub(crate) format: Format,
+    /// Every `-o` as given (`vouch sbom` reads FORMAT[=FILE] from these).
+    pub(crate) outputs: Vec<String>,
     pub(crate) insecure_registries: Vec<String>,
     pub(crate) registry_ca: Option<PathBuf>,
     pub(crate) creds: Option<String>,
@@ -85,7 +89,12 @@ impl Global {
         Context {
             verbose: self.verbose,
             quiet: self.quiet,
-            format: self.output,
+            format: self.output.iter().rev().find_map(|o| match o.as_str() {
+                "json" => Some(Format::Json),
+                "table" => Some(Format::Table),
+                _ => None,
+            }).unwrap_or(Format::Table),
+            outputs: self.output.clone(),
             insecure_registries: self.insecure_registries.clone(),
             registry_ca: self.registry_ca.clone(),
             creds: self.creds.clone(),
@@ -98,6 +107,33 @@ pub(crate) enum Command {
     /// Inspect, copy and list container images in registries, layouts and archives.
     #[command(subcommand, after_help = LOCATIONS)]
     Image(ImageCommand),
+    /// Import OSV advisories into the local vulnerability database and show its status.
+    #[command(subcommand)]
+    Db(crate::cmd::db::DbCommand),
+    /// Write the software bill of materials of an image or directory (SPDX, CycloneDX,
+    /// table, JSON), with packages from dpkg, apk, rpm, Python, npm, Go and Rust binaries,
+    /// Java archives, gems, composer and .NET.
+    #[command(after_help = crate::cmd::sbom::SBOM_HELP)]
+    Sbom(crate::cmd::sbom::SbomArgs),
+    /// Find known vulnerabilities in an SBOM's packages, offline (exit 3 with --fail-on).
+    Scan(crate::cmd::scan::ScanArgs),
+    /// Create a cosign-compatible key pair (cosign.key, encrypted; cosign.pub).
+    GenerateKeyPair(crate::cmd::keys::GenerateKeyPairArgs),
+    /// Sign a file into a Sigstore bundle.
+    SignBlob(crate::cmd::blob::SignBlobArgs),
+    /// Verify a file (or a sha256 digest) against a Sigstore bundle, offline (exit 3 when it fails).
+    VerifyBlob(crate::cmd::blob::VerifyBlobArgs),
+    /// Sign an image by digest and store the signature in its registry.
+    Sign(crate::cmd::sign::SignArgs),
+    /// Attest a predicate (SBOM, provenance…) about an image as a signed in-toto statement.
+    Attest(crate::cmd::sign::AttestArgs),
+    /// Verify an image's signatures, found by both cosign storage schemes (exit 3 when none verifies).
+    Verify(crate::cmd::verify::VerifyArgs),
+    /// Verify an image's attestations of a predicate type (exit 3 when none verifies).
+    VerifyAttestation(crate::cmd::verify::VerifyAttestationArgs),
+    /// Run a Rekor-compatible transparency log, and verify or monitor one (exit 3 on a fork).
+    #[command(subcommand)]
+    Tlog(crate::cmd::tlog::TlogCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -597,7 +597,7 @@ impl From<&Bundle> for RawBundle {
                 }),
                 None,
             ),
-            Content::DsseEnvelope(e) => (None, Some(RawEnvelope::from(e))),
+            Content::DsseEnvelope(e) => (None, Some(e.to_bundle_raw())),
         };
         Self {
             media_type: b.media_type.clone(),

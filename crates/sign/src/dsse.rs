@@ -62,8 +62,11 @@ pub(crate) struct RawEnvelope {
 #[derive(Serialize, Deserialize)]
 pub(crate) struct RawSignature {
     pub(crate) sig: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub(crate) keyid: String,
+    /// Standalone envelopes always carry it (empty when unset), as go-securesystemslib writes
+    /// them and as securesystemslib (Python) requires; inside bundles an empty one is omitted,
+    /// as protobuf JSON does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) keyid: Option<String>,
 }
 
 impl Envelope {
@@ -91,6 +94,17 @@ impl Envelope {
     pub fn to_json(&self) -> Vec<u8> {
         // Serialising plain strings cannot fail.
         serde_json::to_vec(&RawEnvelope::from(self)).unwrap_or_default()
+    }
+
+    /// The wire form inside a bundle (empty `keyid` omitted).
+    pub(crate) fn to_bundle_raw(&self) -> RawEnvelope {
+        let mut raw = RawEnvelope::from(self);
+        for s in &mut raw.signatures {
+            if s.keyid.as_deref() == Some("") {
+                s.keyid = None;
+            }
+        }
+        raw
     }
 
     /// The bytes each signature covers.
@@ -121,7 +135,7 @@ impl TryFrom<RawEnvelope> for Envelope {
             .into_iter()
             .map(|s| {
                 Ok(EnvelopeSignature {
-                    keyid: s.keyid,
+                    keyid: s.keyid.unwrap_or_default(),
                     sig: decode_any_base64("DSSE signature", &s.sig)?,
                 })
             })
@@ -144,7 +158,7 @@ impl From<&Envelope> for RawEnvelope {
                 .iter()
                 .map(|s| RawSignature {
                     sig: STANDARD.encode(&s.sig),
-                    keyid: s.keyid.clone(),
+                    keyid: Some(s.keyid.clone()),
                 })
                 .collect(),
         }

@@ -10,6 +10,9 @@
 //! * [`verify`]: a [`Verifier`] (trust material, fixed per deployment) checks a bundle against
 //!   a [`SignerPolicy`] (what this call must prove) and returns [`Verified`] evidence.
 //! * [`sign`]: key-signed v0.3 bundles for `sign-blob` and attestations.
+//! * [`oci`]: image signatures and attestations stored in registries both ways cosign does
+//!   (legacy `sha256-<hex>.sig`/`.att` tags and OCI 1.1 referrer bundles); [`image`] verifies
+//!   what [`oci::discover`] finds.
 //!
 //! ```
 //! use vouch_sign::{sign::sign_blob, *};
@@ -29,11 +32,13 @@ pub mod bundle;
 mod certs;
 pub mod dsse;
 pub mod error;
+pub mod image;
 pub mod intoto;
 pub mod keyfile;
 pub mod keyref;
 pub mod keys;
 pub mod limits;
+pub mod oci;
 mod rekor;
 pub mod sign;
 mod tlog;
@@ -42,11 +47,11 @@ pub mod verify;
 
 pub use bundle::Bundle;
 pub use certs::{CertificateIdentity, certificate_identity, certificate_public_key};
-pub use rekor::set_message;
 pub use error::{Error, Result};
 pub use keyref::KeyRef;
 pub use keys::{HashAlgorithm, KeyAlgorithm, Signer, SigningKey, VerifyingKey};
 pub use limits::Limits;
+pub use rekor::set_message;
 pub use trust_root::TrustedRoot;
 pub use verify::{
     Artifact, BlobContent, Evidence, IdentityPolicy, Match, SignerPolicy, Verified, VerifiedSigner,

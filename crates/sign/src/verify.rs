@@ -222,6 +222,11 @@ pub struct Verified<T> {
 }
 
 impl<T> Verified<T> {
+    /// Wraps a value whose checks passed (crate-internal: only verification code builds these).
+    pub(crate) fn new(value: T, evidence: Evidence) -> Self {
+        Self { value, evidence }
+    }
+
     /// The verified value.
     pub fn value(&self) -> &T {
         &self.value

@@ -1,7 +1,15 @@
 //! One module per command group; each builds library configuration from flags once and
 //! calls into the library.
 
+pub(crate) mod db;
 mod image;
+pub(crate) mod blob;
+pub(crate) mod keys;
+pub(crate) mod sign;
+pub(crate) mod verify;
+pub(crate) mod scan;
+pub(crate) mod sbom;
+pub(crate) mod tlog;
 
 use std::process::ExitCode;
 
@@ -11,8 +19,25 @@ use crate::cli::{Command, Context};
 
 /// Runs a parsed command.
 pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
+    if !matches!(command, Command::Sbom(_)) {
+        // Only `vouch sbom` writes SBOM formats and files; the rest print table or JSON.
+        if let Some(bad) = ctx.outputs.iter().find(|o| o.as_str() != "table" && o.as_str() != "json") {
+            anyhow::bail!("-o {bad}: this command prints `table` or `json` (SBOM formats and FORMAT=FILE are for `vouch sbom`)");
+        }
+    }
     match command {
+        Command::Sbom(a) => sbom::run(&a, ctx),
         Command::Image(c) => image::run(c, ctx),
+        Command::Db(c) => db::run(c, ctx),
+        Command::Scan(a) => scan::run(a, ctx),
+        Command::GenerateKeyPair(a) => keys::generate_key_pair(&a, ctx),
+        Command::SignBlob(a) => blob::sign_blob(&a, ctx),
+        Command::VerifyBlob(a) => blob::verify_blob(&a, ctx),
+        Command::Sign(a) => sign::sign(&a, ctx),
+        Command::Attest(a) => sign::attest(&a, ctx),
+        Command::Verify(a) => verify::verify(&a, ctx),
+        Command::VerifyAttestation(a) => verify::verify_attestation(&a, ctx),
+        Command::Tlog(c) => tlog::run(c, ctx),
     }
 }
 

@@ -1,0 +1,132 @@
+//! `vouch-bench sbom`: `vouch sbom` against `syft` on the same two OCI images, built here
+//! with umoci from real content of this machine:
+//!
+//! * `debian`: the machine's whole dpkg database (status, `info/*.list`, copyright files)
+//!   and os-release, as a Debian base image carries them;
+//! * `mixed`: that base plus a layer of language content: the project venv's Python
+//!   distributions, npm's own `node_modules`, Debian's Java archives and the Go binaries
+//!   `docker-registry` and `umoci`.
+//!
+//! Both tools write their JSON to /dev/null; each pair runs `runs` times and the medians
+//! of wall time and peak RSS are compared. Target (issue 3): vouch at least 10x faster
+//! and at most a quarter of syft's memory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::Context;
+use vouch_testkit::{require_tool, run as run_cmd, venv_tool};
+
+use crate::measure::{Sample, measure, median, vouch_binary};
+
+/// Runs the benchmark and prints one line per image.
+pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
+    let vouch = vouch_binary()?;
+    let syft = venv_tool("syft");
+    let tmp = tempfile::tempdir()?;
+    let base = tmp.path().join("base");
+    debian_tree(&base)?;
+    let lang = tmp.path().join("lang");
+    language_tree(&lang)?;
+    let debian = image(tmp.path(), "debian", &[&[&base]])?;
+    let mixed = image(tmp.path(), "mixed", &[&[&base], &[&lang]])?;
+    println!("{:<8} {:>10} {:>10} {:>8} {:>11} {:>11} {:>8}", "image", "vouch s", "syft s", "speed", "vouch MB", "syft MB", "memory");
+    for (name, layout) in [("debian", &debian), ("mixed", &mixed)] {
+        let mut v = Vec::new();
+        let mut s = Vec::new();
+        for _ in 0..runs.max(1) {
+            v.push(measure(&vouch, &[
+                "sbom".into(),
+                format!("oci:{}:{name}", layout.display()),
+                "-o".into(),
+                "json=/dev/null".into(),
+                "-q".into(),
+            ])?);
+            s.push(measure_syft(&syft, layout)?);
+        }
+        let (v, s) = (median(&v), median(&s));
+        println!(
+            "{name:<8} {:>10.2} {:>10.2} {:>7.1}x {:>11.1} {:>11.1} {:>7.2}x",
+            v.seconds,
+            s.seconds,
+            s.seconds / v.seconds.max(0.001),
+            v.peak_kb as f64 / 1024.0,
+            s.peak_kb as f64 / 1024.0,
+            v.peak_kb as f64 / s.peak_kb.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
+fn measure_syft(syft: &Path, layout: &Path) -> anyhow::Result<Sample> {
+    // `env` execs syft in place (so /usr/bin/time measures syft itself) with its update
+    // check off: the machine has no network and the check would only add a timeout.
+    let args = vec![
+        "SYFT_CHECK_FOR_APP_UPDATE=false".to_owned(),
+        syft.display().to_string(),
+        "scan".into(),
+        format!("oci-dir:{}", layout.display()),
+        "-q".into(),
+        "-o".into(),
+        "syft-json=/dev/null".into(),
+    ];
+    measure(Path::new("/usr/bin/env"), &args)
+}
+
+fn debian_tree(root: &Path) -> anyhow::Result<()> {
+    let dpkg = root.join("var/lib");
+    std::fs::create_dir_all(&dpkg)?;
+    run_cmd(Command::new("cp").arg("-a").arg("/var/lib/dpkg").arg(&dpkg));
+    let doc = root.join("usr/share/doc");
+    std::fs::create_dir_all(&doc)?;
+    for e in std::fs::read_dir("/usr/share/doc")?.filter_map(Result::ok) {
+        let c = e.path().join("copyright");
+        if c.is_file() {
+            let d = doc.join(e.file_name());
+            std::fs::create_dir_all(&d)?;
+            std::fs::copy(&c, d.join("copyright"))?;
+        }
+    }
+    std::fs::create_dir_all(root.join("etc"))?;
+    std::fs::copy("/etc/os-release", root.join("etc/os-release"))?;
+    std::fs::copy("/etc/debian_version", root.join("etc/debian_version")).ok();
+    Ok(())
+}
+
+fn language_tree(root: &Path) -> anyhow::Result<()> {
+    let site = venv_tool("python3").parent().and_then(Path::parent).context("venv")?.join("lib");
+    let py = std::fs::read_dir(&site)?.filter_map(Result::ok).find(|e| e.file_name().to_string_lossy().starts_with("python")).context("venv python")?;
+    let dest = root.join("usr/local/lib/python3.11");
+    std::fs::create_dir_all(&dest)?;
+    run_cmd(Command::new("cp").arg("-a").arg(py.path().join("site-packages")).arg(&dest));
+    for (src, dest) in [
+        ("/usr/lib/node_modules/npm", "usr/lib/node_modules"),
+        ("/usr/share/java", "usr/share"),
+        ("/usr/bin/docker-registry", "usr/bin"),
+        ("/usr/bin/umoci", "usr/bin"),
+    ] {
+        let d = root.join(dest);
+        std::fs::create_dir_all(&d)?;
+        run_cmd(Command::new("cp").arg("-a").arg(src).arg(&d));
+    }
+    Ok(())
+}
+
+/// An OCI layout with one image `tag`, one layer per entry, each copying whole trees.
+fn image(dir: &Path, tag: &str, layers: &[&[&PathBuf]]) -> anyhow::Result<PathBuf> {
+    require_tool("umoci");
+    let layout = dir.join(format!("layout-{tag}"));
+    run_cmd(Command::new("umoci").arg("init").arg("--layout").arg(&layout));
+    let image = format!("{}:{tag}", layout.display());
+    run_cmd(Command::new("umoci").args(["new", "--image", &image]));
+    for (i, trees) in layers.iter().enumerate() {
+        let bundle = dir.join(format!("bundle-{tag}-{i}"));
+        run_cmd(Command::new("umoci").args(["unpack", "--rootless", "--image", &image]).arg(&bundle));
+        for t in *trees {
+            run_cmd(Command::new("cp").arg("-a").arg(format!("{}/.", t.display())).arg(bundle.join("rootfs")));
+        }
+        run_cmd(Command::new("umoci").args(["repack", "--image", &image]).arg(&bundle));
+        std::fs::remove_dir_all(&bundle)?;
+    }
+    Ok(layout)
+}

@@ -1,0 +1,114 @@
+//! Offline bundle verification: vouch in-process (bundles per second on one core), one
+//! `vouch verify-blob` process, and sigstore-python's `sigstore verify identity --offline` on
+//! the same keyless bundle (sigstore-python's own test vector `bundle_v3.txt.sigstore`,
+//! staging instance: certificate chain, SCT, signed entry timestamp, inclusion proof against
+//! a signed checkpoint, identity, signature: every check).
+//!
+//! ```text
+//! cargo build --release -p vouch -p vouch-bench
+//! target/release/vouch-bench verify [--bundles 1000] [--runs 5]
+//! ```
+//!
+//! sigstore-python comes from the project venv (`.ci/requirements.txt`, `sigstore`).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use vouch_sign::{Artifact, Bundle, IdentityPolicy, Limits, SignerPolicy, TrustedRoot, Verifier};
+
+use crate::measure::{Sample, measure, median, vouch_binary};
+
+const IDENTITY: &str = "william@yossarian.net";
+const ISSUER: &str = "https://github.com/login/oauth";
+
+fn data(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../sign/tests/data")
+        .join(path)
+}
+
+/// What the run measured.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Report {
+    pub(crate) bundles: usize,
+    pub(crate) bundles_per_sec: f64,
+    pub(crate) vouch_process: Sample,
+    pub(crate) sigstore_python: Sample,
+}
+
+/// Runs the benchmark and prints a table.
+pub(crate) fn run(bundles: usize, runs: usize) -> anyhow::Result<Report> {
+    let artifact_path = data("sigstore-python/bundle_v3.txt");
+    let bundle_path = data("sigstore-python/bundle_v3.txt.sigstore");
+    let root_path = data("trust-roots/staging.trusted_root.json");
+    let artifact = std::fs::read(&artifact_path).context("artifact")?;
+    let bundle_json = std::fs::read(&bundle_path).context("bundle")?;
+    let limits = Limits::default();
+    let trust = TrustedRoot::from_json(&std::fs::read(&root_path)?, &limits)?;
+    let verifier = Verifier::new(trust);
+    let policy = SignerPolicy::Identity(IdentityPolicy::exact(IDENTITY, ISSUER));
+
+    // In-process, one thread: parse + full verification per bundle.
+    let start = Instant::now();
+    for _ in 0..bundles {
+        let bundle = Bundle::from_json(&bundle_json, &limits)?;
+        verifier.verify_blob(Artifact::Bytes(&artifact), &bundle, &policy)?;
+    }
+    let bundles_per_sec = bundles as f64 / start.elapsed().as_secs_f64();
+
+    let s = |p: &PathBuf| p.display().to_string();
+    let vouch = vouch_binary()?;
+    let vouch_args = vec![
+        "verify-blob".to_owned(),
+        s(&artifact_path),
+        "--bundle".into(),
+        s(&bundle_path),
+        "--trusted-root".into(),
+        s(&root_path),
+        "--certificate-identity".into(),
+        IDENTITY.into(),
+        "--certificate-oidc-issuer".into(),
+        ISSUER.into(),
+    ];
+    let sigstore = vouch_testkit::venv_tool("sigstore");
+    let python_args = vec![
+        "--staging".to_owned(),
+        "verify".into(),
+        "identity".into(),
+        "--offline".into(),
+        "--bundle".into(),
+        s(&bundle_path),
+        "--cert-identity".into(),
+        IDENTITY.into(),
+        "--cert-oidc-issuer".into(),
+        ISSUER.into(),
+        s(&artifact_path),
+    ];
+    let mut v = Vec::new();
+    let mut p = Vec::new();
+    for _ in 0..runs.max(1) {
+        v.push(measure(&vouch, &vouch_args)?);
+        p.push(measure(&sigstore, &python_args)?);
+    }
+    let report = Report {
+        bundles,
+        bundles_per_sec,
+        vouch_process: median(&v),
+        sigstore_python: median(&p),
+    };
+    println!("offline keyless bundle verification (bundle_v3.txt.sigstore, staging trusted root)");
+    println!(
+        "  in-process, 1 thread: {bundles} bundles, {:.0} bundles/s",
+        report.bundles_per_sec
+    );
+    println!(
+        "  one process, median of {runs}: vouch verify-blob {:.3} s ({} KB peak), sigstore-python {:.3} s ({} KB peak): {:.1}x",
+        report.vouch_process.seconds,
+        report.vouch_process.peak_kb,
+        report.sigstore_python.seconds,
+        report.sigstore_python.peak_kb,
+        report.sigstore_python.seconds / report.vouch_process.seconds.max(0.001)
+    );
+    Ok(report)
+}

@@ -1,0 +1,139 @@
+//! The crate's one error type, grouped by who is at fault.
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong issuing certificates or validating identity tokens.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // --- The caller (client of the CA) is at fault: answered with 4xx. ---
+    /// The identity token is not a well-formed compact JWS.
+    #[error("malformed identity token: {reason}")]
+    MalformedToken {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The token's `alg` is not one this CA accepts (`none` never is).
+    #[error("identity token algorithm {found:?} not accepted (expected ES256)")]
+    TokenAlgorithm {
+        /// The header's `alg`.
+        found: String,
+    },
+    /// The token's issuer is not configured.
+    #[error("identity token issuer {issuer:?} is not configured")]
+    UnknownIssuer {
+        /// The `iss` claim.
+        issuer: String,
+    },
+    /// The token's signature does not verify under the issuer's JWKS.
+    #[error("identity token signature does not verify under {issuer}'s keys (kid {kid:?})")]
+    TokenSignature {
+        /// The `iss` claim.
+        issuer: String,
+        /// The header's `kid`.
+        kid: Option<String>,
+    },
+    /// The token's audience does not contain the expected one.
+    #[error("identity token audience {found:?} does not contain {expected:?}")]
+    TokenAudience {
+        /// Expected audience (`sigstore`).
+        expected: String,
+        /// The `aud` claim's values.
+        found: Vec<String>,
+    },
+    /// The token is outside its validity (`exp`, `nbf`, `iat`) even with the allowed skew.
+    #[error("identity token {claim} = {value} is not acceptable at {now} (skew {skew_secs}s)")]
+    TokenTime {
+        /// `exp`, `nbf` or `iat`.
+        claim: &'static str,
+        /// The claim's value (unix seconds).
+        value: u64,
+        /// The CA's clock.
+        now: u64,
+        /// Tolerated clock skew.
+        skew_secs: u64,
+    },
+    /// A claim the identity mapping needs is missing or unusable.
+    #[error("identity token claim {claim}: {reason}")]
+    TokenClaim {
+        /// The claim.
+        claim: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The signing request is malformed (missing key, bad PEM, bad CSR, bad JSON).
+    #[error("invalid signing request: {reason}")]
+    BadRequest {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The proof of possession (signature over the principal, or the CSR self-signature) does
+    /// not verify under the submitted public key.
+    #[error("proof of possession does not verify for principal {principal:?}")]
+    ProofOfPossession {
+        /// The signed principal name (email or `sub`), or `"CSR"`.
+        principal: String,
+    },
+    /// A size limit on untrusted input was exceeded.
+    #[error("{what} is {found} bytes, limit {limit}")]
+    TooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// Its size.
+        found: usize,
+        /// The limit.
+        limit: usize,
+    },
+
+    // --- The configured OIDC issuer is at fault: answered with 5xx/502-ish. ---
+    /// Discovery or JWKS retrieval failed.
+    #[error("cannot fetch {what} from {url}: {reason}")]
+    IssuerUnreachable {
+        /// `discovery` or `JWKS`.
+        what: &'static str,
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+
+    // --- The operator's configuration or key material is at fault. ---
+    /// CA key or certificate files are unusable.
+    #[error("CA material {what}: {reason}")]
+    Material {
+        /// Which file or key.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// Building or encoding a certificate failed (a bug or bad configuration, not input).
+    #[error("certificate encoding: {0}")]
+    Encoding(String),
+    /// The operating system's random number generator failed.
+    #[error("random number generator failed")]
+    Random,
+}
+
+impl Error {
+    /// Whether the client caused this error (HTTP 4xx) rather than the service (5xx).
+    pub fn is_client_error(&self) -> bool {
+        !matches!(
+            self,
+            Self::IssuerUnreachable { .. }
+                | Self::Material { .. }
+                | Self::Encoding(_)
+                | Self::Random
+        )
+    }
+
+    pub(crate) fn encoding(e: impl std::fmt::Display) -> Self {
+        Self::Encoding(e.to_string())
+    }
+
+    pub(crate) fn bad_request(reason: impl std::fmt::Display) -> Self {
+        Self::BadRequest {
+            reason: reason.to_string(),
+        }
+    }
+}

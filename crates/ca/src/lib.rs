@@ -1,0 +1,29 @@
+//! A Fulcio-compatible certificate authority for keyless signing, and a development OIDC issuer.
+//!
+//! * [`CertificateAuthority`]: a root and an intermediate (generated, or loaded from PEM
+//!   certificates and PKCS#8 keys) and a CT log key of its own; [`CertificateAuthority::issue`]
+//!   turns a public key and an [`Identity`] into a 10-minute code-signing certificate with
+//!   Fulcio's profile and exactly one embedded SCT (RFC 6962 precertificate flow, [`sct`]).
+//! * [`oidc`]: validation of OIDC identity tokens (ES256/RS256 against the issuer's JWKS found
+//!   by discovery; `iss`, `aud`, `exp`, `nbf`, skew) and the claim-to-[`Identity`] mapping.
+//! * [`dev_oidc`]: a development OIDC issuer (discovery, JWKS, token endpoint) for tests and
+//!   demos.
+//! * [`server`]: the Fulcio v2 REST API (`/api/v2/signingCert`, `/api/v2/trustBundle`,
+//!   `/api/v2/configuration`) as an axum router.
+//!
+//! Formats: `sigstore/fulcio:docs/certificate-specification.md`, `fulcio.proto`, RFC 6962.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod issue;
+pub mod limits;
+pub(crate) mod sct;
+
+pub use error::{Error, Result};
+pub use issue::{CaMaterial, CertificateAuthority, Identity, IssuedChain, San};
+pub use limits::Limits;
+pub mod dev_oidc;
+pub mod oidc;
+pub mod server;
+
+pub use server::CaService;

@@ -1,0 +1,310 @@
+//! `vouch tlog`: run a Rekor v1-compatible transparency log, and audit one.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use vouch_sign::VerifyingKey;
+use vouch_tlog::{Client, Error as TlogError, Limits, Log, LogKey, Monitor};
+
+use crate::cli::Context;
+use crate::output::emit;
+
+/// Exit code when the log misbehaves: a fork, a rollback, a bad signature or proof.
+const EXIT_MISBEHAVIOUR: u8 = 3;
+
+const TLOG_HELP: &str = "\
+Exit codes:
+  0  success (verify/monitor: the log's checkpoint verifies and is consistent with the last one seen)
+  1  error: bad flags, unreachable log, unreadable key or database
+  3  the log misbehaved: bad checkpoint signature, rollback, fork, or a proof that does not verify
+
+Examples:
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out log.key
+  vouch tlog serve --db sqlite:/var/lib/vouch/tlog.db --key log.key --listen 0.0.0.0:3000
+  vouch tlog serve --db postgres://tlog@db.internal/tlog --key log.key --hostname tlog.corp
+  curl -s http://127.0.0.1:3000/api/v1/log/publicKey > log.pub
+  vouch tlog verify --url http://127.0.0.1:3000 --public-key log.pub --entry <UUID>
+  vouch tlog monitor --url http://127.0.0.1:3000 --public-key log.pub --state tlog.json --interval 60";
+
+/// `vouch tlog …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum TlogCommand {
+    /// Run the log: Rekor v1's REST API (POST/GET /api/v1/log/entries, /api/v1/log,
+    /// /api/v1/log/proof, /api/v1/log/publicKey, /api/v1/index/retrieve), /healthz and
+    /// Prometheus /metrics. Entries (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2) are
+    /// verified before they are accepted and are durable before they are acknowledged.
+    #[command(after_help = TLOG_HELP)]
+    Serve(ServeArgs),
+    /// Fetch the log's signed checkpoint and verify it with the log's public key; with
+    /// --entry also verify an entry's SET and inclusion proof; with --state also prove the
+    /// checkpoint consistent with the one recorded there.
+    #[command(after_help = TLOG_HELP)]
+    Verify(VerifyArgs),
+    /// Watch a log: each round verifies the signed checkpoint, proves it consistent with the
+    /// last one seen (kept in --state) and reports any fork or rollback loudly (exit 3).
+    #[command(after_help = TLOG_HELP)]
+    Monitor(MonitorArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Database: sqlite:PATH (one file, created if missing) or postgres://USER@HOST[:PORT]/DB.
+    #[arg(long, value_name = "URL")]
+    db: String,
+    /// The log's signing key: PKCS#8 PEM (ECDSA P-256 or Ed25519) or SEC1 "EC PRIVATE KEY".
+    #[arg(long, value_name = "PEM")]
+    key: PathBuf,
+    /// Address to listen on (port 0 picks a free port; the address is printed on stdout).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
+    listen: String,
+    /// Host name in checkpoints: origin "<hostname> - <tree id>" and the signature's key name.
+    #[arg(long, default_value = "vouch-tlog")]
+    hostname: String,
+    /// Largest request body accepted, bytes (larger ones get 413).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_request_bytes)]
+    max_request_bytes: usize,
+    /// Requests slower than this get 503, seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    request_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogArgs {
+    /// The log's base URL.
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// The log's public key (PEM), obtained out of band: never trust the one the log serves.
+    #[arg(long, value_name = "PEM")]
+    public_key: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    log: LogArgs,
+    /// Also verify this entry (UUID or entry ID): SET, checkpoint and inclusion proof.
+    #[arg(long, value_name = "UUID")]
+    entry: Option<String>,
+    /// Also prove consistency with the checkpoint recorded in this file, then record the new one.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MonitorArgs {
+    #[command(flatten)]
+    log: LogArgs,
+    /// Where the last verified checkpoint is kept between runs.
+    #[arg(long, value_name = "FILE")]
+    state: PathBuf,
+    /// Seconds between rounds; without it, one round and exit.
+    #[arg(long, value_name = "SECS")]
+    interval: Option<u64>,
+}
+
+/// Runs a `vouch tlog` command.
+pub(crate) fn run(command: TlogCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+    match command {
+        TlogCommand::Serve(a) => serve(&a, ctx),
+        TlogCommand::Verify(a) => verify(&a, ctx),
+        TlogCommand::Monitor(a) => monitor(&a, ctx),
+    }
+}
+
+fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let pem = std::fs::read_to_string(&args.key)
+        .with_context(|| format!("reading --key {}", args.key.display()))?;
+    let key = LogKey::from_pem(&pem, &args.hostname)?;
+    let storage =
+        vouch_tlog::storage::open(&args.db).with_context(|| format!("opening --db {}", args.db))?;
+    let limits = Limits {
+        max_request_bytes: args.max_request_bytes,
+        request_timeout: Duration::from_secs(args.request_timeout),
+        ..Limits::default()
+    };
+    let log = Log::start(storage, key, limits)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}");
+        if !ctx.quiet {
+            eprintln!(
+                "level=info msg=started tree_id={} log_id={} origin={:?}",
+                log.tree_id(),
+                hex_id(&log),
+                log.key().origin(log.tree_id())
+            );
+        }
+        let state = vouch_tlog::AppState::new(Arc::clone(&log), ctx.verbose > 0);
+        vouch_tlog::serve(listener, state, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn hex_id(log: &Log) -> String {
+    log.key()
+        .log_id()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn load_key(path: &PathBuf) -> anyhow::Result<VerifyingKey> {
+    let pem = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --public-key {}", path.display()))?;
+    VerifyingKey::from_pem(&pem).with_context(|| format!("parsing --public-key {}", path.display()))
+}
+
+#[derive(Debug, Serialize)]
+struct VerifyReport {
+    url: String,
+    origin: String,
+    tree_size: u64,
+    root_hash: String,
+    entry: Option<EntryReport>,
+    consistency_verified: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+struct EntryReport {
+    entry_id: String,
+    log_index: u64,
+    integrated_time: u64,
+}
+
+/// Misbehaviour is exit 3 with a loud message; other failures are errors (exit 1).
+fn misbehaviour(e: TlogError) -> anyhow::Result<ExitCode> {
+    match e {
+        TlogError::Misbehaviour { .. } | TlogError::Merkle(_) | TlogError::Signature { .. } => {
+            eprintln!("vouch: LOG MISBEHAVIOUR: {e}");
+            Ok(ExitCode::from(EXIT_MISBEHAVIOUR))
+        }
+        other => Err(other.into()),
+    }
+}
+
+fn verify(args: &VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let key = load_key(&args.log.public_key)?;
+    let client = Client::new(&args.log.url)?;
+    let info = client.log_info()?;
+    let checkpoint = match vouch_tlog::verify_checkpoint(&key, &info.signed_tree_head) {
+        Ok(c) => c,
+        Err(e) => return misbehaviour(e),
+    };
+    let mut report = VerifyReport {
+        url: args.log.url.clone(),
+        origin: checkpoint.origin().to_owned(),
+        tree_size: checkpoint.size(),
+        root_hash: checkpoint.root().to_hex(),
+        entry: None,
+        consistency_verified: None,
+    };
+    if let Some(uuid) = &args.entry {
+        let (entry_id, entry) = client.entry(uuid)?;
+        if let Err(e) = vouch_tlog::verify_entry(&entry.to_tlog_entry()?, &key) {
+            return misbehaviour(e);
+        }
+        report.entry = Some(EntryReport {
+            entry_id,
+            log_index: entry.log_index,
+            integrated_time: entry.integrated_time,
+        });
+    }
+    if let Some(state) = &args.state {
+        match Monitor::new(client, key, state).check() {
+            Ok(r) => report.consistency_verified = Some(r.consistency_verified),
+            Err(e) => return misbehaviour(e),
+        }
+    }
+    emit(ctx.format, &report, |out, r| {
+        writeln!(
+            out,
+            "checkpoint verified: {} size {} root {}",
+            r.origin, r.tree_size, r.root_hash
+        )?;
+        if let Some(e) = &r.entry {
+            writeln!(
+                out,
+                "entry verified: {} at index {} (integrated {})",
+                e.entry_id, e.log_index, e.integrated_time
+            )?;
+        }
+        if let Some(c) = r.consistency_verified {
+            writeln!(
+                out,
+                "consistent with the recorded checkpoint: {}",
+                if c {
+                    "proved"
+                } else {
+                    "first contact or no growth"
+                }
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn monitor(args: &MonitorArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let key = load_key(&args.log.public_key)?;
+    let monitor = Monitor::new(Client::new(&args.log.url)?, key, &args.state);
+    loop {
+        match monitor.check() {
+            Ok(report) => emit(ctx.format, &report, |out, r| {
+                let prev = r
+                    .previous
+                    .as_ref()
+                    .map_or("none".to_owned(), |p| p.size.to_string());
+                writeln!(
+                    out,
+                    "ok: {} size {} root {} (previous size {prev}, consistency {})",
+                    r.current.origin,
+                    r.current.size,
+                    r.current.root,
+                    if r.consistency_verified {
+                        "proved"
+                    } else {
+                        "not needed"
+                    }
+                )
+            })?,
+            Err(e) => return misbehaviour(e),
+        }
+        match args.interval {
+            Some(secs) => std::thread::sleep(Duration::from_secs(secs.max(1))),
+            None => return Ok(ExitCode::SUCCESS),
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! `vouch verify IMAGE` and `vouch verify-attestation IMAGE`, plus the trust and signer flags
+//! every verifying command shares (`verify-blob` too).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use serde::Serialize;
+use serde_json::Value;
+use vouch_oci::Location;
+use vouch_sign::image::{ImageReport, SignedPayload, verify_image, verify_image_attestations};
+use vouch_sign::intoto::predicate_type_for;
+use vouch_sign::oci::{ImageTarget, Kind};
+use vouch_sign::verify::{
+    OID_GITHUB_WORKFLOW_NAME, OID_GITHUB_WORKFLOW_REF, OID_GITHUB_WORKFLOW_REPOSITORY,
+    OID_GITHUB_WORKFLOW_SHA, OID_GITHUB_WORKFLOW_TRIGGER,
+};
+use vouch_sign::{
+    Evidence, IdentityPolicy, KeyRef, Limits, Match, SignerPolicy, TrustedRoot, Verified,
+    VerifiedSigner, Verifier, VerifierOptions,
+};
+
+use super::registry_options;
+use crate::cli::Context;
+use crate::output::emit;
+
+/// Exit code when the evidence was examined and did not verify.
+pub(crate) const EXIT_VERIFY_FAILED: u8 = 3;
+
+/// Help text shared by the verifying commands.
+pub(crate) const VERIFY_HELP: &str = "\
+Who must have signed (exactly one):
+  --key PEM                         a public key (file, file://PATH or env://NAME); key-signed
+                                    bundles need no transparency log entry unless
+                                    --require-tlog, but an entry that is present is checked
+  --certificate-identity[-regexp]   a Fulcio certificate chaining to --trusted-root, with this
+  --certificate-oidc-issuer[-regexp]  SAN and OIDC issuer. Regular expressions are NOT anchored
+                                    for you (as in cosign): write ^…$ to match whole values.
+
+Trust comes only from --trusted-root (a Sigstore trusted_root.json: Fulcio CAs, Rekor and CT
+log keys); verification never uses the network for it.
+
+Output names each check that passed, or the check that failed and why; -o json adds the
+signer, the log entry and the verified payloads.
+
+Exit codes:
+  0  verified
+  1  error: unreadable input, bad flags, registry unreachable, bad key or trusted root
+  2  usage error
+  3  verification failed: a signature was examined and a check failed, or none was found";
+
+/// Signer and trust flags.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Signer and trust")]
+pub(crate) struct PolicyArgs {
+    /// Public key that must have signed (PEM file, file://PATH or env://NAME).
+    #[arg(long, value_name = "PEM", conflicts_with_all = ["certificate_identity", "certificate_identity_regexp"])]
+    key: Option<String>,
+    /// Exact SAN (email or URI) the signing certificate must carry.
+    #[arg(
+        long,
+        value_name = "IDENTITY",
+        conflicts_with = "certificate_identity_regexp"
+    )]
+    certificate_identity: Option<String>,
+    /// Regular expression a SAN must match (unanchored: use ^…$).
+    #[arg(long, value_name = "REGEXP")]
+    certificate_identity_regexp: Option<String>,
+    /// Exact OIDC issuer of the signing certificate.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "certificate_oidc_issuer_regexp"
+    )]
+    certificate_oidc_issuer: Option<String>,
+    /// Regular expression the OIDC issuer must match (unanchored: use ^…$).
+    #[arg(long, value_name = "REGEXP")]
+    certificate_oidc_issuer_regexp: Option<String>,
+    /// GitHub Actions: repository the workflow ran in (`owner/repo`).
+    #[arg(long, value_name = "REPO")]
+    certificate_github_workflow_repository: Option<String>,
+    /// GitHub Actions: git ref the workflow ran on (`refs/heads/main`).
+    #[arg(long, value_name = "REF")]
+    certificate_github_workflow_ref: Option<String>,
+    /// GitHub Actions: event that triggered the workflow (`push`).
+    #[arg(long, value_name = "EVENT")]
+    certificate_github_workflow_trigger: Option<String>,
+    /// GitHub Actions: commit SHA the workflow ran at.
+    #[arg(long, value_name = "SHA")]
+    certificate_github_workflow_sha: Option<String>,
+    /// GitHub Actions: workflow name.
+    #[arg(long, value_name = "NAME")]
+    certificate_github_workflow_name: Option<String>,
+    /// Sigstore trusted_root.json: the CAs and log keys to trust (required for certificates).
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
+    /// With --key, also require a transparency log entry.
+    #[arg(long)]
+    require_tlog: bool,
+    /// Skip the transparency log checks (certificates then cannot be time-checked and fail).
+    #[arg(long)]
+    insecure_ignore_tlog: bool,
+    /// Skip the certificate's embedded SCT check (private Fulcio without a CT log).
+    #[arg(long)]
+    insecure_ignore_sct: bool,
+}
+
+impl PolicyArgs {
+    /// The verifier and signer policy the flags describe.
+    pub(crate) fn build(&self) -> anyhow::Result<(Verifier, SignerPolicy)> {
+        let limits = Limits::default();
+        let trust = match &self.trusted_root {
+            Some(path) => {
+                let json = std::fs::read(path)
+                    .with_context(|| format!("reading --trusted-root {}", path.display()))?;
+                TrustedRoot::from_json(&json, &limits)
+                    .with_context(|| format!("parsing --trusted-root {}", path.display()))?
+            }
+            None => TrustedRoot::default(),
+        };
+        let mut options = VerifierOptions {
+            insecure_ignore_tlog: self.insecure_ignore_tlog,
+            insecure_ignore_sct: self.insecure_ignore_sct,
+            ..Default::default()
+        };
+        let policy = if let Some(key) = &self.key {
+            let key_ref: KeyRef = key.parse()?;
+            options.keys_without_tlog = !self.require_tlog;
+            SignerPolicy::Key(
+                key_ref
+                    .load_verifying_key(&limits)
+                    .with_context(|| format!("reading --key {key}"))?,
+            )
+        } else {
+            let identity = match (
+                &self.certificate_identity,
+                &self.certificate_identity_regexp,
+            ) {
+                (Some(s), None) => Match::Exact(s.clone()),
+                (None, Some(r)) => Match::regex(r)?,
+                _ => bail!(
+                    "give --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]"
+                ),
+            };
+            let issuer = match (
+                &self.certificate_oidc_issuer,
+                &self.certificate_oidc_issuer_regexp,
+            ) {
+                (Some(s), None) => Match::Exact(s.clone()),
+                (None, Some(r)) => Match::regex(r)?,
+                _ => bail!(
+                    "--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required with a certificate identity"
+                ),
+            };
+            if self.trusted_root.is_none() {
+                bail!(
+                    "certificate verification needs --trusted-root FILE (vouch trusts nothing by default)"
+                );
+            }
+            let mut policy = IdentityPolicy {
+                identity,
+                issuer,
+                extensions: Vec::new(),
+            };
+            for (oid, value) in [
+                (
+                    OID_GITHUB_WORKFLOW_REPOSITORY,
+                    &self.certificate_github_workflow_repository,
+                ),
+                (
+                    OID_GITHUB_WORKFLOW_REF,
+                    &self.certificate_github_workflow_ref,
+                ),
+                (
+                    OID_GITHUB_WORKFLOW_TRIGGER,
+                    &self.certificate_github_workflow_trigger,
+                ),
+                (
+                    OID_GITHUB_WORKFLOW_SHA,
+                    &self.certificate_github_workflow_sha,
+                ),
+                (
+                    OID_GITHUB_WORKFLOW_NAME,
+                    &self.certificate_github_workflow_name,
+                ),
+            ] {
+                if let Some(v) = value {
+                    policy = policy.with_extension(oid, v.clone());
+                }
+            }
+            SignerPolicy::Identity(policy)
+        };
+        Ok((Verifier::with_options(trust, options), policy))
+    }
+}
+
+/// Evidence as JSON.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EvidenceJson {
+    checks: Vec<&'static str>,
+    signer: Value,
+    tlog: Option<Value>,
+}
+
+impl From<&Evidence> for EvidenceJson {
+    fn from(e: &Evidence) -> Self {
+        let signer = match &e.signer {
+            VerifiedSigner::Key { key_id } => serde_json::json!({"type": "key", "keyId": key_id}),
+            VerifiedSigner::Certificate(id) => serde_json::json!({
+                "type": "certificate",
+                "subjectAlternativeNames": id.subject_alternative_names,
+                "issuer": id.issuer,
+                "extensions": id.extensions,
+            }),
+        };
+        let tlog = e.tlog.as_ref().map(|t| {
+            serde_json::json!({
+                "logIndex": t.log_index,
+                "logId": t.log_id,
+                "integratedTime": t.integrated_time,
+                "inclusionProofVerified": t.inclusion_proof_verified,
+            })
+        });
+        Self {
+            checks: e.checks.clone(),
+            signer,
+            tlog,
+        }
+    }
+}
+
+/// One line describing the signer, for tables.
+pub(crate) fn signer_line(e: &Evidence) -> String {
+    match &e.signer {
+        VerifiedSigner::Key { key_id } => format!("key sha256:{key_id}"),
+        VerifiedSigner::Certificate(id) => format!(
+            "certificate {} issued via {}",
+            id.subject_alternative_names.join(", "),
+            id.issuer.as_deref().unwrap_or("?")
+        ),
+    }
+}
+
+/// Prints the passed checks of `evidence` as `  ✓ check` lines.
+pub(crate) fn write_checks(out: &mut dyn Write, checks: &[&'static str]) -> std::io::Result<()> {
+    for c in checks {
+        writeln!(out, "    ok      {c}")?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = VERIFY_HELP)]
+pub(crate) struct VerifyArgs {
+    /// The image (a registry reference; a tag is resolved to its digest first).
+    #[arg(value_name = "IMAGE")]
+    image: String,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// KEY=VALUE that must be among the signed annotations (repeatable).
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = VERIFY_HELP)]
+pub(crate) struct VerifyAttestationArgs {
+    /// The image (a registry reference; a tag is resolved to its digest first).
+    #[arg(value_name = "IMAGE")]
+    image: String,
+    /// Predicate type the attestation must have: spdxjson, cyclonedx, slsaprovenance,
+    /// slsaprovenance1, custom, vuln, openvex, link, or a URI.
+    #[arg(long = "type", value_name = "TYPE")]
+    predicate_type: String,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImageVerdict {
+    image: String,
+    digest: String,
+    verified: bool,
+    signatures: Vec<CandidateJson>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CandidateJson {
+    location: String,
+    scheme: &'static str,
+    verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<EvidenceJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed_check: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+pub(crate) fn verify(args: &VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let claims = parse_annotations(&args.annotations)?;
+    let (verifier, policy) = args.policy.build()?;
+    run_image(&args.image, ctx, Kind::Signatures, |source, target| {
+        verify_image(
+            &verifier,
+            source,
+            target,
+            &policy,
+            &claims,
+            &Limits::default(),
+        )
+    })
+}
+
+pub(crate) fn verify_attestation(
+    args: &VerifyAttestationArgs,
+    ctx: &Context,
+) -> anyhow::Result<ExitCode> {
+    let predicate_type = predicate_type_for(&args.predicate_type)?;
+    let (verifier, policy) = args.policy.build()?;
+    run_image(&args.image, ctx, Kind::Attestations, |source, target| {
+        verify_image_attestations(
+            &verifier,
+            source,
+            target,
+            Some(&predicate_type),
+            &policy,
+            &Limits::default(),
+        )
+    })
+}
+
+fn run_image(
+    image: &str,
+    ctx: &Context,
+    kind: Kind,
+    check: impl FnOnce(&dyn vouch_oci::ImageSource, &ImageTarget) -> vouch_sign::Result<ImageReport>,
+) -> anyhow::Result<ExitCode> {
+    let Location::Registry(reference) = Location::parse(image)? else {
+        bail!("{image}: verify reads signatures from a registry; give a registry reference");
+    };
+    let options = registry_options(ctx)?;
+    let (source, _) = vouch_oci::open_source(&Location::Registry(reference.clone()), &options)?;
+    let target = ImageTarget::resolve(source.as_ref(), &reference)
+        .with_context(|| format!("resolving {reference}"))?;
+    let report = match check(source.as_ref(), &target) {
+        Ok(r) => r,
+        Err(e) if e.failed_check().is_none() => {
+            return Err(e).context(format!("reading {} of {}", kind.name(), target.pinned()));
+        }
+        Err(e) => {
+            eprintln!("vouch: verification FAILED for {}: {e}", target.pinned());
+            return Ok(ExitCode::from(EXIT_VERIFY_FAILED));
+        }
+    };
+    let verdict = ImageVerdict {
+        image: image.to_owned(),
+        digest: target.digest.to_string(),
+        verified: report.is_verified(),
+        signatures: report
+            .checked
+            .iter()
+            .map(|c| match &c.outcome {
+                Ok(v) => CandidateJson {
+                    location: c.location.clone(),
+                    scheme: c.scheme.name(),
+                    verified: true,
+                    evidence: Some(EvidenceJson::from(v.evidence())),
+                    payload: Some(payload_json(v)),
+                    failed_check: None,
+                    error: None,
+                },
+                Err(e) => CandidateJson {
+                    location: c.location.clone(),
+                    scheme: c.scheme.name(),
+                    verified: false,
+                    evidence: None,
+                    payload: None,
+                    failed_check: Some(e.failed_check().unwrap_or("reading signature")),
+                    error: Some(e.to_string()),
+                },
+            })
+            .collect(),
+    };
+    let what = kind.name();
+    emit(ctx.format, &verdict, |out, v| {
+        if v.signatures.is_empty() {
+            writeln!(
+                out,
+                "FAILED: no {what} found for {} (tag {} and referrers)",
+                target.pinned(),
+                report.legacy_tag
+            )?;
+        } else if v.verified {
+            writeln!(
+                out,
+                "Verified OK: {} ({} of {} {what} verified)",
+                target.pinned(),
+                report.verified().count(),
+                v.signatures.len()
+            )?;
+        } else {
+            writeln!(
+                out,
+                "FAILED: none of the {} {what} of {} verified",
+                v.signatures.len(),
+                target.pinned()
+            )?;
+        }
+        for (c, checked) in v.signatures.iter().zip(&report.checked) {
+            match &checked.outcome {
+                Ok(verified) => {
+                    writeln!(
+                        out,
+                        "  {} ({}): verified, signed by {}",
+                        c.location,
+                        c.scheme,
+                        signer_line(verified.evidence())
+                    )?;
+                    write_checks(out, &verified.evidence().checks)?;
+                }
+                Err(e) => {
+                    writeln!(out, "  {} ({}): rejected", c.location, c.scheme)?;
+                    writeln!(
+                        out,
+                        "    FAILED  {}: {e}",
+                        e.failed_check().unwrap_or("reading signature")
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(if verdict.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_VERIFY_FAILED)
+    })
+}
+
+fn payload_json(v: &Verified<SignedPayload>) -> Value {
+    match v.value() {
+        SignedPayload::SimpleSigning(p) => p.clone(),
+        SignedPayload::Statement(s) => serde_json::to_value(s).unwrap_or(Value::Null),
+    }
+}
+
+/// `KEY=VALUE` flags into a map.
+pub(crate) fn parse_annotations(flags: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    flags
+        .iter()
+        .map(|f| match f.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+            _ => bail!("annotation {f:?} is not KEY=VALUE"),
+        })
+        .collect()
+}

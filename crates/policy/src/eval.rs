@@ -1,0 +1,552 @@
+//! Evaluating `verifyImages` rules against resources, as `kyverno apply` does.
+//!
+//! Per image (`K:pkg/engine/internal/imageverifier.go`, notes §2.1): `imageReferences` must
+//! match and `skipImageReferences` must not; the tag is resolved to a digest **first**, so
+//! every check and the `mutateDigest` patch use the same digest (no tag-move TOCTOU); then
+//! every attestor set must reach its count, then every attestation's attestor sets, with the
+//! conditions holding for every statement of the type. Registry and I/O problems are
+//! [`Status::Error`]; everything else that does not verify is [`Status::Fail`].
+//!
+//! The signature checks go through the [`ImageVerifier`] trait; [`crate::SigstoreVerifier`]
+//! is the real one (vouch-sign against a registry).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize as _;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::conditions::{evaluate, statement_context};
+use crate::error::Result;
+use crate::image::{ImageInfo, wildcard_match};
+use crate::kyverno::{
+    Attestation, Attestor, AttestorSet, FailureAction, ImageVerification, Policy, PolicyScope,
+    Rule,
+};
+use crate::resource::{Resource, TEMPLATE_KINDS};
+use crate::Limits;
+
+/// Why a check did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckError {
+    /// Evidence was examined and a check failed (RuleFail).
+    Failed(String),
+    /// The check could not run: registry unreachable, unsupported configuration (RuleError).
+    Error(String),
+}
+
+impl CheckError {
+    fn message(&self) -> &str {
+        match self {
+            Self::Failed(m) | Self::Error(m) => m,
+        }
+    }
+}
+
+/// The signature checks evaluation needs. Implementations must not trust anything they read
+/// before verifying it.
+pub trait ImageVerifier {
+    /// The manifest digest `image`'s tag points at now.
+    fn resolve(&self, image: &ImageInfo) -> Result<String, CheckError>;
+    /// Succeeds when a signature of `image@digest` verifies against `attestor`.
+    fn verify_signature(
+        &self,
+        image: &ImageInfo,
+        digest: &str,
+        attestor: &Attestor,
+    ) -> Result<(), CheckError>;
+    /// The in-toto statements (as JSON) of `predicate_type` about `image@digest` whose
+    /// signatures verify against `attestor`. Empty when none do.
+    fn verify_attestations(
+        &self,
+        image: &ImageInfo,
+        digest: &str,
+        predicate_type: &str,
+        attestor: &Attestor,
+    ) -> Result<Vec<Value>, CheckError>;
+}
+
+/// A rule's verdict on a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Verified.
+    Pass,
+    /// Did not verify; Enforce blocks.
+    Fail,
+    /// Did not verify under Audit with `audit_warn`.
+    Warn,
+    /// Could not check.
+    Error,
+    /// Nothing to check.
+    Skip,
+}
+
+impl Status {
+    /// `pass`, `fail`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Warn => "warn",
+            Self::Error => "error",
+            Self::Skip => "skip",
+        }
+    }
+}
+
+/// One rule applied to one resource.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleResult {
+    /// Policy name.
+    pub policy: String,
+    /// Rule name (`autogen-<rule>` for controllers).
+    pub rule: String,
+    /// Verdict.
+    pub status: Status,
+    /// Kyverno-style message.
+    pub message: String,
+    /// Whether a failure blocks admission.
+    pub enforce: bool,
+}
+
+/// An RFC 6902 `replace` operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Patch {
+    /// Always `replace`.
+    pub op: &'static str,
+    /// JSON pointer of the image.
+    pub path: String,
+    /// `tag@digest`.
+    pub value: String,
+}
+
+/// Everything applying the policies to one resource produced.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceReport {
+    /// `Kind`.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// One per applicable rule.
+    pub results: Vec<RuleResult>,
+    /// Digest pins for verified tag references.
+    pub patches: Vec<Patch>,
+    /// The object with the patches applied.
+    #[serde(skip)]
+    pub patched: Value,
+}
+
+impl ResourceReport {
+    /// Whether an Enforce rule failed or errored (the request would be denied).
+    pub fn blocked(&self) -> bool {
+        self.results
+            .iter()
+            .any(|r| r.enforce && matches!(r.status, Status::Fail | Status::Error))
+    }
+}
+
+/// Evaluation switches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Report Audit failures as warn (`kyverno apply --audit-warn`).
+    pub audit_warn: bool,
+}
+
+/// Applies every policy's `verifyImages` rules to `resource`.
+pub fn apply(
+    policies: &[Policy],
+    resource: &Resource,
+    verifier: &dyn ImageVerifier,
+    options: Options,
+    limits: &Limits,
+) -> Result<ResourceReport> {
+    let images = resource.images(limits)?;
+    let mut report = ResourceReport {
+        kind: resource.kind.clone(),
+        namespace: resource.namespace.clone(),
+        name: resource.name.clone(),
+        results: Vec::new(),
+        patches: Vec::new(),
+        patched: resource.object.clone(),
+    };
+    for policy in policies {
+        if let PolicyScope::Namespace(ns) = &policy.scope
+            && *ns != resource.namespace
+        {
+            continue;
+        }
+        for rule in &policy.spec.rules {
+            if rule.verify_images.is_empty() {
+                continue;
+            }
+            let Some(rule_name) = applicable(rule, resource) else {
+                continue;
+            };
+            let mut outcomes = Vec::new();
+            let mut enforce = false;
+            for vi in &rule.verify_images {
+                enforce |= vi.action(&policy.spec) == FailureAction::Enforce;
+                for c in &images {
+                    let outcome = verify_one(vi, &c.image, verifier);
+                    if let Outcome::Pass {
+                        pin: Some(value), ..
+                    } = &outcome
+                        && vi.mutate_digest()
+                        && !report.patches.iter().any(|p| p.path == c.pointer)
+                    {
+                        report.patches.push(Patch {
+                            op: "replace",
+                            path: c.pointer.clone(),
+                            value: value.clone(),
+                        });
+                    }
+                    outcomes.push(outcome);
+                }
+            }
+            let (mut status, message) = combine(&outcomes);
+            if status == Status::Fail && !enforce && options.audit_warn {
+                status = Status::Warn;
+            }
+            report.results.push(RuleResult {
+                policy: policy.name.clone(),
+                rule: rule_name,
+                status,
+                message,
+                enforce,
+            });
+        }
+    }
+    for p in &report.patches {
+        if let Some(slot) = report.patched.pointer_mut(&p.path) {
+            *slot = Value::String(p.value.clone());
+        }
+    }
+    Ok(report)
+}
+
+/// The rule's name for this resource if it applies: as written for a direct match, or
+/// `autogen-<rule>` / `autogen-cronjob-<rule>` for pod controllers of a Pod-only rule (§2.6).
+fn applicable(rule: &Rule, r: &Resource) -> Option<String> {
+    let excluded = |kind: &str| {
+        rule.exclude
+            .as_ref()
+            .is_some_and(|e| e.descriptions().next().is_some() && e.matches(kind, &r.namespace, &r.name))
+    };
+    if rule.match_.matches(&r.kind, &r.namespace, &r.name)
+        && rule.match_.descriptions().any(|d| !d.kinds.is_empty())
+        && !excluded(&r.kind)
+    {
+        return Some(rule.name.clone());
+    }
+    let controller = r.kind == "CronJob" || TEMPLATE_KINDS.contains(&r.kind.as_str());
+    if controller
+        && rule.match_.pod_only()
+        && rule.match_.matches("Pod", &r.namespace, &r.name)
+        && !excluded("Pod")
+        && !excluded(&r.kind)
+    {
+        return Some(if r.kind == "CronJob" {
+            format!("autogen-cronjob-{}", rule.name)
+        } else {
+            format!("autogen-{}", rule.name)
+        });
+    }
+    None
+}
+
+#[derive(Debug)]
+enum Outcome {
+    NotMatched,
+    Skip(String),
+    Pass { message: String, pin: Option<String> },
+    Fail(String),
+    Error(String),
+}
+
+fn combine(outcomes: &[Outcome]) -> (Status, String) {
+    let first = |f: fn(&Outcome) -> Option<&String>| outcomes.iter().find_map(f).cloned();
+    let joined = |f: fn(&Outcome) -> Option<&String>| {
+        outcomes.iter().filter_map(f).cloned().collect::<Vec<_>>().join("; ")
+    };
+    if let Some(_e) = first(|o| match o {
+        Outcome::Error(m) => Some(m),
+        _ => None,
+    }) {
+        return (
+            Status::Error,
+            joined(|o| match o {
+                Outcome::Error(m) | Outcome::Fail(m) => Some(m),
+                _ => None,
+            }),
+        );
+    }
+    if first(|o| match o {
+        Outcome::Fail(m) => Some(m),
+        _ => None,
+    })
+    .is_some()
+    {
+        return (
+            Status::Fail,
+            joined(|o| match o {
+                Outcome::Fail(m) => Some(m),
+                _ => None,
+            }),
+        );
+    }
+    if first(|o| match o {
+        Outcome::Pass { message, .. } => Some(message),
+        _ => None,
+    })
+    .is_some()
+    {
+        return (
+            Status::Pass,
+            joined(|o| match o {
+                Outcome::Pass { message, .. } => Some(message),
+                _ => None,
+            }),
+        );
+    }
+    let skips = joined(|o| match o {
+        Outcome::Skip(m) => Some(m),
+        _ => None,
+    });
+    if skips.is_empty() {
+        (Status::Skip, "no image matched imageReferences".into())
+    } else {
+        (Status::Skip, skips)
+    }
+}
+
+fn verify_one(vi: &ImageVerification, raw: &str, verifier: &dyn ImageVerifier) -> Outcome {
+    let info = match ImageInfo::parse(raw) {
+        Ok(i) => i,
+        Err(e) => return Outcome::Error(format!("failed to parse image {raw}: {e}")),
+    };
+    let name = info.kyverno_string();
+    if !vi.references().any(|p| wildcard_match(p, &name)) {
+        return Outcome::NotMatched;
+    }
+    if vi.skip_image_references.iter().any(|p| wildcard_match(p, &name)) {
+        return Outcome::Skip(format!("skipping image reference image {raw}"));
+    }
+    if !vi.mutate_digest() && vi.verify_digest() && info.digest.is_none() {
+        return Outcome::Fail(format!("missing digest for {raw}"));
+    }
+    if vi.type_.as_deref().is_some_and(|t| t != "Cosign" && t != "SigstoreBundle") {
+        return Outcome::Error(format!(
+            "failed to verify image {raw}: verification type {} is not supported",
+            vi.type_.as_deref().unwrap_or_default()
+        ));
+    }
+    let digest = match &info.digest {
+        Some(d) => d.clone(),
+        None => match verifier.resolve(&info) {
+            Ok(d) => d,
+            Err(CheckError::Failed(m)) => {
+                return Outcome::Fail(format!("failed to resolve image {raw}: {m}"));
+            }
+            Err(CheckError::Error(m)) => {
+                return Outcome::Error(format!("failed to resolve image {raw}: {m}"));
+            }
+        },
+    };
+    for (s, set) in vi.attestors.iter().enumerate() {
+        let path = format!(".attestors[{s}]");
+        if let Err(e) = check_set(set, &path, 0, &mut |a| {
+            verifier.verify_signature(&info, &digest, a)
+        }) {
+            let m = format!("failed to verify image {raw}: {}", e.message());
+            return match e {
+                CheckError::Failed(_) => Outcome::Fail(m),
+                CheckError::Error(_) => Outcome::Error(m),
+            };
+        }
+    }
+    for (k, att) in vi.attestations.iter().enumerate() {
+        if let Err(e) = check_attestation(att, k, raw, &info, &digest, verifier) {
+            return match e {
+                CheckError::Failed(m) => Outcome::Fail(m),
+                CheckError::Error(m) => Outcome::Error(m),
+            };
+        }
+    }
+    let what = match (vi.attestors.is_empty(), vi.attestations.is_empty()) {
+        (false, _) => "verified image signatures",
+        (true, false) => "verified image attestations",
+        (true, true) => "mutated image digest",
+    };
+    Outcome::Pass {
+        message: format!("{what} for {raw}"),
+        pin: info.digest.is_none().then(|| info.pinned(&digest)),
+    }
+}
+
+fn check_attestation(
+    att: &Attestation,
+    k: usize,
+    raw: &str,
+    info: &ImageInfo,
+    digest: &str,
+    verifier: &dyn ImageVerifier,
+) -> Result<(), CheckError> {
+    let pt = att.predicate_type().unwrap_or_default();
+    if att.attestors.is_empty() {
+        // Kyverno then checks with an empty attestor and SCTs off (#17125); vouch refuses to
+        // accept an attestation nobody is required to have signed.
+        return Err(CheckError::Failed(format!(
+            "image attestations verification failed for {raw}: .attestations[{k}] names no attestors"
+        )));
+    }
+    for (s, set) in att.attestors.iter().enumerate() {
+        let path = format!(".attestations[{k}].attestors[{s}]");
+        check_set(set, &path, 0, &mut |a| {
+            let statements = verifier.verify_attestations(info, digest, pt, a)?;
+            if statements.is_empty() {
+                return Err(CheckError::Failed(format!(
+                    "attestations not found for predicate type {pt}"
+                )));
+            }
+            for st in &statements {
+                match evaluate(&att.conditions, &statement_context(st)) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(msg)) => {
+                        return Err(CheckError::Failed(format!(
+                            "attestation checks failed for {raw} and predicate {pt}: {msg}"
+                        )));
+                    }
+                    Err(e) => return Err(CheckError::Error(e.to_string())),
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| match e {
+            CheckError::Failed(m) => CheckError::Failed(format!(
+                "image attestations verification failed for {raw}: {m}"
+            )),
+            CheckError::Error(m) => CheckError::Error(format!(
+                "image attestations verification failed for {raw}: {m}"
+            )),
+        })?;
+    }
+    Ok(())
+}
+
+/// A PEM bundle holding several keys becomes one entry per key before counting
+/// (`ExpandStaticKeys`, `K:pkg/engine/internal/utils.go`).
+fn expand(set: &AttestorSet) -> Vec<Attestor> {
+    let mut out = Vec::new();
+    for e in &set.entries {
+        let pems = e
+            .keys
+            .as_ref()
+            .and_then(|k| k.public_keys.as_deref())
+            .map(split_pem)
+            .unwrap_or_default();
+        if pems.len() > 1 {
+            for pem in pems {
+                let mut one = e.clone();
+                if let Some(k) = one.keys.as_mut() {
+                    k.public_keys = Some(pem);
+                }
+                out.push(one);
+            }
+        } else {
+            out.push(e.clone());
+        }
+    }
+    out
+}
+
+fn split_pem(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with("-----BEGIN") {
+            cur.clear();
+        }
+        cur.push_str(l);
+        cur.push('\n');
+        if l.starts_with("-----END") {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    out
+}
+
+/// Counts verified entries of `set` against its required count; the error joins each failed
+/// entry's message prefixed with its path (`.attestors[0].entries[1].keys: …`).
+fn check_set(
+    set: &AttestorSet,
+    path: &str,
+    depth: usize,
+    check: &mut dyn FnMut(&Attestor) -> Result<(), CheckError>,
+) -> Result<(), CheckError> {
+    let entries = expand(set);
+    let required = match set.count {
+        Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => entries.len(),
+    };
+    let mut verified = 0;
+    let mut errors = Vec::new();
+    let mut any_error = false;
+    for (j, entry) in entries.iter().enumerate() {
+        let ep = format!("{path}.entries[{j}].{}", entry.kind());
+        let result = match &entry.attestor {
+            Some(nested) if depth < 4 => match AttestorSet::deserialize(nested) {
+                Ok(inner) => check_set(&inner, &ep, depth + 1, check),
+                Err(e) => Err(CheckError::Error(format!("nested attestor: {e}"))),
+            },
+            Some(_) => Err(CheckError::Error("attestor sets nested too deeply".into())),
+            None => check(entry),
+        };
+        match result {
+            Ok(()) => verified += 1,
+            Err(e) => {
+                any_error |= matches!(e, CheckError::Error(_));
+                errors.push(format!("{ep}: {}", e.message()));
+            }
+        }
+        if verified >= required {
+            return Ok(());
+        }
+    }
+    if verified >= required && required > 0 {
+        return Ok(());
+    }
+    let msg = if errors.is_empty() {
+        format!("{path}: verifiedCount: {verified}, requiredCount: {required}")
+    } else {
+        errors.join("; ")
+    };
+    Err(if any_error {
+        CheckError::Error(msg)
+    } else {
+        CheckError::Failed(msg)
+    })
+}
+
+/// JSON form of the patches (RFC 6902 array) for admission responses and `--output`.
+pub fn patch_json(patches: &[Patch]) -> Value {
+    json!(patches)
+}
+
+/// `{policy: {rule: message}}` of the failed and errored rules (Kyverno's blocked message).
+pub fn blocked_rules(report: &ResourceReport) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for r in &report.results {
+        if matches!(r.status, Status::Fail | Status::Error) {
+            out.entry(r.policy.clone())
+                .or_default()
+                .insert(r.rule.clone(), r.message.clone());
+        }
+    }
+    out
+}

@@ -1,0 +1,235 @@
+//! Debian and Ubuntu: the dpkg database.
+//!
+//! * `var/lib/dpkg/status`: one RFC 822 paragraph per package (`Package`, `Version`,
+//!   `Architecture`, `Source: NAME (VERSION)`, `Maintainer`, `Depends`, `Status`);
+//!   packages whose `Status` says `deinstall` are gone but for their configuration and are
+//!   skipped (as dpkg-query does).
+//! * `var/lib/dpkg/status.d/NAME`: distroless images keep one paragraph per file, with the
+//!   file list in `status.d/NAME.md5sums`.
+//! * `var/lib/dpkg/info/NAME[:ARCH].list`: the files a package installed; the layer that
+//!   wrote it is the layer that installed the package.
+//! * `usr/share/doc/NAME/copyright`: machine-readable copyright files (DEP-5) name their
+//!   licences on `License:` lines.
+//!
+//! purls follow syft: `pkg:deb/<distro ID>/NAME@VERSION?arch=…&distro=ID-VERSION&upstream=SRC`,
+//! written only when the distro is Debian or derived from it.
+
+use std::collections::HashMap;
+
+use super::{Cataloger, Cx, Want, base, dir, field, paragraphs};
+use crate::model::{Package, PackageType, SourcePackage, Supplier};
+
+/// The cataloger.
+pub(crate) struct Dpkg;
+
+/// syft's name for it.
+pub(crate) const NAME: &str = "dpkg-db-cataloger";
+
+impl Cataloger for Dpkg {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn wants(&self, path: &str) -> Want {
+        if path.ends_with("lib/dpkg/status") {
+            return Want::Catalog;
+        }
+        if dir(path).ends_with("lib/dpkg/status.d") {
+            let b = base(path);
+            return if b.ends_with(".md5sums") || b.ends_with(".list") || b.ends_with(".conffiles") || b.starts_with('.') {
+                Want::Read
+            } else {
+                Want::Catalog
+            };
+        }
+        if dir(path).ends_with("lib/dpkg/info") && path.ends_with(".list") {
+            return Want::Read;
+        }
+        if path.starts_with("usr/share/doc/") && path.ends_with("/copyright") && path.matches('/').count() == 4 {
+            return Want::Read;
+        }
+        Want::No
+    }
+
+    fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
+        for path in found {
+            let Some(text) = cx.read_text(path) else { continue };
+            let distroless = dir(path).ends_with("status.d");
+            let db_dir = if distroless { dir(dir(path)) } else { dir(path) }.to_owned();
+            let paras = paragraphs(&text);
+            if paras.is_empty() {
+                cx.warn(path, "no package paragraphs");
+                continue;
+            }
+            let mut added: Vec<(String, String, Vec<String>)> = Vec::new(); // (id, name, depends)
+            let mut provides: HashMap<String, String> = HashMap::new();
+            for (i, para) in paras.iter().enumerate() {
+                let Some(name) = field(para, "Package") else {
+                    cx.warn(path, format!("paragraph {} has no Package field; skipped", i + 1));
+                    continue;
+                };
+                if field(para, "Status").is_some_and(|s| s.contains("deinstall")) {
+                    continue;
+                }
+                let Some(version) = field(para, "Version") else {
+                    cx.warn(path, format!("package {name} has no Version field; skipped"));
+                    continue;
+                };
+                if !valid_name(name) {
+                    cx.warn(path, format!("package name {name:?} is not a valid dpkg name; skipped"));
+                    continue;
+                }
+                let mut p = Package::new(PackageType::Deb, name, version);
+                let arch = field(para, "Architecture").map(str::to_owned);
+                p.arch = arch.clone();
+                if let Some(src) = field(para, "Source") {
+                    let (sname, sver) = match src.split_once('(') {
+                        Some((n, v)) => (n.trim(), Some(v.trim_end_matches(')').trim().to_owned())),
+                        None => (src.trim(), None),
+                    };
+                    p.source = Some(SourcePackage { name: sname.to_owned(), version: sver });
+                }
+                p.supplier = field(para, "Maintainer").and_then(Supplier::from_maintainer);
+                p.homepage = field(para, "Homepage").map(str::to_owned);
+                p.locations.push(cx.location(path));
+                // Installed files, and the layer that installed the package.
+                let list_candidates: Vec<String> = if distroless {
+                    vec![format!("{db_dir}/status.d/{name}.md5sums")]
+                } else {
+                    let mut v = Vec::new();
+                    if let Some(a) = &arch {
+                        v.push(format!("{db_dir}/info/{name}:{a}.list"));
+                    }
+                    v.push(format!("{db_dir}/info/{name}.list"));
+                    v
+                };
+                for list in list_candidates {
+                    if !cx.exists(&list) {
+                        continue;
+                    }
+                    let loc = cx.location(&list);
+                    p.layer = loc.layer;
+                    if let Some(b) = cx.read_optional(&list) {
+                        let text = String::from_utf8_lossy(&b);
+                        p.files = if distroless {
+                            text.lines().filter_map(|l| l.split_whitespace().nth(1)).map(|f| format!("/{}", f.trim_start_matches('/'))).collect()
+                        } else {
+                            text.lines().filter(|l| !l.is_empty() && *l != "/.").map(str::to_owned).collect()
+                        };
+                    }
+                    p.locations.push(loc);
+                    break;
+                }
+                let copyright = format!("usr/share/doc/{name}/copyright");
+                if cx.exists(&copyright)
+                    && let Some(b) = cx.read_optional(&copyright)
+                {
+                    p.licenses = copyright_licenses(&String::from_utf8_lossy(&b));
+                    p.locations.push(cx.location(&copyright));
+                }
+                p.purl = purl(cx, &p);
+                let depends: Vec<String> = ["Depends", "Pre-Depends"]
+                    .iter()
+                    .filter_map(|k| field(para, k))
+                    .flat_map(dependency_names)
+                    .collect();
+                let provided: Vec<String> = field(para, "Provides").map(dependency_names).unwrap_or_default();
+                let id = cx.add(p);
+                for pr in provided {
+                    provides.entry(pr).or_insert_with(|| id.clone());
+                }
+                provides.insert(name.to_owned(), id.clone());
+                added.push((id, name.to_owned(), depends));
+            }
+            for (id, _, depends) in &added {
+                for d in depends {
+                    if let Some(target) = provides.get(d) {
+                        cx.depends(id, target);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn purl(cx: &Cx<'_>, p: &Package) -> Option<String> {
+    let d = cx.distro?;
+    if !d.is_like("debian") {
+        return None;
+    }
+    let upstream = p.source.as_ref().map(|s| match &s.version {
+        Some(v) if v != &p.version => format!("{}@{v}", s.name),
+        _ => s.name.clone(),
+    });
+    let distro = cx.distro_qualifier().unwrap_or_default();
+    crate::purl::build(
+        "deb",
+        Some(&d.id),
+        &p.name,
+        &p.version,
+        &[("arch", p.arch.as_deref().unwrap_or("")), ("distro", &distro), ("upstream", upstream.as_deref().unwrap_or(""))],
+    )
+}
+
+/// dpkg package names: lower-case letters, digits, `+ - .`, at least two characters,
+/// starting with an alphanumeric (Debian Policy §5.6.1).
+fn valid_name(n: &str) -> bool {
+    n.len() >= 2
+        && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
+}
+
+/// `libc6 (>= 2.34), libfoo:any | libbar` -> every alternative's name.
+fn dependency_names(v: &str) -> Vec<String> {
+    v.split([',', '|'])
+        .filter_map(|d| d.split_whitespace().next())
+        .map(|n| n.split(':').next().unwrap_or(n).to_owned())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// Licences named on `License:` lines of a DEP-5 copyright file, in order of first use.
+fn copyright_licenses(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let Some(v) = line.strip_prefix("License:") else { continue };
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        // "GPL-2+ or Artistic" and "GPL-2+ with OpenSSL exception" are common; try the
+        // whole value first, then each alternative on its own.
+        let whole = crate::license::normalise(v).filter(|e| !e.starts_with("LicenseRef-"));
+        let parts: Vec<String> = match whole {
+            Some(e) => vec![e],
+            None => v
+                .split([',', '|'])
+                .flat_map(|s| s.split(" or "))
+                .flat_map(|s| s.split(" and "))
+                .filter_map(|s| crate::license::normalise(s.split(" with ").next().unwrap_or(s)))
+                .collect(),
+        };
+        for p in parts {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependency_lists() {
+        assert_eq!(dependency_names("libc6 (>= 2.34), libfoo:any | libbar"), vec!["libc6", "libfoo", "libbar"]);
+    }
+
+    #[test]
+    fn copyright() {
+        let t = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n\nFiles: x\nLicense: BSD-3-clause or Expat\n text\n";
+        assert_eq!(copyright_licenses(t), vec!["GPL-2.0-or-later", "BSD-3-Clause", "MIT"]);
+    }
+}

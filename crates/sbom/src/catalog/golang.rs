@@ -1,0 +1,390 @@
+//! Go binaries: the module list the linker embeds (`runtime/debug.BuildInfo`).
+//!
+//! The `.go.buildinfo` ELF section starts with the 14-byte magic `\xff Go buildinf:`, a
+//! pointer size and a flags byte (Go's `debug/buildinfo`). With flag bit 2 (Go 1.18 and
+//! later) the Go version and the module information follow as varint-length strings;
+//! before that, two pointers lead to Go string headers elsewhere in the binary. The module
+//! information is text between two 16-byte sentinels: `path`, `mod` (the main module),
+//! `dep` and `=>` (a replacement of the previous `dep`) lines, and `build` settings.
+//!
+//! Packages, as syft makes them: the main module (a `(devel)` version is replaced by the
+//! version in `-ldflags -X …version=…` or a pseudo-version from `vcs.revision` and
+//! `vcs.time`), every dependency, and `stdlib` at the Go version.
+
+use super::{Cataloger, Cx, Want};
+use crate::elf::Rd;
+use crate::model::{Package, PackageType};
+
+/// The cataloger.
+pub(crate) struct GoBinary;
+
+const MAGIC: &[u8] = b"\xff Go buildinf:";
+/// Largest `.go.buildinfo` read (real ones are a few kilobytes).
+const MAX_SECTION: u64 = 16 << 20;
+
+impl Cataloger for GoBinary {
+    fn name(&self) -> &'static str {
+        "go-module-binary-cataloger"
+    }
+
+    fn wants(&self, _path: &str) -> Want {
+        Want::No
+    }
+
+    fn wants_executables(&self) -> bool {
+        true
+    }
+
+    fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
+        for path in found {
+            let Some(elf) = cx.elf(path) else { continue };
+            if elf.find(".go.buildinfo").is_none() {
+                continue;
+            }
+            let Some(section) = cx.elf_section(path, &elf, ".go.buildinfo", MAX_SECTION) else { continue };
+            let info = match read_buildinfo(&section, |addr, n| {
+                let f = cx.open(path).ok_or_else(|| "cannot reopen".to_owned())?;
+                elf.read_at_addr(f, addr, n).map_err(|e| e.to_string())
+            }) {
+                Ok(i) => i,
+                Err(e) => {
+                    cx.warn(path, format!("Go build information: {e}"));
+                    continue;
+                }
+            };
+            add_packages(cx, path, &info);
+        }
+    }
+}
+
+/// What a Go binary says about how it was built.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct BuildInfo {
+    pub(crate) go_version: String,
+    pub(crate) path: String,
+    pub(crate) main: Option<Module>,
+    pub(crate) deps: Vec<Module>,
+    pub(crate) settings: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Module {
+    pub(crate) path: String,
+    pub(crate) version: String,
+    pub(crate) sum: String,
+}
+
+/// Parses a `.go.buildinfo` section; `read_addr` reads memory for the pre-1.18 layout.
+pub(crate) fn read_buildinfo(data: &[u8], mut read_addr: impl FnMut(u64, u64) -> Result<Vec<u8>, String>) -> Result<BuildInfo, String> {
+    let start = (0..data.len().saturating_sub(MAGIC.len()))
+        .step_by(16)
+        .find(|&i| data[i..].starts_with(MAGIC))
+        .ok_or("no build information magic")?;
+    let d = &data[start..];
+    if d.len() < 32 {
+        return Err("truncated header".into());
+    }
+    let ptr_size = d[14] as usize;
+    let flags = d[15];
+    let (version, modinfo) = if flags & 2 != 0 {
+        let (v, rest) = varint_string(&d[32..]).ok_or("truncated Go version")?;
+        let (m, _) = varint_string(rest).ok_or("truncated module information")?;
+        (v.to_vec(), m.to_vec())
+    } else {
+        if ptr_size != 4 && ptr_size != 8 {
+            return Err(format!("pointer size {ptr_size}"));
+        }
+        let rd = Rd { big_endian: flags & 1 != 0 };
+        let mut go_string = |ptr_at: usize| -> Result<Vec<u8>, String> {
+            let addr = rd.ptr(&d[ptr_at..], ptr_size);
+            let hdr = read_addr(addr, 2 * ptr_size as u64)?;
+            let (sptr, slen) = (rd.ptr(&hdr, ptr_size), rd.ptr(&hdr[ptr_size..], ptr_size));
+            if slen > (4 << 20) {
+                return Err("string too long".into());
+            }
+            read_addr(sptr, slen)
+        };
+        if d.len() < 16 + 2 * ptr_size {
+            return Err("truncated header".into());
+        }
+        (go_string(16)?, go_string(16 + ptr_size)?)
+    };
+    let mut info = parse_modinfo(&String::from_utf8_lossy(strip_sentinels(&modinfo)));
+    info.go_version = String::from_utf8_lossy(&version).into_owned();
+    if !info.go_version.starts_with("go") {
+        return Err(format!("Go version {:?} does not start with \"go\"", info.go_version));
+    }
+    Ok(info)
+}
+
+fn varint_string(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut n: u64 = 0;
+    let mut shift = 0;
+    for (i, &byte) in b.iter().enumerate().take(10) {
+        n |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            let start = i + 1;
+            let end = start.checked_add(usize::try_from(n).ok()?)?;
+            return (end <= b.len()).then(|| (&b[start..end], &b[end..]));
+        }
+        shift += 7;
+    }
+    None
+}
+
+fn strip_sentinels(m: &[u8]) -> &[u8] {
+    if m.len() >= 33 && m[m.len() - 17] == b'\n' { &m[16..m.len() - 16] } else { m }
+}
+
+pub(crate) fn parse_modinfo(text: &str) -> BuildInfo {
+    let mut info = BuildInfo::default();
+    for line in text.lines() {
+        let mut f = line.split('\t');
+        let kind = f.next().unwrap_or("");
+        let m = |f: &mut std::str::Split<'_, char>| Module {
+            path: f.next().unwrap_or("").to_owned(),
+            version: f.next().unwrap_or("").to_owned(),
+            sum: f.next().unwrap_or("").to_owned(),
+        };
+        match kind {
+            "path" => info.path = f.next().unwrap_or("").to_owned(),
+            "mod" => info.main = Some(m(&mut f)),
+            "dep" => info.deps.push(m(&mut f)),
+            "=>" => {
+                let r = m(&mut f);
+                if let Some(last) = info.deps.last_mut() {
+                    *last = r;
+                } else if let Some(main) = info.main.as_mut() {
+                    *main = r;
+                }
+            }
+            "build" => {
+                let s = f.collect::<Vec<_>>().join("\t");
+                if let Some((k, v)) = s.split_once('=') {
+                    info.settings.push((k.to_owned(), v.trim_matches('"').to_owned()));
+                }
+            }
+            _ => {}
+        }
+    }
+    info
+}
+
+/// The main module's version when the toolchain wrote `(devel)`: `-X …version=V` in
+/// `-ldflags`, else a pseudo-version from the VCS settings (Go's module.PseudoVersion
+/// form `v0.0.0-YYYYMMDDHHMMSS-REV12`).
+pub(crate) fn main_version(info: &BuildInfo) -> Option<String> {
+    let setting = |k: &str| info.settings.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
+    if let Some(ld) = setting("-ldflags") {
+        let words: Vec<&str> = ld.split_whitespace().collect();
+        for (i, w) in words.iter().enumerate() {
+            let arg = match *w {
+                "-X" => words.get(i + 1).copied(),
+                w if w.starts_with("-X=") => Some(&w[3..]),
+                _ => None,
+            };
+            let Some((key, value)) = arg.and_then(|a| a.split_once('=')) else { continue };
+            let var = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
+            let value = value.trim_matches(|c| c == '\'' || c == '"');
+            if (var.contains("version") || var == "tag" || var == "gittag" || var == "release") && looks_semver(value) {
+                return Some(if value.starts_with('v') { value.to_owned() } else { format!("v{value}") });
+            }
+        }
+    }
+    let (rev, time) = (setting("vcs.revision")?, setting("vcs.time")?);
+    let stamp: String = time.chars().filter(char::is_ascii_digit).take(14).collect();
+    if stamp.len() != 14 || rev.len() < 12 {
+        return None;
+    }
+    Some(format!("v0.0.0-{stamp}-{}", &rev[..12]))
+}
+
+/// The first version string in a binary's bytes that sits between a NUL (or a byte that
+/// is not ASCII) and a NUL, optionally after a one-byte prefix and `L`: the strings Go's
+/// linker lays out for `-X` variables look like this. It is a guess (syft's
+/// `extractVersionFromContents`, which can be wrong), used only when the build
+/// information names no version.
+pub(crate) fn version_from_contents<R: std::io::Read>(mut r: R) -> Option<String> {
+    const CHUNK: usize = 1 << 20;
+    const KEEP: usize = 256;
+    let mut buf = vec![0u8; CHUNK + KEEP];
+    let mut have = 0usize;
+    let mut total = 0u64;
+    loop {
+        let n = r.read(&mut buf[have..]).ok()?;
+        let eof = n == 0;
+        have += n;
+        total += n as u64;
+        if total > (1 << 30) {
+            return None;
+        }
+        // Only positions whose match cannot run past the buffer are decided now.
+        let decided = if eof { have } else { have.saturating_sub(KEEP) };
+        for i in 0..decided {
+            let b = buf[i];
+            if b != 0 && b < 0x80 {
+                continue;
+            }
+            let j = i + 1;
+            if buf.get(j + 1) == Some(&b'L')
+                && j + 2 <= have
+                && let Some(v) = semver_then_nul(&buf[j + 2..have])
+            {
+                return Some(v);
+            }
+            if j <= have
+                && let Some(v) = semver_then_nul(&buf[j..have])
+            {
+                return Some(v);
+            }
+        }
+        if eof {
+            return None;
+        }
+        buf.copy_within(decided..have, 0);
+        have -= decided;
+    }
+}
+
+/// `v?D+.D+.D+[-\w]*[+\w]*` followed by NUL at the start of `b`.
+fn semver_then_nul(b: &[u8]) -> Option<String> {
+    let mut i = usize::from(b.first() == Some(&b'v'));
+    for part in 0..3 {
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        if part < 2 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    while b.get(i).is_some_and(|c| word(c) || *c == b'-') {
+        i += 1;
+    }
+    while b.get(i).is_some_and(|c| word(c) || *c == b'+') {
+        i += 1;
+    }
+    (b.get(i) == Some(&0)).then(|| String::from_utf8_lossy(&b[..i]).into_owned())
+}
+
+fn looks_semver(v: &str) -> bool {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let mut parts = v.splitn(3, '.');
+    let num = |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()));
+    let (a, b, c) = (parts.next(), parts.next(), parts.next());
+    num(a) && num(b) && c.is_some_and(|c| c.starts_with(|ch: char| ch.is_ascii_digit()))
+}
+
+/// `pkg:golang/<path up to the last slash>/<last element>@<version>`; on the big code
+/// hosts, where a module is `host/owner/repo`, deeper paths become a subpath
+/// (`pkg:golang/github.com/docker/distribution@v2.8.2#cmd/registry`), as syft writes them.
+pub(crate) fn purl(path: &str, version: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split('/').collect();
+    if parts.len() > 3 && matches!(parts[0], "github.com" | "gitlab.com" | "bitbucket.org") && !parts[3].starts_with('v') {
+        let ns = parts[..2].join("/");
+        return crate::purl::build_with_subpath("golang", Some(&ns), parts[2], version, &[], Some(&parts[3..].join("/")));
+    }
+    let (ns, name) = match path.rsplit_once('/') {
+        Some((ns, n)) => (Some(ns), n),
+        None => (None, path),
+    };
+    crate::purl::build("golang", ns, name, version, &[])
+}
+
+fn add_packages(cx: &mut Cx<'_>, path: &str, info: &BuildInfo) {
+    let location = cx.location(path);
+    let mut main_id = None;
+    // Binaries built outside module mode (GOPATH, as Debian builds them) have no `mod`
+    // line; the main package's import path stands in for the module.
+    let gopath_main = (info.main.is_none() && !info.path.is_empty() && info.path != "command-line-arguments")
+        .then(|| Module { path: info.path.clone(), version: "(devel)".into(), sum: String::new() });
+    if let Some(main) = info.main.as_ref().or(gopath_main.as_ref()).filter(|m| !m.path.is_empty()) {
+        let version = if main.version == "(devel)" || main.version.is_empty() {
+            main_version(info)
+                .or_else(|| {
+                    // syft's "from contents" fallback: a NUL-delimited semver in the binary.
+                    let f = cx.open(path)?;
+                    version_from_contents(std::io::BufReader::with_capacity(1 << 20, f)).map(|v| if v.starts_with('v') { v } else { format!("v{v}") })
+                })
+                .unwrap_or_else(|| main.version.clone())
+        } else {
+            main.version.clone()
+        };
+        let mut p = Package::new(PackageType::GoModule, &main.path, &version);
+        p.locations.push(location.clone());
+        p.purl = purl(&main.path, &version);
+        main_id = Some(cx.add(p));
+    }
+    for dep in &info.deps {
+        if dep.path.is_empty() || dep.version.is_empty() {
+            continue;
+        }
+        let mut p = Package::new(PackageType::GoModule, &dep.path, &dep.version);
+        p.locations.push(location.clone());
+        p.purl = purl(&dep.path, &dep.version);
+        let id = cx.add(p);
+        if let Some(m) = &main_id {
+            cx.depends(m, &id);
+        }
+    }
+    // The standard library, linked into every Go binary.
+    let go = info.go_version.split_whitespace().next().unwrap_or("");
+    if go.starts_with("go1") {
+        let mut p = Package::new(PackageType::GoModule, "stdlib", go);
+        p.locations.push(location);
+        p.purl = crate::purl::build("golang", None, "stdlib", go.trim_start_matches("go"), &[]);
+        p.licenses = vec!["BSD-3-Clause".into()];
+        p.cpes = vec![crate::cpe::format("golang", "go", go.trim_start_matches("go"))];
+        let id = cx.add(p);
+        if let Some(m) = &main_id {
+            cx.depends(m, &id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modinfo_and_versions() {
+        let text = "path\tgithub.com/x/cmd\nmod\tgithub.com/x\t(devel)\t\ndep\tgolang.org/x/sys\tv0.1.0\th1:abc\ndep\tgithub.com/old\tv1.0.0\th1:x\n=>\tgithub.com/new\tv1.1.0\th1:y\nbuild\t-ldflags=\"-s -X github.com/x/version.Version=2.8.1\"\nbuild\tvcs.revision=0123456789abcdef\nbuild\tvcs.time=2024-01-02T03:04:05Z\n";
+        let info = parse_modinfo(text);
+        assert_eq!(info.main.as_ref().unwrap().path, "github.com/x");
+        assert_eq!(info.deps[1].path, "github.com/new");
+        assert_eq!(main_version(&info).as_deref(), Some("v2.8.1"));
+        let mut no_ld = parse_modinfo(text);
+        no_ld.settings.retain(|(k, _)| k != "-ldflags");
+        assert_eq!(main_version(&no_ld).as_deref(), Some("v0.0.0-20240102030405-0123456789ab"));
+    }
+
+    #[test]
+    fn contents_versions() {
+        assert_eq!(version_from_contents(&b"abc\x00v2.8.2+ds1\x00zz"[..]).as_deref(), Some("v2.8.2+ds1"));
+        assert_eq!(version_from_contents(&b"\x00xL1.2.3\x00"[..]).as_deref(), Some("1.2.3"));
+        assert_eq!(version_from_contents(&b"1.2.3\x00 \x001.2\x00"[..]), None);
+    }
+
+    #[test]
+    fn new_format_section() {
+        let mut s = MAGIC.to_vec();
+        s.extend([8u8, 2]);
+        s.resize(32, 0);
+        s.push(8);
+        s.extend(b"go1.22.5");
+        let m = "path\tx\nmod\tx\tv1.0.0\t\n";
+        s.push(m.len() as u8);
+        s.extend(m.as_bytes());
+        let info = read_buildinfo(&s, |_, _| Err("no".into())).unwrap();
+        assert_eq!(info.go_version, "go1.22.5");
+        assert_eq!(info.main.unwrap().version, "v1.0.0");
+        assert!(read_buildinfo(&s[..20], |_, _| Err("no".into())).is_err());
+    }
+}

@@ -1,0 +1,361 @@
+//! Catalogers: one module per on-disk format, each a [`Cataloger`] listed once in
+//! [`CATALOGERS`].
+//!
+//! A cataloger answers two questions. [`Cataloger::wants`] is asked of every path of the
+//! image while its layers are squashed, so it must be cheap (string tests on the path):
+//! it says whether the file's contents must be kept ([`Want::Read`]: the cataloger may read
+//! it) and whether the file is evidence that starts cataloging ([`Want::Catalog`]: it is
+//! passed to [`Cataloger::catalog`]). Only kept files cost disk and time, so a Debian image
+//! keeps its dpkg database and copyright files and nothing else. Catalogers of executables
+//! ask for files with an execute bit through [`Cataloger::wants_executables`].
+//!
+//! [`Cataloger::catalog`] then reads what it needs through [`Cx`], adds packages,
+//! relationships and warnings. A file that cannot be parsed is a warning naming the file;
+//! the other packages are still reported.
+//!
+//! Names are syft's cataloger names, so results compare line for line, and so does the
+//! choice of which catalogers run on images and which on directories ([`Applies`]).
+
+mod apk;
+mod dotnet;
+mod dpkg;
+mod golang;
+mod java;
+mod npm;
+mod php;
+mod python;
+mod rpm;
+mod ruby;
+mod rust;
+
+use std::collections::HashMap;
+use std::fs::File;
+
+use vouch_oci::Rootfs;
+use vouch_oci::rootfs::Kind;
+
+use crate::elf::Elf;
+use crate::model::{Distro, Location, Package, Relationship, RelationshipKind, SourceKind, Warning};
+
+/// Every cataloger, in the order they run.
+pub static CATALOGERS: &[&dyn Cataloger] = &[
+    &dpkg::Dpkg,
+    &apk::Apk,
+    &rpm::Rpm,
+    &python::Python,
+    &npm::PackageJson,
+    &npm::PackageLock,
+    &golang::GoBinary,
+    &rust::CargoLock,
+    &rust::Auditable,
+    &java::Archive,
+    &ruby::Gemspec,
+    &php::Installed,
+    &php::Lock,
+    &dotnet::DepsJson,
+];
+
+/// What a cataloger wants of a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Want {
+    /// Nothing.
+    No,
+    /// Keep its contents: the cataloger may read it while cataloging something else.
+    Read,
+    /// Keep it and catalog it.
+    Catalog,
+}
+
+/// Which kinds of source a cataloger runs on (syft's `image` and `directory` tags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    /// Images and directories.
+    Both,
+    /// Images only (installed-package evidence that syft reads only in images).
+    Image,
+    /// Directories only (declared dependencies: lock files).
+    Dir,
+}
+
+impl Applies {
+    /// Whether a cataloger with this tag runs on `kind`.
+    pub fn includes(self, kind: SourceKind) -> bool {
+        matches!((self, kind), (Self::Both, _) | (Self::Image, SourceKind::Image) | (Self::Dir, SourceKind::Dir))
+    }
+}
+
+/// One on-disk format.
+pub trait Cataloger: Sync {
+    /// The cataloger's name (syft's, where syft has one).
+    fn name(&self) -> &'static str;
+    /// Source kinds it runs on.
+    fn applies(&self) -> Applies {
+        Applies::Both
+    }
+    /// What it wants of `path` (relative to the root, no leading `/`). Called for every
+    /// file of the image: keep it to string tests.
+    fn wants(&self, path: &str) -> Want;
+    /// Whether it looks at every executable file (build information in binaries).
+    fn wants_executables(&self) -> bool {
+        false
+    }
+    /// Catalogs the files it asked for (`found`, sorted), through `cx`.
+    fn catalog(&self, cx: &mut Cx<'_>, found: &[String]);
+}
+
+/// Largest metadata file read whole (databases and manifests; binaries are read in parts).
+pub(crate) const MAX_READ: u64 = 256 << 20;
+
+/// A cataloger's view of the root filesystem, and where its results go.
+pub struct Cx<'a> {
+    fs: &'a Rootfs,
+    pub(crate) distro: Option<&'a Distro>,
+    cataloger: &'static str,
+    pub(crate) packages: Vec<Package>,
+    pub(crate) relationships: Vec<Relationship>,
+    pub(crate) warnings: Vec<Warning>,
+    elf_cache: HashMap<String, Option<Elf>>,
+}
+
+impl<'a> Cx<'a> {
+    pub(crate) fn new(fs: &'a Rootfs, distro: Option<&'a Distro>) -> Self {
+        Self {
+            fs,
+            distro,
+            cataloger: "",
+            packages: Vec::new(),
+            relationships: Vec::new(),
+            warnings: Vec::new(),
+            elf_cache: HashMap::new(),
+        }
+    }
+
+    /// Records a warning about `path` for the running cataloger.
+    pub fn warn(&mut self, path: &str, message: impl Into<String>) {
+        self.warnings.push(Warning { cataloger: self.cataloger.to_owned(), path: abs(path), message: message.into() });
+    }
+
+    /// Reads a file that must be there; a missing or unreadable file is a warning.
+    pub fn read(&mut self, path: &str) -> Option<Vec<u8>> {
+        match self.fs.read(path, MAX_READ) {
+            Ok(Some(b)) => Some(b),
+            Ok(None) => {
+                self.warn(path, "not readable (missing, not a regular file, or its contents were not kept)");
+                None
+            }
+            Err(e) => {
+                self.warn(path, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Reads a file that may be absent; only errors other than absence are warnings.
+    pub fn read_optional(&mut self, path: &str) -> Option<Vec<u8>> {
+        match self.fs.read(path, MAX_READ) {
+            Ok(b) => b,
+            Err(e) => {
+                self.warn(path, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Reads a file as text (lossy UTF-8); see [`Cx::read`].
+    pub fn read_text(&mut self, path: &str) -> Option<String> {
+        self.read(path).map(|b| String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    }
+
+    /// Opens a file for partial reads.
+    pub fn open(&mut self, path: &str) -> Option<File> {
+        match self.fs.open(path) {
+            Ok(Some((_, f))) => Some(f),
+            Ok(None) => None,
+            Err(e) => {
+                self.warn(path, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// The ELF section table of an executable, parsed once per file; `None` for files that
+    /// are not ELF.
+    pub(crate) fn elf(&mut self, path: &str) -> Option<Elf> {
+        if let Some(e) = self.elf_cache.get(path) {
+            return e.clone();
+        }
+        let parsed = self.open(path).and_then(|f| Elf::parse(f).ok());
+        self.elf_cache.insert(path.to_owned(), parsed.clone());
+        parsed
+    }
+
+    /// Reads an ELF section's bytes.
+    pub(crate) fn elf_section(&mut self, path: &str, elf: &Elf, name: &str, limit: u64) -> Option<Vec<u8>> {
+        let f = self.open(path)?;
+        match elf.section(f, name, limit) {
+            Ok(b) => b,
+            Err(e) => {
+                self.warn(path, format!("reading ELF section {name}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Whether a regular file (or a symlink to one) exists at `path`.
+    pub fn exists(&self, path: &str) -> bool {
+        matches!(self.fs.resolve(path), Ok(Some((_, n))) if n.kind == Kind::File)
+    }
+
+    /// A location for `path`, with the layer that wrote it.
+    pub fn location(&self, path: &str) -> Location {
+        let layer = match self.fs.resolve(path) {
+            Ok(Some((_, n))) => n.layer,
+            _ => self.fs.get(path).and_then(|n| n.layer),
+        };
+        Location { path: abs(path), layer }
+    }
+
+    /// Paths directly inside `dir` (relative, sorted).
+    pub fn children(&self, dir: &str) -> Vec<String> {
+        let prefix = if dir.is_empty() { String::new() } else { format!("{}/", dir.trim_end_matches('/')) };
+        self.fs
+            .entries()
+            .filter(|(p, _)| p.starts_with(&prefix) && !p[prefix.len()..].contains('/'))
+            .map(|(p, _)| p.to_owned())
+            .collect()
+    }
+
+    /// Adds a package: stamps the cataloger's name, a CPE when there is none, and the id.
+    /// Returns the id.
+    pub fn add(&mut self, mut p: Package) -> String {
+        if p.name.trim().is_empty() || p.version.trim().is_empty() {
+            // Every format needs both; an entry without them identifies nothing.
+            let path = p.locations.first().map(|l| l.path.clone()).unwrap_or_default();
+            self.warn(&path, format!("a {} package with an empty name or version ({:?} {:?}); skipped", p.kind, p.name, p.version));
+            return String::new();
+        }
+        p.found_by = self.cataloger.to_owned();
+        p.locations.dedup();
+        if p.layer.is_none() {
+            p.layer = p.locations.first().and_then(|l| l.layer);
+        }
+        if p.cpes.is_empty() {
+            let ns = p.purl.as_deref().and_then(crate::purl::Purl::parse).and_then(|u| u.namespace);
+            p.cpes.extend(crate::cpe::for_package(&p, ns.as_deref()));
+        }
+        p.files.sort();
+        p.files.dedup();
+        p.assign_id();
+        let id = p.id.clone();
+        self.packages.push(p);
+        id
+    }
+
+    /// Records that `from` depends on `to`.
+    pub fn depends(&mut self, from: &str, to: &str) {
+        self.relationships.push(Relationship { from: from.into(), to: to.into(), kind: RelationshipKind::DependsOn });
+    }
+
+    /// Records that `from` contains `to`.
+    pub fn contains(&mut self, from: &str, to: &str) {
+        self.relationships.push(Relationship { from: from.into(), to: to.into(), kind: RelationshipKind::Contains });
+    }
+
+    /// The distro qualifier value `ID-VERSION_ID`, if known.
+    pub fn distro_qualifier(&self) -> Option<String> {
+        let d = self.distro?;
+        if d.id.is_empty() {
+            return None;
+        }
+        Some(if d.version_id.is_empty() { d.id.clone() } else { format!("{}-{}", d.id, d.version_id) })
+    }
+}
+
+/// `/`-prefixed form of a root-relative path.
+pub(crate) fn abs(path: &str) -> String {
+    if path.starts_with('/') { path.to_owned() } else { format!("/{path}") }
+}
+
+/// What every selected cataloger wants of `path`: the strongest answer.
+pub(crate) fn want(catalogers: &[&dyn Cataloger], path: &str) -> Want {
+    catalogers.iter().map(|c| c.wants(path)).max().unwrap_or(Want::No)
+}
+
+/// Runs `catalogers` over `fs`. With `only_layer`, evidence files are limited to those the
+/// given layer wrote (the all-layers scope).
+pub(crate) fn run(catalogers: &[&dyn Cataloger], cx: &mut Cx<'_>, only_layer: Option<usize>) {
+    let exec_catalogers = catalogers.iter().any(|c| c.wants_executables());
+    let mut found: Vec<Vec<String>> = vec![Vec::new(); catalogers.len()];
+    let mut executables = Vec::new();
+    for (path, node) in cx.fs.entries() {
+        if node.kind != Kind::File || only_layer.is_some_and(|l| node.layer != Some(l)) {
+            continue;
+        }
+        for (i, c) in catalogers.iter().enumerate() {
+            if c.wants(path) == Want::Catalog {
+                found[i].push(path.to_owned());
+            }
+        }
+        if exec_catalogers && node.mode & 0o111 != 0 && Rootfs::has_content(node) && node.size >= 64 {
+            executables.push(path.to_owned());
+        }
+    }
+    for (i, c) in catalogers.iter().enumerate() {
+        cx.cataloger = c.name();
+        if c.wants_executables() {
+            let mut all = found[i].clone();
+            all.extend(executables.iter().cloned());
+            all.sort();
+            all.dedup();
+            c.catalog(cx, &all);
+        } else if !found[i].is_empty() {
+            c.catalog(cx, &found[i]);
+        }
+    }
+    cx.cataloger = "";
+}
+
+/// Splits RFC 822-style paragraphs (dpkg status, apk installed use a variant) into
+/// `(key, value)` lists; continuation lines (leading space or tab) join the previous value
+/// with a newline.
+pub(crate) fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut cur: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if let Some((_, v)) = cur.last_mut() {
+                v.push('\n');
+                v.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            cur.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The value of `key` in a paragraph.
+pub(crate) fn field<'p>(para: &'p [(String, String)], key: &str) -> Option<&'p str> {
+    para.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+}
+
+/// The file name part of a path.
+pub(crate) fn base(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The directory part of a path (`""` at the root).
+pub(crate) fn dir(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}

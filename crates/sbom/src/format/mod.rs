@@ -1,0 +1,202 @@
+//! SBOM documents: writing an [`Sbom`] as SPDX 2.3 JSON, CycloneDX 1.6 JSON, a table or
+//! vouch JSON, and reading SPDX, CycloneDX (vouch's or syft's) and vouch JSON back.
+//!
+//! Output is deterministic apart from what must be unique per document (the SPDX
+//! namespace and CycloneDX serial number, both from one random UUID) and the creation
+//! time; [`Stamp`] holds those two so that tests and reproducible pipelines can fix them.
+
+mod cyclonedx;
+mod spdx;
+mod table;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, Result};
+use crate::model::Sbom;
+
+pub use table::table;
+
+/// Output formats, named as syft names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// SPDX 2.3 JSON (`spdx-json`).
+    SpdxJson,
+    /// CycloneDX 1.6 JSON (`cyclonedx-json`).
+    CycloneDxJson,
+    /// A table for people (`table`).
+    Table,
+    /// vouch's own JSON: the package model as it is (`json`).
+    Json,
+}
+
+impl Format {
+    /// Every format.
+    pub const ALL: [Self; 4] = [Self::SpdxJson, Self::CycloneDxJson, Self::Table, Self::Json];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SpdxJson => "spdx-json",
+            Self::CycloneDxJson => "cyclonedx-json",
+            Self::Table => "table",
+            Self::Json => "json",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "spdx-json" | "spdx-json@2.3" => Ok(Self::SpdxJson),
+            "cyclonedx-json" | "cyclonedx-json@1.6" | "cdx-json" => Ok(Self::CycloneDxJson),
+            "table" => Ok(Self::Table),
+            "json" | "vouch-json" => Ok(Self::Json),
+            other => Err(Error::Unsupported(format!(
+                "unknown SBOM format {other:?} (spdx-json, cyclonedx-json, table, json)"
+            ))),
+        }
+    }
+}
+
+/// The per-document unique parts: a UUID and a creation time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// Lower-case hyphenated UUID (version 4 when random).
+    pub uuid: String,
+    /// RFC 3339 UTC time, seconds precision (`2026-01-02T03:04:05Z`).
+    pub created: String,
+}
+
+impl Stamp {
+    /// A random UUID and the current time.
+    pub fn now() -> Self {
+        let mut b = [0u8; 16];
+        // Without an entropy source the time is the best uniqueness left.
+        if getrandom::fill(&mut b).is_err() {
+            let t = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+            b = t.to_le_bytes();
+        }
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h = hex::encode(b);
+        let uuid = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
+        let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        Self { uuid, created: rfc3339(secs) }
+    }
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, proleptic Gregorian).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Encodes with a fresh [`Stamp`].
+pub fn encode(sbom: &Sbom, format: Format) -> Result<Vec<u8>> {
+    encode_with(sbom, format, &Stamp::now())
+}
+
+/// Encodes with the given UUID and time.
+pub fn encode_with(sbom: &Sbom, format: Format, stamp: &Stamp) -> Result<Vec<u8>> {
+    let mut out = match format {
+        Format::SpdxJson => serde_json::to_vec_pretty(&spdx::encode(sbom, stamp)),
+        Format::CycloneDxJson => serde_json::to_vec_pretty(&cyclonedx::encode(sbom, stamp)),
+        Format::Json => serde_json::to_vec_pretty(&VouchJson { vouch_sbom: 1, sbom: sbom.clone() }),
+        Format::Table => return Ok(table(sbom).into_bytes()),
+    }
+    .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct VouchJson {
+    vouch_sbom: u32,
+    #[serde(flatten)]
+    sbom: Sbom,
+}
+
+/// Which document format a JSON SBOM is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// SPDX 2.x JSON.
+    Spdx,
+    /// CycloneDX JSON.
+    CycloneDx,
+    /// vouch JSON.
+    Vouch,
+}
+
+/// Tells the format of a document from its top-level keys.
+pub fn detect(v: &serde_json::Value) -> Option<DocumentKind> {
+    if v.get("spdxVersion").is_some() {
+        Some(DocumentKind::Spdx)
+    } else if v.get("bomFormat").and_then(|b| b.as_str()) == Some("CycloneDX") {
+        Some(DocumentKind::CycloneDx)
+    } else if v.get("vouch_sbom").is_some() {
+        Some(DocumentKind::Vouch)
+    } else {
+        None
+    }
+}
+
+/// Reads an SPDX 2.x JSON, CycloneDX JSON or vouch JSON document (vouch's or syft's) into
+/// the package model: name, version, type, purl, CPEs, licences, supplier and the
+/// relationships between packages.
+pub fn decode(bytes: &[u8]) -> Result<Sbom> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Decode(format!("not JSON: {e}")))?;
+    let mut sbom = match detect(&v) {
+        Some(DocumentKind::Spdx) => spdx::decode(&v)?,
+        Some(DocumentKind::CycloneDx) => cyclonedx::decode(&v)?,
+        Some(DocumentKind::Vouch) => serde_json::from_value::<VouchJson>(v).map_err(|e| Error::Decode(e.to_string()))?.sbom,
+        None => return Err(Error::Decode("neither SPDX (spdxVersion), CycloneDX (bomFormat) nor vouch JSON".into())),
+    };
+    sbom.normalise();
+    Ok(sbom)
+}
+
+/// A distro from a purl's `distro` qualifier (`debian-12.11` -> id `debian`, version `12.11`).
+pub(crate) fn distro_from_purls<'a>(purls: impl Iterator<Item = &'a str>) -> Option<crate::model::Distro> {
+    for p in purls {
+        let Some(u) = crate::purl::Purl::parse(p) else { continue };
+        if let Some(d) = u.qualifiers.get("distro") {
+            let (id, ver) = match d.split_once('-') {
+                Some((i, v)) => (i, v),
+                None => (d.as_str(), ""),
+            };
+            return Some(crate::model::Distro { id: id.to_owned(), version_id: ver.to_owned(), ..Default::default() });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_709_251_199), "2024-02-29T23:59:59Z");
+        let s = super::Stamp::now();
+        assert_eq!(s.uuid.len(), 36);
+        assert_eq!(&s.uuid[14..15], "4");
+    }
+}

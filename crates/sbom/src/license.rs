@@ -1,0 +1,143 @@
+//! Licence strings as packages declare them, turned into SPDX expressions.
+//!
+//! Metadata carries licences in many dialects: SPDX expressions (`MIT OR Apache-2.0`),
+//! imprecise names (`Apache 2.0`, `BSD`), Debian's short names (`GPL-2+`, `Expat`,
+//! `BSD-3-clause`), or whole licence texts pasted into a field. [`normalise`] maps each
+//! to a strict SPDX expression when it can, and otherwise to a `LicenseRef-` identifier
+//! built from the text, which SPDX allows for licences outside its list (SPDX 2.3 §10).
+//! Texts that are clearly not a licence name (several lines, very long) give nothing.
+
+/// Longest string treated as a licence name rather than a pasted licence text.
+const MAX_NAME: usize = 120;
+
+/// Turns one declared licence into an SPDX expression or a `LicenseRef-…`.
+pub fn normalise(raw: &str) -> Option<String> {
+    let s = raw.trim();
+    if s.is_empty() || s.len() > MAX_NAME || s.contains('\n') {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    if matches!(lower.as_str(), "unknown" | "none" | "noassertion" | "other" | "n/a" | "-" | "license" | "see license" | "unlicensed") {
+        return None;
+    }
+    if spdx::Expression::parse(s).is_ok() {
+        return Some(s.to_owned());
+    }
+    if let Some(id) = debian(s) {
+        return Some(id);
+    }
+    if let Ok(c) = spdx::Expression::canonicalize(s) {
+        let c = c.unwrap_or_else(|| s.to_owned());
+        if spdx::Expression::parse(&c).is_ok() {
+            return Some(c);
+        }
+    }
+    // Common prose forms: "MIT License", "Apache License 2.0", "BSD License".
+    let trimmed = s.trim_end_matches(" License").trim_end_matches(" license");
+    if let Some((id, len)) = spdx::imprecise_license_id(trimmed)
+        && len == trimmed.len()
+        && !id.is_deprecated()
+    {
+        return Some(id.name.to_owned());
+    }
+    if let Some(id) = spdx::license_id(trimmed)
+        && !id.is_deprecated()
+    {
+        return Some(id.name.to_owned());
+    }
+    Some(license_ref(s))
+}
+
+/// `LicenseRef-` plus the text with every character outside `[A-Za-z0-9.-]` replaced by `-`.
+pub fn license_ref(s: &str) -> String {
+    let body: String = s.trim().chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    format!("LicenseRef-{body}")
+}
+
+/// AND-joins expressions, parenthesising compound ones; `None` when there are none.
+pub fn join(exprs: &[String]) -> Option<String> {
+    match exprs {
+        [] => None,
+        [one] => Some(one.clone()),
+        many => {
+            let mut seen = Vec::new();
+            for e in many {
+                let e = if e.contains(" OR ") || e.contains(" AND ") || e.contains(" WITH ") { format!("({e})") } else { e.clone() };
+                if !seen.contains(&e) {
+                    seen.push(e);
+                }
+            }
+            Some(seen.join(" AND "))
+        }
+    }
+}
+
+/// Whether `expr` is a valid strict SPDX expression.
+pub fn is_spdx(expr: &str) -> bool {
+    spdx::Expression::parse(expr).is_ok()
+}
+
+/// Every `LicenseRef-…` an expression uses.
+pub fn license_refs(expr: &str) -> Vec<String> {
+    expr.split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter(|t| t.starts_with("LicenseRef-"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Debian copyright-format short names (DEP-5 §"License specification"): `GPL-2+`,
+/// `LGPL-2.1`, `Expat`, `BSD-3-clause`, `Apache-2.0`, `public-domain`.
+fn debian(s: &str) -> Option<String> {
+    let lower = s.to_ascii_lowercase();
+    let fixed = match lower.as_str() {
+        "expat" => Some("MIT"),
+        "bsd-2-clause" => Some("BSD-2-Clause"),
+        "bsd-3-clause" => Some("BSD-3-Clause"),
+        "bsd-4-clause" => Some("BSD-4-Clause"),
+        "zlib" => Some("Zlib"),
+        "isc" => Some("ISC"),
+        "artistic" | "artistic-1.0" => Some("Artistic-1.0"),
+        "artistic-2.0" => Some("Artistic-2.0"),
+        "perl" => Some("Artistic-1.0-Perl OR GPL-1.0-or-later"),
+        "psf-2" => Some("PSF-2.0"),
+        "mpl-2.0" => Some("MPL-2.0"),
+        "cc0" | "cc0-1.0" => Some("CC0-1.0"),
+        _ => None,
+    };
+    if let Some(f) = fixed {
+        return Some(f.to_owned());
+    }
+    for base in ["agpl", "lgpl", "gpl", "gfdl"] {
+        let Some(rest) = lower.strip_prefix(base).and_then(|r| r.strip_prefix('-')) else { continue };
+        let (ver, later) = match rest.strip_suffix('+') {
+            Some(v) => (v, true),
+            None => (rest, false),
+        };
+        let ver = if ver.contains('.') { ver.to_owned() } else { format!("{ver}.0") };
+        let name = format!("{}-{ver}-{}", base.to_ascii_uppercase(), if later { "or-later" } else { "only" });
+        if spdx::license_id(&name).is_some() {
+            return Some(name);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialects() {
+        assert_eq!(normalise("MIT OR Apache-2.0").as_deref(), Some("MIT OR Apache-2.0"));
+        assert_eq!(normalise("GPL-2+").as_deref(), Some("GPL-2.0-or-later"));
+        assert_eq!(normalise("LGPL-2.1").as_deref(), Some("LGPL-2.1-only"));
+        assert_eq!(normalise("Expat").as_deref(), Some("MIT"));
+        assert_eq!(normalise("BSD-3-clause").as_deref(), Some("BSD-3-Clause"));
+        assert_eq!(normalise("MIT License").as_deref(), Some("MIT"));
+        assert_eq!(normalise("Apache 2.0").as_deref(), Some("Apache-2.0"));
+        assert_eq!(normalise("public-domain").as_deref(), Some("LicenseRef-public-domain"));
+        assert_eq!(normalise("UNKNOWN"), None);
+        assert_eq!(normalise("line one\nline two"), None);
+        assert_eq!(join(&["MIT".into(), "A OR B".into(), "MIT".into()]).as_deref(), Some("MIT AND (A OR B)"));
+    }
+}

@@ -1,0 +1,175 @@
+//! The crate's one error type. Every variant says what was checked and carries the evidence;
+//! [`Error::status`] maps it to the HTTP status the service answers with.
+
+/// Everything that can go wrong in the log, its storage, its service or its client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A proposed entry or request body is not what the API accepts.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// Which field or document.
+        what: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The entry kind or API version is not one this log accepts.
+    #[error(
+        "unsupported entry kind {kind:?} version {version:?} (accepted: hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2)"
+    )]
+    UnsupportedKind {
+        /// The `kind` field.
+        kind: String,
+        /// The `apiVersion` field.
+        version: String,
+    },
+    /// The entry's signature does not verify with the key or certificate it names.
+    #[error("{check}: {source}")]
+    Signature {
+        /// What was verified.
+        check: &'static str,
+        /// The verifier's reason.
+        #[source]
+        source: vouch_sign::Error,
+    },
+    /// The key or certificate in the entry is not well formed.
+    #[error("invalid {what}: {source}")]
+    Key {
+        /// Which field.
+        what: &'static str,
+        /// The parser's reason.
+        #[source]
+        source: vouch_sign::Error,
+    },
+    /// A request exceeds a configured limit.
+    #[error("{what} too large: {actual} > limit {limit}")]
+    TooLarge {
+        /// What was measured.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+        /// The measured size.
+        actual: usize,
+    },
+    /// The same canonical entry is already in the log.
+    #[error("an equivalent entry already exists in the transparency log with UUID {uuid}")]
+    Duplicate {
+        /// The existing entry's UUID (leaf hash, hex).
+        uuid: String,
+        /// Its log index.
+        index: u64,
+    },
+    /// No entry with that UUID or index.
+    #[error("entry not found: {what}")]
+    NotFound {
+        /// The UUID or index asked for.
+        what: String,
+    },
+    /// A proof was asked for sizes the log cannot prove.
+    #[error("invalid proof request: {reason}")]
+    ProofRange {
+        /// Why.
+        reason: String,
+    },
+    /// A Merkle computation or check failed.
+    #[error("merkle: {0}")]
+    Merkle(#[from] vouch_merkle::Error),
+    /// The log's signing key could not be loaded or used.
+    #[error("log key: {reason}")]
+    LogKey {
+        /// Why.
+        reason: String,
+    },
+    /// The database failed.
+    #[error("storage ({backend}): {reason}")]
+    Storage {
+        /// `sqlite` or `postgres`.
+        backend: &'static str,
+        /// The driver's message.
+        reason: String,
+    },
+    /// The stored tree is inconsistent with itself (a node or entry is missing).
+    #[error("storage is inconsistent: {reason}")]
+    Corrupt {
+        /// What was found.
+        reason: String,
+    },
+    /// The sequencer stopped (the service is shutting down).
+    #[error("the log is not accepting entries (sequencer stopped)")]
+    Unavailable,
+    /// The server answered a client request with an error.
+    #[error("{what}: server answered {status}: {message}")]
+    Server {
+        /// The request.
+        what: String,
+        /// HTTP status.
+        status: u16,
+        /// The error body's message.
+        message: String,
+    },
+    /// An HTTP transport failure in the client.
+    #[error("http: {0}")]
+    Http(#[from] vouch_http::Error),
+    /// The client could not read a response.
+    #[error("reading {what}: {reason}")]
+    Response {
+        /// The request.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// The log served something that contradicts what it served before, or does not verify.
+    #[error("log misbehaviour: {reason}")]
+    Misbehaviour {
+        /// What the monitor saw.
+        reason: String,
+    },
+    /// A local file (monitor state, key) could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn malformed(what: &'static str, reason: impl std::fmt::Display) -> Self {
+        Self::Malformed {
+            what,
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn sqlite(e: impl std::fmt::Display) -> Self {
+        Self::Storage {
+            backend: "sqlite",
+            reason: e.to_string(),
+        }
+    }
+
+    pub(crate) fn postgres(e: impl std::fmt::Display) -> Self {
+        Self::Storage {
+            backend: "postgres",
+            reason: e.to_string(),
+        }
+    }
+
+    /// The HTTP status the service answers with for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Malformed { .. } | Self::Signature { .. } | Self::Key { .. } => 400,
+            Self::UnsupportedKind { .. } | Self::ProofRange { .. } => 400,
+            Self::TooLarge { .. } => 413,
+            Self::Duplicate { .. } => 409,
+            Self::NotFound { .. } => 404,
+            Self::Unavailable => 503,
+            _ => 500,
+        }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,160 @@
+//! The log's identity: its signing key, log ID and checkpoint origin.
+//!
+//! * Log ID = SHA-256 of the public key's DER SubjectPublicKeyInfo
+//!   (`sigstore/rekor:pkg/sharding/ranges.go`).
+//! * SignedEntryTimestamp = signature over RFC 8785 JSON of
+//!   `{body, integratedTime, logID, logIndex}`, built by `vouch_sign::set_message`, the same
+//!   function bundle verification uses.
+//! * Checkpoints: signed notes with origin `"<host> - <tree id>"`, key name `<host>` and key
+//!   hint = the first 4 bytes of the log ID (Rekor v1 flavour, `pkg/util/checkpoint.go`), for
+//!   ECDSA P-256 and Ed25519 keys alike.
+
+use std::fmt;
+
+use vouch_merkle::ed25519_dalek::pkcs8::DecodePrivateKey as _;
+use vouch_merkle::{
+    Checkpoint, EcdsaP256Signer, Ed25519Signer, Hash, KeyIdScheme, NoteSigner, NoteVerifier,
+    SignedCheckpoint,
+};
+use vouch_sign::bundle::TlogEntry;
+use vouch_sign::{KeyAlgorithm, SigningKey, VerifyingKey};
+
+use crate::error::{Error, Result};
+
+/// The log's signing key and the names derived from it.
+pub struct LogKey {
+    signing: SigningKey,
+    public: VerifyingKey,
+    log_id: [u8; 32],
+    note: Box<dyn NoteSigner + Send + Sync>,
+    host: String,
+}
+
+impl fmt::Debug for LogKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogKey")
+            .field("host", &self.host)
+            .field("log_id", &hex::encode(self.log_id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogKey {
+    /// Loads a PKCS#8 PEM (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`) key, ECDSA P-256 or
+    /// Ed25519; `host` names the log in checkpoints.
+    pub fn from_pem(pem: &str, host: &str) -> Result<Self> {
+        let bad = |reason: String| Error::LogKey { reason };
+        let (label, der) = der::pem::decode_vec(pem.trim().as_bytes())
+            .map_err(|e| bad(format!("not PEM: {e}")))?;
+        let signing = match label {
+            "PRIVATE KEY" => SigningKey::from_pkcs8_der(&der),
+            "EC PRIVATE KEY" => SigningKey::from_sec1_der(&der),
+            other => return Err(bad(format!("PEM label {other:?} is not PRIVATE KEY"))),
+        }
+        .map_err(|e| bad(e.to_string()))?;
+        Self::new(signing, host)
+    }
+
+    /// A fresh key (tests, `vouch tlog serve --generate-key`).
+    pub fn generate(algorithm: KeyAlgorithm, host: &str) -> Result<Self> {
+        let signing = SigningKey::generate(algorithm).map_err(|e| Error::LogKey {
+            reason: e.to_string(),
+        })?;
+        Self::new(signing, host)
+    }
+
+    /// Wraps a signing key.
+    pub fn new(signing: SigningKey, host: &str) -> Result<Self> {
+        let bad = |reason: String| Error::LogKey { reason };
+        let pkcs8 = signing.to_pkcs8_der().map_err(|e| bad(e.to_string()))?;
+        let note: Box<dyn NoteSigner + Send + Sync> = match signing.algorithm() {
+            KeyAlgorithm::EcdsaP256 => {
+                let key = vouch_merkle::p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8.as_bytes())
+                    .map_err(|e| bad(e.to_string()))?;
+                Box::new(EcdsaP256Signer::new(host, key)?)
+            }
+            KeyAlgorithm::Ed25519 => {
+                let key = vouch_merkle::ed25519_dalek::SigningKey::from_pkcs8_der(pkcs8.as_bytes())
+                    .map_err(|e| bad(e.to_string()))?;
+                Box::new(Ed25519Signer::new(host, key, KeyIdScheme::SpkiSha256)?)
+            }
+            other => {
+                return Err(bad(format!(
+                    "{other:?} keys cannot sign checkpoints (use ECDSA P-256 or Ed25519)"
+                )));
+            }
+        };
+        let public = signing.public_key();
+        Ok(Self {
+            log_id: public.key_id(),
+            public,
+            signing,
+            note,
+            host: host.to_owned(),
+        })
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> &VerifyingKey {
+        &self.public
+    }
+
+    /// SHA-256 of the public key's SubjectPublicKeyInfo DER.
+    pub fn log_id(&self) -> [u8; 32] {
+        self.log_id
+    }
+
+    /// The host name in checkpoints.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The checkpoint origin for a tree: `"<host> - <tree id>"`.
+    pub fn origin(&self, tree_id: u64) -> String {
+        format!("{} - {tree_id}", self.host)
+    }
+
+    /// The verifier clients use for this log's checkpoints.
+    pub fn note_verifier(&self) -> Result<NoteVerifier> {
+        Ok(NoteVerifier::from_spki_der(
+            &self.host,
+            self.public.spki_der(),
+            KeyIdScheme::SpkiSha256,
+        )?)
+    }
+
+    /// The SignedEntryTimestamp of an entry.
+    pub fn sign_set(&self, body: &[u8], integrated_time: u64, log_index: u64) -> Vec<u8> {
+        self.signing.sign_bytes(&vouch_sign::set_message(&set_entry(
+            body,
+            integrated_time,
+            log_index,
+            &self.log_id,
+        )))
+    }
+
+    /// A signed checkpoint (signed-note text) for the tree of `size` leaves with `root`.
+    pub fn sign_checkpoint(&self, tree_id: u64, size: u64, root: Hash) -> Result<String> {
+        let checkpoint = Checkpoint::new(self.origin(tree_id), size, root)?;
+        Ok(SignedCheckpoint::sign(checkpoint, self.note.as_ref())?.to_string())
+    }
+}
+
+/// The fields of a bundle tlog entry that the SET covers (the rest is left empty).
+pub(crate) fn set_entry(
+    body: &[u8],
+    integrated_time: u64,
+    log_index: u64,
+    log_id: &[u8],
+) -> TlogEntry {
+    TlogEntry {
+        log_index,
+        log_id: log_id.to_vec(),
+        kind: String::new(),
+        kind_version: String::new(),
+        integrated_time,
+        signed_entry_timestamp: None,
+        inclusion_proof: None,
+        canonicalized_body: body.to_vec(),
+    }
+}

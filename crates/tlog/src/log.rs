@@ -1,0 +1,351 @@
+//! The log: a sequencer that integrates validated entries in batches, and the read side
+//! (entries, proofs, signed checkpoints) over any [`Storage`].
+//!
+//! **Sequencing.** Appends go through one channel to one thread. It takes every request that
+//! is waiting (up to [`Limits::max_batch`]), and in one transaction: reads the committed size
+//! under the write lock, rebuilds the [`Frontier`] from O(log n) stored nodes if another
+//! writer moved the tree, drops duplicates (already stored, or twice in the batch), assigns
+//! consecutive indexes, signs each SignedEntryTimestamp, appends the leaves to the frontier
+//! and writes entries, completed subtree nodes, search keys and the new size. Only after the
+//! commit (one fsync for the whole batch) is any caller answered, so an acknowledged entry is
+//! durable, and a failed transaction acknowledges nothing.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, oneshot};
+use vouch_merkle::{ConsistencyProof, EMPTY_ROOT, Frontier, Hash, InclusionProof, ProofPlan};
+
+use crate::Limits;
+use crate::entry::Canonical;
+use crate::error::{Error, Result};
+use crate::key::LogKey;
+use crate::storage::{Batch, Storage, StoredEntry};
+
+/// An entry the sequencer integrated, with the tree size that first contained it.
+#[derive(Debug, Clone)]
+pub struct Integrated {
+    /// The stored entry.
+    pub entry: StoredEntry,
+    /// The committed tree size after its batch.
+    pub tree_size: u64,
+}
+
+type Reply = oneshot::Sender<Result<Integrated>>;
+
+struct Pending {
+    entry: Canonical,
+    reply: Reply,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Entries integrated.
+    pub appended: AtomicU64,
+    /// Appends refused as duplicates.
+    pub duplicates: AtomicU64,
+    /// Transactions committed by the sequencer.
+    pub batches: AtomicU64,
+    /// Sequencer transactions that failed (nothing acknowledged).
+    pub batch_failures: AtomicU64,
+    /// Microseconds spent in sequencer transactions.
+    pub batch_micros: AtomicU64,
+}
+
+/// A signed tree head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeHead {
+    /// Number of entries.
+    pub size: u64,
+    /// RFC 6962 root.
+    pub root: Hash,
+    /// Signed-note checkpoint text.
+    pub checkpoint: String,
+}
+
+/// The transparency log: storage, key, sequencer.
+pub struct Log {
+    storage: Arc<dyn Storage>,
+    key: Arc<LogKey>,
+    limits: Limits,
+    sequencer: mpsc::Sender<Pending>,
+    heads: Mutex<VecDeque<TreeHead>>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("tree_id", &self.storage.tree_id())
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Log {
+    /// Starts the sequencer thread over `storage`. The thread ends when the `Log` is dropped.
+    pub fn start(storage: Box<dyn Storage>, key: LogKey, limits: Limits) -> Result<Arc<Self>> {
+        let storage: Arc<dyn Storage> = Arc::from(storage);
+        let key = Arc::new(key);
+        let metrics = Arc::new(Metrics::default());
+        let (tx, rx) = mpsc::channel(limits.max_batch.max(1) * 8);
+        let worker = Sequencer {
+            storage: Arc::clone(&storage),
+            key: Arc::clone(&key),
+            metrics: Arc::clone(&metrics),
+            max_batch: limits.max_batch.max(1),
+            frontier: None,
+        };
+        std::thread::Builder::new()
+            .name("tlog-sequencer".into())
+            .spawn(move || worker.run(rx))
+            .map_err(|e| Error::Storage {
+                backend: "sequencer",
+                reason: e.to_string(),
+            })?;
+        Ok(Arc::new(Self {
+            storage,
+            key,
+            limits,
+            sequencer: tx,
+            heads: Mutex::new(VecDeque::new()),
+            metrics,
+        }))
+    }
+
+    /// The signing key and names.
+    pub fn key(&self) -> &LogKey {
+        &self.key
+    }
+
+    /// The tree ID.
+    pub fn tree_id(&self) -> u64 {
+        self.storage.tree_id()
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &dyn Storage {
+        self.storage.as_ref()
+    }
+
+    /// Integrates a validated entry; answers once it is durable. A duplicate answers
+    /// [`Error::Duplicate`] with the existing entry's UUID and index.
+    pub async fn append(&self, entry: Canonical) -> Result<Integrated> {
+        let (reply, answer) = oneshot::channel();
+        self.sequencer
+            .send(Pending { entry, reply })
+            .await
+            .map_err(|_| Error::Unavailable)?;
+        answer.await.map_err(|_| Error::Unavailable)?
+    }
+
+    /// [`append`](Self::append) for callers outside an async runtime.
+    pub fn append_blocking(&self, entry: Canonical) -> Result<Integrated> {
+        let (reply, answer) = oneshot::channel();
+        self.sequencer
+            .blocking_send(Pending { entry, reply })
+            .map_err(|_| Error::Unavailable)?;
+        answer.blocking_recv().map_err(|_| Error::Unavailable)?
+    }
+
+    /// The signed tree head at the committed size.
+    pub fn tree_head(&self) -> Result<TreeHead> {
+        self.tree_head_at(self.storage.size()?)
+    }
+
+    /// The signed tree head for an earlier (or the current) size; recent heads are cached
+    /// (checkpoints for a size are deterministic, so the cache only saves work).
+    pub fn tree_head_at(&self, size: u64) -> Result<TreeHead> {
+        if let Ok(heads) = self.heads.lock()
+            && let Some(head) = heads.iter().find(|h| h.size == size)
+        {
+            return Ok(head.clone());
+        }
+        let root = self.root_at(size)?;
+        let checkpoint = self.key.sign_checkpoint(self.tree_id(), size, root)?;
+        let head = TreeHead {
+            size,
+            root,
+            checkpoint,
+        };
+        if let Ok(mut heads) = self.heads.lock() {
+            if heads.len() >= 16 {
+                heads.pop_front();
+            }
+            heads.push_back(head.clone());
+        }
+        Ok(head)
+    }
+
+    /// Root of the first `size` entries: `popcount(size)` node reads.
+    pub fn root_at(&self, size: u64) -> Result<Hash> {
+        if size == 0 {
+            return Ok(EMPTY_ROOT);
+        }
+        let hashes = self.storage.node_hashes(&Frontier::node_ids(size))?;
+        Ok(Frontier::from_nodes(size, hashes)?.root())
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `size` entries: O(log n) node reads.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof> {
+        let plan = ProofPlan::inclusion(index, size)?;
+        let hashes = self.storage.node_hashes(plan.node_ids())?;
+        Ok(InclusionProof::new(index, size, plan.assemble(&hashes)?))
+    }
+
+    /// Consistency proof between two sizes, both at most the committed size.
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof> {
+        let size = self.storage.size()?;
+        if old_size > new_size || new_size > size {
+            return Err(Error::ProofRange {
+                reason: format!(
+                    "firstSize {old_size} and lastSize {new_size} must satisfy \
+                     firstSize <= lastSize <= tree size {size}"
+                ),
+            });
+        }
+        let plan = ProofPlan::consistency(old_size, new_size)?;
+        let hashes = self.storage.node_hashes(plan.node_ids())?;
+        Ok(ConsistencyProof::new(
+            old_size,
+            new_size,
+            plan.assemble(&hashes)?,
+        ))
+    }
+}
+
+struct Sequencer {
+    storage: Arc<dyn Storage>,
+    key: Arc<LogKey>,
+    metrics: Arc<Metrics>,
+    max_batch: usize,
+    /// The frontier at the size last committed by this process; re-read when stale.
+    frontier: Option<Frontier>,
+}
+
+impl Sequencer {
+    fn run(mut self, mut rx: mpsc::Receiver<Pending>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            self.integrate(batch);
+        }
+    }
+
+    fn integrate(&mut self, batch: Vec<Pending>) {
+        let started = std::time::Instant::now();
+        let mut outcomes: Vec<Result<Integrated>> = Vec::with_capacity(batch.len());
+        let mut committed = None;
+        let cached = self.frontier.take();
+        let key = &self.key;
+        let result = self.storage.write(&mut |tx| {
+            outcomes.clear();
+            let size = tx.size()?;
+            let mut frontier = match &cached {
+                Some(f) if f.size() == size => f.clone(),
+                _ if size == 0 => Frontier::new(),
+                _ => {
+                    let ids = Frontier::node_ids(size);
+                    Frontier::from_nodes(size, tx.node_hashes(&ids)?)?
+                }
+            };
+            let uuids: Vec<Hash> = batch.iter().map(|p| p.entry.leaf).collect();
+            let mut known: HashMap<Hash, u64> = tx.existing(&uuids)?.into_iter().collect();
+            let now = unix_now();
+            let mut write = Batch::default();
+            for pending in &batch {
+                let leaf = pending.entry.leaf;
+                if let Some(&index) = known.get(&leaf) {
+                    outcomes.push(Err(Error::Duplicate {
+                        uuid: leaf.to_hex(),
+                        index,
+                    }));
+                    continue;
+                }
+                let index = frontier.append(leaf, |id, hash| write.nodes.push((id, hash)))?;
+                known.insert(leaf, index);
+                let body = pending.entry.body.clone();
+                let set = key.sign_set(&body, now, index);
+                let entry = StoredEntry {
+                    index,
+                    uuid: leaf,
+                    body,
+                    integrated_time: now,
+                    set,
+                };
+                write
+                    .index_keys
+                    .extend(pending.entry.index_keys.iter().map(|k| (k.clone(), leaf)));
+                write.entries.push(entry.clone());
+                outcomes.push(Ok(Integrated {
+                    entry,
+                    tree_size: 0,
+                }));
+            }
+            if !write.entries.is_empty() {
+                tx.append(&write, frontier.size())?;
+            }
+            committed = Some(frontier);
+            Ok(())
+        });
+        let elapsed = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.metrics
+            .batch_micros
+            .fetch_add(elapsed, Ordering::Relaxed);
+        match result {
+            Ok(()) => {
+                let size = committed.as_ref().map_or(0, Frontier::size);
+                self.frontier = committed;
+                self.metrics.batches.fetch_add(1, Ordering::Relaxed);
+                for (pending, mut outcome) in batch.into_iter().zip(outcomes) {
+                    match &mut outcome {
+                        Ok(done) => {
+                            done.tree_size = size;
+                            self.metrics.appended.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(_) => {
+                            self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    let _ = pending.reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                // Nothing was committed: acknowledge nothing, and re-read the tree next time.
+                self.frontier = None;
+                self.metrics.batch_failures.fetch_add(1, Ordering::Relaxed);
+                let reason = e.to_string();
+                for pending in batch {
+                    let _ = pending.reply.send(Err(Error::Storage {
+                        backend: "sequencer",
+                        reason: reason.clone(),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
