@@ -8,5 +8,11 @@ use libfuzzer_sys::fuzz_target;
 mod sbom_check;
 
 fuzz_target!(|data: &[u8]| {
-    sbom_check::check(&[("etc/os-release", data), ("var/lib/dpkg/status", b"Package: libc6\nVersion: 2.36-9\nArchitecture: amd64\nSource: glibc\n")]);
+    sbom_check::check(&[
+        ("etc/os-release", data),
+        (
+            "var/lib/dpkg/status",
+            b"Package: libc6\nVersion: 2.36-9\nArchitecture: amd64\nSource: glibc\n",
+        ),
+    ]);
 });

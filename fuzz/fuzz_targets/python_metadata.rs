@@ -8,5 +8,8 @@ use libfuzzer_sys::fuzz_target;
 mod sbom_check;
 
 fuzz_target!(|data: &[u8]| {
-    sbom_check::check(&[("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n"), ("site/x-1.0.dist-info/METADATA", data)]);
+    sbom_check::check(&[
+        ("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n"),
+        ("site/x-1.0.dist-info/METADATA", data),
+    ]);
 });

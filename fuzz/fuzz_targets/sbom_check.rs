@@ -7,14 +7,19 @@ use std::collections::BTreeSet;
 
 use vouch_sbom::format::{self, Format};
 
-pub fn check(files: &[(&str, &[u8])]) {
+pub(crate) fn check(files: &[(&str, &[u8])]) {
     let sbom = vouch_sbom::catalog_files(files).expect("cataloging never fails on file contents");
     let mut ids = BTreeSet::new();
     for p in &sbom.packages {
         assert!(!p.name.is_empty() && !p.version.is_empty(), "{p:?}");
         assert!(ids.insert(p.id.clone()), "duplicate id {}", p.id);
     }
-    let identity = |s: &vouch_sbom::Sbom| s.packages.iter().map(|p| (p.kind, p.name.clone(), p.version.clone(), p.purl.clone())).collect::<BTreeSet<_>>();
+    let identity = |s: &vouch_sbom::Sbom| {
+        s.packages
+            .iter()
+            .map(|p| (p.kind, p.name.clone(), p.version.clone(), p.purl.clone()))
+            .collect::<BTreeSet<_>>()
+    };
     for f in [Format::SpdxJson, Format::CycloneDxJson, Format::Json] {
         let bytes = format::encode(&sbom, f).expect("encoding");
         let back = format::decode(&bytes).expect("decoding what vouch wrote");

@@ -30,18 +30,24 @@ pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
     language_tree(&lang)?;
     let debian = image(tmp.path(), "debian", &[&[&base]])?;
     let mixed = image(tmp.path(), "mixed", &[&[&base], &[&lang]])?;
-    println!("{:<8} {:>10} {:>10} {:>8} {:>11} {:>11} {:>8}", "image", "vouch s", "syft s", "speed", "vouch MB", "syft MB", "memory");
+    println!(
+        "{:<8} {:>10} {:>10} {:>8} {:>11} {:>11} {:>8}",
+        "image", "vouch s", "syft s", "speed", "vouch MB", "syft MB", "memory"
+    );
     for (name, layout) in [("debian", &debian), ("mixed", &mixed)] {
         let mut v = Vec::new();
         let mut s = Vec::new();
         for _ in 0..runs.max(1) {
-            v.push(measure(&vouch, &[
-                "sbom".into(),
-                format!("oci:{}:{name}", layout.display()),
-                "-o".into(),
-                "json=/dev/null".into(),
-                "-q".into(),
-            ])?);
+            v.push(measure(
+                &vouch,
+                &[
+                    "sbom".into(),
+                    format!("oci:{}:{name}", layout.display()),
+                    "-o".into(),
+                    "json=/dev/null".into(),
+                    "-q".into(),
+                ],
+            )?);
             s.push(measure_syft(&syft, layout)?);
         }
         let (v, s) = (median(&v), median(&s));
@@ -94,11 +100,23 @@ fn debian_tree(root: &Path) -> anyhow::Result<()> {
 }
 
 fn language_tree(root: &Path) -> anyhow::Result<()> {
-    let site = venv_tool("python3").parent().and_then(Path::parent).context("venv")?.join("lib");
-    let py = std::fs::read_dir(&site)?.filter_map(Result::ok).find(|e| e.file_name().to_string_lossy().starts_with("python")).context("venv python")?;
+    let site = venv_tool("python3")
+        .parent()
+        .and_then(Path::parent)
+        .context("venv")?
+        .join("lib");
+    let py = std::fs::read_dir(&site)?
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().starts_with("python"))
+        .context("venv python")?;
     let dest = root.join("usr/local/lib/python3.11");
     std::fs::create_dir_all(&dest)?;
-    run_cmd(Command::new("cp").arg("-a").arg(py.path().join("site-packages")).arg(&dest));
+    run_cmd(
+        Command::new("cp")
+            .arg("-a")
+            .arg(py.path().join("site-packages"))
+            .arg(&dest),
+    );
     for (src, dest) in [
         ("/usr/lib/node_modules/npm", "usr/lib/node_modules"),
         ("/usr/share/java", "usr/share"),
@@ -116,16 +134,34 @@ fn language_tree(root: &Path) -> anyhow::Result<()> {
 fn image(dir: &Path, tag: &str, layers: &[&[&PathBuf]]) -> anyhow::Result<PathBuf> {
     require_tool("umoci");
     let layout = dir.join(format!("layout-{tag}"));
-    run_cmd(Command::new("umoci").arg("init").arg("--layout").arg(&layout));
+    run_cmd(
+        Command::new("umoci")
+            .arg("init")
+            .arg("--layout")
+            .arg(&layout),
+    );
     let image = format!("{}:{tag}", layout.display());
     run_cmd(Command::new("umoci").args(["new", "--image", &image]));
     for (i, trees) in layers.iter().enumerate() {
         let bundle = dir.join(format!("bundle-{tag}-{i}"));
-        run_cmd(Command::new("umoci").args(["unpack", "--rootless", "--image", &image]).arg(&bundle));
+        run_cmd(
+            Command::new("umoci")
+                .args(["unpack", "--rootless", "--image", &image])
+                .arg(&bundle),
+        );
         for t in *trees {
-            run_cmd(Command::new("cp").arg("-a").arg(format!("{}/.", t.display())).arg(bundle.join("rootfs")));
+            run_cmd(
+                Command::new("cp")
+                    .arg("-a")
+                    .arg(format!("{}/.", t.display()))
+                    .arg(bundle.join("rootfs")),
+            );
         }
-        run_cmd(Command::new("umoci").args(["repack", "--image", &image]).arg(&bundle));
+        run_cmd(
+            Command::new("umoci")
+                .args(["repack", "--image", &image])
+                .arg(&bundle),
+        );
         std::fs::remove_dir_all(&bundle)?;
     }
     Ok(layout)

@@ -9,6 +9,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::get;
+use p256::elliptic_curve::Generate as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -63,9 +64,11 @@ impl DevIssuer {
         email: &str,
     ) -> Self {
         let point = key.verifying_key().to_sec1_point(false);
-        let kid = hex::encode(&sha2::Digest::finalize(
-            <sha2::Sha256 as sha2::Digest>::new_with_prefix(point.as_bytes()),
-        )[..8]);
+        let kid = hex::encode(
+            &sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(
+                point.as_bytes(),
+            ))[..8],
+        );
         Self {
             issuer_url: issuer_url.trim_end_matches('/').to_owned(),
             key,

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use der::asn1::{BitString, Ia5String, ObjectIdentifier, OctetString, Utf8StringRef};
 use der::{Decode, Encode};
 use p256::ecdsa::{DerSignature, SigningKey as P256Key};
+use p256::elliptic_curve::Generate as _;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use sha2::{Digest, Sha256};
 use spki::{EncodePublicKey, SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
@@ -88,7 +89,10 @@ impl IssuedChain {
 
     /// The chain as PEM blocks, leaf first.
     pub fn to_pem(&self) -> Vec<String> {
-        self.certificates.iter().map(|d| pem("CERTIFICATE", d)).collect()
+        self.certificates
+            .iter()
+            .map(|d| pem("CERTIFICATE", d))
+            .collect()
     }
 }
 
@@ -175,17 +179,20 @@ impl CertificateAuthority {
     /// Loads a CA from PEM certificates and PKCS#8 PEM keys; checks the intermediate key
     /// matches its certificate.
     pub fn from_pem(material: &CaMaterial) -> Result<Self> {
-        let bad = |what: &str| move |e: String| Error::Material {
-            what: what.to_owned(),
-            reason: e,
-        };
+        fn bad(what: &str) -> impl Fn(String) -> Error + '_ {
+            move |e| Error::Material {
+                what: what.to_owned(),
+                reason: e,
+            }
+        }
         let cert_der = |what: &str, text: &str| {
             der::pem::decode_vec(text.trim().as_bytes())
                 .map(|(_, d)| d)
                 .map_err(|e| bad(what)(e.to_string()))
         };
         let root_der = cert_der("root certificate", &material.root_cert_pem)?;
-        let intermediate_der = cert_der("intermediate certificate", &material.intermediate_cert_pem)?;
+        let intermediate_der =
+            cert_der("intermediate certificate", &material.intermediate_cert_pem)?;
         let intermediate = Certificate::from_der(&intermediate_der)
             .map_err(|e| bad("intermediate certificate")(e.to_string()))?;
         let intermediate_key = P256Key::from_pkcs8_pem(material.intermediate_key_pem.trim())
@@ -197,7 +204,9 @@ impl CertificateAuthority {
             .subject_public_key_info()
             .to_der()
             .map_err(Error::encoding)?;
-        let key_spki = spki_of(&intermediate_key)?.to_der().map_err(Error::encoding)?;
+        let key_spki = spki_of(&intermediate_key)?
+            .to_der()
+            .map_err(Error::encoding)?;
         if cert_spki != key_spki {
             return Err(bad("intermediate key")(
                 "does not match the intermediate certificate's public key".into(),
@@ -245,6 +254,38 @@ impl CertificateAuthority {
         Ok(Sha256::digest(self.ct_log_public_key_der()?).into())
     }
 
+    /// This CA's entries for a trusted root (`sigstore_trustroot.proto` JSON): the
+    /// `certificateAuthorities` item (chain intermediate then root, served at `uri`) and the
+    /// `ctlogs` item for its CT key, both valid from `start` (RFC 3339).
+    pub fn trusted_root_entries(
+        &self,
+        uri: &str,
+        start: &str,
+    ) -> Result<(serde_json::Value, serde_json::Value)> {
+        use base64::Engine as _;
+        let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
+        let certificates: Vec<serde_json::Value> = self
+            .ca_chain()
+            .iter()
+            .map(|d| serde_json::json!({"rawBytes": b64(d)}))
+            .collect();
+        let ca = serde_json::json!({
+            "subject": {"organization": self.intermediate_name.to_string(), "commonName": self.intermediate_name.to_string()},
+            "uri": uri,
+            "certChain": {"certificates": certificates},
+            "validFor": {"start": start},
+        });
+        let ctlog = serde_json::json!({
+            "baseUrl": uri,
+            "hashAlgorithm": "SHA2_256",
+            "publicKey": {"rawBytes": b64(&self.ct_log_public_key_der()?),
+                          "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                          "validFor": {"start": start}},
+            "logId": {"keyId": b64(&self.ct_log_id()?)},
+        });
+        Ok((ca, ctlog))
+    }
+
     /// Issues a 10-minute code-signing certificate for `public_key_der` (SubjectPublicKeyInfo
     /// DER) valid from now.
     pub fn issue(&self, public_key_der: &[u8], identity: &Identity) -> Result<IssuedChain> {
@@ -265,11 +306,7 @@ impl CertificateAuthority {
             .map_err(|e| Error::bad_request(format!("public key: {e}")))?;
         let validity = validity(not_before, LEAF_VALIDITY)?;
         let serial = random_serial()?;
-        let mut extensions = leaf_extensions(
-            &key_id(&spki),
-            &self.intermediate_ski,
-            identity,
-        )?;
+        let mut extensions = leaf_extensions(&key_id(&spki), &self.intermediate_ski, identity)?;
         // 1. Precertificate: the same certificate plus the critical poison extension, last.
         let mut pre_extensions = extensions.clone();
         pre_extensions.push(Extension {
@@ -461,8 +498,16 @@ fn leaf_extensions(ski: &[u8], issuer_ski: &[u8], identity: &Identity) -> Result
         San::Uri(u) => GeneralName::UniformResourceIdentifier(ia5(u)?),
     };
     let mut exts = vec![
-        ext(oid("2.5.29.15")?, true, &KeyUsage(KeyUsages::DigitalSignature.into()))?,
-        ext(oid("2.5.29.37")?, false, &ExtendedKeyUsage(vec![OID_CODE_SIGNING]))?,
+        ext(
+            oid("2.5.29.15")?,
+            true,
+            &KeyUsage(KeyUsages::DigitalSignature.into()),
+        )?,
+        ext(
+            oid("2.5.29.37")?,
+            false,
+            &ExtendedKeyUsage(vec![OID_CODE_SIGNING]),
+        )?,
         ski_ext(ski)?,
         aki_ext(issuer_ski)?,
         ext(oid("2.5.29.17")?, true, &SubjectAltName(vec![san]))?,
@@ -496,7 +541,9 @@ fn utf8_ext(o: &str, value: &str) -> Result<Extension> {
 fn strip_poison(tbs: &TbsCertificate) -> Result<Vec<u8>> {
     let der = tbs.to_der().map_err(Error::encoding)?;
     let mut poison = Vec::new();
-    OID_CT_POISON.encode_to_vec(&mut poison).map_err(Error::encoding)?;
+    OID_CT_POISON
+        .encode_to_vec(&mut poison)
+        .map_err(Error::encoding)?;
     crate::sct::tbs_without_extension(&der, &poison)
 }
 

@@ -12,6 +12,24 @@
 //!   `/api/v2/configuration`) as an axum router.
 //!
 //! Formats: `sigstore/fulcio:docs/certificate-specification.md`, `fulcio.proto`, RFC 6962.
+//!
+//! ```
+//! use vouch_ca::{CertificateAuthority, Identity, San};
+//! use vouch_sign::{KeyAlgorithm, SigningKey};
+//!
+//! let ca = CertificateAuthority::generate("example")?;
+//! let key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?; // the signer's ephemeral key
+//! let identity = Identity {
+//!     san: San::Email("alice@example.com".into()),
+//!     issuer: "https://issuer.example".into(),
+//!     extensions: Vec::new(),
+//! };
+//! let chain = ca.issue(key.public_key().spki_der(), &identity)?;
+//! assert_eq!(chain.certificates.len(), 3); // leaf, intermediate, root
+//! let read_back = vouch_sign::certificate_identity(chain.leaf())?;
+//! assert_eq!(read_back.issuer.as_deref(), Some("https://issuer.example"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod error;

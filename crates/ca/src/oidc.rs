@@ -133,7 +133,12 @@ impl VerifiedToken {
             .unwrap_or("https://github.com")
             .trim_end_matches('/')
             .to_owned();
-        let get = |c: &str| self.claims.get(c).and_then(Value::as_str).map(str::to_owned);
+        let get = |c: &str| {
+            self.claims
+                .get(c)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         let san = format!("{server}/{}", self.claim("job_workflow_ref")?);
         let mut extensions = Vec::new();
         let mut push = |arc: u32, value: Option<String>| {
@@ -155,7 +160,9 @@ impl VerifiedToken {
         push(19, get("workflow_sha"));
         push(20, get("event_name"));
         let run = match (get("repository"), get("run_id"), get("run_attempt")) {
-            (Some(r), Some(id), Some(a)) => Some(format!("{server}/{r}/actions/runs/{id}/attempts/{a}")),
+            (Some(r), Some(id), Some(a)) => {
+                Some(format!("{server}/{r}/actions/runs/{id}/attempts/{a}"))
+            }
             _ => None,
         };
         push(21, run);
@@ -245,7 +252,8 @@ fn split_token(token: &str) -> Result<RawToken<'_>> {
         reason: reason.into(),
     };
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(bad("expected three dot-separated parts"));
     };
@@ -254,8 +262,8 @@ fn split_token(token: &str) -> Result<RawToken<'_>> {
             .decode(part.trim_end_matches('='))
             .map_err(|_| bad(&format!("{what} is not base64url")))
     };
-    let header: Value = serde_json::from_slice(&decode(h, "header")?)
-        .map_err(|_| bad("header is not JSON"))?;
+    let header: Value =
+        serde_json::from_slice(&decode(h, "header")?).map_err(|_| bad("header is not JSON"))?;
     let claims: serde_json::Map<String, Value> = serde_json::from_slice(&decode(p, "payload")?)
         .map_err(|_| bad("payload is not a JSON object"))?;
     Ok(RawToken {
@@ -367,7 +375,12 @@ impl DiscoveryKeySource {
 
 impl KeySource for DiscoveryKeySource {
     fn jwks(&self, issuer_url: &str) -> Result<Jwks> {
-        if let Some(cached) = self.cache.lock().ok().and_then(|c| c.get(issuer_url).cloned()) {
+        if let Some(cached) = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(issuer_url).cloned())
+        {
             return Ok(cached);
         }
         let jwks = self.fetch(issuer_url)?;
@@ -468,14 +481,16 @@ impl TokenVerifier {
             .iter()
             .find(|i| i.issuer_url == iss)
             .ok_or_else(|| Error::UnknownIssuer { issuer: iss.into() })?;
-        let kid = raw.header.get("kid").and_then(Value::as_str).map(str::to_owned);
+        let kid = raw
+            .header
+            .get("kid")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let mut jwks = self.keys.jwks(&issuer.issuer_url)?;
         let known = |j: &Jwks| kid.is_none() || j.keys.iter().any(|k| k.kid == kid);
-        if !known(&jwks) {
-            if let Some(d) = &self.discovery {
-                d.forget(&issuer.issuer_url);
-                jwks = self.keys.jwks(&issuer.issuer_url)?;
-            }
+        if let (false, Some(d)) = (known(&jwks), &self.discovery) {
+            d.forget(&issuer.issuer_url);
+            jwks = self.keys.jwks(&issuer.issuer_url)?;
         }
         let signature = p256::ecdsa::Signature::from_slice(&raw.signature).ok();
         let verified = signature.is_some_and(|sig| {
@@ -503,7 +518,11 @@ impl TokenVerifier {
 fn check_audience(claims: &serde_json::Map<String, Value>, expected: &str) -> Result<()> {
     let found: Vec<String> = match claims.get("aud") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => Vec::new(),
     };
     if !found.iter().any(|a| a == expected) {
@@ -530,15 +549,11 @@ fn check_times(claims: &serde_json::Map<String, Value>, now: u64, skew: u64) -> 
     if now > exp.saturating_add(skew) {
         return Err(err("exp", exp));
     }
-    if let Some(nbf) = num("nbf") {
-        if nbf > now.saturating_add(skew) {
-            return Err(err("nbf", nbf));
-        }
+    if let Some(nbf) = num("nbf").filter(|v| *v > now.saturating_add(skew)) {
+        return Err(err("nbf", nbf));
     }
-    if let Some(iat) = num("iat") {
-        if iat > now.saturating_add(skew) {
-            return Err(err("iat", iat));
-        }
+    if let Some(iat) = num("iat").filter(|v| *v > now.saturating_add(skew)) {
+        return Err(err("iat", iat));
     }
     Ok(())
 }

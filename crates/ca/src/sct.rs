@@ -106,7 +106,9 @@ fn tlv(input: &[u8]) -> Result<(u8, &[u8], &[u8])> {
             return Err(bad());
         }
         let bytes = input.get(2..2 + n).ok_or_else(bad)?;
-        let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         (len, 2 + n)
     };
     let end = header.checked_add(len).ok_or_else(bad)?;

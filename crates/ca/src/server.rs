@@ -74,10 +74,15 @@ impl CaService {
             .as_ref()
             .and_then(|c| c.oidc_identity_token.as_deref())
             .or(bearer)
-            .ok_or_else(|| Error::bad_request("no identity token (credentials or Authorization)"))?;
+            .ok_or_else(|| {
+                Error::bad_request("no identity token (credentials or Authorization)")
+            })?;
         let verified = self.tokens.verify(token)?;
         let identity = verified.identity()?;
-        let spki_der = match (&request.public_key_request, &request.certificate_signing_request) {
+        let spki_der = match (
+            &request.public_key_request,
+            &request.certificate_signing_request,
+        ) {
             (Some(pk), None) => {
                 let principal = verified.principal()?;
                 public_key_with_proof(pk, principal)?
@@ -99,7 +104,12 @@ impl CaService {
 
     /// `GET /api/v2/trustBundle`.
     pub fn trust_bundle(&self) -> Value {
-        let certs: Vec<String> = self.ca.ca_chain().iter().map(|d| pem("CERTIFICATE", d)).collect();
+        let certs: Vec<String> = self
+            .ca
+            .ca_chain()
+            .iter()
+            .map(|d| pem("CERTIFICATE", d))
+            .collect();
         json!({"chains": [{"certificates": certs}]})
     }
 
@@ -181,7 +191,11 @@ fn csr_public_key(csr_b64: &str) -> Result<Vec<u8>> {
         "1.2.840.10045.4.3.2" | "1.2.840.113549.1.1.11" => vouch_sign::HashAlgorithm::Sha2_256,
         "1.2.840.10045.4.3.3" => vouch_sign::HashAlgorithm::Sha2_384,
         "1.2.840.10045.4.3.4" => vouch_sign::HashAlgorithm::Sha2_512,
-        other => return Err(Error::bad_request(format!("CSR signature algorithm {other}"))),
+        other => {
+            return Err(Error::bad_request(format!(
+                "CSR signature algorithm {other}"
+            )));
+        }
     };
     let signature = csr
         .signature
@@ -219,7 +233,10 @@ async fn signing_cert(
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_owned());
     let result =
         tokio::task::spawn_blocking(move || service.signing_cert(bearer.as_deref(), &body)).await;
@@ -248,7 +265,11 @@ fn error_response(e: &Error) -> Response {
         Error::IssuerUnreachable { .. } => (StatusCode::SERVICE_UNAVAILABLE, 14),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, 13),
     };
-    (status, Json(json!({"code": code, "message": e.to_string()}))).into_response()
+    (
+        status,
+        Json(json!({"code": code, "message": e.to_string()})),
+    )
+        .into_response()
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.

@@ -17,16 +17,35 @@ fn issued_certificate_verifies_with_identity_policy() {
     let ca = CertificateAuthority::generate("vouch test").expect("CA");
     let fx = KeylessFixture::sign(&ca, &email_identity(EMAIL, ISSUER), SystemTime::now());
     let verified = fx
-        .verify(&ca, &SignerPolicy::Identity(IdentityPolicy::exact(EMAIL, ISSUER)))
+        .verify(
+            &ca,
+            &SignerPolicy::Identity(IdentityPolicy::exact(EMAIL, ISSUER)),
+        )
         .expect("verifies");
     let checks = &verified.evidence().checks;
-    for check in ["certificate chain", "certificate profile", "SCT", "identity", "signature"] {
+    for check in [
+        "certificate chain",
+        "certificate profile",
+        "SCT",
+        "identity",
+        "signature",
+    ] {
         assert!(checks.contains(&check), "missing {check} in {checks:?}");
     }
     // Both issuer extensions, the raw 1.1 and the UTF8String 1.8.
     let id = vouch_sign::certificate_identity(fx.chain.leaf()).expect("identity");
-    assert_eq!(id.extensions.get("1.3.6.1.4.1.57264.1.1").map(String::as_str), Some(ISSUER));
-    assert_eq!(id.extensions.get("1.3.6.1.4.1.57264.1.8").map(String::as_str), Some(ISSUER));
+    assert_eq!(
+        id.extensions
+            .get("1.3.6.1.4.1.57264.1.1")
+            .map(String::as_str),
+        Some(ISSUER)
+    );
+    assert_eq!(
+        id.extensions
+            .get("1.3.6.1.4.1.57264.1.8")
+            .map(String::as_str),
+        Some(ISSUER)
+    );
     assert_eq!(id.subject_alternative_names, [EMAIL]);
     assert_eq!(fx.chain.certificates.len(), 3);
 }
@@ -45,8 +64,12 @@ fn uri_identity_and_extra_extensions() {
     };
     let fx = KeylessFixture::sign(&ca, &identity, SystemTime::now());
     let policy = IdentityPolicy::exact(san, "https://token.actions.githubusercontent.com")
-        .with_extension(vouch_sign::verify::OID_SOURCE_REPOSITORY_URI, "https://github.com/o/r");
-    fx.verify(&ca, &SignerPolicy::Identity(policy)).expect("verifies");
+        .with_extension(
+            vouch_sign::verify::OID_SOURCE_REPOSITORY_URI,
+            "https://github.com/o/r",
+        );
+    fx.verify(&ca, &SignerPolicy::Identity(policy))
+        .expect("verifies");
 }
 
 #[test]
@@ -73,7 +96,10 @@ fn wrong_identity_issuer_or_time_fails() {
         unix(SystemTime::now()),
     );
     assert!(matches!(
-        expired.verify(&ca, &SignerPolicy::Identity(IdentityPolicy::exact(EMAIL, ISSUER))),
+        expired.verify(
+            &ca,
+            &SignerPolicy::Identity(IdentityPolicy::exact(EMAIL, ISSUER))
+        ),
         Err(SignError::CertificateNotValidAt { .. })
     ));
 }
@@ -85,7 +111,10 @@ fn other_root_fails() {
     let fx = KeylessFixture::sign(&ca, &email_identity(EMAIL, ISSUER), SystemTime::now());
     // Trusted root lists `other`'s chain and CT key only.
     assert!(matches!(
-        fx.verify(&other, &SignerPolicy::Identity(IdentityPolicy::exact(EMAIL, ISSUER))),
+        fx.verify(
+            &other,
+            &SignerPolicy::Identity(IdentityPolicy::exact(EMAIL, ISSUER))
+        ),
         Err(SignError::UntrustedCertificate { .. } | SignError::SignatureInvalid { .. })
     ));
 }
@@ -96,8 +125,11 @@ fn ca_round_trips_through_pem() {
     let loaded = CertificateAuthority::from_pem(&ca.to_pem().expect("pem")).expect("load");
     assert_eq!(loaded.ca_chain(), ca.ca_chain());
     let fx = KeylessFixture::sign(&loaded, &email_identity(EMAIL, ISSUER), SystemTime::now());
-    fx.verify(&ca, &SignerPolicy::Identity(IdentityPolicy::exact(EMAIL, ISSUER)))
-        .expect("verifies");
+    fx.verify(
+        &ca,
+        &SignerPolicy::Identity(IdentityPolicy::exact(EMAIL, ISSUER)),
+    )
+    .expect("verifies");
     // A key that does not match the intermediate is refused.
     let mut bad = ca.to_pem().expect("pem");
     bad.intermediate_key_pem = bad.ct_key_pem.clone();

@@ -89,11 +89,16 @@ impl Global {
         Context {
             verbose: self.verbose,
             quiet: self.quiet,
-            format: self.output.iter().rev().find_map(|o| match o.as_str() {
-                "json" => Some(Format::Json),
-                "table" => Some(Format::Table),
-                _ => None,
-            }).unwrap_or(Format::Table),
+            format: self
+                .output
+                .iter()
+                .rev()
+                .find_map(|o| match o.as_str() {
+                    "json" => Some(Format::Json),
+                    "table" => Some(Format::Table),
+                    _ => None,
+                })
+                .unwrap_or(Format::Table),
             outputs: self.output.clone(),
             insecure_registries: self.insecure_registries.clone(),
             registry_ca: self.registry_ca.clone(),
@@ -134,6 +139,18 @@ pub(crate) enum Command {
     /// Run a Rekor-compatible transparency log, and verify or monitor one (exit 3 on a fork).
     #[command(subcommand)]
     Tlog(crate::cmd::tlog::TlogCommand),
+    /// Run a Fulcio-compatible certificate authority for keyless signing.
+    #[command(subcommand)]
+    Ca(crate::cmd::ca::CaCommand),
+    /// Run a development OIDC issuer (tokens for tests and demos).
+    #[command(subcommand)]
+    Oidc(crate::cmd::ca::OidcCommand),
+    /// Create a private Sigstore instance: keys and trust files for CA, log and clients.
+    #[command(subcommand)]
+    Instance(crate::cmd::instance::InstanceCommand),
+    /// Evaluate Kyverno verifyImages admission policies against resources, offline (exit 3 on violations).
+    #[command(subcommand)]
+    Policy(crate::cmd::policy::PolicyCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -26,14 +26,29 @@ fn image_in_a_registry_to_every_format_at_once() {
         dir.path(),
         "v1",
         &[&[
-            ("etc/os-release", b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n"),
+            (
+                "etc/os-release",
+                b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
+            ),
             ("var/lib/dpkg/status", STATUS),
-            ("usr/lib/node_modules/left-pad/package.json", br#"{"name":"left-pad","version":"1.3.0","license":"WTFPL","author":"azer"}"#),
+            (
+                "usr/lib/node_modules/left-pad/package.json",
+                br#"{"name":"left-pad","version":"1.3.0","license":"WTFPL","author":"azer"}"#,
+            ),
         ]],
     );
     let dst = format!("{}/sbom/app:v1", registry.host);
-    let copy = vouch(&["image", "copy", &format!("oci:{}:v1", layout.display()), &dst]);
-    assert!(copy.status.success(), "{}", String::from_utf8_lossy(&copy.stderr));
+    let copy = vouch(&[
+        "image",
+        "copy",
+        &format!("oci:{}:v1", layout.display()),
+        &dst,
+    ]);
+    assert!(
+        copy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
 
     let spdx = dir.path().join("sbom.spdx.json");
     let cdx = dir.path().join("sbom.cdx.json");
@@ -49,25 +64,58 @@ fn image_in_a_registry_to_every_format_at_once() {
         "--supplier",
         "Example Corp",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.starts_with("NAME"), "{table}");
-    assert!(table.lines().any(|l| l.starts_with("libc6") && l.contains("2.36-9+deb12u10") && l.ends_with("deb")), "{table}");
-    assert!(table.lines().any(|l| l.starts_with("left-pad") && l.ends_with("npm")), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("libc6") && l.contains("2.36-9+deb12u10") && l.ends_with("deb")),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("left-pad") && l.ends_with("npm")),
+        "{table}"
+    );
 
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&spdx).unwrap()).unwrap();
     let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&cdx).unwrap()).unwrap();
     assert_eq!(s["spdxVersion"], "SPDX-2.3");
     assert_eq!(c["specVersion"], "1.6");
     // One run, one UUID: the SPDX namespace ends with the CycloneDX serial's UUID.
-    let uuid = c["serialNumber"].as_str().unwrap().trim_start_matches("urn:uuid:");
+    let uuid = c["serialNumber"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("urn:uuid:");
     assert!(s["documentNamespace"].as_str().unwrap().ends_with(uuid));
-    let root = s["packages"].as_array().unwrap().iter().find(|p| p["primaryPackagePurpose"] == "CONTAINER").unwrap();
+    let root = s["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["primaryPackagePurpose"] == "CONTAINER")
+        .unwrap();
     assert_eq!(root["supplier"], "Organization: Example Corp");
     assert!(root["versionInfo"].as_str().unwrap().starts_with("sha256:"));
-    let libc = c["components"].as_array().unwrap().iter().find(|x| x["name"] == "libc6").unwrap();
-    assert_eq!(libc["purl"], "pkg:deb/debian/libc6@2.36-9%2Bdeb12u10?arch=amd64&distro=debian-12&upstream=glibc");
-    assert_eq!(libc["supplier"]["name"], "GNU Libc Maintainers (debian-glibc@lists.debian.org)");
+    let libc = c["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "libc6")
+        .unwrap();
+    assert_eq!(
+        libc["purl"],
+        "pkg:deb/debian/libc6@2.36-9%2Bdeb12u10?arch=amd64&distro=debian-12&upstream=glibc"
+    );
+    assert_eq!(
+        libc["supplier"]["name"],
+        "GNU Libc Maintainers (debian-glibc@lists.debian.org)"
+    );
 }
 
 #[test]
@@ -77,14 +125,31 @@ fn directory_json_by_default_off_a_terminal_and_sbom_formats_only_for_sbom() {
     std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
     std::fs::write(root.join("var/lib/dpkg/status"), STATUS).unwrap();
     let out = vouch(&["sbom", &format!("dir:{}", root.display())]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["vouch_sbom"], 1);
     assert_eq!(v["packages"].as_array().unwrap().len(), 3);
 
-    let two_stdout = vouch(&["sbom", &format!("dir:{}", root.display()), "-o", "table", "-o", "json"]);
+    let two_stdout = vouch(&[
+        "sbom",
+        &format!("dir:{}", root.display()),
+        "-o",
+        "table",
+        "-o",
+        "json",
+    ]);
     assert!(!two_stdout.status.success());
-    let wrong = vouch(&["image", "tags", &format!("oci:{}", root.display()), "-o", "spdx-json"]);
+    let wrong = vouch(&[
+        "image",
+        "tags",
+        &format!("oci:{}", root.display()),
+        "-o",
+        "spdx-json",
+    ]);
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("vouch sbom"));
     let bad = vouch(&["sbom", "dir:/nonexistent/vouch-test", "-o", "xml"]);

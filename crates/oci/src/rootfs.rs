@@ -8,7 +8,8 @@
 //! image root (as containerd's `fs.RootPath`), so `lib/x` under `lib -> usr/lib` lands in
 //! `usr/lib/x`.
 //!
-//! The view is an index in memory; file contents the caller asks to keep are copied into a
+//! The view is an index in memory; file contents the caller asks to keep are held in memory
+//! when small (up to a total bound) and otherwise copied into a
 //! private directory under *generated* names (one file per content), never under the
 //! layer's paths. So a hostile layer cannot make vouch write outside that directory, whatever
 //! its `..`, absolute or symlinked paths: there is no path-based write at all. Paths that
@@ -70,9 +71,22 @@ pub struct Node {
 enum Content {
     /// Kept from a layer, in the private store under this id.
     Stored(u64),
+    /// Kept from a layer, small enough to stay in memory (see [`MEMORY_FILE`]).
+    Memory(std::sync::Arc<[u8]>),
     /// A file of a `dir:` source.
     Disk(PathBuf),
 }
+
+/// Kept files up to this size stay in memory instead of the private store: creating and
+/// deleting hundreds of small files costs more than their bytes (an SBOM keeps package
+/// manifests, most of them a few kilobytes).
+const MEMORY_FILE: u64 = 256 * 1024;
+/// At most this many bytes of kept files stay in memory; the rest go to the store.
+const MEMORY_TOTAL: u64 = 64 << 20;
+
+/// A kept file opened for reading and seeking.
+pub trait ReadSeek: Read + io::Seek {}
+impl<T: Read + io::Seek> ReadSeek for T {}
 
 /// A predicate over a file's path (relative, no leading `/`) and size.
 pub type PathFilter = Box<dyn Fn(&str, u64) -> bool + Send + Sync>;
@@ -133,6 +147,8 @@ pub struct Rootfs {
     layers: Vec<LayerInfo>,
     store: Option<tempfile::TempDir>,
     limits: Limits,
+    /// Bytes of kept files held in memory.
+    memory: u64,
 }
 
 impl Rootfs {
@@ -151,6 +167,7 @@ impl Rootfs {
             nodes: BTreeMap::new(),
             layers: Vec::new(),
             store: Some(store),
+            memory: 0,
             limits: limits.clone(),
         };
         fs.nodes.insert(String::new(), dir_node(None));
@@ -191,6 +208,7 @@ impl Rootfs {
             nodes: BTreeMap::new(),
             layers: Vec::new(),
             store: Some(store),
+            memory: 0,
             limits: limits.clone(),
         };
         fs.nodes.insert(String::new(), dir_node(None));
@@ -278,6 +296,7 @@ impl Rootfs {
             nodes,
             layers: Vec::new(),
             store: None,
+            memory: 0,
             limits: limits.clone(),
         })
     }
@@ -337,7 +356,7 @@ impl Rootfs {
     /// Opens a kept file (following symlinks) for reading and seeking: for readers that
     /// need a few parts of a large file (an executable's section table) and not all of it.
     /// Returns the resolved path and the file.
-    pub fn open(&self, path: &str) -> Result<Option<(String, File)>> {
+    pub fn open(&self, path: &str) -> Result<Option<(String, Box<dyn ReadSeek>)>> {
         let Some((real, node)) = self.resolve(path)? else {
             return Ok(None);
         };
@@ -346,11 +365,14 @@ impl Rootfs {
         }
         let p = match &node.content {
             None => return Ok(None),
+            Some(Content::Memory(b)) => {
+                return Ok(Some((real, Box::new(io::Cursor::new(b.clone())))));
+            }
             Some(Content::Disk(p)) => p.clone(),
             Some(Content::Stored(id)) => self.stored_path(*id),
         };
         let f = File::open(&p).map_err(|e| Error::io(&p, e))?;
-        Ok(Some((real, f)))
+        Ok(Some((real, Box::new(f))))
     }
 
     /// Whether `node` has contents that can be read (it was kept, or it is on disk).
@@ -361,6 +383,7 @@ impl Rootfs {
     fn open_content(&self, node: &Node) -> Result<Option<Box<dyn Read>>> {
         match &node.content {
             None => Ok(None),
+            Some(Content::Memory(b)) => Ok(Some(Box::new(io::Cursor::new(b.clone())))),
             Some(Content::Disk(p)) => Ok(Some(Box::new(BufReader::new(
                 File::open(p).map_err(|e| Error::io(p, e))?,
             )))),
@@ -661,6 +684,15 @@ impl Rootfs {
         entry: &mut tar::Entry<'_, R>,
         name: &str,
     ) -> Result<Content> {
+        let size = entry.size();
+        if size <= MEMORY_FILE && self.memory + size <= MEMORY_TOTAL {
+            let mut buf = Vec::with_capacity(size as usize);
+            entry
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::from_stream(name, e))?;
+            self.memory += buf.len() as u64;
+            return Ok(Content::Memory(buf.into()));
+        }
         let id = self.nodes.len() as u64 + rand_suffix();
         let path = self.stored_path(id);
         let mut out = File::create(&path).map_err(|e| Error::io(&path, e))?;

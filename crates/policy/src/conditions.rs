@@ -51,8 +51,7 @@ fn message(c: &Condition) -> String {
 /// The context for one statement: the statement with its predicate's fields merged at the root.
 pub fn statement_context(statement: &Value) -> Value {
     let mut ctx = statement.clone();
-    if let (Value::Object(root), Some(Value::Object(pred))) =
-        (&mut ctx, statement.get("predicate"))
+    if let (Value::Object(root), Some(Value::Object(pred))) = (&mut ctx, statement.get("predicate"))
     {
         for (k, v) in pred {
             root.insert(k.clone(), v.clone());
@@ -185,7 +184,11 @@ pub fn eval(expr: &str, ctx: &Value) -> Result<Value> {
             Value::Array(a) => a.len(),
             Value::Object(o) => o.len(),
             Value::String(s) => s.chars().count(),
-            _ => return Err(err("length() of a value that is not a string, array or object")),
+            _ => {
+                return Err(err(
+                    "length() of a value that is not a string, array or object",
+                ));
+            }
         };
         return Ok(Value::from(n));
     }
@@ -236,6 +239,7 @@ pub fn eval(expr: &str, ctx: &Value) -> Result<Value> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use serde_json::json;
 
@@ -259,14 +263,44 @@ mod tests {
             "predicate": {"spdxVersion": "SPDX-2.3", "packages": [{"name": "a"}, {"name": "b"}]}});
         let ctx = statement_context(&statement);
         let rows = [
-            (json!("{{ spdxVersion }}"), "AnyIn", json!(["SPDX-2.2", "SPDX-2.3"]), true),
-            (json!("{{ spdxVersion }}"), "AnyIn", json!(["SPDX-2.2"]), false),
-            (json!("{{ length(packages) }}"), "GreaterThan", json!(0), true),
-            (json!("{{ length(packages) }}"), "GreaterThan", json!(2), false),
+            (
+                json!("{{ spdxVersion }}"),
+                "AnyIn",
+                json!(["SPDX-2.2", "SPDX-2.3"]),
+                true,
+            ),
+            (
+                json!("{{ spdxVersion }}"),
+                "AnyIn",
+                json!(["SPDX-2.2"]),
+                false,
+            ),
+            (
+                json!("{{ length(packages) }}"),
+                "GreaterThan",
+                json!(0),
+                true,
+            ),
+            (
+                json!("{{ length(packages) }}"),
+                "GreaterThan",
+                json!(2),
+                false,
+            ),
             (json!("{{ packages[1].name }}"), "Equals", json!("b"), true),
             (json!("{{ packages[-1].name }}"), "Equals", json!("b"), true),
-            (json!("{{ predicate.spdxVersion }}"), "Equals", json!("SPDX-*"), true),
-            (json!("v{{ spdxVersion }}"), "Equals", json!("vSPDX-2.3"), true),
+            (
+                json!("{{ predicate.spdxVersion }}"),
+                "Equals",
+                json!("SPDX-*"),
+                true,
+            ),
+            (
+                json!("v{{ spdxVersion }}"),
+                "Equals",
+                json!("vSPDX-2.3"),
+                true,
+            ),
             (json!("{{ missing }}"), "NotEquals", json!(null), false),
             (json!(["a", "b"]), "AllIn", json!(["a", "b", "c"]), true),
             (json!(["a", "z"]), "AllIn", json!(["a", "b"]), false),

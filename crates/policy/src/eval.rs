@@ -16,15 +16,14 @@ use serde::Deserialize as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::Limits;
 use crate::conditions::{evaluate, statement_context};
 use crate::error::Result;
 use crate::image::{ImageInfo, wildcard_match};
 use crate::kyverno::{
-    Attestation, Attestor, AttestorSet, FailureAction, ImageVerification, Policy, PolicyScope,
-    Rule,
+    Attestation, Attestor, AttestorSet, FailureAction, ImageVerification, Policy, PolicyScope, Rule,
 };
 use crate::resource::{Resource, TEMPLATE_KINDS};
-use crate::Limits;
 
 /// Why a check did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,9 +232,9 @@ pub fn apply(
 /// `autogen-<rule>` / `autogen-cronjob-<rule>` for pod controllers of a Pod-only rule (§2.6).
 fn applicable(rule: &Rule, r: &Resource) -> Option<String> {
     let excluded = |kind: &str| {
-        rule.exclude
-            .as_ref()
-            .is_some_and(|e| e.descriptions().next().is_some() && e.matches(kind, &r.namespace, &r.name))
+        rule.exclude.as_ref().is_some_and(|e| {
+            e.descriptions().next().is_some() && e.matches(kind, &r.namespace, &r.name)
+        })
     };
     if rule.match_.matches(&r.kind, &r.namespace, &r.name)
         && rule.match_.descriptions().any(|d| !d.kinds.is_empty())
@@ -263,7 +262,10 @@ fn applicable(rule: &Rule, r: &Resource) -> Option<String> {
 enum Outcome {
     NotMatched,
     Skip(String),
-    Pass { message: String, pin: Option<String> },
+    Pass {
+        message: String,
+        pin: Option<String>,
+    },
     Fail(String),
     Error(String),
 }
@@ -271,7 +273,12 @@ enum Outcome {
 fn combine(outcomes: &[Outcome]) -> (Status, String) {
     let first = |f: fn(&Outcome) -> Option<&String>| outcomes.iter().find_map(f).cloned();
     let joined = |f: fn(&Outcome) -> Option<&String>| {
-        outcomes.iter().filter_map(f).cloned().collect::<Vec<_>>().join("; ")
+        outcomes
+            .iter()
+            .filter_map(f)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ")
     };
     if let Some(_e) = first(|o| match o {
         Outcome::Error(m) => Some(m),
@@ -333,13 +340,21 @@ fn verify_one(vi: &ImageVerification, raw: &str, verifier: &dyn ImageVerifier) -
     if !vi.references().any(|p| wildcard_match(p, &name)) {
         return Outcome::NotMatched;
     }
-    if vi.skip_image_references.iter().any(|p| wildcard_match(p, &name)) {
+    if vi
+        .skip_image_references
+        .iter()
+        .any(|p| wildcard_match(p, &name))
+    {
         return Outcome::Skip(format!("skipping image reference image {raw}"));
     }
     if !vi.mutate_digest() && vi.verify_digest() && info.digest.is_none() {
         return Outcome::Fail(format!("missing digest for {raw}"));
     }
-    if vi.type_.as_deref().is_some_and(|t| t != "Cosign" && t != "SigstoreBundle") {
+    if vi
+        .type_
+        .as_deref()
+        .is_some_and(|t| t != "Cosign" && t != "SigstoreBundle")
+    {
         return Outcome::Error(format!(
             "failed to verify image {raw}: verification type {} is not supported",
             vi.type_.as_deref().unwrap_or_default()

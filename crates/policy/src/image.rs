@@ -63,7 +63,9 @@ impl ImageInfo {
         }
         let (name_tag, digest) = match raw.split_once('@') {
             Some((n, d)) => {
-                let (alg, hex) = d.split_once(':').ok_or_else(|| bad("digest is not ALG:HEX"))?;
+                let (alg, hex) = d
+                    .split_once(':')
+                    .ok_or_else(|| bad("digest is not ALG:HEX"))?;
                 if alg.is_empty() || hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
                     return Err(bad("digest is not ALG:HEX"));
                 }
@@ -138,7 +140,43 @@ impl ImageInfo {
     }
 }
 
+/// sigstore policy-controller `ClusterImagePolicy` `images[].glob` (`PC:pkg/apis/glob/glob.go`):
+/// `*` matches within one path component (`[^/]*`), `**` crosses `/`, everything else is
+/// literal, anchored. `*` alone means `index.docker.io/library/*` and `*/*` means
+/// `index.docker.io/*/*`. `image` is the fully-qualified name (`index.docker.io/library/nginx:1`).
+/// `None` when the glob has characters outside `[a-zA-Z0-9-_:/*.@]` (a validation error there).
+pub fn glob_match(glob: &str, image: &str) -> Option<bool> {
+    if !glob
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_:/*.@".contains(c))
+    {
+        return None;
+    }
+    let glob = match glob {
+        "*" => "index.docker.io/library/*",
+        "*/*" => "index.docker.io/*/*",
+        g => g,
+    };
+    let mut re = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '*' {
+            if chars.peek() == Some(&'*') {
+                chars.next();
+                re.push_str(".*");
+            } else {
+                re.push_str("[^/]*");
+            }
+        } else {
+            re.push_str(&regex::escape(&c.to_string()));
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).ok().map(|r| r.is_match(image))
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -180,6 +218,31 @@ mod tests {
     }
 
     #[test]
+    fn policy_controller_glob_table() {
+        // Shape of PC:pkg/apis/glob/glob_test.go rows and the notes' §4.1.
+        let rows: &[(&str, &str, Option<bool>)] = &[
+            ("*", "index.docker.io/library/nginx:1", Some(true)),
+            ("*", "index.docker.io/acme/nginx:1", Some(false)),
+            ("*/*", "index.docker.io/acme/nginx:1", Some(true)),
+            ("ghcr.io/acme/*", "ghcr.io/acme/api:v1", Some(true)),
+            ("ghcr.io/acme/*", "ghcr.io/acme/team/app:v1", Some(false)),
+            ("ghcr.io/acme/**", "ghcr.io/acme/team/app:v1", Some(true)),
+            ("ghcr.io/acme/api", "ghcr.io/acme/api:v1", Some(false)),
+            (
+                "ghcr.io/acme/api*",
+                "ghcr.io/acme/api@sha256:ab",
+                Some(true),
+            ),
+            ("ghcr.io/acme/a.i*", "ghcr.io/acme/abi:1", Some(false)),
+            ("ghcr.io/acme/[a]*", "ghcr.io/acme/a", None),
+            ("ghcr.io/acme/a?", "ghcr.io/acme/ab", None),
+        ];
+        for (glob, image, want) in rows {
+            assert_eq!(glob_match(glob, image), *want, "glob({glob:?}, {image:?})");
+        }
+    }
+
+    #[test]
     fn kyverno_normalisation() {
         let rows: &[(&str, &str)] = &[
             ("nginx", "docker.io/nginx:latest"),
@@ -192,13 +255,26 @@ mod tests {
             ("127.0.0.1:5000/a@sha256:00", "127.0.0.1:5000/a@sha256:00"),
         ];
         for (raw, want) in rows {
-            assert_eq!(ImageInfo::parse(raw).unwrap().kyverno_string(), *want, "{raw}");
+            assert_eq!(
+                ImageInfo::parse(raw).unwrap().kyverno_string(),
+                *want,
+                "{raw}"
+            );
         }
         let i = ImageInfo::parse("ghcr.io/acme/api:v1.4.0").unwrap();
         assert_eq!(i.pinned("sha256:ff"), "ghcr.io/acme/api:v1.4.0@sha256:ff");
         let i = ImageInfo::parse("nginx").unwrap();
         assert_eq!(i.pinned("sha256:ff"), "docker.io/nginx:latest@sha256:ff");
-        for bad in ["", "a b", "x@sha256", "x@:ab", "x:", "/x", "a//b", "x@sha256:zz"] {
+        for bad in [
+            "",
+            "a b",
+            "x@sha256",
+            "x@:ab",
+            "x:",
+            "/x",
+            "a//b",
+            "x@sha256:zz",
+        ] {
             assert!(
                 matches!(ImageInfo::parse(bad), Err(Error::BadImage { .. })),
                 "{bad:?}"

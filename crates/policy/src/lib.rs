@@ -33,7 +33,7 @@ mod sigstore;
 
 pub use error::{Error, Problem, Result};
 pub use eval::{CheckError, ImageVerifier, Options, ResourceReport, RuleResult, Status, apply};
-pub use image::{ImageInfo, wildcard_match};
+pub use image::{ImageInfo, glob_match, wildcard_match};
 pub use kyverno::{Attestor, AttestorSet, ImageVerification, Policy};
 pub use resource::{Documents, Resource, parse_documents};
 pub use sigstore::SigstoreVerifier;

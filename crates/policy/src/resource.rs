@@ -217,6 +217,7 @@ pub fn policy_from_value(doc: &Value, source_name: &str) -> Result<Policy> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -253,7 +254,14 @@ mod tests {
             let got = images(&format!(
                 "kind: {kind}\nmetadata: {{name: d}}\nspec:\n  template:\n    spec:\n      containers: [{{name: a, image: app}}]\n"
             ));
-            assert_eq!(got, [("/spec/template/spec/containers/0/image".to_owned(), "app".to_owned())], "{kind}");
+            assert_eq!(
+                got,
+                [(
+                    "/spec/template/spec/containers/0/image".to_owned(),
+                    "app".to_owned()
+                )],
+                "{kind}"
+            );
         }
         let got = images(
             "kind: CronJob\nmetadata: {name: c}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          initContainers: [{name: a, image: i0}, {name: b, image: i1}]\n",

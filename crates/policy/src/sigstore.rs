@@ -40,7 +40,11 @@ impl SigstoreVerifier {
         }
     }
 
-    fn open(&self, image: &ImageInfo, digest: Option<&str>) -> Result<(Registry, Reference), CheckError> {
+    fn open(
+        &self,
+        image: &ImageInfo,
+        digest: Option<&str>,
+    ) -> Result<(Registry, Reference), CheckError> {
         let text = match digest {
             Some(d) => format!("{}@{d}", image.name()),
             None => image.fetch_reference(),
@@ -66,7 +70,11 @@ impl SigstoreVerifier {
         result
     }
 
-    fn target(&self, image: &ImageInfo, digest: &str) -> Result<(Registry, ImageTarget), CheckError> {
+    fn target(
+        &self,
+        image: &ImageInfo,
+        digest: &str,
+    ) -> Result<(Registry, ImageTarget), CheckError> {
         let (registry, reference) = self.open(image, Some(digest))?;
         let target = ImageTarget::resolve(&registry, &reference).map_err(sign_error)?;
         Ok((registry, target))
@@ -74,7 +82,11 @@ impl SigstoreVerifier {
 
     /// The vouch-sign verifier and signer policy an attestor entry describes.
     fn signer(&self, attestor: &Attestor) -> Result<(Verifier, SignerPolicy), CheckError> {
-        let unsupported = |what: &str| Err(CheckError::Error(format!("{what} is not supported by vouch (offline verification needs inline trust material)")));
+        let unsupported = |what: &str| {
+            Err(CheckError::Error(format!(
+                "{what} is not supported by vouch (offline verification needs inline trust material)"
+            )))
+        };
         let options = |rekor: &Option<Rekor>, ctlog: &Option<CtLog>, key: bool| {
             let ignore_tlog = rekor.as_ref().is_some_and(|r| r.ignore_tlog);
             VerifierOptions {
@@ -92,7 +104,8 @@ impl SigstoreVerifier {
             }
             let key = VerifyingKey::from_pem(pem.trim())
                 .map_err(|e| CheckError::Error(format!("keys.publicKeys: {e}")))?;
-            let v = Verifier::with_options(self.trust.clone(), options(&keys.rekor, &keys.ctlog, true));
+            let v =
+                Verifier::with_options(self.trust.clone(), options(&keys.rekor, &keys.ctlog, true));
             return Ok((v, SignerPolicy::Key(key)));
         }
         if let Some(k) = &attestor.keyless {
@@ -133,7 +146,9 @@ fn matcher(wildcard: Option<&str>, regexp: Option<&str>) -> Result<Match, CheckE
             Match::regex(&re).map_err(bad)
         }
         (None, Some(r)) => Match::regex(r).map_err(bad),
-        (None, None) => Ok(Match::Regex(Regex::new("").map_err(|e| CheckError::Error(e.to_string()))?)),
+        (None, None) => Ok(Match::Regex(
+            Regex::new("").map_err(|e| CheckError::Error(e.to_string()))?,
+        )),
     }
 }
 
@@ -182,14 +197,26 @@ impl ImageVerifier for SigstoreVerifier {
         Ok(target.digest.to_string())
     }
 
-    fn verify_signature(&self, image: &ImageInfo, digest: &str, attestor: &Attestor) -> Result<(), CheckError> {
+    fn verify_signature(
+        &self,
+        image: &ImageInfo,
+        digest: &str,
+        attestor: &Attestor,
+    ) -> Result<(), CheckError> {
         let key = format!("sig;{};{digest};{attestor:?}", image.name());
         self.memo(key, || {
             let (verifier, policy) = self.signer(attestor)?;
             let (registry, target) = self.target(image, digest)?;
             let claims = attestor.annotations.clone().into_iter().collect();
-            let report = verify_image(&verifier, &registry, &target, &policy, &claims, &self.limits)
-                .map_err(sign_error)?;
+            let report = verify_image(
+                &verifier,
+                &registry,
+                &target,
+                &policy,
+                &claims,
+                &self.limits,
+            )
+            .map_err(sign_error)?;
             match verified_payloads(report)? {
                 v if v.is_empty() => Err(CheckError::Failed("no signatures found".into())),
                 v => Ok(v),
@@ -205,7 +232,10 @@ impl ImageVerifier for SigstoreVerifier {
         predicate_type: &str,
         attestor: &Attestor,
     ) -> Result<Vec<Value>, CheckError> {
-        let key = format!("att;{};{digest};{predicate_type};{attestor:?}", image.name());
+        let key = format!(
+            "att;{};{digest};{predicate_type};{attestor:?}",
+            image.name()
+        );
         self.memo(key, || {
             let (verifier, policy) = self.signer(attestor)?;
             let (registry, target) = self.target(image, digest)?;

@@ -30,7 +30,12 @@ pub fn escape(v: &str) -> String {
 
 /// `cpe:2.3:a:VENDOR:PRODUCT:VERSION:*:*:*:*:*:*:*`.
 pub fn format(vendor: &str, product: &str, version: &str) -> String {
-    format!("cpe:2.3:a:{}:{}:{}:*:*:*:*:*:*:*", escape(vendor), escape(product), escape(version))
+    format!(
+        "cpe:2.3:a:{}:{}:{}:*:*:*:*:*:*:*",
+        escape(vendor),
+        escape(product),
+        escape(version)
+    )
 }
 
 /// The CPE vouch gives a package.
@@ -40,14 +45,17 @@ pub fn for_package(p: &Package, namespace: Option<&str>) -> Option<String> {
     }
     let product = match p.kind {
         // Last path element of a Go module path or Maven coordinate.
-        PackageType::GoModule | PackageType::JavaArchive | PackageType::PhpComposer | PackageType::Npm => {
-            p.name.rsplit('/').next().unwrap_or(&p.name).to_owned()
-        }
+        PackageType::GoModule
+        | PackageType::JavaArchive
+        | PackageType::PhpComposer
+        | PackageType::Npm => p.name.rsplit('/').next().unwrap_or(&p.name).to_owned(),
         _ => p.name.clone(),
     };
     let vendor = match (p.kind, namespace) {
         (PackageType::GoModule, Some(ns)) => ns.rsplit('/').next().unwrap_or(ns).to_owned(),
-        (PackageType::JavaArchive | PackageType::PhpComposer, Some(ns)) => ns.rsplit('.').next().unwrap_or(ns).to_owned(),
+        (PackageType::JavaArchive | PackageType::PhpComposer, Some(ns)) => {
+            ns.rsplit('.').next().unwrap_or(ns).to_owned()
+        }
         (PackageType::Npm, Some(ns)) => ns.trim_start_matches('@').to_owned(),
         _ => product.clone(),
     };
@@ -58,6 +66,9 @@ pub fn for_package(p: &Package, namespace: Option<&str>) -> Option<String> {
 mod tests {
     #[test]
     fn escapes() {
-        assert_eq!(super::format("libc6", "libc6", "1:2.36-9+deb12u4"), "cpe:2.3:a:libc6:libc6:1\\:2.36-9\\+deb12u4:*:*:*:*:*:*:*");
+        assert_eq!(
+            super::format("libc6", "libc6", "1:2.36-9+deb12u4"),
+            "cpe:2.3:a:libc6:libc6:1\\:2.36-9\\+deb12u4:*:*:*:*:*:*:*"
+        );
     }
 }

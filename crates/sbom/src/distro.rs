@@ -21,8 +21,15 @@ pub(crate) fn detect(fs: &Rootfs) -> Option<Distro> {
         && let Ok(Some(v)) = fs.read("etc/debian_version", 4096)
     {
         let v = String::from_utf8_lossy(&v).trim().to_owned();
-        let numeric = !v.is_empty() && v.split('.').count() <= 2 && v.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-        if numeric && (d.version_id.is_empty() || v.starts_with(&format!("{}.", d.version_id)) || v == d.version_id) {
+        let numeric = !v.is_empty()
+            && v.split('.').count() <= 2
+            && v.split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        if numeric
+            && (d.version_id.is_empty()
+                || v.starts_with(&format!("{}.", d.version_id))
+                || v == d.version_id)
+        {
             d.version_id = v;
         }
     }
@@ -37,7 +44,9 @@ pub(crate) fn parse_os_release(text: &str) -> Option<Distro> {
         if line.starts_with('#') {
             continue;
         }
-        let Some((k, v)) = line.split_once('=') else { continue };
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
         let v = unquote(v.trim());
         match k.trim() {
             "ID" => d.id = v.to_ascii_lowercase(),
@@ -52,7 +61,13 @@ pub(crate) fn parse_os_release(text: &str) -> Option<Distro> {
 }
 
 fn unquote(v: &str) -> String {
-    let inner = if v.len() >= 2 && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\''))) { &v[1..v.len() - 1] } else { v };
+    let inner = if v.len() >= 2
+        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
+    {
+        &v[1..v.len() - 1]
+    } else {
+        v
+    };
     let mut out = String::with_capacity(inner.len());
     let mut esc = false;
     for c in inner.chars() {
@@ -72,7 +87,10 @@ fn unquote(v: &str) -> String {
 mod tests {
     #[test]
     fn os_release() {
-        let d = super::parse_os_release("PRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"22.04\"\n").unwrap();
+        let d = super::parse_os_release(
+            "PRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"22.04\"\n",
+        )
+        .unwrap();
         assert_eq!(d.id, "ubuntu");
         assert!(d.is_like("debian"));
         assert_eq!(d.version_id, "22.04");

@@ -56,15 +56,33 @@ impl Elf {
         }
         let rd = Rd { big_endian };
         let (shoff, shentsize, shnum, shstrndx) = if is64 {
-            (rd.u64(&h[0x28..]), u64::from(rd.u16(&h[0x3a..])), u64::from(rd.u16(&h[0x3c..])), u64::from(rd.u16(&h[0x3e..])))
+            (
+                rd.u64(&h[0x28..]),
+                u64::from(rd.u16(&h[0x3a..])),
+                u64::from(rd.u16(&h[0x3c..])),
+                u64::from(rd.u16(&h[0x3e..])),
+            )
         } else {
-            (u64::from(rd.u32(&h[0x20..])), u64::from(rd.u16(&h[0x2e..])), u64::from(rd.u16(&h[0x30..])), u64::from(rd.u16(&h[0x32..])))
+            (
+                u64::from(rd.u32(&h[0x20..])),
+                u64::from(rd.u16(&h[0x2e..])),
+                u64::from(rd.u16(&h[0x30..])),
+                u64::from(rd.u16(&h[0x32..])),
+            )
         };
         let min_ent = if is64 { 64 } else { 40 };
         if shnum == 0 || shoff == 0 {
-            return Ok(Self { sections: Vec::new(), len });
+            return Ok(Self {
+                sections: Vec::new(),
+                len,
+            });
         }
-        if shentsize < min_ent || shnum > MAX_SECTIONS || shoff.checked_add(shentsize * shnum).is_none_or(|end| end > len) {
+        if shentsize < min_ent
+            || shnum > MAX_SECTIONS
+            || shoff
+                .checked_add(shentsize * shnum)
+                .is_none_or(|end| end > len)
+        {
             return Err(bad("section header table outside the file"));
         }
         let mut table = vec![0u8; (shentsize * shnum) as usize];
@@ -74,14 +92,28 @@ impl Elf {
         for i in 0..shnum as usize {
             let e = &table[i * shentsize as usize..];
             let s = if is64 {
-                (rd.u32(e), rd.u32(&e[4..]), rd.u64(&e[0x10..]), rd.u64(&e[0x18..]), rd.u64(&e[0x20..]))
+                (
+                    rd.u32(e),
+                    rd.u32(&e[4..]),
+                    rd.u64(&e[0x10..]),
+                    rd.u64(&e[0x18..]),
+                    rd.u64(&e[0x20..]),
+                )
             } else {
-                (rd.u32(e), rd.u32(&e[4..]), u64::from(rd.u32(&e[0x0c..])), u64::from(rd.u32(&e[0x10..])), u64::from(rd.u32(&e[0x14..])))
+                (
+                    rd.u32(e),
+                    rd.u32(&e[4..]),
+                    u64::from(rd.u32(&e[0x0c..])),
+                    u64::from(rd.u32(&e[0x10..])),
+                    u64::from(rd.u32(&e[0x14..])),
+                )
             };
             raw.push(s);
         }
         let names = match raw.get(shstrndx as usize) {
-            Some(&(_, _, _, off, size)) if off.checked_add(size).is_some_and(|e| e <= len) && size < (16 << 20) => {
+            Some(&(_, _, _, off, size))
+                if off.checked_add(size).is_some_and(|e| e <= len) && size < (16 << 20) =>
+            {
                 let mut b = vec![0u8; size as usize];
                 r.seek(SeekFrom::Start(off))?;
                 r.read_exact(&mut b)?;
@@ -94,9 +126,20 @@ impl Elf {
             .map(|(name_off, kind, addr, offset, size)| {
                 let name = names
                     .get(name_off as usize..)
-                    .map(|s| String::from_utf8_lossy(&s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())]).into_owned())
+                    .map(|s| {
+                        String::from_utf8_lossy(
+                            &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())],
+                        )
+                        .into_owned()
+                    })
                     .unwrap_or_default();
-                Section { name, kind, addr, offset, size }
+                Section {
+                    name,
+                    kind,
+                    addr,
+                    offset,
+                    size,
+                }
             })
             .collect();
         Ok(Self { sections, len })
@@ -108,8 +151,15 @@ impl Elf {
     }
 
     /// Reads the named section (at most `limit` bytes); `None` if there is none.
-    pub(crate) fn section<R: Read + Seek>(&self, mut r: R, name: &str, limit: u64) -> io::Result<Option<Vec<u8>>> {
-        let Some(s) = self.find(name) else { return Ok(None) };
+    pub(crate) fn section<R: Read + Seek>(
+        &self,
+        mut r: R,
+        name: &str,
+        limit: u64,
+    ) -> io::Result<Option<Vec<u8>>> {
+        let Some(s) = self.find(name) else {
+            return Ok(None);
+        };
         if s.kind == SHT_NOBITS {
             return Ok(None);
         }
@@ -126,11 +176,21 @@ impl Elf {
     }
 
     /// Reads `n` bytes at virtual address `addr`, from whichever section maps it.
-    pub(crate) fn read_at_addr<R: Read + Seek>(&self, mut r: R, addr: u64, n: u64) -> io::Result<Vec<u8>> {
+    pub(crate) fn read_at_addr<R: Read + Seek>(
+        &self,
+        mut r: R,
+        addr: u64,
+        n: u64,
+    ) -> io::Result<Vec<u8>> {
         let s = self
             .sections
             .iter()
-            .find(|s| s.kind != SHT_NOBITS && s.addr != 0 && addr >= s.addr && addr.checked_add(n).is_some_and(|e| e <= s.addr + s.size))
+            .find(|s| {
+                s.kind != SHT_NOBITS
+                    && s.addr != 0
+                    && addr >= s.addr
+                    && addr.checked_add(n).is_some_and(|e| e <= s.addr + s.size)
+            })
             .ok_or_else(|| bad("address not mapped by any section"))?;
         let off = s.offset + (addr - s.addr);
         if off.checked_add(n).is_none_or(|e| e > self.len) || n > (64 << 20) {
@@ -163,20 +223,36 @@ pub(crate) struct Rd {
 impl Rd {
     pub(crate) fn u16(self, b: &[u8]) -> u16 {
         let a = [b[0], b[1]];
-        if self.big_endian { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) }
+        if self.big_endian {
+            u16::from_be_bytes(a)
+        } else {
+            u16::from_le_bytes(a)
+        }
     }
     pub(crate) fn u32(self, b: &[u8]) -> u32 {
         let a = [b[0], b[1], b[2], b[3]];
-        if self.big_endian { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+        if self.big_endian {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        }
     }
     pub(crate) fn u64(self, b: &[u8]) -> u64 {
         let mut a = [0u8; 8];
         a.copy_from_slice(&b[..8]);
-        if self.big_endian { u64::from_be_bytes(a) } else { u64::from_le_bytes(a) }
+        if self.big_endian {
+            u64::from_be_bytes(a)
+        } else {
+            u64::from_le_bytes(a)
+        }
     }
     /// A pointer of `size` bytes (4 or 8).
     pub(crate) fn ptr(self, b: &[u8], size: usize) -> u64 {
-        if size == 8 { self.u64(b) } else { u64::from(self.u32(b)) }
+        if size == 8 {
+            self.u64(b)
+        } else {
+            u64::from(self.u32(b))
+        }
     }
 }
 

@@ -35,5 +35,8 @@ pub mod purl;
 mod scan;
 
 pub use error::{Error, Result};
-pub use model::{Distro, Location, Package, PackageType, Relationship, RelationshipKind, Sbom, Source, SourceKind, Supplier, Warning};
+pub use model::{
+    Distro, Location, Package, PackageType, Relationship, RelationshipKind, Sbom, Source,
+    SourceKind, Supplier, Warning,
+};
 pub use scan::{Options, Scope, catalog_files, catalog_rootfs, generate, keep_for, select};

@@ -17,7 +17,18 @@ pub fn normalise(raw: &str) -> Option<String> {
         return None;
     }
     let lower = s.to_ascii_lowercase();
-    if matches!(lower.as_str(), "unknown" | "none" | "noassertion" | "other" | "n/a" | "-" | "license" | "see license" | "unlicensed") {
+    if matches!(
+        lower.as_str(),
+        "unknown"
+            | "none"
+            | "noassertion"
+            | "other"
+            | "n/a"
+            | "-"
+            | "license"
+            | "see license"
+            | "unlicensed"
+    ) {
         return None;
     }
     if spdx::Expression::parse(s).is_ok() {
@@ -50,7 +61,17 @@ pub fn normalise(raw: &str) -> Option<String> {
 
 /// `LicenseRef-` plus the text with every character outside `[A-Za-z0-9.-]` replaced by `-`.
 pub fn license_ref(s: &str) -> String {
-    let body: String = s.trim().chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    let body: String = s
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     format!("LicenseRef-{body}")
 }
 
@@ -62,7 +83,11 @@ pub fn join(exprs: &[String]) -> Option<String> {
         many => {
             let mut seen = Vec::new();
             for e in many {
-                let e = if e.contains(" OR ") || e.contains(" AND ") || e.contains(" WITH ") { format!("({e})") } else { e.clone() };
+                let e = if e.contains(" OR ") || e.contains(" AND ") || e.contains(" WITH ") {
+                    format!("({e})")
+                } else {
+                    e.clone()
+                };
                 if !seen.contains(&e) {
                     seen.push(e);
                 }
@@ -108,13 +133,23 @@ fn debian(s: &str) -> Option<String> {
         return Some(f.to_owned());
     }
     for base in ["agpl", "lgpl", "gpl", "gfdl"] {
-        let Some(rest) = lower.strip_prefix(base).and_then(|r| r.strip_prefix('-')) else { continue };
+        let Some(rest) = lower.strip_prefix(base).and_then(|r| r.strip_prefix('-')) else {
+            continue;
+        };
         let (ver, later) = match rest.strip_suffix('+') {
             Some(v) => (v, true),
             None => (rest, false),
         };
-        let ver = if ver.contains('.') { ver.to_owned() } else { format!("{ver}.0") };
-        let name = format!("{}-{ver}-{}", base.to_ascii_uppercase(), if later { "or-later" } else { "only" });
+        let ver = if ver.contains('.') {
+            ver.to_owned()
+        } else {
+            format!("{ver}.0")
+        };
+        let name = format!(
+            "{}-{ver}-{}",
+            base.to_ascii_uppercase(),
+            if later { "or-later" } else { "only" }
+        );
         if spdx::license_id(&name).is_some() {
             return Some(name);
         }
@@ -128,16 +163,25 @@ mod tests {
 
     #[test]
     fn dialects() {
-        assert_eq!(normalise("MIT OR Apache-2.0").as_deref(), Some("MIT OR Apache-2.0"));
+        assert_eq!(
+            normalise("MIT OR Apache-2.0").as_deref(),
+            Some("MIT OR Apache-2.0")
+        );
         assert_eq!(normalise("GPL-2+").as_deref(), Some("GPL-2.0-or-later"));
         assert_eq!(normalise("LGPL-2.1").as_deref(), Some("LGPL-2.1-only"));
         assert_eq!(normalise("Expat").as_deref(), Some("MIT"));
         assert_eq!(normalise("BSD-3-clause").as_deref(), Some("BSD-3-Clause"));
         assert_eq!(normalise("MIT License").as_deref(), Some("MIT"));
         assert_eq!(normalise("Apache 2.0").as_deref(), Some("Apache-2.0"));
-        assert_eq!(normalise("public-domain").as_deref(), Some("LicenseRef-public-domain"));
+        assert_eq!(
+            normalise("public-domain").as_deref(),
+            Some("LicenseRef-public-domain")
+        );
         assert_eq!(normalise("UNKNOWN"), None);
         assert_eq!(normalise("line one\nline two"), None);
-        assert_eq!(join(&["MIT".into(), "A OR B".into(), "MIT".into()]).as_deref(), Some("MIT AND (A OR B)"));
+        assert_eq!(
+            join(&["MIT".into(), "A OR B".into(), "MIT".into()]).as_deref(),
+            Some("MIT AND (A OR B)")
+        );
     }
 }

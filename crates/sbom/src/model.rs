@@ -78,10 +78,13 @@ impl PackageType {
 
     /// Parses a syft type name; unknown names give [`PackageType::Unknown`].
     pub fn from_name(s: &str) -> Self {
-        Self::ALL.into_iter().find(|t| t.as_str() == s).unwrap_or(match s {
-            "java" | "jenkins-plugin" => Self::JavaArchive,
-            _ => Self::Unknown,
-        })
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .unwrap_or(match s {
+                "java" | "jenkins-plugin" => Self::JavaArchive,
+                _ => Self::Unknown,
+            })
     }
 
     /// The package-URL type for this ecosystem.
@@ -210,7 +213,8 @@ impl Supplier {
         if let Some(n) = s.strip_prefix("Person:") {
             return Some(Self::Person(n.trim().to_owned()));
         }
-        s.strip_prefix("Organization:").map(|n| Self::Organization(n.trim().to_owned()))
+        s.strip_prefix("Organization:")
+            .map(|n| Self::Organization(n.trim().to_owned()))
     }
 
     /// A maintainer string such as `Jane Doe <jane@example.org>` as a person, written
@@ -320,14 +324,24 @@ impl Package {
     pub fn assign_id(&mut self) {
         use sha2::Digest as _;
         let mut h = sha2::Sha256::new();
-        for part in [self.kind.as_str(), &self.name, &self.version, self.purl.as_deref().unwrap_or("")] {
+        for part in [
+            self.kind.as_str(),
+            &self.name,
+            &self.version,
+            self.purl.as_deref().unwrap_or(""),
+        ] {
             h.update(part.as_bytes());
             h.update([0]);
         }
         if let Some(l) = self.locations.first() {
             h.update(l.path.as_bytes());
             h.update([0]);
-            h.update(l.layer.map(|x| x.to_string()).unwrap_or_default().as_bytes());
+            h.update(
+                l.layer
+                    .map(|x| x.to_string())
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
         }
         self.id = hex::encode(&h.finalize()[..8]);
     }
@@ -470,11 +484,20 @@ impl Sbom {
             }
         }
         self.packages.sort_by(|a, b| {
-            (a.kind, &a.name, &a.version, &a.locations, &a.id).cmp(&(b.kind, &b.name, &b.version, &b.locations, &b.id))
+            (a.kind, &a.name, &a.version, &a.locations, &a.id).cmp(&(
+                b.kind,
+                &b.name,
+                &b.version,
+                &b.locations,
+                &b.id,
+            ))
         });
         self.packages.dedup_by(|a, b| a.id == b.id);
-        let ids: std::collections::HashSet<&str> = self.packages.iter().map(|p| p.id.as_str()).collect();
-        self.relationships.retain(|r| ids.contains(r.from.as_str()) && ids.contains(r.to.as_str()) && r.from != r.to);
+        let ids: std::collections::HashSet<&str> =
+            self.packages.iter().map(|p| p.id.as_str()).collect();
+        self.relationships.retain(|r| {
+            ids.contains(r.from.as_str()) && ids.contains(r.to.as_str()) && r.from != r.to
+        });
         self.relationships.sort();
         self.relationships.dedup();
         self.warnings.sort();

@@ -12,12 +12,25 @@ use packageurl::PackageUrl;
 
 /// Builds a purl; `None` if the parts break the type's rules (a Maven purl without a
 /// namespace, say).
-pub fn build(ty: &str, namespace: Option<&str>, name: &str, version: &str, qualifiers: &[(&str, &str)]) -> Option<String> {
+pub fn build(
+    ty: &str,
+    namespace: Option<&str>,
+    name: &str,
+    version: &str,
+    qualifiers: &[(&str, &str)],
+) -> Option<String> {
     build_with_subpath(ty, namespace, name, version, qualifiers, None)
 }
 
 /// [`build`] with a subpath (`#cmd/registry`).
-pub fn build_with_subpath(ty: &str, namespace: Option<&str>, name: &str, version: &str, qualifiers: &[(&str, &str)], subpath: Option<&str>) -> Option<String> {
+pub fn build_with_subpath(
+    ty: &str,
+    namespace: Option<&str>,
+    name: &str,
+    version: &str,
+    qualifiers: &[(&str, &str)],
+    subpath: Option<&str>,
+) -> Option<String> {
     if name.is_empty() {
         return None;
     }
@@ -63,21 +76,31 @@ impl Purl {
             namespace: p.namespace().map(str::to_owned),
             name: p.name().to_owned(),
             version: p.version().map(str::to_owned),
-            qualifiers: p.qualifiers().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            qualifiers: p
+                .qualifiers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         })
     }
 
     /// Same type, namespace, name and version; qualifiers equal where both have them,
     /// with `distro` compared by its major version (`debian-12` = `debian-12.11`).
     pub fn same_package(&self, other: &Self) -> bool {
-        if self.ty != other.ty || self.namespace != other.namespace || self.name != other.name || self.version != other.version {
+        if self.ty != other.ty
+            || self.namespace != other.namespace
+            || self.name != other.name
+            || self.version != other.version
+        {
             return false;
         }
-        self.qualifiers.iter().all(|(k, v)| match other.qualifiers.get(k) {
-            None => true,
-            Some(w) if k == "distro" => distro_major(v) == distro_major(w),
-            Some(w) => v == w,
-        })
+        self.qualifiers
+            .iter()
+            .all(|(k, v)| match other.qualifiers.get(k) {
+                None => true,
+                Some(w) if k == "distro" => distro_major(v) == distro_major(w),
+                Some(w) => v == w,
+            })
     }
 }
 
@@ -94,11 +117,31 @@ mod tests {
 
     #[test]
     fn syft_and_canonical_forms_agree() {
-        let syft = Purl::parse("pkg:deb/debian/libc6@1:2.36-9+deb12u4?arch=amd64&upstream=glibc&distro=debian-12").unwrap();
-        let ours = build("deb", Some("debian"), "libc6", "1:2.36-9+deb12u4", &[("arch", "amd64"), ("distro", "debian-12.11"), ("upstream", "glibc")]).unwrap();
-        assert_eq!(ours, "pkg:deb/debian/libc6@1:2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12.11&upstream=glibc");
+        let syft = Purl::parse(
+            "pkg:deb/debian/libc6@1:2.36-9+deb12u4?arch=amd64&upstream=glibc&distro=debian-12",
+        )
+        .unwrap();
+        let ours = build(
+            "deb",
+            Some("debian"),
+            "libc6",
+            "1:2.36-9+deb12u4",
+            &[
+                ("arch", "amd64"),
+                ("distro", "debian-12.11"),
+                ("upstream", "glibc"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            ours,
+            "pkg:deb/debian/libc6@1:2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12.11&upstream=glibc"
+        );
         assert!(Purl::parse(&ours).unwrap().same_package(&syft));
-        assert_eq!(build("npm", Some("@actions"), "core", "1.6.0", &[]).unwrap(), "pkg:npm/%40actions/core@1.6.0");
+        assert_eq!(
+            build("npm", Some("@actions"), "core", "1.6.0", &[]).unwrap(),
+            "pkg:npm/%40actions/core@1.6.0"
+        );
         assert_eq!(
             build("golang", Some("github.com/cli/cli"), "v2", "v2.63.0", &[]).unwrap(),
             "pkg:golang/github.com/cli/cli/v2@v2.63.0"

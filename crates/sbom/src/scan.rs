@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use vouch_oci::manifest::{Compression, descriptor_digest};
+use vouch_oci::oci_spec::image::Descriptor;
 use vouch_oci::rootfs::{Keep, LayerInfo};
-use vouch_oci::{Location, Platform, RegistryOptions, Rootfs};
+use vouch_oci::{ImageSource, Location, Platform, RegistryOptions, Rootfs};
 
 use crate::catalog::{self, CATALOGERS, Cataloger, Cx, Want};
 use crate::error::{Error, Result};
@@ -57,14 +58,26 @@ pub fn generate(input: &str, options: &Options) -> Result<Sbom> {
         .layers()
         .iter()
         .enumerate()
-        .map(|(index, d)| Layer { index, digest: d.digest().to_string(), diff_id: diff_ids.get(index).cloned() })
+        .map(|(index, d)| Layer {
+            index,
+            digest: d.digest().to_string(),
+            diff_id: diff_ids.get(index).cloned(),
+        })
         .collect();
-    let labels = image.config.config().as_ref().and_then(|c| c.labels().clone()).unwrap_or_default();
+    let labels = image
+        .config
+        .config()
+        .as_ref()
+        .and_then(|c| c.labels().clone())
+        .unwrap_or_default();
     let supplier = options.supplier.clone().or_else(|| {
-        ["org.opencontainers.image.vendor", "org.opencontainers.image.authors"]
-            .iter()
-            .find_map(|k| labels.get(*k).filter(|v| !v.trim().is_empty()))
-            .map(|v| Supplier::Organization(v.trim().to_owned()))
+        [
+            "org.opencontainers.image.vendor",
+            "org.opencontainers.image.authors",
+        ]
+        .iter()
+        .find_map(|k| labels.get(*k).filter(|v| !v.trim().is_empty()))
+        .map(|v| Supplier::Organization(v.trim().to_owned()))
     });
     let config = image.config.clone();
     let src = Source {
@@ -79,10 +92,16 @@ pub fn generate(input: &str, options: &Options) -> Result<Sbom> {
         layers,
         supplier,
     };
-    let mut sbom = Sbom { source: src, distro: None, packages: Vec::new(), relationships: Vec::new(), warnings: Vec::new() };
+    let mut sbom = Sbom {
+        source: src,
+        distro: None,
+        packages: Vec::new(),
+        relationships: Vec::new(),
+        warnings: Vec::new(),
+    };
     match options.scope {
         Scope::Squashed => {
-            let fs = Rootfs::from_image(source.as_ref(), &image, &keep, limits)?;
+            let fs = squash(source.as_ref(), image.layers(), &keep, limits)?;
             sbom.distro = crate::distro::detect(&fs);
             catalog_into(&mut sbom, &fs, &catalogers, SourceKind::Image, None);
         }
@@ -91,16 +110,7 @@ pub fn generate(input: &str, options: &Options) -> Result<Sbom> {
             // through the symlinks lower layers made, with only layer i's files as evidence.
             let descs = image.layers();
             for i in 0..descs.len() {
-                let mut stack = Vec::with_capacity(i + 1);
-                for d in &descs[..=i] {
-                    let digest = descriptor_digest(d)?;
-                    let media_type = d.media_type().to_string();
-                    let compression = Compression::from_media_type(&media_type)
-                        .ok_or_else(|| Error::Unsupported(format!("layer {digest} has media type {media_type}")))?;
-                    let blob = source.blob(&digest, d.size())?;
-                    stack.push((LayerInfo { digest, media_type, size: d.size() }, compression, blob));
-                }
-                let fs = Rootfs::from_layers(stack, &keep, limits)?;
+                let fs = squash(source.as_ref(), &descs[..=i], &keep, limits)?;
                 if i + 1 == descs.len() || sbom.distro.is_none() {
                     sbom.distro = crate::distro::detect(&fs).or(sbom.distro.take());
                 }
@@ -110,6 +120,109 @@ pub fn generate(input: &str, options: &Options) -> Result<Sbom> {
     }
     finish(&mut sbom);
     Ok(sbom)
+}
+
+/// Squashes `layers`, reading each blob (and verifying its digest) on a thread of its own
+/// while this one decompresses and indexes: on a Debian base image the hashing costs about
+/// as much as the decompression, so the two overlap instead of adding up.
+fn squash(
+    source: &dyn ImageSource,
+    layers: &[Descriptor],
+    keep: &Keep,
+    limits: &vouch_oci::Limits,
+) -> Result<Rootfs> {
+    std::thread::scope(|scope| {
+        let mut stack = Vec::with_capacity(layers.len());
+        for d in layers {
+            let digest = descriptor_digest(d)?;
+            let media_type = d.media_type().to_string();
+            let compression = Compression::from_media_type(&media_type).ok_or_else(|| {
+                Error::Unsupported(format!("layer {digest} has media type {media_type}"))
+            })?;
+            let reader = Prefetch {
+                scope,
+                source,
+                digest: digest.clone(),
+                size: d.size(),
+                rx: None,
+                buf: Vec::new(),
+                pos: 0,
+            };
+            stack.push((
+                LayerInfo {
+                    digest,
+                    media_type,
+                    size: d.size(),
+                },
+                compression,
+                reader,
+            ));
+        }
+        Ok(Rootfs::from_layers(stack, keep, limits)?)
+    })
+}
+
+/// A blob read ahead by a scoped thread in 64 KiB chunks (at most 32 in flight). The
+/// thread starts at the first read, so layers are opened one after another as the squash
+/// reaches them; it stops when the reader is dropped.
+struct Prefetch<'scope, 'env> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    source: &'env dyn ImageSource,
+    digest: vouch_oci::Digest,
+    size: u64,
+    rx: Option<std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl std::io::Read for Prefetch<'_, '_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.rx.is_none() {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(32);
+            let (source, digest, size) = (self.source, self.digest.clone(), self.size);
+            self.scope.spawn(move || {
+                let mut blob = match source.blob(&digest, size) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let _ = tx.send(Err(std::io::Error::other(e)));
+                        return;
+                    }
+                };
+                loop {
+                    let mut chunk = vec![0u8; 64 * 1024];
+                    match blob.read(&mut chunk) {
+                        Ok(0) => return,
+                        Ok(n) => {
+                            chunk.truncate(n);
+                            if tx.send(Ok(chunk)).is_err() {
+                                return; // the squash stopped reading
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+            });
+            self.rx = Some(rx);
+        }
+        while self.pos == self.buf.len() {
+            match self.rx.as_ref().map(std::sync::mpsc::Receiver::recv) {
+                Some(Ok(Ok(chunk))) => {
+                    self.buf = chunk;
+                    self.pos = 0;
+                }
+                Some(Ok(Err(e))) => return Err(e),
+                // The sender is gone: end of the blob.
+                Some(Err(_)) | None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 fn generate_dir(path: &Path, input: &str, options: &Options) -> Result<Sbom> {
@@ -124,7 +237,13 @@ fn generate_dir(path: &Path, input: &str, options: &Options) -> Result<Sbom> {
         layers: Vec::new(),
         supplier: options.supplier.clone(),
     };
-    let mut sbom = Sbom { source: src, distro: crate::distro::detect(&fs), packages: Vec::new(), relationships: Vec::new(), warnings: Vec::new() };
+    let mut sbom = Sbom {
+        source: src,
+        distro: crate::distro::detect(&fs),
+        packages: Vec::new(),
+        relationships: Vec::new(),
+        warnings: Vec::new(),
+    };
     catalog_into(&mut sbom, &fs, &catalogers, SourceKind::Dir, None);
     finish(&mut sbom);
     Ok(sbom)
@@ -132,8 +251,18 @@ fn generate_dir(path: &Path, input: &str, options: &Options) -> Result<Sbom> {
 
 /// Catalogs an already squashed filesystem (for callers that hold one).
 pub fn catalog_rootfs(fs: &Rootfs, kind: SourceKind, source: Source) -> Sbom {
-    let catalogers: Vec<&dyn Cataloger> = CATALOGERS.iter().copied().filter(|c| c.applies().includes(kind)).collect();
-    let mut sbom = Sbom { source, distro: crate::distro::detect(fs), packages: Vec::new(), relationships: Vec::new(), warnings: Vec::new() };
+    let catalogers: Vec<&dyn Cataloger> = CATALOGERS
+        .iter()
+        .copied()
+        .filter(|c| c.applies().includes(kind))
+        .collect();
+    let mut sbom = Sbom {
+        source,
+        distro: crate::distro::detect(fs),
+        packages: Vec::new(),
+        relationships: Vec::new(),
+        warnings: Vec::new(),
+    };
     catalog_into(&mut sbom, fs, &catalogers, kind, None);
     finish(&mut sbom);
     sbom
@@ -154,18 +283,35 @@ pub fn keep_for(catalogers: &[&'static dyn Cataloger]) -> Keep {
 /// The catalogers that run on `kind`, or the named ones.
 pub fn select(kind: SourceKind, names: &[String]) -> Result<Vec<&'static dyn Cataloger>> {
     if names.is_empty() {
-        return Ok(CATALOGERS.iter().copied().filter(|c| c.applies().includes(kind)).collect());
+        return Ok(CATALOGERS
+            .iter()
+            .copied()
+            .filter(|c| c.applies().includes(kind))
+            .collect());
     }
     for n in names {
         if !CATALOGERS.iter().any(|c| c.name() == n) {
             let known: Vec<&str> = CATALOGERS.iter().map(|c| c.name()).collect();
-            return Err(Error::Unsupported(format!("unknown cataloger {n:?}; known: {}", known.join(", "))));
+            return Err(Error::Unsupported(format!(
+                "unknown cataloger {n:?}; known: {}",
+                known.join(", ")
+            )));
         }
     }
-    Ok(CATALOGERS.iter().copied().filter(|c| names.iter().any(|n| n == c.name())).collect())
+    Ok(CATALOGERS
+        .iter()
+        .copied()
+        .filter(|c| names.iter().any(|n| n == c.name()))
+        .collect())
 }
 
-fn catalog_into(sbom: &mut Sbom, fs: &Rootfs, catalogers: &[&'static dyn Cataloger], kind: SourceKind, only_layer: Option<usize>) {
+fn catalog_into(
+    sbom: &mut Sbom,
+    fs: &Rootfs,
+    catalogers: &[&'static dyn Cataloger],
+    kind: SourceKind,
+    only_layer: Option<usize>,
+) {
     let distro = sbom.distro.clone();
     let _ = kind;
     let mut cx = Cx::new(fs, distro.as_ref());
@@ -195,7 +341,11 @@ fn finish(sbom: &mut Sbom) {
     if !owner.is_empty() {
         for p in sbom.packages.iter().filter(|p| !p.kind.is_os()) {
             if let Some(o) = p.locations.first().and_then(|l| owner.get(l.path.as_str())) {
-                edges.push(crate::model::Relationship { from: (*o).to_owned(), to: p.id.clone(), kind: crate::model::RelationshipKind::Contains });
+                edges.push(crate::model::Relationship {
+                    from: (*o).to_owned(),
+                    to: p.id.clone(),
+                    kind: crate::model::RelationshipKind::Contains,
+                });
             }
         }
     }
@@ -224,7 +374,11 @@ fn fallback_supplier(p: &Package, distro: Option<&Distro>) -> Option<Supplier> {
         PackageType::GoModule if p.name == "stdlib" => org("The Go Authors"),
         PackageType::GoModule => {
             let parts: Vec<&str> = p.name.split('/').collect();
-            if parts.len() >= 2 { org(&format!("{}/{}", parts[0], parts[1])) } else { org(&p.name) }
+            if parts.len() >= 2 {
+                org(&format!("{}/{}", parts[0], parts[1]))
+            } else {
+                org(&p.name)
+            }
         }
         PackageType::JavaArchive => ns.as_deref().and_then(org),
         PackageType::PhpComposer => ns.as_deref().and_then(org),
@@ -254,6 +408,9 @@ pub fn catalog_files(files: &[(&str, &[u8])]) -> Result<Sbom> {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))?;
         }
     }
-    let options = Options { catalogers: CATALOGERS.iter().map(|c| c.name().to_owned()).collect(), ..Default::default() };
+    let options = Options {
+        catalogers: CATALOGERS.iter().map(|c| c.name().to_owned()).collect(),
+        ..Default::default()
+    };
     generate(&format!("dir:{}", dir.path().display()), &options)
 }

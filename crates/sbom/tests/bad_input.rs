@@ -19,7 +19,10 @@ use vouch_sbom::{Options, PackageType, Sbom};
 use vouch_testkit::{require_tool, run};
 
 fn scan(root: &Path, catalogers: &[&str]) -> Sbom {
-    let options = Options { catalogers: catalogers.iter().map(|s| (*s).to_owned()).collect(), ..Default::default() };
+    let options = Options {
+        catalogers: catalogers.iter().map(|s| (*s).to_owned()).collect(),
+        ..Default::default()
+    };
     vouch_sbom::generate(&format!("dir:{}", root.display()), &options).unwrap()
 }
 
@@ -44,7 +47,13 @@ fn truncated_dpkg_status_keeps_the_complete_packages() {
     let line_end = last + status[last..].find('\n').unwrap() + 1;
     std::fs::write(root.join("var/lib/dpkg/status"), &status[..line_end]).unwrap();
     let sbom = scan(root, &[]);
-    assert_eq!(sbom.packages.iter().filter(|p| p.kind == PackageType::Deb).count(), names.len() - 1);
+    assert_eq!(
+        sbom.packages
+            .iter()
+            .filter(|p| p.kind == PackageType::Deb)
+            .count(),
+        names.len() - 1
+    );
     assert!(warned(&sbom, "/var/lib/dpkg/status"), "{:?}", sbom.warnings);
 }
 
@@ -52,18 +61,62 @@ fn truncated_dpkg_status_keeps_the_complete_packages() {
 fn malformed_manifests_are_warnings() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    write(root, "app/node_modules/good/package.json", br#"{"name": "good", "version": "1.0.0", "license": "MIT"}"#);
-    write(root, "app/node_modules/bad/package.json", br#"{"name": "bad", "version": "#);
-    write(root, "site/good-1.0.dist-info/METADATA", b"Metadata-Version: 2.1\nName: good\nVersion: 1.0\n");
-    write(root, "site/bad-1.0.dist-info/METADATA", b"\x00\x01 this is not metadata\n");
-    write(root, "srv/Cargo.lock", b"[[package]]\nname = \"a\"\nversion = 1.0\n");
-    write(root, "srv/web/package-lock.json", b"{\"lockfileVersion\": 3");
-    write(root, "usr/share/java/broken-1.0.jar", b"PK\x03\x04 definitely not a zip");
-    write(root, "lib/apk/db/installed", b"P:musl\nV:1.2.4-r2\nA:x86_64\n\nthis line is junk\nP:zlib\n\n");
-    write(root, "var/lib/rpm/rpmdb.sqlite", b"SQLite format 3\x00 but then nothing");
+    write(
+        root,
+        "app/node_modules/good/package.json",
+        br#"{"name": "good", "version": "1.0.0", "license": "MIT"}"#,
+    );
+    write(
+        root,
+        "app/node_modules/bad/package.json",
+        br#"{"name": "bad", "version": "#,
+    );
+    write(
+        root,
+        "site/good-1.0.dist-info/METADATA",
+        b"Metadata-Version: 2.1\nName: good\nVersion: 1.0\n",
+    );
+    write(
+        root,
+        "site/bad-1.0.dist-info/METADATA",
+        b"\x00\x01 this is not metadata\n",
+    );
+    write(
+        root,
+        "srv/Cargo.lock",
+        b"[[package]]\nname = \"a\"\nversion = 1.0\n",
+    );
+    write(
+        root,
+        "srv/web/package-lock.json",
+        b"{\"lockfileVersion\": 3",
+    );
+    write(
+        root,
+        "usr/share/java/broken-1.0.jar",
+        b"PK\x03\x04 definitely not a zip",
+    );
+    write(
+        root,
+        "lib/apk/db/installed",
+        b"P:musl\nV:1.2.4-r2\nA:x86_64\n\nthis line is junk\nP:zlib\n\n",
+    );
+    write(
+        root,
+        "var/lib/rpm/rpmdb.sqlite",
+        b"SQLite format 3\x00 but then nothing",
+    );
     write(root, "app/bin/deps/app.deps.json", b"{\"libraries\": 7}");
-    write(root, "gems/specifications/x-1.0.gemspec", b"# no assignments at all\n");
-    write(root, "vendor/composer/installed.json", b"[{\"name\": \"novendor\", \"version\": \"1.0\"}]");
+    write(
+        root,
+        "gems/specifications/x-1.0.gemspec",
+        b"# no assignments at all\n",
+    );
+    write(
+        root,
+        "vendor/composer/installed.json",
+        b"[{\"name\": \"novendor\", \"version\": \"1.0\"}]",
+    );
     let sbom = scan(
         root,
         &[
@@ -91,9 +144,17 @@ fn malformed_manifests_are_warnings() {
         "/gems/specifications/x-1.0.gemspec",
         "/vendor/composer/installed.json",
     ] {
-        assert!(warned(&sbom, path), "no warning for {path}: {:#?}", sbom.warnings);
+        assert!(
+            warned(&sbom, path),
+            "no warning for {path}: {:#?}",
+            sbom.warnings
+        );
     }
-    let names: Vec<(&str, &str)> = sbom.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
+    let names: Vec<(&str, &str)> = sbom
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
     assert!(names.contains(&("good", "1.0.0")), "{names:?}");
     assert!(names.contains(&("good", "1.0")), "{names:?}");
     assert!(names.contains(&("musl", "1.2.4-r2")), "{names:?}");
@@ -107,7 +168,8 @@ fn elf_with(dir: &Path, name: &str, sections: &[(&str, &[u8])]) -> std::path::Pa
     for (i, (sec, data)) in sections.iter().enumerate() {
         let f = dir.join(format!("{name}-{i}.bin"));
         std::fs::write(&f, data).unwrap();
-        cmd.arg("--add-section").arg(format!("{sec}={}", f.display()));
+        cmd.arg("--add-section")
+            .arg(format!("{sec}={}", f.display()));
     }
     run(cmd.arg("/bin/true").arg(&out));
     out
@@ -147,18 +209,37 @@ fn binaries_that_are_not_what_they_seem() {
     // A plain C binary and a shell script: nothing to report, nothing to warn about.
     std::fs::copy("/bin/true", bin.join("true")).unwrap();
     let mut script = std::fs::File::create(bin.join("script")).unwrap();
-    script.write_all(&[b"#!/bin/sh\n".as_slice(), &[b'#'; 4096]].concat()).unwrap();
+    script
+        .write_all(&[b"#!/bin/sh\n".as_slice(), &[b'#'; 4096]].concat())
+        .unwrap();
     exec(&bin.join("script"));
     // A Go section that is garbage, a cargo-auditable section that is not zlib, and a
     // well-formed Go section for contrast.
-    let bad_go = elf_with(tmp.path(), "bad-go", &[(".go.buildinfo", b"\xff Go buildinf:\x08\x02 and then it stops")]);
+    let bad_go = elf_with(
+        tmp.path(),
+        "bad-go",
+        &[(
+            ".go.buildinfo",
+            b"\xff Go buildinf:\x08\x02 and then it stops",
+        )],
+    );
     let bad_rust = elf_with(tmp.path(), "bad-rust", &[(".dep-v0", b"not zlib at all")]);
     let good_go = elf_with(
         tmp.path(),
         "good-go",
-        &[(".go.buildinfo", &buildinfo("go1.22.5", "path\texample.com/tool\nmod\texample.com/tool\tv1.4.0\t\ndep\tgolang.org/x/sys\tv0.20.0\th1:x\n"))],
+        &[(
+            ".go.buildinfo",
+            &buildinfo(
+                "go1.22.5",
+                "path\texample.com/tool\nmod\texample.com/tool\tv1.4.0\t\ndep\tgolang.org/x/sys\tv0.20.0\th1:x\n",
+            ),
+        )],
     );
-    for (src, name) in [(&bad_go, "bad-go"), (&bad_rust, "bad-rust"), (&good_go, "good-go")] {
+    for (src, name) in [
+        (&bad_go, "bad-go"),
+        (&bad_rust, "bad-rust"),
+        (&good_go, "good-go"),
+    ] {
         std::fs::copy(src, bin.join(name)).unwrap();
         exec(&bin.join(name));
     }
@@ -166,8 +247,19 @@ fn binaries_that_are_not_what_they_seem() {
     assert!(warned(&sbom, "/usr/bin/bad-go"), "{:#?}", sbom.warnings);
     assert!(warned(&sbom, "/usr/bin/bad-rust"), "{:#?}", sbom.warnings);
     assert!(!warned(&sbom, "/usr/bin/true") && !warned(&sbom, "/usr/bin/script"));
-    let got: Vec<(&str, &str)> = sbom.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
-    assert_eq!(got, vec![("example.com/tool", "v1.4.0"), ("golang.org/x/sys", "v0.20.0"), ("stdlib", "go1.22.5")]);
+    let got: Vec<(&str, &str)> = sbom
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("example.com/tool", "v1.4.0"),
+            ("golang.org/x/sys", "v0.20.0"),
+            ("stdlib", "go1.22.5")
+        ]
+    );
 }
 
 /// An rpm header blob as rpm stores it in `rpmdb.sqlite`.
@@ -203,34 +295,85 @@ fn rpm_header(fields: &[(u32, &str)], epoch: Option<u32>) -> Vec<u8> {
 fn rpm_sqlite_database() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    write(root, "etc/os-release", b"NAME=\"Red Hat Enterprise Linux\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"9.4\"\n");
+    write(
+        root,
+        "etc/os-release",
+        b"NAME=\"Red Hat Enterprise Linux\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"9.4\"\n",
+    );
     let db = root.join("var/lib/rpm/rpmdb.sqlite");
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
     let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)", []).unwrap();
+    conn.execute(
+        "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)",
+        [],
+    )
+    .unwrap();
     let rows = [
-        rpm_header(&[(1000, "bash"), (1001, "5.1.8"), (1002, "9.el9"), (1022, "x86_64"), (1044, "bash-5.1.8-9.el9.src.rpm"), (1014, "GPLv3+"), (1011, "Red Hat, Inc.")], None),
-        rpm_header(&[(1000, "dbus-common"), (1001, "1.12.20"), (1002, "8.el9"), (1022, "noarch"), (1044, "dbus-1.12.20-8.el9.src.rpm")], Some(1)),
-        rpm_header(&[(1000, "gpg-pubkey"), (1001, "fd431d51"), (1002, "4ae0493b")], None),
+        rpm_header(
+            &[
+                (1000, "bash"),
+                (1001, "5.1.8"),
+                (1002, "9.el9"),
+                (1022, "x86_64"),
+                (1044, "bash-5.1.8-9.el9.src.rpm"),
+                (1014, "GPLv3+"),
+                (1011, "Red Hat, Inc."),
+            ],
+            None,
+        ),
+        rpm_header(
+            &[
+                (1000, "dbus-common"),
+                (1001, "1.12.20"),
+                (1002, "8.el9"),
+                (1022, "noarch"),
+                (1044, "dbus-1.12.20-8.el9.src.rpm"),
+            ],
+            Some(1),
+        ),
+        rpm_header(
+            &[(1000, "gpg-pubkey"), (1001, "fd431d51"), (1002, "4ae0493b")],
+            None,
+        ),
         b"\x00\x00\x00\x09 truncated".to_vec(),
     ];
     for r in &rows {
-        conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [r]).unwrap();
+        conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [r])
+            .unwrap();
     }
     drop(conn);
     let sbom = scan(root, &[]);
-    let got: Vec<(&str, &str, Option<&str>)> = sbom.packages.iter().map(|p| (p.name.as_str(), p.version.as_str(), p.purl.as_deref())).collect();
+    let got: Vec<(&str, &str, Option<&str>)> = sbom
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.purl.as_deref()))
+        .collect();
     assert_eq!(
         got,
         vec![
-            ("bash", "5.1.8-9.el9", Some("pkg:rpm/redhat/bash@5.1.8-9.el9?arch=x86_64&distro=rhel-9.4&upstream=bash-5.1.8-9.el9.src.rpm")),
-            ("dbus-common", "1:1.12.20-8.el9", Some("pkg:rpm/redhat/dbus-common@1.12.20-8.el9?arch=noarch&distro=rhel-9.4&epoch=1&upstream=dbus-1.12.20-8.el9.src.rpm")),
+            (
+                "bash",
+                "5.1.8-9.el9",
+                Some(
+                    "pkg:rpm/redhat/bash@5.1.8-9.el9?arch=x86_64&distro=rhel-9.4&upstream=bash-5.1.8-9.el9.src.rpm"
+                )
+            ),
+            (
+                "dbus-common",
+                "1:1.12.20-8.el9",
+                Some(
+                    "pkg:rpm/redhat/dbus-common@1.12.20-8.el9?arch=noarch&distro=rhel-9.4&epoch=1&upstream=dbus-1.12.20-8.el9.src.rpm"
+                )
+            ),
         ]
     );
     assert_eq!(sbom.packages[0].source.as_ref().unwrap().name, "bash");
     assert_eq!(sbom.packages[1].source.as_ref().unwrap().name, "dbus");
     assert_eq!(sbom.packages[0].licenses, vec!["GPL-3.0-or-later"]);
-    assert!(warned(&sbom, "/var/lib/rpm/rpmdb.sqlite"), "the truncated header");
+    assert!(
+        warned(&sbom, "/var/lib/rpm/rpmdb.sqlite"),
+        "the truncated header"
+    );
 }
 
 /// xorshift64*: deterministic, so a failure reproduces.
@@ -294,30 +437,43 @@ fn mutated_inputs_never_panic() {
     let lock3 = std::fs::read(data.join("npm-lock-v3/package-lock.json")).unwrap();
     let lock1 = std::fs::read(data.join("npm-lock-v1/package-lock.json")).unwrap();
     let package_json = std::fs::read("/usr/lib/node_modules/npm/package.json").unwrap();
-    let cargo_lock = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock")).unwrap();
+    let cargo_lock =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock")).unwrap();
     let cargo_lock = cargo_lock[..cargo_lock.len().min(20_000)].to_vec();
     let jar = std::fs::read("/usr/share/java/commons-io.jar").unwrap();
     let apk = b"C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\nL:MIT\no:musl\nm:Maintainer <m@example.org>\nF:lib\nR:ld-musl-x86_64.so.1\nD:so:libc.musl\n\nP:zlib\nV:1.3-r0\nA:x86_64\n".to_vec();
     let gemspec = b"Gem::Specification.new do |s|\n  s.name = \"rake\".freeze\n  s.version = \"13.0.6\"\n  s.licenses = [\"MIT\".freeze]\n  s.authors = [\"Hiroshi\".freeze]\nend\n".to_vec();
     let composer = br#"{"packages":[{"name":"monolog/monolog","version":"3.5.0","license":["MIT"],"authors":[{"name":"J","email":"j@x"}],"dist":{"url":"https://x/y.zip"}}]}"#.to_vec();
     let deps = br#"{"libraries":{"Newtonsoft.Json/13.0.3":{"type":"package"},"app/1.0.0":{"type":"project"}}}"#.to_vec();
-    let go = buildinfo("go1.22.5", "path\tx\nmod\tx\t(devel)\t\ndep\ty\tv1.0.0\th1:z\nbuild\tvcs.revision=0123456789abcdef\nbuild\tvcs.time=2024-01-02T03:04:05Z\n");
+    let go = buildinfo(
+        "go1.22.5",
+        "path\tx\nmod\tx\t(devel)\t\ndep\ty\tv1.0.0\th1:z\nbuild\tvcs.revision=0123456789abcdef\nbuild\tvcs.time=2024-01-02T03:04:05Z\n",
+    );
     let elf = std::fs::read(elf_with(tmp.path(), "go-seed", &[(".go.buildinfo", &go)])).unwrap();
     let mut rng = Rng(0x5eed_cafe_f00d_d00d);
     let os = b"ID=debian\nVERSION_ID=\"12\"\nID_LIKE=debian\n".to_vec();
     for _ in 0..120 {
         let files: Vec<(&str, Vec<u8>)> = vec![
             ("var/lib/dpkg/status", rng.mutate(&status)),
-            ("var/lib/dpkg/status.d/base", rng.mutate(&status[..status.len().min(800)])),
+            (
+                "var/lib/dpkg/status.d/base",
+                rng.mutate(&status[..status.len().min(800)]),
+            ),
             ("site/x-1.0.dist-info/METADATA", rng.mutate(&metadata)),
             ("site/y.egg-info", rng.mutate(&metadata)),
             ("app/package-lock.json", rng.mutate(&lock3)),
             ("old/package-lock.json", rng.mutate(&lock1)),
-            ("app/node_modules/npm/package.json", rng.mutate(&package_json)),
+            (
+                "app/node_modules/npm/package.json",
+                rng.mutate(&package_json),
+            ),
             ("srv/Cargo.lock", rng.mutate(&cargo_lock)),
             ("usr/share/java/commons-io-2.11.0.jar", rng.mutate(&jar)),
             ("lib/apk/db/installed", rng.mutate(&apk)),
-            ("gems/specifications/rake-13.0.6.gemspec", rng.mutate(&gemspec)),
+            (
+                "gems/specifications/rake-13.0.6.gemspec",
+                rng.mutate(&gemspec),
+            ),
             ("vendor/composer/installed.json", rng.mutate(&composer)),
             ("srv/composer.lock", rng.mutate(&composer)),
             ("app/app.deps.json", rng.mutate(&deps)),

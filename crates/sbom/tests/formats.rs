@@ -18,7 +18,12 @@ use vouch_testkit::venv_tool;
 
 fn validate(kind: &str, path: &Path) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/validate.py");
-    let out = Command::new(venv_tool("python3")).arg(script).arg(kind).arg(path).output().unwrap();
+    let out = Command::new(venv_tool("python3"))
+        .arg(script)
+        .arg(kind)
+        .arg(path)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{kind} validation of {} failed:\n{}{}",
@@ -33,15 +38,29 @@ fn sample(root: &Path) -> Sbom {
     debian_base(root, Some(60));
     python_metadata(root, "usr/lib/python3/dist-packages");
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    copy_into(root, &data.join("npm-lock-v3").display().to_string(), "srv/web");
+    copy_into(
+        root,
+        &data.join("npm-lock-v3").display().to_string(),
+        "srv/web",
+    );
     copy_into(root, "/usr/bin/docker-registry", "usr/bin/docker-registry");
-    copy_into(root, "/usr/share/java/commons-io.jar", "usr/share/java/commons-io.jar");
-    let options = Options { supplier: Some(Supplier::Organization("vouch tests".into())), ..Default::default() };
+    copy_into(
+        root,
+        "/usr/share/java/commons-io.jar",
+        "usr/share/java/commons-io.jar",
+    );
+    let options = Options {
+        supplier: Some(Supplier::Organization("vouch tests".into())),
+        ..Default::default()
+    };
     vouch_sbom::generate(&format!("dir:{}", root.display()), &options).unwrap()
 }
 
 fn stamp() -> Stamp {
-    Stamp { uuid: "00000000-0000-4000-8000-000000000000".into(), created: "2026-01-02T03:04:05Z".into() }
+    Stamp {
+        uuid: "00000000-0000-4000-8000-000000000000".into(),
+        created: "2026-01-02T03:04:05Z".into(),
+    }
 }
 
 #[test]
@@ -49,7 +68,13 @@ fn every_format_validates_and_reads_back() {
     let tmp = tempfile::tempdir().unwrap();
     let sbom = sample(&tmp.path().join("root"));
     let kinds: BTreeSet<PackageType> = sbom.packages.iter().map(|p| p.kind).collect();
-    for k in [PackageType::Deb, PackageType::Python, PackageType::Npm, PackageType::GoModule, PackageType::JavaArchive] {
+    for k in [
+        PackageType::Deb,
+        PackageType::Python,
+        PackageType::Npm,
+        PackageType::GoModule,
+        PackageType::JavaArchive,
+    ] {
         assert!(kinds.contains(&k), "{k} missing from the sample");
     }
     for f in Format::ALL {
@@ -67,22 +92,41 @@ fn every_format_validates_and_reads_back() {
             Format::Table => {
                 let t = String::from_utf8(a).unwrap();
                 assert!(t.starts_with("NAME"));
-                assert!(t.lines().any(|l| l.starts_with("express ") && l.contains("4.21.2") && l.ends_with("npm")));
+                assert!(t.lines().any(|l| l.starts_with("express ")
+                    && l.contains("4.21.2")
+                    && l.ends_with("npm")));
                 continue;
             }
             Format::Json => {}
         }
         // Everything written reads back to the same identities.
         let back = format::decode(&std::fs::read(&path).unwrap()).unwrap();
-        let ids = |s: &Sbom| s.packages.iter().map(|p| (p.kind, p.name.clone(), p.version.clone(), p.purl.clone())).collect::<BTreeSet<_>>();
+        let ids = |s: &Sbom| {
+            s.packages
+                .iter()
+                .map(|p| (p.kind, p.name.clone(), p.version.clone(), p.purl.clone()))
+                .collect::<BTreeSet<_>>()
+        };
         assert_eq!(ids(&back), ids(&sbom), "{f} round trip");
-        assert_eq!(back.distro.as_ref().map(|d| d.id.as_str()), Some("debian"), "{f} distro");
-        let deps = |s: &Sbom| s.relationships.iter().filter(|r| r.kind == vouch_sbom::RelationshipKind::DependsOn).count();
+        assert_eq!(
+            back.distro.as_ref().map(|d| d.id.as_str()),
+            Some("debian"),
+            "{f} distro"
+        );
+        let deps = |s: &Sbom| {
+            s.relationships
+                .iter()
+                .filter(|r| r.kind == vouch_sbom::RelationshipKind::DependsOn)
+                .count()
+        };
         assert_eq!(deps(&back), deps(&sbom), "{f} dependency edges");
     }
     // A fresh stamp changes only the namespace / serial and the time.
-    let x: Value = serde_json::from_slice(&format::encode(&sbom, Format::SpdxJson).unwrap()).unwrap();
-    let y: Value = serde_json::from_slice(&format::encode_with(&sbom, Format::SpdxJson, &stamp()).unwrap()).unwrap();
+    let x: Value =
+        serde_json::from_slice(&format::encode(&sbom, Format::SpdxJson).unwrap()).unwrap();
+    let y: Value =
+        serde_json::from_slice(&format::encode_with(&sbom, Format::SpdxJson, &stamp()).unwrap())
+            .unwrap();
     assert_ne!(x["documentNamespace"], y["documentNamespace"]);
     assert_eq!(x["packages"], y["packages"]);
     assert_eq!(x["relationships"], y["relationships"]);
@@ -92,23 +136,61 @@ fn every_format_validates_and_reads_back() {
 fn spdx_fields() {
     let tmp = tempfile::tempdir().unwrap();
     let sbom = sample(&tmp.path().join("root"));
-    let doc: Value = serde_json::from_slice(&format::encode_with(&sbom, Format::SpdxJson, &stamp()).unwrap()).unwrap();
+    let doc: Value =
+        serde_json::from_slice(&format::encode_with(&sbom, Format::SpdxJson, &stamp()).unwrap())
+            .unwrap();
     assert_eq!(doc["spdxVersion"], "SPDX-2.3");
-    assert!(doc["documentNamespace"].as_str().unwrap().ends_with("00000000-0000-4000-8000-000000000000"));
+    assert!(
+        doc["documentNamespace"]
+            .as_str()
+            .unwrap()
+            .ends_with("00000000-0000-4000-8000-000000000000")
+    );
     let pkgs = doc["packages"].as_array().unwrap();
     assert_eq!(pkgs.len(), sbom.packages.len() + 1, "packages and the root");
     for p in pkgs {
         let supplier = p["supplier"].as_str().unwrap();
-        assert!(supplier.starts_with("Person: ") || supplier.starts_with("Organization: "), "{supplier} on {}", p["name"]);
+        assert!(
+            supplier.starts_with("Person: ") || supplier.starts_with("Organization: "),
+            "{supplier} on {}",
+            p["name"]
+        );
         assert!(!p["versionInfo"].as_str().unwrap().is_empty());
         assert_eq!(p["filesAnalyzed"], false);
     }
-    let deb = sbom.packages.iter().find(|p| p.kind == PackageType::Deb && p.source.is_some() && !p.licenses.is_empty()).expect("a deb with a source package and a copyright file");
-    let spdx = pkgs.iter().find(|p| p["name"] == deb.name.as_str()).unwrap();
-    let purl = spdx["externalRefs"].as_array().unwrap().iter().find(|r| r["referenceType"] == "purl").unwrap()["referenceLocator"].as_str().unwrap();
-    assert!(purl.starts_with(&format!("pkg:deb/debian/{}@", deb.name)) && purl.contains("distro=debian-12") && purl.contains("upstream="), "{purl}");
-    assert_eq!(spdx["licenseDeclared"].as_str(), deb.license_expression().as_deref());
-    let describes: Vec<&Value> = doc["relationships"].as_array().unwrap().iter().filter(|r| r["relationshipType"] == "DESCRIBES").collect();
+    let deb = sbom
+        .packages
+        .iter()
+        .find(|p| p.kind == PackageType::Deb && p.source.is_some() && !p.licenses.is_empty())
+        .expect("a deb with a source package and a copyright file");
+    let spdx = pkgs
+        .iter()
+        .find(|p| p["name"] == deb.name.as_str())
+        .unwrap();
+    let purl = spdx["externalRefs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["referenceType"] == "purl")
+        .unwrap()["referenceLocator"]
+        .as_str()
+        .unwrap();
+    assert!(
+        purl.starts_with(&format!("pkg:deb/debian/{}@", deb.name))
+            && purl.contains("distro=debian-12")
+            && purl.contains("upstream="),
+        "{purl}"
+    );
+    assert_eq!(
+        spdx["licenseDeclared"].as_str(),
+        deb.license_expression().as_deref()
+    );
+    let describes: Vec<&Value> = doc["relationships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["relationshipType"] == "DESCRIBES")
+        .collect();
     assert_eq!(describes.len(), 1);
 }
 
@@ -116,24 +198,55 @@ fn spdx_fields() {
 fn cyclonedx_fields() {
     let tmp = tempfile::tempdir().unwrap();
     let sbom = sample(&tmp.path().join("root"));
-    let doc: Value = serde_json::from_slice(&format::encode_with(&sbom, Format::CycloneDxJson, &stamp()).unwrap()).unwrap();
+    let doc: Value = serde_json::from_slice(
+        &format::encode_with(&sbom, Format::CycloneDxJson, &stamp()).unwrap(),
+    )
+    .unwrap();
     assert_eq!(doc["specVersion"], "1.6");
-    assert_eq!(doc["serialNumber"], "urn:uuid:00000000-0000-4000-8000-000000000000");
+    assert_eq!(
+        doc["serialNumber"],
+        "urn:uuid:00000000-0000-4000-8000-000000000000"
+    );
     let comps = doc["components"].as_array().unwrap();
-    let refs: BTreeSet<&str> = comps.iter().map(|c| c["bom-ref"].as_str().unwrap()).collect();
+    let refs: BTreeSet<&str> = comps
+        .iter()
+        .map(|c| c["bom-ref"].as_str().unwrap())
+        .collect();
     assert_eq!(refs.len(), comps.len(), "bom-refs are unique");
     for d in doc["dependencies"].as_array().unwrap() {
         assert!(refs.contains(d["ref"].as_str().unwrap()));
         for on in d["dependsOn"].as_array().unwrap() {
-            assert!(refs.contains(on.as_str().unwrap()), "dangling dependsOn {on}");
+            assert!(
+                refs.contains(on.as_str().unwrap()),
+                "dangling dependsOn {on}"
+            );
         }
     }
-    assert!(comps.iter().any(|c| c["type"] == "operating-system" && c["name"] == "debian"));
+    assert!(
+        comps
+            .iter()
+            .any(|c| c["type"] == "operating-system" && c["name"] == "debian")
+    );
     let express = comps.iter().find(|c| c["name"] == "express").unwrap();
     assert_eq!(express["purl"], "pkg:npm/express@4.21.2");
-    assert!(express["properties"].as_array().unwrap().iter().any(|p| p["name"] == "vouch:package:foundBy" && p["value"] == "javascript-lock-cataloger"));
-    let deps = doc["dependencies"].as_array().unwrap().iter().find(|d| d["ref"] == express["bom-ref"]).unwrap();
-    assert!(deps["dependsOn"].as_array().unwrap().len() > 10, "express has ~30 direct dependencies");
+    assert!(
+        express["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "vouch:package:foundBy"
+                && p["value"] == "javascript-lock-cataloger")
+    );
+    let deps = doc["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["ref"] == express["bom-ref"])
+        .unwrap();
+    assert!(
+        deps["dependsOn"].as_array().unwrap().len() > 10,
+        "express has ~30 direct dependencies"
+    );
 }
 
 /// syft's own SPDX and CycloneDX documents decode into the packages syft listed.
@@ -156,6 +269,10 @@ fn reads_syft_documents() {
         for (t, keys) in &expected {
             assert_eq!(got.get(t), Some(keys), "{fmt}: {t}");
         }
-        assert_eq!(sbom.distro.as_ref().map(|d| d.id.as_str()), Some("debian"), "{fmt}");
+        assert_eq!(
+            sbom.distro.as_ref().map(|d| d.id.as_str()),
+            Some("debian"),
+            "{fmt}"
+        );
     }
 }

@@ -13,13 +13,22 @@ use vouch_sbom::{Options, PackageType, Sbom, Scope};
 /// Two real dpkg paragraphs of this machine, the first with its version replaced.
 fn paragraphs() -> (String, String, String) {
     let status = std::fs::read_to_string("/var/lib/dpkg/status").unwrap();
-    let mut paras = status.split("\n\n").filter(|p| p.contains("\nVersion: ") && p.contains("install ok installed"));
-    let (a, b, c) = (paras.next().unwrap().to_owned(), paras.next().unwrap().to_owned(), paras.next().unwrap().to_owned());
+    let mut paras = status
+        .split("\n\n")
+        .filter(|p| p.contains("\nVersion: ") && p.contains("install ok installed"));
+    let (a, b, c) = (
+        paras.next().unwrap().to_owned(),
+        paras.next().unwrap().to_owned(),
+        paras.next().unwrap().to_owned(),
+    );
     (a, b, c)
 }
 
 fn name(p: &str) -> String {
-    p.lines().find_map(|l| l.strip_prefix("Package: ")).unwrap().to_owned()
+    p.lines()
+        .find_map(|l| l.strip_prefix("Package: "))
+        .unwrap()
+        .to_owned()
 }
 
 fn stage(dir: &Path, files: &[(&str, String)]) -> String {
@@ -32,7 +41,14 @@ fn stage(dir: &Path, files: &[(&str, String)]) -> String {
 }
 
 fn generate(input: &str, scope: Scope) -> Sbom {
-    vouch_sbom::generate(input, &Options { scope, ..Default::default() }).unwrap()
+    vouch_sbom::generate(
+        input,
+        &Options {
+            scope,
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
 
 #[test]
@@ -40,47 +56,125 @@ fn squashed_and_all_layers() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b, c) = paragraphs();
     let (na, nb, nc) = (name(&a), name(&b), name(&c));
-    let old_a = a.lines().map(|l| if l.starts_with("Version: ") { "Version: 0.0.1-old".to_owned() } else { l.to_owned() }).collect::<Vec<_>>().join("\n");
+    let old_a = a
+        .lines()
+        .map(|l| {
+            if l.starts_with("Version: ") {
+                "Version: 0.0.1-old".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     let os = std::fs::read_to_string("/etc/os-release").unwrap();
-    let l0 = stage(&tmp.path().join("l0"), &[
-        ("etc/os-release", os),
-        ("var/lib/dpkg/status", format!("{old_a}\n\n{b}\n")),
-        (&format!("var/lib/dpkg/info/{na}.list"), "/usr/share/doc/a\n".into()),
-        (&format!("var/lib/dpkg/info/{nb}.list"), "/usr/share/doc/b\n".into()),
-        ("usr/lib/python3/dist-packages/gone-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: gone\nVersion: 1.0\n".into()),
-    ]);
-    let l1 = stage(&tmp.path().join("l1"), &[
-        ("var/lib/dpkg/status", format!("{a}\n\n{b}\n\n{c}\n")),
-        (&format!("var/lib/dpkg/info/{na}.list"), "/usr/share/doc/a\n/usr/share/doc/a/NEWS\n".into()),
-        (&format!("var/lib/dpkg/info/{nc}.list"), "/usr/share/doc/c\n".into()),
-    ]);
-    let l2 = stage(&tmp.path().join("l2"), &[("app/node_modules/left-pad/package.json", r#"{"name":"left-pad","version":"1.3.0","license":"WTFPL"}"#.into())]);
+    let l0 = stage(
+        &tmp.path().join("l0"),
+        &[
+            ("etc/os-release", os),
+            ("var/lib/dpkg/status", format!("{old_a}\n\n{b}\n")),
+            (
+                &format!("var/lib/dpkg/info/{na}.list"),
+                "/usr/share/doc/a\n".into(),
+            ),
+            (
+                &format!("var/lib/dpkg/info/{nb}.list"),
+                "/usr/share/doc/b\n".into(),
+            ),
+            (
+                "usr/lib/python3/dist-packages/gone-1.0.dist-info/METADATA",
+                "Metadata-Version: 2.1\nName: gone\nVersion: 1.0\n".into(),
+            ),
+        ],
+    );
+    let l1 = stage(
+        &tmp.path().join("l1"),
+        &[
+            ("var/lib/dpkg/status", format!("{a}\n\n{b}\n\n{c}\n")),
+            (
+                &format!("var/lib/dpkg/info/{na}.list"),
+                "/usr/share/doc/a\n/usr/share/doc/a/NEWS\n".into(),
+            ),
+            (
+                &format!("var/lib/dpkg/info/{nc}.list"),
+                "/usr/share/doc/c\n".into(),
+            ),
+        ],
+    );
+    let l2 = stage(
+        &tmp.path().join("l2"),
+        &[(
+            "app/node_modules/left-pad/package.json",
+            r#"{"name":"left-pad","version":"1.3.0","license":"WTFPL"}"#.into(),
+        )],
+    );
     let layout = image(
         tmp.path(),
         "layers",
-        &[&[(&l0, "/")], &[(&l1, "/")], &[(&l2, "/"), ("-", "/usr/lib/python3/dist-packages/gone-1.0.dist-info")]],
+        &[
+            &[(&l0, "/")],
+            &[(&l1, "/")],
+            &[
+                (&l2, "/"),
+                ("-", "/usr/lib/python3/dist-packages/gone-1.0.dist-info"),
+            ],
+        ],
         &[],
     );
     let input = format!("oci:{}:layers", layout.display());
 
     let squashed = generate(&input, Scope::Squashed);
-    let debs: Vec<(&str, &str, Option<usize>)> =
-        squashed.packages.iter().filter(|p| p.kind == PackageType::Deb).map(|p| (p.name.as_str(), p.version.as_str(), p.layer)).collect();
-    let version = |p: &str| p.lines().find_map(|l| l.strip_prefix("Version: ")).unwrap().to_owned();
-    let mut want = [(na.as_str(), version(&a), Some(1)), (nb.as_str(), version(&b), Some(0)), (nc.as_str(), version(&c), Some(1))];
+    let debs: Vec<(&str, &str, Option<usize>)> = squashed
+        .packages
+        .iter()
+        .filter(|p| p.kind == PackageType::Deb)
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.layer))
+        .collect();
+    let version = |p: &str| {
+        p.lines()
+            .find_map(|l| l.strip_prefix("Version: "))
+            .unwrap()
+            .to_owned()
+    };
+    let mut want = [
+        (na.as_str(), version(&a), Some(1)),
+        (nb.as_str(), version(&b), Some(0)),
+        (nc.as_str(), version(&c), Some(1)),
+    ];
     want.sort();
-    let want: Vec<(&str, &str, Option<usize>)> = want.iter().map(|(n, v, l)| (*n, v.as_str(), *l)).collect();
-    assert_eq!(debs, want, "upgraded in layer 1, untouched from layer 0, added in layer 1");
-    assert!(!squashed.packages.iter().any(|p| p.name == "gone"), "deleted in layer 2");
-    let pad = squashed.packages.iter().find(|p| p.name == "left-pad").unwrap();
+    let want: Vec<(&str, &str, Option<usize>)> =
+        want.iter().map(|(n, v, l)| (*n, v.as_str(), *l)).collect();
+    assert_eq!(
+        debs, want,
+        "upgraded in layer 1, untouched from layer 0, added in layer 1"
+    );
+    assert!(
+        !squashed.packages.iter().any(|p| p.name == "gone"),
+        "deleted in layer 2"
+    );
+    let pad = squashed
+        .packages
+        .iter()
+        .find(|p| p.name == "left-pad")
+        .unwrap();
     assert_eq!(pad.layer, Some(2));
     assert_eq!(squashed.source.layers[2].index, 2);
-    assert!(squashed.source.layers.iter().all(|l| l.digest.starts_with("sha256:") && l.diff_id.is_some()));
+    assert!(
+        squashed
+            .source
+            .layers
+            .iter()
+            .all(|l| l.digest.starts_with("sha256:") && l.diff_id.is_some())
+    );
 
     let all = generate(&input, Scope::AllLayers);
     let count = |n: &str| all.packages.iter().filter(|p| p.name == n).count();
     assert_eq!(count(&na), 2, "old version in layer 0 and new in layer 1");
-    assert!(all.packages.iter().any(|p| p.name == na && p.version == "0.0.1-old" && p.layer == Some(0)));
+    assert!(
+        all.packages
+            .iter()
+            .any(|p| p.name == na && p.version == "0.0.1-old" && p.layer == Some(0))
+    );
     assert_eq!(count(&nb), 2, "listed by both layers' status files");
     assert_eq!(count("gone"), 1, "present in layer 0 though deleted later");
     assert_eq!(count("left-pad"), 1);

@@ -29,7 +29,11 @@ pub fn auditable_binary(dir: &Path) -> std::path::PathBuf {
     let section = dir.join("dep-v0.bin");
     std::fs::write(&section, z.finish().unwrap()).unwrap();
     let out = dir.join("demo-app");
-    run(Command::new("objcopy").arg("--add-section").arg(format!(".dep-v0={}", section.display())).arg("/bin/true").arg(&out));
+    run(Command::new("objcopy")
+        .arg("--add-section")
+        .arg(format!(".dep-v0={}", section.display()))
+        .arg("/bin/true")
+        .arg(&out));
     out
 }
 
@@ -70,9 +74,22 @@ fn image_with_os_and_language_packages_matches_syft() {
     assert_eq!(count(PackageType::Python), py);
     assert!(count(PackageType::Npm) > 100, "npm's own node_modules");
     // Debian builds Go in GOPATH mode: main packages and stdlib, no module list.
-    assert!(count(PackageType::GoModule) >= 3, "docker-registry, umoci and stdlib");
-    assert!(sbom.packages.iter().any(|p| p.name == "github.com/docker/distribution/cmd/registry" && p.version.starts_with("v2.")), "main version found in the binary");
-    assert_eq!(count(PackageType::RustCrate), 3, "runtime crates of the auditable binary, not build ones");
+    assert!(
+        count(PackageType::GoModule) >= 3,
+        "docker-registry, umoci and stdlib"
+    );
+    assert!(
+        sbom.packages
+            .iter()
+            .any(|p| p.name == "github.com/docker/distribution/cmd/registry"
+                && p.version.starts_with("v2.")),
+        "main version found in the binary"
+    );
+    assert_eq!(
+        count(PackageType::RustCrate),
+        3,
+        "runtime crates of the auditable binary, not build ones"
+    );
     // Layer attribution: OS packages from the first layer, the rest from the second.
     for p in &sbom.packages {
         let want = if p.kind == PackageType::Deb { 0 } else { 1 };
@@ -80,8 +97,18 @@ fn image_with_os_and_language_packages_matches_syft() {
     }
     let syft = syft(&format!("oci-dir:{}", layout.display()));
     let report = assert_agreement(&sbom, &syft, syft_placeholder_version);
-    for t in ["deb", "python", "npm", "go-module", "java-archive", "rust-crate"] {
-        assert!(report.get(t).is_some_and(|r| r.2 > 0), "no {t} packages in common");
+    for t in [
+        "deb",
+        "python",
+        "npm",
+        "go-module",
+        "java-archive",
+        "rust-crate",
+    ] {
+        assert!(
+            report.get(t).is_some_and(|r| r.2 > 0),
+            "no {t} packages in common"
+        );
     }
 }
 
@@ -93,16 +120,38 @@ fn directory_with_lock_files_matches_syft() {
     python_metadata(&root, "srv/app/.venv/lib/python3.11/site-packages");
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     for v in 1..=3 {
-        copy_into(&root, &data.join(format!("npm-lock-v{v}")).display().to_string(), &format!("srv/web{v}"));
+        copy_into(
+            &root,
+            &data.join(format!("npm-lock-v{v}")).display().to_string(),
+            &format!("srv/web{v}"),
+        );
     }
     // This workspace's own lock file: a few hundred real crates.
-    copy_into(&root, &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock").display().to_string(), "srv/rust/Cargo.lock");
+    copy_into(
+        &root,
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../Cargo.lock")
+            .display()
+            .to_string(),
+        "srv/rust/Cargo.lock",
+    );
     let input = format!("dir:{}", root.display());
     let sbom = vouch(&input);
     assert_eq!(sbom.source.kind, SourceKind::Dir);
     assert!(sbom.warnings.is_empty(), "{:#?}", sbom.warnings);
-    assert!(sbom.packages.iter().any(|p| p.kind == PackageType::Npm && p.name == "express" && p.version == "4.21.2"));
-    assert!(sbom.packages.iter().any(|p| p.kind == PackageType::RustCrate && p.name == "vouch-sbom" && p.purl.is_none()), "workspace crates have no purl");
+    assert!(
+        sbom.packages
+            .iter()
+            .any(|p| p.kind == PackageType::Npm && p.name == "express" && p.version == "4.21.2")
+    );
+    assert!(
+        sbom.packages
+            .iter()
+            .any(|p| p.kind == PackageType::RustCrate
+                && p.name == "vouch-sbom"
+                && p.purl.is_none()),
+        "workspace crates have no purl"
+    );
     let syft = syft(&format!("dir:{}", root.display()));
     assert_agreement(&sbom, &syft, |_, _| None);
 }

@@ -73,12 +73,15 @@ impl KeylessFixture {
             inclusion_proof: None,
             canonicalized_body: serde_json::to_vec(&body).expect("json"),
         };
-        entry.signed_entry_timestamp =
-            Some(log_key.sign_bytes(&vouch_sign::set_message(&entry)));
+        entry.signed_entry_timestamp = Some(log_key.sign_bytes(&vouch_sign::set_message(&entry)));
         bundle.tlog_entries = vec![entry];
-        // Round-trip through JSON, as a verifier receives it.
-        let bundle = Bundle::from_json(&bundle.to_json(), &Limits::default()).expect("bundle");
-        Self { chain, bundle, log_key }
+        // Not round-tripped through JSON: v0.3 bundles must also carry an inclusion proof with
+        // a checkpoint, which needs a real log (vouch-tlog, not a dependency of this crate).
+        Self {
+            chain,
+            bundle,
+            log_key,
+        }
     }
 
     /// A trusted root for `ca` (its chain and CT key) and this fixture's log key.
@@ -91,20 +94,21 @@ impl KeylessFixture {
                 "logId": {"keyId": B64.encode(id)}})
         };
         let log_pk = self.log_key.public_key();
+        let (ca_entry, ctlog) = ca
+            .trusted_root_entries("http://127.0.0.1", "1970-01-01T00:00:00Z")
+            .expect("entries");
         let json = serde_json::json!({
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
             "tlogs": [log(log_pk.spki_der(), &log_pk.key_id())],
-            "ctlogs": [log(&ca.ct_log_public_key_der().expect("ct"), &ca.ct_log_id().expect("id"))],
-            "certificateAuthorities": [{
-                "subject": {"organization": "vouch", "commonName": "vouch"},
-                "uri": "http://127.0.0.1",
-                "certChain": {"certificates": ca.ca_chain().iter()
-                    .map(|d| serde_json::json!({"rawBytes": B64.encode(d)})).collect::<Vec<_>>()},
-                "validFor": {"start": "1970-01-01T00:00:00Z"}}],
+            "ctlogs": [ctlog],
+            "certificateAuthorities": [ca_entry],
             "timestampAuthorities": []
         });
-        TrustedRoot::from_json(&serde_json::to_vec(&json).expect("json"), &Limits::default())
-            .expect("trusted root")
+        TrustedRoot::from_json(
+            &serde_json::to_vec(&json).expect("json"),
+            &Limits::default(),
+        )
+        .expect("trusted root")
     }
 
     pub fn verify(
@@ -112,7 +116,11 @@ impl KeylessFixture {
         ca: &CertificateAuthority,
         policy: &SignerPolicy,
     ) -> vouch_sign::Result<Verified<BlobContent>> {
-        Verifier::new(self.trusted_root(ca)).verify_blob(Artifact::Bytes(ARTIFACT), &self.bundle, policy)
+        Verifier::new(self.trusted_root(ca)).verify_blob(
+            Artifact::Bytes(ARTIFACT),
+            &self.bundle,
+            policy,
+        )
     }
 }
 

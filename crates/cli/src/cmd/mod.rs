@@ -10,6 +10,9 @@ pub(crate) mod verify;
 pub(crate) mod scan;
 pub(crate) mod sbom;
 pub(crate) mod tlog;
+pub(crate) mod ca;
+pub(crate) mod instance;
+pub(crate) mod policy;
 
 use std::process::ExitCode;
 
@@ -21,8 +24,14 @@ use crate::cli::{Command, Context};
 pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
     if !matches!(command, Command::Sbom(_)) {
         // Only `vouch sbom` writes SBOM formats and files; the rest print table or JSON.
-        if let Some(bad) = ctx.outputs.iter().find(|o| o.as_str() != "table" && o.as_str() != "json") {
-            anyhow::bail!("-o {bad}: this command prints `table` or `json` (SBOM formats and FORMAT=FILE are for `vouch sbom`)");
+        if let Some(bad) = ctx
+            .outputs
+            .iter()
+            .find(|o| o.as_str() != "table" && o.as_str() != "json")
+        {
+            anyhow::bail!(
+                "-o {bad}: this command prints `table` or `json` (SBOM formats and FORMAT=FILE are for `vouch sbom`)"
+            );
         }
     }
     match command {
@@ -38,6 +47,10 @@ pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => verify::verify(&a, ctx),
         Command::VerifyAttestation(a) => verify::verify_attestation(&a, ctx),
         Command::Tlog(c) => tlog::run(c, ctx),
+        Command::Ca(c) => ca::run(c, ctx),
+        Command::Oidc(c) => ca::run_oidc(c, ctx),
+        Command::Instance(c) => instance::run(c, ctx),
+        Command::Policy(c) => policy::run(c, ctx),
     }
 }
 

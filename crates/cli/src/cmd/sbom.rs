@@ -65,17 +65,30 @@ pub(crate) fn parse_output(s: &str) -> anyhow::Result<OutputSpec> {
         Some((f, _)) => (f, None),
         None => (s, None),
     };
-    Ok(OutputSpec { format: f.parse()?, file })
+    Ok(OutputSpec {
+        format: f.parse()?,
+        file,
+    })
 }
 
 pub(crate) fn run(args: &SbomArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let mut outputs = ctx.outputs.iter().map(|o| parse_output(o)).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut outputs = ctx
+        .outputs
+        .iter()
+        .map(|o| parse_output(o))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     if outputs.is_empty() {
-        let format = if std::io::stdout().is_terminal() { Format::Table } else { Format::Json };
+        let format = if std::io::stdout().is_terminal() {
+            Format::Table
+        } else {
+            Format::Json
+        };
         outputs.push(OutputSpec { format, file: None });
     }
     if outputs.iter().filter(|o| o.file.is_none()).count() > 1 {
-        anyhow::bail!("more than one -o writes to stdout; give all but one a file (-o FORMAT=FILE)");
+        anyhow::bail!(
+            "more than one -o writes to stdout; give all but one a file (-o FORMAT=FILE)"
+        );
     }
     let mut options = vouch_sbom::Options {
         scope: match args.scope {
@@ -90,15 +103,23 @@ pub(crate) fn run(args: &SbomArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         options.platform = Some(p.parse().with_context(|| format!("--platform {p}"))?);
     }
     if let Some(s) = &args.supplier {
-        options.supplier = Some(vouch_sbom::Supplier::parse_spdx(s).unwrap_or_else(|| vouch_sbom::Supplier::Organization(s.trim().to_owned())));
+        options.supplier = Some(
+            vouch_sbom::Supplier::parse_spdx(s)
+                .unwrap_or_else(|| vouch_sbom::Supplier::Organization(s.trim().to_owned())),
+        );
     }
-    let sbom = vouch_sbom::generate(&args.source, &options).with_context(|| format!("cataloging {}", args.source))?;
+    let sbom = vouch_sbom::generate(&args.source, &options)
+        .with_context(|| format!("cataloging {}", args.source))?;
     if !ctx.quiet {
         for w in &sbom.warnings {
             eprintln!("vouch: warning: {w}");
         }
         if ctx.verbose > 0 {
-            eprintln!("vouch: {} packages, {} warnings", sbom.packages.len(), sbom.warnings.len());
+            eprintln!(
+                "vouch: {} packages, {} warnings",
+                sbom.packages.len(),
+                sbom.warnings.len()
+            );
         }
     }
     // One stamp for the run: SPDX namespace and CycloneDX serial share the UUID.
@@ -106,7 +127,8 @@ pub(crate) fn run(args: &SbomArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     for o in &outputs {
         let bytes = format::encode_with(&sbom, o.format, &stamp)?;
         match &o.file {
-            Some(path) => std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?,
+            Some(path) => std::fs::write(path, &bytes)
+                .with_context(|| format!("writing {}", path.display()))?,
             None => {
                 let stdout = std::io::stdout();
                 let mut out = stdout.lock();
@@ -124,7 +146,13 @@ mod tests {
 
     #[test]
     fn output_specs() {
-        assert_eq!(parse_output("spdx-json=/tmp/x.json").unwrap(), OutputSpec { format: Format::SpdxJson, file: Some("/tmp/x.json".into()) });
+        assert_eq!(
+            parse_output("spdx-json=/tmp/x.json").unwrap(),
+            OutputSpec {
+                format: Format::SpdxJson,
+                file: Some("/tmp/x.json".into())
+            }
+        );
         assert_eq!(parse_output("table").unwrap().file, None);
         assert!(parse_output("xml").is_err());
     }

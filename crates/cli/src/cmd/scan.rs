@@ -100,7 +100,7 @@ enum ScanFormat {
 
 pub(crate) fn run(args: ScanArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let limits = vouch_vuln::Limits::default();
-    let (bytes, label) = read_input(&args.source)?;
+    let (bytes, label) = read_input(&args.source, ctx)?;
     let list = vouch_vuln::read_sbom(&bytes, &label, &limits)?;
     let db = Database::open(&args.db.path())?;
     let mut report = db.scan(
@@ -160,7 +160,7 @@ pub(crate) fn run(args: ScanArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(verdict(&report, &args, ctx))
 }
 
-fn read_input(source: &str) -> anyhow::Result<(Vec<u8>, String)> {
+fn read_input(source: &str, ctx: &Context) -> anyhow::Result<(Vec<u8>, String)> {
     if source == "-" {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
@@ -168,14 +168,28 @@ fn read_input(source: &str) -> anyhow::Result<(Vec<u8>, String)> {
         return Ok((bytes, "stdin".into()));
     }
     let path = Path::new(source);
-    if path.is_file() {
+    if path.is_file() && !source.starts_with("docker-archive:") {
         let bytes = std::fs::read(path).with_context(|| format!("reading {source}"))?;
         return Ok((bytes, source.to_owned()));
     }
-    anyhow::bail!(
-        "{source} is not an SBOM file; to scan an image or directory, write its SBOM first \
-         (`vouch sbom {source} -o cyclonedx-json > sbom.json`) and scan that"
-    )
+    // An image or directory: catalog it first, then scan its CycloneDX form (the same path
+    // an SBOM file takes, so distro and source-package details are read one way).
+    let options = vouch_sbom::Options {
+        scope: vouch_sbom::Scope::Squashed,
+        platform: None,
+        registry: super::registry_options(ctx)?,
+        supplier: None,
+        catalogers: Vec::new(),
+    };
+    let sbom = vouch_sbom::generate(source, &options)
+        .with_context(|| format!("cataloging {source} (give an SBOM file to scan one instead)"))?;
+    for w in &sbom.warnings {
+        if !ctx.quiet {
+            eprintln!("vouch: warning: {w}");
+        }
+    }
+    let bytes = vouch_sbom::format::encode(&sbom, vouch_sbom::format::Format::CycloneDxJson)?;
+    Ok((bytes, source.to_owned()))
 }
 
 fn verdict(report: &ScanReport, args: &ScanArgs, ctx: &Context) -> ExitCode {

@@ -20,12 +20,18 @@ impl Cataloger for Apk {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if path.ends_with("lib/apk/db/installed") { Want::Catalog } else { Want::No }
+        if path.ends_with("lib/apk/db/installed") {
+            Want::Catalog
+        } else {
+            Want::No
+        }
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(text) = cx.read_text(path) else { continue };
+            let Some(text) = cx.read_text(path) else {
+                continue;
+            };
             let mut records: Vec<Vec<(char, String)>> = Vec::new();
             let mut cur = Vec::new();
             for line in text.lines() {
@@ -47,7 +53,12 @@ impl Cataloger for Apk {
             let mut added: Vec<(String, Vec<String>)> = Vec::new();
             let mut provides: HashMap<String, String> = HashMap::new();
             for rec in records {
-                let get = |k: char| rec.iter().find(|(c, _)| *c == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+                let get = |k: char| {
+                    rec.iter()
+                        .find(|(c, _)| *c == k)
+                        .map(|(_, v)| v.as_str())
+                        .filter(|v| !v.is_empty())
+                };
                 let (Some(name), Some(version)) = (get('P'), get('V')) else {
                     cx.warn(path, "record without P: (name) or V: (version); skipped");
                     continue;
@@ -55,7 +66,10 @@ impl Cataloger for Apk {
                 let mut p = Package::new(PackageType::Apk, name, version);
                 p.arch = get('A').map(str::to_owned);
                 if let Some(o) = get('o') {
-                    p.source = Some(SourcePackage { name: o.to_owned(), version: None });
+                    p.source = Some(SourcePackage {
+                        name: o.to_owned(),
+                        version: None,
+                    });
                 }
                 if let Some(l) = get('L') {
                     p.licenses = licenses(l);
@@ -66,7 +80,11 @@ impl Cataloger for Apk {
                 for (k, v) in &rec {
                     match k {
                         'F' => dir = v.clone(),
-                        'R' => p.files.push(if dir.is_empty() { format!("/{v}") } else { format!("/{dir}/{v}") }),
+                        'R' => p.files.push(if dir.is_empty() {
+                            format!("/{v}")
+                        } else {
+                            format!("/{dir}/{v}")
+                        }),
                         _ => {}
                     }
                 }
@@ -85,11 +103,24 @@ impl Cataloger for Apk {
                         Some(&d.id.to_ascii_lowercase()),
                         name,
                         version,
-                        &[("arch", p.arch.as_deref().unwrap_or("")), ("distro", &distro), ("upstream", upstream)],
+                        &[
+                            ("arch", p.arch.as_deref().unwrap_or("")),
+                            ("distro", &distro),
+                            ("upstream", upstream),
+                        ],
                     )
                 });
-                let depends: Vec<String> = get('D').map(|d| d.split_whitespace().filter(|x| !x.starts_with('!')).map(dep_name).collect()).unwrap_or_default();
-                let provided: Vec<String> = get('p').map(|d| d.split_whitespace().map(dep_name).collect()).unwrap_or_default();
+                let depends: Vec<String> = get('D')
+                    .map(|d| {
+                        d.split_whitespace()
+                            .filter(|x| !x.starts_with('!'))
+                            .map(dep_name)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let provided: Vec<String> = get('p')
+                    .map(|d| d.split_whitespace().map(dep_name).collect())
+                    .unwrap_or_default();
                 let id = cx.add(p);
                 for pr in provided {
                     provides.entry(pr).or_insert_with(|| id.clone());
@@ -119,7 +150,9 @@ fn licenses(l: &str) -> Vec<String> {
     if let Some(e) = crate::license::normalise(l).filter(|e| crate::license::is_spdx(e)) {
         return vec![e];
     }
-    l.split_whitespace().filter_map(crate::license::normalise).collect()
+    l.split_whitespace()
+        .filter_map(crate::license::normalise)
+        .collect()
 }
 
 fn truncate(s: &str) -> &str {

@@ -19,7 +19,11 @@ impl Cataloger for DepsJson {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if path.ends_with(".deps.json") { Want::Catalog } else { Want::No }
+        if path.ends_with(".deps.json") {
+            Want::Catalog
+        } else {
+            Want::No
+        }
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {

@@ -36,7 +36,11 @@ impl Cataloger for Dpkg {
         }
         if dir(path).ends_with("lib/dpkg/status.d") {
             let b = base(path);
-            return if b.ends_with(".md5sums") || b.ends_with(".list") || b.ends_with(".conffiles") || b.starts_with('.') {
+            return if b.ends_with(".md5sums")
+                || b.ends_with(".list")
+                || b.ends_with(".conffiles")
+                || b.starts_with('.')
+            {
                 Want::Read
             } else {
                 Want::Catalog
@@ -45,7 +49,10 @@ impl Cataloger for Dpkg {
         if dir(path).ends_with("lib/dpkg/info") && path.ends_with(".list") {
             return Want::Read;
         }
-        if path.starts_with("usr/share/doc/") && path.ends_with("/copyright") && path.matches('/').count() == 4 {
+        if path.starts_with("usr/share/doc/")
+            && path.ends_with("/copyright")
+            && path.matches('/').count() == 4
+        {
             return Want::Read;
         }
         Want::No
@@ -53,9 +60,16 @@ impl Cataloger for Dpkg {
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(text) = cx.read_text(path) else { continue };
+            let Some(text) = cx.read_text(path) else {
+                continue;
+            };
             let distroless = dir(path).ends_with("status.d");
-            let db_dir = if distroless { dir(dir(path)) } else { dir(path) }.to_owned();
+            let db_dir = if distroless {
+                dir(dir(path))
+            } else {
+                dir(path)
+            }
+            .to_owned();
             let paras = paragraphs(&text);
             if paras.is_empty() {
                 cx.warn(path, "no package paragraphs");
@@ -65,18 +79,27 @@ impl Cataloger for Dpkg {
             let mut provides: HashMap<String, String> = HashMap::new();
             for (i, para) in paras.iter().enumerate() {
                 let Some(name) = field(para, "Package") else {
-                    cx.warn(path, format!("paragraph {} has no Package field; skipped", i + 1));
+                    cx.warn(
+                        path,
+                        format!("paragraph {} has no Package field; skipped", i + 1),
+                    );
                     continue;
                 };
                 if field(para, "Status").is_some_and(|s| s.contains("deinstall")) {
                     continue;
                 }
                 let Some(version) = field(para, "Version") else {
-                    cx.warn(path, format!("package {name} has no Version field; skipped"));
+                    cx.warn(
+                        path,
+                        format!("package {name} has no Version field; skipped"),
+                    );
                     continue;
                 };
                 if !valid_name(name) {
-                    cx.warn(path, format!("package name {name:?} is not a valid dpkg name; skipped"));
+                    cx.warn(
+                        path,
+                        format!("package name {name:?} is not a valid dpkg name; skipped"),
+                    );
                     continue;
                 }
                 let mut p = Package::new(PackageType::Deb, name, version);
@@ -87,7 +110,10 @@ impl Cataloger for Dpkg {
                         Some((n, v)) => (n.trim(), Some(v.trim_end_matches(')').trim().to_owned())),
                         None => (src.trim(), None),
                     };
-                    p.source = Some(SourcePackage { name: sname.to_owned(), version: sver });
+                    p.source = Some(SourcePackage {
+                        name: sname.to_owned(),
+                        version: sver,
+                    });
                 }
                 p.supplier = field(para, "Maintainer").and_then(Supplier::from_maintainer);
                 p.homepage = field(para, "Homepage").map(str::to_owned);
@@ -112,9 +138,15 @@ impl Cataloger for Dpkg {
                     if let Some(b) = cx.read_optional(&list) {
                         let text = String::from_utf8_lossy(&b);
                         p.files = if distroless {
-                            text.lines().filter_map(|l| l.split_whitespace().nth(1)).map(|f| format!("/{}", f.trim_start_matches('/'))).collect()
+                            text.lines()
+                                .filter_map(|l| l.split_whitespace().nth(1))
+                                .map(|f| format!("/{}", f.trim_start_matches('/')))
+                                .collect()
                         } else {
-                            text.lines().filter(|l| !l.is_empty() && *l != "/.").map(str::to_owned).collect()
+                            text.lines()
+                                .filter(|l| !l.is_empty() && *l != "/.")
+                                .map(str::to_owned)
+                                .collect()
                         };
                     }
                     p.locations.push(loc);
@@ -133,7 +165,9 @@ impl Cataloger for Dpkg {
                     .filter_map(|k| field(para, k))
                     .flat_map(dependency_names)
                     .collect();
-                let provided: Vec<String> = field(para, "Provides").map(dependency_names).unwrap_or_default();
+                let provided: Vec<String> = field(para, "Provides")
+                    .map(dependency_names)
+                    .unwrap_or_default();
                 let id = cx.add(p);
                 for pr in provided {
                     provides.entry(pr).or_insert_with(|| id.clone());
@@ -167,7 +201,11 @@ fn purl(cx: &Cx<'_>, p: &Package) -> Option<String> {
         Some(&d.id),
         &p.name,
         &p.version,
-        &[("arch", p.arch.as_deref().unwrap_or("")), ("distro", &distro), ("upstream", upstream.as_deref().unwrap_or(""))],
+        &[
+            ("arch", p.arch.as_deref().unwrap_or("")),
+            ("distro", &distro),
+            ("upstream", upstream.as_deref().unwrap_or("")),
+        ],
     )
 }
 
@@ -176,7 +214,8 @@ fn purl(cx: &Cx<'_>, p: &Package) -> Option<String> {
 fn valid_name(n: &str) -> bool {
     n.len() >= 2
         && n.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
+        && n.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
 }
 
 /// `libc6 (>= 2.34), libfoo:any | libbar` -> every alternative's name.
@@ -192,7 +231,9 @@ fn dependency_names(v: &str) -> Vec<String> {
 fn copyright_licenses(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in text.lines() {
-        let Some(v) = line.strip_prefix("License:") else { continue };
+        let Some(v) = line.strip_prefix("License:") else {
+            continue;
+        };
         let v = v.trim();
         if v.is_empty() {
             continue;
@@ -224,12 +265,18 @@ mod tests {
 
     #[test]
     fn dependency_lists() {
-        assert_eq!(dependency_names("libc6 (>= 2.34), libfoo:any | libbar"), vec!["libc6", "libfoo", "libbar"]);
+        assert_eq!(
+            dependency_names("libc6 (>= 2.34), libfoo:any | libbar"),
+            vec!["libc6", "libfoo", "libbar"]
+        );
     }
 
     #[test]
     fn copyright() {
         let t = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n\nFiles: x\nLicense: BSD-3-clause or Expat\n text\n";
-        assert_eq!(copyright_licenses(t), vec!["GPL-2.0-or-later", "BSD-3-Clause", "MIT"]);
+        assert_eq!(
+            copyright_licenses(t),
+            vec!["GPL-2.0-or-later", "BSD-3-Clause", "MIT"]
+        );
     }
 }

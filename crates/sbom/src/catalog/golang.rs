@@ -41,7 +41,9 @@ impl Cataloger for GoBinary {
             if elf.find(".go.buildinfo").is_none() {
                 continue;
             }
-            let Some(section) = cx.elf_section(path, &elf, ".go.buildinfo", MAX_SECTION) else { continue };
+            let Some(section) = cx.elf_section(path, &elf, ".go.buildinfo", MAX_SECTION) else {
+                continue;
+            };
             let info = match read_buildinfo(&section, |addr, n| {
                 let f = cx.open(path).ok_or_else(|| "cannot reopen".to_owned())?;
                 elf.read_at_addr(f, addr, n).map_err(|e| e.to_string())
@@ -75,7 +77,10 @@ pub(crate) struct Module {
 }
 
 /// Parses a `.go.buildinfo` section; `read_addr` reads memory for the pre-1.18 layout.
-pub(crate) fn read_buildinfo(data: &[u8], mut read_addr: impl FnMut(u64, u64) -> Result<Vec<u8>, String>) -> Result<BuildInfo, String> {
+pub(crate) fn read_buildinfo(
+    data: &[u8],
+    mut read_addr: impl FnMut(u64, u64) -> Result<Vec<u8>, String>,
+) -> Result<BuildInfo, String> {
     let start = (0..data.len().saturating_sub(MAGIC.len()))
         .step_by(16)
         .find(|&i| data[i..].starts_with(MAGIC))
@@ -94,7 +99,9 @@ pub(crate) fn read_buildinfo(data: &[u8], mut read_addr: impl FnMut(u64, u64) ->
         if ptr_size != 4 && ptr_size != 8 {
             return Err(format!("pointer size {ptr_size}"));
         }
-        let rd = Rd { big_endian: flags & 1 != 0 };
+        let rd = Rd {
+            big_endian: flags & 1 != 0,
+        };
         let mut go_string = |ptr_at: usize| -> Result<Vec<u8>, String> {
             let addr = rd.ptr(&d[ptr_at..], ptr_size);
             let hdr = read_addr(addr, 2 * ptr_size as u64)?;
@@ -112,7 +119,10 @@ pub(crate) fn read_buildinfo(data: &[u8], mut read_addr: impl FnMut(u64, u64) ->
     let mut info = parse_modinfo(&String::from_utf8_lossy(strip_sentinels(&modinfo)));
     info.go_version = String::from_utf8_lossy(&version).into_owned();
     if !info.go_version.starts_with("go") {
-        return Err(format!("Go version {:?} does not start with \"go\"", info.go_version));
+        return Err(format!(
+            "Go version {:?} does not start with \"go\"",
+            info.go_version
+        ));
     }
     Ok(info)
 }
@@ -133,7 +143,11 @@ fn varint_string(b: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 fn strip_sentinels(m: &[u8]) -> &[u8] {
-    if m.len() >= 33 && m[m.len() - 17] == b'\n' { &m[16..m.len() - 16] } else { m }
+    if m.len() >= 33 && m[m.len() - 17] == b'\n' {
+        &m[16..m.len() - 16]
+    } else {
+        m
+    }
 }
 
 pub(crate) fn parse_modinfo(text: &str) -> BuildInfo {
@@ -161,7 +175,8 @@ pub(crate) fn parse_modinfo(text: &str) -> BuildInfo {
             "build" => {
                 let s = f.collect::<Vec<_>>().join("\t");
                 if let Some((k, v)) = s.split_once('=') {
-                    info.settings.push((k.to_owned(), v.trim_matches('"').to_owned()));
+                    info.settings
+                        .push((k.to_owned(), v.trim_matches('"').to_owned()));
                 }
             }
             _ => {}
@@ -174,7 +189,12 @@ pub(crate) fn parse_modinfo(text: &str) -> BuildInfo {
 /// `-ldflags`, else a pseudo-version from the VCS settings (Go's module.PseudoVersion
 /// form `v0.0.0-YYYYMMDDHHMMSS-REV12`).
 pub(crate) fn main_version(info: &BuildInfo) -> Option<String> {
-    let setting = |k: &str| info.settings.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
+    let setting = |k: &str| {
+        info.settings
+            .iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.as_str())
+    };
     if let Some(ld) = setting("-ldflags") {
         let words: Vec<&str> = ld.split_whitespace().collect();
         for (i, w) in words.iter().enumerate() {
@@ -183,11 +203,19 @@ pub(crate) fn main_version(info: &BuildInfo) -> Option<String> {
                 w if w.starts_with("-X=") => Some(&w[3..]),
                 _ => None,
             };
-            let Some((key, value)) = arg.and_then(|a| a.split_once('=')) else { continue };
+            let Some((key, value)) = arg.and_then(|a| a.split_once('=')) else {
+                continue;
+            };
             let var = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
             let value = value.trim_matches(|c| c == '\'' || c == '"');
-            if (var.contains("version") || var == "tag" || var == "gittag" || var == "release") && looks_semver(value) {
-                return Some(if value.starts_with('v') { value.to_owned() } else { format!("v{value}") });
+            if (var.contains("version") || var == "tag" || var == "gittag" || var == "release")
+                && looks_semver(value)
+            {
+                return Some(if value.starts_with('v') {
+                    value.to_owned()
+                } else {
+                    format!("v{value}")
+                });
             }
         }
     }
@@ -277,7 +305,8 @@ fn semver_then_nul(b: &[u8]) -> Option<String> {
 fn looks_semver(v: &str) -> bool {
     let v = v.strip_prefix('v').unwrap_or(v);
     let mut parts = v.splitn(3, '.');
-    let num = |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()));
+    let num =
+        |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()));
     let (a, b, c) = (parts.next(), parts.next(), parts.next());
     num(a) && num(b) && c.is_some_and(|c| c.starts_with(|ch: char| ch.is_ascii_digit()))
 }
@@ -287,9 +316,19 @@ fn looks_semver(v: &str) -> bool {
 /// (`pkg:golang/github.com/docker/distribution@v2.8.2#cmd/registry`), as syft writes them.
 pub(crate) fn purl(path: &str, version: &str) -> Option<String> {
     let parts: Vec<&str> = path.split('/').collect();
-    if parts.len() > 3 && matches!(parts[0], "github.com" | "gitlab.com" | "bitbucket.org") && !parts[3].starts_with('v') {
+    if parts.len() > 3
+        && matches!(parts[0], "github.com" | "gitlab.com" | "bitbucket.org")
+        && !parts[3].starts_with('v')
+    {
         let ns = parts[..2].join("/");
-        return crate::purl::build_with_subpath("golang", Some(&ns), parts[2], version, &[], Some(&parts[3..].join("/")));
+        return crate::purl::build_with_subpath(
+            "golang",
+            Some(&ns),
+            parts[2],
+            version,
+            &[],
+            Some(&parts[3..].join("/")),
+        );
     }
     let (ns, name) = match path.rsplit_once('/') {
         Some((ns, n)) => (Some(ns), n),
@@ -303,15 +342,31 @@ fn add_packages(cx: &mut Cx<'_>, path: &str, info: &BuildInfo) {
     let mut main_id = None;
     // Binaries built outside module mode (GOPATH, as Debian builds them) have no `mod`
     // line; the main package's import path stands in for the module.
-    let gopath_main = (info.main.is_none() && !info.path.is_empty() && info.path != "command-line-arguments")
-        .then(|| Module { path: info.path.clone(), version: "(devel)".into(), sum: String::new() });
-    if let Some(main) = info.main.as_ref().or(gopath_main.as_ref()).filter(|m| !m.path.is_empty()) {
+    let gopath_main =
+        (info.main.is_none() && !info.path.is_empty() && info.path != "command-line-arguments")
+            .then(|| Module {
+                path: info.path.clone(),
+                version: "(devel)".into(),
+                sum: String::new(),
+            });
+    if let Some(main) = info
+        .main
+        .as_ref()
+        .or(gopath_main.as_ref())
+        .filter(|m| !m.path.is_empty())
+    {
         let version = if main.version == "(devel)" || main.version.is_empty() {
             main_version(info)
                 .or_else(|| {
                     // syft's "from contents" fallback: a NUL-delimited semver in the binary.
                     let f = cx.open(path)?;
-                    version_from_contents(std::io::BufReader::with_capacity(1 << 20, f)).map(|v| if v.starts_with('v') { v } else { format!("v{v}") })
+                    version_from_contents(std::io::BufReader::with_capacity(1 << 20, f)).map(|v| {
+                        if v.starts_with('v') {
+                            v
+                        } else {
+                            format!("v{v}")
+                        }
+                    })
                 })
                 .unwrap_or_else(|| main.version.clone())
         } else {
@@ -341,7 +396,11 @@ fn add_packages(cx: &mut Cx<'_>, path: &str, info: &BuildInfo) {
         p.locations.push(location);
         p.purl = crate::purl::build("golang", None, "stdlib", go.trim_start_matches("go"), &[]);
         p.licenses = vec!["BSD-3-Clause".into()];
-        p.cpes = vec![crate::cpe::format("golang", "go", go.trim_start_matches("go"))];
+        p.cpes = vec![crate::cpe::format(
+            "golang",
+            "go",
+            go.trim_start_matches("go"),
+        )];
         let id = cx.add(p);
         if let Some(m) = &main_id {
             cx.depends(m, &id);
@@ -362,13 +421,22 @@ mod tests {
         assert_eq!(main_version(&info).as_deref(), Some("v2.8.1"));
         let mut no_ld = parse_modinfo(text);
         no_ld.settings.retain(|(k, _)| k != "-ldflags");
-        assert_eq!(main_version(&no_ld).as_deref(), Some("v0.0.0-20240102030405-0123456789ab"));
+        assert_eq!(
+            main_version(&no_ld).as_deref(),
+            Some("v0.0.0-20240102030405-0123456789ab")
+        );
     }
 
     #[test]
     fn contents_versions() {
-        assert_eq!(version_from_contents(&b"abc\x00v2.8.2+ds1\x00zz"[..]).as_deref(), Some("v2.8.2+ds1"));
-        assert_eq!(version_from_contents(&b"\x00xL1.2.3\x00"[..]).as_deref(), Some("1.2.3"));
+        assert_eq!(
+            version_from_contents(&b"abc\x00v2.8.2+ds1\x00zz"[..]).as_deref(),
+            Some("v2.8.2+ds1")
+        );
+        assert_eq!(
+            version_from_contents(&b"\x00xL1.2.3\x00"[..]).as_deref(),
+            Some("1.2.3")
+        );
         assert_eq!(version_from_contents(&b"1.2.3\x00 \x001.2\x00"[..]), None);
     }
 

@@ -18,7 +18,9 @@ use crate::model::{Location, Package, PackageType, Supplier};
 /// The cataloger.
 pub(crate) struct Archive;
 
-const EXTENSIONS: &[&str] = &[".jar", ".war", ".ear", ".par", ".sar", ".nar", ".jpi", ".hpi", ".kar", ".lpkg"];
+const EXTENSIONS: &[&str] = &[
+    ".jar", ".war", ".ear", ".par", ".sar", ".nar", ".jpi", ".hpi", ".kar", ".lpkg",
+];
 /// Largest manifest or pom.properties read.
 const MAX_META: u64 = 1 << 20;
 /// Largest nested archive read into memory.
@@ -32,7 +34,14 @@ impl Cataloger for Archive {
 
     fn wants(&self, path: &str) -> Want {
         let b = base(path);
-        if EXTENSIONS.iter().any(|e| b.len() > e.len() && b[b.len() - e.len()..].eq_ignore_ascii_case(e)) { Want::Catalog } else { Want::No }
+        if EXTENSIONS
+            .iter()
+            .any(|e| b.len() > e.len() && b[b.len() - e.len()..].eq_ignore_ascii_case(e))
+        {
+            Want::Catalog
+        } else {
+            Want::No
+        }
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
@@ -45,8 +54,18 @@ impl Cataloger for Archive {
 }
 
 /// Catalogs one archive; returns the id of its own package, if it has one.
-fn archive<R: Read + Seek>(cx: &mut Cx<'_>, location: &Location, file_name: &str, reader: R, depth: usize) -> Option<String> {
-    let what = if depth == 0 { location.path.clone() } else { format!("{}:{file_name}", location.path) };
+fn archive<R: Read + Seek>(
+    cx: &mut Cx<'_>,
+    location: &Location,
+    file_name: &str,
+    reader: R,
+    depth: usize,
+) -> Option<String> {
+    let what = if depth == 0 {
+        location.path.clone()
+    } else {
+        format!("{}:{file_name}", location.path)
+    };
     let mut zip = match zip::ZipArchive::new(reader) {
         Ok(z) => z,
         Err(e) => {
@@ -71,7 +90,10 @@ fn archive<R: Read + Seek>(cx: &mut Cx<'_>, location: &Location, file_name: &str
         let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
         let is_manifest = name.eq_ignore_ascii_case("META-INF/MANIFEST.MF");
         let is_pom = name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties");
-        let is_nested = depth < MAX_DEPTH && EXTENSIONS.iter().any(|e| name.to_ascii_lowercase().ends_with(e));
+        let is_nested = depth < MAX_DEPTH
+            && EXTENSIONS
+                .iter()
+                .any(|e| name.to_ascii_lowercase().ends_with(e));
         if !(is_manifest || is_pom || is_nested) {
             continue;
         }
@@ -95,7 +117,10 @@ fn archive<R: Read + Seek>(cx: &mut Cx<'_>, location: &Location, file_name: &str
     }
     let (fname, fversion) = split_file_name(file_name);
     // Only pom.properties naming both artifact and version count (as in syft).
-    poms.retain(|p| p.get("artifactId").is_some_and(|a| !a.is_empty()) && p.get("version").is_some_and(|v| !v.is_empty()));
+    poms.retain(|p| {
+        p.get("artifactId").is_some_and(|a| !a.is_empty())
+            && p.get("version").is_some_and(|v| !v.is_empty())
+    });
     let mut own_id = None;
     let mut own_pom = None;
     // Without a manifest an archive has no package of its own, and its pom.properties are
@@ -112,10 +137,31 @@ fn archive<R: Read + Seek>(cx: &mut Cx<'_>, location: &Location, file_name: &str
             own_pom = Some(0);
         }
         if name.is_empty() {
-            name = if fname.is_empty() { mget(&["Name", "Bundle-Name", "Short-Name", "Extension-Name", "Implementation-Title"]).unwrap_or_default() } else { fname };
+            name = if fname.is_empty() {
+                mget(&[
+                    "Name",
+                    "Bundle-Name",
+                    "Short-Name",
+                    "Extension-Name",
+                    "Implementation-Title",
+                ])
+                .unwrap_or_default()
+            } else {
+                fname
+            };
         }
         if version.is_empty() {
-            version = if fversion.is_empty() { mget(&["Implementation-Version", "Specification-Version", "Plugin-Version", "Bundle-Version"]).unwrap_or_default() } else { fversion };
+            version = if fversion.is_empty() {
+                mget(&[
+                    "Implementation-Version",
+                    "Specification-Version",
+                    "Plugin-Version",
+                    "Bundle-Version",
+                ])
+                .unwrap_or_default()
+            } else {
+                fversion
+            };
         }
         // A pom.properties with the archive's own identity is more about the archive.
         if own_pom.is_none() {
@@ -125,14 +171,24 @@ fn archive<R: Read + Seek>(cx: &mut Cx<'_>, location: &Location, file_name: &str
                 version = poms[i]["version"].clone();
             }
         }
-        let group = own_pom.and_then(|i| pom_group(&poms[i])).or_else(|| m.group_id());
+        let group = own_pom
+            .and_then(|i| pom_group(&poms[i]))
+            .or_else(|| m.group_id());
         // Archives that say nothing about their version are left out: a package without a
         // version cannot be matched against anything (syft lists them as "UNKNOWN").
         if !name.is_empty() && !version.is_empty() {
             let mut p = Package::new(PackageType::JavaArchive, &name, &version);
             p.locations.push(location.clone());
-            p.licenses = mget(&["Bundle-License"]).and_then(|l| crate::license::normalise(l.split(';').next().unwrap_or(&l))).into_iter().collect();
-            p.supplier = mget(&["Implementation-Vendor", "Specification-Vendor", "Bundle-Vendor"]).map(Supplier::Organization);
+            p.licenses = mget(&["Bundle-License"])
+                .and_then(|l| crate::license::normalise(l.split(';').next().unwrap_or(&l)))
+                .into_iter()
+                .collect();
+            p.supplier = mget(&[
+                "Implementation-Vendor",
+                "Specification-Vendor",
+                "Bundle-Vendor",
+            ])
+            .map(Supplier::Organization);
             p.homepage = mget(&["Bundle-DocURL"]);
             p.purl = purl(group.as_deref(), &name, &version);
             own_id = Some(cx.add(p));
@@ -162,7 +218,13 @@ fn archive<R: Read + Seek>(cx: &mut Cx<'_>, location: &Location, file_name: &str
 }
 
 fn purl(group: Option<&str>, name: &str, version: &str) -> Option<String> {
-    crate::purl::build("maven", Some(group.filter(|g| !g.is_empty()).unwrap_or(name)), name, version, &[])
+    crate::purl::build(
+        "maven",
+        Some(group.filter(|g| !g.is_empty()).unwrap_or(name)),
+        name,
+        version,
+        &[],
+    )
 }
 
 /// A JAR manifest: the main section and the named ones (JAR spec: 72-byte lines continue
@@ -202,20 +264,33 @@ impl Manifest {
 
     /// A field of the main section, else of any named section.
     fn get(&self, key: &str) -> Option<String> {
-        self.sections.iter().find_map(|s| s.get(key).filter(|v| !v.is_empty()).cloned())
+        self.sections
+            .iter()
+            .find_map(|s| s.get(key).filter(|v| !v.is_empty()).cloned())
     }
 
     /// A group id from fields holding reverse domain names, as syft picks it: the
     /// alphabetically first candidate of the primary fields, else of the secondary ones.
     fn group_id(&self) -> Option<String> {
-        const PRIMARY: &[&str] = &["Group-Id", "Bundle-SymbolicName", "Extension-Name", "Specification-Vendor", "Implementation-Vendor", "Implementation-Vendor-Id", "Implementation-Title", "Bundle-Activator"];
+        const PRIMARY: &[&str] = &[
+            "Group-Id",
+            "Bundle-SymbolicName",
+            "Extension-Name",
+            "Specification-Vendor",
+            "Implementation-Vendor",
+            "Implementation-Vendor-Id",
+            "Implementation-Title",
+            "Bundle-Activator",
+        ];
         const SECONDARY: &[&str] = &["Automatic-Module-Name", "Main-Class", "Package"];
         for fields in [PRIMARY, SECONDARY] {
             let mut found: Vec<String> = Vec::new();
             for f in fields {
                 for s in &self.sections {
                     if let Some(v) = s.get(*f)
-                        && ["com", "org", "net", "io", "be"].iter().any(|d| v.starts_with(d))
+                        && ["com", "org", "net", "io", "be"]
+                            .iter()
+                            .any(|d| v.starts_with(d))
                     {
                         found.push(clean_group(v));
                     }
@@ -232,14 +307,24 @@ impl Manifest {
 
 /// `org.bar;uses:="org.foo"` -> `org.bar` (OSGi directives and fragments dropped).
 fn clean_group(g: &str) -> String {
-    g.split(';').next().unwrap_or(g).split('#').next().unwrap_or(g).trim().to_owned()
+    g.split(';')
+        .next()
+        .unwrap_or(g)
+        .split('#')
+        .next()
+        .unwrap_or(g)
+        .trim()
+        .to_owned()
 }
 
 /// A pom.properties' group: `groupId`, or an `artifactId` that looks like one.
 fn pom_group(p: &BTreeMap<String, String>) -> Option<String> {
     match p.get("groupId").filter(|g| !g.is_empty()) {
         Some(g) => Some(clean_group(g)),
-        None => p.get("artifactId").filter(|a| a.contains('.')).map(|a| clean_group(a)),
+        None => p
+            .get("artifactId")
+            .filter(|a| a.contains('.'))
+            .map(|a| clean_group(a)),
     }
 }
 
@@ -274,10 +359,21 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(split_file_name("commons-io-2.11.0.jar"), ("commons-io".into(), "2.11.0".into()));
-        assert_eq!(split_file_name("guava.jar"), ("guava".into(), String::new()));
-        let m = Manifest::parse("Manifest-Version: 1.0\nImplementation-Title: a very long\n  title\n\nName: x\nMain-Class: org.example.Main\n");
-        assert_eq!(m.get("Implementation-Title").as_deref(), Some("a very long title"));
+        assert_eq!(
+            split_file_name("commons-io-2.11.0.jar"),
+            ("commons-io".into(), "2.11.0".into())
+        );
+        assert_eq!(
+            split_file_name("guava.jar"),
+            ("guava".into(), String::new())
+        );
+        let m = Manifest::parse(
+            "Manifest-Version: 1.0\nImplementation-Title: a very long\n  title\n\nName: x\nMain-Class: org.example.Main\n",
+        );
+        assert_eq!(
+            m.get("Implementation-Title").as_deref(),
+            Some("a very long title")
+        );
         assert_eq!(m.group_id().as_deref(), Some("org.example.Main"));
     }
 }

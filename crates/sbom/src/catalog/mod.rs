@@ -29,13 +29,14 @@ mod ruby;
 mod rust;
 
 use std::collections::HashMap;
-use std::fs::File;
 
 use vouch_oci::Rootfs;
-use vouch_oci::rootfs::Kind;
+use vouch_oci::rootfs::{Kind, ReadSeek};
 
 use crate::elf::Elf;
-use crate::model::{Distro, Location, Package, Relationship, RelationshipKind, SourceKind, Warning};
+use crate::model::{
+    Distro, Location, Package, Relationship, RelationshipKind, SourceKind, Warning,
+};
 
 /// Every cataloger, in the order they run.
 pub static CATALOGERS: &[&dyn Cataloger] = &[
@@ -80,7 +81,10 @@ pub enum Applies {
 impl Applies {
     /// Whether a cataloger with this tag runs on `kind`.
     pub fn includes(self, kind: SourceKind) -> bool {
-        matches!((self, kind), (Self::Both, _) | (Self::Image, SourceKind::Image) | (Self::Dir, SourceKind::Dir))
+        matches!(
+            (self, kind),
+            (Self::Both, _) | (Self::Image, SourceKind::Image) | (Self::Dir, SourceKind::Dir)
+        )
     }
 }
 
@@ -132,7 +136,11 @@ impl<'a> Cx<'a> {
 
     /// Records a warning about `path` for the running cataloger.
     pub fn warn(&mut self, path: &str, message: impl Into<String>) {
-        self.warnings.push(Warning { cataloger: self.cataloger.to_owned(), path: abs(path), message: message.into() });
+        self.warnings.push(Warning {
+            cataloger: self.cataloger.to_owned(),
+            path: abs(path),
+            message: message.into(),
+        });
     }
 
     /// Reads a file that must be there; a missing or unreadable file is a warning.
@@ -140,7 +148,10 @@ impl<'a> Cx<'a> {
         match self.fs.read(path, MAX_READ) {
             Ok(Some(b)) => Some(b),
             Ok(None) => {
-                self.warn(path, "not readable (missing, not a regular file, or its contents were not kept)");
+                self.warn(
+                    path,
+                    "not readable (missing, not a regular file, or its contents were not kept)",
+                );
                 None
             }
             Err(e) => {
@@ -163,11 +174,14 @@ impl<'a> Cx<'a> {
 
     /// Reads a file as text (lossy UTF-8); see [`Cx::read`].
     pub fn read_text(&mut self, path: &str) -> Option<String> {
-        self.read(path).map(|b| String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        self.read(path).map(|b| {
+            String::from_utf8(b)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        })
     }
 
     /// Opens a file for partial reads.
-    pub fn open(&mut self, path: &str) -> Option<File> {
+    pub fn open(&mut self, path: &str) -> Option<Box<dyn ReadSeek>> {
         match self.fs.open(path) {
             Ok(Some((_, f))) => Some(f),
             Ok(None) => None,
@@ -190,7 +204,13 @@ impl<'a> Cx<'a> {
     }
 
     /// Reads an ELF section's bytes.
-    pub(crate) fn elf_section(&mut self, path: &str, elf: &Elf, name: &str, limit: u64) -> Option<Vec<u8>> {
+    pub(crate) fn elf_section(
+        &mut self,
+        path: &str,
+        elf: &Elf,
+        name: &str,
+        limit: u64,
+    ) -> Option<Vec<u8>> {
         let f = self.open(path)?;
         match elf.section(f, name, limit) {
             Ok(b) => b,
@@ -212,12 +232,19 @@ impl<'a> Cx<'a> {
             Ok(Some((_, n))) => n.layer,
             _ => self.fs.get(path).and_then(|n| n.layer),
         };
-        Location { path: abs(path), layer }
+        Location {
+            path: abs(path),
+            layer,
+        }
     }
 
     /// Paths directly inside `dir` (relative, sorted).
     pub fn children(&self, dir: &str) -> Vec<String> {
-        let prefix = if dir.is_empty() { String::new() } else { format!("{}/", dir.trim_end_matches('/')) };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", dir.trim_end_matches('/'))
+        };
         self.fs
             .entries()
             .filter(|(p, _)| p.starts_with(&prefix) && !p[prefix.len()..].contains('/'))
@@ -230,8 +257,18 @@ impl<'a> Cx<'a> {
     pub fn add(&mut self, mut p: Package) -> String {
         if p.name.trim().is_empty() || p.version.trim().is_empty() {
             // Every format needs both; an entry without them identifies nothing.
-            let path = p.locations.first().map(|l| l.path.clone()).unwrap_or_default();
-            self.warn(&path, format!("a {} package with an empty name or version ({:?} {:?}); skipped", p.kind, p.name, p.version));
+            let path = p
+                .locations
+                .first()
+                .map(|l| l.path.clone())
+                .unwrap_or_default();
+            self.warn(
+                &path,
+                format!(
+                    "a {} package with an empty name or version ({:?} {:?}); skipped",
+                    p.kind, p.name, p.version
+                ),
+            );
             return String::new();
         }
         p.found_by = self.cataloger.to_owned();
@@ -240,7 +277,11 @@ impl<'a> Cx<'a> {
             p.layer = p.locations.first().and_then(|l| l.layer);
         }
         if p.cpes.is_empty() {
-            let ns = p.purl.as_deref().and_then(crate::purl::Purl::parse).and_then(|u| u.namespace);
+            let ns = p
+                .purl
+                .as_deref()
+                .and_then(crate::purl::Purl::parse)
+                .and_then(|u| u.namespace);
             p.cpes.extend(crate::cpe::for_package(&p, ns.as_deref()));
         }
         p.files.sort();
@@ -253,12 +294,20 @@ impl<'a> Cx<'a> {
 
     /// Records that `from` depends on `to`.
     pub fn depends(&mut self, from: &str, to: &str) {
-        self.relationships.push(Relationship { from: from.into(), to: to.into(), kind: RelationshipKind::DependsOn });
+        self.relationships.push(Relationship {
+            from: from.into(),
+            to: to.into(),
+            kind: RelationshipKind::DependsOn,
+        });
     }
 
     /// Records that `from` contains `to`.
     pub fn contains(&mut self, from: &str, to: &str) {
-        self.relationships.push(Relationship { from: from.into(), to: to.into(), kind: RelationshipKind::Contains });
+        self.relationships.push(Relationship {
+            from: from.into(),
+            to: to.into(),
+            kind: RelationshipKind::Contains,
+        });
     }
 
     /// The distro qualifier value `ID-VERSION_ID`, if known.
@@ -267,18 +316,30 @@ impl<'a> Cx<'a> {
         if d.id.is_empty() {
             return None;
         }
-        Some(if d.version_id.is_empty() { d.id.clone() } else { format!("{}-{}", d.id, d.version_id) })
+        Some(if d.version_id.is_empty() {
+            d.id.clone()
+        } else {
+            format!("{}-{}", d.id, d.version_id)
+        })
     }
 }
 
 /// `/`-prefixed form of a root-relative path.
 pub(crate) fn abs(path: &str) -> String {
-    if path.starts_with('/') { path.to_owned() } else { format!("/{path}") }
+    if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
+    }
 }
 
 /// What every selected cataloger wants of `path`: the strongest answer.
 pub(crate) fn want(catalogers: &[&dyn Cataloger], path: &str) -> Want {
-    catalogers.iter().map(|c| c.wants(path)).max().unwrap_or(Want::No)
+    catalogers
+        .iter()
+        .map(|c| c.wants(path))
+        .max()
+        .unwrap_or(Want::No)
 }
 
 /// Runs `catalogers` over `fs`. With `only_layer`, evidence files are limited to those the
@@ -296,7 +357,8 @@ pub(crate) fn run(catalogers: &[&dyn Cataloger], cx: &mut Cx<'_>, only_layer: Op
                 found[i].push(path.to_owned());
             }
         }
-        if exec_catalogers && node.mode & 0o111 != 0 && Rootfs::has_content(node) && node.size >= 64 {
+        if exec_catalogers && node.mode & 0o111 != 0 && Rootfs::has_content(node) && node.size >= 64
+        {
             executables.push(path.to_owned());
         }
     }
@@ -347,7 +409,10 @@ pub(crate) fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
 
 /// The value of `key` in a paragraph.
 pub(crate) fn field<'p>(para: &'p [(String, String)], key: &str) -> Option<&'p str> {
-    para.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    para.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
 }
 
 /// The file name part of a path.

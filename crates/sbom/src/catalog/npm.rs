@@ -26,7 +26,11 @@ impl Cataloger for PackageJson {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if base(path) == "package.json" { Want::Catalog } else { Want::No }
+        if base(path) == "package.json" {
+            Want::Catalog
+        } else {
+            Want::No
+        }
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
@@ -39,7 +43,8 @@ impl Cataloger for PackageJson {
                     continue;
                 }
             };
-            let (Some(name), Some(version)) = (str_field(&v, "name"), str_field(&v, "version")) else {
+            let (Some(name), Some(version)) = (str_field(&v, "name"), str_field(&v, "version"))
+            else {
                 // Fixtures and workspace roots often have neither; syft skips them too.
                 continue;
             };
@@ -64,7 +69,11 @@ impl Cataloger for PackageLock {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if base(path) == "package-lock.json" { Want::Catalog } else { Want::No }
+        if base(path) == "package-lock.json" {
+            Want::Catalog
+        } else {
+            Want::No
+        }
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
@@ -86,16 +95,22 @@ impl Cataloger for PackageLock {
                     if meta.get("link").and_then(Value::as_bool) == Some(true) {
                         continue;
                     }
-                    let name = str_field(meta, "name").map(str::to_owned).or_else(|| {
-                        key.rsplit_once("node_modules/").map(|(_, n)| n.to_owned())
-                    });
-                    let (Some(name), Some(version)) = (name, str_field(meta, "version")) else { continue };
+                    let name = str_field(meta, "name")
+                        .map(str::to_owned)
+                        .or_else(|| key.rsplit_once("node_modules/").map(|(_, n)| n.to_owned()));
+                    let (Some(name), Some(version)) = (name, str_field(meta, "version")) else {
+                        continue;
+                    };
                     let mut p = Package::new(PackageType::Npm, &name, version);
                     p.locations.push(location.clone());
                     p.licenses = licenses(meta);
                     p.download_url = str_field(meta, "resolved").map(str::to_owned);
                     p.purl = purl(&name, version);
-                    let deps: Vec<String> = meta.get("dependencies").and_then(Value::as_object).map(|d| d.keys().cloned().collect()).unwrap_or_default();
+                    let deps: Vec<String> = meta
+                        .get("dependencies")
+                        .and_then(Value::as_object)
+                        .map(|d| d.keys().cloned().collect())
+                        .unwrap_or_default();
                     let id = cx.add(p);
                     ids.entry(name).or_insert_with(|| id.clone());
                     edges.push((id, deps));
@@ -109,7 +124,11 @@ impl Cataloger for PackageLock {
                         p.locations.push(location.clone());
                         p.download_url = str_field(meta, "resolved").map(str::to_owned);
                         p.purl = purl(name, version);
-                        let req: Vec<String> = meta.get("requires").and_then(Value::as_object).map(|d| d.keys().cloned().collect()).unwrap_or_default();
+                        let req: Vec<String> = meta
+                            .get("requires")
+                            .and_then(Value::as_object)
+                            .map(|d| d.keys().cloned().collect())
+                            .unwrap_or_default();
                         let id = cx.add(p);
                         ids.entry(name.clone()).or_insert_with(|| id.clone());
                         edges.push((id, req));
@@ -119,7 +138,10 @@ impl Cataloger for PackageLock {
                     }
                 }
             } else {
-                cx.warn(path, "neither \"packages\" nor \"dependencies\": not a package-lock.json");
+                cx.warn(
+                    path,
+                    "neither \"packages\" nor \"dependencies\": not a package-lock.json",
+                );
             }
             for (id, deps) in edges {
                 for d in deps {
@@ -133,13 +155,18 @@ impl Cataloger for PackageLock {
 }
 
 fn str_field<'v>(v: &'v Value, k: &str) -> Option<&'v str> {
-    v.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    v.get(k)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// `pkg:npm/%40scope/name@version`.
 pub(crate) fn purl(name: &str, version: &str) -> Option<String> {
     match name.split_once('/') {
-        Some((scope, n)) if scope.starts_with('@') => crate::purl::build("npm", Some(scope), n, version, &[]),
+        Some((scope, n)) if scope.starts_with('@') => {
+            crate::purl::build("npm", Some(scope), n, version, &[])
+        }
         _ => crate::purl::build("npm", None, name, version, &[]),
     }
 }
@@ -149,21 +176,26 @@ fn licenses(v: &Value) -> Vec<String> {
     let mut raw = Vec::new();
     match v.get("license") {
         Some(Value::String(s)) => raw.push(s.clone()),
-        Some(Value::Object(o)) => raw.extend(o.get("type").and_then(Value::as_str).map(str::to_owned)),
+        Some(Value::Object(o)) => {
+            raw.extend(o.get("type").and_then(Value::as_str).map(str::to_owned))
+        }
         _ => {}
     }
     if let Some(Value::Array(a)) = v.get("licenses") {
         for l in a {
             match l {
                 Value::String(s) => raw.push(s.clone()),
-                Value::Object(o) => raw.extend(o.get("type").and_then(Value::as_str).map(str::to_owned)),
+                Value::Object(o) => {
+                    raw.extend(o.get("type").and_then(Value::as_str).map(str::to_owned))
+                }
                 _ => {}
             }
         }
     }
     let mut out: Vec<String> = Vec::new();
     for r in raw {
-        if let Some(e) = crate::license::normalise(r.trim_start_matches('(').trim_end_matches(')')).or_else(|| crate::license::normalise(&r))
+        if let Some(e) = crate::license::normalise(r.trim_start_matches('(').trim_end_matches(')'))
+            .or_else(|| crate::license::normalise(&r))
             && !out.contains(&e)
         {
             out.push(e);
@@ -179,7 +211,11 @@ fn author(v: &Value) -> Option<Supplier> {
         Value::Object(o) => {
             let name = o.get("name").and_then(Value::as_str).unwrap_or("");
             let email = o.get("email").and_then(Value::as_str).unwrap_or("");
-            Supplier::from_maintainer(&if email.is_empty() { name.to_owned() } else { format!("{name} <{email}>") })
+            Supplier::from_maintainer(&if email.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{name} <{email}>")
+            })
         }
         _ => None,
     }

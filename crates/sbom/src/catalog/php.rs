@@ -27,15 +27,25 @@ impl Cataloger for Installed {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if base(path) == "installed.json" { Want::Catalog } else { Want::No }
+        if base(path) == "installed.json" {
+            Want::Catalog
+        } else {
+            Want::No
+        }
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(v) = read_json(cx, path) else { continue };
+            let Some(v) = read_json(cx, path) else {
+                continue;
+            };
             let list = match &v {
                 Value::Array(a) => a.clone(),
-                Value::Object(o) => o.get("packages").and_then(Value::as_array).cloned().unwrap_or_default(),
+                Value::Object(o) => o
+                    .get("packages")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
                 _ => Vec::new(),
             };
             add_all(cx, path, &list);
@@ -53,15 +63,26 @@ impl Cataloger for Lock {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if base(path) == "composer.lock" { Want::Catalog } else { Want::No }
+        if base(path) == "composer.lock" {
+            Want::Catalog
+        } else {
+            Want::No
+        }
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(v) = read_json(cx, path) else { continue };
+            let Some(v) = read_json(cx, path) else {
+                continue;
+            };
             let mut list = Vec::new();
             for k in ["packages", "packages-dev"] {
-                list.extend(v.get(k).and_then(Value::as_array).cloned().unwrap_or_default());
+                list.extend(
+                    v.get(k)
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
             }
             add_all(cx, path, &list);
         }
@@ -82,8 +103,14 @@ fn read_json(cx: &mut Cx<'_>, path: &str) -> Option<Value> {
 fn add_all(cx: &mut Cx<'_>, path: &str, list: &[Value]) {
     let location = cx.location(path);
     for item in list {
-        let s = |k: &str| item.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
-        let (Some(name), Some(version)) = (s("name"), s("version")) else { continue };
+        let s = |k: &str| {
+            item.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        let (Some(name), Some(version)) = (s("name"), s("version")) else {
+            continue;
+        };
         let Some((vendor, project)) = name.split_once('/') else {
             cx.warn(path, format!("package name {name:?} is not vendor/project"));
             continue;
@@ -93,7 +120,12 @@ fn add_all(cx: &mut Cx<'_>, path: &str, list: &[Value]) {
         p.licenses = item
             .get("license")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).filter_map(crate::license::normalise).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .filter_map(crate::license::normalise)
+                    .collect()
+            })
             .unwrap_or_default();
         p.supplier = item
             .get("authors")
@@ -102,10 +134,18 @@ fn add_all(cx: &mut Cx<'_>, path: &str, list: &[Value]) {
             .and_then(|a| {
                 let n = a.get("name").and_then(Value::as_str).unwrap_or("");
                 let e = a.get("email").and_then(Value::as_str).unwrap_or("");
-                Supplier::from_maintainer(&if e.is_empty() { n.to_owned() } else { format!("{n} <{e}>") })
+                Supplier::from_maintainer(&if e.is_empty() {
+                    n.to_owned()
+                } else {
+                    format!("{n} <{e}>")
+                })
             });
         p.homepage = s("homepage").map(str::to_owned);
-        p.download_url = item.get("dist").and_then(|d| d.get("url")).and_then(Value::as_str).map(str::to_owned);
+        p.download_url = item
+            .get("dist")
+            .and_then(|d| d.get("url"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         p.purl = crate::purl::build("composer", Some(vendor), project, version, &[]);
         cx.add(p);
     }

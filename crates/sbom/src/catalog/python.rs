@@ -24,13 +24,17 @@ impl Cataloger for Python {
         let b = base(path);
         let d_lower_dist = ends_with_ci(d, "dist-info");
         let d_lower_egg = ends_with_ci(d, "egg-info");
-        if (d_lower_dist && b.eq_ignore_ascii_case("METADATA")) || (d_lower_egg && b.eq_ignore_ascii_case("PKG-INFO")) {
+        if (d_lower_dist && b.eq_ignore_ascii_case("METADATA"))
+            || (d_lower_egg && b.eq_ignore_ascii_case("PKG-INFO"))
+        {
             return Want::Catalog;
         }
         if ends_with_ci(b, ".egg-info") {
             return Want::Catalog;
         }
-        if (d_lower_dist && (b == "RECORD" || b == "direct_url.json")) || (d_lower_egg && b == "installed-files.txt") {
+        if (d_lower_dist && (b == "RECORD" || b == "direct_url.json"))
+            || (d_lower_egg && b == "installed-files.txt")
+        {
             return Want::Read;
         }
         Want::No
@@ -38,11 +42,22 @@ impl Cataloger for Python {
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(text) = cx.read_text(path) else { continue };
+            let Some(text) = cx.read_text(path) else {
+                continue;
+            };
             let headers = parse_metadata(&text);
-            let get = |k: &str| headers.iter().find(|(h, _)| h.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty());
+            let get = |k: &str| {
+                headers
+                    .iter()
+                    .find(|(h, _)| h.eq_ignore_ascii_case(k))
+                    .map(|(_, v)| v.as_str())
+                    .filter(|v| !v.trim().is_empty())
+            };
             let (Some(name), Some(version)) = (get("Name"), get("Version")) else {
-                cx.warn(path, "no Name or Version header; not a package metadata file");
+                cx.warn(
+                    path,
+                    "no Name or Version header; not a package metadata file",
+                );
                 continue;
             };
             let name = normalise_name(name);
@@ -54,9 +69,14 @@ impl Cataloger for Python {
                 headers
                     .iter()
                     .filter(|(h, _)| h.eq_ignore_ascii_case("Project-URL"))
-                    .find_map(|(_, v)| v.split_once(',').filter(|(k, _)| k.trim().eq_ignore_ascii_case("homepage")).map(|(_, u)| u.trim().to_owned()))
+                    .find_map(|(_, v)| {
+                        v.split_once(',')
+                            .filter(|(k, _)| k.trim().eq_ignore_ascii_case("homepage"))
+                            .map(|(_, u)| u.trim().to_owned())
+                    })
             });
-            p.supplier = supplier(get("Author"), get("Author-email")).or_else(|| supplier(get("Maintainer"), get("Maintainer-email")));
+            p.supplier = supplier(get("Author"), get("Author-email"))
+                .or_else(|| supplier(get("Maintainer"), get("Maintainer-email")));
             // Installed files.
             let meta_dir = dir(path).to_owned();
             let is_dist = ends_with_ci(&meta_dir, "dist-info");
@@ -78,7 +98,11 @@ impl Cataloger for Python {
                 if cx.exists(&list)
                     && let Some(b) = cx.read_optional(&list)
                 {
-                    p.files = String::from_utf8_lossy(&b).lines().filter(|l| !l.is_empty()).map(|f| join_clean(&meta_dir, f)).collect();
+                    p.files = String::from_utf8_lossy(&b)
+                        .lines()
+                        .filter(|l| !l.is_empty())
+                        .map(|f| join_clean(&meta_dir, f))
+                        .collect();
                     p.locations.push(cx.location(&list));
                 }
             }
@@ -89,7 +113,9 @@ impl Cataloger for Python {
 }
 
 fn ends_with_ci(s: &str, suffix: &str) -> bool {
-    s.len() >= suffix.len() && s.is_char_boundary(s.len() - suffix.len()) && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    s.len() >= suffix.len()
+        && s.is_char_boundary(s.len() - suffix.len())
+        && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
 /// PEP 503: runs of `-`, `_`, `.` become one `-`, lower-cased.
@@ -133,7 +159,13 @@ fn parse_metadata(text: &str) -> Vec<(String, String)> {
 
 /// PEP 639 `License-Expression`, then a short `License` value, then trove classifiers.
 fn licenses(headers: &[(String, String)]) -> Vec<String> {
-    let get = |k: &str| headers.iter().find(|(h, _)| h.eq_ignore_ascii_case(k)).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
+    let get = |k: &str| {
+        headers
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
     if let Some(e) = get("License-Expression").and_then(crate::license::normalise) {
         return vec![e];
     }
@@ -145,9 +177,13 @@ fn licenses(headers: &[(String, String)]) -> Vec<String> {
         if !h.eq_ignore_ascii_case("Classifier") {
             continue;
         }
-        let Some(rest) = v.strip_prefix("License :: ") else { continue };
+        let Some(rest) = v.strip_prefix("License :: ") else {
+            continue;
+        };
         let last = rest.rsplit(" :: ").next().unwrap_or(rest);
-        if let Some(id) = classifier(last).map(str::to_owned).or_else(|| crate::license::normalise(last).filter(|e| crate::license::is_spdx(e)))
+        if let Some(id) = classifier(last)
+            .map(str::to_owned)
+            .or_else(|| crate::license::normalise(last).filter(|e| crate::license::is_spdx(e)))
             && !out.contains(&id)
         {
             out.push(id);
@@ -181,7 +217,8 @@ fn supplier(name: Option<&str>, email: Option<&str>) -> Option<Supplier> {
         // `Author-email: Jane <jane@x>, Joe <joe@x>`: the first.
         (None, Some(e)) => Supplier::from_maintainer(e.split(',').next().unwrap_or(e)),
         (Some(n), Some(e)) if !e.contains('<') => Supplier::from_maintainer(&format!("{n} <{e}>")),
-        (Some(n), Some(e)) => Supplier::from_maintainer(e.split(',').next().unwrap_or(e)).or_else(|| Supplier::from_maintainer(n)),
+        (Some(n), Some(e)) => Supplier::from_maintainer(e.split(',').next().unwrap_or(e))
+            .or_else(|| Supplier::from_maintainer(n)),
         (Some(n), None) => Supplier::from_maintainer(n),
         (None, None) => None,
     }
@@ -214,7 +251,11 @@ fn csv_first(line: &str) -> Option<String> {
 
 /// `/`-rooted `base/rel` with `.` and `..` resolved (RECORD paths like `../../bin/x`).
 fn join_clean(base: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = if rel.starts_with('/') { Vec::new() } else { base.split('/').filter(|c| !c.is_empty()).collect() };
+    let mut parts: Vec<&str> = if rel.starts_with('/') {
+        Vec::new()
+    } else {
+        base.split('/').filter(|c| !c.is_empty()).collect()
+    };
     for c in rel.split('/') {
         match c {
             "" | "." => {}
@@ -234,7 +275,10 @@ mod tests {
     #[test]
     fn names_and_paths() {
         assert_eq!(normalise_name("Foo.Bar__baz"), "foo-bar-baz");
-        assert_eq!(join_clean("usr/lib/python3/site-packages", "../../../bin/x"), "/usr/bin/x");
+        assert_eq!(
+            join_clean("usr/lib/python3/site-packages", "../../../bin/x"),
+            "/usr/bin/x"
+        );
         assert_eq!(csv_first("\"a,b\",sha256=x,1").as_deref(), Some("a,b"));
     }
 }

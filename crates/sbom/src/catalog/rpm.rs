@@ -30,7 +30,10 @@ impl Cataloger for Rpm {
 
     fn wants(&self, path: &str) -> Want {
         let d = dir(path);
-        if !(d.ends_with("var/lib/rpm") || d.ends_with("usr/share/rpm") || d.ends_with("usr/lib/sysimage/rpm")) {
+        if !(d.ends_with("var/lib/rpm")
+            || d.ends_with("usr/share/rpm")
+            || d.ends_with("usr/lib/sysimage/rpm"))
+        {
             return Want::No;
         }
         match base(path) {
@@ -62,8 +65,15 @@ impl Cataloger for Rpm {
                         continue;
                     }
                 };
-                let (Some(name), Some(ver), Some(rel)) = (h.string(TAG_NAME), h.string(TAG_VERSION), h.string(TAG_RELEASE)) else {
-                    cx.warn(path, format!("package header {}: no name, version or release", i + 1));
+                let (Some(name), Some(ver), Some(rel)) = (
+                    h.string(TAG_NAME),
+                    h.string(TAG_VERSION),
+                    h.string(TAG_RELEASE),
+                ) else {
+                    cx.warn(
+                        path,
+                        format!("package header {}: no name, version or release", i + 1),
+                    );
                     continue;
                 };
                 if name == "gpg-pubkey" {
@@ -82,10 +92,20 @@ impl Cataloger for Rpm {
                     let stem = s.trim_end_matches(".src.rpm");
                     // name-version-release: the name is everything before the last two dashes.
                     let src_name = stem.rsplitn(3, '-').nth(2).unwrap_or(stem);
-                    p.source = Some(SourcePackage { name: src_name.to_owned(), version: None });
+                    p.source = Some(SourcePackage {
+                        name: src_name.to_owned(),
+                        version: None,
+                    });
                 }
-                p.licenses = h.string(TAG_LICENSE).and_then(|l| crate::license::normalise(&l)).into_iter().collect();
-                p.supplier = h.string(TAG_VENDOR).filter(|v| !v.is_empty()).map(Supplier::Organization);
+                p.licenses = h
+                    .string(TAG_LICENSE)
+                    .and_then(|l| crate::license::normalise(&l))
+                    .into_iter()
+                    .collect();
+                p.supplier = h
+                    .string(TAG_VENDOR)
+                    .filter(|v| !v.is_empty())
+                    .map(Supplier::Organization);
                 p.locations.push(location.clone());
                 p.purl = cx.distro.and_then(|d| {
                     let ns = match d.id.as_str() {
@@ -100,7 +120,12 @@ impl Cataloger for Rpm {
                         Some(&ns),
                         &name,
                         &vr,
-                        &[("arch", p.arch.as_deref().unwrap_or("")), ("distro", &distro), ("epoch", &epoch), ("upstream", srpm.as_deref().unwrap_or(""))],
+                        &[
+                            ("arch", p.arch.as_deref().unwrap_or("")),
+                            ("distro", &distro),
+                            ("epoch", &epoch),
+                            ("upstream", srpm.as_deref().unwrap_or("")),
+                        ],
                     )
                 });
                 cx.add(p);
@@ -113,9 +138,17 @@ fn read_sqlite(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     // SQLite wants a file; the database is copied to a private temporary one.
     let mut tmp = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
     tmp.write_all(bytes).map_err(|e| e.to_string())?;
-    let conn = rusqlite::Connection::open_with_flags(tmp.path(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| e.to_string())?;
-    let mut stmt = conn.prepare("SELECT blob FROM Packages").map_err(|e| e.to_string())?;
-    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0)).map_err(|e| e.to_string())?;
+    let conn = rusqlite::Connection::open_with_flags(
+        tmp.path(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut stmt = conn
+        .prepare("SELECT blob FROM Packages")
+        .map_err(|e| e.to_string())?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for r in rows.take(MAX_ROWS) {
         out.push(r.map_err(|e| e.to_string())?);
@@ -144,23 +177,39 @@ pub(crate) struct Header<'a> {
 
 impl<'a> Header<'a> {
     pub(crate) fn parse(b: &'a [u8]) -> Result<Self, String> {
-        let be = |i: usize| b.get(i..i + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]])).ok_or("truncated header");
+        let be = |i: usize| {
+            b.get(i..i + 4)
+                .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+                .ok_or("truncated header")
+        };
         let il = be(0)? as usize;
         let dl = be(4)? as usize;
-        let data_start = il.checked_mul(16).and_then(|n| n.checked_add(8)).ok_or("index count overflows")?;
+        let data_start = il
+            .checked_mul(16)
+            .and_then(|n| n.checked_add(8))
+            .ok_or("index count overflows")?;
         if data_start.checked_add(dl).is_none_or(|end| end > b.len()) || il > 100_000 {
-            return Err(format!("index ({il} entries) and data ({dl} bytes) exceed the {} byte blob", b.len()));
+            return Err(format!(
+                "index ({il} entries) and data ({dl} bytes) exceed the {} byte blob",
+                b.len()
+            ));
         }
         let mut entries = Vec::with_capacity(il);
         for i in 0..il {
             let o = 8 + i * 16;
             entries.push((be(o)?, be(o + 4)?, be(o + 8)? as usize, be(o + 12)?));
         }
-        Ok(Self { entries, data: &b[data_start..data_start + dl] })
+        Ok(Self {
+            entries,
+            data: &b[data_start..data_start + dl],
+        })
     }
 
     fn entry(&self, tag: u32) -> Option<(u32, usize, u32)> {
-        self.entries.iter().find(|e| e.0 == tag).map(|e| (e.1, e.2, e.3))
+        self.entries
+            .iter()
+            .find(|e| e.0 == tag)
+            .map(|e| (e.1, e.2, e.3))
     }
 
     pub(crate) fn string(&self, tag: u32) -> Option<String> {
@@ -213,7 +262,11 @@ mod tests {
     #[test]
     fn header_fields() {
         let s = |v: &str| format!("{v}\0").into_bytes();
-        let h = header(&[(TAG_NAME, TYPE_STRING, s("bash")), (TAG_EPOCH, TYPE_INT32, 1u32.to_be_bytes().to_vec()), (TAG_VERSION, TYPE_STRING, s("5.1.8"))]);
+        let h = header(&[
+            (TAG_NAME, TYPE_STRING, s("bash")),
+            (TAG_EPOCH, TYPE_INT32, 1u32.to_be_bytes().to_vec()),
+            (TAG_VERSION, TYPE_STRING, s("5.1.8")),
+        ]);
         let p = Header::parse(&h).unwrap();
         assert_eq!(p.string(TAG_NAME).as_deref(), Some("bash"));
         assert_eq!(p.int(TAG_EPOCH), Some(1));

@@ -22,20 +22,33 @@ impl Cataloger for Gemspec {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if path.ends_with(".gemspec") && (path.contains("/specifications/") || path.starts_with("specifications/")) { Want::Catalog } else { Want::No }
+        if path.ends_with(".gemspec")
+            && (path.contains("/specifications/") || path.starts_with("specifications/"))
+        {
+            Want::Catalog
+        } else {
+            Want::No
+        }
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(text) = cx.read_text(path) else { continue };
+            let Some(text) = cx.read_text(path) else {
+                continue;
+            };
             let mut name = None;
             let mut version = None;
             let mut licenses = Vec::new();
             let mut authors = Vec::new();
             let mut homepage = None;
             for line in text.lines() {
-                let Some((lhs, rhs)) = line.trim().split_once('=') else { continue };
-                let attr = lhs.trim().trim_start_matches("s.").trim_start_matches("spec.");
+                let Some((lhs, rhs)) = line.trim().split_once('=') else {
+                    continue;
+                };
+                let attr = lhs
+                    .trim()
+                    .trim_start_matches("s.")
+                    .trim_start_matches("spec.");
                 let strings = quoted(rhs);
                 match attr {
                     "name" => name = strings.into_iter().next(),
@@ -52,7 +65,10 @@ impl Cataloger for Gemspec {
             };
             let mut p = Package::new(PackageType::Gem, &name, &version);
             p.locations.push(cx.location(path));
-            p.licenses = licenses.iter().filter_map(|l| crate::license::normalise(l)).collect();
+            p.licenses = licenses
+                .iter()
+                .filter_map(|l| crate::license::normalise(l))
+                .collect();
             p.supplier = authors.first().and_then(|a| Supplier::from_maintainer(a));
             p.homepage = homepage;
             p.purl = crate::purl::build("gem", None, &name, &version, &[]);
@@ -91,6 +107,9 @@ fn quoted(s: &str) -> Vec<String> {
 mod tests {
     #[test]
     fn strings() {
-        assert_eq!(super::quoted(" [\"MIT\".freeze, 'Ruby'.freeze]"), vec!["MIT", "Ruby"]);
+        assert_eq!(
+            super::quoted(" [\"MIT\".freeze, 'Ruby'.freeze]"),
+            vec!["MIT", "Ruby"]
+        );
     }
 }

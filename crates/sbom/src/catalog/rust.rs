@@ -35,12 +35,18 @@ impl Cataloger for CargoLock {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if base(path) == "Cargo.lock" { Want::Catalog } else { Want::No }
+        if base(path) == "Cargo.lock" {
+            Want::Catalog
+        } else {
+            Want::No
+        }
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(text) = cx.read_text(path) else { continue };
+            let Some(text) = cx.read_text(path) else {
+                continue;
+            };
             let crates = match parse_lock(&text) {
                 Ok(c) => c,
                 Err(e) => {
@@ -57,7 +63,10 @@ impl Cataloger for CargoLock {
                 if !c.source.is_empty() {
                     p.purl = crate::purl::build("cargo", None, &c.name, &c.version, &[]);
                     if c.source.starts_with("registry+") {
-                        p.download_url = Some(format!("https://crates.io/api/v1/crates/{}/{}/download", c.name, c.version));
+                        p.download_url = Some(format!(
+                            "https://crates.io/api/v1/crates/{}/{}/download",
+                            c.name, c.version
+                        ));
                     }
                 }
                 let id = cx.add(p);
@@ -132,7 +141,9 @@ fn parse_lock(text: &str) -> Result<Vec<LockedCrate>, String> {
             "version" => c.version = unquote(v, n)?,
             "source" => c.source = unquote(v, n)?,
             "dependencies" => {
-                let inner = v.strip_prefix('[').ok_or_else(|| format!("line {}: dependencies is not an array", n + 1))?;
+                let inner = v
+                    .strip_prefix('[')
+                    .ok_or_else(|| format!("line {}: dependencies is not an array", n + 1))?;
                 for item in inner.trim_end_matches(']').split(',') {
                     let item = item.trim().trim_matches('"');
                     if !item.is_empty() {
@@ -150,14 +161,23 @@ fn parse_lock(text: &str) -> Result<Vec<LockedCrate>, String> {
     if in_array {
         return Err("unterminated dependencies array".into());
     }
-    if let Some(bad) = out.iter().find(|c| c.name.is_empty() || c.version.is_empty()) {
-        return Err(format!("a [[package]] without name or version (name {:?})", bad.name));
+    if let Some(bad) = out
+        .iter()
+        .find(|c| c.name.is_empty() || c.version.is_empty())
+    {
+        return Err(format!(
+            "a [[package]] without name or version (name {:?})",
+            bad.name
+        ));
     }
     Ok(out)
 }
 
 fn unquote(v: &str, n: usize) -> Result<String, String> {
-    v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).map(str::to_owned).ok_or_else(|| format!("line {}: expected a quoted string", n + 1))
+    v.strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("line {}: expected a quoted string", n + 1))
 }
 
 impl Cataloger for Auditable {
@@ -179,10 +199,15 @@ impl Cataloger for Auditable {
             if elf.find(".dep-v0").is_none() {
                 continue;
             }
-            let Some(compressed) = cx.elf_section(path, &elf, ".dep-v0", 8 << 20) else { continue };
+            let Some(compressed) = cx.elf_section(path, &elf, ".dep-v0", 8 << 20) else {
+                continue;
+            };
             let mut json = Vec::new();
             // Bounded: the JSON for thousands of crates is well under 8 MiB.
-            if let Err(e) = flate2::read::ZlibDecoder::new(&compressed[..]).take(64 << 20).read_to_end(&mut json) {
+            if let Err(e) = flate2::read::ZlibDecoder::new(&compressed[..])
+                .take(64 << 20)
+                .read_to_end(&mut json)
+            {
                 cx.warn(path, format!(".dep-v0 is not zlib data: {e}"));
                 continue;
             }
@@ -206,7 +231,9 @@ impl Cataloger for Auditable {
                 ids.push(Some(cx.add(p)));
             }
             for (i, c) in audit.packages.iter().enumerate() {
-                let Some(Some(from)) = ids.get(i).cloned() else { continue };
+                let Some(Some(from)) = ids.get(i).cloned() else {
+                    continue;
+                };
                 for &d in &c.dependencies {
                     if let Some(Some(to)) = ids.get(d) {
                         cx.depends(&from, to);

@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 
 use super::Stamp;
 use crate::error::{Error, Result};
-use crate::model::{Distro, Package, PackageType, Relationship, RelationshipKind, Sbom, Source, SourceKind, Supplier};
+use crate::model::{
+    Distro, Package, PackageType, Relationship, RelationshipKind, Sbom, Source, SourceKind,
+    Supplier,
+};
 
 fn prop(name: &str, value: impl Into<String>) -> Value {
     json!({ "name": name, "value": value.into() })
@@ -51,7 +54,10 @@ fn component(p: &Package, sbom: &Sbom) -> Value {
     if !refs.is_empty() {
         o["externalReferences"] = Value::Array(refs);
     }
-    let mut props = vec![prop("vouch:package:type", p.kind.as_str()), prop("vouch:package:foundBy", &p.found_by)];
+    let mut props = vec![
+        prop("vouch:package:type", p.kind.as_str()),
+        prop("vouch:package:foundBy", &p.found_by),
+    ];
     if let Some(l) = p.kind.language() {
         props.push(prop("vouch:package:language", l));
     }
@@ -65,7 +71,10 @@ fn component(p: &Package, sbom: &Sbom) -> Value {
         props.push(prop("vouch:package:arch", a));
     }
     if let Some(layer) = sbom.layer(p.layer) {
-        props.push(prop("vouch:package:layerID", layer.diff_id.as_deref().unwrap_or(&layer.digest)));
+        props.push(prop(
+            "vouch:package:layerID",
+            layer.diff_id.as_deref().unwrap_or(&layer.digest),
+        ));
         props.push(prop("vouch:package:layerDigest", &layer.digest));
     }
     for c in p.cpes.iter().skip(1) {
@@ -73,7 +82,10 @@ fn component(p: &Package, sbom: &Sbom) -> Value {
     }
     for (i, l) in p.locations.iter().enumerate() {
         if let Some(layer) = sbom.layer(l.layer) {
-            props.push(prop(&format!("vouch:location:{i}:layerID"), layer.diff_id.as_deref().unwrap_or(&layer.digest)));
+            props.push(prop(
+                &format!("vouch:location:{i}:layerID"),
+                layer.diff_id.as_deref().unwrap_or(&layer.digest),
+            ));
         }
         props.push(prop(&format!("vouch:location:{i}:path"), &l.path));
     }
@@ -166,27 +178,49 @@ pub(super) fn encode(sbom: &Sbom, stamp: &Stamp) -> Value {
 pub(super) fn decode(v: &Value) -> Result<Sbom> {
     let spec = v.get("specVersion").and_then(Value::as_str).unwrap_or("");
     if !spec.starts_with("1.") {
-        return Err(Error::Decode(format!("unsupported CycloneDX specVersion {spec:?}")));
+        return Err(Error::Decode(format!(
+            "unsupported CycloneDX specVersion {spec:?}"
+        )));
     }
     let meta_c = v.get("metadata").and_then(|m| m.get("component"));
-    let s = |o: Option<&Value>, k: &str| o.and_then(|o| o.get(k)).and_then(Value::as_str).filter(|x| !x.is_empty()).map(str::to_owned);
+    let s = |o: Option<&Value>, k: &str| {
+        o.and_then(|o| o.get(k))
+            .and_then(Value::as_str)
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+    };
     let mut source = Source {
-        kind: if s(meta_c, "type").as_deref() == Some("container") { SourceKind::Image } else { SourceKind::Dir },
+        kind: if s(meta_c, "type").as_deref() == Some("container") {
+            SourceKind::Image
+        } else {
+            SourceKind::Dir
+        },
         name: s(meta_c, "name").unwrap_or_default(),
         digest: s(meta_c, "version").filter(|d| d.starts_with("sha256:")),
         image_id: None,
         platform: None,
         layers: Vec::new(),
-        supplier: meta_c.and_then(|c| c.get("supplier")).and_then(|x| s(Some(x), "name")).map(Supplier::Organization),
+        supplier: meta_c
+            .and_then(|c| c.get("supplier"))
+            .and_then(|x| s(Some(x), "name"))
+            .map(Supplier::Organization),
     };
     if source.supplier.is_none() {
-        source.supplier = v.get("metadata").and_then(|m| m.get("supplier")).and_then(|x| s(Some(x), "name")).map(Supplier::Organization);
+        source.supplier = v
+            .get("metadata")
+            .and_then(|m| m.get("supplier"))
+            .and_then(|x| s(Some(x), "name"))
+            .map(Supplier::Organization);
     }
     let mut distro = None;
     let mut packages = Vec::new();
     let mut by_ref: HashMap<String, String> = HashMap::new();
     // Components may nest (`components` inside a component); walk them all.
-    let mut stack: Vec<&Value> = v.get("components").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    let mut stack: Vec<&Value> = v
+        .get("components")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     while let Some(c) = stack.pop() {
         if let Some(children) = c.get("components").and_then(Value::as_array) {
             stack.extend(children.iter());
@@ -194,15 +228,37 @@ pub(super) fn decode(v: &Value) -> Result<Sbom> {
         let props: Vec<(String, String)> = c
             .get("properties")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|p| Some((p.get("name")?.as_str()?.to_owned(), p.get("value")?.as_str()?.to_owned()))).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| {
+                        Some((
+                            p.get("name")?.as_str()?.to_owned(),
+                            p.get("value")?.as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
-        let prop = |k: &str| props.iter().find(|(n, _)| n == &format!("vouch:{k}") || n == &format!("syft:{k}")).map(|(_, v)| v.clone());
+        let prop = |k: &str| {
+            props
+                .iter()
+                .find(|(n, _)| n == &format!("vouch:{k}") || n == &format!("syft:{k}"))
+                .map(|(_, v)| v.clone())
+        };
         let ty = s(Some(c), "type").unwrap_or_default();
         if ty == "operating-system" {
             distro = Some(Distro {
-                id: prop("distro:id").or_else(|| s(Some(c), "name")).unwrap_or_default(),
-                version_id: prop("distro:versionID").or_else(|| s(Some(c), "version")).unwrap_or_default(),
-                id_like: props.iter().filter(|(n, _)| n.contains("distro:idLike")).map(|(_, v)| v.clone()).collect(),
+                id: prop("distro:id")
+                    .or_else(|| s(Some(c), "name"))
+                    .unwrap_or_default(),
+                version_id: prop("distro:versionID")
+                    .or_else(|| s(Some(c), "version"))
+                    .unwrap_or_default(),
+                id_like: props
+                    .iter()
+                    .filter(|(n, _)| n.contains("distro:idLike"))
+                    .map(|(_, v)| v.clone())
+                    .collect(),
                 codename: prop("distro:versionCodename").unwrap_or_default(),
                 pretty_name: s(Some(c), "description").unwrap_or_default(),
             });
@@ -211,28 +267,51 @@ pub(super) fn decode(v: &Value) -> Result<Sbom> {
         if ty == "container" || ty == "file" {
             continue;
         }
-        let Some(name) = s(Some(c), "name") else { continue };
+        let Some(name) = s(Some(c), "name") else {
+            continue;
+        };
         let purl = s(Some(c), "purl");
         let kind = prop("package:type")
             .map(|t| PackageType::from_name(&t))
             .filter(|t| *t != PackageType::Unknown)
-            .or_else(|| purl.as_deref().and_then(crate::purl::Purl::parse).map(|u| PackageType::from_purl_type(&u.ty)))
+            .or_else(|| {
+                purl.as_deref()
+                    .and_then(crate::purl::Purl::parse)
+                    .map(|u| PackageType::from_purl_type(&u.ty))
+            })
             .unwrap_or(PackageType::Unknown);
         // A namespaced name: CycloneDX may put the scope or group in `group`.
         let full = match s(Some(c), "group") {
-            Some(g) if kind == PackageType::Npm || kind == PackageType::PhpComposer => format!("{g}/{name}"),
+            Some(g) if kind == PackageType::Npm || kind == PackageType::PhpComposer => {
+                format!("{g}/{name}")
+            }
             _ => name,
         };
         let mut p = Package::new(kind, full, s(Some(c), "version").unwrap_or_default());
         p.purl = purl;
-        p.cpes = s(Some(c), "cpe").into_iter().chain(props.iter().filter(|(n, _)| n.ends_with(":cpe23")).map(|(_, v)| v.clone())).collect();
+        p.cpes = s(Some(c), "cpe")
+            .into_iter()
+            .chain(
+                props
+                    .iter()
+                    .filter(|(n, _)| n.ends_with(":cpe23"))
+                    .map(|(_, v)| v.clone()),
+            )
+            .collect();
         p.licenses = licenses(c);
-        p.supplier = c.get("supplier").and_then(|x| s(Some(x), "name")).map(Supplier::Organization).or_else(|| s(Some(c), "publisher").map(Supplier::Organization));
+        p.supplier = c
+            .get("supplier")
+            .and_then(|x| s(Some(x), "name"))
+            .map(Supplier::Organization)
+            .or_else(|| s(Some(c), "publisher").map(Supplier::Organization));
         p.found_by = prop("package:foundBy").unwrap_or_default();
         p.locations = props
             .iter()
             .filter(|(n, _)| n.contains(":location:") && n.ends_with(":path"))
-            .map(|(_, v)| crate::model::Location { path: v.clone(), layer: None })
+            .map(|(_, v)| crate::model::Location {
+                path: v.clone(),
+                layer: None,
+            })
             .collect();
         p.assign_id();
         if by_ref.values().any(|i| *i == p.id) {
@@ -244,23 +323,56 @@ pub(super) fn decode(v: &Value) -> Result<Sbom> {
         packages.push(p);
     }
     let mut relationships = Vec::new();
-    for d in v.get("dependencies").and_then(Value::as_array).into_iter().flatten() {
-        let Some(from) = s(Some(d), "ref").and_then(|r| by_ref.get(&r).cloned()) else { continue };
-        for to in d.get("dependsOn").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+    for d in v
+        .get("dependencies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(from) = s(Some(d), "ref").and_then(|r| by_ref.get(&r).cloned()) else {
+            continue;
+        };
+        for to in d
+            .get("dependsOn")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             if let Some(to) = by_ref.get(to) {
-                relationships.push(Relationship { from: from.clone(), to: to.clone(), kind: RelationshipKind::DependsOn });
+                relationships.push(Relationship {
+                    from: from.clone(),
+                    to: to.clone(),
+                    kind: RelationshipKind::DependsOn,
+                });
             }
         }
     }
     if distro.is_none() {
-        distro = super::distro_from_purls(packages.iter().filter(|p| p.kind.is_os()).filter_map(|p| p.purl.as_deref()));
+        distro = super::distro_from_purls(
+            packages
+                .iter()
+                .filter(|p| p.kind.is_os())
+                .filter_map(|p| p.purl.as_deref()),
+        );
     }
-    Ok(Sbom { source, distro, packages, relationships, warnings: Vec::new() })
+    Ok(Sbom {
+        source,
+        distro,
+        packages,
+        relationships,
+        warnings: Vec::new(),
+    })
 }
 
 fn licenses(c: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    for l in c.get("licenses").and_then(Value::as_array).into_iter().flatten() {
+    for l in c
+        .get("licenses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(e) = l.get("expression").and_then(Value::as_str) {
             out.push(e.to_owned());
         } else if let Some(lic) = l.get("license") {

@@ -82,15 +82,31 @@ impl Stamp {
         let mut b = [0u8; 16];
         // Without an entropy source the time is the best uniqueness left.
         if getrandom::fill(&mut b).is_err() {
-            let t = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+            let t = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
             b = t.to_le_bytes();
         }
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let h = hex::encode(b);
-        let uuid = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
-        let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        Self { uuid, created: rfc3339(secs) }
+        let uuid = format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        );
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Self {
+            uuid,
+            created: rfc3339(secs),
+        }
     }
 }
 
@@ -107,7 +123,12 @@ pub fn rfc3339(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Encodes with a fresh [`Stamp`].
@@ -120,7 +141,10 @@ pub fn encode_with(sbom: &Sbom, format: Format, stamp: &Stamp) -> Result<Vec<u8>
     let mut out = match format {
         Format::SpdxJson => serde_json::to_vec_pretty(&spdx::encode(sbom, stamp)),
         Format::CycloneDxJson => serde_json::to_vec_pretty(&cyclonedx::encode(sbom, stamp)),
-        Format::Json => serde_json::to_vec_pretty(&VouchJson { vouch_sbom: 1, sbom: sbom.clone() }),
+        Format::Json => serde_json::to_vec_pretty(&VouchJson {
+            vouch_sbom: 1,
+            sbom: sbom.clone(),
+        }),
         Format::Table => return Ok(table(sbom).into_bytes()),
     }
     .map_err(|e| Error::Io(std::io::Error::other(e)))?;
@@ -163,27 +187,44 @@ pub fn detect(v: &serde_json::Value) -> Option<DocumentKind> {
 /// the package model: name, version, type, purl, CPEs, licences, supplier and the
 /// relationships between packages.
 pub fn decode(bytes: &[u8]) -> Result<Sbom> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Decode(format!("not JSON: {e}")))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::Decode(format!("not JSON: {e}")))?;
     let mut sbom = match detect(&v) {
         Some(DocumentKind::Spdx) => spdx::decode(&v)?,
         Some(DocumentKind::CycloneDx) => cyclonedx::decode(&v)?,
-        Some(DocumentKind::Vouch) => serde_json::from_value::<VouchJson>(v).map_err(|e| Error::Decode(e.to_string()))?.sbom,
-        None => return Err(Error::Decode("neither SPDX (spdxVersion), CycloneDX (bomFormat) nor vouch JSON".into())),
+        Some(DocumentKind::Vouch) => {
+            serde_json::from_value::<VouchJson>(v)
+                .map_err(|e| Error::Decode(e.to_string()))?
+                .sbom
+        }
+        None => {
+            return Err(Error::Decode(
+                "neither SPDX (spdxVersion), CycloneDX (bomFormat) nor vouch JSON".into(),
+            ));
+        }
     };
     sbom.normalise();
     Ok(sbom)
 }
 
 /// A distro from a purl's `distro` qualifier (`debian-12.11` -> id `debian`, version `12.11`).
-pub(crate) fn distro_from_purls<'a>(purls: impl Iterator<Item = &'a str>) -> Option<crate::model::Distro> {
+pub(crate) fn distro_from_purls<'a>(
+    purls: impl Iterator<Item = &'a str>,
+) -> Option<crate::model::Distro> {
     for p in purls {
-        let Some(u) = crate::purl::Purl::parse(p) else { continue };
+        let Some(u) = crate::purl::Purl::parse(p) else {
+            continue;
+        };
         if let Some(d) = u.qualifiers.get("distro") {
             let (id, ver) = match d.split_once('-') {
                 Some((i, v)) => (i, v),
                 None => (d.as_str(), ""),
             };
-            return Some(crate::model::Distro { id: id.to_owned(), version_id: ver.to_owned(), ..Default::default() });
+            return Some(crate::model::Distro {
+                id: id.to_owned(),
+                version_id: ver.to_owned(),
+                ..Default::default()
+            });
         }
     }
     None

@@ -13,13 +13,25 @@ use serde_json::{Value, json};
 
 use super::Stamp;
 use crate::error::{Error, Result};
-use crate::model::{Package, PackageType, Relationship, RelationshipKind, Sbom, Source, SourceKind, Supplier};
+use crate::model::{
+    Package, PackageType, Relationship, RelationshipKind, Sbom, Source, SourceKind, Supplier,
+};
 
 const NOASSERTION: &str = "NOASSERTION";
 
 /// `SPDXRef-` plus the parts, every character outside `[A-Za-z0-9.-]` made `-`.
 fn spdx_id(parts: &[&str]) -> String {
-    let body: String = parts.join("-").chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    let body: String = parts
+        .join("-")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     format!("SPDXRef-{body}")
 }
 
@@ -28,14 +40,34 @@ fn package_spdx_id(p: &Package) -> String {
 }
 
 fn root_spdx_id(source: &Source) -> String {
-    spdx_id(&["DocumentRoot", if source.kind == SourceKind::Image { "Image" } else { "Directory" }, &clean_name(&source.name)])
+    spdx_id(&[
+        "DocumentRoot",
+        if source.kind == SourceKind::Image {
+            "Image"
+        } else {
+            "Directory"
+        },
+        &clean_name(&source.name),
+    ])
 }
 
 /// The source name without the scheme and with `#`, `:` and `@` made `-` (for ids and
 /// the namespace URI).
 fn clean_name(name: &str) -> String {
-    let n = name.strip_prefix("dir:").or_else(|| name.strip_prefix("oci:")).unwrap_or(name);
-    let n: String = n.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/') { c } else { '-' }).collect();
+    let n = name
+        .strip_prefix("dir:")
+        .or_else(|| name.strip_prefix("oci:"))
+        .unwrap_or(name);
+    let n: String = n
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     let n = n.trim_matches('/').to_owned();
     if n.is_empty() { "root".into() } else { n }
 }
@@ -45,7 +77,11 @@ fn uri(u: Option<&str>) -> Option<String> {
     let u = u?.trim();
     let ok = (u.starts_with("https://") || u.starts_with("http://") || u.starts_with("git+"))
         && u.len() < 2048
-        && !u.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}'));
+        && !u.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}')
+        });
     ok.then(|| u.to_owned())
 }
 
@@ -67,7 +103,10 @@ fn source_info(p: &Package, sbom: &Sbom) -> String {
     let paths: Vec<&str> = p.locations.iter().map(|l| l.path.as_str()).collect();
     let mut s = format!("acquired package info from {what}: {}", paths.join(", "));
     if let Some(layer) = sbom.layer(p.layer) {
-        s.push_str(&format!(" (introduced in layer {} {})", layer.index, layer.digest));
+        s.push_str(&format!(
+            " (introduced in layer {} {})",
+            layer.index, layer.digest
+        ));
     }
     s
 }
@@ -75,8 +114,16 @@ fn source_info(p: &Package, sbom: &Sbom) -> String {
 /// Encodes the SBOM.
 pub(super) fn encode(sbom: &Sbom, stamp: &Stamp) -> Value {
     let root_id = root_spdx_id(&sbom.source);
-    let kind = if sbom.source.kind == SourceKind::Image { "image" } else { "dir" };
-    let namespace = format!("https://vouch.invalid/spdx/{kind}/{}-{}", clean_name(&sbom.source.name), stamp.uuid);
+    let kind = if sbom.source.kind == SourceKind::Image {
+        "image"
+    } else {
+        "dir"
+    };
+    let namespace = format!(
+        "https://vouch.invalid/spdx/{kind}/{}-{}",
+        clean_name(&sbom.source.name),
+        stamp.uuid
+    );
     let mut ids: HashMap<&str, String> = HashMap::new();
     let mut packages = Vec::with_capacity(sbom.packages.len() + 1);
     let mut refs: BTreeSet<String> = BTreeSet::new();
@@ -105,12 +152,35 @@ pub(super) fn encode(sbom: &Sbom, stamp: &Stamp) -> Value {
         "copyrightText": NOASSERTION,
         "primaryPackagePurpose": if sbom.source.kind == SourceKind::Image { "CONTAINER" } else { "FILE" },
     });
-    if let Some(d) = sbom.source.digest.as_deref().and_then(|d| d.strip_prefix("sha256:")) {
+    if let Some(d) = sbom
+        .source
+        .digest
+        .as_deref()
+        .and_then(|d| d.strip_prefix("sha256:"))
+    {
         root["checksums"] = json!([{ "algorithm": "SHA256", "checksumValue": d }]);
         let name = clean_name(&sbom.source.name);
-        let name = name.rsplit('/').next().unwrap_or(&name).split(':').next().unwrap_or("image").to_ascii_lowercase();
-        let arch = sbom.source.platform.as_deref().and_then(|p| p.split('/').nth(1)).unwrap_or("");
-        if let Some(purl) = crate::purl::build("oci", None, &name, &format!("sha256:{d}"), &[("arch", arch)]) {
+        let name = name
+            .rsplit('/')
+            .next()
+            .unwrap_or(&name)
+            .split(':')
+            .next()
+            .unwrap_or("image")
+            .to_ascii_lowercase();
+        let arch = sbom
+            .source
+            .platform
+            .as_deref()
+            .and_then(|p| p.split('/').nth(1))
+            .unwrap_or("");
+        if let Some(purl) = crate::purl::build(
+            "oci",
+            None,
+            &name,
+            &format!("sha256:{d}"),
+            &[("arch", arch)],
+        ) {
             root["externalRefs"] = json!([{ "referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl }]);
         }
     }
@@ -149,17 +219,28 @@ pub(super) fn encode(sbom: &Sbom, stamp: &Stamp) -> Value {
         if p.kind.is_os() && p.kind == PackageType::Deb {
             // Keep the source package readable for scanners that match on it.
             if let Some(s) = &p.source {
-                o["comment"] = json!(format!("source package: {}{}", s.name, s.version.as_ref().map(|v| format!(" ({v})")).unwrap_or_default()));
+                o["comment"] = json!(format!(
+                    "source package: {}{}",
+                    s.name,
+                    s.version
+                        .as_ref()
+                        .map(|v| format!(" ({v})"))
+                        .unwrap_or_default()
+                ));
             }
         }
         packages.push(o);
     }
-    let mut relationships = vec![json!({ "spdxElementId": "SPDXRef-DOCUMENT", "relatedSpdxElement": root_id, "relationshipType": "DESCRIBES" })];
+    let mut relationships = vec![
+        json!({ "spdxElementId": "SPDXRef-DOCUMENT", "relatedSpdxElement": root_id, "relationshipType": "DESCRIBES" }),
+    ];
     for p in &sbom.packages {
         relationships.push(json!({ "spdxElementId": root_id, "relatedSpdxElement": ids[p.id.as_str()], "relationshipType": "CONTAINS" }));
     }
     for r in &sbom.relationships {
-        let (Some(from), Some(to)) = (ids.get(r.from.as_str()), ids.get(r.to.as_str())) else { continue };
+        let (Some(from), Some(to)) = (ids.get(r.from.as_str()), ids.get(r.to.as_str())) else {
+            continue;
+        };
         relationships.push(match r.kind {
             // syft's direction: the dependency is DEPENDENCY_OF the dependent.
             RelationshipKind::DependsOn => json!({ "spdxElementId": to, "relatedSpdxElement": from, "relationshipType": "DEPENDENCY_OF" }),
@@ -198,46 +279,101 @@ pub(super) fn encode(sbom: &Sbom, stamp: &Stamp) -> Value {
 pub(super) fn decode(v: &Value) -> Result<Sbom> {
     let version = v.get("spdxVersion").and_then(Value::as_str).unwrap_or("");
     if !version.starts_with("SPDX-2.") {
-        return Err(Error::Decode(format!("unsupported SPDX version {version:?}")));
+        return Err(Error::Decode(format!(
+            "unsupported SPDX version {version:?}"
+        )));
     }
-    let pkgs = v.get("packages").and_then(Value::as_array).cloned().unwrap_or_default();
-    let rels = v.get("relationships").and_then(Value::as_array).cloned().unwrap_or_default();
+    let pkgs = v
+        .get("packages")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let rels = v
+        .get("relationships")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let rel = |r: &Value, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
     let mut described: BTreeSet<String> = v
         .get("documentDescribes")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     for r in &rels {
-        if rel(r, "relationshipType") == "DESCRIBES" && rel(r, "spdxElementId") == "SPDXRef-DOCUMENT" {
+        if rel(r, "relationshipType") == "DESCRIBES"
+            && rel(r, "spdxElementId") == "SPDXRef-DOCUMENT"
+        {
             described.insert(rel(r, "relatedSpdxElement"));
         }
     }
-    let name = v.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
-    let mut source = Source { kind: SourceKind::Image, name, digest: None, image_id: None, platform: None, layers: Vec::new(), supplier: None };
+    let name = v
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let mut source = Source {
+        kind: SourceKind::Image,
+        name,
+        digest: None,
+        image_id: None,
+        platform: None,
+        layers: Vec::new(),
+        supplier: None,
+    };
     let mut packages = Vec::new();
     let mut by_spdx: BTreeMap<String, String> = BTreeMap::new();
     for p in &pkgs {
-        let s = |k: &str| p.get(k).and_then(Value::as_str).filter(|x| !x.is_empty() && *x != NOASSERTION).map(str::to_owned);
+        let s = |k: &str| {
+            p.get(k)
+                .and_then(Value::as_str)
+                .filter(|x| !x.is_empty() && *x != NOASSERTION)
+                .map(str::to_owned)
+        };
         let spdx_id = s("SPDXID").unwrap_or_default();
         let purpose = s("primaryPackagePurpose").unwrap_or_default();
-        let refs = p.get("externalRefs").and_then(Value::as_array).cloned().unwrap_or_default();
+        let refs = p
+            .get("externalRefs")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let locator = |t: &str| -> Vec<String> {
             refs.iter()
                 .filter(|r| r.get("referenceType").and_then(Value::as_str) == Some(t))
-                .filter_map(|r| r.get("referenceLocator").and_then(Value::as_str).map(str::to_owned))
+                .filter_map(|r| {
+                    r.get("referenceLocator")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
                 .collect()
         };
         let purl = locator("purl").into_iter().next();
-        let is_root = described.contains(&spdx_id) && (purpose == "CONTAINER" || purpose == "FILE" || spdx_id.contains("DocumentRoot") || purl.as_deref().is_some_and(|u| u.starts_with("pkg:oci/")));
+        let is_root = described.contains(&spdx_id)
+            && (purpose == "CONTAINER"
+                || purpose == "FILE"
+                || spdx_id.contains("DocumentRoot")
+                || purl.as_deref().is_some_and(|u| u.starts_with("pkg:oci/")));
         if is_root {
-            source.kind = if purpose == "FILE" || spdx_id.contains("DocumentRoot-Directory") { SourceKind::Dir } else { SourceKind::Image };
+            source.kind = if purpose == "FILE" || spdx_id.contains("DocumentRoot-Directory") {
+                SourceKind::Dir
+            } else {
+                SourceKind::Image
+            };
             source.name = s("name").unwrap_or(source.name);
             source.digest = s("versionInfo").filter(|v| v.starts_with("sha256:"));
             source.supplier = s("supplier").and_then(|x| Supplier::parse_spdx(&x));
             continue;
         }
-        let raw = |k: &str| p.get(k).and_then(Value::as_str).filter(|x| !x.is_empty()).map(str::to_owned);
+        let raw = |k: &str| {
+            p.get(k)
+                .and_then(Value::as_str)
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+        };
         let Some(name) = raw("name") else { continue };
         let kind = purl
             .as_deref()
@@ -256,7 +392,14 @@ pub(super) fn decode(v: &Value) -> Result<Sbom> {
             && let Some((_, paths)) = info.split_once(": ")
         {
             let paths = paths.split(" (introduced in layer").next().unwrap_or(paths);
-            pkg.locations = paths.split(", ").filter(|x| x.starts_with('/')).map(|x| crate::model::Location { path: x.to_owned(), layer: None }).collect();
+            pkg.locations = paths
+                .split(", ")
+                .filter(|x| x.starts_with('/'))
+                .map(|x| crate::model::Location {
+                    path: x.to_owned(),
+                    layer: None,
+                })
+                .collect();
         }
         pkg.assign_id();
         // Two identical packages at the same place are one; keep ids unique regardless.
@@ -269,24 +412,59 @@ pub(super) fn decode(v: &Value) -> Result<Sbom> {
     let mut relationships = Vec::new();
     for r in &rels {
         let (a, b) = (rel(r, "spdxElementId"), rel(r, "relatedSpdxElement"));
-        let (Some(a), Some(b)) = (by_spdx.get(&a), by_spdx.get(&b)) else { continue };
+        let (Some(a), Some(b)) = (by_spdx.get(&a), by_spdx.get(&b)) else {
+            continue;
+        };
         let edge = match rel(r, "relationshipType").as_str() {
-            "DEPENDENCY_OF" => Relationship { from: b.clone(), to: a.clone(), kind: RelationshipKind::DependsOn },
-            "DEPENDS_ON" => Relationship { from: a.clone(), to: b.clone(), kind: RelationshipKind::DependsOn },
-            "CONTAINS" => Relationship { from: a.clone(), to: b.clone(), kind: RelationshipKind::Contains },
-            "CONTAINED_BY" => Relationship { from: b.clone(), to: a.clone(), kind: RelationshipKind::Contains },
+            "DEPENDENCY_OF" => Relationship {
+                from: b.clone(),
+                to: a.clone(),
+                kind: RelationshipKind::DependsOn,
+            },
+            "DEPENDS_ON" => Relationship {
+                from: a.clone(),
+                to: b.clone(),
+                kind: RelationshipKind::DependsOn,
+            },
+            "CONTAINS" => Relationship {
+                from: a.clone(),
+                to: b.clone(),
+                kind: RelationshipKind::Contains,
+            },
+            "CONTAINED_BY" => Relationship {
+                from: b.clone(),
+                to: a.clone(),
+                kind: RelationshipKind::Contains,
+            },
             _ => continue,
         };
         relationships.push(edge);
     }
-    let distro = super::distro_from_purls(packages.iter().filter(|p| p.kind.is_os()).filter_map(|p| p.purl.as_deref()));
-    Ok(Sbom { source, distro, packages, relationships, warnings: Vec::new() })
+    let distro = super::distro_from_purls(
+        packages
+            .iter()
+            .filter(|p| p.kind.is_os())
+            .filter_map(|p| p.purl.as_deref()),
+    );
+    Ok(Sbom {
+        source,
+        distro,
+        packages,
+        relationships,
+        warnings: Vec::new(),
+    })
 }
 
 /// syft's ids are `SPDXRef-Package-<type>-<name>-<id>`; the type is one of the known names.
 fn type_from_spdx_id(id: &str) -> PackageType {
-    let Some(rest) = id.strip_prefix("SPDXRef-Package-") else { return PackageType::Unknown };
-    PackageType::ALL.into_iter().filter(|t| *t != PackageType::Unknown).find(|t| rest.starts_with(&format!("{}-", t.as_str()))).unwrap_or(PackageType::Unknown)
+    let Some(rest) = id.strip_prefix("SPDXRef-Package-") else {
+        return PackageType::Unknown;
+    };
+    PackageType::ALL
+        .into_iter()
+        .filter(|t| *t != PackageType::Unknown)
+        .find(|t| rest.starts_with(&format!("{}-", t.as_str())))
+        .unwrap_or(PackageType::Unknown)
 }
 
 /// `3.29` for list version `3.29.0` (SPDX writes major.minor).

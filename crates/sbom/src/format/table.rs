@@ -5,7 +5,11 @@ use crate::model::Sbom;
 
 /// Renders the table (with a trailing newline).
 pub fn table(sbom: &Sbom) -> String {
-    let mut rows: Vec<[&str; 3]> = sbom.packages.iter().map(|p| [p.name.as_str(), p.version.as_str(), p.kind.as_str()]).collect();
+    let mut rows: Vec<[&str; 3]> = sbom
+        .packages
+        .iter()
+        .map(|p| [p.name.as_str(), p.version.as_str(), p.kind.as_str()])
+        .collect();
     rows.sort();
     rows.dedup();
     let header = ["NAME", "VERSION", "TYPE"];
@@ -17,7 +21,14 @@ pub fn table(sbom: &Sbom) -> String {
     }
     let mut out = String::new();
     for r in std::iter::once(&header).chain(rows.iter()) {
-        let line = format!("{:<w0$}  {:<w1$}  {}", r[0], r[1], r[2], w0 = width[0], w1 = width[1]);
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            w0 = width[0],
+            w1 = width[1]
+        );
         out.push_str(line.trim_end());
         out.push('\n');
     }

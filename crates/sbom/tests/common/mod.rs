@@ -22,7 +22,10 @@ pub fn copy_into(root: &Path, src: &str, dest: &str) {
 /// the packages' copyright files, under `root`.
 pub fn debian_base(root: &Path, keep: Option<usize>) -> BTreeSet<String> {
     let status = std::fs::read_to_string("/var/lib/dpkg/status").unwrap();
-    let paras: Vec<&str> = status.split("\n\n").filter(|p| !p.trim().is_empty()).collect();
+    let paras: Vec<&str> = status
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .collect();
     let paras = match keep {
         Some(n) => &paras[..n.min(paras.len())],
         None => &paras[..],
@@ -32,7 +35,11 @@ pub fn debian_base(root: &Path, keep: Option<usize>) -> BTreeSet<String> {
     std::fs::create_dir_all(dpkg.join("info")).unwrap();
     std::fs::write(dpkg.join("status"), paras.join("\n\n") + "\n").unwrap();
     for p in paras {
-        let field = |k: &str| p.lines().find_map(|l| l.strip_prefix(k)).map(|v| v.trim().to_owned());
+        let field = |k: &str| {
+            p.lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(|v| v.trim().to_owned())
+        };
         let name = field("Package:").unwrap();
         let arch = field("Architecture:").unwrap_or_default();
         for list in [format!("{name}:{arch}.list"), format!("{name}.list")] {
@@ -63,7 +70,11 @@ pub fn venv_site_packages() -> PathBuf {
     let bin = venv_tool("python3");
     let venv = bin.parent().unwrap().parent().unwrap().to_owned();
     let lib = venv.join("lib");
-    let py = std::fs::read_dir(&lib).unwrap().filter_map(Result::ok).find(|e| e.file_name().to_string_lossy().starts_with("python")).unwrap();
+    let py = std::fs::read_dir(&lib)
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().starts_with("python"))
+        .unwrap();
     py.path().join("site-packages")
 }
 
@@ -77,7 +88,10 @@ pub fn python_metadata(root: &Path, dest: &str) -> usize {
     for e in std::fs::read_dir(&site).unwrap().filter_map(Result::ok) {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.ends_with(".dist-info") {
-            run(Command::new("cp").arg("-a").arg(e.path()).arg(target.join(&name)));
+            run(Command::new("cp")
+                .arg("-a")
+                .arg(e.path())
+                .arg(target.join(&name)));
             n += 1;
         }
     }
@@ -86,15 +100,25 @@ pub fn python_metadata(root: &Path, dest: &str) -> usize {
 
 /// Builds an OCI image layout with umoci: each layer copies (host path, image path)
 /// pairs (a host path of `-` deletes the image path instead). Returns the layout directory; the image is tagged `tag`.
-pub fn image(dir: &Path, tag: &str, layers: &[&[(&str, &str)]], labels: &[(&str, &str)]) -> PathBuf {
+pub fn image(
+    dir: &Path,
+    tag: &str,
+    layers: &[&[(&str, &str)]],
+    labels: &[(&str, &str)],
+) -> PathBuf {
     require_tool("umoci");
     let layout = dir.join(format!("layout-{tag}"));
-    run(Command::new("umoci").arg("init").arg("--layout").arg(&layout));
+    run(Command::new("umoci")
+        .arg("init")
+        .arg("--layout")
+        .arg(&layout));
     let image = format!("{}:{tag}", layout.display());
     run(Command::new("umoci").args(["new", "--image", &image]));
     for (i, files) in layers.iter().enumerate() {
         let bundle = dir.join(format!("bundle-{tag}-{i}"));
-        run(Command::new("umoci").args(["unpack", "--rootless", "--image", &image]).arg(&bundle));
+        run(Command::new("umoci")
+            .args(["unpack", "--rootless", "--image", &image])
+            .arg(&bundle));
         let rootfs = bundle.join("rootfs");
         for (src, dest) in *files {
             if *src == "-" {
@@ -109,12 +133,17 @@ pub fn image(dir: &Path, tag: &str, layers: &[&[(&str, &str)]], labels: &[(&str,
                 // Copy the directory's contents.
                 let target = rootfs.join(dest.trim_start_matches('/'));
                 std::fs::create_dir_all(&target).unwrap();
-                run(Command::new("cp").arg("-a").arg(format!("{src}/.")).arg(&target));
+                run(Command::new("cp")
+                    .arg("-a")
+                    .arg(format!("{src}/."))
+                    .arg(&target));
             } else {
                 copy_into(&rootfs, src, dest);
             }
         }
-        run(Command::new("umoci").args(["repack", "--image", &image]).arg(&bundle));
+        run(Command::new("umoci")
+            .args(["repack", "--image", &image])
+            .arg(&bundle));
         std::fs::remove_dir_all(&bundle).unwrap();
     }
     let mut config = Command::new("umoci");
@@ -138,7 +167,11 @@ pub fn syft(input: &str) -> serde_json::Value {
         .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
         .output()
         .unwrap();
-    assert!(out.status.success(), "syft failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "syft failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -159,7 +192,13 @@ fn purl_key(p: Option<&str>) -> Option<(String, Option<String>, String, Option<S
 pub fn vouch_sets(s: &Sbom) -> BTreeMap<String, BTreeSet<Key>> {
     let mut m: BTreeMap<String, BTreeSet<Key>> = BTreeMap::new();
     for p in &s.packages {
-        m.entry(p.kind.as_str().to_owned()).or_default().insert(Key { name: p.name.clone(), version: p.version.clone(), purl: purl_key(p.purl.as_deref()) });
+        m.entry(p.kind.as_str().to_owned())
+            .or_default()
+            .insert(Key {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                purl: purl_key(p.purl.as_deref()),
+            });
     }
     m
 }
@@ -168,7 +207,11 @@ pub fn syft_sets(v: &serde_json::Value) -> BTreeMap<String, BTreeSet<Key>> {
     let mut m: BTreeMap<String, BTreeSet<Key>> = BTreeMap::new();
     for a in v["artifacts"].as_array().unwrap() {
         let s = |k: &str| a[k].as_str().unwrap_or("").to_owned();
-        m.entry(s("type")).or_default().insert(Key { name: s("name"), version: s("version"), purl: purl_key(a["purl"].as_str()) });
+        m.entry(s("type")).or_default().insert(Key {
+            name: s("name"),
+            version: s("version"),
+            purl: purl_key(a["purl"].as_str()),
+        });
     }
     m
 }
@@ -176,7 +219,11 @@ pub fn syft_sets(v: &serde_json::Value) -> BTreeMap<String, BTreeSet<Key>> {
 /// Compares per ecosystem and asserts at least 98% agreement (common / larger side)
 /// after dropping the differences `explain` accounts for (it returns why syft's package
 /// is not expected from vouch). Every unexplained difference is printed.
-pub fn assert_agreement(vouch: &Sbom, syft: &serde_json::Value, explain: impl Fn(&str, &Key) -> Option<&'static str>) -> BTreeMap<String, (usize, usize, usize)> {
+pub fn assert_agreement(
+    vouch: &Sbom,
+    syft: &serde_json::Value,
+    explain: impl Fn(&str, &Key) -> Option<&'static str>,
+) -> BTreeMap<String, (usize, usize, usize)> {
     let explain = |t: &str, k: &Key| explain(t, k).or_else(|| syft_workspace_purl(t, k));
     let (v, s) = (vouch_sets(vouch), syft_sets(syft));
     let types: BTreeSet<&String> = v.keys().chain(s.keys()).collect();
@@ -200,7 +247,9 @@ pub fn assert_agreement(vouch: &Sbom, syft: &serde_json::Value, explain: impl Fn
                         explained += 1;
                         // The same package as vouch reports it, if it does, is the other
                         // half of the explained difference.
-                        vs.retain(|x| !(x.name == k.name && x.version == k.version && x.purl.is_none()));
+                        vs.retain(|x| {
+                            !(x.name == k.name && x.version == k.version && x.purl.is_none())
+                        });
                         false
                     }
                     None => true,
@@ -212,7 +261,11 @@ pub fn assert_agreement(vouch: &Sbom, syft: &serde_json::Value, explain: impl Fn
         let common = vs.intersection(&ss).count();
         let larger = vs.len().max(ss.len()).max(1);
         let agreement = common as f64 / larger as f64;
-        eprintln!("{t}: vouch {} syft {} (+{explained} explained) common {common} agreement {agreement:.3}", vs.len(), ss.len());
+        eprintln!(
+            "{t}: vouch {} syft {} (+{explained} explained) common {common} agreement {agreement:.3}",
+            vs.len(),
+            ss.len()
+        );
         for k in vs.difference(&ss) {
             eprintln!("   only vouch {k:?}");
         }
@@ -233,12 +286,14 @@ pub fn assert_agreement(vouch: &Sbom, syft: &serde_json::Value, explain: impl Fn
 /// vouch leaves them out, since a package without a version identifies nothing a scanner
 /// could match.
 pub fn syft_placeholder_version(t: &str, k: &Key) -> Option<&'static str> {
-    (t == "java-archive" && k.version == "UNKNOWN").then_some("syft's placeholder version UNKNOWN for an archive without version evidence")
+    (t == "java-archive" && k.version == "UNKNOWN")
+        .then_some("syft's placeholder version UNKNOWN for an archive without version evidence")
 }
 
 /// syft 1.18 gives crates of the lock file's own workspace (no `source`) a crates.io purl,
 /// which names a different, published crate if one has the same name; later syft
 /// versions write no purl for them, and neither does vouch.
 pub fn syft_workspace_purl(t: &str, k: &Key) -> Option<&'static str> {
-    (t == "rust-crate" && k.name.starts_with("vouch")).then_some("syft 1.18 gives workspace-local crates a registry purl")
+    (t == "rust-crate" && k.name.starts_with("vouch"))
+        .then_some("syft 1.18 gives workspace-local crates a registry purl")
 }

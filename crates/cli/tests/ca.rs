@@ -1,0 +1,192 @@
+//! `vouch oidc serve` and `vouch ca serve --init` as processes: a dev token is exchanged for a
+//! certificate chain, the CA material is written to the directory and reloaded on restart.
+#![allow(missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use base64::Engine as _;
+use vouch_sign::{KeyAlgorithm, SigningKey};
+
+const VOUCH: &str = env!("CARGO_BIN_EXE_vouch");
+
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> Serve {
+    let mut child = Command::new(VOUCH)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn vouch");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {line:?}"))
+        .to_owned();
+    Serve { child, url }
+}
+
+fn agent() -> vouch_http::Client {
+    vouch_http::Client::new(&vouch_http::ClientConfig::default()).expect("client")
+}
+
+fn get_json(url: &str) -> serde_json::Value {
+    let mut response = agent().agent().get(url).call().expect("GET");
+    serde_json::from_slice(&response.body_mut().read_to_vec().expect("body")).expect("JSON")
+}
+
+#[test]
+fn dev_token_is_exchanged_for_a_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_dir = dir.path().join("ca");
+    let oidc = spawn(&[
+        "oidc",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--email",
+        "ci@example.com",
+    ]);
+    let ca_args = |init: bool| {
+        let mut a = vec![
+            "ca".to_owned(),
+            "serve".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--email-issuer".into(),
+            oidc.url.clone(),
+            "--dir".into(),
+            ca_dir.display().to_string(),
+        ];
+        if init {
+            a.push("--init".into());
+        }
+        a
+    };
+    let args = ca_args(true);
+    let ca = spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    for f in [
+        "root.crt.pem",
+        "intermediate.crt.pem",
+        "intermediate.key.pem",
+        "ctlog.key.pem",
+    ] {
+        assert!(ca_dir.join(f).exists(), "{f} written");
+    }
+    let token = get_json(&format!("{}/token", oidc.url))["id_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
+    let body = serde_json::json!({"publicKeyRequest": {
+        "publicKey": {"algorithm": "ECDSA", "content": key.public_key().to_pem()},
+        "proofOfPossession": base64::engine::general_purpose::STANDARD
+            .encode(key.sign_bytes(b"ci@example.com"))}});
+    let mut response = agent()
+        .agent()
+        .post(&format!("{}/api/v2/signingCert", ca.url))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .send(body.to_string().as_bytes())
+        .expect("POST");
+    let status = response.status().as_u16();
+    let answer: serde_json::Value =
+        serde_json::from_slice(&response.body_mut().read_to_vec().expect("body")).expect("JSON");
+    assert_eq!(status, 201, "{answer}");
+    let chain = answer["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+        .as_array()
+        .expect("chain");
+    assert_eq!(chain.len(), 3);
+    let bundle = get_json(&format!("{}/api/v2/trustBundle", ca.url));
+    drop(ca);
+
+    // Restart without --init: the same CA material is loaded.
+    let ca = spawn(
+        &ca_args(false)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(get_json(&format!("{}/api/v2/trustBundle", ca.url)), bundle);
+}
+
+#[test]
+fn instance_init_writes_trust_files_that_parse_and_a_ca_that_loads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inst = dir.path().join("inst");
+    let out = Command::new(VOUCH)
+        .args(["instance", "init"])
+        .arg(&inst)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let limits = vouch_sign::Limits::default();
+    for file in ["trusted_root.json", "trust_config.json"] {
+        let root = vouch_sign::TrustedRoot::from_json(
+            &std::fs::read(inst.join(file)).expect("read"),
+            &limits,
+        )
+        .expect("trusted root parses");
+        assert_eq!(
+            (
+                root.tlogs.len(),
+                root.ctlogs.len(),
+                root.certificate_authorities.len()
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(root.certificate_authorities[0].chain.len(), 2);
+    }
+    let signing: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(inst.join("signing_config.json")).expect("read"))
+            .expect("json");
+    assert_eq!(
+        signing["mediaType"],
+        "application/vnd.dev.sigstore.signingconfig.v0.2+json"
+    );
+    assert_eq!(signing["caUrls"][0]["majorApiVersion"], 1);
+    // A second init refuses to overwrite.
+    let again = Command::new(VOUCH)
+        .args(["instance", "init"])
+        .arg(&inst)
+        .output()
+        .expect("run");
+    assert!(!again.status.success());
+    // The CA directory is what `vouch ca serve --dir` loads.
+    let oidc = spawn(&["oidc", "serve", "--listen", "127.0.0.1:0"]);
+    let ca_dir = inst.join("ca").display().to_string();
+    let ca = spawn(&[
+        "ca",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--email-issuer",
+        &oidc.url,
+        "--dir",
+        &ca_dir,
+    ]);
+    let bundle = get_json(&format!("{}/api/v2/trustBundle", ca.url));
+    assert_eq!(
+        bundle["chains"][0]["certificates"].as_array().map(Vec::len),
+        Some(2)
+    );
+}

@@ -1,0 +1,334 @@
+//! Evaluation semantics with a scripted [`ImageVerifier`]: which images are checked, counts,
+//! attestation conditions, digest pinning, autogen names, Audit versus Enforce, errors versus
+//! failures. The real verifier is exercised end to end in `crates/cli/tests/policy.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use vouch_policy::eval::{CheckError, ImageVerifier, Options, Status, apply};
+use vouch_policy::kyverno::Attestor;
+use vouch_policy::{Documents, ImageInfo, Limits, Resource, parse_documents};
+
+const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+/// Keys are named by their PEM text; `good` signs everything under ghcr.io/acme except
+/// `unsigned`; the SBOM of `nosbom` is missing and `oldsbom` has SPDX-2.1.
+#[derive(Default)]
+struct Fake {
+    calls: RefCell<Vec<String>>,
+    registry_down: bool,
+}
+
+fn key_of(a: &Attestor) -> String {
+    a.keys
+        .as_ref()
+        .and_then(|k| k.public_keys.clone())
+        .unwrap_or_default()
+}
+
+impl ImageVerifier for Fake {
+    fn resolve(&self, image: &ImageInfo) -> Result<String, CheckError> {
+        self.calls
+            .borrow_mut()
+            .push(format!("resolve {}", image.kyverno_string()));
+        if self.registry_down {
+            return Err(CheckError::Error("connection refused".into()));
+        }
+        Ok(DIGEST.into())
+    }
+    fn verify_signature(
+        &self,
+        image: &ImageInfo,
+        digest: &str,
+        a: &Attestor,
+    ) -> Result<(), CheckError> {
+        self.calls
+            .borrow_mut()
+            .push(format!("sig {} {digest} {}", image.path, key_of(a)));
+        if key_of(a) == "good" && !image.path.ends_with("unsigned") {
+            Ok(())
+        } else {
+            Err(CheckError::Failed("no matching signatures".into()))
+        }
+    }
+    fn verify_attestations(
+        &self,
+        image: &ImageInfo,
+        _: &str,
+        pt: &str,
+        a: &Attestor,
+    ) -> Result<Vec<Value>, CheckError> {
+        if key_of(a) != "good"
+            || image.path.ends_with("nosbom")
+            || pt != "https://spdx.dev/Document"
+        {
+            return Ok(vec![]);
+        }
+        let version = if image.path.ends_with("oldsbom") {
+            "SPDX-2.1"
+        } else {
+            "SPDX-2.3"
+        };
+        Ok(vec![
+            json!({"predicateType": pt, "predicate": {"spdxVersion": version, "packages": [{"name": "x"}]}}),
+        ])
+    }
+}
+
+fn policy(extra: &str) -> String {
+    format!(
+        r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {{name: signed}}
+spec:
+  rules:
+  - name: check
+    match: {{any: [{{resources: {{kinds: [Pod]}}}}]}}
+    verifyImages:
+    - failureAction: Enforce
+      imageReferences: ["ghcr.io/acme/*"]
+      skipImageReferences: ["ghcr.io/acme/sandbox/*"]
+{extra}"#
+    )
+}
+
+const SIG_AND_SBOM: &str = r#"      attestors: [{entries: [{keys: {publicKeys: good}}]}]
+      attestations:
+      - type: https://spdx.dev/Document
+        attestors: [{entries: [{keys: {publicKeys: good}}]}]
+        conditions:
+        - all:
+          - {key: "{{ spdxVersion }}", operator: AnyIn, value: [SPDX-2.2, SPDX-2.3], message: "SBOM must be SPDX 2.2/2.3"}
+"#;
+
+fn pod(images: &[&str]) -> Resource {
+    let containers: Vec<Value> = images
+        .iter()
+        .enumerate()
+        .map(|(i, im)| json!({"name": format!("c{i}"), "image": im}))
+        .collect();
+    Resource::from_value(
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "spec": {"containers": containers}}),
+    )
+}
+
+fn run(
+    policy_yaml: &str,
+    resource: &Resource,
+    fake: &Fake,
+    options: Options,
+) -> vouch_policy::ResourceReport {
+    let mut docs = Documents::default();
+    docs.add(
+        parse_documents(policy_yaml, "p", &Limits::default()).unwrap(),
+        "p",
+    )
+    .unwrap();
+    apply(&docs.policies, resource, fake, options, &Limits::default()).unwrap()
+}
+
+fn one(policy_yaml: &str, resource: &Resource) -> (Status, String) {
+    let r = run(policy_yaml, resource, &Fake::default(), Options::default());
+    assert_eq!(r.results.len(), 1, "{:?}", r.results);
+    (r.results[0].status, r.results[0].message.clone())
+}
+
+#[test]
+fn seed_scenario_signed_unsigned_nosbom_wrong_key() {
+    let p = policy(SIG_AND_SBOM);
+    let (s, m) = one(&p, &pod(&["ghcr.io/acme/api:v1"]));
+    assert_eq!(
+        (s, m.as_str()),
+        (
+            Status::Pass,
+            "verified image signatures for ghcr.io/acme/api:v1"
+        )
+    );
+    let (s, m) = one(&p, &pod(&["ghcr.io/acme/unsigned:v1"]));
+    assert_eq!(s, Status::Fail);
+    assert_eq!(
+        m,
+        "failed to verify image ghcr.io/acme/unsigned:v1: .attestors[0].entries[0].keys: no matching signatures"
+    );
+    let (s, m) = one(&p, &pod(&["ghcr.io/acme/nosbom:v1"]));
+    assert_eq!(s, Status::Fail);
+    assert!(
+        m.contains("attestations not found for predicate type https://spdx.dev/Document"),
+        "{m}"
+    );
+    let (s, m) = one(&p, &pod(&["ghcr.io/acme/oldsbom:v1"]));
+    assert_eq!(s, Status::Fail);
+    assert!(m.contains("SBOM must be SPDX 2.2/2.3"), "{m}");
+    let wrong = p.replace("publicKeys: good", "publicKeys: other");
+    let (s, _) = one(&wrong, &pod(&["ghcr.io/acme/api:v1"]));
+    assert_eq!(s, Status::Fail);
+}
+
+#[test]
+fn digest_is_pinned_and_patch_applies() {
+    let fake = Fake::default();
+    let r = run(
+        &policy(SIG_AND_SBOM),
+        &pod(&["nginx", "ghcr.io/acme/api:v1", "ghcr.io/acme/api:v1"]),
+        &fake,
+        Options::default(),
+    );
+    assert_eq!(r.results[0].status, Status::Pass);
+    let paths: Vec<_> = r
+        .patches
+        .iter()
+        .map(|p| (p.path.as_str(), p.value.as_str()))
+        .collect();
+    let pinned = format!("ghcr.io/acme/api:v1@{DIGEST}");
+    assert_eq!(
+        paths,
+        [
+            ("/spec/containers/1/image", pinned.as_str()),
+            ("/spec/containers/2/image", pinned.as_str())
+        ]
+    );
+    assert_eq!(r.patched["spec"]["containers"][0]["image"], "nginx");
+    assert_eq!(r.patched["spec"]["containers"][2]["image"], pinned.as_str());
+    // The signature is checked against the digest the tag was resolved to.
+    assert!(
+        fake.calls
+            .borrow()
+            .iter()
+            .any(|c| c == &format!("sig acme/api {DIGEST} good"))
+    );
+    // A pinned reference is verified as is, never patched (idempotent re-admission).
+    let again = run(
+        &policy(SIG_AND_SBOM),
+        &Resource::from_value(r.patched.clone()),
+        &Fake::default(),
+        Options::default(),
+    );
+    assert_eq!(again.results[0].status, Status::Pass);
+    assert!(again.patches.is_empty());
+}
+
+#[test]
+fn skips_counts_and_missing_digest() {
+    let p = policy(SIG_AND_SBOM);
+    assert_eq!(one(&p, &pod(&["nginx:latest"])).0, Status::Skip);
+    let (s, m) = one(&p, &pod(&["ghcr.io/acme/sandbox/x:1"]));
+    assert_eq!(
+        (s, m.as_str()),
+        (
+            Status::Skip,
+            "skipping image reference image ghcr.io/acme/sandbox/x:1"
+        )
+    );
+    let any = policy(
+        "      attestors: [{count: 1, entries: [{keys: {publicKeys: bad}}, {keys: {publicKeys: good}}]}]\n",
+    );
+    assert_eq!(one(&any, &pod(&["ghcr.io/acme/api:v1"])).0, Status::Pass);
+    let all = policy(
+        "      attestors: [{entries: [{keys: {publicKeys: bad}}, {keys: {publicKeys: good}}]}]\n",
+    );
+    assert_eq!(one(&all, &pod(&["ghcr.io/acme/api:v1"])).0, Status::Fail);
+    let no_mutate = policy(
+        "      mutateDigest: false\n      attestors: [{entries: [{keys: {publicKeys: good}}]}]\n",
+    );
+    let (s, m) = one(&no_mutate, &pod(&["ghcr.io/acme/api:v1"]));
+    assert_eq!(
+        (s, m.as_str()),
+        (Status::Fail, "missing digest for ghcr.io/acme/api:v1")
+    );
+    let pinned = format!("ghcr.io/acme/api@{DIGEST}");
+    assert_eq!(one(&no_mutate, &pod(&[&pinned])).0, Status::Pass);
+}
+
+#[test]
+fn registry_errors_are_errors_and_audit_warns() {
+    let fake = Fake {
+        registry_down: true,
+        ..Fake::default()
+    };
+    let r = run(
+        &policy(SIG_AND_SBOM),
+        &pod(&["ghcr.io/acme/api:v1"]),
+        &fake,
+        Options::default(),
+    );
+    assert_eq!(r.results[0].status, Status::Error);
+    assert!(r.blocked());
+    let audit = policy(SIG_AND_SBOM).replace(
+        "failureAction: Enforce",
+        "failureAction: Audit\n      mutateDigest: false",
+    );
+    let r = run(
+        &audit,
+        &pod(&["ghcr.io/acme/unsigned@sha256:00"]),
+        &Fake::default(),
+        Options { audit_warn: true },
+    );
+    assert_eq!(r.results[0].status, Status::Warn);
+    assert!(!r.blocked());
+}
+
+#[test]
+fn autogen_rules_for_controllers_and_namespaced_policies() {
+    let p = policy(SIG_AND_SBOM);
+    let template = json!({"spec": {"containers": [{"name": "a", "image": "ghcr.io/acme/api:v1"}]}});
+    let deploy = Resource::from_value(
+        json!({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": template}}),
+    );
+    let r = run(&p, &deploy, &Fake::default(), Options::default());
+    assert_eq!(r.results[0].rule, "autogen-check");
+    assert_eq!(r.patches[0].path, "/spec/template/spec/containers/0/image");
+    let cron = Resource::from_value(
+        json!({"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"jobTemplate": {"spec": {"template": template}}}}),
+    );
+    let r = run(&p, &cron, &Fake::default(), Options::default());
+    assert_eq!(r.results[0].rule, "autogen-cronjob-check");
+    assert_eq!(
+        r.patches[0].path,
+        "/spec/jobTemplate/spec/template/spec/containers/0/image"
+    );
+    let cm = Resource::from_value(json!({"kind": "ConfigMap", "metadata": {"name": "c"}}));
+    assert!(
+        run(&p, &cm, &Fake::default(), Options::default())
+            .results
+            .is_empty()
+    );
+    // A namespaced Policy applies only in its namespace; exclude removes namespaces.
+    let ns = p.replace("kind: ClusterPolicy", "kind: Policy").replace(
+        "metadata: {name: signed}",
+        "metadata: {name: signed, namespace: other}",
+    );
+    assert!(
+        run(
+            &ns,
+            &pod(&["ghcr.io/acme/api:v1"]),
+            &Fake::default(),
+            Options::default()
+        )
+        .results
+        .is_empty()
+    );
+    let ex = p.replace(
+        "    verifyImages:",
+        "    exclude: {any: [{resources: {namespaces: [ns]}}]}\n    verifyImages:",
+    );
+    assert!(
+        run(
+            &ex,
+            &pod(&["ghcr.io/acme/api:v1"]),
+            &Fake::default(),
+            Options::default()
+        )
+        .results
+        .is_empty()
+    );
+    let blocked = vouch_policy::eval::blocked_rules(&run(
+        &p,
+        &pod(&["ghcr.io/acme/unsigned:1"]),
+        &Fake::default(),
+        Options::default(),
+    ));
+    assert_eq!(blocked.keys().collect::<Vec<_>>(), ["signed"]);
+    let _: BTreeMap<_, _> = blocked;
+}
