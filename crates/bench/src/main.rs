@@ -37,9 +37,15 @@ fn main() -> anyhow::Result<()> {
     };
     match which.as_str() {
         "copy" => copy::run(flag("--mb", 256)?, flag("--layers", 4)?, flag("--runs", 3)?),
-        "verify" => verify::run(flag("--bundles", 1000)? as usize, flag("--runs", 5)? as usize).map(|_| ()),
+        "verify" => verify::run(
+            flag("--bundles", 1000)? as usize,
+            flag("--runs", 5)? as usize,
+        )
+        .map(|_| ()),
         "vuln" => vuln::run(
-            &vouch_testkit::shared_dir().context("../shared is needed for the advisory corpus")?.join("advisories"),
+            &vouch_testkit::shared_dir()
+                .context("../shared is needed for the advisory corpus")?
+                .join("advisories"),
             flag("--packages", 600)? as usize,
             flag("--runs", 5)?,
         ),

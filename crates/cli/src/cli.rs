@@ -58,7 +58,13 @@ pub(crate) struct Global {
     pub(crate) registry_ca: Option<PathBuf>,
     /// Registry credentials as USER:PASSWORD, overriding ~/.docker/config.json and
     /// $REGISTRY_AUTH_FILE.
-    #[arg(long, value_name = "USER:PASSWORD", global = true, env = "VOUCH_REGISTRY_CREDS", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        global = true,
+        env = "VOUCH_REGISTRY_CREDS",
+        hide_env_values = true
+    )]
     pub(crate) creds: Option<String>,
 }
 

@@ -7,7 +7,11 @@ use serde::Serialize;
 use crate::cli::Format;
 
 /// Prints `value` as JSON, or calls `table` to print it for people.
-pub(crate) fn emit<T: Serialize>(format: Format, value: &T, table: impl FnOnce(&mut dyn Write, &T) -> std::io::Result<()>) -> anyhow::Result<()> {
+pub(crate) fn emit<T: Serialize>(
+    format: Format,
+    value: &T,
+    table: impl FnOnce(&mut dyn Write, &T) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match format {
@@ -30,5 +34,9 @@ pub(crate) fn human_bytes(n: u64) -> String {
         v /= 1000.0;
         unit += 1;
     }
-    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }

@@ -265,24 +265,47 @@ fn db_status_and_missing_or_corrupt_database_errors() {
 fn scans_a_directory_by_cataloging_it_first() {
     let (dir, db, _sbom) = setup();
     let root = dir.path().join("root");
-    for (name, version) in [("Jinja2", "2.11.2"), ("PyYAML", "5.3.1"), ("Jinja2-safe", "3.1.4")] {
-        let info = root.join(format!("usr/lib/python3/site-packages/{name}-{version}.dist-info"));
+    for (name, version) in [
+        ("Jinja2", "2.11.2"),
+        ("PyYAML", "5.3.1"),
+        ("Jinja2-safe", "3.1.4"),
+    ] {
+        let info = root.join(format!(
+            "usr/lib/python3/site-packages/{name}-{version}.dist-info"
+        ));
         std::fs::create_dir_all(&info).unwrap();
-        std::fs::write(info.join("METADATA"), format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")).unwrap();
+        std::fs::write(
+            info.join("METADATA"),
+            format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
+        )
+        .unwrap();
     }
     let source = format!("dir:{}", root.display());
     let out = vouch(&db, &["scan", &source, "-o", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let text = report.to_string();
-    assert!(text.contains("PYSEC-2021-66"), "jinja2 2.11.2 is affected: {text}");
-    assert!(text.contains("PYSEC-2021-142"), "pyyaml 5.3.1 is affected: {text}");
-    assert!(!text.contains("Jinja2-safe"), "an unrelated package is not reported: {text}");
+    assert!(
+        text.contains("PYSEC-2021-66"),
+        "jinja2 2.11.2 is affected: {text}"
+    );
+    assert!(
+        text.contains("PYSEC-2021-142"),
+        "pyyaml 5.3.1 is affected: {text}"
+    );
+    assert!(
+        !text.contains("Jinja2-safe"),
+        "an unrelated package is not reported: {text}"
+    );
 
     let out = vouch(&db, &["scan", &source, "--fail-on", "low"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
 
     let out = vouch(&db, &["scan", "dir:/definitely/not/here"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("/definitely/not/here"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/definitely/not/here"),
+        "{}",
+        stderr(&out)
+    );
 }

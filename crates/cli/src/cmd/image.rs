@@ -82,7 +82,11 @@ fn inspect(args: &InspectArgs, ctx: &Context) -> anyhow::Result<()> {
     let layers: Vec<LayerSummary> = image
         .layers()
         .iter()
-        .map(|l| LayerSummary { digest: l.digest().to_string(), media_type: l.media_type().to_string(), size: l.size() })
+        .map(|l| LayerSummary {
+            digest: l.digest().to_string(),
+            media_type: l.media_type().to_string(),
+            size: l.size(),
+        })
         .collect();
     let report = Inspection {
         source: location.to_string(),
@@ -94,7 +98,12 @@ fn inspect(args: &InspectArgs, ctx: &Context) -> anyhow::Result<()> {
             "{}/{}{}",
             image.config.os(),
             image.config.architecture(),
-            image.config.variant().as_ref().map(|v| format!("/{v}")).unwrap_or_default()
+            image
+                .config
+                .variant()
+                .as_ref()
+                .map(|v| format!("/{v}"))
+                .unwrap_or_default()
         ),
         config: ConfigSummary {
             digest: image.parsed.config().digest().to_string(),
@@ -138,9 +147,20 @@ fn inspect(args: &InspectArgs, ctx: &Context) -> anyhow::Result<()> {
         for (k, v) in r.config.labels.iter().flatten() {
             writeln!(out, "Label:        {k}={v}")?;
         }
-        writeln!(out, "Layers:       {} ({} compressed)", r.layers.len(), human_bytes(r.size))?;
+        writeln!(
+            out,
+            "Layers:       {} ({} compressed)",
+            r.layers.len(),
+            human_bytes(r.size)
+        )?;
         for l in &r.layers {
-            writeln!(out, "  {}  {:>9}  {}", l.digest, human_bytes(l.size), l.media_type)?;
+            writeln!(
+                out,
+                "  {}  {:>9}  {}",
+                l.digest,
+                human_bytes(l.size),
+                l.media_type
+            )?;
         }
         Ok(())
     })
@@ -172,8 +192,15 @@ fn copy(args: &CopyArgs, ctx: &Context) -> anyhow::Result<()> {
         CopyEvent::Bytes(n) => bar.inc(n),
         CopyEvent::BlobDone { .. } => {}
     };
-    let report = vouch_oci::copy_image(source.as_ref(), &selector, sink.as_ref(), tag.as_deref(), &copy_options, &on_event)
-        .with_context(|| format!("copying {src_loc} to {dst_loc}"))?;
+    let report = vouch_oci::copy_image(
+        source.as_ref(),
+        &selector,
+        sink.as_ref(),
+        tag.as_deref(),
+        &copy_options,
+        &on_event,
+    )
+    .with_context(|| format!("copying {src_loc} to {dst_loc}"))?;
     bar.finish_and_clear();
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -214,7 +241,9 @@ fn tags(args: &TagsArgs, ctx: &Context) -> anyhow::Result<()> {
     let location = Location::parse(&args.source)?;
     let options = registry_options(ctx)?;
     let (source, _) = vouch_oci::open_source(&location, &options)?;
-    let tags = source.tags().with_context(|| format!("listing tags of {location}"))?;
+    let tags = source
+        .tags()
+        .with_context(|| format!("listing tags of {location}"))?;
     emit(ctx.format, &tags, |out, t| {
         for tag in t {
             writeln!(out, "{tag}")?;
@@ -231,10 +260,11 @@ fn progress_bar(ctx: &Context) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {bar:30} {bytes_per_sec} {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} {bytes}/{total_bytes} {bar:30} {bytes_per_sec} {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
-

@@ -1,18 +1,18 @@
 //! One module per command group; each builds library configuration from flags once and
 //! calls into the library.
 
+pub(crate) mod blob;
+pub(crate) mod ca;
 pub(crate) mod db;
 mod image;
-pub(crate) mod blob;
-pub(crate) mod keys;
-pub(crate) mod sign;
-pub(crate) mod verify;
-pub(crate) mod scan;
-pub(crate) mod sbom;
-pub(crate) mod tlog;
-pub(crate) mod ca;
 pub(crate) mod instance;
+pub(crate) mod keys;
 pub(crate) mod policy;
+pub(crate) mod sbom;
+pub(crate) mod scan;
+pub(crate) mod sign;
+pub(crate) mod tlog;
+pub(crate) mod verify;
 
 use std::process::ExitCode;
 
@@ -57,16 +57,20 @@ pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
 /// Registry options from the global flags.
 pub(crate) fn registry_options(ctx: &Context) -> anyhow::Result<vouch_oci::RegistryOptions> {
     let mut options = vouch_oci::RegistryOptions {
-        transport: vouch_http::TransportPolicy::with_insecure_hosts(ctx.insecure_registries.iter().cloned()),
+        transport: vouch_http::TransportPolicy::with_insecure_hosts(
+            ctx.insecure_registries.iter().cloned(),
+        ),
         ..Default::default()
     };
     if let Some(ca) = &ctx.registry_ca {
-        let pem = std::fs::read(ca).with_context(|| format!("reading --registry-ca {}", ca.display()))?;
+        let pem =
+            std::fs::read(ca).with_context(|| format!("reading --registry-ca {}", ca.display()))?;
         options.http.ca_pem.push(pem);
     }
     if let Some(creds) = &ctx.creds {
-        let (username, password) =
-            creds.split_once(':').context("--creds must be USER:PASSWORD")?;
+        let (username, password) = creds
+            .split_once(':')
+            .context("--creds must be USER:PASSWORD")?;
         options.credentials = Some(vouch_oci::auth::Credentials::Basic {
             username: username.into(),
             password: password.into(),
