@@ -12,7 +12,10 @@ Exit codes:
   0  success
   1  error: the command could not do its job (bad input, registry or network failure,
      digest mismatch); the message names what failed
-  2  usage error: unknown flag or missing argument";
+  2  usage error: unknown flag or missing argument
+  3  a negative verdict: verification failed (verify, verify-blob, verify-attestation),
+     the --fail-on threshold was reached (scan), a policy rule failed (policy apply),
+     or the log misbehaved (tlog verify/monitor)";
 
 const LOCATIONS: &str = "\
 Locations (SOURCE / DEST):
