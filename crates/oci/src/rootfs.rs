@@ -152,13 +152,8 @@ pub struct Rootfs {
 }
 
 impl Rootfs {
-    /// Squashes `image`'s layers read from `source`.
-    pub fn from_image(
-        source: &dyn ImageSource,
-        image: &ResolvedImage,
-        keep: &Keep,
-        limits: &Limits,
-    ) -> Result<Self> {
+    /// A view holding only the root directory, with a private store for kept contents.
+    fn empty_with_store(limits: &Limits) -> Result<Self> {
         let store = tempfile::Builder::new()
             .prefix("vouch-rootfs-")
             .tempdir()
@@ -171,6 +166,17 @@ impl Rootfs {
             limits: limits.clone(),
         };
         fs.nodes.insert(String::new(), dir_node(None));
+        Ok(fs)
+    }
+
+    /// Squashes `image`'s layers read from `source`.
+    pub fn from_image(
+        source: &dyn ImageSource,
+        image: &ResolvedImage,
+        keep: &Keep,
+        limits: &Limits,
+    ) -> Result<Self> {
+        let mut fs = Self::empty_with_store(limits)?;
         let mut budget = Budget::new(limits.image_bytes);
         for desc in image.layers() {
             let media_type = desc.media_type().to_string();
@@ -200,18 +206,7 @@ impl Rootfs {
         keep: &Keep,
         limits: &Limits,
     ) -> Result<Self> {
-        let store = tempfile::Builder::new()
-            .prefix("vouch-rootfs-")
-            .tempdir()
-            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
-        let mut fs = Self {
-            nodes: BTreeMap::new(),
-            layers: Vec::new(),
-            store: Some(store),
-            memory: 0,
-            limits: limits.clone(),
-        };
-        fs.nodes.insert(String::new(), dir_node(None));
+        let mut fs = Self::empty_with_store(limits)?;
         let mut budget = Budget::new(limits.image_bytes);
         for (info, compression, reader) in layers {
             let index = fs.layers.len();
