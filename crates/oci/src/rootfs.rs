@@ -82,7 +82,7 @@ enum Content {
 /// manifests, most of them a few kilobytes).
 const MEMORY_FILE: u64 = 256 * 1024;
 /// At most this many bytes of kept files stay in memory; the rest go to the store.
-const MEMORY_TOTAL: u64 = 64 << 20;
+const MEMORY_TOTAL: u64 = 24 << 20;
 
 /// A kept file opened for reading and seeking.
 pub trait ReadSeek: Read + io::Seek {}

@@ -332,7 +332,12 @@ fn finish(sbom: &mut Sbom) {
     // An OS package that owns a language package's evidence file contains it (a Debian
     // python3-yaml owns /usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA).
     let mut owner: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
-    for p in sbom.packages.iter().filter(|p| p.kind.is_os()) {
+    let has_language = sbom.packages.iter().any(|p| !p.kind.is_os());
+    for p in sbom
+        .packages
+        .iter()
+        .filter(|p| has_language && p.kind.is_os())
+    {
         for f in &p.files {
             owner.insert(f.as_str(), p.id.as_str());
         }

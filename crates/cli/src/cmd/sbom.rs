@@ -125,14 +125,19 @@ pub(crate) fn run(args: &SbomArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     // One stamp for the run: SPDX namespace and CycloneDX serial share the UUID.
     let stamp = Stamp::now();
     for o in &outputs {
-        let bytes = format::encode_with(&sbom, o.format, &stamp)?;
         match &o.file {
-            Some(path) => std::fs::write(path, &bytes)
-                .with_context(|| format!("writing {}", path.display()))?,
+            Some(path) => {
+                let f = std::fs::File::create(path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                let mut w = std::io::BufWriter::new(f);
+                format::write_with(&sbom, o.format, &stamp, &mut w)?;
+                w.flush()
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             None => {
                 let stdout = std::io::stdout();
-                let mut out = stdout.lock();
-                out.write_all(&bytes)?;
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                format::write_with(&sbom, o.format, &stamp, &mut out)?;
                 out.flush()?;
             }
         }

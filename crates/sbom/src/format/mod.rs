@@ -138,21 +138,51 @@ pub fn encode(sbom: &Sbom, format: Format) -> Result<Vec<u8>> {
 
 /// Encodes with the given UUID and time.
 pub fn encode_with(sbom: &Sbom, format: Format, stamp: &Stamp) -> Result<Vec<u8>> {
-    let mut out = match format {
-        Format::SpdxJson => serde_json::to_vec_pretty(&spdx::encode(sbom, stamp)),
-        Format::CycloneDxJson => serde_json::to_vec_pretty(&cyclonedx::encode(sbom, stamp)),
-        Format::Json => serde_json::to_vec_pretty(&VouchJson {
-            vouch_sbom: 1,
-            sbom: sbom.clone(),
-        }),
-        Format::Table => return Ok(table(sbom).into_bytes()),
-    }
-    .map_err(|e| Error::Io(std::io::Error::other(e)))?;
-    out.push(b'\n');
+    let mut out = Vec::new();
+    write_with(sbom, format, stamp, &mut out)?;
     Ok(out)
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
+/// Writes the document to `w` as it is produced (a large vouch JSON never sits whole in
+/// memory), ending with a newline.
+pub fn write_with(
+    sbom: &Sbom,
+    format: Format,
+    stamp: &Stamp,
+    w: &mut dyn std::io::Write,
+) -> Result<()> {
+    let json = |e: serde_json::Error| Error::Io(std::io::Error::other(e));
+    match format {
+        Format::SpdxJson => {
+            serde_json::to_writer_pretty(&mut *w, &spdx::encode(sbom, stamp)).map_err(json)?
+        }
+        Format::CycloneDxJson => {
+            serde_json::to_writer_pretty(&mut *w, &cyclonedx::encode(sbom, stamp)).map_err(json)?
+        }
+        Format::Json => serde_json::to_writer_pretty(
+            &mut *w,
+            &VouchJsonRef {
+                vouch_sbom: 1,
+                sbom,
+            },
+        )
+        .map_err(json)?,
+        Format::Table => return Ok(w.write_all(table(sbom).as_bytes())?),
+    }
+    w.write_all(b"\n")?;
+    Ok(())
+}
+
+/// vouch JSON as written: the model, borrowed, with a format marker.
+#[derive(serde::Serialize)]
+struct VouchJsonRef<'a> {
+    vouch_sbom: u32,
+    #[serde(flatten)]
+    sbom: &'a Sbom,
+}
+
+/// vouch JSON as read.
+#[derive(serde::Deserialize)]
 struct VouchJson {
     vouch_sbom: u32,
     #[serde(flatten)]
@@ -193,9 +223,15 @@ pub fn decode(bytes: &[u8]) -> Result<Sbom> {
         Some(DocumentKind::Spdx) => spdx::decode(&v)?,
         Some(DocumentKind::CycloneDx) => cyclonedx::decode(&v)?,
         Some(DocumentKind::Vouch) => {
-            serde_json::from_value::<VouchJson>(v)
-                .map_err(|e| Error::Decode(e.to_string()))?
-                .sbom
+            let doc =
+                serde_json::from_value::<VouchJson>(v).map_err(|e| Error::Decode(e.to_string()))?;
+            if doc.vouch_sbom != 1 {
+                return Err(Error::Decode(format!(
+                    "vouch SBOM version {} (this vouch reads 1)",
+                    doc.vouch_sbom
+                )));
+            }
+            doc.sbom
         }
         None => {
             return Err(Error::Decode(
