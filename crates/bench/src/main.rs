@@ -11,6 +11,7 @@
 
 mod copy;
 mod measure;
+mod sbom;
 mod tlog;
 mod verify;
 mod vuln;
@@ -22,7 +23,7 @@ fn main() -> anyhow::Result<()> {
     let Some(which) = args.first() else {
         bail!(
             "usage: vouch-bench copy [--mb N] [--layers N] [--runs N] | verify [--bundles N] \
-             | vuln [--packages N] [--runs N] | tlog [--appends N] [--no-postgres]"
+             | sbom [--runs N] | vuln [--packages N] [--runs N] | tlog [--appends N] [--no-postgres]"
         );
     };
     let flag = |name: &str, default: u64| -> anyhow::Result<u64> {
@@ -42,6 +43,7 @@ fn main() -> anyhow::Result<()> {
             flag("--runs", 5)? as usize,
         )
         .map(|_| ()),
+        "sbom" => sbom::run(flag("--runs", 3)?),
         "vuln" => vuln::run(
             &vouch_testkit::shared_dir()
                 .context("../shared is needed for the advisory corpus")?
@@ -71,6 +73,6 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        other => bail!("unknown benchmark {other:?}; known: copy, verify, vuln, tlog"),
+        other => bail!("unknown benchmark {other:?}; known: copy, sbom, verify, vuln, tlog"),
     }
 }

