@@ -9,7 +9,9 @@
 //! `/usr/bin/time` (wall time and peak RSS), and prints a table. No assertions: numbers are
 //! for people and for the closing notes of issues.
 
+mod admission;
 mod copy;
+mod keyless;
 mod measure;
 mod sbom;
 mod tlog;
@@ -23,7 +25,9 @@ fn main() -> anyhow::Result<()> {
     let Some(which) = args.first() else {
         bail!(
             "usage: vouch-bench copy [--mb N] [--layers N] [--runs N] | verify [--bundles N] \
-             | sbom [--runs N] | vuln [--packages N] [--runs N] | tlog [--appends N] [--no-postgres]"
+             | sbom [--runs N] | vuln [--packages N] [--runs N] | tlog [--appends N] [--no-postgres] \
+             | admission [--reviews N] [--threads N] \
+             | keyless [--requests N] [--threads N] [--runs N]"
         );
     };
     let flag = |name: &str, default: u64| -> anyhow::Result<u64> {
@@ -73,6 +77,19 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        other => bail!("unknown benchmark {other:?}; known: copy, sbom, verify, vuln, tlog"),
+        "keyless" => keyless::run(
+            flag("--requests", 1000)? as usize,
+            flag("--threads", 4)? as usize,
+            flag("--runs", 5)? as usize,
+        ),
+        "admission" => admission::run(
+            flag("--reviews", 500)? as usize,
+            flag("--threads", 4)? as usize,
+        ),
+        other => {
+            bail!(
+                "unknown benchmark {other:?}; known: copy, sbom, verify, vuln, tlog, keyless, admission"
+            )
+        }
     }
 }

@@ -30,6 +30,9 @@ pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
     language_tree(&lang)?;
     let debian = image(tmp.path(), "debian", &[&[&base]])?;
     let mixed = image(tmp.path(), "mixed", &[&[&base], &[&lang]])?;
+    // The machine may be shared: the load around the runs says how much the numbers are
+    // worth (syft uses every core, vouch two or three threads).
+    println!("load average before: {}", load_average());
     println!(
         "{:<8} {:>10} {:>10} {:>8} {:>11} {:>11} {:>8}",
         "image", "vouch s", "syft s", "speed", "vouch MB", "syft MB", "memory"
@@ -61,7 +64,15 @@ pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
             v.peak_kb as f64 / s.peak_kb.max(1) as f64
         );
     }
+    println!("load average after: {}", load_average());
     Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages (`/proc/loadavg`), or `unknown`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn measure_syft(syft: &Path, layout: &Path) -> anyhow::Result<Sample> {

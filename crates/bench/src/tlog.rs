@@ -28,6 +28,11 @@ pub(crate) struct Options {
     pub(crate) proofs: usize,
     /// Also run against PostgreSQL (needs Debian's postgresql package).
     pub(crate) postgres: bool,
+    /// Open-loop phase: appends offered at this fixed rate (per second) ...
+    pub(crate) paced_rate: u64,
+    /// ... for this many appends; latency is measured from each append's scheduled time, so a
+    /// slow server cannot hide its queueing (no coordinated omission). 0 skips the phase.
+    pub(crate) paced_appends: usize,
 }
 
 impl Default for Options {
@@ -35,9 +40,19 @@ impl Default for Options {
         Self {
             appends: 20_000,
             clients: 64,
-            proof_tree_size: 1_000_000,
+            // `VOUCH_BENCH_TLOG_PROOF_SIZE` overrides (small values for profiling appends).
+            proof_tree_size: std::env::var("VOUCH_BENCH_TLOG_PROOF_SIZE")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1_000_000),
             proofs: 2_000,
             postgres: true,
+            // `VOUCH_BENCH_TLOG_RATE` overrides the open-loop rate.
+            paced_rate: std::env::var("VOUCH_BENCH_TLOG_RATE")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2_000),
+            paced_appends: 8_000,
         }
     }
 }
@@ -110,6 +125,7 @@ fn run_backend(
         Limits::default(),
     )?;
     let (url, runtime) = serve(Arc::clone(&log))?;
+    let paced_bodies = signed_bodies(&format!("{backend} paced"), o.paced_appends)?;
     let bodies = Arc::new(bodies);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
@@ -152,6 +168,17 @@ fn run_backend(
         .metrics()
         .batches
         .load(std::sync::atomic::Ordering::Relaxed);
+    if !paced_bodies.is_empty() {
+        let (achieved, mut paced) = paced(&url, paced_bodies, o.paced_rate, o.clients)?;
+        println!(
+            "tlog {backend:<9} open loop: {} appends offered at {}/s, achieved {achieved:.0}/s, \
+             latency from scheduled time p50 {:.1} ms p99 {:.1} ms",
+            paced.len(),
+            o.paced_rate,
+            percentile(&mut paced, 50.0).as_secs_f64() * 1e3,
+            percentile(&mut paced, 99.0).as_secs_f64() * 1e3,
+        );
+    }
     drop(runtime);
     drop(log);
 
@@ -218,7 +245,75 @@ fn run_backend(
     })
 }
 
+/// `n` hashedrekord bodies over distinct artifacts, signed by a fresh key.
+fn signed_bodies(label: &str, n: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+    let signer = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
+    let pem = b64(signer.public_key().to_pem().as_bytes());
+    Ok((0..n)
+        .map(|i| {
+            let artifact = format!("{label} artifact {i}");
+            serde_json::to_vec(&serde_json::json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&artifact))}},
+                "signature": {"content": b64(&signer.sign_bytes(artifact.as_bytes())), "publicKey": {"content": pem}}}}))
+            .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// Offers `bodies` at `rate` per second from `workers` threads (append `i` is due at
+/// `start + i / rate`); returns the achieved rate and each append's latency from its due time.
+fn paced(
+    url: &str,
+    bodies: Vec<Vec<u8>>,
+    rate: u64,
+    workers: usize,
+) -> anyhow::Result<(f64, Vec<Duration>)> {
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now() + Duration::from_millis(50);
+    let threads: Vec<_> = (0..workers)
+        .map(|_| {
+            let (bodies, next, url) = (Arc::clone(&bodies), Arc::clone(&next), url.to_owned());
+            std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
+                let agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .new_agent();
+                let mut latencies = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(body) = bodies.get(i) else {
+                        return Ok(latencies);
+                    };
+                    let due = start + Duration::from_secs_f64(i as f64 / rate.max(1) as f64);
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    let resp = agent
+                        .post(&format!("{url}/api/v1/log/entries"))
+                        .header("Content-Type", "application/json")
+                        .send(body.as_slice())?;
+                    anyhow::ensure!(
+                        resp.status().as_u16() == 201,
+                        "append answered {}",
+                        resp.status()
+                    );
+                    resp.into_body().read_to_vec()?;
+                    latencies.push(due.elapsed());
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for t in threads {
+        latencies.extend(t.join().map_err(|_| anyhow::anyhow!("client panicked"))??);
+    }
+    let achieved = latencies.len() as f64 / start.elapsed().as_secs_f64();
+    Ok((achieved, latencies))
+}
+
 /// Writes `n` synthetic entries (not signed: proofs only need the tree) in large batches.
+#[allow(clippy::result_large_err)] // the storage trait's error type, not ours to shrink
 fn bulk_load(storage: &dyn Storage, n: u64) -> anyhow::Result<()> {
     let mut frontier = Frontier::new();
     while frontier.size() < n {

@@ -46,16 +46,32 @@ pub(crate) fn run(bundles: usize, runs: usize) -> anyhow::Result<Report> {
     let bundle_json = std::fs::read(&bundle_path).context("bundle")?;
     let limits = Limits::default();
     let trust = TrustedRoot::from_json(&std::fs::read(&root_path)?, &limits)?;
-    let verifier = Verifier::new(trust);
+    let verifier = Verifier::new(trust.clone());
     let policy = SignerPolicy::Identity(IdentityPolicy::exact(IDENTITY, ISSUER));
 
-    // In-process, one thread: parse + full verification per bundle.
+    // In-process, one thread: parse + full verification per bundle, with one long-lived
+    // Verifier (as a service or admission controller holds): the trusted root's CA links and
+    // this leaf's signature by its issuer are verified once and remembered (exact DER), every
+    // other check (SET, checkpoint, inclusion proof, SCT, validity, identity, signature) runs
+    // per bundle.
     let start = Instant::now();
     for _ in 0..bundles {
         let bundle = Bundle::from_json(&bundle_json, &limits)?;
         verifier.verify_blob(Artifact::Bytes(&artifact), &bundle, &policy)?;
     }
     let bundles_per_sec = bundles as f64 / start.elapsed().as_secs_f64();
+    // Cold: a new Verifier per bundle remembers nothing (both P-384 chain signatures again).
+    let cold_runs = (bundles / 10).max(10);
+    let start = Instant::now();
+    for _ in 0..cold_runs {
+        let bundle = Bundle::from_json(&bundle_json, &limits)?;
+        Verifier::new(trust.clone()).verify_blob(Artifact::Bytes(&artifact), &bundle, &policy)?;
+    }
+    let cold_per_sec = cold_runs as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "  in-process, 1 thread: {bundles} bundles, {bundles_per_sec:.0} bundles/s (warm verifier); \
+         {cold_per_sec:.0} bundles/s with a new verifier per bundle ({cold_runs} bundles)"
+    );
 
     let s = |p: &PathBuf| p.display().to_string();
     let vouch = vouch_binary()?;
@@ -99,8 +115,8 @@ pub(crate) fn run(bundles: usize, runs: usize) -> anyhow::Result<Report> {
     };
     println!("offline keyless bundle verification (bundle_v3.txt.sigstore, staging trusted root)");
     println!(
-        "  in-process, 1 thread: {bundles} bundles, {:.0} bundles/s",
-        report.bundles_per_sec
+        "  in-process, 1 thread: {} bundles, {:.0} bundles/s",
+        report.bundles, report.bundles_per_sec
     );
     println!(
         "  one process, median of {runs}: vouch verify-blob {:.3} s ({} KB peak), sigstore-python {:.3} s ({} KB peak): {:.1}x",

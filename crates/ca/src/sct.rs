@@ -1,8 +1,8 @@
 //! Signed certificate timestamps for precertificates (RFC 6962 §3.2, §3.3), signed by the CA's
 //! own CT log key: what sigstore-python, cosign and sigstore-go require in every leaf.
 
-use der::Encode;
 use der::asn1::OctetString;
+use der::{Decode as _, Encode};
 use p256::ecdsa::{DerSignature, SigningKey as P256Key};
 use signature::Signer as _;
 
@@ -67,76 +67,11 @@ pub(crate) fn sct_list_extension_value(scts: &[Vec<u8>]) -> Result<Vec<u8>> {
         .map_err(Error::encoding)
 }
 
-/// Re-encodes a TBSCertificate without the extension whose OID TLV is `oid_der`, every other
-/// byte kept (RFC 6962 §3.2: the precertificate TBS the log signs).
+/// The TBSCertificate without the extension whose OID TLV is `oid_der`, every other element
+/// kept byte for byte (RFC 6962 §3.2: the precertificate TBS the log signs). The one
+/// implementation is `vouch_sign::tbs_without_extension`, the function verifiers use to
+/// rebuild the same bytes, so issuing and verifying cannot drift apart.
 pub(crate) fn tbs_without_extension(tbs: &[u8], oid_der: &[u8]) -> Result<Vec<u8>> {
-    let (_, content, _) = tlv(tbs)?;
-    let mut fields = Vec::new();
-    for element in elements(content)? {
-        if element.first() == Some(&0xa3) {
-            let (_, explicit, _) = tlv(element)?;
-            let (_, list, _) = tlv(explicit)?;
-            let mut kept = Vec::new();
-            for ext in elements(list)? {
-                let (_, ext_content, _) = tlv(ext)?;
-                let (_, _, oid) = tlv(ext_content)?;
-                if oid != oid_der {
-                    kept.extend_from_slice(ext);
-                }
-            }
-            fields.extend(wrap(0xa3, &wrap(0x30, &kept)));
-        } else {
-            fields.extend_from_slice(element);
-        }
-    }
-    Ok(wrap(0x30, &fields))
-}
-
-/// Splits one DER TLV off `input`: (tag, content, whole TLV). Input here is our own encoding,
-/// but it is still parsed defensively.
-fn tlv(input: &[u8]) -> Result<(u8, &[u8], &[u8])> {
-    let bad = || Error::encoding("DER truncated or invalid length");
-    let tag = *input.first().ok_or_else(bad)?;
-    let first = *input.get(1).ok_or_else(bad)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return Err(bad());
-        }
-        let bytes = input.get(2..2 + n).ok_or_else(bad)?;
-        let len = bytes
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, 2 + n)
-    };
-    let end = header.checked_add(len).ok_or_else(bad)?;
-    let whole = input.get(..end).ok_or_else(bad)?;
-    Ok((tag, &whole[header..], whole))
-}
-
-fn elements(mut content: &[u8]) -> Result<Vec<&[u8]>> {
-    let mut out = Vec::new();
-    while !content.is_empty() {
-        let (_, _, whole) = tlv(content)?;
-        content = &content[whole.len()..];
-        out.push(whole);
-    }
-    Ok(out)
-}
-
-fn wrap(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
+    let oid = der::asn1::ObjectIdentifier::from_der(oid_der).map_err(Error::encoding)?;
+    vouch_sign::tbs_without_extension(tbs, &oid).map_err(Error::encoding)
 }

@@ -121,6 +121,15 @@ pub(crate) enum Command {
     /// Inspect, copy and list container images in registries, layouts and archives.
     #[command(subcommand, after_help = LOCATIONS)]
     Image(ImageCommand),
+    /// Assemble an image from a base (or scratch) and files, reproducibly, without a container
+    /// engine; push it to a registry or an OCI layout, with SLSA provenance.
+    Build(crate::cmd::build::BuildArgs),
+    /// Run every stage on an image digest: (build,) SBOM, scan, sign, attest, verify,
+    /// (admission policy), configured by vouch.toml and flags (exit 3 names a failed stage).
+    Pipeline(Box<crate::cmd::pipeline::PipelineArgs>),
+    /// The whole pipeline with nothing else running: in-process registry, sample image,
+    /// every stage, and the admission decision for a signed and an unsigned pod.
+    Demo(crate::cmd::pipeline::DemoArgs),
     /// Import OSV advisories into the local vulnerability database and show its status.
     #[command(subcommand)]
     Db(crate::cmd::db::DbCommand),
@@ -133,6 +142,8 @@ pub(crate) enum Command {
     Scan(crate::cmd::scan::ScanArgs),
     /// Create a cosign-compatible key pair (cosign.key, encrypted; cosign.pub).
     GenerateKeyPair(crate::cmd::keys::GenerateKeyPairArgs),
+    /// Import a PEM private key (PKCS#8, SEC1, cosign) as a cosign key pair.
+    ImportKeyPair(crate::cmd::keys::ImportKeyPairArgs),
     /// Sign a file into a Sigstore bundle.
     SignBlob(crate::cmd::blob::SignBlobArgs),
     /// Verify a file (or a sha256 digest) against a Sigstore bundle, offline (exit 3 when it fails).
@@ -160,6 +171,9 @@ pub(crate) enum Command {
     /// Evaluate Kyverno verifyImages admission policies against resources, offline (exit 3 on violations).
     #[command(subcommand)]
     Policy(crate::cmd::policy::PolicyCommand),
+    /// Serve the Kubernetes admission webhook (AdmissionReview v1 over HTTPS), offline.
+    #[command(subcommand)]
+    Admission(crate::cmd::admission::AdmissionCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +219,11 @@ pub(crate) struct CopyArgs {
     /// Blobs transferred at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub(crate) jobs: u16,
+    /// Also copy the image's signatures and attestations (cosign's sha256-<hex>.sig/.att
+    /// tags and OCI 1.1 referrers, of the index and each platform manifest), merging with
+    /// those already at the destination.
+    #[arg(long)]
+    pub(crate) signatures: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,30 +1,13 @@
 //! `vouch image …` end to end: the binary against a real registry and peer tools.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::process::{Command, Output};
+mod common;
+
+use common::{ok, vouch};
+
+use std::process::Command;
 
 use vouch_testkit::{RegistryServer, require_tool, run, umoci_image};
-
-fn vouch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vouch"))
-        .args(args)
-        // Never read the developer's own registry credentials.
-        .env("REGISTRY_AUTH_FILE", "/nonexistent/auth.json")
-        .env("DOCKER_CONFIG", "/nonexistent")
-        .env_remove("VOUCH_REGISTRY_CREDS")
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = vouch(args);
-    assert!(
-        out.status.success(),
-        "vouch {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 #[test]
 fn inspect_and_copy_through_a_registry_match_skopeo() {

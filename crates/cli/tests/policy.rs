@@ -3,59 +3,19 @@
 //! Enforce) against images pushed to a real docker-registry, signed and attested by `vouch`.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
+use common::{keypair, ok, text, vouch};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 use vouch_testkit::{RegistryServer, free_port, umoci_image};
 
-const PASSWORD: &str = "correct horse";
-
-fn vouch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vouch"))
-        .args(args)
-        .env("REGISTRY_AUTH_FILE", "/nonexistent/auth.json")
-        .env("DOCKER_CONFIG", "/nonexistent")
-        .env_remove("VOUCH_REGISTRY_CREDS")
-        .env_remove("VOUCH_PASSWORD")
-        .env("COSIGN_PASSWORD", PASSWORD)
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = vouch(args);
-    assert!(
-        out.status.success(),
-        "vouch {args:?} failed: {}",
-        text(&out)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn keypair(dir: &Path, name: &str) -> (String, String) {
-    let prefix = dir.join(name);
-    ok(&[
-        "generate-key-pair",
-        "--output-key-prefix",
-        prefix.to_str().unwrap(),
-    ]);
-    (
-        format!("{}.key", prefix.display()),
-        format!("{}.pub", prefix.display()),
-    )
-}
-
 /// Pushes a one-file image to `host/repo:tag`; returns the reference and digest.
 fn push(host: &str, dir: &Path, repo: &str, tag: &str) -> (String, String) {
+    std::fs::create_dir_all(dir).unwrap();
     let layout = umoci_image(dir, tag, &[&[("etc/app.conf", repo.as_bytes())]]);
     let reference = format!("{host}/{repo}:{tag}");
     let copied: Value = serde_json::from_str(&ok(&[
@@ -117,22 +77,45 @@ fn results(report: &Value) -> Vec<(String, String, String, String)> {
     out
 }
 
-#[test]
-fn seed_scenario_admits_signed_and_attested_and_refuses_the_rest() {
-    let registry = RegistryServer::start();
-    let host = registry.host.clone();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let (key, public) = keypair(d, "cosign");
-    let (other_key, _) = keypair(d, "other");
-    let sbom = d.join("sbom.spdx.json");
-    std::fs::write(
-        &sbom,
-        r#"{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"app","packages":[{"name":"busybox","SPDXID":"SPDXRef-p"}]}"#,
-    )
-    .unwrap();
-    let sign = |image: &str, key: &str| ok(&["sign", image, "--key", key]);
-    let attest = |image: &str, key: &str| {
+/// What the key-signed scenarios share: a registry, two key pairs (`cosign`, `other`) and an
+/// SPDX SBOM to attest.
+struct KeySigned {
+    registry: RegistryServer,
+    dir: tempfile::TempDir,
+    key: String,
+    public: String,
+    other_key: String,
+    sbom: PathBuf,
+}
+
+impl KeySigned {
+    fn new() -> Self {
+        let registry = RegistryServer::start();
+        let dir = tempfile::tempdir().unwrap();
+        let (key, public) = keypair(dir.path(), "cosign");
+        let (other_key, _) = keypair(dir.path(), "other");
+        let sbom = dir.path().join("sbom.spdx.json");
+        std::fs::write(
+            &sbom,
+            r#"{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"app","packages":[{"name":"busybox","SPDXID":"SPDXRef-p"}]}"#,
+        )
+        .unwrap();
+        Self {
+            registry,
+            dir,
+            key,
+            public,
+            other_key,
+            sbom,
+        }
+    }
+
+    fn sign(&self, image: &str, key: &str) -> String {
+        ok(&["sign", image, "--key", key])
+    }
+
+    fn attest(&self, image: &str, key: &str) -> String {
+        let predicate = self.sbom.to_str().unwrap();
         ok(&[
             "attest",
             image,
@@ -141,9 +124,18 @@ fn seed_scenario_admits_signed_and_attested_and_refuses_the_rest() {
             "--type",
             "spdxjson",
             "--predicate",
-            sbom.to_str().unwrap(),
+            predicate,
         ])
-    };
+    }
+}
+
+#[test]
+fn seed_scenario_admits_signed_and_attested_and_refuses_the_rest() {
+    let f = KeySigned::new();
+    let (host, d) = (f.registry.host.clone(), f.dir.path());
+    let (key, public, other_key) = (f.key.clone(), f.public.clone(), f.other_key.clone());
+    let sign = |image: &str, key: &str| f.sign(image, key);
+    let attest = |image: &str, key: &str| f.attest(image, key);
     let (signed, signed_digest) = push(&host, d, "acme/api", "v1");
     sign(&signed, &key);
     attest(&signed, &key);
@@ -305,4 +297,773 @@ fn invalid_policy_is_rejected_with_its_field_path() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("spec.rules[0].verifyImages[0].mutateDigest: mutateDigest must be set to false for 'Audit' failure action"), "{t}");
+}
+
+// ---------------------------------------------------------------------------------------
+// `vouch admission serve` over real HTTPS, with AdmissionReviews as the API server sends them.
+
+/// A CA (what `caBundle` holds) and a serving certificate it signed for 127.0.0.1 and the
+/// in-cluster service name; returns (CA, certificate, key).
+fn serving_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = vouch_testkit::require_tool("openssl");
+    let p = |n: &str| dir.join(n);
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl).args(args).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", text(&out));
+    };
+    let s = |p: &PathBuf| p.to_str().unwrap().to_owned();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &["-days", "1", "-subj", "/CN=vouch test CA"],
+        &["-keyout", &s(&p("ca.key")), "-out", &s(&p("ca.crt"))],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &["-subj", "/CN=vouch-admission.vouch-system.svc"],
+        &["-keyout", &s(&p("tls.key")), "-out", &s(&p("tls.csr"))],
+    ]
+    .concat());
+    std::fs::write(
+        p("ext.cnf"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:vouch-admission.vouch-system.svc\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &s(&p("tls.csr")),
+        "-CA",
+        &s(&p("ca.crt")),
+        "-CAkey",
+        &s(&p("ca.key")),
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        &s(&p("ext.cnf")),
+        "-out",
+        &s(&p("tls.crt")),
+    ]);
+    (p("ca.crt"), p("tls.crt"), p("tls.key"))
+}
+
+struct Webhook {
+    child: std::process::Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Webhook {
+    fn start(dir: &Path, policy: &Path, extra: &[&str]) -> Self {
+        use std::io::BufRead as _;
+        let (ca, cert, key) = serving_cert(dir);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vouch"))
+            .args(["admission", "serve", "--policy"])
+            .arg(policy)
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .args(["--listen", "127.0.0.1:0", "--print-address", "-q"])
+            .args(extra)
+            .env("REGISTRY_AUTH_FILE", "/nonexistent/auth.json")
+            .env("DOCKER_CONFIG", "/nonexistent")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(!line.trim().is_empty(), "webhook did not start");
+        let pem = std::fs::read(&ca).unwrap();
+        let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let agent = ureq::Agent::config_builder()
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                    .build(),
+            )
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(60)))
+            .build()
+            .new_agent();
+        Self {
+            child,
+            base: format!("https://{}", line.trim()),
+            agent,
+        }
+    }
+
+    fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        let mut resp = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn get(&self, path: &str) -> String {
+        self.agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    }
+}
+
+/// A review from crates/admission/tests/data/reviews with the images filled in.
+fn review(name: &str, image: &str, init_image: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../admission/tests/data/reviews")
+            .join(name),
+    )
+    .unwrap()
+    .replace("INIT_IMAGE", init_image)
+    .replace("IMAGE", image)
+}
+
+/// The response's JSONPatch applied to the review's object.
+fn patched(review_json: &str, response: &Value) -> Value {
+    use base64::Engine as _;
+    let mut object: Value =
+        serde_json::from_str::<Value>(review_json).unwrap()["request"]["object"].clone();
+    assert_eq!(response["patchType"], "JSONPatch", "{response}");
+    let ops = base64::engine::general_purpose::STANDARD
+        .decode(response["patch"].as_str().unwrap())
+        .unwrap();
+    let patch: json_patch::Patch = serde_json::from_slice(&ops).unwrap();
+    json_patch::patch(&mut object, &patch).unwrap();
+    object
+}
+
+#[test]
+fn admission_webhook_over_https() {
+    let f = KeySigned::new();
+    let (host, d) = (f.registry.host.clone(), f.dir.path());
+    let (key, public, other_key) = (f.key.clone(), f.public.clone(), f.other_key.clone());
+    let sign = |image: &str, key: &str| f.sign(image, key);
+    let attest = |image: &str, key: &str| f.attest(image, key);
+    let (signed, digest) = push(&host, &d.join("a"), "acme/api", "v1");
+    sign(&signed, &key);
+    attest(&signed, &key);
+    let (unsigned, unsigned_digest) = push(&host, &d.join("b"), "acme/unsigned", "v1");
+    let (nosbom, _) = push(&host, &d.join("c"), "acme/nosbom", "v1");
+    sign(&nosbom, &key);
+    let (wrong, _) = push(&host, &d.join("e"), "acme/wrongkey", "v1");
+    sign(&wrong, &other_key);
+    attest(&wrong, &other_key);
+    let public_pem = std::fs::read_to_string(&public).unwrap();
+    let policy = seed_policy(d, &host, &public_pem);
+    let hook = Webhook::start(d, &policy, &[]);
+    let pinned = format!("{signed}@{digest}");
+
+    // Pod, signed and attested: admitted; the patch pins the tag to the verified digest.
+    let pod = review("pod-create.json", &signed, "");
+    let (status, body) = hook.post("/mutate?timeout=10s", &pod);
+    assert_eq!(status, 200);
+    let r = &body["response"];
+    assert_eq!(r["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
+    assert_eq!(r["allowed"], true, "{body}");
+    let object = patched(&pod, r);
+    assert_eq!(object["spec"]["containers"][0]["image"], pinned.as_str());
+    // The pinned object (what the validating webhook sees after the mutating one) is
+    // admitted by both endpoints and needs no further patch.
+    let repinned = pod.replace(&signed, &pinned);
+    for path in ["/mutate", "/validate"] {
+        let (_, body) = hook.post(path, &repinned);
+        assert_eq!(body["response"]["allowed"], true, "{body}");
+        assert!(body["response"]["patch"].is_null(), "{body}");
+    }
+    // verifyDigest (default true) in /validate: a tag that reached it unpinned is refused.
+    let (_, body) = hook.post("/validate", &pod);
+    assert_eq!(body["response"]["allowed"], false, "{body}");
+    let m = body["response"]["status"]["message"].as_str().unwrap();
+    assert!(
+        m.contains(&format!(
+            "verify-signature-and-sbom: missing digest for {signed}"
+        )),
+        "{m}"
+    );
+
+    // Deployment (init container and container) and CronJob (a dry run): both pinned.
+    let deploy = review("deployment-create.json", &signed, &signed);
+    let (_, body) = hook.post("/mutate", &deploy);
+    assert_eq!(body["response"]["allowed"], true, "{body}");
+    let object = patched(&deploy, &body["response"]);
+    let spec = &object["spec"]["template"]["spec"];
+    assert_eq!(spec["containers"][0]["image"], pinned.as_str());
+    assert_eq!(spec["initContainers"][0]["image"], pinned.as_str());
+    let cron = review("cronjob-create.json", &signed, "");
+    let (_, body) = hook.post("/mutate", &cron);
+    assert_eq!(body["response"]["allowed"], true, "{body}");
+    let object = patched(&cron, &body["response"]);
+    assert_eq!(
+        object["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
+        pinned.as_str()
+    );
+
+    // Refusals name the resource, policy, rule, image and failed check.
+    let denied = |path: &str, review_json: &str| {
+        let (status, body) = hook.post(path, review_json);
+        assert_eq!(status, 200);
+        let r = &body["response"];
+        assert_eq!(r["allowed"], false, "{body}");
+        assert_eq!(r["status"]["code"], 403);
+        assert!(r["patch"].is_null());
+        r["status"]["message"].as_str().unwrap().to_owned()
+    };
+    let m = denied("/mutate", &review("pod-create.json", &unsigned, ""));
+    assert!(
+        m.contains("resource Pod/shop/api was blocked due to the following policies"),
+        "{m}"
+    );
+    assert!(m.contains("require-signed-image-and-sbom:"), "{m}");
+    assert!(
+        m.contains(&format!(
+            "verify-signature-and-sbom: failed to verify image {unsigned}: .attestors[0].entries[0].keys:"
+        )),
+        "{m}"
+    );
+    // required (default true) in /validate: pinned but unsigned is refused all the same.
+    let unsigned_pinned = format!("{unsigned}@{unsigned_digest}");
+    let m = denied(
+        "/validate",
+        &review("pod-create.json", &unsigned_pinned, ""),
+    );
+    assert!(
+        m.contains(&format!(
+            "verify-signature-and-sbom: failed to verify image {unsigned_pinned}: .attestors[0].entries[0].keys:"
+        )),
+        "{m}"
+    );
+    let m = denied("/mutate", &review("pod-create.json", &nosbom, ""));
+    assert!(
+        m.contains("attestations not found for predicate type https://spdx.dev/Document"),
+        "{m}"
+    );
+    let m = denied("/mutate", &review("pod-create.json", &wrong, ""));
+    assert!(
+        m.contains(&format!("failed to verify image {wrong}")),
+        "{m}"
+    );
+    let m = denied(
+        "/mutate",
+        &review("deployment-create.json", &signed, &unsigned),
+    );
+    assert!(m.contains("Deployment/shop/web"), "{m}");
+    assert!(m.contains("autogen-verify-signature-and-sbom:"), "{m}");
+    assert!(m.contains(&unsigned), "{m}");
+
+    // A DELETE (no object) and a ConfigMap are admitted without looking at anything.
+    let delete = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "d1", "operation": "DELETE", "object": null, "namespace": "shop", "name": "api"}});
+    let (_, body) = hook.post("/validate", &delete.to_string());
+    assert_eq!(body["response"]["allowed"], true, "{body}");
+
+    // The tag moves to an unsigned image: the cache is by digest, so it is verified again
+    // and refused, never pinned to the new digest.
+    std::fs::create_dir_all(d.join("moved")).unwrap();
+    let layout = umoci_image(&d.join("moved"), "v1", &[&[("etc/app.conf", b"other")]]);
+    ok(&[
+        "image",
+        "copy",
+        &format!("oci:{}:v1", layout.display()),
+        &signed,
+    ]);
+    let m = denied("/mutate", &pod);
+    assert!(
+        m.contains(&format!("failed to verify image {signed}")),
+        "{m}"
+    );
+
+    // Metrics: requests counted, cache hits from the repeated images.
+    let metrics = hook.get("/metrics");
+    assert!(
+        metrics
+            .contains("vouch_admission_requests_total{endpoint=\"mutate\",verdict=\"allowed\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("vouch_admission_dry_runs_total 1"),
+        "{metrics}"
+    );
+    let hits: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("vouch_admission_cache_hits_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(hits > 0, "{metrics}");
+    assert_eq!(hook.get("/healthz"), "ok\n");
+
+    // Malformed reviews: 400 without a uid, a denial naming the problem with one.
+    let (status, body) = hook.post("/validate", "{not json");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("malformed AdmissionReview")
+    );
+    let (status, body) = hook.post(
+        "/validate",
+        r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"m1","object":"pod"}}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body["response"]["uid"], "m1");
+    assert_eq!(body["response"]["allowed"], false);
+    assert!(
+        body["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("request.object is not an object")
+    );
+    // Oversized body: refused with 413 before it is read whole (the server may close the
+    // connection while the client is still sending; either way no 200, no hang).
+    let big = format!(
+        r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{"uid":"big","pad":"{}"}}}}"#,
+        "x".repeat(4 << 20)
+    );
+    match hook
+        .agent
+        .post(format!("{}/validate", hook.base))
+        .header("Content-Type", "application/json")
+        .send(&big)
+    {
+        Ok(resp) => assert_eq!(resp.status().as_u16(), 413),
+        Err(e) => assert!(matches!(e, ureq::Error::Io(_)), "{e}"),
+    }
+    let (status, _) = hook.post("/validate", &big[..(3 << 20) + 10]);
+    assert_eq!(status, 413);
+    // Still serving.
+    assert_eq!(hook.get("/healthz"), "ok\n");
+}
+
+#[test]
+fn cluster_image_policy_end_to_end() {
+    let registry = RegistryServer::start();
+    let host = registry.host.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, public) = keypair(d, "cosign");
+    let sbom = d.join("sbom.spdx.json");
+    std::fs::write(&sbom, r#"{"spdxVersion":"SPDX-2.3","packages":[]}"#).unwrap();
+    let (signed, digest) = push(&host, &d.join("a"), "acme/api", "v1");
+    ok(&["sign", &signed, "--key", &key]);
+    ok(&[
+        "attest",
+        &signed,
+        "--key",
+        &key,
+        "--type",
+        "spdxjson",
+        "--predicate",
+        sbom.to_str().unwrap(),
+    ]);
+    let (nosbom, _) = push(&host, &d.join("b"), "acme/nosbom", "v1");
+    ok(&["sign", &nosbom, "--key", &key]);
+    let (unsigned, _) = push(&host, &d.join("c"), "acme/unsigned", "v1");
+    let pem: String = std::fs::read_to_string(&public)
+        .unwrap()
+        .lines()
+        .map(|l| format!("          {l}\n"))
+        .collect();
+    let cip = |mode: &str| {
+        format!(
+            "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: signed-with-sbom}}\nspec:\n  mode: {mode}\n  images:\n  - glob: \"{host}/acme/**\"\n  authorities:\n  - name: sbom\n    key:\n      data: |\n{pem}    attestations:\n    - name: spdx\n      predicateType: spdxjson\n"
+        )
+    };
+    let policy = d.join("cip.yaml");
+    std::fs::write(&policy, cip("enforce")).unwrap();
+    let pods = d.join("pods.yaml");
+    std::fs::write(
+        &pods,
+        [
+            pod("signed", &signed),
+            pod("nosbom", &nosbom),
+            pod("unsigned", &unsigned),
+            pod("other", "nginx:1.27"),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let mutated = d.join("mutated.yaml");
+    let out = vouch(&[
+        "policy",
+        "apply",
+        policy.to_str().unwrap(),
+        "-r",
+        pods.to_str().unwrap(),
+        "--mutated",
+        mutated.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = results(&report);
+    let find = |name: &str, rule: &str| {
+        got.iter()
+            .find(|r| r.0 == name && r.1 == rule)
+            .map(|r| (r.2.clone(), r.3.clone()))
+            .unwrap_or_else(|| panic!("{name} {rule}: {got:?}"))
+    };
+    assert_eq!(find("signed", "authorities").0, "pass");
+    let (s, m) = find("nosbom", "authorities");
+    assert_eq!(s, "fail");
+    assert!(
+        m.contains("no matching attestations with type https://spdx.dev/Document for attestation spdx for authority sbom"),
+        "{m}"
+    );
+    assert_eq!(find("unsigned", "authorities").0, "fail");
+    // nginx matches no ClusterImagePolicy: policy-controller's default denies it.
+    let (s, m) = find("other", "no-match");
+    assert_eq!(
+        (s.as_str(), m.as_str()),
+        ("fail", "no matching policies: nginx:1.27")
+    );
+    let written = std::fs::read_to_string(&mutated).unwrap();
+    assert!(written.contains(&format!("{signed}@{digest}")), "{written}");
+
+    // mode: warn over the webhook: admitted with a warning naming the failed check.
+    std::fs::write(&policy, cip("warn")).unwrap();
+    let hook = Webhook::start(d, &policy, &["--no-match-policy", "allow"]);
+    let (_, body) = hook.post("/validate", &review("pod-create.json", &nosbom, ""));
+    let r = &body["response"];
+    assert_eq!(r["allowed"], true, "{body}");
+    let warning = r["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.starts_with("signed-with-sbom/authorities: failed policy: signed-with-sbom:"),
+        "{warning}"
+    );
+    let (_, body) = hook.post("/validate", &review("pod-create.json", "nginx:1.27", ""));
+    assert_eq!(body["response"]["allowed"], true, "{body}");
+    assert!(body["response"]["warnings"].is_null(), "{body}");
+
+    // CUE policies are refused at load time, not silently passed.
+    std::fs::write(
+        &policy,
+        cip("enforce").replace(
+            "      predicateType: spdxjson\n",
+            "      predicateType: spdxjson\n      policy:\n        type: cue\n        data: 'predicateType: \"https://spdx.dev/Document\"'\n",
+        ),
+    )
+    .unwrap();
+    let out = vouch(&[
+        "policy",
+        "apply",
+        policy.to_str().unwrap(),
+        "-r",
+        pods.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("spec.authorities[0].attestations[0].policy: not supported: cue"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// The keyless seed policy (`policy-keyless.yaml`) for `host`, the signer `identity` (an
+/// email: Kyverno's `subject` wildcard and the attestation's anchored `subjectRegExp`) at
+/// `issuer`, with the instance's log URL (never contacted: entries are checked offline).
+fn keyless_seed_policy(dir: &Path, host: &str, identity: &str, issuer: &str, log: &str) -> PathBuf {
+    let template = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy/tests/data/seed/policy-keyless.yaml"),
+    )
+    .unwrap();
+    let regexp = format!("^{}$", regex_escape(identity)).replace('\\', "\\\\");
+    let text = template
+        .replace("REGISTRY", host)
+        .replace("SUBJECT_REGEXP", &regexp)
+        .replace("SUBJECT", identity)
+        .replace("ISSUER", issuer)
+        .replace("REKOR_URL", log);
+    let path = dir.join("policy-keyless.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Escapes regular-expression metacharacters (the identity is an email: `.` and `+`).
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let meta = "\\.+*?()|[]{}^$".contains(c);
+            meta.then_some('\\').into_iter().chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+/// Issue 8's done-when, keyless: the seed's policy (keyless signature from an identity and
+/// issuer, SPDX attestation, mutateDigest, Enforce) against a private instance (CA, log, dev
+/// OIDC) started here and a local docker-registry, through `vouch policy apply` and through
+/// the HTTPS webhook.
+#[test]
+fn keyless_seed_scenario_against_a_private_instance() {
+    let registry = RegistryServer::start();
+    let host = registry.host.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let running = vouch_instance::Instance::start(
+        d.join("instance"),
+        &vouch_instance::StartOptions::default(),
+    )
+    .unwrap();
+    let issuer = running.oidc_url().unwrap().to_owned();
+    let email = running.email().to_owned();
+    let trust_config = running.trust_config_path().display().to_string();
+    let trusted_root = running.trusted_root_path().display().to_string();
+    let token = running.token().unwrap();
+    let mallory = running
+        .token_for(&vouch_ca::dev_oidc::TokenRequest {
+            subject: Some("mallory".into()),
+            email: Some("mallory@evil.invalid".into()),
+            audience: None,
+        })
+        .unwrap();
+    let sbom = d.join("sbom.spdx.json");
+    std::fs::write(
+        &sbom,
+        r#"{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"app","packages":[{"name":"busybox","SPDXID":"SPDXRef-p"}]}"#,
+    )
+    .unwrap();
+    let keyless = |command: &str, image: &str, token: &str, extra: &[&str]| {
+        let args = [
+            &[
+                command,
+                image,
+                "--keyless",
+                "--trust-config",
+                &trust_config,
+                "--identity-token",
+                token,
+            ][..],
+            extra,
+        ]
+        .concat();
+        ok(&args)
+    };
+    let attest_args = ["--type", "spdxjson", "--predicate", sbom.to_str().unwrap()];
+    let (signed, digest) = push(&host, &d.join("a"), "acme/api", "v1");
+    keyless("sign", &signed, &token, &[]);
+    keyless("attest", &signed, &token, &attest_args);
+    let (unsigned, unsigned_digest) = push(&host, &d.join("b"), "acme/unsigned", "v1");
+    let (nosbom, nosbom_digest) = push(&host, &d.join("c"), "acme/nosbom", "v1");
+    keyless("sign", &nosbom, &token, &[]);
+    let (wrong, wrong_digest) = push(&host, &d.join("e"), "acme/mallory", "v1");
+    keyless("sign", &wrong, &mallory, &[]);
+    keyless("attest", &wrong, &mallory, &attest_args);
+    let policy = keyless_seed_policy(d, &host, &email, &issuer, running.log_url());
+    let pinned = format!("{signed}@{digest}");
+
+    // `vouch policy apply`, like `kyverno apply` on the seed's policy/test/pods.yaml.
+    let pods = d.join("pods.yaml");
+    std::fs::write(
+        &pods,
+        [
+            pod("signed", &signed),
+            pod("unsigned", &unsigned),
+            pod("nosbom", &nosbom),
+            pod("mallory", &wrong),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let mutated = d.join("mutated.yaml");
+    let out = vouch(&[
+        "policy",
+        "apply",
+        policy.to_str().unwrap(),
+        "--resource",
+        pods.to_str().unwrap(),
+        "--mutated",
+        mutated.to_str().unwrap(),
+        "--trusted-root",
+        &trusted_root,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = results(&report);
+    let status = |name: &str| {
+        got.iter()
+            .find(|r| r.0 == name)
+            .map(|r| (r.2.clone(), r.3.clone()))
+            .unwrap_or_else(|| panic!("{name}: {got:?}"))
+    };
+    assert_eq!(
+        status("signed"),
+        (
+            "pass".to_owned(),
+            format!("verified image signatures for {signed}")
+        )
+    );
+    let (s, m) = status("unsigned");
+    assert_eq!(s, "fail", "{m}");
+    assert!(
+        m.starts_with(&format!(
+            "failed to verify image {unsigned}: .attestors[0].entries[0].keyless:"
+        )),
+        "{m}"
+    );
+    let (s, m) = status("nosbom");
+    assert_eq!(s, "fail", "{m}");
+    assert!(
+        m.contains("attestations not found for predicate type https://spdx.dev/Document"),
+        "{m}"
+    );
+    let (s, m) = status("mallory");
+    assert_eq!(s, "fail", "{m}");
+    assert!(
+        m.starts_with(&format!(
+            "failed to verify image {wrong}: .attestors[0].entries[0].keyless:"
+        )),
+        "{m}"
+    );
+    assert!(m.contains("mallory@evil.invalid"), "{m}");
+    assert_eq!(report["summary"]["pass"], 1, "{report}");
+    assert_eq!(report["summary"]["fail"], 3, "{report}");
+    let written = std::fs::read_to_string(&mutated).unwrap();
+    assert!(written.contains(&format!("image: {pinned}\n")), "{written}");
+    assert!(written.contains(&format!("image: {wrong}\n")), "{written}");
+    // Without the instance's trusted root nothing keyless verifies (no public-good fallback).
+    let out = vouch(&[
+        "policy",
+        "apply",
+        policy.to_str().unwrap(),
+        "-r",
+        pods.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["pass"], 0, "{report}");
+
+    // The same four through the HTTPS webhook, as the API server sends them.
+    let hook = Webhook::start(d, &policy, &["--trusted-root", &trusted_root]);
+    let pod_review = review("pod-create.json", &signed, "");
+    let (status, body) = hook.post("/mutate?timeout=10s", &pod_review);
+    assert_eq!(status, 200);
+    assert_eq!(body["response"]["allowed"], true, "{body}");
+    let object = patched(&pod_review, &body["response"]);
+    assert_eq!(object["spec"]["containers"][0]["image"], pinned.as_str());
+    // The pinned pod (what the API server stores) is admitted by both endpoints, unpatched,
+    // without a registry request: the digest is in the reference, the rest is cached.
+    let tag_requests = |hook: &Webhook| -> u64 {
+        let metrics = hook.get("/metrics");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("vouch_admission_tag_resolutions_total "))
+            .unwrap_or_else(|| panic!("{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    let before = tag_requests(&hook);
+    assert_eq!(before, 1);
+    let repinned = pod_review.replace(&signed, &pinned);
+    for path in ["/mutate", "/validate"] {
+        let (_, body) = hook.post(path, &repinned);
+        assert_eq!(body["response"]["allowed"], true, "{body}");
+        assert!(body["response"]["patch"].is_null(), "{body}");
+    }
+    assert_eq!(tag_requests(&hook), before);
+    let deploy = review("deployment-create.json", &signed, &signed);
+    let (_, body) = hook.post("/mutate", &deploy);
+    assert_eq!(body["response"]["allowed"], true, "{body}");
+    let object = patched(&deploy, &body["response"]);
+    let spec = &object["spec"]["template"]["spec"];
+    assert_eq!(spec["containers"][0]["image"], pinned.as_str());
+    assert_eq!(spec["initContainers"][0]["image"], pinned.as_str());
+
+    let denied = |path: &str, review_json: &str| {
+        let (status, body) = hook.post(path, review_json);
+        assert_eq!(status, 200);
+        let r = &body["response"];
+        assert_eq!(r["allowed"], false, "{body}");
+        assert_eq!(r["status"]["code"], 403);
+        assert!(r["patch"].is_null());
+        r["status"]["message"].as_str().unwrap().to_owned()
+    };
+    // /mutate sees the tags as written; /validate sees objects after mutation, pinned (a
+    // tag reaching it is refused for its missing digest), and still verifies them.
+    let pin = |image: &str, digest: &str| format!("{image}@{digest}");
+    for (path, unsigned, nosbom, wrong) in [
+        ("/mutate", unsigned.clone(), nosbom.clone(), wrong.clone()),
+        (
+            "/validate",
+            pin(&unsigned, &unsigned_digest),
+            pin(&nosbom, &nosbom_digest),
+            pin(&wrong, &wrong_digest),
+        ),
+    ] {
+        let m = denied(path, &review("pod-create.json", &unsigned, ""));
+        assert!(
+            m.contains(&format!(
+                "verify-signature-and-sbom: failed to verify image {unsigned}: .attestors[0].entries[0].keyless:"
+            )),
+            "{m}"
+        );
+        let m = denied(path, &review("pod-create.json", &nosbom, ""));
+        assert!(
+            m.contains("attestations not found for predicate type https://spdx.dev/Document"),
+            "{m}"
+        );
+        let m = denied(path, &review("pod-create.json", &wrong, ""));
+        assert!(
+            m.contains(&format!("failed to verify image {wrong}"))
+                && m.contains("mallory@evil.invalid"),
+            "{m}"
+        );
+    }
+    let m = denied("/validate", &pod_review);
+    assert!(
+        m.contains(&format!(
+            "verify-signature-and-sbom: missing digest for {signed}"
+        )),
+        "{m}"
+    );
+    // A Deployment whose init container is signed by the wrong identity: refused, by name.
+    let m = denied(
+        "/mutate",
+        &review("deployment-create.json", &signed, &wrong),
+    );
+    assert!(m.contains("Deployment/shop/web"), "{m}");
+    assert!(m.contains("autogen-verify-signature-and-sbom:"), "{m}");
+    assert!(m.contains(&wrong), "{m}");
 }

@@ -1,20 +1,15 @@
-//! `vouch sbom` end to end: several outputs in one run, from an image in a registry and
-//! from a directory; `-o FORMAT=FILE` is only for `vouch sbom`.
+//! `vouch sbom` end to end: several outputs in one run, from an image in a registry, from
+//! a `docker save` archive (made by skopeo) and from a directory; `-o FORMAT=FILE` is only
+//! for `vouch sbom`.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::process::{Command, Output};
+mod common;
 
-use vouch_testkit::{RegistryServer, umoci_image};
+use common::vouch;
 
-fn vouch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vouch"))
-        .args(args)
-        .env("REGISTRY_AUTH_FILE", "/nonexistent/auth.json")
-        .env("DOCKER_CONFIG", "/nonexistent")
-        .env_remove("VOUCH_REGISTRY_CREDS")
-        .output()
-        .unwrap()
-}
+use std::process::Command;
+
+use vouch_testkit::{RegistryServer, require_tool, run, umoci_image};
 
 const STATUS: &[u8] = b"Package: base-files\nStatus: install ok installed\nMaintainer: Santiago Vila <sanvila@debian.org>\nArchitecture: amd64\nVersion: 12.4+deb12u11\n\nPackage: libc6\nStatus: install ok installed\nMaintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>\nArchitecture: amd64\nSource: glibc\nVersion: 2.36-9+deb12u10\nDepends: libgcc-s1\n\nPackage: libgcc-s1\nStatus: install ok installed\nArchitecture: amd64\nSource: gcc-12\nVersion: 12.2.0-14+deb12u1\n";
 
@@ -154,4 +149,109 @@ fn directory_json_by_default_off_a_terminal_and_sbom_formats_only_for_sbom() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("vouch sbom"));
     let bad = vouch(&["sbom", "dir:/nonexistent/vouch-test", "-o", "xml"]);
     assert!(!bad.status.success());
+}
+
+/// (type, name, version, purl, layer) of every package in `vouch sbom -o json` output.
+fn package_set(json: &[u8]) -> std::collections::BTreeSet<(String, String, String, String, i64)> {
+    let v: serde_json::Value = serde_json::from_slice(json).unwrap();
+    v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+            (
+                s("type"),
+                s("name"),
+                s("version"),
+                s("purl"),
+                p["layer"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn docker_archive_gives_the_packages_of_the_layout_it_came_from() {
+    require_tool("skopeo");
+    let dir = tempfile::tempdir().unwrap();
+    let layout = umoci_image(
+        dir.path(),
+        "v1",
+        &[
+            &[
+                (
+                    "etc/os-release",
+                    b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
+                ),
+                ("var/lib/dpkg/status", STATUS),
+            ],
+            &[
+                (
+                    "usr/lib/node_modules/left-pad/package.json",
+                    br#"{"name":"left-pad","version":"1.3.0","license":"WTFPL"}"#,
+                ),
+                (
+                    "usr/local/lib/python3.11/site-packages/six-1.16.0.dist-info/METADATA",
+                    b"Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\nLicense: MIT\n",
+                ),
+            ],
+        ],
+    );
+    // `docker save` format: uncompressed layers named by their diff ids, a manifest.json
+    // and the config, none of it in the layout's form.
+    let archive = dir.path().join("image.tar");
+    run(Command::new("skopeo")
+        .arg("copy")
+        .arg(format!("oci:{}:v1", layout.display()))
+        .arg(format!(
+            "docker-archive:{}:example/app:v1",
+            archive.display()
+        )));
+    let from_layout = vouch(&[
+        "sbom",
+        &format!("oci:{}:v1", layout.display()),
+        "-o",
+        "json",
+    ]);
+    assert!(
+        from_layout.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_layout.stderr)
+    );
+    let from_archive = vouch(&[
+        "sbom",
+        &format!("docker-archive:{}", archive.display()),
+        "-o",
+        "json",
+    ]);
+    assert!(
+        from_archive.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_archive.stderr)
+    );
+    let (a, b) = (
+        package_set(&from_layout.stdout),
+        package_set(&from_archive.stdout),
+    );
+    assert_eq!(a.len(), 5, "3 debs, 1 npm, 1 python: {a:#?}");
+    assert_eq!(a, b);
+    assert!(
+        b.iter()
+            .any(|p| p.0 == "npm" && p.1 == "left-pad" && p.4 == 1)
+    );
+    assert!(b.iter().any(|p| p.0 == "deb" && p.1 == "libc6" && p.4 == 0));
+    // The archive names its layers by uncompressed digest; the layout by compressed one.
+    let v: serde_json::Value = serde_json::from_slice(&from_archive.stdout).unwrap();
+    let w: serde_json::Value = serde_json::from_slice(&from_layout.stdout).unwrap();
+    let layers = v["source"]["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2);
+    for (i, l) in layers.iter().enumerate() {
+        assert_eq!(l["digest"], l["diff_id"], "uncompressed layer {i}");
+        assert_eq!(
+            l["diff_id"], w["source"]["layers"][i]["diff_id"],
+            "layer {i}"
+        );
+        assert_ne!(l["digest"], w["source"]["layers"][i]["digest"], "layer {i}");
+    }
 }

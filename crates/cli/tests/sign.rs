@@ -3,8 +3,12 @@
 //! referrers API, so the referrers tag schema is exercised), with a negative test per check.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::{fails_with, keypair, ok, sign_data, vouch};
+
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::{Value, json};
 use vouch_oci::{
@@ -12,67 +16,6 @@ use vouch_oci::{
     Selector,
 };
 use vouch_testkit::{RegistryServer, umoci_image};
-
-const PASSWORD: &str = "correct horse";
-
-fn vouch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vouch"))
-        .args(args)
-        .env("REGISTRY_AUTH_FILE", "/nonexistent/auth.json")
-        .env("DOCKER_CONFIG", "/nonexistent")
-        .env_remove("VOUCH_REGISTRY_CREDS")
-        .env_remove("VOUCH_PASSWORD")
-        .env("COSIGN_PASSWORD", PASSWORD)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = vouch(args);
-    assert!(
-        out.status.success(),
-        "vouch {args:?} failed ({}): {}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs a verification expected to fail with exit code 3; returns stdout + stderr.
-fn fails(args: &[&str]) -> String {
-    let out = vouch(args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "vouch {args:?} should fail verification:\n{text}"
-    );
-    text
-}
-
-fn sign_data(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../sign/tests/data")
-        .join(path)
-}
-
-fn keypair(dir: &Path, name: &str) -> (String, String) {
-    let prefix = dir.join(name);
-    ok(&[
-        "generate-key-pair",
-        "--output-key-prefix",
-        prefix.to_str().unwrap(),
-    ]);
-    (
-        format!("{}.key", prefix.display()),
-        format!("{}.pub", prefix.display()),
-    )
-}
 
 /// An image pushed to `registry` at `repo:tag`; returns the reference and its digest.
 fn push_image(
@@ -201,14 +144,17 @@ fn key_pair_and_blob_signatures_round_trip() {
     // Tampered artifact.
     let tampered = dir.path().join("tampered.tar");
     std::fs::write(&tampered, b"release bytes!\n").unwrap();
-    let text = fails(&[
-        "verify-blob",
-        tampered.to_str().unwrap(),
-        "--bundle",
-        b,
-        "--key",
-        &public,
-    ]);
+    let text = fails_with(
+        3,
+        &[
+            "verify-blob",
+            tampered.to_str().unwrap(),
+            "--bundle",
+            b,
+            "--key",
+            &public,
+        ],
+    );
     assert!(text.contains("bundle messageDigest"), "{text}");
     // Tampered signature (one bit).
     let mut bad = written;
@@ -218,27 +164,33 @@ fn key_pair_and_blob_signatures_round_trip() {
     bad["messageSignature"]["signature"] = json!(base64_encode(&sig));
     let bad_path = dir.path().join("bad.sigstore.json");
     std::fs::write(&bad_path, serde_json::to_vec(&bad).unwrap()).unwrap();
-    let text = fails(&[
-        "verify-blob",
-        f,
-        "--bundle",
-        bad_path.to_str().unwrap(),
-        "--key",
-        &public,
-    ]);
+    let text = fails_with(
+        3,
+        &[
+            "verify-blob",
+            f,
+            "--bundle",
+            bad_path.to_str().unwrap(),
+            "--key",
+            &public,
+        ],
+    );
     assert!(text.contains("message signature"), "{text}");
     // Wrong key.
     let (_, other_pub) = keypair(dir.path(), "other");
-    let out = fails(&[
-        "verify-blob",
-        f,
-        "--bundle",
-        b,
-        "--key",
-        &other_pub,
-        "-o",
-        "json",
-    ]);
+    let out = fails_with(
+        3,
+        &[
+            "verify-blob",
+            f,
+            "--bundle",
+            b,
+            "--key",
+            &other_pub,
+            "-o",
+            "json",
+        ],
+    );
     let report: Value = serde_json::from_str(
         out.lines()
             .take_while(|l| !l.starts_with("vouch:"))
@@ -251,20 +203,23 @@ fn key_pair_and_blob_signatures_round_trip() {
 
     // A key-signed bundle does not satisfy an identity policy, and errors that are not verdicts
     // (a missing bundle file) exit 1.
-    fails(&[
-        "verify-blob",
-        f,
-        "--bundle",
-        b,
-        "--certificate-identity",
-        "a@b",
-        "--certificate-oidc-issuer",
-        "x",
-        "--trusted-root",
-        sign_data("trust-roots/staging.trusted_root.json")
-            .to_str()
-            .unwrap(),
-    ]);
+    fails_with(
+        3,
+        &[
+            "verify-blob",
+            f,
+            "--bundle",
+            b,
+            "--certificate-identity",
+            "a@b",
+            "--certificate-oidc-issuer",
+            "x",
+            "--trusted-root",
+            sign_data("trust-roots/staging.trusted_root.json")
+                .to_str()
+                .unwrap(),
+        ],
+    );
     assert_eq!(
         vouch(&[
             "verify-blob",
@@ -572,15 +527,15 @@ fn image_signatures_both_schemes_append_and_verify() {
 
     // Negative: wrong key, unsigned claim, unsigned image.
     let (_, stranger) = keypair(dir.path(), "stranger");
-    let text = fails(&["verify", &image, "--key", &stranger]);
+    let text = fails_with(3, &["verify", &image, "--key", &stranger]);
     assert!(
         text.contains("FAILED  message signature") && text.contains("FAILED  DSSE envelope"),
         "{text}"
     );
-    let text = fails(&["verify", &image, "--key", &public, "-a", "env=dev"]);
+    let text = fails_with(3, &["verify", &image, "--key", &public, "-a", "env=dev"]);
     assert!(text.contains("FAILED  signed claims"), "{text}");
     let (other, _) = push_image(&registry, dir.path(), "e2e/app", "v2", b"two\n");
-    let text = fails(&["verify", &other, "--key", &public]);
+    let text = fails_with(3, &["verify", &other, "--key", &public]);
     assert!(text.contains("no signatures found"), "{text}");
 }
 
@@ -635,7 +590,7 @@ fn replayed_and_tampered_image_signatures_fail() {
         Some(&format!("sha256-{b_hex}")),
     );
 
-    let report = fails(&["verify", &b, "--key", &public]);
+    let report = fails_with(3, &["verify", &b, "--key", &public]);
     assert!(
         report.contains("FAILED  payload digest == image digest"),
         "{report}"
@@ -757,17 +712,20 @@ fn attestations_in_both_schemes_verify_by_predicate_type() {
         assert_eq!(s["payload"]["predicate"]["spdxVersion"], "SPDX-2.3");
         assert_eq!(s["payload"]["subject"][0]["digest"]["sha256"], hex);
     }
-    let text = fails(&[
-        "verify-attestation",
-        &image,
-        "--type",
-        "cyclonedx",
-        "--key",
-        &public,
-    ]);
+    let text = fails_with(
+        3,
+        &[
+            "verify-attestation",
+            &image,
+            "--type",
+            "cyclonedx",
+            "--key",
+            &public,
+        ],
+    );
     assert!(text.contains("FAILED  predicate type"), "{text}");
     // Image signatures and attestations do not stand in for each other.
-    let text = fails(&["verify", &image, "--key", &public]);
+    let text = fails_with(3, &["verify", &image, "--key", &public]);
     assert!(text.contains("no signatures found"), "{text}");
 }
 

@@ -42,7 +42,12 @@ struct Serve {
 }
 
 fn serve(db: &str, key: &Path) -> Serve {
-    let mut child = Command::new(VOUCH)
+    serve_with(db, key, &[])
+}
+
+fn serve_with(db: &str, key: &Path, extra: &[&str]) -> Serve {
+    let mut command = Command::new(VOUCH);
+    command
         .args([
             "tlog",
             "serve",
@@ -53,10 +58,17 @@ fn serve(db: &str, key: &Path) -> Serve {
             "--key",
         ])
         .arg(key)
+        .args(extra);
+    spawn_listening(command)
+}
+
+/// Spawns a service that prints `listening on URL` first.
+fn spawn_listening(mut command: Command) -> Serve {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn vouch tlog serve");
+        .expect("spawn vouch serve");
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
@@ -307,5 +319,195 @@ fn verify_and_monitor_commands() {
     assert_eq!(
         std::fs::read(&state).expect("state"),
         serde_json::to_vec(&forged).expect("json")
+    );
+}
+
+/// A private CA and a server certificate for 127.0.0.1 made with `openssl` (as a site's PKI
+/// would); returns (CA certificate, server certificate, server key) paths.
+fn tls_material(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let openssl = vouch_testkit::require_tool("openssl");
+    let (ca_key, ca_crt) = (dir.join("ca.key"), dir.join("ca.crt"));
+    let (key, csr, crt) = (
+        dir.join("tls.key"),
+        dir.join("tls.csr"),
+        dir.join("tls.crt"),
+    );
+    let ext = dir.join("san.cnf");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write ext");
+    let p = |p: &Path| p.to_str().expect("utf8").to_owned();
+    for args in [
+        vec![
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &p(&ca_key),
+        ],
+        vec![
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            &p(&ca_key),
+            "-subj",
+            "/CN=vouch test CA",
+            "-days",
+            "2",
+            "-out",
+            &p(&ca_crt),
+        ],
+        vec![
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &p(&key),
+        ],
+        vec![
+            "req",
+            "-new",
+            "-key",
+            &p(&key),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-out",
+            &p(&csr),
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &p(&csr),
+            "-CA",
+            &p(&ca_crt),
+            "-CAkey",
+            &p(&ca_key),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &p(&ext),
+            "-out",
+            &p(&crt),
+        ],
+    ] {
+        vouch_testkit::run(Command::new(&openssl).args(&args));
+    }
+    (ca_crt, crt, key)
+}
+
+/// `--tls-cert/--tls-key`: `vouch tlog serve` and `vouch ca serve` answer over HTTPS; a client
+/// trusting the private CA (`--ca`, `ClientConfig::ca_pem`) talks to them, one without it
+/// refuses the connection.
+#[test]
+fn https_serving_with_a_private_ca() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca, cert, tls_key) = tls_material(dir.path());
+    let key = write_log_key(dir.path());
+    let db = format!("sqlite:{}", dir.path().join("log.db").display());
+    let tls_args = [
+        "--tls-cert",
+        cert.to_str().expect("utf8"),
+        "--tls-key",
+        tls_key.to_str().expect("utf8"),
+    ];
+    let server = serve_with(&db, &key, &tls_args);
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+
+    // In-process client with the CA: upload and read back over HTTPS.
+    let trusting = vouch_http::ClientConfig {
+        ca_pem: vec![std::fs::read(&ca).expect("ca")],
+        ..Default::default()
+    };
+    let client = Client::with_config(&server.url, &trusting).expect("client");
+    let signer = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
+    let (id, entry) = client
+        .upload(&hashedrekord(&signer, b"over https"))
+        .expect("upload over HTTPS");
+    assert_eq!(entry.log_index, 0);
+    let pub_path = dir.path().join("log.pub");
+    std::fs::write(&pub_path, client.public_key().expect("key").to_pem()).expect("write");
+
+    // The CLI with --ca verifies; without it the handshake is refused (unknown issuer).
+    let verify = |ca: Option<&Path>| {
+        let mut c = Command::new(VOUCH);
+        c.args([
+            "tlog",
+            "verify",
+            "--url",
+            &server.url,
+            "--entry",
+            &id,
+            "--public-key",
+        ])
+        .arg(&pub_path);
+        if let Some(ca) = ca {
+            c.arg("--ca").arg(ca);
+        }
+        c.output().expect("run")
+    };
+    let out = verify(Some(&ca));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("entry verified"));
+    let out = verify(None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("certificate") || stderr.contains("UnknownIssuer"),
+        "{stderr}"
+    );
+    // An in-process client with the public roots only refuses too.
+    let untrusting = vouch_http::ClientConfig {
+        retry: vouch_http::RetryPolicy {
+            attempts: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let refused = Client::with_config(&server.url, &untrusting)
+        .expect("client")
+        .log_info();
+    assert!(refused.is_err(), "{refused:?}");
+    // Plain HTTP to the HTTPS port gets no answer.
+    let plain = no_retry_client(&server.url.replacen("https://", "http://", 1)).log_info();
+    assert!(plain.is_err(), "{plain:?}");
+
+    // `vouch ca serve` takes the same flags.
+    let mut command = Command::new(VOUCH);
+    command
+        .args(["ca", "serve", "--init", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.path().join("ca-dir"))
+        .args(["--email-issuer", "http://127.0.0.1:9"])
+        .args(tls_args);
+    let ca_server = spawn_listening(command);
+    assert!(ca_server.url.starts_with("https://"), "{}", ca_server.url);
+    let http = vouch_http::Client::new(&trusting).expect("client");
+    let url = format!("{}/api/v2/configuration", ca_server.url);
+    let mut response = http
+        .send("GET configuration", |agent| agent.get(&url).call())
+        .expect("GET over HTTPS");
+    assert_eq!(response.status().as_u16(), 200);
+    let body = response.body_mut().read_to_vec().expect("body");
+    assert!(serde_json::from_slice::<serde_json::Value>(&body).is_ok());
+    let http = vouch_http::Client::new(&untrusting).expect("client");
+    assert!(
+        http.send("GET configuration", |agent| agent.get(&url).call())
+            .is_err()
     );
 }

@@ -93,7 +93,10 @@ fn sigstore_rs_reads_the_key_files_vouch_writes() {
         // sigstore-rs writes PEM with CRLF line ends (the pem crate's default); the key is
         // the same when the base64 lines are.
         assert_eq!(
-            pair.public_key_to_pem().unwrap().replace("\r\n", "\n").trim(),
+            pair.public_key_to_pem()
+                .unwrap()
+                .replace("\r\n", "\n")
+                .trim(),
             key.public_key().to_pem().trim(),
             "{algorithm:?}"
         );

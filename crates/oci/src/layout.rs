@@ -116,6 +116,52 @@ impl Layout {
         )
     }
 
+    /// What `oci:DIR` without a tag means: the one image in `index.json`, not counting what
+    /// signing adds beside it (see [`is_signing_artifact`]). A tagged image is returned as its
+    /// tag, an untagged one by digest. Fails when there is no such image or more than one.
+    pub fn default_image(&self) -> Result<Selector> {
+        let index = self.index()?;
+        let entries = index.manifests();
+        if let [only] = entries.as_slice() {
+            // A lone entry is what `oci:DIR` means, whatever it is (as skopeo).
+            let name = only.annotations().as_ref().and_then(|a| a.get(REF_NAME));
+            return Ok(match name {
+                Some(n) => Selector::Tag(n.clone()),
+                None => Selector::Digest(Digest::try_from(only.digest())?),
+            });
+        }
+        let mut images = Vec::new();
+        for entry in entries {
+            let name = entry.annotations().as_ref().and_then(|a| a.get(REF_NAME));
+            if name.is_some_and(|n| is_signing_tag(n)) || entry.artifact_type().is_some() {
+                continue;
+            }
+            if let Some(n) = name {
+                images.push(Selector::Tag(n.clone()));
+                continue;
+            }
+            // Untagged: an image, or a referrer that signing added (read it to tell).
+            let digest = Digest::try_from(entry.digest())?;
+            let raw = self.read_manifest_blob(&digest, Some(entry.media_type().as_ref()))?;
+            if !is_signing_artifact(&raw.bytes) {
+                images.push(Selector::Digest(digest));
+            }
+        }
+        images.dedup();
+        match <[_; 1]>::try_from(images) {
+            Ok([one]) => Ok(one),
+            Err(images) => Err(Error::NotFound {
+                what: "the image".into(),
+                location: self.location_string(),
+                detail: format!(
+                    "index.json holds {} images besides signatures, attestations and \
+                     referrers; name one as oci:DIR:TAG",
+                    images.len()
+                ),
+            }),
+        }
+    }
+
     fn location_string(&self) -> String {
         format!("oci:{}", self.root.display())
     }
@@ -144,8 +190,21 @@ impl ImageSource for Layout {
                     .collect();
                 match named.as_slice() {
                     [one] => Some(*one),
-                    // `oci:DIR` without a tag means "the only image in it" (as skopeo).
-                    [] if t == "latest" && entries.len() == 1 => entries.first(),
+                    // `oci:DIR` without a tag means "the only image in it" (as skopeo),
+                    // not counting signatures, attestations and referrers.
+                    [] if t == "latest" => {
+                        return match self.default_image()? {
+                            Selector::Digest(d) => self.manifest(&Selector::Digest(d)),
+                            Selector::Tag(name) if name != "latest" => {
+                                self.manifest(&Selector::Tag(name))
+                            }
+                            Selector::Tag(_) => Err(Error::NotFound {
+                                what: format!("tag {selector}"),
+                                location: self.location_string(),
+                                detail: "index.json names no manifest latest".into(),
+                            }),
+                        };
+                    }
                     _ => None,
                 }
             }
@@ -307,6 +366,51 @@ impl ImageSink for Layout {
         index.set_media_type(Some(media::OCI_INDEX.into()));
         self.write_index(&index)
     }
+}
+
+/// Tags that cosign and the referrers tag schema give to what signing stores beside an
+/// image: `sha256-<hex>.sig` / `.att` / `.sbom` (`sigstore/cosign:specs/SIGNATURE_SPEC.md`)
+/// and `sha256-<hex>` (distribution-spec "Referrers Tag Schema").
+pub fn is_signing_tag(tag: &str) -> bool {
+    let Some(rest) = tag.strip_prefix("sha256-") else {
+        return false;
+    };
+    let hex = [".sig", ".att", ".sbom"]
+        .iter()
+        .find_map(|s| rest.strip_suffix(s))
+        .unwrap_or(rest);
+    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// True for a manifest that describes another one rather than being an image: it has a
+/// `subject` or an `artifactType` (image-spec `manifest.md`, OCI 1.1 referrers), or its
+/// layers are cosign signatures (`application/vnd.dev.cosign.*`), DSSE envelopes or
+/// Sigstore bundles (`sigstore/cosign:specs/SIGNATURE_SPEC.md`, `ATTESTATION_SPEC.md`).
+pub fn is_signing_artifact(manifest: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Shape {
+        subject: Option<serde_json::Value>,
+        artifact_type: Option<String>,
+        #[serde(default)]
+        layers: Vec<Layer>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Layer {
+        media_type: String,
+    }
+    let Ok(m) = serde_json::from_slice::<Shape>(manifest) else {
+        return false;
+    };
+    let signing = |mt: &str| {
+        mt.starts_with("application/vnd.dev.cosign.")
+            || mt.starts_with("application/vnd.dev.sigstore.bundle")
+            || mt == "application/vnd.dsse.envelope.v1+json"
+    };
+    m.subject.is_some()
+        || m.artifact_type.is_some()
+        || (!m.layers.is_empty() && m.layers.iter().all(|l| signing(&l.media_type)))
 }
 
 fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {

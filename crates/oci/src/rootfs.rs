@@ -27,6 +27,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::mpsc;
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -176,9 +177,7 @@ impl Rootfs {
         keep: &Keep,
         limits: &Limits,
     ) -> Result<Self> {
-        let mut fs = Self::empty_with_store(limits)?;
-        let mut budget = Budget::new(limits.image_bytes);
-        for desc in image.layers() {
+        let layers = image.layers().iter().map(|desc| {
             let media_type = desc.media_type().to_string();
             let digest = descriptor_digest(desc)?;
             let compression = Compression::from_media_type(&media_type).ok_or_else(|| {
@@ -187,33 +186,60 @@ impl Rootfs {
                     media_type: media_type.clone(),
                 }
             })?;
-            let index = fs.layers.len();
-            fs.layers.push(LayerInfo {
-                digest: digest.clone(),
+            let blob = source.blob(&digest, desc.size())?;
+            let info = LayerInfo {
+                digest,
                 media_type,
                 size: desc.size(),
-            });
-            let blob = source.blob(&digest, desc.size())?;
-            fs.apply_layer(blob, compression, index, keep, &mut budget)?;
-        }
-        Ok(fs)
+            };
+            Ok((info, compression, blob))
+        });
+        Self::squash(layers, keep, limits)
     }
 
     /// Squashes layers given as (compression, stream) pairs: for tests and for callers that
     /// hold layers outside any store.
-    pub fn from_layers<R: Read>(
+    pub fn from_layers<R: Read + Send>(
         layers: Vec<(LayerInfo, Compression, R)>,
         keep: &Keep,
         limits: &Limits,
     ) -> Result<Self> {
+        Self::squash(layers.into_iter().map(Ok), keep, limits)
+    }
+
+    /// Applies the layers in order. Each layer is decompressed on a thread of its own
+    /// ([`spawn_inflate`]) while this thread parses its tar stream and applies the entries,
+    /// and the next layer's decompression starts while the current one is applied: the
+    /// two costs overlap instead of adding up. Entries are still applied strictly in
+    /// layer order, so whiteouts, hard links and symlinked parents resolve exactly as in a
+    /// sequential squash, and every limit is checked on the bytes this thread reads.
+    fn squash<R: Read + Send>(
+        layers: impl Iterator<Item = Result<(LayerInfo, Compression, R)>>,
+        keep: &Keep,
+        limits: &Limits,
+    ) -> Result<Self> {
+        /// Layers being decompressed at once: the one applied and the next.
+        const IN_FLIGHT: usize = 2;
         let mut fs = Self::empty_with_store(limits)?;
         let mut budget = Budget::new(limits.image_bytes);
-        for (info, compression, reader) in layers {
-            let index = fs.layers.len();
-            fs.layers.push(info);
-            fs.apply_layer(reader, compression, index, keep, &mut budget)?;
-        }
-        Ok(fs)
+        let mut layers = layers;
+        std::thread::scope(|scope| {
+            let mut pending = std::collections::VecDeque::with_capacity(IN_FLIGHT);
+            loop {
+                while pending.len() < IN_FLIGHT {
+                    let Some(next) = layers.next() else { break };
+                    let (info, compression, blob) = next?;
+                    pending.push_back((info, spawn_inflate(scope, blob, compression)));
+                }
+                let Some((info, reader)) = pending.pop_front() else {
+                    break;
+                };
+                let index = fs.layers.len();
+                fs.layers.push(info);
+                fs.apply_layer(reader, index, keep, &mut budget)?;
+            }
+            Ok(fs)
+        })
     }
 
     /// Indexes a plain directory (`dir:`), without following symlinks out of it.
@@ -450,10 +476,9 @@ impl Rootfs {
         Ok(())
     }
 
-    fn apply_layer<R: Read>(
+    fn apply_layer(
         &mut self,
-        blob: R,
-        compression: Compression,
+        decompressed: Inflated,
         layer: usize,
         keep: &Keep,
         image_budget: &mut Budget,
@@ -461,19 +486,6 @@ impl Rootfs {
         let name = format!("layer {}", self.layers[layer].digest);
         let header_budget = (self.limits.path_bytes as u64) * 4 + 64 * 1024;
         let guard_state = GuardState::new(self.limits.layer_bytes, header_budget);
-        let decompressed: Box<dyn Read> =
-            match compression {
-                Compression::None => Box::new(blob),
-                Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
-                    BufReader::with_capacity(128 * 1024, blob),
-                )),
-                Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(blob).map_err(
-                    |e| Error::Layer {
-                        layer: name.clone(),
-                        source: e,
-                    },
-                )?),
-            };
         let guarded = Guard {
             inner: decompressed,
             state: guard_state.clone(),
@@ -933,4 +945,108 @@ fn limit_error(layer: &str, limit: &'static str, max: u64, actual: u64) -> io::E
             actual,
         },
     )
+}
+
+/// Decompressed bytes of one layer, produced by a thread of [`spawn_inflate`].
+struct Inflated {
+    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
+    /// Spent chunks go back to the decompressor for reuse.
+    spent: mpsc::Sender<Vec<u8>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+/// Bytes per chunk handed from the decompressing thread to the applying one.
+const INFLATE_CHUNK: usize = 128 * 1024;
+/// Chunks in flight per layer: the decompressor runs at most this far (2 MiB) ahead of the
+/// tar reader, so limits checked on the reader's side (layer bytes, header allowance)
+/// still bound what a decompression bomb can make the process hold.
+const INFLATE_AHEAD: usize = 16;
+
+/// Decompresses `blob` on a scoped thread of its own. The thread stops at the end of the
+/// stream, at the first error (which the reader then returns), or as soon as the reader is
+/// dropped.
+fn spawn_inflate<'scope, R: Read + Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    blob: R,
+    compression: Compression,
+) -> Inflated {
+    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(INFLATE_AHEAD);
+    let (spent, recycled) = mpsc::channel::<Vec<u8>>();
+    scope.spawn(move || {
+        let mut decoder: Box<dyn Read + 'scope> = match compression {
+            Compression::None => Box::new(blob),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+                BufReader::with_capacity(128 * 1024, blob),
+            )),
+            Compression::Zstd => match zstd::stream::read::Decoder::new(blob) {
+                Ok(d) => Box::new(d),
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            },
+        };
+        loop {
+            let mut chunk = recycled.try_recv().unwrap_or_default();
+            chunk.resize(INFLATE_CHUNK, 0);
+            let mut filled = 0;
+            // Fill whole chunks: decoders return a few bytes at a time near block ends.
+            let result = loop {
+                match decoder.read(&mut chunk[filled..]) {
+                    Ok(0) => break Ok(true),
+                    Ok(n) => {
+                        filled += n;
+                        if filled == chunk.len() {
+                            break Ok(false);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            if filled > 0 {
+                chunk.truncate(filled);
+                if tx.send(Ok(chunk)).is_err() {
+                    return; // the reader stopped
+                }
+            }
+            match result {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    Inflated {
+        rx,
+        spent,
+        buf: Vec::new(),
+        pos: 0,
+    }
+}
+
+impl Read for Inflated {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.buf.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    let old = std::mem::replace(&mut self.buf, chunk);
+                    // The decompressor may have finished; then the chunk is just dropped.
+                    let _ = self.spent.send(old);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The thread is done: end of the stream.
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }

@@ -17,7 +17,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Limits;
-use crate::conditions::{evaluate, statement_context};
+use crate::cip::ClusterImagePolicy;
+use crate::conditions::{evaluate as evaluate_conditions, statement_context};
 use crate::error::Result;
 use crate::image::{ImageInfo, wildcard_match};
 use crate::kyverno::{
@@ -154,6 +155,238 @@ impl ResourceReport {
 pub struct Options {
     /// Report Audit failures as warn (`kyverno apply --audit-warn`).
     pub audit_warn: bool,
+    /// What happens to an image no `ClusterImagePolicy` matches, when any is loaded.
+    pub no_match: NoMatch,
+    /// Which of Kyverno's two admission phases is evaluated.
+    pub phase: Phase,
+}
+
+/// Kyverno's two admission phases for `verifyImages` (notes §2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Phase {
+    /// The mutating webhook (`VerifyAndPatchImages`), and `kyverno apply`: every matched
+    /// image is verified and, with `mutateDigest`, its tag pinned to the verified digest.
+    #[default]
+    Mutate,
+    /// The validating webhook (`validateImage`), which sees the object after every mutation.
+    /// Only rules with `verifyDigest` or `required` take part (`HasVerifyImageChecks`); per
+    /// matched image, `verifyDigest` fails a reference without a digest ("missing digest for
+    /// <image>") and `required` fails an image that does not verify. Kyverno answers
+    /// `required` from the `kyverno.io/verify-images-scoped` annotation its mutating webhook
+    /// wrote; vouch writes no annotation and verifies instead (from the digest-keyed cache in
+    /// the webhook), which a requester cannot forge by setting the annotation itself.
+    Validate,
+}
+
+/// policy-controller's `no-match-policy` (ConfigMap `config-policy-controller`): an unset
+/// value fails closed with "no matching policies" (`setNoMatchingPoliciesError`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NoMatch {
+    /// Admit.
+    Allow,
+    /// Deny (policy-controller's default).
+    #[default]
+    Deny,
+    /// Admit with a warning.
+    Warn,
+}
+
+/// Every policy loaded: Kyverno policies and policy-controller `ClusterImagePolicy`s.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    /// Kyverno `ClusterPolicy` / `Policy`.
+    pub kyverno: Vec<Policy>,
+    /// policy-controller `ClusterImagePolicy`.
+    pub image_policies: Vec<ClusterImagePolicy>,
+}
+
+impl PolicySet {
+    /// Whether nothing is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.kyverno.is_empty() && self.image_policies.is_empty()
+    }
+
+    /// Whether a check that could not complete (timeout, registry down) must deny: some
+    /// Kyverno rule is Enforce with `failurePolicy: Fail`, or some `ClusterImagePolicy`
+    /// enforces (policy-controller's webhooks are `failurePolicy: Fail`).
+    pub fn fails_closed(&self) -> bool {
+        self.image_policies.iter().any(ClusterImagePolicy::enforce)
+            || self.kyverno.iter().any(|p| {
+                p.spec.fails_closed()
+                    && p.spec.rules.iter().any(|r| {
+                        r.verify_images
+                            .iter()
+                            .any(|vi| vi.action(&p.spec) == FailureAction::Enforce)
+                    })
+            })
+    }
+
+    /// The tag references in `resource` some policy will resolve (matched by an applicable
+    /// Kyverno rule and not skipped, or by a `ClusterImagePolicy`), each once: a caller can
+    /// resolve them concurrently before [`evaluate`]. Images no policy looks at are left
+    /// out, so their registries are never contacted.
+    ///
+    /// In [`Phase::Validate`] a Kyverno rule needs no resolution where `verifyDigest` fails
+    /// the tag outright or `required: false` verifies nothing.
+    pub fn tags_to_resolve(
+        &self,
+        resource: &Resource,
+        limits: &Limits,
+        phase: Phase,
+    ) -> Result<Vec<ImageInfo>> {
+        let images = resource.images(limits)?;
+        let mut out: Vec<ImageInfo> = Vec::new();
+        for c in &images {
+            let Ok(info) = ImageInfo::parse(&c.image) else {
+                continue;
+            };
+            if info.digest.is_some() || out.contains(&info) {
+                continue;
+            }
+            let name = info.kyverno_string();
+            let kyverno = self.kyverno.iter().any(|p| {
+                !matches!(&p.scope, PolicyScope::Namespace(ns) if *ns != resource.namespace)
+                    && p.spec.rules.iter().any(|rule| {
+                        applicable(rule, resource).is_some()
+                            && rule.verify_images.iter().any(|vi| {
+                                (phase == Phase::Mutate || (!vi.verify_digest() && vi.required()))
+                                    && vi.references().any(|r| wildcard_match(r, &name))
+                                    && !vi
+                                        .skip_image_references
+                                        .iter()
+                                        .any(|r| wildcard_match(r, &name))
+                            })
+                    })
+            });
+            if kyverno || self.image_policies.iter().any(|p| p.matches(&c.image)) {
+                out.push(info);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Validation problems of every policy, each prefixed with the policy's kind and name.
+    pub fn validate(&self) -> Vec<(String, Vec<crate::Problem>)> {
+        let k = self.kyverno.iter().map(|p| {
+            let kind = match p.scope {
+                PolicyScope::Cluster => "ClusterPolicy",
+                PolicyScope::Namespace(_) => "Policy",
+            };
+            (format!("{kind} {}", p.name), p.validate())
+        });
+        let c = self
+            .image_policies
+            .iter()
+            .map(|p| (format!("ClusterImagePolicy {}", p.name), p.validate()));
+        k.chain(c).filter(|(_, v)| !v.is_empty()).collect()
+    }
+}
+
+/// [`apply`] for Kyverno policies plus policy-controller `ClusterImagePolicy`s: every
+/// `ClusterImagePolicy` matching an image must pass (one `authorities` result per policy);
+/// images no `ClusterImagePolicy` matches follow [`Options::no_match`]. An image is pinned to
+/// its digest only when every policy matching it passed.
+pub fn evaluate(
+    set: &PolicySet,
+    resource: &Resource,
+    verifier: &dyn ImageVerifier,
+    options: Options,
+    limits: &Limits,
+) -> Result<ResourceReport> {
+    let mut report = apply(&set.kyverno, resource, verifier, options, limits)?;
+    if set.image_policies.is_empty() || resource.pod_spec_pointer().is_none() {
+        return Ok(report);
+    }
+    let images = resource.images(limits)?;
+    let mut per_policy: Vec<Vec<Outcome>> = set.image_policies.iter().map(|_| Vec::new()).collect();
+    let mut unmatched = Vec::new();
+    for c in &images {
+        let matching: Vec<usize> = (0..set.image_policies.len())
+            .filter(|&i| set.image_policies[i].matches(&c.image))
+            .collect();
+        if matching.is_empty() {
+            unmatched.push(c.image.clone());
+            continue;
+        }
+        let resolved = ImageInfo::parse(&c.image)
+            .map_err(|e| CheckError::Error(format!("failed to parse image {}: {e}", c.image)))
+            .and_then(|info| match &info.digest {
+                Some(d) => Ok((d.clone(), info)),
+                None => verifier
+                    .resolve(&info)
+                    .map(|d| (d, info))
+                    .map_err(|e| match e {
+                        CheckError::Failed(m) => {
+                            CheckError::Failed(format!("failed to resolve image {}: {m}", c.image))
+                        }
+                        CheckError::Error(m) => {
+                            CheckError::Error(format!("failed to resolve image {}: {m}", c.image))
+                        }
+                    }),
+            });
+        let mut pin = None;
+        let mut all_pass = true;
+        for i in matching {
+            let outcome = match &resolved {
+                Ok((digest, info)) => {
+                    set.image_policies[i].verify(&c.image, info, digest, verifier)
+                }
+                Err(CheckError::Failed(m)) => Outcome::Fail(m.clone()),
+                Err(CheckError::Error(m)) => Outcome::Error(m.clone()),
+            };
+            match &outcome {
+                Outcome::Pass { pin: p, .. } => pin = p.clone(),
+                _ => all_pass = false,
+            }
+            per_policy[i].push(outcome);
+        }
+        if all_pass
+            && let Some(value) = pin
+            && !report.patches.iter().any(|p| p.path == c.pointer)
+        {
+            report.patches.push(Patch {
+                op: "replace",
+                path: c.pointer.clone(),
+                value,
+            });
+        }
+    }
+    for (policy, outcomes) in set.image_policies.iter().zip(&per_policy) {
+        if outcomes.is_empty() {
+            continue;
+        }
+        let (mut status, message) = combine(outcomes);
+        if status == Status::Fail && !policy.enforce() && options.audit_warn {
+            status = Status::Warn;
+        }
+        report.results.push(RuleResult {
+            policy: policy.name.clone(),
+            rule: "authorities".into(),
+            status,
+            message,
+            enforce: policy.enforce(),
+        });
+    }
+    if !unmatched.is_empty() && options.no_match != NoMatch::Allow {
+        let warn = options.no_match == NoMatch::Warn;
+        report.results.push(RuleResult {
+            policy: "no-match-policy".into(),
+            rule: "no-match".into(),
+            status: if warn && options.audit_warn {
+                Status::Warn
+            } else {
+                Status::Fail
+            },
+            message: format!("no matching policies: {}", unmatched.join(", ")),
+            enforce: !warn,
+        });
+    }
+    for p in &report.patches {
+        if let Some(slot) = report.patched.pointer_mut(&p.path) {
+            *slot = Value::String(p.value.clone());
+        }
+    }
+    Ok(report)
 }
 
 /// Applies every policy's `verifyImages` rules to `resource`.
@@ -183,6 +416,14 @@ pub fn apply(
             if rule.verify_images.is_empty() {
                 continue;
             }
+            if options.phase == Phase::Validate
+                && !rule
+                    .verify_images
+                    .iter()
+                    .any(|vi| vi.verify_digest() || vi.required())
+            {
+                continue;
+            }
             let Some(rule_name) = applicable(rule, resource) else {
                 continue;
             };
@@ -191,7 +432,7 @@ pub fn apply(
             for vi in &rule.verify_images {
                 enforce |= vi.action(&policy.spec) == FailureAction::Enforce;
                 for c in &images {
-                    let outcome = verify_one(vi, &c.image, verifier);
+                    let outcome = verify_one(vi, &c.image, verifier, options.phase);
                     if let Outcome::Pass {
                         pin: Some(value), ..
                     } = &outcome
@@ -259,7 +500,7 @@ fn applicable(rule: &Rule, r: &Resource) -> Option<String> {
 }
 
 #[derive(Debug)]
-enum Outcome {
+pub(crate) enum Outcome {
     NotMatched,
     Skip(String),
     Pass {
@@ -331,7 +572,12 @@ fn combine(outcomes: &[Outcome]) -> (Status, String) {
     }
 }
 
-fn verify_one(vi: &ImageVerification, raw: &str, verifier: &dyn ImageVerifier) -> Outcome {
+fn verify_one(
+    vi: &ImageVerification,
+    raw: &str,
+    verifier: &dyn ImageVerifier,
+    phase: Phase,
+) -> Outcome {
     let info = match ImageInfo::parse(raw) {
         Ok(i) => i,
         Err(e) => return Outcome::Error(format!("failed to parse image {raw}: {e}")),
@@ -347,7 +593,22 @@ fn verify_one(vi: &ImageVerification, raw: &str, verifier: &dyn ImageVerifier) -
     {
         return Outcome::Skip(format!("skipping image reference image {raw}"));
     }
-    if !vi.mutate_digest() && vi.verify_digest() && info.digest.is_none() {
+    if phase == Phase::Validate {
+        if vi.verify_digest() && info.digest.is_none() {
+            return Outcome::Fail(format!("missing digest for {raw}"));
+        }
+        if !vi.required() {
+            // The verification itself is the mutating webhook's (notes §2.1).
+            return if vi.verify_digest() {
+                Outcome::Pass {
+                    message: format!("image {raw} is pinned to a digest"),
+                    pin: None,
+                }
+            } else {
+                Outcome::NotMatched
+            };
+        }
+    } else if !vi.mutate_digest() && vi.verify_digest() && info.digest.is_none() {
         return Outcome::Fail(format!("missing digest for {raw}"));
     }
     if vi
@@ -429,7 +690,7 @@ fn check_attestation(
                 )));
             }
             for st in &statements {
-                match evaluate(&att.conditions, &statement_context(st)) {
+                match evaluate_conditions(&att.conditions, &statement_context(st)) {
                     Ok(Ok(())) => {}
                     Ok(Err(msg)) => {
                         return Err(CheckError::Failed(format!(

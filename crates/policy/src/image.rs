@@ -134,6 +134,27 @@ impl ImageInfo {
         }
     }
 
+    /// go-containerregistry's `ref.Name()`, which policy-controller globs match: Docker Hub
+    /// as `index.docker.io` with `library/` for one-component names, `:tag` (default
+    /// `latest`) or, when pinned, `@digest` only.
+    pub fn ggcr_name(&self) -> String {
+        let (registry, path) = if self.registry == DEFAULT_REGISTRY {
+            let path = if self.path.contains('/') {
+                self.path.clone()
+            } else {
+                format!("library/{}", self.path)
+            };
+            ("index.docker.io", path)
+        } else {
+            (self.registry.as_str(), self.path.clone())
+        };
+        match (&self.digest, &self.tag) {
+            (Some(d), _) => format!("{registry}/{path}@{d}"),
+            (None, Some(t)) => format!("{registry}/{path}:{t}"),
+            (None, None) => format!("{registry}/{path}"),
+        }
+    }
+
     /// A reference a registry client understands (`registry/path:tag` or `@digest`).
     pub fn fetch_reference(&self) -> String {
         self.kyverno_string()

@@ -297,6 +297,11 @@ impl ImageVerification {
         self.verify_digest.unwrap_or(true)
     }
 
+    /// `required`, default true.
+    pub fn required(&self) -> bool {
+        self.required.unwrap_or(true)
+    }
+
     /// `imageReferences` plus the deprecated `image`.
     pub fn references(&self) -> impl Iterator<Item = &String> {
         self.image_references.iter().chain(self.image.iter())

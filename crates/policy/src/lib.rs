@@ -1,4 +1,5 @@
-//! Admission policies for vouch: Kyverno `verifyImages` rules read as users write them,
+//! Admission policies for vouch: Kyverno `verifyImages` rules and policy-controller
+//! `ClusterImagePolicy`s read as users write them,
 //! applied to Kubernetes resources, verified offline.
 //!
 //! * [`kyverno`]: the `ClusterPolicy` / `Policy` model ([`Policy`], [`ImageVerification`],
@@ -10,6 +11,8 @@
 //!   Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs, with JSON
 //!   pointers; [`parse_documents`] reads multi-document YAML.
 //! * [`conditions`]: attestation conditions (Kyverno operators, a JMESPath subset).
+//! * [`cip`]: sigstore policy-controller [`ClusterImagePolicy`] (v1beta1/v1alpha1) with its
+//!   validation; evaluated through the same verifier.
 //! * [`eval`]: [`apply`] evaluates rules against a resource through an [`ImageVerifier`];
 //!   [`SigstoreVerifier`] is the real one (vouch-sign against the image's registry).
 //!
@@ -23,6 +26,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod cip;
 pub mod conditions;
 mod error;
 pub mod eval;
@@ -31,8 +35,12 @@ pub mod kyverno;
 pub mod resource;
 mod sigstore;
 
+pub use cip::ClusterImagePolicy;
 pub use error::{Error, Problem, Result};
-pub use eval::{CheckError, ImageVerifier, Options, ResourceReport, RuleResult, Status, apply};
+pub use eval::{
+    CheckError, ImageVerifier, NoMatch, Options, Phase, PolicySet, ResourceReport, RuleResult,
+    Status, apply, evaluate,
+};
 pub use image::{ImageInfo, glob_match, wildcard_match};
 pub use kyverno::{Attestor, AttestorSet, ImageVerification, Policy};
 pub use resource::{Documents, Resource, parse_documents};

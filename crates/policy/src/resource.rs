@@ -165,16 +165,27 @@ pub fn parse_documents(text: &str, source_name: &str, limits: &Limits) -> Result
     Ok(out)
 }
 
-/// Everything found in a set of files: Kyverno policies and the other objects.
+/// Everything found in a set of files: Kyverno policies, policy-controller
+/// `ClusterImagePolicy`s and the other objects.
 #[derive(Debug, Default)]
 pub struct Documents {
     /// `ClusterPolicy` and `Policy` objects of kyverno.io.
     pub policies: Vec<Policy>,
+    /// `ClusterImagePolicy` objects of policy.sigstore.dev.
+    pub image_policies: Vec<crate::cip::ClusterImagePolicy>,
     /// Everything else.
     pub resources: Vec<Resource>,
 }
 
 impl Documents {
+    /// The policies found, as one set.
+    pub fn policy_set(&self) -> crate::eval::PolicySet {
+        crate::eval::PolicySet {
+            kyverno: self.policies.clone(),
+            image_policies: self.image_policies.clone(),
+        }
+    }
+
     /// Sorts parsed documents into policies and resources.
     pub fn add(&mut self, docs: Vec<Value>, source_name: &str) -> Result<()> {
         for doc in docs {
@@ -182,6 +193,20 @@ impl Documents {
             let kind = doc["kind"].as_str().unwrap_or_default();
             if api.starts_with("kyverno.io/") && matches!(kind, "ClusterPolicy" | "Policy") {
                 self.policies.push(policy_from_value(&doc, source_name)?);
+            } else if api.starts_with("policy.sigstore.dev/") && kind == "ClusterImagePolicy" {
+                let cip = crate::cip::from_value(&doc).map_err(|reason| Error::Shape {
+                    source_name: source_name.to_owned(),
+                    kind: kind.to_owned(),
+                    name: doc["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    reason,
+                })?;
+                self.image_policies.push(cip);
+            } else if api.starts_with("policy.sigstore.dev/") {
+                // TrustRoot and other policy-controller kinds: trust comes from
+                // --trusted-root; they are not resources to admit.
             } else {
                 self.resources.push(Resource::from_value(doc));
             }

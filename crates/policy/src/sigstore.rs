@@ -4,7 +4,7 @@
 //! `rekor.url` and `ctlog` URLs in a policy are never fetched; log entries are checked offline.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use regex::Regex;
 use serde_json::Value;
@@ -25,8 +25,25 @@ pub struct SigstoreVerifier {
     registry: RegistryOptions,
     limits: vouch_sign::Limits,
     /// Results by (digest, check) within this verifier's lifetime: one image used by many
-    /// containers or resources is verified once.
-    memo: Mutex<HashMap<String, Result<Vec<Value>, CheckError>>>,
+    /// containers or resources is verified once. Off for long-lived verifiers
+    /// ([`SigstoreVerifier::without_memo`]), which keep their own bounded cache.
+    memo: Option<Memo>,
+    /// Open repositories (and their HTTP connection pools and tokens), reused across checks.
+    registries: Mutex<HashMap<String, Arc<Registry>>>,
+}
+
+/// Check results by key.
+type Memo = Mutex<HashMap<String, Result<Vec<Value>, CheckError>>>;
+
+/// Repositories kept open at once; past it the pool starts over (a bound, not an LRU).
+const MAX_OPEN_REGISTRIES: usize = 256;
+
+impl std::fmt::Debug for SigstoreVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigstoreVerifier")
+            .field("memo", &self.memo.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SigstoreVerifier {
@@ -36,22 +53,48 @@ impl SigstoreVerifier {
             trust,
             registry,
             limits: vouch_sign::Limits::default(),
-            memo: Mutex::new(HashMap::new()),
+            memo: Some(Mutex::new(HashMap::new())),
+            registries: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same verifier without the unbounded per-lifetime memo: for a long-lived verifier
+    /// (an admission webhook) whose results are cached elsewhere with TTL and size bounds.
+    /// Open repositories (connections, tokens) are still reused.
+    #[must_use]
+    pub fn without_memo(mut self) -> Self {
+        self.memo = None;
+        self
     }
 
     fn open(
         &self,
         image: &ImageInfo,
         digest: Option<&str>,
-    ) -> Result<(Registry, Reference), CheckError> {
+    ) -> Result<(Arc<Registry>, Reference), CheckError> {
         let text = match digest {
             Some(d) => format!("{}@{d}", image.name()),
             None => image.fetch_reference(),
         };
         let reference = Reference::parse(&text)
             .map_err(|e| CheckError::Failed(format!("not a reference: {e}")))?;
-        let registry = Registry::open(&reference, &self.registry, false).map_err(oci_error)?;
+        let key = image.name();
+        if let Some(r) = self
+            .registries
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
+            return Ok((r, reference));
+        }
+        let registry =
+            Arc::new(Registry::open(&reference, &self.registry, false).map_err(oci_error)?);
+        if let Ok(mut m) = self.registries.lock() {
+            if m.len() >= MAX_OPEN_REGISTRIES {
+                m.clear();
+            }
+            m.insert(key, Arc::clone(&registry));
+        }
         Ok((registry, reference))
     }
 
@@ -60,11 +103,14 @@ impl SigstoreVerifier {
         key: String,
         run: impl FnOnce() -> Result<Vec<Value>, CheckError>,
     ) -> Result<Vec<Value>, CheckError> {
-        if let Some(hit) = self.memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        let Some(memo) = &self.memo else {
+            return run();
+        };
+        if let Some(hit) = memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return hit;
         }
         let result = run();
-        if let Ok(mut m) = self.memo.lock() {
+        if let Ok(mut m) = memo.lock() {
             m.insert(key, result.clone());
         }
         result
@@ -74,9 +120,9 @@ impl SigstoreVerifier {
         &self,
         image: &ImageInfo,
         digest: &str,
-    ) -> Result<(Registry, ImageTarget), CheckError> {
+    ) -> Result<(Arc<Registry>, ImageTarget), CheckError> {
         let (registry, reference) = self.open(image, Some(digest))?;
-        let target = ImageTarget::resolve(&registry, &reference).map_err(sign_error)?;
+        let target = ImageTarget::resolve(registry.as_ref(), &reference).map_err(sign_error)?;
         Ok((registry, target))
     }
 
@@ -193,7 +239,7 @@ fn verified_payloads(report: ImageReport) -> Result<Vec<Value>, CheckError> {
 impl ImageVerifier for SigstoreVerifier {
     fn resolve(&self, image: &ImageInfo) -> Result<String, CheckError> {
         let (registry, reference) = self.open(image, None)?;
-        let target = ImageTarget::resolve(&registry, &reference).map_err(sign_error)?;
+        let target = ImageTarget::resolve(registry.as_ref(), &reference).map_err(sign_error)?;
         Ok(target.digest.to_string())
     }
 
@@ -210,7 +256,7 @@ impl ImageVerifier for SigstoreVerifier {
             let claims = attestor.annotations.clone().into_iter().collect();
             let report = verify_image(
                 &verifier,
-                &registry,
+                registry.as_ref(),
                 &target,
                 &policy,
                 &claims,
@@ -241,7 +287,7 @@ impl ImageVerifier for SigstoreVerifier {
             let (registry, target) = self.target(image, digest)?;
             let report = verify_image_attestations(
                 &verifier,
-                &registry,
+                registry.as_ref(),
                 &target,
                 Some(predicate_type),
                 &policy,

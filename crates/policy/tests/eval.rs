@@ -263,7 +263,10 @@ fn registry_errors_are_errors_and_audit_warns() {
         &audit,
         &pod(&["ghcr.io/acme/unsigned@sha256:00"]),
         &Fake::default(),
-        Options { audit_warn: true },
+        Options {
+            audit_warn: true,
+            ..Options::default()
+        },
     );
     assert_eq!(r.results[0].status, Status::Warn);
     assert!(!r.blocked());
@@ -331,4 +334,100 @@ fn autogen_rules_for_controllers_and_namespaced_policies() {
     ));
     assert_eq!(blocked.keys().collect::<Vec<_>>(), ["signed"]);
     let _: BTreeMap<_, _> = blocked;
+}
+
+/// Kyverno's validating webhook (notes §2.1): it sees the already-mutated object; only rules
+/// with `verifyDigest` or `required` take part; `verifyDigest` fails a tag without a digest
+/// ("missing digest for …") without asking the registry; `required` fails an image that does
+/// not verify (vouch verifies; Kyverno reads its own annotation).
+#[test]
+fn validate_phase_verify_digest_and_required() {
+    let validate = Options {
+        phase: vouch_policy::Phase::Validate,
+        ..Options::default()
+    };
+    let p = policy(SIG_AND_SBOM);
+    let pinned = format!("ghcr.io/acme/api:v1@{DIGEST}");
+    let phase = |policy_yaml: &str, images: &[&str]| {
+        let fake = Fake::default();
+        let r = run(policy_yaml, &pod(images), &fake, validate);
+        let calls = fake.calls.borrow().clone();
+        (r, calls)
+    };
+
+    // Defaults (verifyDigest and required true): a tag is refused as missing its digest,
+    // before any registry request; the pinned, signed image passes and is not patched.
+    let (r, calls) = phase(&p, &["ghcr.io/acme/api:v1"]);
+    assert_eq!(r.results[0].status, Status::Fail);
+    assert_eq!(
+        r.results[0].message,
+        "missing digest for ghcr.io/acme/api:v1"
+    );
+    assert!(calls.is_empty(), "{calls:?}");
+    let (r, calls) = phase(&p, &[&pinned]);
+    assert_eq!(
+        (r.results[0].status, r.results[0].message.as_str()),
+        (
+            Status::Pass,
+            &*format!("verified image signatures for {pinned}")
+        )
+    );
+    assert!(r.patches.is_empty());
+    assert!(calls.iter().all(|c| !c.starts_with("resolve")), "{calls:?}");
+    // required: a pinned but unsigned image is refused (a forged annotation cannot help).
+    let unsigned = format!("ghcr.io/acme/unsigned:v1@{DIGEST}");
+    let (r, _) = phase(&p, &[&unsigned]);
+    assert_eq!(r.results[0].status, Status::Fail);
+    assert!(
+        r.results[0]
+            .message
+            .starts_with(&format!("failed to verify image {unsigned}: .attestors[0]")),
+        "{}",
+        r.results[0].message
+    );
+    // Skipped and unmatched images are not held to either check.
+    let (r, _) = phase(&p, &["ghcr.io/acme/sandbox/x:1", "nginx:latest"]);
+    assert_eq!(r.results[0].status, Status::Skip);
+
+    // required: false leaves verification to the mutating webhook: only the digest counts.
+    let loose = p.replace(
+        "      skipImageReferences:",
+        "      required: false\n      skipImageReferences:",
+    );
+    let (r, calls) = phase(&loose, &[&unsigned]);
+    assert_eq!(
+        (r.results[0].status, r.results[0].message.as_str()),
+        (
+            Status::Pass,
+            &*format!("image {unsigned} is pinned to a digest")
+        )
+    );
+    assert!(calls.is_empty(), "{calls:?}");
+    let (r, _) = phase(&loose, &["ghcr.io/acme/unsigned:v1"]);
+    assert_eq!(r.results[0].status, Status::Fail);
+    // verifyDigest: false and required: true: a tag is resolved and verified.
+    let tags_ok = p.replace(
+        "      skipImageReferences:",
+        "      verifyDigest: false\n      skipImageReferences:",
+    );
+    let (r, calls) = phase(&tags_ok, &["ghcr.io/acme/api:v1"]);
+    assert_eq!(r.results[0].status, Status::Pass, "{:?}", r.results);
+    assert!(calls.iter().any(|c| c.starts_with("resolve")), "{calls:?}");
+    // Neither: the rule takes no part in validation (no result at all).
+    let neither = p.replace(
+        "      skipImageReferences:",
+        "      verifyDigest: false\n      required: false\n      skipImageReferences:",
+    );
+    let (r, calls) = phase(&neither, &["ghcr.io/acme/unsigned:v1"]);
+    assert!(r.results.is_empty(), "{:?}", r.results);
+    assert!(calls.is_empty(), "{calls:?}");
+    // The mutating phase is unchanged: the tag is verified and pinned.
+    let r = run(
+        &p,
+        &pod(&["ghcr.io/acme/api:v1"]),
+        &Fake::default(),
+        Options::default(),
+    );
+    assert_eq!(r.results[0].status, Status::Pass);
+    assert_eq!(r.patches.len(), 1);
 }

@@ -145,6 +145,7 @@ fn squash(
                 digest: digest.clone(),
                 size: d.size(),
                 rx: None,
+                spent: None,
                 buf: Vec::new(),
                 pos: 0,
             };
@@ -171,6 +172,7 @@ struct Prefetch<'scope, 'env> {
     digest: vouch_oci::Digest,
     size: u64,
     rx: Option<std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>>,
+    spent: Option<std::sync::mpsc::Sender<Vec<u8>>>,
     buf: Vec<u8>,
     pos: usize,
 }
@@ -179,6 +181,9 @@ impl std::io::Read for Prefetch<'_, '_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         if self.rx.is_none() {
             let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(32);
+            // Read chunks come back for reuse instead of being freed and zeroed anew.
+            let (spent, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
+            self.spent = Some(spent);
             let (source, digest, size) = (self.source, self.digest.clone(), self.size);
             self.scope.spawn(move || {
                 let mut blob = match source.blob(&digest, size) {
@@ -189,7 +194,8 @@ impl std::io::Read for Prefetch<'_, '_> {
                     }
                 };
                 loop {
-                    let mut chunk = vec![0u8; 64 * 1024];
+                    let mut chunk = recycled.try_recv().unwrap_or_default();
+                    chunk.resize(64 * 1024, 0);
                     match blob.read(&mut chunk) {
                         Ok(0) => return,
                         Ok(n) => {
@@ -210,7 +216,10 @@ impl std::io::Read for Prefetch<'_, '_> {
         while self.pos == self.buf.len() {
             match self.rx.as_ref().map(std::sync::mpsc::Receiver::recv) {
                 Some(Ok(Ok(chunk))) => {
-                    self.buf = chunk;
+                    let old = std::mem::replace(&mut self.buf, chunk);
+                    if let Some(s) = &self.spent {
+                        let _ = s.send(old);
+                    }
                     self.pos = 0;
                 }
                 Some(Ok(Err(e))) => return Err(e),
@@ -331,27 +340,30 @@ fn finish(sbom: &mut Sbom) {
     }
     // An OS package that owns a language package's evidence file contains it (a Debian
     // python3-yaml owns /usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA).
-    let mut owner: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
-    let has_language = sbom.packages.iter().any(|p| !p.kind.is_os());
-    for p in sbom
+    // Evidence paths are few and OS packages' files many: only the former are indexed.
+    let evidence: std::collections::HashSet<&str> = sbom
         .packages
         .iter()
-        .filter(|p| has_language && p.kind.is_os())
-    {
-        for f in &p.files {
-            owner.insert(f.as_str(), p.id.as_str());
+        .filter(|p| !p.kind.is_os())
+        .filter_map(|p| p.locations.first().map(|l| l.path.as_str()))
+        .collect();
+    let mut owner: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    if !evidence.is_empty() {
+        for p in sbom.packages.iter().filter(|p| p.kind.is_os()) {
+            for f in p.files.iter().filter(|f| evidence.contains(f.as_str())) {
+                // The last package listing a file owns it, as dpkg's last writer does.
+                owner.insert(f.as_str(), p.id.as_str());
+            }
         }
     }
     let mut edges = Vec::new();
-    if !owner.is_empty() {
-        for p in sbom.packages.iter().filter(|p| !p.kind.is_os()) {
-            if let Some(o) = p.locations.first().and_then(|l| owner.get(l.path.as_str())) {
-                edges.push(crate::model::Relationship {
-                    from: (*o).to_owned(),
-                    to: p.id.clone(),
-                    kind: crate::model::RelationshipKind::Contains,
-                });
-            }
+    for p in sbom.packages.iter().filter(|p| !p.kind.is_os()) {
+        if let Some(o) = p.locations.first().and_then(|l| owner.get(l.path.as_str())) {
+            edges.push(crate::model::Relationship {
+                from: (*o).to_owned(),
+                to: p.id.clone(),
+                kind: crate::model::RelationshipKind::Contains,
+            });
         }
     }
     sbom.relationships.extend(edges);

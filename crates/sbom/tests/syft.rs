@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
@@ -171,4 +172,111 @@ fn directory_with_lock_files_matches_syft() {
     );
     let syft = syft(&format!("dir:{}", root.display()));
     assert_agreement(&sbom, &syft, |_, _| None);
+}
+
+/// Debian copyright files without the DEP-5 `Format:` line (a third of this machine's)
+/// name their licence only in prose, pointing at `/usr/share/common-licenses/NAME`: vouch
+/// must find the same licences there as syft, package by package.
+#[test]
+fn free_form_copyright_licences_match_syft() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    debian_base(&root, None);
+    let sbom = vouch(&format!("dir:{}", root.display()));
+    let syft = syft(&format!("dir:{}", root.display()));
+    let syft_licences: std::collections::BTreeMap<String, BTreeSet<String>> = syft["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "deb")
+        .map(|a| {
+            let set = a["licenses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|l| vouch_sbom::license::normalise(l["value"].as_str().unwrap()))
+                .collect();
+            (a["name"].as_str().unwrap().to_owned(), set)
+        })
+        .collect();
+    let (mut free_form, mut with_licence, mut explained, mut differ) = (0, 0, 0, Vec::new());
+    for p in sbom.packages.iter().filter(|p| p.kind == PackageType::Deb) {
+        let copyright = root.join(format!("usr/share/doc/{}/copyright", p.name));
+        let Ok(text) = std::fs::read_to_string(&copyright) else {
+            continue;
+        };
+        if text.trim_start().starts_with("Format:") {
+            continue;
+        }
+        free_form += 1;
+        let ours: BTreeSet<String> = p.licenses.iter().cloned().collect();
+        if !ours.is_empty() {
+            with_licence += 1;
+        }
+        // Two known syft errors, removed from each side before comparing:
+        // * syft takes the first word of a prose `License:` line ("License: Permission is
+        //   hereby granted") as a licence name; vouch reads only one-word values there;
+        // * syft reads one common-licenses reference per line, so of
+        //   "/usr/share/common-licenses/LGPL-3 and /usr/share/common-licenses/GFDL-1.2"
+        //   it misses the second; vouch reads both.
+        let norm = |s: &str| vouch_sbom::license::normalise(s);
+        let prose_words: BTreeSet<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("License: "))
+            .filter(|v| v.trim().contains(' '))
+            .filter_map(|v| v.split_whitespace().next().and_then(norm))
+            .collect();
+        const DIR: &str = "/usr/share/common-licenses/";
+        let second_refs: BTreeSet<String> = text
+            .lines()
+            .flat_map(|l| l.split(DIR).skip(2))
+            .filter_map(|rest| {
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
+                    .unwrap_or(rest.len());
+                norm(rest[..end].trim_end_matches('.'))
+            })
+            .collect();
+        let first_refs: BTreeSet<String> = text
+            .lines()
+            .filter_map(|l| l.split(DIR).nth(1))
+            .filter_map(|rest| {
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
+                    .unwrap_or(rest.len());
+                norm(rest[..end].trim_end_matches('.'))
+            })
+            .collect();
+        let theirs = syft_licences.get(&p.name).cloned().unwrap_or_default();
+        let ours_cmp: BTreeSet<String> = ours
+            .iter()
+            .filter(|l| !second_refs.contains(*l) || theirs.contains(*l))
+            .cloned()
+            .collect();
+        let theirs_cmp: BTreeSet<String> = theirs
+            .iter()
+            .filter(|l| {
+                !(prose_words.contains(*l) && !ours.contains(*l) && !first_refs.contains(*l))
+            })
+            .cloned()
+            .collect();
+        if ours_cmp != theirs_cmp {
+            differ.push((p.name.clone(), ours, theirs));
+        } else if ours != theirs {
+            explained += 1;
+        }
+    }
+    eprintln!(
+        "{free_form} free-form copyright files, {with_licence} with licences found, \
+         {explained} differing from syft only by its two known errors"
+    );
+    for d in &differ {
+        eprintln!("   differs: {d:?}");
+    }
+    assert!(free_form > 10, "this machine has free-form copyright files");
+    assert!(
+        with_licence > free_form / 2,
+        "{with_licence} of {free_form}"
+    );
+    assert!(differ.is_empty(), "{} differ", differ.len());
 }

@@ -2,9 +2,10 @@
 //! certificate authority at the signing time, the leaf's profile, its identity (SAN and Fulcio
 //! extensions, `sigstore/fulcio:docs/oid-info.md`) and its embedded SCT (RFC 6962 §3.2).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Mutex, OnceLock};
 
-use der::{Decode, Encode};
+use der::{Decode, Encode, Tagged as _};
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -14,7 +15,8 @@ use x509_cert::ext::pkix::{
 
 use crate::error::{Error, Result};
 use crate::keys::{HashAlgorithm, VerifyingKey};
-use crate::trust_root::TrustedRoot;
+use crate::trust_root::{TrustedRoot, Validity};
+use crate::verify::{EcdsaHash, verify_fast};
 
 const OID_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
 const OID_SCT_LIST: &str = "1.3.6.1.4.1.11129.2.4.2";
@@ -37,8 +39,15 @@ pub(crate) struct ParsedCert {
 impl ParsedCert {
     pub(crate) fn from_der(der: &[u8]) -> Result<Self> {
         let cert = Certificate::from_der(der).map_err(|e| Error::malformed("certificate", e))?;
-        let (_, outer, _) = tlv(der)?;
-        let (_, _, tbs) = tlv(outer)?;
+        // The TBSCertificate exactly as signed: the first element of the outer SEQUENCE (its
+        // header re-encoded, which DER makes canonical; its content as received).
+        let elements: Vec<der::asn1::AnyRef<'_>> =
+            Vec::from_der(der).map_err(|e| Error::malformed("certificate", e))?;
+        let tbs = elements
+            .first()
+            .ok_or_else(|| Error::malformed("certificate", "empty SEQUENCE"))?
+            .to_der()
+            .map_err(|e| Error::malformed("certificate", e))?;
         let spki = cert
             .tbs_certificate()
             .subject_public_key_info()
@@ -48,7 +57,7 @@ impl ParsedCert {
         Ok(Self {
             der: der.to_vec(),
             cert,
-            tbs: tbs.to_vec(),
+            tbs,
             key,
         })
     }
@@ -120,7 +129,8 @@ impl ParsedCert {
             .signature()
             .as_bytes()
             .ok_or(Error::SignatureInvalid { check })?;
-        let hash = match self.cert.signature_algorithm().oid.to_string().as_str() {
+        let oid = self.cert.signature_algorithm().oid.to_string();
+        let hash = match oid.as_str() {
             "1.2.840.10045.4.3.2" | "1.2.840.113549.1.1.11" => HashAlgorithm::Sha2_256,
             "1.2.840.10045.4.3.3" => HashAlgorithm::Sha2_384,
             "1.2.840.10045.4.3.4" => HashAlgorithm::Sha2_512,
@@ -131,6 +141,17 @@ impl ParsedCert {
                 });
             }
         };
+        // ecdsa-with-SHA256/384 (RFC 5758 §3.2): the fast verifier first.
+        let fast = match oid.as_str() {
+            "1.2.840.10045.4.3.2" => Some(EcdsaHash::Sha256),
+            "1.2.840.10045.4.3.3" => Some(EcdsaHash::Sha384),
+            _ => None,
+        };
+        if let Some(fast) = fast
+            && verify_fast(issuer, Some(fast), &self.tbs, signature)
+        {
+            return Ok(());
+        }
         issuer.verify_prehashed(check, hash, &hash.digest(&self.tbs), signature)
     }
 }
@@ -229,23 +250,93 @@ pub(crate) fn check_leaf_profile(leaf: &ParsedCert) -> Result<()> {
     Ok(())
 }
 
-/// Builds a path from `leaf` to a certificate authority of `trust` that was valid at `at`, every
-/// certificate on it valid at `at` (the "hybrid model" of the client spec §4). Intermediates
-/// carried in the bundle are ignored: only the trusted root's chains count. Returns the path's
-/// CA certificates, issuer first.
-pub(crate) fn verify_chain(
+/// Most leaf certificates whose issuer signature a [`TrustedChain`] remembers; when full the
+/// set is emptied (a verifier re-checks, never trusts more).
+const MAX_REMEMBERED_LEAVES: usize = 4096;
+
+/// A certificate authority chain of the trusted root, parsed once per `Verifier`, with
+/// signature verifications remembered so that re-verifying does not repeat them (the ECDSA
+/// P-384 signatures of Fulcio's chain cost more than everything else in a bundle together):
+///
+/// * the signatures *between* its CA certificates (each signed by the next), verified once on
+///   first use; the chain is immutable and owned, so the result is keyed by the exact DER of
+///   every pair it covers; a failure is remembered too (fail closed);
+/// * leaf certificates whose signature by the chain's first certificate verified, keyed by
+///   the leaf's exact DER (a bounded set; failures are not remembered, so they are re-checked).
+///
+/// Only signatures are remembered: validity at the signing time, the profile, the SCT and the
+/// identity are checked on every call.
+#[derive(Debug)]
+pub(crate) struct TrustedChain {
+    valid_for: Validity,
+    /// The parsed chain, leaf-most first, or why a certificate did not parse.
+    certs: std::result::Result<Vec<ParsedCert>, String>,
+    links: OnceLock<bool>,
+    leaves: Mutex<HashSet<Box<[u8]>>>,
+}
+
+impl TrustedChain {
+    /// Parses the CA chains of `trust`.
+    pub(crate) fn all(trust: &TrustedRoot) -> Vec<Self> {
+        trust
+            .certificate_authorities
+            .iter()
+            .map(|ca| Self {
+                valid_for: ca.valid_for,
+                certs: ca
+                    .chain
+                    .iter()
+                    .map(|der| ParsedCert::from_der(der))
+                    .collect::<Result<Vec<_>>>()
+                    .map_err(|e| e.to_string()),
+                links: OnceLock::new(),
+                leaves: Mutex::new(HashSet::new()),
+            })
+            .collect()
+    }
+
+    /// Verifies that the chain's first certificate signed `leaf`, unless that exact leaf
+    /// verified before.
+    fn check_leaf_signature(&self, leaf: &ParsedCert, issuer: &ParsedCert) -> Result<()> {
+        if self
+            .leaves
+            .lock()
+            .is_ok_and(|known| known.contains(leaf.der.as_slice()))
+        {
+            return Ok(());
+        }
+        leaf.check_signed_by(&issuer.key)?;
+        if let Ok(mut known) = self.leaves.lock() {
+            if known.len() >= MAX_REMEMBERED_LEAVES {
+                known.clear();
+            }
+            known.insert(leaf.der.clone().into_boxed_slice());
+        }
+        Ok(())
+    }
+
+    /// True when every CA certificate of the chain is signed by the next one.
+    fn links_verified(&self, path: &[ParsedCert]) -> bool {
+        *self.links.get_or_init(|| {
+            path.windows(2)
+                .all(|pair| pair[0].check_signed_by(&pair[1].key).is_ok())
+        })
+    }
+}
+
+/// Builds a path from `leaf` to a certificate authority of the trusted root that was valid at
+/// `at`, every certificate on it valid at `at` (the "hybrid model" of the client spec §4).
+/// Intermediates carried in the bundle are ignored: only the trusted root's chains count.
+/// Returns the path's CA certificates, issuer first.
+pub(crate) fn verify_chain<'a>(
     leaf: &ParsedCert,
-    trust: &TrustedRoot,
+    chains: &'a [TrustedChain],
     at: u64,
-) -> Result<Vec<ParsedCert>> {
+) -> Result<&'a [ParsedCert]> {
     leaf.check_valid_at(at)?;
     let mut last_error = None;
-    for ca in trust
-        .certificate_authorities
-        .iter()
-        .filter(|ca| ca.valid_for.contains(at))
-    {
-        match chain_through(leaf, &ca.chain, at) {
+    for chain in chains.iter().filter(|c| c.valid_for.contains(at)) {
+        match chain_through(leaf, chain, at) {
             Ok(path) => return Ok(path),
             Err(e) => last_error = Some(e),
         }
@@ -258,21 +349,32 @@ pub(crate) fn verify_chain(
     })
 }
 
-fn chain_through(leaf: &ParsedCert, chain: &[Vec<u8>], at: u64) -> Result<Vec<ParsedCert>> {
+fn chain_through<'a>(
+    leaf: &ParsedCert,
+    chain: &'a TrustedChain,
+    at: u64,
+) -> Result<&'a [ParsedCert]> {
     let path = chain
-        .iter()
-        .map(|der| ParsedCert::from_der(der))
-        .collect::<Result<Vec<_>>>()?;
-    let mut child = leaf;
-    for ca in &path {
-        child.check_signed_by(&ca.key)?;
+        .certs
+        .as_deref()
+        .map_err(|e| Error::malformed("trusted root certificate", e))?;
+    let issuer = path.first().ok_or(Error::MissingField {
+        what: "trusted root certificate authority",
+        field: "certChain.certificates",
+    })?;
+    chain.check_leaf_signature(leaf, issuer)?;
+    if !chain.links_verified(path) {
+        return Err(Error::SignatureInvalid {
+            check: "certificate chain",
+        });
+    }
+    for ca in path {
         if !ca.is_ca()? {
             return Err(Error::CertificateProfile {
                 check: "issuer certificate must be a CA",
             });
         }
         ca.check_valid_at(at)?;
-        child = ca;
     }
     Ok(path)
 }
@@ -294,7 +396,7 @@ pub(crate) fn verify_embedded_sct(
     let scts = list.parse_timestamps().map_err(|_| Error::Sct {
         reason: "SCT list is not valid TLS encoding",
     })?;
-    let tbs = tbs_without_extension(&leaf.tbs, OID_SCT_LIST_DER)?;
+    let tbs = tbs_without_extension(&leaf.tbs, &OID_SCT_LIST_OID)?;
     let issuer_key_hash = Sha256::digest(issuer.key.spki_der());
     let mut reason = "no SCT from a trusted CT log";
     for serialized in scts {
@@ -325,9 +427,9 @@ pub(crate) fn verify_embedded_sct(
         })?;
         signed.extend_from_slice(&exts_len.to_be_bytes());
         signed.extend_from_slice(exts);
-        if key
-            .verify("SCT", &signed, sct.signature.signature.as_slice())
-            .is_ok()
+        let sct_signature = sct.signature.signature.as_slice();
+        if verify_fast(key, None, &signed, sct_signature)
+            || key.verify("SCT", &signed, sct_signature).is_ok()
         {
             return Ok(());
         }
@@ -336,84 +438,41 @@ pub(crate) fn verify_embedded_sct(
     Err(Error::Sct { reason })
 }
 
-/// DER of OID 1.3.6.1.4.1.11129.2.4.2.
-const OID_SCT_LIST_DER: &[u8] = &[
-    0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02,
-];
+/// The embedded SCT list extension (RFC 6962 §3.3).
+const OID_SCT_LIST_OID: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap(OID_SCT_LIST);
 
-/// Rebuilds a TBSCertificate without the extension whose OID TLV is `oid_der`, keeping every
-/// other byte as it was (the precertificate the CT log signed).
-fn tbs_without_extension(tbs: &[u8], oid_der: &[u8]) -> Result<Vec<u8>> {
-    let (_, tbs_content, _) = tlv(tbs)?;
-    let mut fields = Vec::new();
-    for element in elements(tbs_content)? {
-        if element.first() == Some(&0xa3) {
-            let (_, explicit, _) = tlv(element)?;
-            let (_, list, _) = tlv(explicit)?;
-            let mut kept = Vec::new();
-            for ext in elements(list)? {
-                let (_, ext_content, _) = tlv(ext)?;
-                let (_, _, oid) = tlv(ext_content)?;
-                if oid != oid_der {
-                    kept.extend_from_slice(ext);
-                }
-            }
-            fields.extend(wrap(0xa3, &wrap(0x30, &kept)));
-        } else {
-            fields.extend_from_slice(element);
-        }
-    }
-    Ok(wrap(0x30, &fields))
-}
-
-/// Splits one DER TLV off `input`: (tag, content, whole TLV).
-fn tlv(input: &[u8]) -> Result<(u8, &[u8], &[u8])> {
-    let bad = || Error::malformed("DER", "truncated or invalid length");
-    let tag = *input.first().ok_or_else(bad)?;
-    let first = *input.get(1).ok_or_else(bad)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return Err(bad());
-        }
-        let bytes = input.get(2..2 + n).ok_or_else(bad)?;
-        (
-            bytes
-                .iter()
-                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
-            2 + n,
-        )
+/// RFC 6962 §3.2 (precertificate entries): the DER TBSCertificate `tbs` without the extension
+/// `oid`, every other element kept byte for byte and re-wrapped. What a CT log signs for a
+/// precertificate (the CA removes the poison extension) and what a verifier rebuilds from the
+/// final certificate (removing the SCT list). Fails if `tbs` is not a DER SEQUENCE of
+/// elements or an extension does not parse.
+pub fn tbs_without_extension(tbs: &[u8], oid: &der::asn1::ObjectIdentifier) -> Result<Vec<u8>> {
+    use der::asn1::{Any, AnyRef};
+    let bad = |e: der::Error| Error::malformed("TBSCertificate", e);
+    // `extensions [3] EXPLICIT Extensions` (RFC 5280 §4.1).
+    let extensions_tag = der::Tag::ContextSpecific {
+        constructed: true,
+        number: der::TagNumber(3),
     };
-    let end = header.checked_add(len).ok_or_else(bad)?;
-    let whole = input.get(..end).ok_or_else(bad)?;
-    Ok((tag, &whole[header..], whole))
-}
-
-fn elements(mut content: &[u8]) -> Result<Vec<&[u8]>> {
-    let mut out = Vec::new();
-    while !content.is_empty() {
-        let (_, _, whole) = tlv(content)?;
-        content = &content[whole.len()..];
-        out.push(whole);
+    let fields: Vec<AnyRef<'_>> = Vec::from_der(tbs).map_err(bad)?;
+    let mut out: Vec<Any> = Vec::with_capacity(fields.len());
+    for field in fields {
+        if field.tag() != extensions_tag {
+            out.push(field.into());
+            continue;
+        }
+        let list: Vec<AnyRef<'_>> = Vec::from_der(field.value()).map_err(bad)?;
+        let mut kept: Vec<Any> = Vec::with_capacity(list.len());
+        for ext in list {
+            let parsed: x509_cert::ext::Extension = ext.decode_as().map_err(bad)?;
+            if parsed.extn_id != *oid {
+                kept.push(ext.into());
+            }
+        }
+        out.push(Any::new(extensions_tag, kept.to_der().map_err(bad)?).map_err(bad)?);
     }
-    Ok(out)
-}
-
-fn wrap(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
+    out.to_der().map_err(bad)
 }
 
 #[cfg(test)]
@@ -455,14 +514,29 @@ mod tests {
     }
 
     #[test]
-    fn der_length_round_trip() {
-        for len in [0usize, 1, 127, 128, 255, 256, 70_000] {
-            let content = vec![7u8; len];
-            let encoded = wrap(0x30, &content);
-            let (tag, got, whole) = tlv(&encoded).expect("tlv");
-            assert_eq!((tag, got.len(), whole.len()), (0x30, len, encoded.len()));
-        }
-        assert!(tlv(&[0x30, 0x85, 1, 2, 3, 4, 5]).is_err());
-        assert!(tlv(&[0x30, 0x05, 1]).is_err());
+    fn precertificate_tbs_drops_only_the_sct_list() {
+        let leaf = vector_leaf();
+        let without = tbs_without_extension(&leaf.tbs, &OID_SCT_LIST_OID).expect("rebuilt");
+        assert!(without.len() < leaf.tbs.len());
+        let tbs = x509_cert::TbsCertificate::from_der(&without).expect("still a TBSCertificate");
+        let original = leaf.cert.tbs_certificate();
+        assert_eq!(
+            tbs.subject_public_key_info(),
+            original.subject_public_key_info()
+        );
+        let names = |t: &x509_cert::TbsCertificate| -> Vec<String> {
+            t.extensions()
+                .into_iter()
+                .flatten()
+                .map(|e| e.extn_id.to_string())
+                .collect()
+        };
+        let mut expected = names(original);
+        expected.retain(|o| o != OID_SCT_LIST);
+        assert_eq!(names(&tbs), expected);
+        // Removing an absent extension changes nothing.
+        let again = tbs_without_extension(&without, &OID_SCT_LIST_OID).expect("rebuilt");
+        assert_eq!(again, without);
+        assert!(tbs_without_extension(&without[..without.len() - 1], &OID_SCT_LIST_OID).is_err());
     }
 }

@@ -108,22 +108,73 @@ pub fn encrypt_private_key(key: &SigningKey, password: &[u8]) -> Result<String> 
 /// (password ignored).
 pub fn read_private_key(pem: &str, password: &[u8], limits: &Limits) -> Result<SigningKey> {
     limits::check("key file", limits.max_key_file_bytes, pem.len())?;
+    let block = private_key_block(pem)?;
     let (label, body) =
-        der::pem::decode_vec(pem.trim().as_bytes()).map_err(|e| Error::malformed("PEM", e))?;
+        der::pem::decode_vec(block.as_bytes()).map_err(|e| Error::malformed("PEM", e))?;
     match label {
         SIGSTORE_PRIVATE_KEY_LABEL | COSIGN_PRIVATE_KEY_LABEL => {
             let pkcs8 = decrypt(&body, password, limits)?;
             SigningKey::from_pkcs8_der(&pkcs8)
         }
+        "PRIVATE KEY" if is_rsa_pkcs8(&body) => Err(rsa_refused()),
         "PRIVATE KEY" => SigningKey::from_pkcs8_der(&body),
         "EC PRIVATE KEY" => SigningKey::from_sec1_der(&body),
-        "RSA PRIVATE KEY" => Err(Error::UnsupportedAlgorithm {
-            algorithm: "RSA signing (vouch verifies RSA but signs with ECDSA or Ed25519)".into(),
+        "RSA PRIVATE KEY" => Err(rsa_refused()),
+        "ENCRYPTED PRIVATE KEY" => Err(Error::UnsupportedAlgorithm {
+            algorithm: "password-protected PKCS#8 (ENCRYPTED PRIVATE KEY); decrypt it first \
+                        (openssl pkey -in KEY -out plain.pem) or use a cosign key file"
+                .into(),
         }),
         other => Err(Error::UnexpectedPemLabel {
             expected: ACCEPTED_LABELS,
             found: other.to_owned(),
         }),
+    }
+}
+
+/// The private key block of a PEM file. `openssl ecparam -genkey` writes an `EC PARAMETERS`
+/// block before the `EC PRIVATE KEY` one, and combined files put certificates beside keys
+/// (RFC 7468 §2 allows text between blocks), so the first block whose label names a private
+/// key is taken; failing that, the first block that is not parameters (its label is then
+/// named in the refusal).
+fn private_key_block(pem: &str) -> Result<&str> {
+    let mut first_other = None;
+    let mut rest = pem;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let block = &rest[start..];
+        let label_end = block["-----BEGIN ".len()..]
+            .find("-----")
+            .ok_or_else(|| Error::malformed("PEM", "unterminated BEGIN line"))?;
+        let label = &block["-----BEGIN ".len().."-----BEGIN ".len() + label_end];
+        let end_line = format!("-----END {label}-----");
+        let end = block
+            .find(&end_line)
+            .ok_or_else(|| Error::malformed("PEM", format!("no END line for {label}")))?
+            + end_line.len();
+        if label.ends_with("PRIVATE KEY") {
+            return Ok(&block[..end]);
+        }
+        if !label.ends_with("PARAMETERS") {
+            first_other.get_or_insert(&block[..end]);
+        }
+        rest = &block[end..];
+    }
+    first_other.ok_or_else(|| Error::malformed("PEM", "no private key block found"))
+}
+
+/// Whether a PKCS#8 `PrivateKeyInfo` holds an RSA key (`rsaEncryption`, RFC 8017 A.1).
+fn is_rsa_pkcs8(der: &[u8]) -> bool {
+    const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+    pkcs8::PrivateKeyInfoRef::try_from(der)
+        .is_ok_and(|info| info.algorithm.oid.to_string() == RSA_ENCRYPTION)
+}
+
+fn rsa_refused() -> Error {
+    Error::UnsupportedAlgorithm {
+        algorithm: "RSA private key: vouch verifies RSA but signs only with ECDSA (P-256, \
+                    P-384) or Ed25519; generate one with `vouch generate-key-pair` or \
+                    `openssl genpkey -algorithm ed25519`"
+            .into(),
     }
 }
 
@@ -217,6 +268,55 @@ mod tests {
             "{json}"
         );
         assert!(json.contains(r#""cipher":{"name":"nacl/secretbox","nonce":""#));
+    }
+
+    #[test]
+    fn pem_files_as_openssl_writes_them() {
+        use p256::pkcs8::EncodePrivateKey as _;
+        let limits = Limits::default();
+        let key = p256::SecretKey::from_slice(&[7u8; 32]).expect("scalar");
+        let sec1 = key.to_sec1_der().expect("sec1");
+        let sec1_pem =
+            der::pem::encode_string("EC PRIVATE KEY", LineEnding::LF, &sec1).expect("pem");
+        // `openssl ecparam -name prime256v1 -genkey`: parameters first (the P-256 OID).
+        let params = der::pem::encode_string(
+            "EC PARAMETERS",
+            LineEnding::LF,
+            &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
+        )
+        .expect("pem");
+        let expected = SigningKey::from_sec1_der(&sec1).expect("key").public_key();
+        for text in [
+            sec1_pem.clone(),
+            format!("{params}{sec1_pem}"),
+            format!("Bag Attributes\n{params}\n{sec1_pem}\ntrailing text\n"),
+        ] {
+            let read = read_private_key(&text, b"", &limits).expect("read");
+            assert_eq!(read.public_key(), expected, "{text}");
+        }
+        // A certificate beside the key does not hide it.
+        let cert =
+            der::pem::encode_string("CERTIFICATE", LineEnding::LF, &[0x30, 0x00]).expect("pem");
+        let pkcs8 = key.to_pkcs8_der().expect("pkcs8");
+        let p8_pem =
+            der::pem::encode_string("PRIVATE KEY", LineEnding::LF, pkcs8.as_bytes()).expect("pem");
+        let read = read_private_key(&format!("{cert}{p8_pem}"), b"", &limits).expect("read");
+        assert_eq!(read.public_key(), expected);
+        // Refusals name the problem.
+        let only_cert = read_private_key(&cert, b"", &limits).expect_err("no key");
+        assert!(
+            matches!(&only_cert, Error::UnexpectedPemLabel { found, .. } if found == "CERTIFICATE"),
+            "{only_cert}"
+        );
+        let encrypted =
+            der::pem::encode_string("ENCRYPTED PRIVATE KEY", LineEnding::LF, &[0x30]).expect("pem");
+        let e = read_private_key(&encrypted, b"", &limits).expect_err("encrypted pkcs8");
+        assert!(e.to_string().contains("decrypt it first"), "{e}");
+        let rsa = der::pem::encode_string("RSA PRIVATE KEY", LineEnding::LF, &[0x30]).expect("pem");
+        let e = read_private_key(&rsa, b"", &limits).expect_err("rsa");
+        assert!(e.to_string().contains("signs only with ECDSA"), "{e}");
+        let e = read_private_key("no pem here", b"", &limits).expect_err("junk");
+        assert!(e.to_string().contains("no private key block"), "{e}");
     }
 
     #[test]

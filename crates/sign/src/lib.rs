@@ -46,7 +46,9 @@ pub mod trust_root;
 pub mod verify;
 
 pub use bundle::Bundle;
-pub use certs::{CertificateIdentity, certificate_identity, certificate_public_key};
+pub use certs::{
+    CertificateIdentity, certificate_identity, certificate_public_key, tbs_without_extension,
+};
 pub use error::{Error, Result};
 pub use keyref::KeyRef;
 pub use keys::{HashAlgorithm, KeyAlgorithm, Signer, SigningKey, VerifyingKey};

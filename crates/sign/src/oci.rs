@@ -79,13 +79,79 @@ impl ImageTarget {
     /// Resolves `reference` (tag or digest) in `source` to the digest of what it names. A
     /// multi-platform index is signed as the index (cosign without `--recursive`).
     pub fn resolve(source: &dyn ImageSource, reference: &Reference) -> Result<Self> {
-        let top = source.manifest(&reference.selector())?;
+        Self::resolve_selector(source, &reference.selector(), reference.name())
+    }
+
+    /// Resolves `selector` in any source (an OCI layout too); `repository` is the name the
+    /// simple-signing payload carries as `docker-reference` (cosign's
+    /// `--sign-container-identity`; verifiers check the digest, not this name).
+    pub fn resolve_selector(
+        source: &dyn ImageSource,
+        selector: &Selector,
+        repository: String,
+    ) -> Result<Self> {
+        let top = source.manifest(selector)?;
         Ok(Self {
-            repository: reference.name(),
+            repository,
             digest: top.digest.clone(),
             media_type: top.media_type.clone(),
             size: top.bytes.len() as u64,
         })
+    }
+
+    /// Every manifest under an index, nested indexes walked (cosign's `--recursive` walks the
+    /// same way, `sigstore/cosign:pkg/oci/walk`), parents before children, each once; empty
+    /// for an image manifest. At most [`Limits::max_image_signatures`] manifests.
+    pub fn descendants(&self, source: &dyn ImageSource, limits: &Limits) -> Result<Vec<Self>> {
+        let mut out: Vec<Self> = Vec::new();
+        let mut next = 0;
+        let mut queue = self.children(source, limits)?;
+        while next < queue.len() {
+            let child = queue[next].clone();
+            next += 1;
+            if child.digest == self.digest || out.iter().any(|o| o.digest == child.digest) {
+                continue;
+            }
+            crate::limits::check(
+                "manifests under one index",
+                limits.max_image_signatures,
+                out.len() + 1,
+            )?;
+            queue.extend(child.children(source, limits)?);
+            out.push(child);
+        }
+        Ok(out)
+    }
+
+    /// The manifests an index lists directly (see [`Self::descendants`]); empty for an image
+    /// manifest. Entries whose digest is not a valid
+    /// digest are refused.
+    pub fn children(&self, source: &dyn ImageSource, limits: &Limits) -> Result<Vec<Self>> {
+        if !vouch_oci::manifest::is_index(&self.media_type) {
+            return Ok(Vec::new());
+        }
+        let raw = source.manifest(&Selector::Digest(self.digest.clone()))?;
+        let entries = json_array(&raw.bytes, "manifests", "image index")?;
+        check_count(entries.len(), limits)?;
+        entries
+            .iter()
+            .map(|e| {
+                let digest: Digest = e["digest"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|err| Error::malformed("index entry digest", err))?;
+                Ok(Self {
+                    repository: self.repository.clone(),
+                    digest,
+                    media_type: e["mediaType"].as_str().unwrap_or_default().to_owned(),
+                    size: e["size"].as_u64().ok_or(Error::MissingField {
+                        what: "index entry",
+                        field: "size",
+                    })?,
+                })
+            })
+            .collect()
     }
 
     /// `repository@digest`.
@@ -278,6 +344,39 @@ impl Store<'_> {
         Ok(out)
     }
 
+    /// Appends a prepared layer to the legacy `sha256-<hex>.sig` / `.att` image of `target`:
+    /// for signers that add their own annotations (keyless signing adds the certificate, chain
+    /// and Rekor bundle ones, `sigstore/cosign:specs/SIGNATURE_SPEC.md`). `media_type` is
+    /// [`SIMPLE_SIGNING_MEDIA_TYPE`] or [`DSSE_LAYER_MEDIA_TYPE`]; `key` verifies `blob`'s
+    /// signature for duplicate detection.
+    pub fn append_legacy_layer(
+        &self,
+        target: &ImageTarget,
+        kind: Kind,
+        media_type: &'static str,
+        blob: Vec<u8>,
+        annotations: BTreeMap<String, String>,
+        key: &VerifyingKey,
+    ) -> Result<Stored> {
+        let layer = NewLayer {
+            media_type,
+            blob,
+            annotations,
+        };
+        self.append_legacy(target, kind.suffix(), layer, key)
+    }
+
+    /// Pushes a finished bundle as an OCI 1.1 referrer of `target` (keyless signing builds the
+    /// bundle with its certificate and log entry itself).
+    pub fn push_bundle_referrer(
+        &self,
+        target: &ImageTarget,
+        bundle: &Bundle,
+        predicate_type: &str,
+    ) -> Result<Stored> {
+        self.push_referrer(target, &bundle.to_json(), predicate_type)
+    }
+
     /// Appends `layer` to the image at tag `sha256-<hex>.<suffix>` (creating it), unless an
     /// equivalent layer is already there (cosign's `NewDupeDetector`: same blob, media type and
     /// annotations, and the stored signature verifies with the signer's key).
@@ -318,6 +417,18 @@ impl Store<'_> {
             "digest": blob_digest.to_string(),
             "annotations": layer.annotations,
         }));
+        let raw = self.write_legacy(&tag, &layers)?;
+        Ok(Stored {
+            scheme: Scheme::LegacyTag,
+            tag: Some(tag),
+            manifest: raw.digest,
+            count: layers.len(),
+            note: "appended",
+        })
+    }
+
+    /// Writes the legacy signature image holding `layers` (every one kept, in order) at `tag`.
+    fn write_legacy(&self, tag: &str, layers: &[Value]) -> Result<RawManifest> {
         // go-containerregistry's generic config for the signature image; verifiers ignore it.
         let diff_ids: Vec<&Value> = layers.iter().map(|l| &l["digest"]).collect();
         let config = serde_json::to_vec(&json!({
@@ -340,15 +451,9 @@ impl Store<'_> {
             },
             "layers": layers,
         });
-        let raw = raw_manifest(&manifest, media::OCI_MANIFEST, &tag)?;
-        self.sink.put_manifest(&raw, Some(&tag))?;
-        Ok(Stored {
-            scheme: Scheme::LegacyTag,
-            tag: Some(tag),
-            manifest: raw.digest,
-            count: layers.len(),
-            note: "appended",
-        })
+        let raw = raw_manifest(&manifest, media::OCI_MANIFEST, tag)?;
+        self.sink.put_manifest(&raw, Some(tag))?;
+        Ok(raw)
     }
 
     /// Pushes `bundle_json` as a referrer of `target` (by digest, no tag), then makes sure it is
@@ -389,7 +494,16 @@ impl Store<'_> {
         });
         let raw = raw_manifest(&manifest, media::OCI_MANIFEST, "referrer manifest")?;
         self.sink.put_manifest(&raw, None)?;
-        let listed = self.source.referrers(&target.digest, None)?;
+        self.list_referrer(&target.digest, &raw)
+    }
+
+    /// Makes the referrer `raw` (already stored) discoverable from `subject`: nothing to do
+    /// when the referrers API (or a layout's `index.json`) lists it, else it is added to the
+    /// referrers tag schema index, keeping every entry already there (distribution-spec v1.1
+    /// "Pushing Manifests with Subject"). The entry carries the manifest's `artifactType` (or
+    /// config media type) and annotations, as the spec's descriptors do.
+    fn list_referrer(&self, subject: &Digest, raw: &RawManifest) -> Result<Stored> {
+        let listed = self.source.referrers(subject, None)?;
         if listed
             .iter()
             .any(|d| d.digest().to_string() == raw.digest.to_string())
@@ -397,24 +511,45 @@ impl Store<'_> {
             return Ok(Stored {
                 scheme: Scheme::Referrer,
                 tag: None,
-                manifest: raw.digest,
+                manifest: raw.digest.clone(),
                 count: listed.len(),
                 note: "registry referrers API",
             });
         }
-        let tag = target.digest.tag_form();
+        let tag = subject.tag_form();
         let mut entries = match self.source.manifest(&Selector::Tag(tag.clone())) {
             Ok(index) => json_array(&index.bytes, "manifests", &tag)?,
             Err(vouch_oci::Error::NotFound { .. }) => Vec::new(),
             Err(e) => return Err(e.into()),
         };
-        entries.push(json!({
-            "mediaType": media::OCI_MANIFEST,
+        if entries
+            .iter()
+            .any(|e| e["digest"].as_str() == Some(&raw.digest.to_string()))
+        {
+            return Ok(Stored {
+                scheme: Scheme::Referrer,
+                tag: Some(tag),
+                manifest: raw.digest.clone(),
+                count: entries.len(),
+                note: "already in the referrers tag schema index",
+            });
+        }
+        let manifest: Value = serde_json::from_slice(&raw.bytes)
+            .map_err(|e| Error::malformed("referrer manifest", e))?;
+        let artifact_type = manifest["artifactType"]
+            .as_str()
+            .or_else(|| manifest["config"]["mediaType"].as_str())
+            .unwrap_or_default();
+        let mut entry = json!({
+            "mediaType": raw.media_type,
             "size": raw.bytes.len(),
             "digest": raw.digest.to_string(),
-            "artifactType": BUNDLE_ARTIFACT_TYPE,
-            "annotations": annotations,
-        }));
+            "artifactType": artifact_type,
+        });
+        if manifest["annotations"].is_object() {
+            entry["annotations"] = manifest["annotations"].clone();
+        }
+        entries.push(entry);
         let index =
             json!({"schemaVersion": 2, "mediaType": media::OCI_INDEX, "manifests": entries});
         let index_raw = raw_manifest(&index, media::OCI_INDEX, &tag)?;
@@ -422,9 +557,124 @@ impl Store<'_> {
         Ok(Stored {
             scheme: Scheme::Referrer,
             tag: Some(tag),
-            manifest: raw.digest,
+            manifest: raw.digest.clone(),
             count: entries.len(),
             note: "referrers tag schema index (registry has no referrers API)",
+        })
+    }
+
+    /// Carries the signatures and attestations of `subject` from `src` into this store (the
+    /// image itself must already be here, by the same digest): the legacy `.sig` / `.att`
+    /// images (copied as they are when this store has none, else their layers are merged in
+    /// so nothing already here is dropped) and every referrer of the digest (copied by digest,
+    /// then listed as [`Self::sign_image`] lists its own). Blobs are verified against their
+    /// digests on the way; nothing is verified as a signature here.
+    pub fn copy_signatures_from(
+        &self,
+        src: &dyn ImageSource,
+        subject: &ImageTarget,
+    ) -> Result<Vec<Stored>> {
+        let mut out = Vec::new();
+        for kind in [Kind::Signatures, Kind::Attestations] {
+            let tag = format!("{}.{}", subject.digest.tag_form(), kind.suffix());
+            let theirs = match src.manifest(&Selector::Tag(tag.clone())) {
+                Ok(raw) => raw,
+                Err(vouch_oci::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            out.push(self.merge_legacy(src, &tag, &theirs)?);
+        }
+        let referrers = src.referrers(&subject.digest, None)?;
+        check_count(referrers.len(), &self.limits)?;
+        for descriptor in referrers {
+            let digest: Digest = descriptor
+                .digest()
+                .to_string()
+                .parse()
+                .map_err(|e| Error::malformed("referrer descriptor", e))?;
+            let report = vouch_oci::copy_image(
+                src,
+                &Selector::Digest(digest.clone()),
+                self.sink,
+                None,
+                &vouch_oci::CopyOptions {
+                    platform: None,
+                    parallelism: 2,
+                },
+                &|_| {},
+            )?;
+            let raw = src.manifest(&Selector::Digest(report.digest))?;
+            out.push(self.list_referrer(&subject.digest, &raw)?);
+        }
+        Ok(out)
+    }
+
+    /// Puts the legacy signature image `theirs` at `tag` here: verbatim when there is none,
+    /// else appending each of its layers that is not already here.
+    fn merge_legacy(
+        &self,
+        src: &dyn ImageSource,
+        tag: &str,
+        theirs: &RawManifest,
+    ) -> Result<Stored> {
+        let their_layers = json_array(&theirs.bytes, "layers", tag)?;
+        check_count(their_layers.len(), &self.limits)?;
+        let mut layers = match self.source.manifest(&Selector::Tag(tag.to_owned())) {
+            Ok(raw) => json_array(&raw.bytes, "layers", tag)?,
+            Err(vouch_oci::Error::NotFound { .. }) => {
+                vouch_oci::copy_image(
+                    src,
+                    &Selector::Digest(theirs.digest.clone()),
+                    self.sink,
+                    Some(tag),
+                    &vouch_oci::CopyOptions {
+                        platform: None,
+                        parallelism: 2,
+                    },
+                    &|_| {},
+                )?;
+                return Ok(Stored {
+                    scheme: Scheme::LegacyTag,
+                    tag: Some(tag.to_owned()),
+                    manifest: theirs.digest.clone(),
+                    count: their_layers.len(),
+                    note: "copied",
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let before = layers.len();
+        for layer in their_layers {
+            let same = |l: &Value| {
+                l["digest"] == layer["digest"]
+                    && l["mediaType"] == layer["mediaType"]
+                    && l["annotations"] == layer["annotations"]
+            };
+            if layers.iter().any(same) {
+                continue;
+            }
+            let blob = read_descriptor_blob(src, &layer, &self.limits)?;
+            self.put_blob(&blob)?;
+            layers.push(layer);
+        }
+        check_count(layers.len(), &self.limits)?;
+        if layers.len() == before {
+            let here = self.source.manifest(&Selector::Tag(tag.to_owned()))?;
+            return Ok(Stored {
+                scheme: Scheme::LegacyTag,
+                tag: Some(tag.to_owned()),
+                manifest: here.digest,
+                count: layers.len(),
+                note: "all already present",
+            });
+        }
+        let raw = self.write_legacy(tag, &layers)?;
+        Ok(Stored {
+            scheme: Scheme::LegacyTag,
+            tag: Some(tag.to_owned()),
+            manifest: raw.digest,
+            count: layers.len(),
+            note: "merged with the signatures already there",
         })
     }
 

@@ -26,21 +26,47 @@ pub(crate) fn verify_inclusion(
         at_time: false,
     })?;
     // Rekor v1 signs with key name = host name (origin minus " - <tree ID>") and the SPKI key
-    // hint; Rekor v2 (Ed25519) with key name = origin and the C2SP key hint.
+    // hint, whatever the key type (`sigstore/rekor:pkg/util/checkpoint.go`); Rekor v2 (Ed25519)
+    // with key name = origin and the C2SP key hint (`signed-note.md`). An Ed25519 key may be
+    // either (a vouch log or a Rekor v1 instance with an Ed25519 key signs the v1 way): both
+    // forms are tried with the same trusted key, which alone decides whether a signature counts.
     let origin = signed.unverified_checkpoint().origin();
-    let (key_name, scheme) = if key.is_ed25519() {
-        (origin, KeyIdScheme::C2sp)
+    let host = origin.split(" - ").next().unwrap_or(origin);
+    let forms: &[(&str, KeyIdScheme)] = if key.is_ed25519() {
+        &[(origin, KeyIdScheme::C2sp), (host, KeyIdScheme::SpkiSha256)]
     } else {
-        (
-            origin.split(" - ").next().unwrap_or(origin),
-            KeyIdScheme::SpkiSha256,
-        )
+        &[(host, KeyIdScheme::SpkiSha256)]
     };
-    let verifier = NoteVerifier::from_spki_der(key_name, key.spki_der(), scheme)
-        .map_err(merkle("checkpoint key"))?;
-    let checkpoint = signed
-        .verify(&verifier)
-        .map_err(merkle("checkpoint signature"))?;
+    let mut first_error = None;
+    let mut verified = None;
+    for (key_name, scheme) in forms {
+        let attempt = NoteVerifier::from_spki_der(key_name, key.spki_der(), *scheme)
+            .and_then(|verifier| signed.verify(&verifier));
+        match attempt {
+            Ok(c) => {
+                verified = Some(c);
+                break;
+            }
+            // Report a signature that matched but failed over "no signature by this key".
+            Err(e) => {
+                if first_error
+                    .as_ref()
+                    .is_none_or(|f| matches!(f, vouch_merkle::Error::NoKnownSignature { .. }))
+                {
+                    first_error = Some(e);
+                }
+            }
+        }
+    }
+    let checkpoint = match (verified, first_error) {
+        (Some(c), _) => c,
+        (None, Some(e)) => return Err(merkle("checkpoint signature")(e)),
+        (None, None) => {
+            return Err(Error::InvalidBundle {
+                rule: "checkpoint key",
+            });
+        }
+    };
     let root = Hash::from_slice(&proof.root_hash).map_err(merkle("root hash"))?;
     if checkpoint.root() != root || checkpoint.size() != proof.tree_size {
         return Err(Error::TlogBodyMismatch {

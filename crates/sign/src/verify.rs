@@ -4,13 +4,14 @@
 //! what one call must prove (a public key, or a certificate identity). Verification follows
 //! `sigstore/architecture-docs:client-spec.md` §4 and returns [`Verified`] evidence.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
 use crate::bundle::{Bundle, Content, TlogEntry, VerificationMaterial};
-use crate::certs::{self, CertificateIdentity, ParsedCert};
+use crate::certs::{self, CertificateIdentity, ParsedCert, TrustedChain};
 use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::error::{Error, Result};
 use crate::intoto::Statement;
@@ -256,6 +257,8 @@ pub enum BlobContent {
 #[derive(Debug, Clone)]
 pub struct Verifier {
     trust: TrustedRoot,
+    /// The trusted root's CA chains, parsed once, their internal links verified once.
+    chains: Arc<Vec<TrustedChain>>,
     options: VerifierOptions,
 }
 
@@ -267,7 +270,12 @@ impl Verifier {
 
     /// A verifier with explicit options.
     pub fn with_options(trust: TrustedRoot, options: VerifierOptions) -> Self {
-        Self { trust, options }
+        let chains = Arc::new(TrustedChain::all(&trust));
+        Self {
+            trust,
+            chains,
+            options,
+        }
     }
 
     /// `verify-blob`: the bundle signs `artifact`, either with a message signature or with a DSSE
@@ -301,6 +309,8 @@ impl Verifier {
                     }
                 }
                 match artifact {
+                    Artifact::Bytes(b)
+                        if verify_fast(&key, Some(EcdsaHash::Sha256), b, &m.signature) => {}
                     Artifact::Bytes(b) if key.is_ed25519() => {
                         key.verify("message signature", b, &m.signature)?;
                     }
@@ -442,7 +452,7 @@ impl Verifier {
                         .ok_or(Error::NoVerifiedTime {
                             reason: "certificate needs a signed entry timestamp from the log",
                         })?;
-                let path = certs::verify_chain(&leaf, &self.trust, at)?;
+                let path = certs::verify_chain(&leaf, &self.chains, at)?;
                 checks.push("certificate chain");
                 certs::check_leaf_profile(&leaf)?;
                 checks.push("certificate profile");
@@ -495,7 +505,10 @@ impl Verifier {
         };
         let integrated_time = match &entry.signed_entry_timestamp {
             Some(set) => {
-                key.verify("signed entry timestamp", &rekor::set_message(entry), set)?;
+                let message = rekor::set_message(entry);
+                if !verify_fast(key, None, &message, set) {
+                    key.verify("signed entry timestamp", &message, set)?;
+                }
                 if !log.valid_for.contains(entry.integrated_time) {
                     return Err(untrusted(true));
                 }
@@ -523,6 +536,54 @@ impl Verifier {
     }
 }
 
+/// The digest an ECDSA signature was made over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EcdsaHash {
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+}
+
+/// ECDSA verification through ring (already linked through rustls; several times faster than
+/// the pure-Rust curves) for P-256 and P-384 keys. `hash: None` accepts what
+/// [`VerifyingKey::verify`] accepts over a whole message (P-256: SHA-256; P-384: SHA-384 or
+/// SHA-256, the latter being what cosign signs with); `Some(hash)` exactly that digest, as
+/// [`VerifyingKey::verify_prehashed`] does.
+///
+/// `true` means the signature verifies. `false` means ring did not accept it (or the key is
+/// not ECDSA); callers then fall back to [`VerifyingKey`]'s own verifier, which decides and
+/// names the failed check. The set of accepted signatures is that of a correct ECDSA verifier;
+/// only the common, valid case is faster.
+pub(crate) fn verify_fast(
+    key: &VerifyingKey,
+    hash: Option<EcdsaHash>,
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    use ring::signature as rs;
+    type Alg = &'static rs::EcdsaVerificationAlgorithm;
+    let algorithms: &[Alg] = match (key.algorithm_name(), hash) {
+        ("ECDSA P-256", None | Some(EcdsaHash::Sha256)) => &[&rs::ECDSA_P256_SHA256_ASN1],
+        ("ECDSA P-256", Some(EcdsaHash::Sha384)) => &[&rs::ECDSA_P256_SHA384_ASN1],
+        ("ECDSA P-384", None) => &[&rs::ECDSA_P384_SHA384_ASN1, &rs::ECDSA_P384_SHA256_ASN1],
+        ("ECDSA P-384", Some(EcdsaHash::Sha384)) => &[&rs::ECDSA_P384_SHA384_ASN1],
+        ("ECDSA P-384", Some(EcdsaHash::Sha256)) => &[&rs::ECDSA_P384_SHA256_ASN1],
+        _ => return false,
+    };
+    let Ok(spki) = spki::SubjectPublicKeyInfoRef::try_from(key.spki_der()) else {
+        return false;
+    };
+    let Some(point) = spki.subject_public_key.as_bytes() else {
+        return false;
+    };
+    algorithms.iter().any(|algorithm| {
+        rs::UnparsedPublicKey::new(*algorithm, point)
+            .verify(message, signature)
+            .is_ok()
+    })
+}
+
 /// Verifies a DSSE envelope with `key` and parses its in-toto statement (§4 step 4).
 fn verified_statement(env: &Envelope, key: &VerifyingKey) -> Result<Statement> {
     env.verify(key)?;
@@ -544,4 +605,51 @@ fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeyAlgorithm, SigningKey};
+
+    /// The ring fast path accepts exactly what `VerifyingKey` accepts on valid signatures, and
+    /// nothing on tampered ones (where the slow path then decides and fails).
+    #[test]
+    fn fast_verification_agrees_with_the_keys_module() {
+        for algorithm in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384] {
+            let key = SigningKey::generate(algorithm).expect("key");
+            let public = key.public_key();
+            // vouch signs ECDSA over SHA-256 for both curves, as cosign does.
+            let signature = key.sign_bytes(b"message");
+            assert!(public.verify("test", b"message", &signature).is_ok());
+            assert!(verify_fast(&public, None, b"message", &signature));
+            assert!(verify_fast(
+                &public,
+                Some(EcdsaHash::Sha256),
+                b"message",
+                &signature
+            ));
+            assert!(!verify_fast(
+                &public,
+                Some(EcdsaHash::Sha384),
+                b"message",
+                &signature
+            ));
+            assert!(!verify_fast(&public, None, b"messagE", &signature));
+            let mut tampered = signature.clone();
+            if let Some(last) = tampered.last_mut() {
+                *last ^= 1;
+            }
+            assert!(!verify_fast(&public, None, b"message", &tampered));
+            assert!(public.verify("test", b"message", &tampered).is_err());
+        }
+        let ed = SigningKey::generate(KeyAlgorithm::Ed25519).expect("key");
+        let signature = ed.sign_bytes(b"message");
+        assert!(!verify_fast(&ed.public_key(), None, b"message", &signature));
+        assert!(
+            ed.public_key()
+                .verify("test", b"message", &signature)
+                .is_ok()
+        );
+    }
 }

@@ -29,6 +29,54 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "vouch-policy",
         &["vouch-sign", "vouch-oci", "vouch-http", "vouch-merkle"],
     ),
+    ("vouch-build", &["vouch-oci", "vouch-http"]),
+    (
+        // layer 4 service: the admission webhook; never tlog or ca.
+        "vouch-admission",
+        &["vouch-policy", "vouch-sign", "vouch-oci", "vouch-http"],
+    ),
+    (
+        "vouch-instance",
+        &[
+            "vouch-ca",
+            "vouch-tlog",
+            "vouch-sign",
+            "vouch-http",
+            "vouch-oci",
+            "vouch-merkle",
+        ],
+    ),
+    (
+        // vouch-ca and vouch-instance as dev-dependencies only (tests against a running CA).
+        "vouch-keyless",
+        &[
+            "vouch-sign",
+            "vouch-http",
+            "vouch-tlog",
+            "vouch-oci",
+            "vouch-merkle",
+            "vouch-ca",
+            "vouch-instance",
+        ],
+    ),
+    (
+        "vouch-pipeline",
+        &[
+            "vouch-build",
+            "vouch-oci",
+            "vouch-http",
+            "vouch-sbom",
+            "vouch-vuln",
+            "vouch-version",
+            "vouch-sign",
+            "vouch-merkle",
+            "vouch-policy",
+            "vouch-tlog",
+            "vouch-ca",
+            "vouch-instance",
+            "vouch-keyless",
+        ],
+    ),
     ("vouch-testkit", &[]),
 ];
 

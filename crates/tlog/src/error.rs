@@ -5,6 +5,12 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The service's TLS certificate or key could not be loaded.
+    #[error("TLS: {reason}")]
+    Tls {
+        /// What was wrong.
+        reason: String,
+    },
     /// A proposed entry or request body is not what the API accepts.
     #[error("malformed {what}: {reason}")]
     Malformed {

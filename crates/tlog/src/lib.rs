@@ -13,6 +13,7 @@
 //!   one fsync, acknowledging only after the commit; proofs and signed tree heads.
 //! * [`server`]: the axum [`router`] (Rekor v1 paths, JSON errors, limits, `/metrics`).
 //! * [`client`]: the blocking [`Client`], offline [`verify_entry`] and the [`Monitor`].
+//! * [`tls`]: HTTPS serving (`--tls-cert`/`--tls-key`) for this and vouch's other services.
 //!
 //! ```
 //! use vouch_tlog::*;
@@ -49,6 +50,7 @@ mod limits;
 mod log;
 pub mod server;
 pub mod storage;
+pub mod tls;
 pub mod wire;
 
 pub use client::{Client, Monitor, MonitorReport, SeenHead, verify_checkpoint, verify_entry};
@@ -57,5 +59,5 @@ pub use error::{Error, Result};
 pub use key::LogKey;
 pub use limits::Limits;
 pub use log::{Integrated, Log, Metrics, TreeHead};
-pub use server::{AppState, router, serve};
+pub use server::{AppState, router, serve, serve_tls};
 pub use storage::{PostgresStorage, SqliteStorage, Storage, StoredEntry};

@@ -23,6 +23,12 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Most entries the sequencer integrates in one transaction. Default 1024.
     pub max_batch: usize,
+    /// Group commit window: when appends arrive concurrently (the previous transaction held
+    /// more than one) and fewer are queued than it took, the sequencer waits up to this long
+    /// for that many before it commits them in one transaction and one fsync. A lone client
+    /// never waits, nor does a saturated log (its queue refills during each commit). Default 2 ms: a fraction of one
+    /// fsync, which costs milliseconds on real disks.
+    pub batch_window: Duration,
     /// Largest response body the client reads, bytes. Default 16 MiB.
     pub max_response_bytes: usize,
 }
@@ -36,6 +42,7 @@ impl Default for Limits {
             max_search_results: 1000,
             request_timeout: Duration::from_secs(30),
             max_batch: 1024,
+            batch_window: Duration::from_millis(2),
             max_response_bytes: 16 << 20,
         }
     }

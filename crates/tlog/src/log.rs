@@ -8,7 +8,9 @@
 //! consecutive indexes, signs each SignedEntryTimestamp, appends the leaves to the frontier
 //! and writes entries, completed subtree nodes, search keys and the new size. Only after the
 //! commit (one fsync for the whole batch) is any caller answered, so an acknowledged entry is
-//! durable, and a failed transaction acknowledges nothing.
+//! durable, and a failed transaction acknowledges nothing. Under concurrent load the sequencer
+//! also waits [`Limits::batch_window`] for stragglers (group commit), so that one fsync covers
+//! many appends.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,8 +74,32 @@ pub struct Log {
     key: Arc<LogKey>,
     limits: Limits,
     sequencer: mpsc::Sender<Pending>,
-    heads: Mutex<VecDeque<TreeHead>>,
+    heads: Arc<Heads>,
     metrics: Arc<Metrics>,
+}
+
+/// Recently signed tree heads (checkpoints for a size are deterministic, so the cache only
+/// saves work).
+#[derive(Debug, Default)]
+struct Heads(Mutex<VecDeque<TreeHead>>);
+
+impl Heads {
+    fn get(&self, size: u64) -> Option<TreeHead> {
+        let heads = self.0.lock().ok()?;
+        heads.iter().find(|h| h.size == size).cloned()
+    }
+
+    fn put(&self, head: TreeHead) {
+        if let Ok(mut heads) = self.0.lock() {
+            if heads.iter().any(|h| h.size == head.size) {
+                return;
+            }
+            if heads.len() >= 16 {
+                heads.pop_front();
+            }
+            heads.push_back(head);
+        }
+    }
 }
 
 impl std::fmt::Debug for Log {
@@ -92,11 +118,14 @@ impl Log {
         let key = Arc::new(key);
         let metrics = Arc::new(Metrics::default());
         let (tx, rx) = mpsc::channel(limits.max_batch.max(1) * 8);
+        let heads = Arc::new(Heads::default());
         let worker = Sequencer {
             storage: Arc::clone(&storage),
             key: Arc::clone(&key),
+            heads: Arc::clone(&heads),
             metrics: Arc::clone(&metrics),
             max_batch: limits.max_batch.max(1),
+            window: limits.batch_window,
             frontier: None,
         };
         std::thread::Builder::new()
@@ -111,7 +140,7 @@ impl Log {
             key,
             limits,
             sequencer: tx,
-            heads: Mutex::new(VecDeque::new()),
+            heads,
             metrics,
         }))
     }
@@ -169,10 +198,8 @@ impl Log {
     /// The signed tree head for an earlier (or the current) size; recent heads are cached
     /// (checkpoints for a size are deterministic, so the cache only saves work).
     pub fn tree_head_at(&self, size: u64) -> Result<TreeHead> {
-        if let Ok(heads) = self.heads.lock()
-            && let Some(head) = heads.iter().find(|h| h.size == size)
-        {
-            return Ok(head.clone());
+        if let Some(head) = self.heads.get(size) {
+            return Ok(head);
         }
         let root = self.root_at(size)?;
         let checkpoint = self.key.sign_checkpoint(self.tree_id(), size, root)?;
@@ -181,12 +208,7 @@ impl Log {
             root,
             checkpoint,
         };
-        if let Ok(mut heads) = self.heads.lock() {
-            if heads.len() >= 16 {
-                heads.pop_front();
-            }
-            heads.push_back(head.clone());
-        }
+        self.heads.put(head.clone());
         Ok(head)
     }
 
@@ -230,23 +252,64 @@ impl Log {
 struct Sequencer {
     storage: Arc<dyn Storage>,
     key: Arc<LogKey>,
+    /// The log's tree head cache: the sequencer signs each new size's checkpoint once, from
+    /// the in-memory frontier, before acknowledging, so the batch's answers do not each sign it.
+    heads: Arc<Heads>,
     metrics: Arc<Metrics>,
     max_batch: usize,
+    /// Group commit window ([`Limits::batch_window`]).
+    window: std::time::Duration,
     /// The frontier at the size last committed by this process; re-read when stale.
     frontier: Option<Frontier>,
 }
 
 impl Sequencer {
+    /// Group commit: takes the first pending append, everything already queued behind it, and
+    /// (when the previous transaction showed concurrent clients and fewer are queued now)
+    /// whatever arrives within the window, then integrates the lot in one transaction.
     fn run(mut self, mut rx: mpsc::Receiver<Pending>) {
+        // A timer for the window; without one the sequencer still batches what is queued.
+        let timer = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .ok();
+        let mut previous_batch = 0;
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
-            while batch.len() < self.max_batch {
-                match rx.try_recv() {
-                    Ok(p) => batch.push(p),
-                    Err(_) => break,
-                }
+            self.drain(&mut rx, &mut batch);
+            // Wait only while fewer appends are pending than the last transaction took: under
+            // saturation the queue refills during each commit and waiting would only add latency.
+            let want = previous_batch.min(self.max_batch);
+            if let Some(timer) = &timer
+                && previous_batch > 1
+                && batch.len() < want
+                && !self.window.is_zero()
+            {
+                let deadline = tokio::time::Instant::now() + self.window;
+                timer.block_on(async {
+                    while batch.len() < want {
+                        match tokio::time::timeout_at(deadline, rx.recv()).await {
+                            Ok(Some(p)) => {
+                                batch.push(p);
+                                self.drain(&mut rx, &mut batch);
+                            }
+                            // Window over, or every sender gone (the next recv ends the loop).
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
+                });
             }
+            previous_batch = batch.len();
             self.integrate(batch);
+        }
+    }
+
+    fn drain(&self, rx: &mut mpsc::Receiver<Pending>, batch: &mut Vec<Pending>) {
+        while batch.len() < self.max_batch {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
         }
     }
 
@@ -313,6 +376,19 @@ impl Sequencer {
         match result {
             Ok(()) => {
                 let size = committed.as_ref().map_or(0, Frontier::size);
+                if let Some(frontier) = &committed
+                    && size > 0
+                    && self.heads.get(size).is_none()
+                    && let Ok(checkpoint) =
+                        self.key
+                            .sign_checkpoint(self.storage.tree_id(), size, frontier.root())
+                {
+                    self.heads.put(TreeHead {
+                        size,
+                        root: frontier.root(),
+                        checkpoint,
+                    });
+                }
                 self.frontier = committed;
                 self.metrics.batches.fetch_add(1, Ordering::Relaxed);
                 for (pending, mut outcome) in batch.into_iter().zip(outcomes) {

@@ -84,6 +84,16 @@ pub async fn serve(
         .await
 }
 
+/// Serves `router(state)` over HTTPS ([`crate::tls`]) on `listener` until `shutdown` resolves.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    config: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    crate::tls::serve_router(listener, router(state), config, shutdown).await
+}
+
 /// Timeout, access log and status counters around every request.
 async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -387,7 +397,7 @@ async fn search_index(
                 None => hits,
                 Some(prev) if and => prev.into_iter().filter(|h| hits.contains(h)).collect(),
                 Some(mut prev) => {
-                    prev.extend(hits.into_iter());
+                    prev.extend(hits);
                     prev.sort();
                     prev.dedup();
                     prev

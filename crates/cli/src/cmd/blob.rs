@@ -24,15 +24,18 @@ pub(crate) struct SignBlobArgs {
     /// The file to sign.
     #[arg(value_name = "FILE")]
     file: PathBuf,
-    /// Private key (see "Private keys" below).
-    #[arg(long, value_name = "KEY")]
-    key: String,
+    /// Private key (see "Private keys" below), or --keyless.
+    #[arg(long, value_name = "KEY", required_unless_present = "keyless")]
+    key: Option<String>,
+    #[command(flatten)]
+    keyless: super::sign::KeylessArgs,
     /// Where to write the Sigstore bundle (v0.3, `messageSignature`); `-` for stdout.
     #[arg(long, value_name = "OUT", default_value = "-")]
     bundle: PathBuf,
 }
 
-const SIGN_BLOB_HELP: &str = "\
+const SIGN_BLOB_HELP: &str = concat!(
+    "\
 Signs FILE's bytes (ECDSA-SHA256 for P-256/P-384 keys, Ed25519 over the bytes) and writes a
 Sigstore bundle v0.3 with a messageSignature and the key's hint; cosign verify-blob
 --bundle and vouch verify-blob read it.
@@ -42,14 +45,22 @@ Private keys (--key):
                      $VOUCH_PASSWORD or $COSIGN_PASSWORD, else a prompt on the terminal), or
                      a plain PKCS#8 `PRIVATE KEY` / SEC1 `EC PRIVATE KEY`
   env://NAME         the same PEM text in environment variable NAME
+",
+    super::sign::keyless_help!(),
+    "
+With --keyless the bundle carries the certificate and a hashedrekord log entry (inclusion
+proof, checkpoint, SET): what `sigstore verify identity` and `cosign verify-blob` accept.
 
-Example:
+Examples:
   vouch sign-blob release.tar.gz --key cosign.key --bundle release.tar.gz.sigstore.json
+  vouch sign-blob release.tar.gz --keyless --trust-config trust_config.json \\
+      --bundle release.tar.gz.sigstore.json
 
-Exit codes: 0 signed, 1 error";
+Exit codes: 0 signed, 1 error"
+);
 
 #[derive(Debug, Args)]
-#[command(after_help = VERIFY_HELP)]
+#[command(after_help = VERIFY_HELP, after_long_help = super::sign::verify_blob_long_help())]
 pub(crate) struct VerifyBlobArgs {
     /// The signed file, or `sha256:<hex>` to verify by digest without the file.
     #[arg(value_name = "FILE|sha256:HEX")]
@@ -67,13 +78,31 @@ struct Signed {
     file: String,
     sha256: String,
     bundle: String,
+    #[serde(flatten)]
+    signer: super::sign::SignerJson,
 }
 
 pub(crate) fn sign_blob(args: &SignBlobArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let key = load_signing_key(&args.key)?;
     let data =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let bundle = sign_bytes(&data, &key)?.to_json();
+    let (bundle, signer) = if args.keyless.enabled() {
+        let (signer, token) = args.keyless.signer()?;
+        let session = signer.certify(&token)?;
+        let bundle = session
+            .sign_blob(&data)
+            .with_context(|| format!("keyless signing {}", args.file.display()))?;
+        (bundle.to_json(), super::sign::SignerJson::session(&session))
+    } else {
+        let key_ref = args
+            .key
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("give --key KEY or --keyless"))?;
+        let key = load_signing_key(key_ref)?;
+        (
+            sign_bytes(&data, &key)?.to_json(),
+            super::sign::SignerJson::key(&key),
+        )
+    };
     let to_stdout = args.bundle.as_os_str() == "-";
     if to_stdout {
         let mut out = std::io::stdout().lock();
@@ -87,12 +116,16 @@ pub(crate) fn sign_blob(args: &SignBlobArgs, ctx: &Context) -> anyhow::Result<Ex
         file: args.file.display().to_string(),
         sha256: super::keys::hex_encode(&sha256(&data)),
         bundle: args.bundle.display().to_string(),
+        signer,
     };
     emit(ctx.format, &report, |out, r| {
         writeln!(
             out,
-            "Signed {} (sha256:{}); bundle written to {}",
-            r.file, r.sha256, r.bundle
+            "Signed {} (sha256:{}) as {}; bundle written to {}",
+            r.file,
+            r.sha256,
+            r.signer.line(),
+            r.bundle
         )
     })?;
     Ok(ExitCode::SUCCESS)

@@ -92,6 +92,12 @@ pub(crate) struct CaServeArgs {
     /// Clock skew tolerated on token exp/nbf/iat, seconds.
     #[arg(long, value_name = "SECS", default_value_t = Limits::default().clock_skew_secs)]
     clock_skew: u64,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, SEC1 or PKCS#1) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +217,10 @@ fn ca_serve(args: &CaServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         clock_skew_secs: args.clock_skew,
         ..Limits::default()
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(vouch_tlog::tls::server_config_from_files(cert, key)?),
+        _ => None,
+    };
     let client = vouch_http::Client::new(&vouch_http::ClientConfig::default())?;
     let service = Arc::new(CaService {
         ca,
@@ -224,7 +234,8 @@ fn ca_serve(args: &CaServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
-        println!("listening on http://{}", listener.local_addr()?);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("listening on {scheme}://{}", listener.local_addr()?);
         if !ctx.quiet {
             eprintln!(
                 "level=info msg=started ctlog_id={}",
@@ -232,7 +243,12 @@ fn ca_serve(args: &CaServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             );
         }
         let router = vouch_ca::server::router(service);
-        vouch_ca::server::serve(listener, router, shutdown_signal()).await?;
+        match tls {
+            Some(config) => {
+                vouch_tlog::tls::serve_router(listener, router, config, shutdown_signal()).await?;
+            }
+            None => vouch_ca::server::serve(listener, router, shutdown_signal()).await?,
+        }
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -170,7 +170,11 @@ fn copy(args: &CopyArgs, ctx: &Context) -> anyhow::Result<()> {
     let src_loc = Location::parse(&args.source).context("SOURCE")?;
     let dst_loc = Location::parse(&args.dest).context("DEST")?;
     let options = registry_options(ctx)?;
-    let (source, selector) = vouch_oci::open_source(&src_loc, &options)?;
+    let (source, mut selector) = vouch_oci::open_source(&src_loc, &options)?;
+    if let (true, Location::Layout { path, tag: None }) = (args.signatures, &src_loc) {
+        // `oci:DIR` once signed holds signature entries too: take the one image among them.
+        selector = super::sign::only_image_in_layout(path, &options.limits)?;
+    }
     let (sink, tag) = vouch_oci::open_sink(&dst_loc, &options)?;
     let copy_options = CopyOptions {
         platform: args.platform.as_deref().map(str::parse).transpose()?,
@@ -201,6 +205,12 @@ fn copy(args: &CopyArgs, ctx: &Context) -> anyhow::Result<()> {
         &on_event,
     )
     .with_context(|| format!("copying {src_loc} to {dst_loc}"))?;
+    let signatures = if args.signatures {
+        copy_signatures(source.as_ref(), sink.as_ref(), &dst_loc, &report, ctx)
+            .with_context(|| format!("copying the signatures of {} to {dst_loc}", report.digest))?
+    } else {
+        Vec::new()
+    };
     bar.finish_and_clear();
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -210,12 +220,15 @@ fn copy(args: &CopyArgs, ctx: &Context) -> anyhow::Result<()> {
         #[serde(flatten)]
         report: &'a vouch_oci::CopyReport,
         seconds: f64,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        signatures: Vec<CopiedSignature>,
     }
     let out = Copied {
         source: src_loc.to_string(),
         destination: dst_loc.to_string(),
         report: &report,
         seconds: started.elapsed().as_secs_f64(),
+        signatures,
     };
     if ctx.quiet && ctx.format == Format::Table {
         println!("{}", report.digest);
@@ -233,8 +246,74 @@ fn copy(args: &CopyArgs, ctx: &Context) -> anyhow::Result<()> {
             human_bytes(c.report.bytes),
             c.report.blobs_skipped,
             c.seconds
-        )
+        )?;
+        for s in &c.signatures {
+            let at = s
+                .tag
+                .as_deref()
+                .map(|t| format!(" at tag {t}"))
+                .unwrap_or_default();
+            writeln!(
+                w,
+                "Signatures of {}: {} {}{at} ({}; {} there)",
+                s.subject, s.scheme, s.manifest, s.note, s.count
+            )?;
+        }
+        Ok(())
     })
+}
+
+/// One place signatures were copied to (`--signatures`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CopiedSignature {
+    subject: String,
+    scheme: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<String>,
+    manifest: String,
+    count: usize,
+    note: &'static str,
+}
+
+/// `image copy --signatures`: the signatures and attestations of the copied digest (and of
+/// each platform manifest of a copied index) follow it, by both cosign storage schemes.
+fn copy_signatures(
+    source: &dyn vouch_oci::ImageSource,
+    sink: &dyn vouch_oci::ImageSink,
+    dst_loc: &Location,
+    report: &vouch_oci::CopyReport,
+    ctx: &Context,
+) -> anyhow::Result<Vec<CopiedSignature>> {
+    use vouch_sign::oci::{ImageTarget, Store};
+    let options = registry_options(ctx)?;
+    let (dest, _) = vouch_oci::open_source(dst_loc, &options)?;
+    let store = Store {
+        source: dest.as_ref(),
+        sink,
+        limits: vouch_sign::Limits::default(),
+    };
+    let top = ImageTarget::resolve_selector(
+        source,
+        &vouch_oci::Selector::Digest(report.digest.clone()),
+        String::new(),
+    )?;
+    let mut subjects = vec![top.clone()];
+    subjects.extend(top.descendants(source, &store.limits)?);
+    let mut out = Vec::new();
+    for subject in &subjects {
+        for s in store.copy_signatures_from(source, subject)? {
+            out.push(CopiedSignature {
+                subject: subject.digest.to_string(),
+                scheme: s.scheme.name(),
+                tag: s.tag,
+                manifest: s.manifest.to_string(),
+                count: s.count,
+                note: s.note,
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn tags(args: &TagsArgs, ctx: &Context) -> anyhow::Result<()> {

@@ -16,7 +16,17 @@ use crate::cli::Context;
 use crate::output::emit;
 
 #[derive(Debug, Args)]
-#[command(after_help = "\
+#[command(
+    after_help = "\
+Writes PREFIX.key (the private key, encrypted as cosign does: scrypt + NaCl secretbox,
+PEM type ENCRYPTED SIGSTORE PRIVATE KEY) and PREFIX.pub (PKIX PUBLIC KEY PEM). cosign,
+sigstore-rs and vouch read both files.
+
+The password comes from $VOUCH_PASSWORD or $COSIGN_PASSWORD (empty is allowed), else it
+is asked twice on the terminal.
+
+Exit codes: 0 written, 1 error (files exist without --force, no password source…)",
+    after_long_help = "\
 Writes PREFIX.key (the private key, encrypted as cosign does: scrypt + NaCl secretbox,
 PEM type ENCRYPTED SIGSTORE PRIVATE KEY) and PREFIX.pub (PKIX PUBLIC KEY PEM). cosign,
 sigstore-rs and vouch read both files.
@@ -27,8 +37,11 @@ is asked twice on the terminal.
 Examples:
   COSIGN_PASSWORD=s3cret vouch generate-key-pair
   vouch generate-key-pair --output-key-prefix release --algorithm ed25519
+  vouch sign registry.example/app:1.0 --key cosign.key
+  vouch verify registry.example/app:1.0 --key cosign.pub
 
-Exit codes: 0 written, 1 error (files exist without --force, no password source…)")]
+Exit codes: 0 written, 1 error (files exist without --force, no password source…)"
+)]
 pub(crate) struct GenerateKeyPairArgs {
     /// File name prefix: writes PREFIX.key and PREFIX.pub.
     #[arg(long, value_name = "PREFIX", default_value = "cosign")]
@@ -57,16 +70,7 @@ pub(crate) fn generate_key_pair(
     let algorithm: KeyAlgorithm = args.algorithm.parse()?;
     let key_path = with_suffix(&args.output_key_prefix, "key");
     let pub_path = with_suffix(&args.output_key_prefix, "pub");
-    if !args.force {
-        for p in [&key_path, &pub_path] {
-            if p.exists() {
-                bail!(
-                    "{} already exists; pass --force to overwrite it",
-                    p.display()
-                );
-            }
-        }
-    }
+    refuse_overwrite(&[&key_path, &pub_path], args.force)?;
     let password = match password_from_env() {
         Some(p) => p,
         None => prompt_new_password()?,
@@ -88,6 +92,114 @@ pub(crate) fn generate_key_pair(
         writeln!(out, "Public key written to {}", r.public_key)
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = IMPORT_HELP, after_long_help = IMPORT_LONG_HELP)]
+pub(crate) struct ImportKeyPairArgs {
+    /// The private key to import: PKCS#8 (`PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`, with or
+    /// without the `EC PARAMETERS` block `openssl ecparam` writes) or a cosign key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// File name prefix: writes PREFIX.key and PREFIX.pub.
+    #[arg(long, value_name = "PREFIX", default_value = "import-cosign")]
+    output_key_prefix: PathBuf,
+    /// Overwrite existing key files.
+    #[arg(long)]
+    force: bool,
+}
+
+macro_rules! import_help {
+    () => {
+        "\
+Re-encrypts an existing private key as cosign does (scrypt + NaCl secretbox, PEM type
+ENCRYPTED SIGSTORE PRIVATE KEY) into PREFIX.key and writes its public key to PREFIX.pub,
+like `cosign import-key-pair`. Accepted: ECDSA P-256 / P-384 and Ed25519 keys as PKCS#8
+or SEC1 PEM, and cosign key files (decrypted with the same password). RSA keys are
+refused: vouch verifies RSA signatures but signs only with ECDSA or Ed25519.
+
+The new password comes from $VOUCH_PASSWORD or $COSIGN_PASSWORD (empty is allowed), else
+it is asked twice on the terminal.
+
+Exit codes: 0 written, 1 error (unsupported key, files exist without --force…)"
+    };
+}
+const IMPORT_HELP: &str = import_help!();
+const IMPORT_LONG_HELP: &str = concat!(
+    import_help!(),
+    "
+
+Examples:
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem
+  COSIGN_PASSWORD=s3cret vouch import-key-pair --key ec.pem --output-key-prefix release
+  vouch sign registry.example/app:1.0 --key release.key
+  openssl pkey -in ec.pem -pubout > ec.pub; vouch verify registry.example/app:1.0 --key ec.pub"
+);
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Imported {
+    private_key: String,
+    public_key: String,
+    algorithm: &'static str,
+    key_id: String,
+}
+
+pub(crate) fn import_key_pair(args: &ImportKeyPairArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let key_path = with_suffix(&args.output_key_prefix, "key");
+    let pub_path = with_suffix(&args.output_key_prefix, "pub");
+    refuse_overwrite(&[&key_path, &pub_path], args.force)?;
+    let limits = Limits::default();
+    let pem = KeyRef::File(args.key.clone())
+        .read_pem(&limits)
+        .with_context(|| format!("reading {}", args.key.display()))?;
+    let env_password = password_from_env();
+    // A cosign key file being imported is decrypted with the same password it is re-encrypted
+    // with (as `cosign import-key-pair` reads only plain keys, this is vouch's extension).
+    let encrypted = pem.contains("ENCRYPTED SIGSTORE PRIVATE KEY")
+        || pem.contains("ENCRYPTED COSIGN PRIVATE KEY");
+    let old_password = match (encrypted, &env_password) {
+        (false, _) => Zeroizing::new(String::new()),
+        (true, Some(p)) => p.clone(),
+        (true, None) => prompt("Enter password of the key being imported: ")?,
+    };
+    let key = vouch_sign::keyfile::read_private_key(&pem, old_password.as_bytes(), &limits)
+        .with_context(|| format!("importing {}", args.key.display()))?;
+    let password = match env_password {
+        Some(p) => p,
+        None => prompt_new_password()?,
+    };
+    let encrypted_pem = encrypt_private_key(&key, password.as_bytes())?;
+    write_private(&key_path, encrypted_pem.as_bytes())?;
+    let public = key.public_key();
+    std::fs::write(&pub_path, public.to_pem())
+        .with_context(|| format!("writing {}", pub_path.display()))?;
+    let report = Imported {
+        private_key: key_path.display().to_string(),
+        public_key: pub_path.display().to_string(),
+        algorithm: key.algorithm().key_details(),
+        key_id: hex_encode(&public.key_id()),
+    };
+    emit(ctx.format, &report, |out, r| {
+        writeln!(out, "Private key written to {}", r.private_key)?;
+        writeln!(out, "Public key written to {}", r.public_key)
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn refuse_overwrite(paths: &[&PathBuf], force: bool) -> anyhow::Result<()> {
+    if force {
+        return Ok(());
+    }
+    for p in paths {
+        if p.exists() {
+            bail!(
+                "{} already exists; pass --force to overwrite it",
+                p.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Loads the signing key `--key` names, asking for its password only if it is encrypted.

@@ -1,12 +1,15 @@
 //! One module per command group; each builds library configuration from flags once and
 //! calls into the library.
 
+pub(crate) mod admission;
 pub(crate) mod blob;
+pub(crate) mod build;
 pub(crate) mod ca;
 pub(crate) mod db;
 mod image;
 pub(crate) mod instance;
 pub(crate) mod keys;
+pub(crate) mod pipeline;
 pub(crate) mod policy;
 pub(crate) mod sbom;
 pub(crate) mod scan;
@@ -35,11 +38,15 @@ pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
     }
     match command {
+        Command::Build(a) => build::run(&a, ctx),
+        Command::Pipeline(a) => pipeline::pipeline(&a, ctx),
+        Command::Demo(a) => pipeline::demo(&a, ctx),
         Command::Sbom(a) => sbom::run(&a, ctx),
         Command::Image(c) => image::run(c, ctx),
         Command::Db(c) => db::run(c, ctx),
         Command::Scan(a) => scan::run(a, ctx),
         Command::GenerateKeyPair(a) => keys::generate_key_pair(&a, ctx),
+        Command::ImportKeyPair(a) => keys::import_key_pair(&a, ctx),
         Command::SignBlob(a) => blob::sign_blob(&a, ctx),
         Command::VerifyBlob(a) => blob::verify_blob(&a, ctx),
         Command::Sign(a) => sign::sign(&a, ctx),
@@ -51,6 +58,7 @@ pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Oidc(c) => ca::run_oidc(c, ctx),
         Command::Instance(c) => instance::run(c, ctx),
         Command::Policy(c) => policy::run(c, ctx),
+        Command::Admission(c) => admission::run(c, ctx),
     }
 }
 

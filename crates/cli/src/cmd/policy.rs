@@ -1,13 +1,14 @@
-//! `vouch policy apply`: Kyverno `verifyImages` policies evaluated against resource files,
-//! like `kyverno apply`, verified offline.
+//! `vouch policy apply`: Kyverno `verifyImages` policies and policy-controller
+//! `ClusterImagePolicy`s evaluated against resource files, like `kyverno apply`, verified
+//! offline.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
-use vouch_policy::{Documents, Limits, Options, ResourceReport, SigstoreVerifier, Status};
+use vouch_policy::{Documents, Limits, NoMatch, Options, ResourceReport, SigstoreVerifier, Status};
 use vouch_sign::TrustedRoot;
 
 use super::registry_options;
@@ -27,6 +28,14 @@ kinds and namespaces. Rules matching only Pods also apply to the pod templates o
 ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs (Kyverno autogen: autogen-<rule>,
 autogen-cronjob-<rule>). Policies are validated first; a mistake Kyverno rejects is reported
 with its field path.
+
+sigstore policy-controller ClusterImagePolicy (policy.sigstore.dev/v1beta1, v1alpha1) too:
+images globs (* within a path component, ** across), authorities key (inline data PEM),
+keyless (identities issuer/subject exact or issuerRegExp/subjectRegExp) and static pass/fail,
+attestations (name + predicateType), mode enforce/warn. Any one authority passing satisfies a
+policy; every policy matching an image must pass; an image no ClusterImagePolicy matches
+follows --no-match-policy. CUE/Rego policies, key secretRef/kms, source and rfc3161timestamp
+are rejected as unsupported; trustRootRef is ignored with a warning (--trusted-root is used).
 
 Each tag is resolved to its digest first; signatures, attestations and the --mutated pin all
 use that digest. Only the registry holding the images is contacted: trust comes from the
@@ -65,9 +74,21 @@ pub(crate) struct ApplyArgs {
     /// Sigstore trusted_root.json for keyless attestors and transparency log entries.
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
-    /// Report failures of Audit rules as warn instead of fail.
+    /// Report failures of Audit rules (and ClusterImagePolicy mode: warn) as warn instead
+    /// of fail.
     #[arg(long)]
     audit_warn: bool,
+    /// Images no ClusterImagePolicy matches (when any is loaded): policy-controller's
+    /// no-match-policy; deny is its fail-closed default.
+    #[arg(long, value_enum, default_value = "deny")]
+    no_match_policy: NoMatchArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum NoMatchArg {
+    Allow,
+    Deny,
+    Warn,
 }
 
 #[derive(Serialize)]
@@ -107,17 +128,19 @@ fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let limits = Limits::default();
     let mut policy_docs = Documents::default();
     load(&args.policies, &limits, &mut policy_docs)?;
-    if policy_docs.policies.is_empty() {
-        bail!("no kyverno.io ClusterPolicy or Policy found in the policy files");
+    if policy_docs.policies.is_empty() && policy_docs.image_policies.is_empty() {
+        bail!(
+            "no kyverno.io ClusterPolicy/Policy or policy.sigstore.dev ClusterImagePolicy found in the policy files"
+        );
     }
-    for p in &policy_docs.policies {
-        let problems = p.validate();
-        if !problems.is_empty() {
-            return Err(vouch_policy::Error::Invalid {
-                policy: p.name.clone(),
-                problems,
+    if let Some((policy, problems)) = policy_docs.policy_set().validate().into_iter().next() {
+        return Err(vouch_policy::Error::Invalid { policy, problems }.into());
+    }
+    if !ctx.quiet {
+        for p in &policy_docs.image_policies {
+            for w in p.warnings() {
+                eprintln!("vouch: warning: ClusterImagePolicy {}: {w}", p.name);
             }
-            .into());
         }
     }
     let mut resource_docs = Documents::default();
@@ -133,21 +156,30 @@ fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     };
     let verifier = SigstoreVerifier::new(trust, registry_options(ctx)?);
     let options = Options {
+        // `kyverno apply` reports the mutating phase: verify, then pin (--mutated).
+        phase: vouch_policy::Phase::Mutate,
         audit_warn: args.audit_warn,
+        no_match: match args.no_match_policy {
+            NoMatchArg::Allow => NoMatch::Allow,
+            NoMatchArg::Deny => NoMatch::Deny,
+            NoMatchArg::Warn => NoMatch::Warn,
+        },
     };
-    let policies = &policy_docs.policies;
-    let rules = policies
+    let set = policy_docs.policy_set();
+    let rules = set
+        .kyverno
         .iter()
         .flat_map(|p| &p.spec.rules)
         .filter(|r| !r.verify_images.is_empty())
-        .count();
+        .count()
+        + set.image_policies.len();
     let mut report = ApplyReport {
         rules,
         resources: Vec::new(),
         summary: Summary::default(),
     };
     for resource in &resource_docs.resources {
-        let r = vouch_policy::apply(policies, resource, &verifier, options, &limits).with_context(
+        let r = vouch_policy::evaluate(&set, resource, &verifier, options, &limits).with_context(
             || format!("{}/{}/{}", resource.namespace, resource.kind, resource.name),
         )?;
         for res in &r.results {

@@ -146,6 +146,7 @@ pub(crate) fn run(args: &SbomArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

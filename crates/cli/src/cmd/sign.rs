@@ -19,7 +19,26 @@ use super::verify::parse_annotations;
 use crate::cli::Context;
 use crate::output::emit;
 
-const STORAGE_HELP: &str = "\
+/// Help on keyless signing, shared with `sign-blob`.
+macro_rules! keyless_help {
+    () => {
+        "
+Keyless (--keyless): an ephemeral key gets a 10-minute certificate for your OIDC identity
+from the CA, the signature is logged in the transparency log, and certificate, chain and log
+evidence are stored with it (cosign's annotations, the v0.3 bundle). Verify with
+--certificate-identity and --certificate-oidc-issuer.
+  instance      --trust-config FILE or $VOUCH_TRUST_CONFIG: a ClientTrustConfig (as
+                `sigstore --trust-config`; `vouch instance serve` writes one)
+  identity      first of: --identity-token TOKEN|@FILE, $SIGSTORE_ID_TOKEN, GitHub Actions'
+                $ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (audience sigstore), --oidc-dev-issuer
+                URL or the trust config's OIDC issuer when it is a loopback dev issuer
+"
+    };
+}
+pub(crate) use keyless_help;
+
+const STORAGE_HELP: &str = concat!(
+    "\
 Storage (--signature-format):
   bundle  (default, as cosign 3) a Sigstore bundle v0.3 whose DSSE envelope holds an
           in-toto statement about the image digest, pushed as an OCI 1.1 referrer
@@ -30,6 +49,9 @@ Storage (--signature-format):
           (.att for attestations); read by cosign 2, sigstore-rs, policy-controller.
   both    both of the above.
 Signing again appends; existing signatures are never dropped.
+An image in an OCI layout (oci:DIR[:TAG]) keeps its signatures in the layout the same ways
+(the .sig/.att tag and referrers in index.json); `vouch image copy --signatures` carries
+them to a registry. --recursive also signs each platform manifest of an index.
 
 The image is always signed by DIGEST: a tag is resolved first and the digest printed.
 
@@ -37,8 +59,68 @@ Private keys (--key):
   PATH, file://PATH  cosign's encrypted key file (password from $VOUCH_PASSWORD or
                      $COSIGN_PASSWORD, else a prompt), or a plain PKCS#8 / SEC1 PEM
   env://NAME         the same PEM text in environment variable NAME
+",
+    keyless_help!(),
+    "
+Exit codes: 0 signed and stored, 1 error"
+);
 
-Exit codes: 0 signed and stored, 1 error";
+/// The `--help` text of a command: its `-h` text with `examples` put before the exit codes
+/// (clap shows `after_long_help` in place of `after_help` for `--help`).
+pub(crate) fn with_examples(help: &str, examples: &str) -> String {
+    let examples = format!("Examples:\n{}\n", examples.trim_end());
+    match help.find("Exit codes") {
+        Some(i) => format!("{}{examples}\n{}", &help[..i], &help[i..]),
+        None => format!("{help}\n\n{examples}"),
+    }
+}
+
+const SIGN_EXAMPLES: &str = "  vouch sign registry.example/app:1.0 --key cosign.key
+  vouch sign registry.example/app:1.0 --key cosign.key --signature-format both -a env=prod
+  vouch sign registry.example/multi:1.0 --key cosign.key --recursive
+  vouch sign oci:./layout:1.0 --key cosign.key --sign-container-identity registry.example/app
+      (then: vouch image copy oci:./layout:1.0 registry.example/app:1.0 --signatures)";
+
+const ATTEST_EXAMPLES: &str = "  vouch attest registry.example/app:1.0 --predicate sbom.spdx.json --type spdxjson --key cosign.key
+  vouch attest registry.example/app:1.0 --predicate provenance.json --type slsaprovenance1 \\
+      --keyless --trust-config trust_config.json
+  vouch attest registry.example/multi:1.0 --predicate vex.json --type openvex --key cosign.key -r";
+
+/// `vouch verify --help`.
+pub(crate) fn verify_long_help() -> String {
+    with_examples(
+        super::verify::VERIFY_HELP,
+        "  vouch verify registry.example/app:1.0 --key cosign.pub
+  vouch verify registry.example/app:1.0 --key cosign.pub -a env=prod -o json
+  vouch verify registry.example/app:1.0 --trusted-root trusted_root.json \\
+      --certificate-identity-regexp '^https://github.com/org/app/' \\
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com
+  vouch verify oci:./layout:1.0 --key cosign.pub",
+    )
+}
+
+/// `vouch verify-attestation --help`.
+pub(crate) fn verify_attestation_long_help() -> String {
+    with_examples(
+        super::verify::VERIFY_HELP,
+        "  vouch verify-attestation registry.example/app:1.0 --type spdxjson --key cosign.pub
+  vouch verify-attestation registry.example/app:1.0 --type slsaprovenance1 -o json \\
+      --trusted-root trusted_root.json --certificate-identity-regexp '^https://github.com/org/' \\
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com",
+    )
+}
+
+/// `vouch verify-blob --help`.
+pub(crate) fn verify_blob_long_help() -> String {
+    with_examples(
+        super::verify::VERIFY_HELP,
+        "  vouch verify-blob release.tar.gz --bundle release.tar.gz.sigstore.json --key cosign.pub
+  vouch verify-blob sha256:<hex> --bundle release.tar.gz.sigstore.json --key cosign.pub
+  vouch verify-blob release.tar.gz --bundle release.tar.gz.sigstore.json \\
+      --trusted-root trusted_root.json --certificate-identity ci@example.com \\
+      --certificate-oidc-issuer https://accounts.example.com",
+    )
+}
 
 /// `--signature-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,14 +144,19 @@ impl From<FormatArg> for SignatureFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = STORAGE_HELP)]
+#[command(after_help = STORAGE_HELP, after_long_help = with_examples(STORAGE_HELP, SIGN_EXAMPLES))]
 pub(crate) struct SignArgs {
-    /// The image (registry reference; a tag is resolved to the digest that is signed).
+    /// The image: a registry reference or oci:DIR[:TAG] (a tag is resolved to the digest that
+    /// is signed).
     #[arg(value_name = "IMAGE")]
     image: String,
-    /// Private key.
-    #[arg(long, value_name = "KEY")]
-    key: String,
+    /// Private key (or --keyless).
+    #[arg(long, value_name = "KEY", required_unless_present = "keyless")]
+    key: Option<String>,
+    #[command(flatten)]
+    keyless: KeylessArgs,
+    #[command(flatten)]
+    targets: TargetArgs,
     /// Where to store the signature.
     #[arg(long, value_enum, default_value_t = FormatArg::Bundle)]
     signature_format: FormatArg,
@@ -79,9 +166,10 @@ pub(crate) struct SignArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = STORAGE_HELP)]
+#[command(after_help = STORAGE_HELP, after_long_help = with_examples(STORAGE_HELP, ATTEST_EXAMPLES))]
 pub(crate) struct AttestArgs {
-    /// The image (registry reference; a tag is resolved to the digest attested).
+    /// The image: a registry reference or oci:DIR[:TAG] (a tag is resolved to the digest
+    /// attested).
     #[arg(value_name = "IMAGE")]
     image: String,
     /// The predicate: a JSON file (an SPDX or CycloneDX SBOM, SLSA provenance…). With
@@ -92,12 +180,131 @@ pub(crate) struct AttestArgs {
     /// openvex, link, or a URI.
     #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
     predicate_type: String,
-    /// Private key.
-    #[arg(long, value_name = "KEY")]
-    key: String,
+    /// Private key (or --keyless).
+    #[arg(long, value_name = "KEY", required_unless_present = "keyless")]
+    key: Option<String>,
+    #[command(flatten)]
+    keyless: KeylessArgs,
+    #[command(flatten)]
+    targets: TargetArgs,
     /// Where to store the attestation.
     #[arg(long, value_enum, default_value_t = FormatArg::Bundle)]
     signature_format: FormatArg,
+}
+
+/// Which digests to sign and the name signed with them (`sign`, `attest`).
+#[derive(Debug, Args)]
+pub(crate) struct TargetArgs {
+    /// For a multi-platform index: also sign every platform manifest it lists (cosign's
+    /// --recursive), not only the index digest.
+    #[arg(long, short = 'r')]
+    recursive: bool,
+    /// The repository name to sign as the payload's docker-reference (cosign's flag of
+    /// this name; default the image's repository, `oci:DIR` for a layout). Verification
+    /// checks the digest, not this name.
+    #[arg(long, value_name = "NAME")]
+    sign_container_identity: Option<String>,
+}
+
+/// Keyless signing flags (`sign`, `attest`, `sign-blob`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Keyless signing")]
+pub(crate) struct KeylessArgs {
+    /// Sign with a 10-minute certificate for your OIDC identity instead of a key.
+    #[arg(long, conflicts_with = "key")]
+    keyless: bool,
+    /// The OIDC identity token, or @FILE holding it (else $SIGSTORE_ID_TOKEN, GitHub
+    /// Actions, the dev issuer).
+    #[arg(long, value_name = "TOKEN|@FILE", requires = "keyless")]
+    identity_token: Option<String>,
+    /// ClientTrustConfig naming the CA and transparency log (and the trusted root the result
+    /// is checked against).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = vouch_keyless::config::TRUST_CONFIG_ENV,
+        requires = "keyless"
+    )]
+    trust_config: Option<PathBuf>,
+    /// A vouch dev OIDC issuer to get the token from (development only).
+    #[arg(long, value_name = "URL", requires = "keyless")]
+    oidc_dev_issuer: Option<String>,
+}
+
+impl KeylessArgs {
+    /// Whether --keyless was given.
+    pub(crate) fn enabled(&self) -> bool {
+        self.keyless
+    }
+
+    /// The signer for the instance and the identity token, from the flags.
+    pub(crate) fn signer(
+        &self,
+    ) -> anyhow::Result<(vouch_keyless::KeylessSigner, vouch_keyless::IdentityToken)> {
+        let Some(path) = &self.trust_config else {
+            bail!(
+                "--keyless needs --trust-config FILE (or ${}) naming the CA and transparency log",
+                vouch_keyless::config::TRUST_CONFIG_ENV
+            );
+        };
+        let config = vouch_keyless::TrustConfig::from_file(path, &Limits::default())
+            .with_context(|| format!("reading --trust-config {}", path.display()))?;
+        let dev_issuer = self
+            .oidc_dev_issuer
+            .clone()
+            .or_else(|| config.dev_issuer().map(str::to_owned));
+        let signer = vouch_keyless::KeylessSigner::new(config)?;
+        let token = vouch_keyless::token::resolve(
+            &vouch_keyless::token::TokenOptions {
+                explicit: self.identity_token.clone(),
+                dev_issuer,
+            },
+            signer.http(),
+        )?;
+        Ok((signer, token))
+    }
+}
+
+/// Who signed, for reports.
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SignerJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) certificate_identity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) certificate_oidc_issuer: Option<String>,
+}
+
+impl SignerJson {
+    pub(crate) fn key(key: &vouch_sign::SigningKey) -> Self {
+        Self {
+            key_id: Some(super::keys::hex_encode(&key.verifying_key().key_id())),
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn session(session: &vouch_keyless::Session<'_>) -> Self {
+        let id = session.identity();
+        Self {
+            key_id: None,
+            certificate_identity: id.subject_alternative_names.first().cloned(),
+            certificate_oidc_issuer: id.issuer.clone(),
+        }
+    }
+
+    /// `key <hex>` or `<identity> (issuer <url>)`.
+    pub(crate) fn line(&self) -> String {
+        match (&self.key_id, &self.certificate_identity) {
+            (Some(k), _) => format!("key {k}"),
+            (None, Some(id)) => format!(
+                "{id} (issuer {})",
+                self.certificate_oidc_issuer.as_deref().unwrap_or("?")
+            ),
+            (None, None) => "?".into(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -107,13 +314,16 @@ struct SignReport {
     digest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     predicate_type: Option<String>,
-    key_id: String,
+    #[serde(flatten)]
+    signer: SignerJson,
     stored: Vec<StoredJson>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StoredJson {
+    /// The digest this signature is about (the image, or with --recursive a platform manifest).
+    subject: String,
     scheme: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     tag: Option<String>,
@@ -124,10 +334,42 @@ struct StoredJson {
 
 pub(crate) fn sign(args: &SignArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let annotations = parse_annotations(&args.annotations)?;
-    let key = load_signing_key(&args.key)?;
-    with_store(&args.image, ctx, None, &key, |store, target| {
-        store.sign_image(target, &key, args.signature_format.into(), &annotations)
-    })
+    if args.keyless.enabled() {
+        let (signer, token) = args.keyless.signer()?;
+        let session = signer.certify(&token)?;
+        return with_store(
+            &args.image,
+            ctx,
+            &args.targets,
+            None,
+            SignerJson::session(&session),
+            |store, target| {
+                Ok(
+                    session.sign_image(
+                        store,
+                        target,
+                        args.signature_format.into(),
+                        &annotations,
+                    )?,
+                )
+            },
+        );
+    }
+    let key = load_signing_key(key_arg(args.key.as_deref())?)?;
+    with_store(
+        &args.image,
+        ctx,
+        &args.targets,
+        None,
+        SignerJson::key(&key),
+        |store, target| {
+            Ok(store.sign_image(target, &key, args.signature_format.into(), &annotations)?)
+        },
+    )
+}
+
+fn key_arg(key: Option<&str>) -> anyhow::Result<&str> {
+    key.ok_or_else(|| anyhow::anyhow!("give --key KEY or --keyless"))
 }
 
 pub(crate) fn attest(args: &AttestArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -144,68 +386,187 @@ pub(crate) fn attest(args: &AttestArgs, ctx: &Context) -> anyhow::Result<ExitCod
             args.predicate.display()
         ),
     };
-    let key = load_signing_key(&args.key)?;
+    if args.keyless.enabled() {
+        let (signer, token) = args.keyless.signer()?;
+        let session = signer.certify(&token)?;
+        return with_store(
+            &args.image,
+            ctx,
+            &args.targets,
+            Some(predicate_type.clone()),
+            SignerJson::session(&session),
+            |store, target| {
+                Ok(session.attest_image(
+                    store,
+                    target,
+                    args.signature_format.into(),
+                    &predicate_type,
+                    predicate.clone(),
+                )?)
+            },
+        );
+    }
+    let key = load_signing_key(key_arg(args.key.as_deref())?)?;
     with_store(
         &args.image,
         ctx,
+        &args.targets,
         Some(predicate_type.clone()),
-        &key,
+        SignerJson::key(&key),
         |store, target| {
-            store.attest_image(
+            Ok(store.attest_image(
                 target,
                 &key,
                 args.signature_format.into(),
                 &predicate_type,
-                predicate,
-            )
+                predicate.clone(),
+            )?)
         },
     )
+}
+
+/// An image opened for signing or verifying: in a registry or an OCI layout (`oci:DIR[:TAG]`,
+/// where signatures are stored in the layout itself as cosign stores them in a registry).
+pub(crate) struct OpenedImage {
+    /// Reads the image and its signatures.
+    pub(crate) source: Box<dyn vouch_oci::ImageSource>,
+    /// Where it is.
+    pub(crate) location: Location,
+    /// The image, by digest.
+    pub(crate) target: ImageTarget,
+    /// Whether the user named the digest (else a tag was resolved).
+    pub(crate) by_digest: bool,
+}
+
+/// Opens `image` (a registry reference or `oci:DIR[:TAG]`) and resolves it to a digest.
+/// `identity` overrides the repository name signed as the simple-signing `docker-reference`
+/// (default: the reference's repository; `oci:DIR` for a layout).
+pub(crate) fn open_image(
+    image: &str,
+    ctx: &Context,
+    identity: Option<&str>,
+) -> anyhow::Result<OpenedImage> {
+    let location = Location::parse(image)?;
+    let options = registry_options(ctx)?;
+    let (repository, by_digest) = match &location {
+        Location::Registry(reference) => (reference.name(), reference.digest().is_some()),
+        Location::Layout { path, .. } => (format!("oci:{}", path.display()), false),
+        _ => bail!(
+            "{image}: signatures live in a registry or an OCI layout; give a registry \
+             reference or oci:DIR[:TAG]"
+        ),
+    };
+    let (source, mut selector) = vouch_oci::open_source(&location, &options)?;
+    if let Location::Layout { path, tag: None } = &location {
+        selector = only_image_in_layout(path, &options.limits)?;
+    }
+    let repository = identity.map_or(repository, str::to_owned);
+    let target = ImageTarget::resolve_selector(source.as_ref(), &selector, repository)
+        .with_context(|| format!("resolving {location}"))?;
+    Ok(OpenedImage {
+        source,
+        location,
+        target,
+        by_digest,
+    })
+}
+
+/// `oci:DIR` without a tag: the one image in `index.json`, not counting the signature images
+/// (`sha256-<hex>.sig|.att`), referrers tag schema indexes (`sha256-<hex>`) and untagged
+/// referrers that signing added.
+pub(crate) fn only_image_in_layout(
+    path: &std::path::Path,
+    limits: &vouch_oci::Limits,
+) -> anyhow::Result<vouch_oci::Selector> {
+    use vouch_oci::ImageSource as _;
+    let layout = vouch_oci::Layout::open(path, limits)?;
+    let mut images = Vec::new();
+    for entry in layout.index()?.manifests() {
+        let name = entry
+            .annotations()
+            .as_ref()
+            .and_then(|a| a.get(vouch_oci::layout::REF_NAME));
+        let digest = vouch_oci::Digest::try_from(entry.digest())?;
+        match name {
+            Some(n) if n.starts_with("sha256-") => {}
+            Some(n) => images.push(vouch_oci::Selector::Tag(n.clone())),
+            None => {
+                // Untagged: an image, or a referrer (it has a `subject`).
+                let raw = layout.manifest(&vouch_oci::Selector::Digest(digest.clone()))?;
+                let value: Value = serde_json::from_slice(&raw.bytes)
+                    .with_context(|| format!("oci:{} manifest {digest}", path.display()))?;
+                if value.get("subject").is_none() {
+                    images.push(vouch_oci::Selector::Digest(digest));
+                }
+            }
+        }
+    }
+    match <[_; 1]>::try_from(images) {
+        Ok([one]) => Ok(one),
+        Err(images) => bail!(
+            "oci:{} holds {} images; name one as oci:DIR:TAG",
+            path.display(),
+            images.len()
+        ),
+    }
 }
 
 fn with_store(
     image: &str,
     ctx: &Context,
+    targets: &TargetArgs,
     predicate_type: Option<String>,
-    key: &vouch_sign::SigningKey,
-    write: impl FnOnce(&Store<'_>, &ImageTarget) -> vouch_sign::Result<Vec<Stored>>,
+    signer: SignerJson,
+    write: impl Fn(&Store<'_>, &ImageTarget) -> anyhow::Result<Vec<Stored>>,
 ) -> anyhow::Result<ExitCode> {
-    let Location::Registry(reference) = Location::parse(image)? else {
-        bail!("{image}: signatures are stored in a registry; give a registry reference");
-    };
+    let opened = open_image(image, ctx, targets.sign_container_identity.as_deref())?;
     let options = registry_options(ctx)?;
-    let location = Location::Registry(reference.clone());
-    let (source, _) = vouch_oci::open_source(&location, &options)?;
-    let (sink, _) = vouch_oci::open_sink(&location, &options)?;
-    let target = ImageTarget::resolve(source.as_ref(), &reference)
-        .with_context(|| format!("resolving {reference}"))?;
-    if reference.digest().is_none() && !ctx.quiet {
+    let (sink, _) = vouch_oci::open_sink(&opened.location, &options)?;
+    let target = opened.target;
+    if !opened.by_digest && !ctx.quiet {
         eprintln!(
             "vouch: {} resolves to {}; signing that digest, not the tag",
-            reference, target.digest
+            opened.location, target.digest
         );
     }
     let store = Store {
-        source: source.as_ref(),
+        source: opened.source.as_ref(),
         sink: sink.as_ref(),
         limits: Limits::default(),
     };
-    let stored =
-        write(&store, &target).with_context(|| format!("storing in {}", target.repository))?;
+    // cosign's --recursive: the index and then every platform manifest it lists.
+    let mut all = vec![target.clone()];
+    if targets.recursive {
+        let children = target
+            .descendants(opened.source.as_ref(), &store.limits)
+            .with_context(|| format!("reading the index {}", target.pinned()))?;
+        if children.is_empty() && !ctx.quiet {
+            eprintln!(
+                "vouch: {} is not an index; --recursive signs just it",
+                target.pinned()
+            );
+        }
+        all.extend(children);
+    }
+    let mut stored_json = Vec::new();
+    for one in &all {
+        let stored =
+            write(&store, one).with_context(|| format!("storing in {}", opened.location))?;
+        stored_json.extend(stored.iter().map(|s| StoredJson {
+            subject: one.digest.to_string(),
+            scheme: s.scheme.name(),
+            tag: s.tag.clone(),
+            manifest: s.manifest.to_string(),
+            count: s.count,
+            note: s.note,
+        }));
+    }
     let report = SignReport {
         image: image.to_owned(),
         digest: target.digest.to_string(),
         predicate_type,
-        key_id: super::keys::hex_encode(&key.verifying_key().key_id()),
-        stored: stored
-            .iter()
-            .map(|s| StoredJson {
-                scheme: s.scheme.name(),
-                tag: s.tag.clone(),
-                manifest: s.manifest.to_string(),
-                count: s.count,
-                note: s.note,
-            })
-            .collect(),
+        signer,
+        stored: stored_json,
     };
     emit(ctx.format, &report, |out, r| {
         let what = if r.predicate_type.is_some() {
@@ -213,16 +574,21 @@ fn with_store(
         } else {
             "Signed"
         };
-        writeln!(out, "{what} {}", target.pinned())?;
+        writeln!(out, "{what} {} as {}", target.pinned(), r.signer.line())?;
         for s in &r.stored {
             let at = s
                 .tag
                 .as_deref()
                 .map(|t| format!(" at tag {t}"))
                 .unwrap_or_default();
+            let of = if s.subject == r.digest {
+                String::new()
+            } else {
+                format!(" for platform manifest {}", s.subject)
+            };
             writeln!(
                 out,
-                "  {}: manifest {}{at} ({}; {} stored)",
+                "  {}{of}: manifest {}{at} ({}; {} stored)",
                 s.scheme, s.manifest, s.note, s.count
             )?;
         }

@@ -27,6 +27,8 @@ Examples:
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out log.key
   vouch tlog serve --db sqlite:/var/lib/vouch/tlog.db --key log.key --listen 0.0.0.0:3000
   vouch tlog serve --db postgres://tlog@db.internal/tlog --key log.key --hostname tlog.corp
+  vouch tlog serve --db sqlite:tlog.db --key log.key --tls-cert tls.crt --tls-key tls.key
+  vouch tlog verify --url https://tlog.corp:3000 --ca corp-ca.pem --public-key log.pub
   curl -s http://127.0.0.1:3000/api/v1/log/publicKey > log.pub
   vouch tlog verify --url http://127.0.0.1:3000 --public-key log.pub --entry <UUID>
   vouch tlog monitor --url http://127.0.0.1:3000 --public-key log.pub --state tlog.json --interval 60";
@@ -71,6 +73,12 @@ pub(crate) struct ServeArgs {
     /// Requests slower than this get 503, seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     request_timeout: u64,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, SEC1 or PKCS#1) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +89,21 @@ pub(crate) struct LogArgs {
     /// The log's public key (PEM), obtained out of band: never trust the one the log serves.
     #[arg(long, value_name = "PEM")]
     public_key: PathBuf,
+    /// Trust this CA certificate (PEM) for an https:// URL instead of the public roots.
+    #[arg(long, value_name = "PEM")]
+    ca: Option<PathBuf>,
+}
+
+impl LogArgs {
+    fn client(&self) -> anyhow::Result<Client> {
+        let mut config = vouch_http::ClientConfig::default();
+        if let Some(ca) = &self.ca {
+            config
+                .ca_pem
+                .push(std::fs::read(ca).with_context(|| format!("reading --ca {}", ca.display()))?);
+        }
+        Ok(Client::with_config(&self.url, &config)?)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +150,10 @@ fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         request_timeout: Duration::from_secs(args.request_timeout),
         ..Limits::default()
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(vouch_tlog::tls::server_config_from_files(cert, key)?),
+        _ => None,
+    };
     let log = Log::start(storage, key, limits)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -136,7 +163,8 @@ fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         let addr = listener.local_addr()?;
-        println!("listening on http://{addr}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("listening on {scheme}://{addr}");
         if !ctx.quiet {
             eprintln!(
                 "level=info msg=started tree_id={} log_id={} origin={:?}",
@@ -146,7 +174,12 @@ fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             );
         }
         let state = vouch_tlog::AppState::new(Arc::clone(&log), ctx.verbose > 0);
-        vouch_tlog::serve(listener, state, shutdown_signal()).await?;
+        match tls {
+            Some(config) => {
+                vouch_tlog::serve_tls(listener, state, config, shutdown_signal()).await?;
+            }
+            None => vouch_tlog::serve(listener, state, shutdown_signal()).await?,
+        }
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -217,7 +250,7 @@ fn misbehaviour(e: TlogError) -> anyhow::Result<ExitCode> {
 
 fn verify(args: &VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let key = load_key(&args.log.public_key)?;
-    let client = Client::new(&args.log.url)?;
+    let client = args.log.client()?;
     let info = client.log_info()?;
     let checkpoint = match vouch_tlog::verify_checkpoint(&key, &info.signed_tree_head) {
         Ok(c) => c,
@@ -279,7 +312,7 @@ fn verify(args: &VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 
 fn monitor(args: &MonitorArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let key = load_key(&args.log.public_key)?;
-    let monitor = Monitor::new(Client::new(&args.log.url)?, key, &args.state);
+    let monitor = Monitor::new(args.log.client()?, key, &args.state);
     loop {
         match monitor.check() {
             Ok(report) => emit(ctx.format, &report, |out, r| {

@@ -10,7 +10,6 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
-use vouch_oci::Location;
 use vouch_sign::image::{ImageReport, SignedPayload, verify_image, verify_image_attestations};
 use vouch_sign::intoto::predicate_type_for;
 use vouch_sign::oci::{ImageTarget, Kind};
@@ -23,7 +22,6 @@ use vouch_sign::{
     VerifiedSigner, Verifier, VerifierOptions,
 };
 
-use super::registry_options;
 use crate::cli::Context;
 use crate::output::emit;
 
@@ -41,7 +39,8 @@ Who must have signed (exactly one):
                                     for you (as in cosign): write ^…$ to match whole values.
 
 Trust comes only from --trusted-root (a Sigstore trusted_root.json: Fulcio CAs, Rekor and CT
-log keys); verification never uses the network for it.
+log keys) or the trusted root inside --trust-config (a ClientTrustConfig); verification never
+uses the network for it.
 
 Output names each check that passed, or the check that failed and why; -o json adds the
 signer, the log entry and the verified payloads.
@@ -97,6 +96,10 @@ pub(crate) struct PolicyArgs {
     /// Sigstore trusted_root.json: the CAs and log keys to trust (required for certificates).
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
+    /// A ClientTrustConfig (as `sigstore --trust-config`): its trusted root is used, as with
+    /// --trusted-root.
+    #[arg(long, value_name = "FILE", conflicts_with = "trusted_root")]
+    trust_config: Option<PathBuf>,
     /// With --key, also require a transparency log entry.
     #[arg(long)]
     require_tlog: bool,
@@ -112,12 +115,13 @@ impl PolicyArgs {
     /// The verifier and signer policy the flags describe.
     pub(crate) fn build(&self) -> anyhow::Result<(Verifier, SignerPolicy)> {
         let limits = Limits::default();
-        let trust = match &self.trusted_root {
+        let trust_file = self.trusted_root.as_ref().or(self.trust_config.as_ref());
+        let trust = match trust_file {
             Some(path) => {
                 let json = std::fs::read(path)
-                    .with_context(|| format!("reading --trusted-root {}", path.display()))?;
+                    .with_context(|| format!("reading trust file {}", path.display()))?;
                 TrustedRoot::from_json(&json, &limits)
-                    .with_context(|| format!("parsing --trusted-root {}", path.display()))?
+                    .with_context(|| format!("parsing trust file {}", path.display()))?
             }
             None => TrustedRoot::default(),
         };
@@ -155,9 +159,9 @@ impl PolicyArgs {
                     "--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required with a certificate identity"
                 ),
             };
-            if self.trusted_root.is_none() {
+            if trust_file.is_none() {
                 bail!(
-                    "certificate verification needs --trusted-root FILE (vouch trusts nothing by default)"
+                    "certificate verification needs --trusted-root FILE or --trust-config FILE (vouch trusts nothing by default)"
                 );
             }
             let mut policy = IdentityPolicy {
@@ -254,7 +258,7 @@ pub(crate) fn write_checks(out: &mut dyn Write, checks: &[&'static str]) -> std:
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = VERIFY_HELP)]
+#[command(after_help = VERIFY_HELP, after_long_help = super::sign::verify_long_help())]
 pub(crate) struct VerifyArgs {
     /// The image (a registry reference; a tag is resolved to its digest first).
     #[arg(value_name = "IMAGE")]
@@ -267,7 +271,7 @@ pub(crate) struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = VERIFY_HELP)]
+#[command(after_help = VERIFY_HELP, after_long_help = super::sign::verify_attestation_long_help())]
 pub(crate) struct VerifyAttestationArgs {
     /// The image (a registry reference; a tag is resolved to its digest first).
     #[arg(value_name = "IMAGE")]
@@ -344,13 +348,9 @@ fn run_image(
     kind: Kind,
     check: impl FnOnce(&dyn vouch_oci::ImageSource, &ImageTarget) -> vouch_sign::Result<ImageReport>,
 ) -> anyhow::Result<ExitCode> {
-    let Location::Registry(reference) = Location::parse(image)? else {
-        bail!("{image}: verify reads signatures from a registry; give a registry reference");
-    };
-    let options = registry_options(ctx)?;
-    let (source, _) = vouch_oci::open_source(&Location::Registry(reference.clone()), &options)?;
-    let target = ImageTarget::resolve(source.as_ref(), &reference)
-        .with_context(|| format!("resolving {reference}"))?;
+    // A registry reference or an OCI layout (signatures stored in the layout).
+    let super::sign::OpenedImage { source, target, .. } =
+        super::sign::open_image(image, ctx, None)?;
     let report = match check(source.as_ref(), &target) {
         Ok(r) => r,
         Err(e) if e.failed_check().is_none() => {

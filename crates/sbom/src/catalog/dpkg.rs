@@ -227,15 +227,39 @@ fn dependency_names(v: &str) -> Vec<String> {
         .collect()
 }
 
-/// Licences named on `License:` lines of a DEP-5 copyright file, in order of first use.
+/// Licences a copyright file names, in order of first use: the `License:` lines of a
+/// machine-readable (DEP-5) file, and in any file, DEP-5 or free-form, the licence texts it
+/// points at under `/usr/share/common-licenses/` ("can be found in
+/// /usr/share/common-licenses/GPL-2"), which is how most free-form Debian copyright files
+/// say which licence applies. This is what syft 1.18's `parseLicensesFromCopyright` reads
+/// (`licensePattern` and `commonLicensePathPattern`).
+///
+/// In a free-form file a `License:` line is only a licence name when it is one word
+/// (`License: GPL-2`); otherwise it begins a sentence ("License: Permission is hereby
+/// granted ..."), of which syft keeps the first word as a licence name and vouch nothing.
 fn copyright_licenses(text: &str) -> Vec<String> {
+    // DEP-5 files start with the Format field (early drafts: Format-Specification).
+    let dep5 = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.starts_with("Format:") || l.starts_with("Format-Specification:"));
     let mut out: Vec<String> = Vec::new();
+    let add = |p: String, out: &mut Vec<String>| {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    };
     for line in text.lines() {
+        for name in common_license_refs(line) {
+            if let Some(e) = crate::license::normalise(name) {
+                add(e, &mut out);
+            }
+        }
         let Some(v) = line.strip_prefix("License:") else {
             continue;
         };
         let v = v.trim();
-        if v.is_empty() {
+        if v.is_empty() || (!dep5 && v.contains(char::is_whitespace)) {
             continue;
         }
         // "GPL-2+ or Artistic" and "GPL-2+ with OpenSSL exception" are common; try the
@@ -251,12 +275,24 @@ fn copyright_licenses(text: &str) -> Vec<String> {
                 .collect(),
         };
         for p in parts {
-            if !out.contains(&p) {
-                out.push(p);
-            }
+            add(p, &mut out);
         }
     }
     out
+}
+
+/// The licence file names in `/usr/share/common-licenses/NAME` references on a line (a
+/// sentence's final `.` is not part of the name).
+fn common_license_refs(line: &str) -> impl Iterator<Item = &str> {
+    const DIR: &str = "/usr/share/common-licenses/";
+    line.match_indices(DIR).filter_map(|(i, _)| {
+        let rest = &line[i + DIR.len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+            .unwrap_or(rest.len());
+        let name = rest[..end].trim_end_matches('.');
+        (!name.is_empty()).then_some(name)
+    })
 }
 
 #[cfg(test)]
@@ -277,6 +313,21 @@ mod tests {
         assert_eq!(
             copyright_licenses(t),
             vec!["GPL-2.0-or-later", "BSD-3-Clause", "MIT"]
+        );
+        // Free-form (no Format: line): the licence texts it points at.
+        let free = "This is Debian's prepackaged version of GNU cpp.\n\nOn Debian systems, the \
+                    complete text of the GNU General Public License can be found in \
+                    `/usr/share/common-licenses/GPL-3', and the LGPL in\n\
+                    /usr/share/common-licenses/LGPL-2.1.\nSee /usr/share/common-licenses/GPL-3 again.\n";
+        assert_eq!(
+            copyright_licenses(free),
+            vec!["GPL-3.0-only", "LGPL-2.1-only"]
+        );
+        assert!(copyright_licenses("no licence here\n").is_empty());
+        assert_eq!(
+            common_license_refs("/usr/share/common-licenses/ and /usr/share/common-licenses/BSD.")
+                .collect::<Vec<_>>(),
+            vec!["BSD"]
         );
     }
 }

@@ -27,8 +27,13 @@ impl Cataloger for GoBinary {
         "go-module-binary-cataloger"
     }
 
-    fn wants(&self, _path: &str) -> Want {
-        Want::No
+    fn wants(&self, path: &str) -> Want {
+        // Windows executables in a Linux image seldom carry an execute bit.
+        if path.len() > 4 && path[path.len() - 4..].eq_ignore_ascii_case(".exe") {
+            Want::Catalog
+        } else {
+            Want::No
+        }
     }
 
     fn wants_executables(&self) -> bool {
@@ -37,7 +42,12 @@ impl Cataloger for GoBinary {
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(elf) = cx.elf(path) else { continue };
+            let Some(elf) = cx.elf(path) else {
+                if let Some(info) = macho_or_pe(cx, path) {
+                    add_packages(cx, path, &info);
+                }
+                continue;
+            };
             if elf.find(".go.buildinfo").is_none() {
                 continue;
             }
@@ -56,6 +66,70 @@ impl Cataloger for GoBinary {
             };
             add_packages(cx, path, &info);
         }
+    }
+}
+
+/// Build information of a Mach-O or PE executable (Go 1.18 and later). The linker puts
+/// the 16-byte aligned build information blob at the start of the data it writes
+/// (`__DATA,__go_buildinfo` in Mach-O, the first writable data section in PE), and Go's
+/// `debug/buildinfo` finds it by its magic at a 16-byte aligned position; section file
+/// offsets in both formats keep that alignment, so the file is searched the same way.
+/// Older binaries keep the strings behind pointers, which vouch follows only in ELF.
+fn macho_or_pe(cx: &mut Cx<'_>, path: &str) -> Option<BuildInfo> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = cx.open(path)?;
+    let mut head = [0u8; 4];
+    f.read_exact(&mut head).ok()?;
+    let format = match head {
+        [0xcf, 0xfa, 0xed, 0xfe] | [0xce, 0xfa, 0xed, 0xfe] => "Mach-O",
+        [0xfe, 0xed, 0xfa, 0xcf] | [0xfe, 0xed, 0xfa, 0xce] => "Mach-O",
+        [b'M', b'Z', _, _] => "PE",
+        _ => return None,
+    };
+    f.seek(SeekFrom::Start(0)).ok()?;
+    let at = find_aligned(&mut f, MAGIC)?;
+    f.seek(SeekFrom::Start(at)).ok()?;
+    let mut blob = Vec::new();
+    f.take(64 * 1024).read_to_end(&mut blob).ok()?;
+    match read_buildinfo(&blob, |_, _| {
+        Err(format!(
+            "pre-Go 1.18 build information in a {format} file is not read"
+        ))
+    }) {
+        Ok(info) => Some(info),
+        Err(e) => {
+            cx.warn(path, format!("Go build information ({format}): {e}"));
+            None
+        }
+    }
+}
+
+/// The first 16-byte aligned offset of `needle` in `r` (read in 1 MiB chunks, at most
+/// 1 GiB).
+fn find_aligned<R: std::io::Read>(mut r: R, needle: &[u8]) -> Option<u64> {
+    const CHUNK: usize = 1 << 20;
+    let mut buf = vec![0u8; CHUNK];
+    let mut base = 0u64; // file offset of buf[0]
+    let mut have = 0usize;
+    loop {
+        let n = r.read(&mut buf[have..]).ok()?;
+        have += n;
+        let eof = n == 0;
+        let mut i = 0;
+        while i + needle.len() <= have {
+            if buf[i] == needle[0] && buf[i..i + needle.len()] == *needle {
+                return Some(base + i as u64);
+            }
+            i += 16;
+        }
+        if eof || base > (1 << 30) {
+            return None;
+        }
+        // Keep the unsearched tail, from an aligned position.
+        let keep_from = i.min(have);
+        buf.copy_within(keep_from..have, 0);
+        base += keep_from as u64;
+        have -= keep_from;
     }
 }
 
@@ -254,6 +328,12 @@ pub(crate) fn version_from_contents<R: std::io::Read>(mut r: R) -> Option<String
                 continue;
             }
             let j = i + 1;
+            // Cheap test first: a version starts with `v` or a digit (most bytes of a
+            // binary are NULs, and this loop sees every one).
+            let starts = |k: usize| k < have && (buf[k] == b'v' || buf[k].is_ascii_digit());
+            if !(starts(j) || (starts(j + 2) && buf.get(j + 1) == Some(&b'L'))) {
+                continue;
+            }
             if buf.get(j + 1) == Some(&b'L')
                 && j + 2 <= have
                 && let Some(v) = semver_then_nul(&buf[j + 2..have])

@@ -25,6 +25,7 @@ mod npm;
 mod php;
 mod python;
 mod rpm;
+mod rpmdb;
 mod ruby;
 mod rust;
 
@@ -362,17 +363,61 @@ pub(crate) fn run(catalogers: &[&dyn Cataloger], cx: &mut Cx<'_>, only_layer: Op
             executables.push(path.to_owned());
         }
     }
-    for (i, c) in catalogers.iter().enumerate() {
-        cx.cataloger = c.name();
-        if c.wants_executables() {
-            let mut all = found[i].clone();
-            all.extend(executables.iter().cloned());
-            all.sort();
-            all.dedup();
-            c.catalog(cx, &all);
-        } else if !found[i].is_empty() {
-            c.catalog(cx, &found[i]);
-        }
+    // Catalogers are independent of each other: each runs with a context of its own on one
+    // of a few threads, and the results are merged in cataloger order, so the output does
+    // not depend on which thread finished first.
+    let jobs: Vec<(usize, Vec<String>)> = catalogers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let files = if c.wants_executables() {
+                let mut all = std::mem::take(&mut found[i]);
+                all.extend(executables.iter().cloned());
+                all.sort();
+                all.dedup();
+                all
+            } else {
+                std::mem::take(&mut found[i])
+            };
+            (!files.is_empty()).then_some((i, files))
+        })
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4)
+        .min(jobs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (fs, distro) = (cx.fs, cx.distro);
+    let mut results: Vec<(usize, Cx<'_>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((i, files)) = jobs.get(j) else { break };
+                        let c = catalogers[*i];
+                        let mut own = Cx::new(fs, distro);
+                        own.cataloger = c.name();
+                        c.catalog(&mut own, files);
+                        own.cataloger = "";
+                        done.push((*i, own));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            // A panicking cataloger is a bug; re-raise it rather than lose its packages.
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    for (_, mut r) in results {
+        cx.packages.append(&mut r.packages);
+        cx.relationships.append(&mut r.relationships);
+        cx.warnings.append(&mut r.warnings);
     }
     cx.cataloger = "";
 }

@@ -1,12 +1,13 @@
-//! RPM: the SQLite package database (`rpmdb.sqlite`, RHEL 9, Fedora 33 and later).
+//! RPM: the package databases: SQLite (`rpmdb.sqlite`, RHEL 9, Fedora 33 and later),
+//! Berkeley DB (`Packages`, RHEL/CentOS up to 8) and NDB (`Packages.db`, SUSE).
 //!
 //! Each row of the `Packages` table holds one package's header blob as rpm stores it
 //! (the header structure of the RPM file format, without the 8-byte lead): a big-endian
 //! index count and data length, then 16-byte index entries (tag, type, offset, count),
 //! then the data store. vouch reads the tags it needs: NAME (1000), VERSION (1001),
 //! RELEASE (1002), EPOCH (1003), VENDOR (1011), LICENSE (1014), ARCH (1022),
-//! SOURCERPM (1044). Berkeley DB (`Packages`) and NDB (`Packages.db`) databases are
-//! recognised and reported as unsupported rather than silently ignored.
+//! SOURCERPM (1044). The Berkeley DB (`Packages`) and NDB (`Packages.db`) databases
+//! hold the same header blobs; [`super::rpmdb`] reads them out.
 //!
 //! Version is `VERSION-RELEASE`, with `EPOCH:` in front when there is an epoch; the purl
 //! carries the epoch as a qualifier (syft's form):
@@ -44,18 +45,20 @@ impl Cataloger for Rpm {
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            if base(path) != "rpmdb.sqlite" {
-                cx.warn(path, "Berkeley DB and NDB rpm databases are not read yet; packages in it are not listed");
-                continue;
-            }
             let Some(bytes) = cx.read(path) else { continue };
-            let headers = match read_sqlite(&bytes) {
+            let (what, headers) = match base(path) {
+                "rpmdb.sqlite" => ("SQLite", read_sqlite(&bytes)),
+                "Packages" => ("Berkeley DB", super::rpmdb::read_bdb(&bytes)),
+                _ => ("NDB", super::rpmdb::read_ndb(&bytes)),
+            };
+            let mut headers = match headers {
                 Ok(h) => h,
                 Err(e) => {
-                    cx.warn(path, format!("not a readable rpm SQLite database: {e}"));
+                    cx.warn(path, format!("not a readable rpm {what} database: {e}"));
                     continue;
                 }
             };
+            headers.truncate(MAX_ROWS);
             let location = cx.location(path);
             for (i, blob) in headers.iter().enumerate() {
                 let h = match Header::parse(blob) {

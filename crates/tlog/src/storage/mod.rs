@@ -130,6 +130,10 @@ pub(crate) fn missing_node(id: &NodeId) -> Error {
     }
 }
 
+/// Idle connections kept for reuse: enough for the blocking tasks of a busy service, so that
+/// concurrent requests do not open (and drop) a connection each.
+const MAX_IDLE: usize = 64;
+
 /// A bag of idle connections: the service's blocking tasks take one, use it, put it back.
 pub(crate) struct Pool<C> {
     idle: std::sync::Mutex<Vec<C>>,
@@ -155,7 +159,7 @@ impl<C> Pool<C> {
         let result = f(&mut conn);
         if result.is_ok()
             && let Ok(mut idle) = self.idle.lock()
-            && idle.len() < 16
+            && idle.len() < MAX_IDLE
         {
             idle.push(conn);
         }

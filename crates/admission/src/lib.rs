@@ -1,0 +1,469 @@
+//! vouch's Kubernetes admission webhook: AdmissionReview v1 over HTTPS, enforcing Kyverno
+//! `verifyImages` policies and policy-controller `ClusterImagePolicy`s offline.
+//!
+//! * [`Webhook`]: the policies, the [`VerificationCache`] (by digest, TTL, size bound, short
+//!   negative entries) and [`Metrics`]; [`Webhook::review`] answers one review body and
+//!   [`Webhook::evaluate`] is the synchronous core (also used by the benchmark).
+//! * [`server`]: [`server::serve`] runs `/validate`, `/mutate`, `/healthz`, `/readyz` and
+//!   `/metrics` over rustls ([`server::tls_config`]).
+//! * [`review`]: the AdmissionReview request and response shapes.
+//!
+//! Behaviour (notes §5): `/mutate` answers allowed or denied, the denial naming the image,
+//! policy, rule and failed check; Audit/`warn` failures are admitted with `warnings`; it pins
+//! each verified tag to `tag@sha256:…` with a base64 JSONPatch. `/validate` is Kyverno's
+//! validating phase ([`vouch_policy::Phase::Validate`]): it sees the object after mutation,
+//! refuses tags without a digest (`verifyDigest`) and verifies (`required`).
+//! Tags are resolved on every review, concurrent resolutions of one tag coalesced
+//! ([`TagResolver`]); digest-pinned references are never resolved. Each
+//! review has a deadline below the API server's `timeoutSeconds`; at the deadline the answer
+//! is a denial naming the timeout (allowed with a warning when no loaded policy fails closed).
+//!
+//! Side effects: none besides the verification cache and metrics, so dry-run reviews
+//! (`sideEffects: None`) are evaluated exactly like others. Registry credentials come from the
+//! webhook's own configuration (`--creds`, a mounted docker config / `REGISTRY_AUTH_FILE`):
+//! without an API server client the pod's `imagePullSecrets` cannot be read.
+#![forbid(unsafe_code)]
+
+pub mod cache;
+mod error;
+pub mod metrics;
+pub mod resolve;
+pub mod review;
+pub mod server;
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use vouch_oci::RegistryOptions;
+use vouch_policy::eval::patch_json;
+use vouch_policy::eval::{CheckError, ImageVerifier};
+use vouch_policy::kyverno::Attestor;
+use vouch_policy::{
+    ImageInfo, NoMatch, Options, Phase, PolicySet, Resource, SigstoreVerifier, Status,
+};
+use vouch_sign::TrustedRoot;
+
+pub use cache::{CacheConfig, CachedVerifier, VerificationCache};
+pub use error::{Error, Result};
+pub use metrics::Metrics;
+pub use resolve::TagResolver;
+pub use review::{Parsed, Request, Verdict};
+
+/// Bounds on untrusted input and work.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Request body bytes. 3 MiB: the API server's own request limit is 3 MiB and etcd
+    /// objects are at most about 1.5 MiB; anything larger is not from an API server.
+    pub max_body_bytes: usize,
+    /// Reviews evaluated at once. 64: each holds a blocking thread while it talks to the
+    /// registry; more waiting reviews are answered at once as overloaded instead of queueing
+    /// past their deadline.
+    pub max_in_flight: usize,
+    /// Policy and resource bounds (containers per object, …).
+    pub policy: vouch_policy::Limits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 3 << 20,
+            max_in_flight: 64,
+            policy: vouch_policy::Limits::default(),
+        }
+    }
+}
+
+/// Everything the webhook needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The policies enforced.
+    pub policies: PolicySet,
+    /// Trust for keyless identities and transparency log entries.
+    pub trust: TrustedRoot,
+    /// How registries are reached (credentials, CA, timeouts).
+    pub registry: RegistryOptions,
+    /// Input bounds.
+    pub limits: Limits,
+    /// Cache bounds.
+    pub cache: CacheConfig,
+    /// Deadline for one review. 8 s by default: under the API server's default
+    /// `timeoutSeconds` of 10 so the answer (a denial naming the timeout) arrives before the
+    /// API server gives up. A shorter `?timeout=` from the API server wins (minus 1 s).
+    pub timeout: Duration,
+    /// Images no `ClusterImagePolicy` matches (when any is loaded).
+    pub no_match: NoMatch,
+}
+
+impl Config {
+    /// A configuration with default limits, cache and timeout.
+    pub fn new(policies: PolicySet, trust: TrustedRoot, registry: RegistryOptions) -> Self {
+        Self {
+            policies,
+            trust,
+            registry,
+            limits: Limits::default(),
+            cache: CacheConfig::default(),
+            timeout: Duration::from_secs(8),
+            no_match: NoMatch::default(),
+        }
+    }
+}
+
+/// Which endpoint a review arrived at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/validate`: allowed or denied.
+    Validate,
+    /// `/mutate`: also digest pins.
+    Mutate,
+}
+
+/// The webhook's state, shared by all requests.
+#[derive(Debug)]
+pub struct Webhook {
+    config: Config,
+    /// Long-lived (open repositories and their connections are reused), without its own
+    /// unbounded memo: results go through `cache`.
+    verifier: Arc<SigstoreVerifier>,
+    /// Tag resolutions, coalesced across concurrent reviews (never remembered).
+    resolver: TagResolver,
+    cache: VerificationCache,
+    metrics: Metrics,
+    slots: Arc<Semaphore>,
+    fails_closed: bool,
+}
+
+/// An answer: HTTP status and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    /// 200 for every AdmissionReview response; 400 when the body is not one.
+    pub status: u16,
+    /// The body.
+    pub body: Value,
+}
+
+impl Webhook {
+    /// Validates the policies and builds the webhook.
+    pub fn new(config: Config) -> Result<Arc<Self>> {
+        if let Some((policy, problems)) = config.policies.validate().into_iter().next() {
+            return Err(Error::Policy {
+                policy,
+                reason: problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+        Ok(Arc::new(Self {
+            verifier: Arc::new(
+                SigstoreVerifier::new(config.trust.clone(), config.registry.clone()).without_memo(),
+            ),
+            resolver: TagResolver::new(),
+            cache: VerificationCache::new(config.cache.clone()),
+            metrics: Metrics::default(),
+            slots: Arc::new(Semaphore::new(config.limits.max_in_flight.max(1))),
+            fails_closed: config.policies.fails_closed(),
+            config,
+        }))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Prometheus exposition of the counters.
+    pub fn metrics_text(&self) -> String {
+        self.metrics
+            .render(self.cache.stats(), self.resolver.stats())
+    }
+
+    /// The cache (for statistics).
+    pub fn cache(&self) -> &VerificationCache {
+        &self.cache
+    }
+
+    /// The tag resolver (for statistics).
+    pub fn resolver(&self) -> &TagResolver {
+        &self.resolver
+    }
+
+    /// Answers one request body, within the deadline: `min(config.timeout, api_timeout - 1s)`.
+    pub async fn review(
+        self: &Arc<Self>,
+        endpoint: Endpoint,
+        body: &[u8],
+        api_timeout: Option<Duration>,
+    ) -> Answer {
+        let start = Instant::now();
+        let mutate = endpoint == Endpoint::Mutate;
+        let request = match review::parse(body) {
+            Parsed::Request(r) => r,
+            Parsed::Malformed { uid: None, reason } => {
+                self.metrics
+                    .record(mutate, metrics::Outcome::Malformed, start.elapsed());
+                return Answer {
+                    status: 400,
+                    body: serde_json::json!({"error": reason.to_string()}),
+                };
+            }
+            Parsed::Malformed {
+                uid: Some(uid),
+                reason,
+            } => {
+                self.metrics
+                    .record(mutate, metrics::Outcome::Malformed, start.elapsed());
+                return Answer {
+                    status: 200,
+                    body: Verdict::deny(format!("vouch: {reason}")).to_review(&uid),
+                };
+            }
+        };
+        if request.dry_run == Some(true) {
+            self.metrics.dry_run();
+        }
+        let deadline = match api_timeout {
+            Some(t) => self
+                .config
+                .timeout
+                .min(t.saturating_sub(Duration::from_secs(1)))
+                .max(Duration::from_millis(500)),
+            None => self.config.timeout,
+        };
+        let uid = request.uid.clone();
+        let verdict = match Arc::clone(&self.slots).try_acquire_owned() {
+            Err(_) => {
+                self.metrics.overloaded();
+                self.unfinished(
+                    &request,
+                    "every evaluation slot is busy (webhook overloaded)",
+                )
+            }
+            Ok(permit) => {
+                let this = Arc::clone(self);
+                let req = request.clone();
+                let task = tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    this.evaluate(endpoint, &req)
+                });
+                match tokio::time::timeout(deadline, task).await {
+                    Ok(Ok(v)) => v,
+                    Ok(Err(e)) => self.unfinished(&request, &format!("evaluation failed: {e}")),
+                    Err(_) => {
+                        self.metrics.timeout();
+                        self.unfinished(
+                            &request,
+                            &format!(
+                                "verification did not finish within the {} ms deadline (registry slow or unreachable)",
+                                deadline.as_millis()
+                            ),
+                        )
+                    }
+                }
+            }
+        };
+        let outcome = if verdict.allowed {
+            metrics::Outcome::Allowed
+        } else {
+            metrics::Outcome::Denied
+        };
+        self.metrics.record(mutate, outcome, start.elapsed());
+        Answer {
+            status: 200,
+            body: verdict.to_review(&uid),
+        }
+    }
+
+    /// The answer when evaluation could not finish: a denial when any policy fails closed,
+    /// otherwise admitted with a warning.
+    fn unfinished(&self, request: &Request, why: &str) -> Verdict {
+        let what = describe(request);
+        if self.fails_closed {
+            Verdict::deny(format!(
+                "vouch: {what} denied: {why}; failing closed (an Enforce policy with failurePolicy Fail applies)"
+            ))
+        } else {
+            Verdict {
+                warnings: vec![format!("vouch: {what} not verified: {why}")],
+                ..Verdict::allow()
+            }
+        }
+    }
+
+    /// Evaluates one request synchronously (blocking registry I/O).
+    pub fn evaluate(&self, endpoint: Endpoint, request: &Request) -> Verdict {
+        if request.object.is_null() || matches!(request.operation.as_str(), "DELETE" | "CONNECT") {
+            return Verdict::allow();
+        }
+        let mut resource = Resource::from_value(request.object.clone());
+        if request.object["metadata"]["namespace"].as_str().is_none()
+            && let Some(ns) = request.namespace.as_deref().filter(|n| !n.is_empty())
+        {
+            ns.clone_into(&mut resource.namespace);
+        }
+        if resource.name.is_empty()
+            && let Some(n) = &request.name
+        {
+            n.clone_into(&mut resource.name);
+        }
+        if resource.pod_spec_pointer().is_none() {
+            return Verdict::allow();
+        }
+        let phase = match endpoint {
+            Endpoint::Mutate => Phase::Mutate,
+            Endpoint::Validate => Phase::Validate,
+        };
+        // Tags are resolved on every review (never cached), all of them at once, sharing
+        // requests already in flight for the same tag; digest-pinned references are not
+        // resolved at all (`tags_to_resolve` leaves them out).
+        let resolved =
+            match self
+                .config
+                .policies
+                .tags_to_resolve(&resource, &self.config.limits.policy, phase)
+            {
+                Ok(tags) => {
+                    let answers = self.resolver.resolve_all(&self.verifier, &tags);
+                    tags.into_iter().zip(answers).collect()
+                }
+                Err(_) => Vec::new(),
+            };
+        let prefetched = Prefetched {
+            resolved,
+            inner: self.verifier.as_ref(),
+        };
+        let verifier = CachedVerifier {
+            cache: &self.cache,
+            inner: &prefetched,
+        };
+        let options = Options {
+            audit_warn: false,
+            no_match: self.config.no_match,
+            phase,
+        };
+        let report = match vouch_policy::evaluate(
+            &self.config.policies,
+            &resource,
+            &verifier,
+            options,
+            &self.config.limits.policy,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                return Verdict::deny(format!(
+                    "vouch: {} {}/{}: {e}",
+                    resource.kind, resource.namespace, resource.name
+                ));
+            }
+        };
+        let warnings: Vec<String> = report
+            .results
+            .iter()
+            .filter(|r| {
+                !r.enforce && matches!(r.status, Status::Fail | Status::Error | Status::Warn)
+            })
+            .map(|r| format!("{}/{}: {}", r.policy, r.rule, r.message))
+            .collect();
+        if report.blocked() {
+            // Kyverno's GetBlockedMessages shape (notes §2.7).
+            let mut m = format!(
+                "\n\nresource {}/{}/{} was blocked due to the following policies\n\n",
+                resource.kind, resource.namespace, resource.name
+            );
+            let mut last = "";
+            for r in report
+                .results
+                .iter()
+                .filter(|r| r.enforce && matches!(r.status, Status::Fail | Status::Error))
+            {
+                if r.policy != last {
+                    let _ = writeln!(m, "{}:", r.policy);
+                    last = &r.policy;
+                }
+                let _ = writeln!(m, "  {}: {}", r.rule, r.message);
+            }
+            return Verdict {
+                warnings,
+                ..Verdict::deny(m)
+            };
+        }
+        let patch = (endpoint == Endpoint::Mutate && !report.patches.is_empty())
+            .then(|| patch_json(&report.patches));
+        Verdict {
+            patch,
+            warnings,
+            ..Verdict::allow()
+        }
+    }
+}
+
+/// Answers `resolve` from the resolutions made up front; everything else goes to `inner`.
+struct Prefetched<'a> {
+    resolved: Vec<(ImageInfo, Result<String, CheckError>)>,
+    inner: &'a dyn ImageVerifier,
+}
+
+impl ImageVerifier for Prefetched<'_> {
+    fn resolve(&self, image: &ImageInfo) -> Result<String, CheckError> {
+        match self.resolved.iter().find(|(i, _)| i == image) {
+            Some((_, r)) => r.clone(),
+            None => self.inner.resolve(image),
+        }
+    }
+
+    fn verify_signature(
+        &self,
+        image: &ImageInfo,
+        digest: &str,
+        attestor: &Attestor,
+    ) -> Result<(), CheckError> {
+        self.inner.verify_signature(image, digest, attestor)
+    }
+
+    fn verify_attestations(
+        &self,
+        image: &ImageInfo,
+        digest: &str,
+        predicate_type: &str,
+        attestor: &Attestor,
+    ) -> Result<Vec<Value>, CheckError> {
+        self.inner
+            .verify_attestations(image, digest, predicate_type, attestor)
+    }
+}
+
+fn describe(request: &Request) -> String {
+    let kind = request.kind["kind"]
+        .as_str()
+        .or_else(|| request.object["kind"].as_str())
+        .unwrap_or("object");
+    let name = request
+        .name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .or_else(|| request.object["metadata"]["name"].as_str())
+        .or_else(|| request.object["metadata"]["generateName"].as_str())
+        .unwrap_or_default();
+    format!(
+        "{kind} {}/{name}",
+        request.namespace.as_deref().unwrap_or_default()
+    )
+}
+
+/// Parses the API server's `?timeout=` value (`10s`, `1500ms`, `1m`).
+pub fn parse_timeout(s: &str) -> Option<Duration> {
+    let (n, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = n.parse().ok()?;
+    match unit {
+        "s" => Some(Duration::from_secs(n)),
+        "ms" => Some(Duration::from_millis(n)),
+        "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
+        _ => None,
+    }
+}

@@ -1,0 +1,536 @@
+//! Keyless signing end to end against a running private instance: `vouch instance serve` as a
+//! process with sigstore-python 4.x as the peer (both directions), and an in-process instance
+//! with a real registry for image signatures and SBOM attestations, verified by identity and
+//! issuer before and after the instance is stopped.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use common::{check_ok, fails_with, ok, vouch, vouch_cmd};
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::{Value, json};
+use vouch_testkit::{RegistryServer, free_port, umoci_image, venv_tool};
+
+/// `vouch instance serve` as a child process, killed on drop.
+struct Served {
+    child: Child,
+    oidc: String,
+    trust_config: PathBuf,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Served {
+    let addr = |p: u16| format!("127.0.0.1:{p}");
+    let (ca, log, oidc) = (free_port(), free_port(), free_port());
+    let mut child = vouch_cmd(&[
+        "instance",
+        "serve",
+        dir.to_str().unwrap(),
+        "--listen-ca",
+        &addr(ca),
+        "--listen-log",
+        &addr(log),
+        "--listen-oidc",
+        &addr(oidc),
+        "-o",
+        "json",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .unwrap();
+    // The JSON report is printed once everything listens.
+    let mut text = String::new();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let report: Value = loop {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "instance serve exited: {text}"
+        );
+        text.push_str(&line);
+        if let Ok(v) = serde_json::from_str(&text) {
+            break v;
+        }
+    };
+    assert_eq!(report["caUrl"], format!("http://{}", addr(ca)));
+    assert_eq!(report["logUrl"], format!("http://{}", addr(log)));
+    Served {
+        child,
+        oidc: report["oidcUrl"].as_str().unwrap().to_owned(),
+        trust_config: PathBuf::from(report["trustConfig"].as_str().unwrap()),
+    }
+}
+
+fn sigstore(args: &[&str]) -> Output {
+    Command::new(venv_tool("sigstore"))
+        .args(args)
+        .env_remove("SIGSTORE_IDENTITY_TOKEN")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn sigstore_python_signs_against_the_instance_and_verifies_vouch_bundles() {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = dir.path().join("instance");
+    let served = serve(&inst);
+    let tc = served.trust_config.to_str().unwrap().to_owned();
+    let email = vouch_instance::DEFAULT_EMAIL;
+    let token = ok(&["instance", "token", inst.to_str().unwrap()])
+        .trim()
+        .to_owned();
+
+    // sigstore-python signs with vouch's trust config against the running instance...
+    let file = dir.path().join("by-python.txt");
+    std::fs::write(&file, b"signed by sigstore-python\n").unwrap();
+    let py_bundle = dir.path().join("by-python.sigstore.json");
+    let out = sigstore(&[
+        "--trust-config",
+        &tc,
+        "sign",
+        "--identity-token",
+        &token,
+        "--bundle",
+        py_bundle.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "sigstore sign: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ...and vouch verifies its bundle by identity and issuer, offline.
+    let verify = |artifact: &Path, bundle: &Path, identity: &str, issuer: &str| -> Vec<String> {
+        [
+            "verify-blob",
+            artifact.to_str().unwrap(),
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--trust-config",
+            &tc,
+            "--certificate-identity",
+            identity,
+            "--certificate-oidc-issuer",
+            issuer,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    };
+    let args = verify(&file, &py_bundle, email, &served.oidc);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let text = ok(&args);
+    assert!(text.contains("Verified OK"), "{text}");
+    for (identity, issuer, check) in [
+        ("mallory@vouch.invalid", served.oidc.as_str(), "identity"),
+        (
+            email,
+            "https://token.actions.githubusercontent.com",
+            "OIDC issuer",
+        ),
+    ] {
+        let args = verify(&file, &py_bundle, identity, issuer);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let text = fails_with(3, &args);
+        assert!(text.contains(&format!("FAILED  {check}")), "{text}");
+    }
+
+    // vouch signs keyless (token from the loopback dev issuer named in the trust config)...
+    let mine = dir.path().join("by-vouch.txt");
+    std::fs::write(&mine, b"signed by vouch\n").unwrap();
+    let my_bundle = dir.path().join("by-vouch.sigstore.json");
+    let report: Value = serde_json::from_str(&ok(&[
+        "sign-blob",
+        mine.to_str().unwrap(),
+        "--keyless",
+        "--trust-config",
+        &tc,
+        "--bundle",
+        my_bundle.to_str().unwrap(),
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(report["certificateIdentity"], email);
+    assert_eq!(report["certificateOidcIssuer"], served.oidc.as_str());
+    let bundle: Value = serde_json::from_slice(&std::fs::read(&my_bundle).unwrap()).unwrap();
+    assert_eq!(
+        bundle["mediaType"],
+        "application/vnd.dev.sigstore.bundle.v0.3+json"
+    );
+    assert!(bundle["verificationMaterial"]["certificate"]["rawBytes"].is_string());
+    assert_eq!(
+        bundle["verificationMaterial"]["tlogEntries"][0]["kindVersion"],
+        json!({"kind": "hashedrekord", "version": "0.0.1"})
+    );
+    // ...and sigstore-python accepts it offline; a wrong identity fails there too.
+    let py_verify = |identity: &str| {
+        sigstore(&[
+            "--trust-config",
+            &tc,
+            "verify",
+            "identity",
+            "--offline",
+            "--bundle",
+            my_bundle.to_str().unwrap(),
+            "--cert-identity",
+            identity,
+            "--cert-oidc-issuer",
+            &served.oidc,
+            mine.to_str().unwrap(),
+        ])
+    };
+    let out = py_verify(email);
+    assert!(
+        out.status.success(),
+        "sigstore verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = py_verify("mallory@vouch.invalid");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("SANs do not match"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // DSSE both ways: a sigstore-python attestation (Rekor `dsse` entry) verifies in vouch,
+    // and a vouch keyless statement bundle verifies in sigstore-python.
+    let predicate = dir.path().join("provenance.json");
+    std::fs::write(
+        &predicate,
+        br#"{"buildDefinition":{"buildType":"https://example.com/build","externalParameters":{}},
+            "runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
+    )
+    .unwrap();
+    let py_att = dir.path().join("by-python.att.sigstore.json");
+    let out = sigstore(&[
+        "--trust-config",
+        &tc,
+        "attest",
+        "--identity-token",
+        &token,
+        "--predicate",
+        predicate.to_str().unwrap(),
+        "--predicate-type",
+        "https://slsa.dev/provenance/v1",
+        "--bundle",
+        py_att.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "sigstore attest: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let args = verify(&file, &py_att, email, &served.oidc);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&args);
+
+    let config =
+        vouch_keyless::TrustConfig::from_file(&served.trust_config, &Default::default()).unwrap();
+    let signer = vouch_keyless::KeylessSigner::new(config).unwrap();
+    let session = signer
+        .certify(
+            &vouch_keyless::IdentityToken::parse(&token, vouch_keyless::TokenSource::Flag).unwrap(),
+        )
+        .unwrap();
+    let digest = vouch_oci::Digest::sha256(&std::fs::read(&mine).unwrap());
+    let statement = vouch_sign::intoto::Statement::new(
+        vec![vouch_sign::intoto::Subject::sha256(
+            "by-vouch.txt",
+            digest.hex(),
+        )],
+        "https://slsa.dev/provenance/v1",
+        serde_json::from_slice(&std::fs::read(&predicate).unwrap()).unwrap(),
+    );
+    let my_att = dir.path().join("by-vouch.att.sigstore.json");
+    std::fs::write(
+        &my_att,
+        session.sign_statement(&statement).unwrap().to_json(),
+    )
+    .unwrap();
+    let out = sigstore(&[
+        "--trust-config",
+        &tc,
+        "verify",
+        "identity",
+        "--offline",
+        "--bundle",
+        my_att.to_str().unwrap(),
+        "--cert-identity",
+        email,
+        "--cert-oidc-issuer",
+        &served.oidc,
+        mine.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "sigstore verify (DSSE): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // SIGTERM stops `instance serve` cleanly (exit 0).
+    let status = Command::new("kill")
+        .args(["-TERM", &served.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut served = served;
+    assert!(served.child.wait().unwrap().success());
+}
+
+/// An image pushed to `registry` at `repo:tag`; returns the reference and its digest.
+fn push_image(registry: &RegistryServer, dir: &Path, repo: &str) -> (String, String) {
+    let layout = umoci_image(dir, "v1", &[&[("etc/app.conf", b"keyless\n")]]);
+    let reference = format!("{}/{repo}:v1", registry.host);
+    let copied: Value = serde_json::from_str(&ok(&[
+        "image",
+        "copy",
+        &format!("oci:{}:v1", layout.display()),
+        &reference,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    (reference, copied["digest"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn keyless_image_signature_and_sbom_attestation_verify_by_identity_also_offline() {
+    let registry = RegistryServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let running =
+        vouch_instance::Instance::start(dir.path().join("instance"), &Default::default()).unwrap();
+    let tc = running.trust_config_path().to_str().unwrap().to_owned();
+    let root = running.trusted_root_path().to_str().unwrap().to_owned();
+    let issuer = running.oidc_url().unwrap().to_owned();
+    let email = running.email().to_owned();
+    let (image, digest) = push_image(&registry, dir.path(), "keyless/app");
+
+    // sign: token from the dev issuer the trust config names; both storage schemes.
+    let report: Value = serde_json::from_str(&ok(&[
+        "sign",
+        &image,
+        "--keyless",
+        "--trust-config",
+        &tc,
+        "--signature-format",
+        "both",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(report["certificateIdentity"], email.as_str());
+    assert_eq!(report["stored"].as_array().unwrap().len(), 2, "{report}");
+
+    // attest an SBOM: token from SIGSTORE_ID_TOKEN, trust config from VOUCH_TRUST_CONFIG.
+    let sbom = dir.path().join("sbom.spdx.json");
+    std::fs::write(
+        &sbom,
+        br#"{"spdxVersion":"SPDX-2.3","name":"app","packages":[]}"#,
+    )
+    .unwrap();
+    let attest_args = [
+        "attest",
+        image.as_str(),
+        "--keyless",
+        "--predicate",
+        sbom.to_str().unwrap(),
+        "--type",
+        "spdxjson",
+        "--signature-format",
+        "both",
+    ];
+    let out = vouch_cmd(&attest_args)
+        .env("SIGSTORE_ID_TOKEN", running.token().unwrap())
+        .env("VOUCH_TRUST_CONFIG", &tc)
+        .output()
+        .unwrap();
+    check_ok(&out, &attest_args);
+
+    // The legacy layers carry cosign's keyless annotations.
+    let hex = digest.trim_start_matches("sha256:");
+    let registry_client = vouch_oci::Registry::open(
+        &vouch_oci::Reference::parse(&image).unwrap(),
+        &vouch_oci::RegistryOptions::default(),
+        false,
+    )
+    .unwrap();
+    for suffix in ["sig", "att"] {
+        let raw = vouch_oci::ImageSource::manifest(
+            &registry_client,
+            &vouch_oci::Selector::Tag(format!("sha256-{hex}.{suffix}")),
+        )
+        .unwrap();
+        let manifest: Value = serde_json::from_slice(&raw.bytes).unwrap();
+        let annotations = &manifest["layers"][0]["annotations"];
+        assert!(
+            annotations["dev.sigstore.cosign/certificate"]
+                .as_str()
+                .unwrap()
+                .starts_with("-----BEGIN CERTIFICATE-----"),
+            "{manifest}"
+        );
+        assert_eq!(
+            annotations["dev.sigstore.cosign/chain"]
+                .as_str()
+                .unwrap()
+                .matches("BEGIN CERTIFICATE")
+                .count(),
+            2
+        );
+        let rekor: Value =
+            serde_json::from_str(annotations["dev.sigstore.cosign/bundle"].as_str().unwrap())
+                .unwrap();
+        assert!(rekor["SignedEntryTimestamp"].is_string(), "{rekor}");
+        assert!(rekor["Payload"]["integratedTime"].is_u64(), "{rekor}");
+    }
+
+    let verify_all = |when: &str| {
+        let report: Value = serde_json::from_str(&ok(&[
+            "verify",
+            &image,
+            "--certificate-identity",
+            &email,
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+            &root,
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        let sigs = report["signatures"].as_array().unwrap();
+        assert_eq!(sigs.len(), 2, "{when}: {report}");
+        assert!(
+            sigs.iter().all(|s| s["verified"] == true),
+            "{when}: {report}"
+        );
+        let report: Value = serde_json::from_str(&ok(&[
+            "verify-attestation",
+            &image,
+            "--type",
+            "spdxjson",
+            "--certificate-identity-regexp",
+            "^dev@vouch\\.invalid$",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trust-config",
+            &tc,
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        let atts = report["signatures"].as_array().unwrap();
+        assert_eq!(atts.len(), 2, "{when}: {report}");
+        for a in atts {
+            assert_eq!(a["verified"], true, "{when}: {a}");
+            assert_eq!(a["payload"]["predicateType"], "https://spdx.dev/Document");
+            assert_eq!(a["payload"]["subject"][0]["digest"]["sha256"], hex);
+        }
+    };
+    verify_all("instance running");
+
+    // Negative: wrong identity, wrong issuer.
+    let text = fails_with(
+        3,
+        &[
+            "verify",
+            &image,
+            "--certificate-identity",
+            "mallory@vouch.invalid",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+            &root,
+        ],
+    );
+    assert!(text.contains("FAILED  identity"), "{text}");
+    let text = fails_with(
+        3,
+        &[
+            "verify-attestation",
+            &image,
+            "--type",
+            "spdxjson",
+            "--certificate-identity",
+            &email,
+            "--certificate-oidc-issuer-regexp",
+            "^https://accounts\\.google\\.com$",
+            "--trusted-root",
+            &root,
+        ],
+    );
+    assert!(text.contains("FAILED  OIDC issuer"), "{text}");
+
+    // Offline: the instance is stopped; verification needs no service.
+    running.stop();
+    verify_all("instance stopped");
+}
+
+#[test]
+fn expired_and_foreign_tokens_are_refused_by_the_ca_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let running =
+        vouch_instance::Instance::start(dir.path().join("instance"), &Default::default()).unwrap();
+    let tc = running.trust_config_path().to_str().unwrap().to_owned();
+    let file = dir.path().join("f.txt");
+    std::fs::write(&file, b"x").unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let expired = running.dev_issuer().unwrap().mint_claims(&json!({
+        "iss": running.oidc_url().unwrap(), "sub": "s", "aud": "sigstore",
+        "email": running.email(), "email_verified": true,
+        "iat": now - 4000, "exp": now - 3600}));
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, &expired).unwrap();
+    let out = vouch(&[
+        "sign-blob",
+        file.to_str().unwrap(),
+        "--keyless",
+        "--trust-config",
+        &tc,
+        "--identity-token",
+        &format!("@{}", token_file.display()),
+        "--bundle",
+        dir.path().join("b.json").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refused (HTTP 401)") && stderr.contains("exp"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("b.json").exists());
+
+    // Without any token source (no dev issuer in a non-loopback config) the error says how.
+    let out = vouch(&[
+        "sign-blob",
+        file.to_str().unwrap(),
+        "--keyless",
+        "--bundle",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--trust-config"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,706 @@
+//! A private Sigstore instance: one directory of keys and trust files, and the services that
+//! make it a complete offline Sigstore (Fulcio-compatible CA, Rekor-compatible transparency log
+//! on SQLite, development OIDC issuer).
+//!
+//! * [`Instance::init`]: generates the root and intermediate CA, the CT log key, the log key
+//!   and the dev issuer key, and writes `trusted_root.json`
+//!   (`application/vnd.dev.sigstore.trustedroot+json;version=0.1`), `signing_config.json`
+//!   (v0.2) and `trust_config.json` (a ClientTrustConfig combining both, what
+//!   `sigstore --trust-config` and `vouch --trust-config` read).
+//!   Formats: `sigstore/protobuf-specs:protos/sigstore_trustroot.proto`.
+//! * [`Instance::start`]: runs CA, log and dev OIDC issuer in-process on loopback ports (port 0
+//!   picks free ones), rewrites the trust files with the URLs actually served, and returns a
+//!   [`RunningInstance`] that mints dev tokens and stops everything on [`RunningInstance::stop`]
+//!   or drop.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), vouch_instance::Error> {
+//! let dir = tempfile::tempdir().expect("tempdir");
+//! let running = vouch_instance::Instance::start(dir.path(), &Default::default())?;
+//! let token = running.token()?; // a dev-issuer identity token for `running.email()`
+//! println!("CA {} log {} trust config {}", running.ca_url(), running.log_url(),
+//!          running.trust_config_path().display());
+//! # let _ = token;
+//! running.stop();
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
+use serde_json::{Value, json};
+use vouch_ca::dev_oidc::{DevIssuer, TokenRequest};
+use vouch_ca::oidc::{IssuerConfig, TokenVerifier};
+use vouch_ca::{CaMaterial, CaService, CertificateAuthority};
+use vouch_sign::{KeyAlgorithm, SigningKey};
+use vouch_tlog::{Log, LogKey, SqliteStorage};
+
+/// `validFor.start` of every trust file entry: the instance's keys are valid from the epoch,
+/// as in sigstore-python's conformance trust config.
+const VALID_FROM: &str = "1970-01-01T00:00:00Z";
+/// Host name in the log's checkpoints (origin `"<host> - <tree id>"`), as `vouch tlog serve`.
+pub const LOG_HOSTNAME: &str = "vouch-tlog";
+/// Default subject of dev tokens.
+pub const DEFAULT_SUBJECT: &str = "vouch-dev";
+/// Default (verified) email of dev tokens, the certificate SAN of keyless signatures.
+pub const DEFAULT_EMAIL: &str = "dev@vouch.invalid";
+
+/// What can go wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file of the instance.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// `init` on a directory that already holds an instance.
+    #[error("{0} already holds an instance")]
+    AlreadyInitialised(PathBuf),
+    /// A file the instance needs is missing or unreadable.
+    #[error("{path}: {reason}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A listen address could not be bound.
+    #[error("listening for the {service} on {addr}: {source}")]
+    Bind {
+        /// `CA`, `transparency log` or `OIDC issuer`.
+        service: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The dev OIDC issuer is not part of this instance.
+    #[error("the dev OIDC issuer is disabled in this instance")]
+    NoDevIssuer,
+    /// The service runtime could not start.
+    #[error("starting the service runtime: {0}")]
+    Runtime(String),
+    /// CA material.
+    #[error(transparent)]
+    Ca(#[from] vouch_ca::Error),
+    /// Log key or storage.
+    #[error(transparent)]
+    Tlog(Box<vouch_tlog::Error>),
+    /// Key generation or encoding.
+    #[error(transparent)]
+    Sign(#[from] vouch_sign::Error),
+}
+
+impl From<vouch_tlog::Error> for Error {
+    fn from(e: vouch_tlog::Error) -> Self {
+        Self::Tlog(Box::new(e))
+    }
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Base URLs of the three services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Urls {
+    /// The CA (Fulcio v2 API base).
+    pub ca: String,
+    /// The transparency log (Rekor v1 API base).
+    pub log: String,
+    /// The dev OIDC issuer (`iss` of its tokens); `None` when disabled.
+    pub oidc: Option<String>,
+}
+
+impl Default for Urls {
+    /// The ports `vouch instance serve` uses by default.
+    fn default() -> Self {
+        Self {
+            ca: "http://127.0.0.1:5555".into(),
+            log: "http://127.0.0.1:3000".into(),
+            oidc: Some("http://127.0.0.1:5556".into()),
+        }
+    }
+}
+
+/// How to initialise.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// URLs written into the trust files (rewritten by [`Instance::start`]).
+    pub urls: Urls,
+    /// Organization name in the CA certificates.
+    pub organization: String,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        Self {
+            urls: Urls::default(),
+            organization: "vouch".into(),
+        }
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// Where the CA listens (default `127.0.0.1:0`, a free port).
+    pub listen_ca: SocketAddr,
+    /// Where the transparency log listens.
+    pub listen_log: SocketAddr,
+    /// Where the dev OIDC issuer listens; `None` disables it (the CA then trusts only
+    /// `issuers`).
+    pub listen_oidc: Option<SocketAddr>,
+    /// Default `sub` of dev tokens.
+    pub subject: String,
+    /// Default `email` of dev tokens (the certificate SAN).
+    pub email: String,
+    /// Further OIDC issuers the CA trusts (e.g. GitHub Actions).
+    pub issuers: Vec<IssuerConfig>,
+    /// Organization name, when `start` has to initialise the directory first.
+    pub organization: String,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self {
+            listen_ca: any,
+            listen_log: any,
+            listen_oidc: Some(any),
+            subject: DEFAULT_SUBJECT.into(),
+            email: DEFAULT_EMAIL.into(),
+            issuers: Vec::new(),
+            organization: "vouch".into(),
+        }
+    }
+}
+
+/// An initialised instance directory.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    dir: PathBuf,
+}
+
+const ROOT_CERT: &str = "ca/root.crt.pem";
+const INTERMEDIATE_CERT: &str = "ca/intermediate.crt.pem";
+const INTERMEDIATE_KEY: &str = "ca/intermediate.key.pem";
+const CT_KEY: &str = "ca/ctlog.key.pem";
+const LOG_KEY: &str = "tlog.key.pem";
+const OIDC_KEY: &str = "oidc.key.pem";
+const LOG_DB: &str = "tlog.db";
+/// File name of the trusted root in the instance directory.
+pub const TRUSTED_ROOT: &str = "trusted_root.json";
+/// File name of the signing config.
+pub const SIGNING_CONFIG: &str = "signing_config.json";
+/// File name of the ClientTrustConfig.
+pub const TRUST_CONFIG: &str = "trust_config.json";
+
+impl Instance {
+    /// Initialises `dir` with the default URLs (the ports `vouch instance serve` uses).
+    pub fn init(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::init_with(dir, &InitOptions::default())
+    }
+
+    /// Generates the instance's keys into `dir` (created if missing) and writes the trust files
+    /// for `options.urls`. Key files are mode 0600. Refuses a directory that already holds an
+    /// instance.
+    pub fn init_with(dir: impl AsRef<Path>, options: &InitOptions) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        if dir.join(TRUSTED_ROOT).exists() {
+            return Err(Error::AlreadyInitialised(dir));
+        }
+        let ca_dir = dir.join("ca");
+        std::fs::create_dir_all(&ca_dir).map_err(io(&ca_dir))?;
+        let ca = CertificateAuthority::generate(&options.organization)?;
+        let m = ca.to_pem()?;
+        write_new(&dir.join(ROOT_CERT), &m.root_cert_pem, false)?;
+        write_new(
+            &dir.join(INTERMEDIATE_CERT),
+            &m.intermediate_cert_pem,
+            false,
+        )?;
+        write_new(&dir.join(INTERMEDIATE_KEY), &m.intermediate_key_pem, true)?;
+        write_new(&dir.join(CT_KEY), &m.ct_key_pem, true)?;
+        let log_key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
+        let log_pem = vouch_ca::issue::pem("PRIVATE KEY", log_key.to_pkcs8_der()?.as_bytes());
+        write_new(&dir.join(LOG_KEY), &log_pem, true)?;
+        let oidc_key = generate_p256()?;
+        let oidc_pem = oidc_key
+            .to_pkcs8_pem(p256::pkcs8::LineEnding::LF)
+            .map_err(|e| Error::BadFile {
+                path: dir.join(OIDC_KEY),
+                reason: e.to_string(),
+            })?;
+        write_new(&dir.join(OIDC_KEY), &oidc_pem, true)?;
+        let instance = Self { dir };
+        instance.write_trust_files(&ca, &log_key.public_key(), &options.urls)?;
+        Ok(instance)
+    }
+
+    /// An existing instance directory (it must hold `trusted_root.json`).
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        let root = dir.join(TRUSTED_ROOT);
+        if !root.exists() {
+            return Err(Error::BadFile {
+                path: root,
+                reason: "missing: not an instance directory (run `vouch instance init`)".into(),
+            });
+        }
+        Ok(Self { dir })
+    }
+
+    /// Starts the instance in `dir` (initialising it first when it holds none): CA, log
+    /// (SQLite `DIR/tlog.db`) and dev OIDC issuer on the addresses in `options`, each in this
+    /// process on a runtime thread of its own. The trust files are rewritten with the URLs
+    /// actually bound, so they are right even with port 0. Usable from sync and async code.
+    pub fn start(dir: impl AsRef<Path>, options: &StartOptions) -> Result<RunningInstance> {
+        let dir = dir.as_ref();
+        let instance = if dir.join(TRUSTED_ROOT).exists() {
+            Self::open(dir)?
+        } else {
+            Self::init_with(
+                dir,
+                &InitOptions {
+                    organization: options.organization.clone(),
+                    ..InitOptions::default()
+                },
+            )?
+        };
+        instance.run(options)
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `DIR/trust_config.json` (ClientTrustConfig: trusted root + signing config).
+    pub fn trust_config_path(&self) -> PathBuf {
+        self.dir.join(TRUST_CONFIG)
+    }
+
+    /// `DIR/trusted_root.json`.
+    pub fn trusted_root_path(&self) -> PathBuf {
+        self.dir.join(TRUSTED_ROOT)
+    }
+
+    /// `DIR/signing_config.json`.
+    pub fn signing_config_path(&self) -> PathBuf {
+        self.dir.join(SIGNING_CONFIG)
+    }
+
+    /// The URLs recorded in the signing config (those of the last start, or of `init`).
+    pub fn urls(&self) -> Result<Urls> {
+        let path = self.signing_config_path();
+        let text = std::fs::read(&path).map_err(io(&path))?;
+        let config: Value = serde_json::from_slice(&text).map_err(|e| Error::BadFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let first = |field: &str| {
+            config[field]
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(|s| s["url"].as_str())
+                .map(str::to_owned)
+        };
+        let missing = |field: &str| Error::BadFile {
+            path: path.clone(),
+            reason: format!("no {field}[0].url"),
+        };
+        Ok(Urls {
+            ca: first("caUrls").ok_or_else(|| missing("caUrls"))?,
+            log: first("rekorTlogUrls").ok_or_else(|| missing("rekorTlogUrls"))?,
+            oidc: first("oidcUrls"),
+        })
+    }
+
+    /// Mints a dev-issuer token with the instance's issuer key for the issuer URL recorded in
+    /// the signing config (the instance need not be running in this process; the CA accepts
+    /// the token while the issuer serves its JWKS). `subject`/`email` default to
+    /// [`DEFAULT_SUBJECT`]/[`DEFAULT_EMAIL`].
+    pub fn mint_token(&self, request: &TokenRequest) -> Result<String> {
+        let url = self.urls()?.oidc.ok_or(Error::NoDevIssuer)?;
+        let issuer = self.dev_issuer(&url, DEFAULT_SUBJECT, DEFAULT_EMAIL)?;
+        Ok(issuer.mint(request))
+    }
+
+    fn dev_issuer(&self, url: &str, subject: &str, email: &str) -> Result<DevIssuer> {
+        let path = self.dir.join(OIDC_KEY);
+        let pem = read(&path)?;
+        let key = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).map_err(|e| Error::BadFile {
+            path,
+            reason: e.to_string(),
+        })?;
+        Ok(DevIssuer::with_key(url, key, subject, email))
+    }
+
+    fn load_ca(&self) -> Result<CertificateAuthority> {
+        Ok(CertificateAuthority::from_pem(&CaMaterial {
+            root_cert_pem: read(&self.dir.join(ROOT_CERT))?,
+            intermediate_cert_pem: read(&self.dir.join(INTERMEDIATE_CERT))?,
+            intermediate_key_pem: read(&self.dir.join(INTERMEDIATE_KEY))?,
+            ct_key_pem: read(&self.dir.join(CT_KEY))?,
+        })?)
+    }
+
+    /// Writes (overwrites) the three trust files for `urls`.
+    fn write_trust_files(
+        &self,
+        ca: &CertificateAuthority,
+        log_key: &vouch_sign::VerifyingKey,
+        urls: &Urls,
+    ) -> Result<()> {
+        let (ca_entry, ctlog) = ca.trusted_root_entries(&urls.ca, VALID_FROM)?;
+        let trusted_root = json!({
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [{"baseUrl": urls.log, "hashAlgorithm": "SHA2_256",
+                       "publicKey": {"rawBytes": B64.encode(log_key.spki_der()),
+                                     "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                                     "validFor": {"start": VALID_FROM}},
+                       "logId": {"keyId": B64.encode(log_key.key_id())}}],
+            "certificateAuthorities": [ca_entry],
+            "ctlogs": [ctlog],
+            "timestampAuthorities": [],
+        });
+        // sigstore-python 4.x: Fulcio/Rekor/OIDC `majorApiVersion` 1, one service per operator
+        // (`sigstore/models.py` `SigningConfig`); no TSA, Rekor v1 gives the SET as the time.
+        let service = |url: &str| {
+            json!({"url": url, "majorApiVersion": 1, "validFor": {"start": VALID_FROM},
+                   "operator": "vouch"})
+        };
+        let oidc: Vec<Value> = urls.oidc.iter().map(|u| service(u)).collect();
+        let signing_config = json!({
+            "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+            "caUrls": [service(&urls.ca)],
+            "oidcUrls": oidc,
+            "rekorTlogUrls": [service(&urls.log)],
+            "tsaUrls": [],
+            "rekorTlogConfig": {"selector": "ANY"},
+            "tsaConfig": {"selector": "ANY"},
+        });
+        let trust_config = json!({
+            "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+            "trustedRoot": trusted_root,
+            "signingConfig": signing_config,
+        });
+        for (name, value) in [
+            (TRUSTED_ROOT, &trusted_root),
+            (SIGNING_CONFIG, &signing_config),
+            (TRUST_CONFIG, &trust_config),
+        ] {
+            let path = self.dir.join(name);
+            let text = serde_json::to_string_pretty(value).map_err(|e| Error::BadFile {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            // Write then rename, so a reader never sees half a file.
+            let tmp = self.dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, text).map_err(io(&tmp))?;
+            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        }
+        Ok(())
+    }
+
+    fn run(self, options: &StartOptions) -> Result<RunningInstance> {
+        let bind = |service: &'static str, addr: SocketAddr| {
+            let listener = std::net::TcpListener::bind(addr).map_err(|source| Error::Bind {
+                service,
+                addr,
+                source,
+            })?;
+            listener
+                .set_nonblocking(true)
+                .map_err(|source| Error::Bind {
+                    service,
+                    addr,
+                    source,
+                })?;
+            let url = listener
+                .local_addr()
+                .map(|a| format!("http://{a}"))
+                .map_err(|source| Error::Bind {
+                    service,
+                    addr,
+                    source,
+                })?;
+            Ok::<_, Error>((listener, url))
+        };
+        let (ca_listener, ca_url) = bind("CA", options.listen_ca)?;
+        let (log_listener, log_url) = bind("transparency log", options.listen_log)?;
+        let oidc = options
+            .listen_oidc
+            .map(|addr| bind("OIDC issuer", addr))
+            .transpose()?;
+        let urls = Urls {
+            ca: ca_url,
+            log: log_url,
+            oidc: oidc.as_ref().map(|(_, u)| u.clone()),
+        };
+
+        let ca = self.load_ca()?;
+        let log_key = LogKey::from_pem(&read(&self.dir.join(LOG_KEY))?, LOG_HOSTNAME)?;
+        self.write_trust_files(&ca, log_key.public_key(), &urls)?;
+        let issuer = urls
+            .oidc
+            .as_deref()
+            .map(|u| self.dev_issuer(u, &options.subject, &options.email))
+            .transpose()?
+            .map(Arc::new);
+        let mut issuers = options.issuers.clone();
+        if let Some(url) = &urls.oidc {
+            issuers.push(IssuerConfig::email(url.clone()));
+        }
+        let limits = vouch_ca::Limits::default();
+        let http = vouch_http::Client::new(&vouch_http::ClientConfig::default())
+            .map_err(|e| Error::Runtime(e.to_string()))?;
+        let service = Arc::new(CaService {
+            ca,
+            tokens: TokenVerifier::with_discovery(issuers, http, limits),
+            limits,
+        });
+        let storage = SqliteStorage::open(self.dir.join(LOG_DB))?;
+        let log = Log::start(Box::new(storage), log_key, vouch_tlog::Limits::default())?;
+
+        let ca_router = vouch_ca::server::router(service);
+        let log_state = vouch_tlog::AppState::new(log, false);
+        let oidc_router = issuer
+            .as_ref()
+            .map(|i| vouch_ca::dev_oidc::router(Arc::clone(i)));
+        let oidc_listener = oidc.map(|(l, _)| l);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
+        let thread = std::thread::Builder::new()
+            .name("vouch-instance".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("vouch-instance-worker")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(Error::Runtime(e.to_string())));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                        let _ = rx.wait_for(|s| *s).await;
+                    };
+                    let convert = |l: std::net::TcpListener| tokio::net::TcpListener::from_std(l);
+                    let (ca_l, log_l) = match (convert(ca_listener), convert(log_listener)) {
+                        (Ok(a), Ok(b)) => (a, b),
+                        (Err(e), _) | (_, Err(e)) => {
+                            let _ = ready_tx.send(Err(Error::Runtime(e.to_string())));
+                            return;
+                        }
+                    };
+                    let mut tasks = tokio::task::JoinSet::new();
+                    tasks.spawn(vouch_ca::server::serve(
+                        ca_l,
+                        ca_router,
+                        stopped(stop_rx.clone()),
+                    ));
+                    tasks.spawn(vouch_tlog::serve(
+                        log_l,
+                        log_state,
+                        stopped(stop_rx.clone()),
+                    ));
+                    if let (Some(l), Some(router)) = (oidc_listener, oidc_router) {
+                        match convert(l) {
+                            Ok(l) => {
+                                tasks.spawn(vouch_ca::server::serve(
+                                    l,
+                                    router,
+                                    stopped(stop_rx.clone()),
+                                ));
+                            }
+                            Err(e) => {
+                                let _ = ready_tx.send(Err(Error::Runtime(e.to_string())));
+                                return;
+                            }
+                        }
+                    }
+                    let _ = ready_tx.send(Ok(()));
+                    stopped(stop_rx).await;
+                    // Graceful shutdown closes idle keep-alive connections; a client that
+                    // holds a request open does not keep the instance up for long.
+                    let _ = tokio::time::timeout(Duration::from_secs(3), tasks.join_all()).await;
+                });
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })
+            .map_err(|e| Error::Runtime(e.to_string()))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(Error::Runtime("service thread ended early".into())),
+        }
+        Ok(RunningInstance {
+            instance: self,
+            urls,
+            issuer,
+            email: options.email.clone(),
+            stop: stop_tx,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A started instance. Dropping it stops the services (as [`RunningInstance::stop`] does).
+#[derive(Debug)]
+pub struct RunningInstance {
+    instance: Instance,
+    urls: Urls,
+    issuer: Option<Arc<DevIssuer>>,
+    email: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningInstance {
+    /// The instance directory.
+    pub fn instance(&self) -> &Instance {
+        &self.instance
+    }
+
+    /// The URLs served.
+    pub fn urls(&self) -> &Urls {
+        &self.urls
+    }
+
+    /// The CA's base URL (`http://127.0.0.1:PORT`).
+    pub fn ca_url(&self) -> &str {
+        &self.urls.ca
+    }
+
+    /// The transparency log's base URL.
+    pub fn log_url(&self) -> &str {
+        &self.urls.log
+    }
+
+    /// The dev OIDC issuer URL (the `iss` of its tokens and the certificates' OIDC issuer).
+    pub fn oidc_url(&self) -> Option<&str> {
+        self.urls.oidc.as_deref()
+    }
+
+    /// `DIR/trust_config.json`, matching the ports served.
+    pub fn trust_config_path(&self) -> PathBuf {
+        self.instance.trust_config_path()
+    }
+
+    /// `DIR/trusted_root.json`, matching the ports served.
+    pub fn trusted_root_path(&self) -> PathBuf {
+        self.instance.trusted_root_path()
+    }
+
+    /// The default identity of dev tokens: the `email` claim, which becomes the SAN.
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    /// A fresh dev token (audience `sigstore`, 10 minutes) for the default subject and email.
+    pub fn token(&self) -> Result<String> {
+        self.token_for(&TokenRequest::default())
+    }
+
+    /// A fresh dev token with overridden claims.
+    pub fn token_for(&self, request: &TokenRequest) -> Result<String> {
+        Ok(self
+            .issuer
+            .as_ref()
+            .ok_or(Error::NoDevIssuer)?
+            .mint(request))
+    }
+
+    /// The dev issuer itself (to sign arbitrary claims in negative tests).
+    pub fn dev_issuer(&self) -> Option<&DevIssuer> {
+        self.issuer.as_deref()
+    }
+
+    /// Stops the services and waits for them (at most a few seconds).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    /// Blocks until Ctrl-C / SIGTERM of the process (`vouch instance serve`), then stops.
+    pub fn wait_for_signal(self) -> Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Runtime(e.to_string()))?;
+        runtime.block_on(async {
+            #[cfg(unix)]
+            if let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                return;
+            }
+            let _ = tokio::signal::ctrl_c().await;
+        });
+        self.stop();
+        Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RunningInstance {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn generate_p256() -> Result<p256::ecdsa::SigningKey> {
+    use p256::elliptic_curve::Generate as _;
+    p256::ecdsa::SigningKey::try_generate().map_err(|_| Error::Runtime("no randomness".into()))
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(io(path))
+}
+
+fn write_new(path: &Path, text: &str, secret: bool) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    use std::io::Write as _;
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(io(path))
+}

@@ -1,0 +1,128 @@
+//! `Instance::start` on loopback: the three services answer at the URLs the trust files name,
+//! dev tokens are exchanged for certificates, and `stop` releases the ports.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use serde_json::Value;
+use vouch_instance::{Instance, StartOptions, TRUST_CONFIG};
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+}
+
+fn get(url: &str) -> (u16, Value) {
+    let mut r = agent().get(url).call().expect("GET");
+    let status = r.status().as_u16();
+    (status, json(r.body_mut()))
+}
+
+fn json(body: &mut ureq::Body) -> Value {
+    serde_json::from_slice(&body.read_to_vec().unwrap()).unwrap_or(Value::Null)
+}
+
+#[test]
+fn start_serves_what_the_trust_config_names_and_stop_releases_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = Instance::start(dir.path(), &StartOptions::default()).unwrap();
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(TRUST_CONFIG)).unwrap()).unwrap();
+    let root = &config["trustedRoot"];
+    assert_eq!(root["certificateAuthorities"][0]["uri"], running.ca_url());
+    assert_eq!(root["tlogs"][0]["baseUrl"], running.log_url());
+    let signing = &config["signingConfig"];
+    assert_eq!(signing["caUrls"][0]["url"], running.ca_url());
+    assert_eq!(signing["rekorTlogUrls"][0]["url"], running.log_url());
+    assert_eq!(signing["oidcUrls"][0]["url"], running.oidc_url().unwrap());
+    // The trusted root parses and its log key is the one the log serves.
+    let trust = vouch_sign::TrustedRoot::from_json(
+        &std::fs::read(running.trusted_root_path()).unwrap(),
+        &vouch_sign::Limits::default(),
+    )
+    .unwrap();
+    let served = vouch_tlog::Client::new(running.log_url())
+        .unwrap()
+        .public_key()
+        .unwrap();
+    assert_eq!(
+        trust.tlogs[0].key.as_ref().unwrap().spki_der(),
+        served.spki_der()
+    );
+
+    let (status, bundle) = get(&format!("{}/api/v2/trustBundle", running.ca_url()));
+    assert_eq!(status, 200);
+    assert_eq!(
+        bundle["chains"][0]["certificates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let (status, discovery) = get(&format!(
+        "{}/.well-known/openid-configuration",
+        running.oidc_url().unwrap()
+    ));
+    assert_eq!(status, 200);
+    assert_eq!(discovery["issuer"], running.oidc_url().unwrap());
+
+    // A dev token buys a certificate (the CA fetched the issuer's JWKS by discovery).
+    let key = vouch_sign::SigningKey::generate(vouch_sign::KeyAlgorithm::EcdsaP256).unwrap();
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let body = serde_json::json!({
+        "credentials": {"oidcIdentityToken": running.token().unwrap()},
+        "publicKeyRequest": {"publicKey": {"algorithm": "ECDSA", "content": key.public_key().to_pem()},
+                             "proofOfPossession": b64(&key.sign_bytes(running.email().as_bytes()))}});
+    let mut r = agent()
+        .post(&format!("{}/api/v2/signingCert", running.ca_url()))
+        .header("Content-Type", "application/json")
+        .send(&serde_json::to_vec(&body).unwrap())
+        .unwrap();
+    let answer = json(r.body_mut());
+    assert_eq!(r.status().as_u16(), 201, "{answer}");
+    let chain = answer["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+        .as_array()
+        .unwrap();
+    assert_eq!(chain.len(), 3);
+
+    // A token minted from the directory alone (what `vouch instance token` does) is accepted.
+    let offline_token = running.instance().mint_token(&Default::default()).unwrap();
+    assert_eq!(offline_token.split('.').count(), 3);
+
+    let ca_url = running.ca_url().to_owned();
+    running.stop();
+    assert!(
+        agent()
+            .get(&format!("{ca_url}/api/v2/trustBundle"))
+            .call()
+            .is_err(),
+        "CA still answering after stop"
+    );
+
+    // Restart on the same directory: same keys, new ports, trust files rewritten.
+    let again = Instance::start(dir.path(), &StartOptions::default()).unwrap();
+    let trust2 = vouch_sign::TrustedRoot::from_json(
+        &std::fs::read(again.trusted_root_path()).unwrap(),
+        &vouch_sign::Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(trust2.tlogs[0].log_id, trust.tlogs[0].log_id);
+    assert_eq!(
+        trust2.certificate_authorities[0].chain,
+        trust.certificate_authorities[0].chain
+    );
+    assert_eq!(trust2.certificate_authorities[0].uri, again.ca_url());
+}
+
+#[test]
+fn init_refuses_an_existing_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    Instance::init(dir.path()).unwrap();
+    assert!(matches!(
+        Instance::init(dir.path()),
+        Err(vouch_instance::Error::AlreadyInitialised(_))
+    ));
+    let urls = Instance::open(dir.path()).unwrap().urls().unwrap();
+    assert_eq!(urls, vouch_instance::Urls::default());
+}

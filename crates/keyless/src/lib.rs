@@ -1,0 +1,453 @@
+//! Keyless signing: an OIDC identity is exchanged for a 10-minute certificate over an
+//! ephemeral key, the signature is logged, and the evidence travels with the signature.
+//!
+//! * [`token`]: where the identity token comes from ([`token::resolve`]).
+//! * [`config::TrustConfig`]: which CA and log to use (a ClientTrustConfig).
+//! * [`KeylessSigner::certify`]: ephemeral ECDSA P-256 key + Fulcio v2
+//!   `POST /api/v2/signingCert` (public key and proof of possession over the token's principal,
+//!   `sigstore/fulcio:fulcio.proto`) = a [`Session`].
+//! * [`Session`]: signs blobs, statements and images; every signature is uploaded to the Rekor v1
+//!   log (`hashedrekord 0.0.1` for message signatures, `dsse 0.0.1` for envelopes) and the answer
+//!   (SET, inclusion proof, checkpoint) becomes the bundle's tlog entry. Images get cosign's
+//!   legacy annotations (`dev.sigstore.cosign/certificate`, `/chain`, `/bundle`) and/or the
+//!   v0.3 referrer bundle. Each bundle is verified against the trust config's trusted root
+//!   before it is returned, so a misconfigured instance fails at signing, not at admission.
+//!
+//! ```no_run
+//! use vouch_keyless::{KeylessSigner, config::TrustConfig, token};
+//! # fn main() -> Result<(), vouch_keyless::Error> {
+//! let config = TrustConfig::from_file("trust_config.json".as_ref(), &Default::default())?;
+//! let signer = KeylessSigner::new(config)?;
+//! let token = token::resolve(&token::TokenOptions::default(), signer.http())?;
+//! let session = signer.certify(&token)?;
+//! let bundle = session.sign_blob(b"hello")?; // v0.3, x509 certificate + tlog entry
+//! # let _ = bundle; Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod config;
+mod error;
+pub mod token;
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use vouch_sign::bundle::{Bundle, Content, MessageSignature, TlogEntry, VerificationMaterial};
+use vouch_sign::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
+use vouch_sign::intoto::{PREDICATE_COSIGN_SIGN, Statement, Subject};
+use vouch_sign::oci::{
+    ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN, ANNOTATION_PREDICATE_TYPE, ANNOTATION_REKOR_BUNDLE,
+    ANNOTATION_SIGNATURE, DSSE_LAYER_MEDIA_TYPE, ImageTarget, Kind, SIMPLE_SIGNING_MEDIA_TYPE,
+    SignatureFormat, Store, Stored, simple_signing_payload,
+};
+use vouch_sign::{
+    Artifact, CertificateIdentity, HashAlgorithm, IdentityPolicy, KeyAlgorithm, Match,
+    SignerPolicy, SigningKey, Verifier,
+};
+
+pub use config::TrustConfig;
+pub use error::{Error, Result};
+pub use token::{IdentityToken, TokenSource};
+
+/// Largest CA answer read (a chain of three PEM certificates is ~3 KiB).
+const MAX_CA_RESPONSE_BYTES: u64 = 1024 * 1024;
+
+/// A client of one instance (CA + log), with its trust.
+#[derive(Debug)]
+pub struct KeylessSigner {
+    config: TrustConfig,
+    http: vouch_http::Client,
+    log: vouch_tlog::Client,
+    verifier: Verifier,
+}
+
+impl KeylessSigner {
+    /// A signer for the instance `config` names.
+    pub fn new(config: TrustConfig) -> Result<Self> {
+        let http_config = vouch_http::ClientConfig::default();
+        let http = vouch_http::Client::new(&http_config)?;
+        let log = vouch_tlog::Client::with_config(&config.log_url, &http_config)?;
+        let verifier = Verifier::new(config.trusted_root.clone());
+        Ok(Self {
+            config,
+            http,
+            log,
+            verifier,
+        })
+    }
+
+    /// The instance.
+    pub fn config(&self) -> &TrustConfig {
+        &self.config
+    }
+
+    /// The HTTP client (for [`token::resolve`]).
+    pub fn http(&self) -> &vouch_http::Client {
+        &self.http
+    }
+
+    /// Generates an ephemeral ECDSA P-256 key and gets a certificate for it from the CA
+    /// (Fulcio v2 `POST /api/v2/signingCert` with `publicKeyRequest`: the PEM public key and a
+    /// signature over the token's principal as proof of possession). The chain must have a
+    /// leaf for that very key and at least one CA certificate.
+    pub fn certify(&self, token: &IdentityToken) -> Result<Session<'_>> {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
+        let chain = self.request_certificate(token, &key)?;
+        let leaf = chain.first().ok_or_else(|| Error::Certificate {
+            reason: "empty chain".into(),
+        })?;
+        let certified = vouch_sign::certificate_public_key(leaf)?;
+        if certified.spki_der() != key.public_key().spki_der() {
+            return Err(Error::Certificate {
+                reason: "the leaf certifies another public key".into(),
+            });
+        }
+        let identity = vouch_sign::certificate_identity(leaf)?;
+        Ok(Session {
+            signer: self,
+            key,
+            chain,
+            identity,
+        })
+    }
+
+    fn request_certificate(&self, token: &IdentityToken, key: &SigningKey) -> Result<Vec<Vec<u8>>> {
+        let url = format!("{}/api/v2/signingCert", self.config.ca_url);
+        let proof = key.sign_bytes(token.principal().as_bytes());
+        let body = json!({
+            "credentials": {"oidcIdentityToken": token.as_str()},
+            "publicKeyRequest": {
+                "publicKey": {"algorithm": "ECDSA", "content": key.public_key().to_pem()},
+                "proofOfPossession": B64.encode(proof),
+            },
+        });
+        let body = serde_json::to_vec(&body).map_err(|e| Error::CaResponse {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
+        let what = format!("POST {url}");
+        let response = self.http.send(&what, |agent| {
+            agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json")
+                .header("Authorization", &format!("Bearer {}", token.as_str()))
+                .send(&body[..])
+        })?;
+        let status = response.status().as_u16();
+        let mut bytes = Vec::new();
+        response
+            .into_body()
+            .into_reader()
+            .take(MAX_CA_RESPONSE_BYTES)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::CaResponse {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
+        let answer: Option<Value> = serde_json::from_slice(&bytes).ok();
+        if !(200..300).contains(&status) {
+            let message = answer
+                .as_ref()
+                .and_then(|a| a["message"].as_str())
+                .map(str::to_owned)
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
+            return Err(Error::CaRefused {
+                url,
+                status,
+                message,
+            });
+        }
+        let answer = answer.ok_or_else(|| Error::CaResponse {
+            url: url.clone(),
+            reason: "answer is not JSON".into(),
+        })?;
+        // `SigningCertificate` is a oneof; both carry `chain.certificates` (PEM, leaf first).
+        let certificates = [
+            "signedCertificateEmbeddedSct",
+            "signedCertificateDetachedSct",
+        ]
+        .iter()
+        .find_map(|k| answer[k]["chain"]["certificates"].as_array())
+        .ok_or_else(|| Error::CaResponse {
+            url: url.clone(),
+            reason: "no signedCertificate*.chain.certificates".into(),
+        })?;
+        if certificates.len() < 2 {
+            return Err(Error::CaResponse {
+                url,
+                reason: "the chain needs a leaf and at least one CA certificate".into(),
+            });
+        }
+        certificates
+            .iter()
+            .map(|pem| {
+                let pem = pem.as_str().unwrap_or_default();
+                der::pem::decode_vec(pem.trim().as_bytes())
+                    .map(|(_, der)| der)
+                    .map_err(|e| Error::CaResponse {
+                        url: url.clone(),
+                        reason: format!("certificate PEM: {e}"),
+                    })
+            })
+            .collect()
+    }
+}
+
+/// A certified ephemeral key: everything signed through it is logged and verifiable by the
+/// certificate's identity. The key never leaves memory.
+pub struct Session<'a> {
+    signer: &'a KeylessSigner,
+    key: SigningKey,
+    chain: Vec<Vec<u8>>,
+    identity: CertificateIdentity,
+}
+
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session<'_> {
+    /// The DER leaf certificate.
+    pub fn leaf(&self) -> &[u8] {
+        &self.chain[0]
+    }
+
+    /// DER certificates, leaf first.
+    pub fn chain(&self) -> &[Vec<u8>] {
+        &self.chain
+    }
+
+    /// The certificate's identity (SANs, OIDC issuer, Fulcio extensions).
+    pub fn identity(&self) -> &CertificateIdentity {
+        &self.identity
+    }
+
+    /// The policy this session's signatures satisfy: exact SAN and issuer.
+    pub fn policy(&self) -> SignerPolicy {
+        SignerPolicy::Identity(IdentityPolicy {
+            identity: Match::Exact(
+                self.identity
+                    .subject_alternative_names
+                    .first()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            issuer: Match::Exact(self.identity.issuer.clone().unwrap_or_default()),
+            extensions: Vec::new(),
+        })
+    }
+
+    /// `sign-blob --keyless`: a v0.3 bundle with a message signature over `artifact`, the
+    /// certificate and a `hashedrekord` log entry; verified before it is returned.
+    pub fn sign_blob(&self, artifact: &[u8]) -> Result<Bundle> {
+        let (signature, entry) = self.sign_and_log_message(artifact)?;
+        let bundle = Bundle::new_v0_3(
+            VerificationMaterial::Certificate(self.leaf().to_vec()),
+            vec![entry],
+            Content::MessageSignature(MessageSignature {
+                digest: Some((HashAlgorithm::Sha2_256, Sha256::digest(artifact).to_vec())),
+                signature,
+            }),
+        );
+        self.signer
+            .verifier
+            .verify_blob(Artifact::Bytes(artifact), &bundle, &self.policy())?;
+        Ok(bundle)
+    }
+
+    /// An in-toto statement in a DSSE envelope as a v0.3 bundle with a `dsse` log entry;
+    /// verified before it is returned.
+    pub fn sign_statement(&self, statement: &Statement) -> Result<Bundle> {
+        let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, statement.to_json(), &self.key)?;
+        let entry = self.log_envelope(&envelope)?;
+        let bundle = Bundle::new_v0_3(
+            VerificationMaterial::Certificate(self.leaf().to_vec()),
+            vec![entry],
+            Content::DsseEnvelope(envelope),
+        );
+        self.signer
+            .verifier
+            .verify_attestation(&bundle, None, None, &self.policy())?;
+        Ok(bundle)
+    }
+
+    /// `vouch sign --keyless`: signs the image digest and stores the signature per `format`:
+    /// legacy = a simple-signing layer with cosign's keyless annotations (certificate, chain,
+    /// Rekor bundle), bundle = a v0.3 referrer bundle (statement with predicate
+    /// `https://sigstore.dev/cosign/sign/v1`). `annotations` become signed claims.
+    pub fn sign_image(
+        &self,
+        store: &Store<'_>,
+        target: &ImageTarget,
+        format: SignatureFormat,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<Vec<Stored>> {
+        let mut out = Vec::new();
+        if matches!(format, SignatureFormat::Legacy | SignatureFormat::Both) {
+            let payload = simple_signing_payload(target, annotations);
+            let (signature, entry) = self.sign_and_log_message(&payload)?;
+            let mut layer_annotations = self.legacy_annotations(&entry)?;
+            layer_annotations.insert(ANNOTATION_SIGNATURE.to_owned(), B64.encode(signature));
+            out.push(store.append_legacy_layer(
+                target,
+                Kind::Signatures,
+                SIMPLE_SIGNING_MEDIA_TYPE,
+                payload,
+                layer_annotations,
+                &self.key.public_key(),
+            )?);
+        }
+        if matches!(format, SignatureFormat::Bundle | SignatureFormat::Both) {
+            let mut subject = Subject::sha256("", hex::encode(target.sha256()?));
+            if !annotations.is_empty() {
+                subject.annotations = Some(
+                    annotations
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                        .collect(),
+                );
+            }
+            let statement = Statement::new(vec![subject], PREDICATE_COSIGN_SIGN, json!({}));
+            let bundle = self.sign_statement(&statement)?;
+            out.push(store.push_bundle_referrer(target, &bundle, PREDICATE_COSIGN_SIGN)?);
+        }
+        Ok(out)
+    }
+
+    /// `vouch attest --keyless`: an in-toto statement about the image digest with `predicate`,
+    /// signed once, logged as a `dsse` entry, stored per `format`.
+    pub fn attest_image(
+        &self,
+        store: &Store<'_>,
+        target: &ImageTarget,
+        format: SignatureFormat,
+        predicate_type: &str,
+        predicate: Value,
+    ) -> Result<Vec<Stored>> {
+        let subject = Subject::sha256(target.repository.as_str(), hex::encode(target.sha256()?));
+        let statement = Statement::new(vec![subject], predicate_type, predicate);
+        let bundle = self.sign_statement(&statement)?;
+        let Content::DsseEnvelope(envelope) = &bundle.content else {
+            return Err(Error::Certificate {
+                reason: "internal: statement bundle without an envelope".into(),
+            });
+        };
+        let mut out = Vec::new();
+        if matches!(format, SignatureFormat::Legacy | SignatureFormat::Both) {
+            let entry = bundle
+                .tlog_entries
+                .first()
+                .ok_or_else(|| Error::Certificate {
+                    reason: "internal: bundle without a log entry".into(),
+                })?;
+            let mut layer_annotations = self.legacy_annotations(entry)?;
+            layer_annotations.insert(ANNOTATION_SIGNATURE.to_owned(), String::new());
+            layer_annotations.insert(
+                ANNOTATION_PREDICATE_TYPE.to_owned(),
+                predicate_type.to_owned(),
+            );
+            out.push(store.append_legacy_layer(
+                target,
+                Kind::Attestations,
+                DSSE_LAYER_MEDIA_TYPE,
+                envelope.to_json(),
+                layer_annotations,
+                &self.key.public_key(),
+            )?);
+        }
+        if matches!(format, SignatureFormat::Bundle | SignatureFormat::Both) {
+            out.push(store.push_bundle_referrer(target, &bundle, predicate_type)?);
+        }
+        Ok(out)
+    }
+
+    /// Signs `message` and logs it as `hashedrekord 0.0.1` (`sigstore/rekor:pkg/types/hashedrekord`):
+    /// SHA-256 of the message, the signature, the PEM certificate.
+    fn sign_and_log_message(&self, message: &[u8]) -> Result<(Vec<u8>, TlogEntry)> {
+        let signature = self.key.sign_bytes(message);
+        let proposed = json!({
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(message))}},
+                "signature": {
+                    "content": B64.encode(&signature),
+                    "publicKey": {"content": B64.encode(self.leaf_pem())},
+                },
+            },
+        });
+        let (_, entry) = self.signer.log.upload(&proposed)?;
+        Ok((signature, entry.to_tlog_entry()?))
+    }
+
+    /// Logs a DSSE envelope as `dsse 0.0.1` (`sigstore/rekor:pkg/types/dsse`): the envelope
+    /// JSON and the PEM certificate as verifier.
+    fn log_envelope(&self, envelope: &Envelope) -> Result<TlogEntry> {
+        let envelope_json = String::from_utf8_lossy(&envelope.to_json()).into_owned();
+        let proposed = json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {"proposedContent": {
+                "envelope": envelope_json,
+                "verifiers": [B64.encode(self.leaf_pem())],
+            }},
+        });
+        let (_, entry) = self.signer.log.upload(&proposed)?;
+        Ok(entry.to_tlog_entry()?)
+    }
+
+    fn leaf_pem(&self) -> String {
+        pem("CERTIFICATE", self.leaf())
+    }
+
+    /// cosign's keyless layer annotations (`sigstore/cosign:pkg/oci/static/options.go`,
+    /// `pkg/cosign/bundle/rekor.go`): leaf PEM, the rest of the chain as concatenated PEM, and
+    /// the Rekor bundle `{"SignedEntryTimestamp","Payload":{body,integratedTime,logIndex,logID}}`.
+    fn legacy_annotations(&self, entry: &TlogEntry) -> Result<BTreeMap<String, String>> {
+        let set = entry
+            .signed_entry_timestamp
+            .as_ref()
+            .ok_or_else(|| Error::Certificate {
+                reason: "the log answered without a signed entry timestamp".into(),
+            })?;
+        let rekor_bundle = json!({
+            "SignedEntryTimestamp": B64.encode(set),
+            "Payload": {
+                "body": B64.encode(&entry.canonicalized_body),
+                "integratedTime": entry.integrated_time,
+                "logIndex": entry.log_index,
+                "logID": hex::encode(&entry.log_id),
+            },
+        });
+        let chain: String = self.chain[1..]
+            .iter()
+            .map(|der| pem("CERTIFICATE", der))
+            .collect();
+        Ok(BTreeMap::from([
+            (ANNOTATION_CERTIFICATE.to_owned(), self.leaf_pem()),
+            (ANNOTATION_CHAIN.to_owned(), chain),
+            (ANNOTATION_REKOR_BUNDLE.to_owned(), rekor_bundle.to_string()),
+        ]))
+    }
+}
+
+/// Standard PEM: base64 in 64-column lines, LF endings (Rekor compares the bytes clients send).
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = B64.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}

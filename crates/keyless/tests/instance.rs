@@ -1,0 +1,173 @@
+//! Keyless signing against a private instance running on loopback (CA, log, dev OIDC issuer):
+//! token -> certificate -> logged signature -> bundle that verifies offline by identity, and
+//! the CA's refusals surfacing with their reason.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use serde_json::json;
+use vouch_keyless::token::{TokenOptions, resolve_with_env};
+use vouch_keyless::{Error, IdentityToken, KeylessSigner, TokenSource, TrustConfig};
+use vouch_sign::{
+    Artifact, Bundle, IdentityPolicy, Limits, Match, SignerPolicy, TrustedRoot, Verifier,
+};
+
+fn signer(running: &vouch_instance::RunningInstance) -> KeylessSigner {
+    let config = TrustConfig::from_file(&running.trust_config_path(), &Limits::default()).unwrap();
+    assert_eq!(config.ca_url, running.ca_url());
+    assert_eq!(config.log_url, running.log_url());
+    assert_eq!(config.dev_issuer(), running.oidc_url());
+    KeylessSigner::new(config).unwrap()
+}
+
+fn policy(identity: &str, issuer: &str) -> SignerPolicy {
+    SignerPolicy::Identity(IdentityPolicy {
+        identity: Match::Exact(identity.into()),
+        issuer: Match::Exact(issuer.into()),
+        extensions: Vec::new(),
+    })
+}
+
+#[test]
+fn blob_and_statement_bundles_verify_offline_by_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = vouch_instance::Instance::start(dir.path(), &Default::default()).unwrap();
+    let signer = signer(&running);
+    // The dev issuer named by the trust config is the token source of last resort.
+    let token = resolve_with_env(
+        &TokenOptions {
+            explicit: None,
+            dev_issuer: signer.config().dev_issuer().map(str::to_owned),
+        },
+        signer.http(),
+        &|_| None,
+    )
+    .unwrap();
+    assert_eq!(token.source, TokenSource::DevIssuer);
+    let session = signer.certify(&token).unwrap();
+    assert_eq!(
+        session.identity().subject_alternative_names,
+        vec![running.email().to_owned()]
+    );
+    assert_eq!(session.identity().issuer.as_deref(), running.oidc_url());
+
+    let blob = b"release artifact";
+    let bundle = session.sign_blob(blob).unwrap();
+    let entry = &bundle.tlog_entries[0];
+    assert_eq!(entry.kind, "hashedrekord");
+    assert!(entry.inclusion_proof.as_ref().unwrap().checkpoint.is_some());
+    assert!(entry.signed_entry_timestamp.is_some());
+
+    let statement = vouch_sign::intoto::Statement::new(
+        vec![vouch_sign::intoto::Subject::sha256("x", "ab".repeat(32))],
+        "https://example.com/predicate",
+        json!({"k": "v"}),
+    );
+    let att = session.sign_statement(&statement).unwrap();
+    assert_eq!(att.tlog_entries[0].kind, "dsse");
+
+    let root_json = std::fs::read(running.trusted_root_path()).unwrap();
+    let issuer = running.oidc_url().unwrap().to_owned();
+    let email = running.email().to_owned();
+    running.stop();
+
+    // Offline: the instance is gone, the bundles still verify from the JSON alone.
+    let verifier = Verifier::new(TrustedRoot::from_json(&root_json, &Limits::default()).unwrap());
+    let read_back = Bundle::from_json(&bundle.to_json(), &Limits::default()).unwrap();
+    verifier
+        .verify_blob(Artifact::Bytes(blob), &read_back, &policy(&email, &issuer))
+        .unwrap();
+    let wrong_identity =
+        verifier.verify_blob(Artifact::Bytes(blob), &read_back, &policy("x@y", &issuer));
+    assert!(wrong_identity.is_err());
+    let wrong_issuer = verifier.verify_blob(
+        Artifact::Bytes(blob),
+        &read_back,
+        &policy(&email, "https://accounts.google.com"),
+    );
+    assert!(wrong_issuer.is_err());
+    let tampered = verifier.verify_blob(
+        Artifact::Bytes(b"other"),
+        &read_back,
+        &policy(&email, &issuer),
+    );
+    assert!(tampered.is_err());
+    let att_back = Bundle::from_json(&att.to_json(), &Limits::default()).unwrap();
+    verifier
+        .verify_attestation(
+            &att_back,
+            None,
+            Some("https://example.com/predicate"),
+            &policy(&email, &issuer),
+        )
+        .unwrap();
+}
+
+#[test]
+fn ca_refusals_surface_with_their_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = vouch_instance::Instance::start(dir.path(), &Default::default()).unwrap();
+    let signer = signer(&running);
+    let issuer = running.dev_issuer().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |exp: u64, aud: &str| {
+        json!({"iss": issuer.issuer_url(), "sub": "s", "aud": aud, "email": "dev@vouch.invalid",
+               "email_verified": true, "iat": now - 4000, "exp": exp})
+    };
+    for (name, raw, reason) in [
+        (
+            "expired",
+            issuer.mint_claims(&claims(now - 3600, "sigstore")),
+            "exp",
+        ),
+        (
+            "wrong audience",
+            issuer.mint_claims(&claims(now + 600, "other")),
+            "audience",
+        ),
+    ] {
+        let token = IdentityToken::parse(&raw, TokenSource::Flag).unwrap();
+        match signer.certify(&token) {
+            Err(Error::CaRefused {
+                status, message, ..
+            }) => {
+                assert_eq!(status, 401, "{name}: {message}");
+                assert!(
+                    message.contains(reason),
+                    "{name}: {message:?} lacks {reason:?}"
+                );
+            }
+            other => panic!("{name}: expected a refusal, got {other:?}"),
+        }
+    }
+    // Another issuer's token (same URL, other key) is refused: signature.
+    let impostor =
+        vouch_ca::dev_oidc::DevIssuer::generate(issuer.issuer_url(), "s", "dev@vouch.invalid")
+            .unwrap();
+    let token =
+        IdentityToken::parse(&impostor.mint(&Default::default()), TokenSource::Flag).unwrap();
+    assert!(matches!(
+        signer.certify(&token),
+        Err(Error::CaRefused { status: 401, .. })
+    ));
+}
+
+#[test]
+fn a_trust_config_for_another_instance_fails_at_signing() {
+    // Instance B's trust config, with instance A's URLs: A's certificates do not chain to B's
+    // root, so the signer refuses to hand out the bundle.
+    let a_dir = tempfile::tempdir().unwrap();
+    let b_dir = tempfile::tempdir().unwrap();
+    let a = vouch_instance::Instance::start(a_dir.path(), &Default::default()).unwrap();
+    vouch_instance::Instance::init(b_dir.path()).unwrap();
+    let mut config =
+        TrustConfig::from_file(&b_dir.path().join("trust_config.json"), &Limits::default())
+            .unwrap();
+    config.ca_url = a.ca_url().to_owned();
+    config.log_url = a.log_url().to_owned();
+    let signer = KeylessSigner::new(config).unwrap();
+    let token = IdentityToken::parse(&a.token().unwrap(), TokenSource::Flag).unwrap();
+    let session = signer.certify(&token).unwrap();
+    assert!(matches!(session.sign_blob(b"x"), Err(Error::Sign(_))));
+}
