@@ -41,20 +41,30 @@ static VERIFIER: LazyLock<TokenVerifier> = LazyLock::new(|| {
 fn check_accepted(token: &str) {
     assert!(token.len() <= 4096, "over the token limit");
     let mut parts = token.split('.');
-    let (h, p, s) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let sig = B64URL.decode(s.trim_end_matches('=')).expect("signature is base64url");
+    let (h, p, s) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    let sig = B64URL
+        .decode(s.trim_end_matches('='))
+        .expect("signature is base64url");
     let sig = p256::ecdsa::Signature::from_slice(&sig).expect("signature is r||s");
     KEY.verifying_key()
         .verify(format!("{h}.{p}").as_bytes(), &sig)
         .expect("accepted token's signature verifies with the issuer key");
     let header: Value =
-        serde_json::from_slice(&B64URL.decode(h.trim_end_matches('=')).expect("b64")).expect("json");
+        serde_json::from_slice(&B64URL.decode(h.trim_end_matches('=')).expect("b64"))
+            .expect("json");
     assert_eq!(header["alg"], "ES256");
     let claims: Value =
-        serde_json::from_slice(&B64URL.decode(p.trim_end_matches('=')).expect("b64")).expect("json");
+        serde_json::from_slice(&B64URL.decode(p.trim_end_matches('=')).expect("b64"))
+            .expect("json");
     assert_eq!(claims["iss"], ISSUER);
     let aud_ok = claims["aud"] == "sigstore"
-        || claims["aud"].as_array().is_some_and(|a| a.iter().any(|x| x == "sigstore"));
+        || claims["aud"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "sigstore"));
     assert!(aud_ok, "audience {}", claims["aud"]);
     let exp = claims["exp"].as_u64().expect("exp present");
     assert!(NOW <= exp + 60, "expired token accepted");

@@ -28,7 +28,8 @@ fn pem_key(b64_pem: &Value) -> Option<VerifyingKey> {
     let pem = B64.decode(b64_pem.as_str()?).ok()?;
     let pem = std::str::from_utf8(&pem).ok()?;
     // Certificates: the chain check is vouch-sign's; only bare keys are re-checked here.
-    pem.contains("BEGIN PUBLIC KEY").then(|| VerifyingKey::from_pem(pem).ok())?
+    pem.contains("BEGIN PUBLIC KEY")
+        .then(|| VerifyingKey::from_pem(pem).ok())?
 }
 
 fn check(proposed: &[u8], limits: &Limits) -> bool {
@@ -36,9 +37,17 @@ fn check(proposed: &[u8], limits: &Limits) -> bool {
         return false;
     };
     let body: Value = serde_json::from_slice(&c.body).expect("canonical body is JSON");
-    assert_eq!(vouch_tlog::jcs::to_vec(&body), c.body, "body is not RFC 8785");
+    assert_eq!(
+        vouch_tlog::jcs::to_vec(&body),
+        c.body,
+        "body is not RFC 8785"
+    );
     assert_eq!(c.leaf, vouch_merkle::leaf_hash(&c.body));
-    assert!(c.index_keys.windows(2).all(|w| w[0] < w[1]), "{:?}", c.index_keys);
+    assert!(
+        c.index_keys.windows(2).all(|w| w[0] < w[1]),
+        "{:?}",
+        c.index_keys
+    );
     assert!(c.index_keys.iter().all(|k| *k == k.to_ascii_lowercase()));
     let input: Value = serde_json::from_slice(proposed).expect("accepted entry is JSON");
     let spec = &body["spec"];
@@ -71,7 +80,9 @@ fn check(proposed: &[u8], limits: &Limits) -> bool {
             let sigs = spec["signatures"].as_array().expect("signatures");
             assert!(!sigs.is_empty() && sigs.len() <= limits.max_signatures);
             for s in sigs {
-                let Some(key) = pem_key(&s["verifier"]) else { continue };
+                let Some(key) = pem_key(&s["verifier"]) else {
+                    continue;
+                };
                 let sig = s["signature"].as_str().expect("signature text");
                 let sig = B64
                     .decode(sig)
@@ -113,7 +124,10 @@ fuzz_target!(|data: &[u8]| {
         },
     });
     let mut text = serde_json::to_vec(&entry).expect("serialises");
-    assert!(check(&text, &limits), "a correctly signed hashedrekord is refused");
+    assert!(
+        check(&text, &limits),
+        "a correctly signed hashedrekord is refused"
+    );
     let at = usize::from(u16::from_le_bytes([*p0, *p1])) % text.len();
     text[at] = *replacement;
     check(&text, &limits);

@@ -147,7 +147,16 @@ pub struct Answer {
 
 impl Webhook {
     /// Validates the policies and builds the webhook.
-    pub fn new(config: Config) -> Result<Arc<Self>> {
+    pub fn new(mut config: Config) -> Result<Arc<Self>> {
+        // One HTTP connection pool for every repository of a registry host: reviews touch
+        // many repositories, and `Registry::open` would otherwise build a pool per repository.
+        // Only a performance matter, so a client that cannot be built here leaves the
+        // per-repository default (which then reports the same error where it is used).
+        if config.registry.shared_client.is_none()
+            && let Ok(shared) = config.registry.clone().with_shared_client()
+        {
+            config.registry = shared;
+        }
         if let Some((policy, problems)) = config.policies.validate().into_iter().next() {
             return Err(Error::Policy {
                 policy,

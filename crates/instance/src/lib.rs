@@ -135,7 +135,8 @@ impl Default for Urls {
 /// How to initialise.
 #[derive(Debug, Clone)]
 pub struct InitOptions {
-    /// URLs written into the trust files (rewritten by [`Instance::start`]).
+    /// URLs written into the trust files. [`Instance::start`] rewrites loopback ones with the
+    /// ports it binds and keeps any other (a DNS name or proxy clients reach the instance by).
     pub urls: Urls,
     /// Organization name in the CA certificates.
     pub organization: String,
@@ -356,6 +357,23 @@ impl Instance {
     }
 
     /// Writes (overwrites) the three trust files for `urls`.
+    /// The URLs the trust files give clients once the services are bound: a CA or log URL
+    /// that `init --ca-url/--tlog-url` set to a name other than loopback (a DNS name, a proxy
+    /// in front of the instance) is kept; loopback URLs follow the ports actually bound. The
+    /// dev OIDC issuer always follows its bound address, since its tokens name it.
+    fn advertised(&self, bound: &Urls) -> Urls {
+        let current = self.urls().ok();
+        let keep = |old: Option<&String>, new: &String| match old {
+            Some(old) if !is_loopback_url(old) => old.clone(),
+            _ => new.clone(),
+        };
+        Urls {
+            ca: keep(current.as_ref().map(|u| &u.ca), &bound.ca),
+            log: keep(current.as_ref().map(|u| &u.log), &bound.log),
+            oidc: bound.oidc.clone(),
+        }
+    }
+
     fn write_trust_files(
         &self,
         ca: &CertificateAuthority,
@@ -427,9 +445,20 @@ impl Instance {
                     addr,
                     source,
                 })?;
+            // A wildcard listen address (0.0.0.0, ::) is no address a client can use: the
+            // URL written for local clients names loopback on the bound port instead.
             let url = listener
                 .local_addr()
-                .map(|a| format!("http://{a}"))
+                .map(|mut a| {
+                    if a.ip().is_unspecified() {
+                        a.set_ip(if a.is_ipv4() {
+                            std::net::Ipv4Addr::LOCALHOST.into()
+                        } else {
+                            std::net::Ipv6Addr::LOCALHOST.into()
+                        });
+                    }
+                    format!("http://{a}")
+                })
                 .map_err(|source| Error::Bind {
                     service,
                     addr,
@@ -451,7 +480,7 @@ impl Instance {
 
         let ca = self.load_ca()?;
         let log_key = LogKey::from_pem(&read(&self.dir.join(LOG_KEY))?, LOG_HOSTNAME)?;
-        self.write_trust_files(&ca, log_key.public_key(), &urls)?;
+        self.write_trust_files(&ca, log_key.public_key(), &self.advertised(&urls))?;
         let issuer = urls
             .oidc
             .as_deref()
@@ -703,4 +732,47 @@ fn write_new(path: &Path, text: &str, secret: bool) -> Result<()> {
         .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
         .map_err(io(path))
+}
+
+/// Whether `url`'s host is loopback or a wildcard (`localhost`, `127.0.0.0/8`, `::1`,
+/// `0.0.0.0`, `::`): a URL only this machine can use.
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or(v6)
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::is_loopback_url;
+
+    #[test]
+    fn loopback_and_wildcard_urls_are_local_names_are_not() {
+        for local in [
+            "http://127.0.0.1:5555",
+            "http://localhost:3000",
+            "http://[::1]:80/api",
+            "http://0.0.0.0:1",
+            "http://[::]:9",
+            "http://127.1.2.3",
+        ] {
+            assert!(is_loopback_url(local), "{local}");
+        }
+        for remote in [
+            "https://ca.example.internal",
+            "http://log.example.internal:3000",
+            "http://10.0.0.5:5555",
+            "http://[fd00::1]:80",
+        ] {
+            assert!(!is_loopback_url(remote), "{remote}");
+        }
+    }
 }

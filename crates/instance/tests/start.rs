@@ -126,3 +126,45 @@ fn init_refuses_an_existing_instance() {
     let urls = Instance::open(dir.path()).unwrap().urls().unwrap();
     assert_eq!(urls, vouch_instance::Urls::default());
 }
+
+#[test]
+fn advertised_urls_from_init_survive_start_and_wildcard_listens_name_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let public_ca = "https://ca.example.internal";
+    Instance::init_with(
+        dir.path(),
+        &vouch_instance::InitOptions {
+            urls: vouch_instance::Urls {
+                ca: public_ca.into(),
+                log: "http://127.0.0.1:3000".into(),
+                oidc: None,
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let options = StartOptions {
+        listen_log: "0.0.0.0:0".parse().unwrap(),
+        ..StartOptions::default()
+    };
+    let running = Instance::start(dir.path(), &options).unwrap();
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(TRUST_CONFIG)).unwrap()).unwrap();
+    let signing = &config["signingConfig"];
+    // The CA's name from init is what clients are told; the process still serves locally.
+    assert_eq!(signing["caUrls"][0]["url"], public_ca);
+    assert_eq!(
+        config["trustedRoot"]["certificateAuthorities"][0]["uri"],
+        public_ca
+    );
+    assert_ne!(running.ca_url(), public_ca);
+    // The log was loopback in init: it follows the bound port, and a wildcard listen address
+    // is written as loopback, never as 0.0.0.0.
+    let log_url = signing["rekorTlogUrls"][0]["url"].as_str().unwrap();
+    assert!(log_url.starts_with("http://127.0.0.1:"), "{log_url}");
+    assert_ne!(log_url, "http://127.0.0.1:3000");
+    assert_eq!(log_url, running.log_url());
+    let (status, _) = get(&format!("{log_url}/api/v1/log"));
+    assert_eq!(status, 200);
+    running.stop();
+}

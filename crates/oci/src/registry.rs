@@ -34,6 +34,20 @@ pub struct RegistryOptions {
     pub auth_files: Option<Vec<std::path::PathBuf>>,
     /// Size limits on what the registry sends.
     pub limits: Limits,
+    /// A client every [`Registry::open`] with these options clones instead of building its
+    /// own from `http`, so repositories of one host share its connection pool (and TLS
+    /// sessions). `None`: each opened repository has a client, and connections, of its own.
+    /// Set it with [`RegistryOptions::with_shared_client`] for long-lived processes.
+    pub shared_client: Option<Client>,
+}
+
+impl RegistryOptions {
+    /// These options with a client built from `http` once, shared by every repository
+    /// opened with them (and their clones).
+    pub fn with_shared_client(mut self) -> Result<Self> {
+        self.shared_client = Some(Client::new(&self.http)?);
+        Ok(self)
+    }
 }
 
 /// One repository (`registry/name`) in a registry.
@@ -67,7 +81,10 @@ impl Registry {
             },
         };
         Ok(Self {
-            http: Client::new(&options.http)?,
+            http: match &options.shared_client {
+                Some(c) => c.clone(),
+                None => Client::new(&options.http)?,
+            },
             base: format!("{}://{host}", options.transport.scheme_for(host)),
             registry: reference.registry().to_owned(),
             repository: reference.repository().to_owned(),

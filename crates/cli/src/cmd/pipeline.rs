@@ -67,8 +67,8 @@ pub(crate) struct PipelineArgs {
     /// Build: default command (one word or a JSON array).
     #[arg(long, value_name = "CMD")]
     cmd: Option<String>,
-    /// Vulnerability database (default: `vouch db`'s).
-    #[arg(long, value_name = "FILE")]
+    /// Vulnerability database (default: $VOUCH_DB, else `vouch db`'s).
+    #[arg(long, value_name = "FILE", env = "VOUCH_DB")]
     db: Option<PathBuf>,
     /// OSV files or directories to import into OUT/vuln.db and scan against (repeatable).
     #[arg(long, value_name = "PATH")]

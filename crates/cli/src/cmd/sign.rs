@@ -471,44 +471,13 @@ pub(crate) fn open_image(
     })
 }
 
-/// `oci:DIR` without a tag: the one image in `index.json`, not counting the signature images
-/// (`sha256-<hex>.sig|.att`), referrers tag schema indexes (`sha256-<hex>`) and untagged
-/// referrers that signing added.
+/// `oci:DIR` without a tag: the one image in `index.json`, not counting what signing added
+/// (vouch-oci's [`vouch_oci::Layout::default_image`] rule).
 pub(crate) fn only_image_in_layout(
     path: &std::path::Path,
     limits: &vouch_oci::Limits,
 ) -> anyhow::Result<vouch_oci::Selector> {
-    use vouch_oci::ImageSource as _;
-    let layout = vouch_oci::Layout::open(path, limits)?;
-    let mut images = Vec::new();
-    for entry in layout.index()?.manifests() {
-        let name = entry
-            .annotations()
-            .as_ref()
-            .and_then(|a| a.get(vouch_oci::layout::REF_NAME));
-        let digest = vouch_oci::Digest::try_from(entry.digest())?;
-        match name {
-            Some(n) if n.starts_with("sha256-") => {}
-            Some(n) => images.push(vouch_oci::Selector::Tag(n.clone())),
-            None => {
-                // Untagged: an image, or a referrer (it has a `subject`).
-                let raw = layout.manifest(&vouch_oci::Selector::Digest(digest.clone()))?;
-                let value: Value = serde_json::from_slice(&raw.bytes)
-                    .with_context(|| format!("oci:{} manifest {digest}", path.display()))?;
-                if value.get("subject").is_none() {
-                    images.push(vouch_oci::Selector::Digest(digest));
-                }
-            }
-        }
-    }
-    match <[_; 1]>::try_from(images) {
-        Ok([one]) => Ok(one),
-        Err(images) => bail!(
-            "oci:{} holds {} images; name one as oci:DIR:TAG",
-            path.display(),
-            images.len()
-        ),
-    }
+    Ok(vouch_oci::Layout::open(path, limits)?.default_image()?)
 }
 
 fn with_store(

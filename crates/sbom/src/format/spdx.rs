@@ -53,6 +53,23 @@ fn root_spdx_id(source: &Source) -> String {
 
 /// The source name without the scheme and with `#`, `:` and `@` made `-` (for ids and
 /// the namespace URI).
+/// The purl name of the image itself (purl-spec `oci` type: the last path segment of the
+/// repository, lower case): `host:5000/demo/app@sha256:…`, `…/app:v1` and `oci:DIR:app` all
+/// give `app`. Digest and tag are cut from the raw reference before any character is
+/// replaced, so neither leaks into the name.
+fn oci_purl_name(reference: &str) -> String {
+    let r = reference
+        .strip_prefix("oci:")
+        .or_else(|| reference.strip_prefix("docker://"))
+        .unwrap_or(reference);
+    let r = r.split('@').next().unwrap_or(r);
+    let last = r.rsplit('/').next().unwrap_or(r);
+    // `name:tag` (registry) or `DIR:tag` (layout without slashes): the part before the colon.
+    let repo = last.split(':').next().unwrap_or(last);
+    let repo = if repo.is_empty() { "image" } else { repo };
+    clean_name(repo).to_ascii_lowercase()
+}
+
 fn clean_name(name: &str) -> String {
     let n = name
         .strip_prefix("dir:")
@@ -159,15 +176,7 @@ pub(super) fn encode(sbom: &Sbom, stamp: &Stamp) -> Value {
         .and_then(|d| d.strip_prefix("sha256:"))
     {
         root["checksums"] = json!([{ "algorithm": "SHA256", "checksumValue": d }]);
-        let name = clean_name(&sbom.source.name);
-        let name = name
-            .rsplit('/')
-            .next()
-            .unwrap_or(&name)
-            .split(':')
-            .next()
-            .unwrap_or("image")
-            .to_ascii_lowercase();
+        let name = oci_purl_name(&sbom.source.name);
         let arch = sbom
             .source
             .platform
@@ -474,5 +483,22 @@ fn licence_list_version() -> String {
     match (parts.next(), parts.next()) {
         (Some(a), Some(b)) => format!("{a}.{b}"),
         _ => v.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod oci_purl_name_tests {
+    #[test]
+    fn image_purl_names_drop_registry_tag_and_digest() {
+        for (reference, want) in [
+            ("localhost:5000/demo/app@sha256:27e4", "app"),
+            ("localhost:5000/demo/app:v1@sha256:27e4", "app"),
+            ("ghcr.io/Acme/Web-App:1.2", "web-app"),
+            ("docker.io/library/debian", "debian"),
+            ("oci:/tmp/layout:app", "layout"),
+            ("docker://quay.io/x/y:z", "y"),
+        ] {
+            assert_eq!(super::oci_purl_name(reference), want, "{reference}");
+        }
     }
 }
