@@ -62,6 +62,20 @@ fn pod(name: &str, image: &str) -> String {
 }
 
 /// (resource name, rule, status, message) of every result.
+/// `vouch policy apply POLICY -r PODS EXTRA... -o json`, expected to exit `code`; its report.
+fn apply_json(code: i32, policy: &Path, pods: &Path, extra: &[&str]) -> Value {
+    let base = [
+        "policy",
+        "apply",
+        policy.to_str().unwrap(),
+        "-r",
+        pods.to_str().unwrap(),
+    ];
+    let out = vouch(&[&base[..], extra, &["-o", "json"]].concat());
+    assert_eq!(out.status.code(), Some(code), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn results(report: &Value) -> Vec<(String, String, String, String)> {
     let mut out = Vec::new();
     for r in report["resources"].as_array().unwrap() {
@@ -262,17 +276,7 @@ fn seed_scenario_admits_signed_and_attested_and_refuses_the_rest() {
         &std::fs::read_to_string(&public).unwrap(),
     );
     std::fs::write(&pods, pod("gone", &format!("{dead}/acme/api:v1"))).unwrap();
-    let out = vouch(&[
-        "policy",
-        "apply",
-        dead_policy.to_str().unwrap(),
-        "-r",
-        pods.to_str().unwrap(),
-        "-o",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = apply_json(3, &dead_policy, &pods, &[]);
     assert_eq!(results(&report)[0].2, "error", "{report}");
 }
 
@@ -722,19 +726,7 @@ fn cluster_image_policy_end_to_end() {
     )
     .unwrap();
     let mutated = d.join("mutated.yaml");
-    let out = vouch(&[
-        "policy",
-        "apply",
-        policy.to_str().unwrap(),
-        "-r",
-        pods.to_str().unwrap(),
-        "--mutated",
-        mutated.to_str().unwrap(),
-        "-o",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = apply_json(3, &policy, &pods, &["--mutated", mutated.to_str().unwrap()]);
     let got = results(&report);
     let find = |name: &str, rule: &str| {
         got.iter()
@@ -904,21 +896,17 @@ fn keyless_seed_scenario_against_a_private_instance() {
     )
     .unwrap();
     let mutated = d.join("mutated.yaml");
-    let out = vouch(&[
-        "policy",
-        "apply",
-        policy.to_str().unwrap(),
-        "--resource",
-        pods.to_str().unwrap(),
-        "--mutated",
-        mutated.to_str().unwrap(),
-        "--trusted-root",
-        &trusted_root,
-        "-o",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = apply_json(
+        3,
+        &policy,
+        &pods,
+        &[
+            "--mutated",
+            mutated.to_str().unwrap(),
+            "--trusted-root",
+            &trusted_root,
+        ],
+    );
     let got = results(&report);
     let status = |name: &str| {
         got.iter()
@@ -962,17 +950,7 @@ fn keyless_seed_scenario_against_a_private_instance() {
     assert!(written.contains(&format!("image: {pinned}\n")), "{written}");
     assert!(written.contains(&format!("image: {wrong}\n")), "{written}");
     // Without the instance's trusted root nothing keyless verifies (no public-good fallback).
-    let out = vouch(&[
-        "policy",
-        "apply",
-        policy.to_str().unwrap(),
-        "-r",
-        pods.to_str().unwrap(),
-        "-o",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = apply_json(3, &policy, &pods, &[]);
     assert_eq!(report["summary"]["pass"], 0, "{report}");
 
     // The same four through the HTTPS webhook, as the API server sends them.
