@@ -536,8 +536,8 @@ fn layout_signatures_travel_with_image_copy() {
             "all already present",
             "all already present",
             // docker-registry's referrers come from the tag schema index, which lists them.
-            "registry referrers API",
-            "registry referrers API"
+            "already listed as a referrer",
+            "already listed as a referrer"
         ],
         "{again}"
     );

@@ -81,7 +81,7 @@ fn skopeo_pushes_and_pulls_and_referrers_are_listed() {
             &Default::default(),
         )
         .unwrap();
-    assert_eq!(stored[0].note, "registry referrers API");
+    assert_eq!(stored[0].note, "already listed as a referrer");
     let listed = reg.referrers(&built.digest, None).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(

@@ -230,7 +230,7 @@ pub struct Stored {
     /// Signatures now stored at this place (legacy: layers of the tag; referrer: entries of the
     /// fallback index, or 1 when the registry indexes referrers itself).
     pub count: usize,
-    /// A human note (`appended`, `already present`, `registry referrers API`, `fallback tag index`).
+    /// A human note (`appended`, `already present`, `already listed as a referrer`, `fallback tag index`).
     pub note: &'static str,
 }
 
@@ -513,7 +513,7 @@ impl Store<'_> {
                 tag: None,
                 manifest: raw.digest.clone(),
                 count: listed.len(),
-                note: "registry referrers API",
+                note: "already listed as a referrer",
             });
         }
         let tag = subject.tag_form();
