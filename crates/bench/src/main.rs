@@ -20,16 +20,25 @@ mod vuln;
 
 use anyhow::{Context, bail};
 
+const USAGE: &str = "usage: vouch-bench BENCHMARK [FLAGS]
+  copy       [--mb N] [--layers N] [--runs N]   vouch image copy vs skopeo copy
+  sbom       [--runs N]                         vouch sbom vs syft: time and peak memory
+  verify     [--bundles N]                      bundles/s in process; verify-blob vs sigstore-python
+  vuln       [--packages N] [--runs N]          database import and scan times (needs ../shared)
+  tlog       [--appends N] [--no-postgres]      appends/s, append and proof latency (SQLite, PostgreSQL)
+  keyless    [--requests N] [--threads N] [--runs N]   certificates/s, p99; keyless `vouch sign`
+  admission  [--reviews N] [--threads N]        webhook p50/p99 cold and warm, reviews/s
+Build first: cargo build --release -p vouch -p vouch-bench";
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(which) = args.first() else {
-        bail!(
-            "usage: vouch-bench copy [--mb N] [--layers N] [--runs N] | verify [--bundles N] \
-             | sbom [--runs N] | vuln [--packages N] [--runs N] | tlog [--appends N] [--no-postgres] \
-             | admission [--reviews N] [--threads N] \
-             | keyless [--requests N] [--threads N] [--runs N]"
-        );
+        bail!("{USAGE}");
     };
+    if matches!(which.as_str(), "-h" | "--help" | "help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let flag = |name: &str, default: u64| -> anyhow::Result<u64> {
         match args.iter().position(|a| a == name) {
             Some(i) => args
@@ -87,9 +96,7 @@ fn main() -> anyhow::Result<()> {
             flag("--threads", 4)? as usize,
         ),
         other => {
-            bail!(
-                "unknown benchmark {other:?}; known: copy, sbom, verify, vuln, tlog, keyless, admission"
-            )
+            bail!("unknown benchmark {other:?}\n{USAGE}")
         }
     }
 }

@@ -72,6 +72,7 @@ pub(crate) fn run(bundles: usize, runs: usize) -> anyhow::Result<Report> {
         "  in-process, 1 thread: {bundles} bundles, {bundles_per_sec:.0} bundles/s (warm verifier); \
          {cold_per_sec:.0} bundles/s with a new verifier per bundle ({cold_runs} bundles)"
     );
+    distinct_keyless(bundles)?;
 
     let s = |p: &PathBuf| p.display().to_string();
     let vouch = vouch_binary()?;
@@ -127,4 +128,46 @@ pub(crate) fn run(bundles: usize, runs: usize) -> anyhow::Result<Report> {
         report.sigstore_python.seconds / report.vouch_process.seconds.max(0.001)
     );
     Ok(report)
+}
+
+/// `n` distinct keyless bundles from a private instance started here (each with its own
+/// ephemeral key, its own 10-minute certificate and its own log entry), verified offline by
+/// one verifier: what a batch verifier or an admission controller seeing new images does.
+/// Nothing per bundle is cached (every leaf is new); the trusted root's CA links are checked
+/// once per verifier.
+fn distinct_keyless(n: usize) -> anyhow::Result<()> {
+    use vouch_keyless::{IdentityToken, KeylessSigner, TokenSource, TrustConfig};
+    let dir = tempfile::tempdir()?;
+    let running = vouch_instance::Instance::start(dir.path(), &Default::default())?;
+    let limits = Limits::default();
+    let signer = KeylessSigner::new(TrustConfig::from_file(
+        &running.trust_config_path(),
+        &limits,
+    )?)?;
+    let token = IdentityToken::parse(&running.token()?, TokenSource::Flag)?;
+    let made = Instant::now();
+    let mut signed = Vec::with_capacity(n);
+    for i in 0..n {
+        let artifact = format!("artifact {i}").into_bytes();
+        let bundle = signer.certify(&token)?.sign_blob(&artifact)?;
+        signed.push((artifact, bundle.to_json()));
+    }
+    let made = made.elapsed().as_secs_f64();
+    let trust = TrustedRoot::from_json(&std::fs::read(running.trusted_root_path())?, &limits)?;
+    let issuer = running.oidc_url().context("dev issuer")?.to_owned();
+    let policy = SignerPolicy::Identity(IdentityPolicy::exact(running.email(), &issuer));
+    running.stop();
+    let verifier = Verifier::new(trust);
+    let start = Instant::now();
+    for (artifact, json) in &signed {
+        let bundle = Bundle::from_json(json, &limits)?;
+        verifier.verify_blob(Artifact::Bytes(artifact), &bundle, &policy)?;
+    }
+    let per_sec = n as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "  in-process, 1 thread: {n} distinct keyless bundles of a private instance (new key, \
+         certificate and log entry each), one verifier: {per_sec:.0} bundles/s \
+         (signing them took {made:.1} s)"
+    );
+    Ok(())
 }
