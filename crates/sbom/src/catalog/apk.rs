@@ -20,11 +20,7 @@ impl Cataloger for Apk {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if path.ends_with("lib/apk/db/installed") {
-            Want::Catalog
-        } else {
-            Want::No
-        }
+        Want::catalog_if(path.ends_with("lib/apk/db/installed"))
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {

@@ -19,22 +19,13 @@ impl Cataloger for DepsJson {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if path.ends_with(".deps.json") {
-            Want::Catalog
-        } else {
-            Want::No
-        }
+        Want::catalog_if(path.ends_with(".deps.json"))
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(bytes) = cx.read(path) else { continue };
-            let v: Value = match serde_json::from_slice(&bytes) {
-                Ok(v) => v,
-                Err(e) => {
-                    cx.warn(path, format!("not JSON: {e}"));
-                    continue;
-                }
+            let Some(v) = cx.read_json(path) else {
+                continue;
             };
             let Some(libs) = v.get("libraries").and_then(Value::as_object) else {
                 cx.warn(path, "no \"libraries\" object");

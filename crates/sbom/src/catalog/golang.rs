@@ -29,11 +29,7 @@ impl Cataloger for GoBinary {
 
     fn wants(&self, path: &str) -> Want {
         // Windows executables in a Linux image seldom carry an execute bit.
-        if path.len() > 4 && path[path.len() - 4..].eq_ignore_ascii_case(".exe") {
-            Want::Catalog
-        } else {
-            Want::No
-        }
+        Want::catalog_if(super::ends_with_ci(path, ".exe"))
     }
 
     fn wants_executables(&self) -> bool {

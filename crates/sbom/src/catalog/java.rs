@@ -34,14 +34,11 @@ impl Cataloger for Archive {
 
     fn wants(&self, path: &str) -> Want {
         let b = base(path);
-        if EXTENSIONS
-            .iter()
-            .any(|e| b.len() > e.len() && b[b.len() - e.len()..].eq_ignore_ascii_case(e))
-        {
-            Want::Catalog
-        } else {
-            Want::No
-        }
+        Want::catalog_if(
+            EXTENSIONS
+                .iter()
+                .any(|e| b.len() > e.len() && super::ends_with_ci(b, e)),
+        )
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {

@@ -68,6 +68,14 @@ pub enum Want {
     Catalog,
 }
 
+impl Want {
+    /// [`Want::Catalog`] when `yes`, else [`Want::No`]: the usual answer of a cataloger that
+    /// recognises its files by name.
+    pub fn catalog_if(yes: bool) -> Self {
+        if yes { Self::Catalog } else { Self::No }
+    }
+}
+
 /// Which kinds of source a cataloger runs on (syft's `image` and `directory` tags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applies {
@@ -157,6 +165,18 @@ impl<'a> Cx<'a> {
             }
             Err(e) => {
                 self.warn(path, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Reads a JSON file that must be there; unreadable or malformed JSON is a warning.
+    pub fn read_json(&mut self, path: &str) -> Option<serde_json::Value> {
+        let bytes = self.read(path)?;
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.warn(path, format!("not JSON: {e}"));
                 None
             }
         }
@@ -461,6 +481,13 @@ pub(crate) fn field<'p>(para: &'p [(String, String)], key: &str) -> Option<&'p s
 }
 
 /// The file name part of a path.
+/// Whether `s` ends with the ASCII `suffix`, ignoring ASCII case. Compares bytes, so a path
+/// whose last bytes split a multi-byte character (any name a layer can carry) cannot panic.
+pub(crate) fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    let (s, suffix) = (s.as_bytes(), suffix.as_bytes());
+    s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
 pub(crate) fn base(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
@@ -468,4 +495,17 @@ pub(crate) fn base(path: &str) -> &str {
 /// The directory part of a path (`""` at the root).
 pub(crate) fn dir(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+#[cfg(test)]
+mod suffix_tests {
+    #[test]
+    fn suffixes_compare_bytes_and_ignore_ascii_case() {
+        assert!(super::ends_with_ci("app/TOOL.EXE", ".exe"));
+        assert!(super::ends_with_ci("lib/x.Jar", ".jar"));
+        assert!(!super::ends_with_ci("exe", ".exe"));
+        // The last four bytes start inside "é": a str slice there would panic.
+        assert!(!super::ends_with_ci("caf\u{e9}xe", ".exe"));
+        assert!(!super::ends_with_ci("\u{1F600}", ".exe"));
+    }
 }

@@ -26,22 +26,13 @@ impl Cataloger for PackageJson {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if base(path) == "package.json" {
-            Want::Catalog
-        } else {
-            Want::No
-        }
+        Want::catalog_if(base(path) == "package.json")
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(bytes) = cx.read(path) else { continue };
-            let v: Value = match serde_json::from_slice(&bytes) {
-                Ok(v) => v,
-                Err(e) => {
-                    cx.warn(path, format!("not JSON: {e}"));
-                    continue;
-                }
+            let Some(v) = cx.read_json(path) else {
+                continue;
             };
             let (Some(name), Some(version)) = (str_field(&v, "name"), str_field(&v, "version"))
             else {
@@ -69,22 +60,13 @@ impl Cataloger for PackageLock {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if base(path) == "package-lock.json" {
-            Want::Catalog
-        } else {
-            Want::No
-        }
+        Want::catalog_if(base(path) == "package-lock.json")
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(bytes) = cx.read(path) else { continue };
-            let v: Value = match serde_json::from_slice(&bytes) {
-                Ok(v) => v,
-                Err(e) => {
-                    cx.warn(path, format!("not JSON: {e}"));
-                    continue;
-                }
+            let Some(v) = cx.read_json(path) else {
+                continue;
             };
             let location = cx.location(path);
             let mut ids: HashMap<String, String> = HashMap::new();

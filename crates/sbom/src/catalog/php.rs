@@ -27,16 +27,12 @@ impl Cataloger for Installed {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if base(path) == "installed.json" {
-            Want::Catalog
-        } else {
-            Want::No
-        }
+        Want::catalog_if(base(path) == "installed.json")
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(v) = read_json(cx, path) else {
+            let Some(v) = cx.read_json(path) else {
                 continue;
             };
             let list = match &v {
@@ -63,16 +59,12 @@ impl Cataloger for Lock {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if base(path) == "composer.lock" {
-            Want::Catalog
-        } else {
-            Want::No
-        }
+        Want::catalog_if(base(path) == "composer.lock")
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
         for path in found {
-            let Some(v) = read_json(cx, path) else {
+            let Some(v) = cx.read_json(path) else {
                 continue;
             };
             let mut list = Vec::new();
@@ -85,17 +77,6 @@ impl Cataloger for Lock {
                 );
             }
             add_all(cx, path, &list);
-        }
-    }
-}
-
-fn read_json(cx: &mut Cx<'_>, path: &str) -> Option<Value> {
-    let bytes = cx.read(path)?;
-    match serde_json::from_slice(&bytes) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            cx.warn(path, format!("not JSON: {e}"));
-            None
         }
     }
 }

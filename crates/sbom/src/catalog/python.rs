@@ -8,7 +8,7 @@
 //! `installed-files.txt` relative to itself. Names are normalised as PEP 503 does (runs of
 //! `-`, `_`, `.` become `-`, lower-cased), as syft does.
 
-use super::{Cataloger, Cx, Want, base, dir};
+use super::{Cataloger, Cx, Want, base, dir, ends_with_ci};
 use crate::model::{Package, PackageType, Supplier};
 
 /// The cataloger.
@@ -110,12 +110,6 @@ impl Cataloger for Python {
             cx.add(p);
         }
     }
-}
-
-fn ends_with_ci(s: &str, suffix: &str) -> bool {
-    s.len() >= suffix.len()
-        && s.is_char_boundary(s.len() - suffix.len())
-        && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
 /// PEP 503: runs of `-`, `_`, `.` become one `-`, lower-cased.

@@ -22,13 +22,10 @@ impl Cataloger for Gemspec {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if path.ends_with(".gemspec")
-            && (path.contains("/specifications/") || path.starts_with("specifications/"))
-        {
-            Want::Catalog
-        } else {
-            Want::No
-        }
+        Want::catalog_if(
+            path.ends_with(".gemspec")
+                && (path.contains("/specifications/") || path.starts_with("specifications/")),
+        )
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {

@@ -35,11 +35,7 @@ impl Cataloger for CargoLock {
     }
 
     fn wants(&self, path: &str) -> Want {
-        if base(path) == "Cargo.lock" {
-            Want::Catalog
-        } else {
-            Want::No
-        }
+        Want::catalog_if(base(path) == "Cargo.lock")
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
