@@ -89,31 +89,40 @@ pub fn verify_image(
     limits: &Limits,
 ) -> Result<ImageReport> {
     let digest = target.sha256()?;
-    let (candidates, legacy_tag) = discover(source, &target.digest, Kind::Signatures, limits)?;
+    check_each(source, target, Kind::Signatures, limits, |c| match c {
+        Candidate::Legacy {
+            payload,
+            annotations,
+            ..
+        } => legacy_signature(verifier, payload, annotations, target, policy, claims),
+        Candidate::Referrer { bundle, .. } => referrer_statement(
+            verifier,
+            bundle,
+            digest,
+            Some(PREDICATE_COSIGN_SIGN),
+            policy,
+            limits,
+        )
+        .and_then(|v| check_subject_claims(v, digest, claims)),
+    })
+}
+
+/// Finds `target`'s signatures or attestations (both storage schemes) and verifies each with
+/// `check`; every candidate gets an outcome, so one bad entry never hides a good one.
+fn check_each(
+    source: &dyn ImageSource,
+    target: &ImageTarget,
+    kind: Kind,
+    limits: &Limits,
+    check: impl Fn(&Candidate) -> Result<Verified<SignedPayload>>,
+) -> Result<ImageReport> {
+    let (candidates, legacy_tag) = discover(source, &target.digest, kind, limits)?;
     let checked = candidates
-        .into_iter()
-        .map(|c| {
-            let outcome = match &c {
-                Candidate::Legacy {
-                    payload,
-                    annotations,
-                    ..
-                } => legacy_signature(verifier, payload, annotations, target, policy, claims),
-                Candidate::Referrer { bundle, .. } => referrer_statement(
-                    verifier,
-                    bundle,
-                    digest,
-                    Some(PREDICATE_COSIGN_SIGN),
-                    policy,
-                    limits,
-                )
-                .and_then(|v| check_subject_claims(v, digest, claims)),
-            };
-            Checked {
-                location: c.location(),
-                scheme: c.scheme(),
-                outcome,
-            }
+        .iter()
+        .map(|c| Checked {
+            location: c.location(),
+            scheme: c.scheme(),
+            outcome: check(c),
         })
         .collect();
     Ok(ImageReport {
@@ -134,39 +143,21 @@ pub fn verify_image_attestations(
     limits: &Limits,
 ) -> Result<ImageReport> {
     let digest = target.sha256()?;
-    let (candidates, legacy_tag) = discover(source, &target.digest, Kind::Attestations, limits)?;
-    let checked = candidates
-        .into_iter()
-        .map(|c| {
-            let outcome = match &c {
-                Candidate::Legacy {
-                    payload,
-                    annotations,
-                    ..
-                } => Envelope::from_json(payload)
-                    .and_then(|env| legacy_bundle(annotations, Content::DsseEnvelope(env)))
-                    .and_then(|b| {
-                        verifier.verify_attestation(&b, Some(digest), predicate_type, policy)
-                    })
-                    .map(|v| {
-                        let (statement, evidence) = v.into_parts();
-                        Verified::new(SignedPayload::Statement(statement), evidence)
-                    }),
-                Candidate::Referrer { bundle, .. } => {
-                    referrer_statement(verifier, bundle, digest, predicate_type, policy, limits)
-                }
-            };
-            Checked {
-                location: c.location(),
-                scheme: c.scheme(),
-                outcome,
-            }
-        })
-        .collect();
-    Ok(ImageReport {
-        target: target.clone(),
-        legacy_tag,
-        checked,
+    check_each(source, target, Kind::Attestations, limits, |c| match c {
+        Candidate::Legacy {
+            payload,
+            annotations,
+            ..
+        } => Envelope::from_json(payload)
+            .and_then(|env| legacy_bundle(annotations, Content::DsseEnvelope(env)))
+            .and_then(|b| verifier.verify_attestation(&b, Some(digest), predicate_type, policy))
+            .map(|v| {
+                let (statement, evidence) = v.into_parts();
+                Verified::new(SignedPayload::Statement(statement), evidence)
+            }),
+        Candidate::Referrer { bundle, .. } => {
+            referrer_statement(verifier, bundle, digest, predicate_type, policy, limits)
+        }
     })
 }
 
