@@ -405,6 +405,27 @@ pub fn umoci_image(dir: &Path, tag: &str, layers: &[&[(&str, &[u8])]]) -> PathBu
     layout
 }
 
+/// A peer tool built from the Go module proxy by `scripts/peers` (cosign, kyverno, syft ...), at
+/// the version pinned in `scripts/peers.txt`, found in `$VOUCH_PEERS_DIR/bin` (default
+/// `~/.cache/vouch/peers/bin`); panics with how to build it when missing: a peer test that
+/// silently skips proves nothing.
+pub fn peer_tool(name: &str) -> PathBuf {
+    let dir = std::env::var_os("VOUCH_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/vouch/peers")
+        });
+    let p = dir.join("bin").join(name);
+    if p.is_file() {
+        return p;
+    }
+    panic!(
+        "peer tool `{name}` is not in {}; run scripts/peers (it builds the pinned versions of \
+         scripts/peers.txt from the Go module proxy; scripts/test runs it first)",
+        dir.join("bin").display()
+    );
+}
+
 /// A tool installed in the project's Python venv (`$VOUCH_VENV`, default `<workspace>/.venv`)
 /// by `.ci/run` from `.ci/requirements.txt`; panics with how to install it when missing.
 pub fn venv_tool(name: &str) -> PathBuf {
