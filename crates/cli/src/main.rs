@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = cli::Cli::parse();
     let ctx = cli.global.context();
     let result = cmd::run(cli.command, &ctx);
@@ -29,9 +30,48 @@ fn main() -> ExitCode {
             if ctx.verbose > 0 {
                 eprintln!("vouch: error: {err:?}");
             } else {
-                eprintln!("vouch: error: {err:#}");
+                eprintln!("vouch: error: {}", error_chain(&err));
             }
             ExitCode::from(cli::EXIT_ERROR)
         }
     }
+}
+
+/// The error and its causes, `outer: inner: root`, each said once: many errors embed their
+/// source's message in their own (`cannot read {path}: {source}`) and also return it as
+/// `source()`, so `{:#}` would print the root cause twice (`… (os error 2): … (os error 2)`).
+fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(text.as_str()) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+/// `vouch … | head` must stop quietly with exit 0, as Unix tools do, not panic. Rust ignores
+/// SIGPIPE, so a write to a closed pipe is an `EPIPE` error: `?`-propagated ones end in the
+/// `BrokenPipe` arm of `main`, and `println!`/`eprintln!` (used for plain output all over
+/// the commands) panic with "failed printing to stdout: Broken pipe". The hook turns exactly
+/// that panic into a silent exit 0; every other panic keeps the default report.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

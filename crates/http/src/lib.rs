@@ -30,19 +30,36 @@ pub type Response = http::Response<ureq::Body>;
 #[non_exhaustive]
 pub enum Error {
     /// The request never got an HTTP answer, after all retries.
-    #[error("{what}: {source} (after {attempts} attempt(s))")]
+    #[error(
+        "{what}: {source} (gave up after {attempts} attempt(s) in {:.1}s; retry budget \
+         {budget:?}, first-byte timeout {timeout:?} per attempt)",
+        elapsed.as_secs_f64()
+    )]
     Transport {
         /// What was being done, e.g. `GET https://host/v2/`.
         what: String,
         /// How many attempts were made.
         attempts: u32,
+        /// Time spent on all attempts and the waits between them.
+        elapsed: Duration,
+        /// [`RetryPolicy::budget`].
+        budget: Duration,
+        /// [`ClientConfig::response_timeout`].
+        timeout: Duration,
         /// The last transport error.
         #[source]
         source: ureq::Error,
     },
     /// The server kept answering with a retryable status.
-    #[error("{what}: server answered {status} {attempts} time(s); giving up")]
+    #[error(
+        "{what}: server answered {status} {attempts} time(s) in {:.1}s; giving up (retry budget {budget:?})",
+        elapsed.as_secs_f64()
+    )]
     Exhausted {
+        /// Time spent on all attempts and the waits between them.
+        elapsed: Duration,
+        /// [`RetryPolicy::budget`].
+        budget: Duration,
         /// What was being done.
         what: String,
         /// The last status.
@@ -126,6 +143,9 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Upper bound for one delay, `Retry-After` included.
     pub max_delay: Duration,
+    /// Upper bound for one request with all its retries: no retry starts that could not get
+    /// its answer (connect and first byte) before the budget runs out. Default 30 s.
+    pub budget: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -134,6 +154,7 @@ impl Default for RetryPolicy {
             attempts: 4,
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(10),
+            budget: Duration::from_secs(30),
         }
     }
 }
@@ -143,9 +164,13 @@ impl Default for RetryPolicy {
 pub struct ClientConfig {
     /// Retry schedule.
     pub retry: RetryPolicy,
-    /// Connect timeout.
+    /// Connect timeout (TCP and TLS). Default 5 s.
     pub connect_timeout: Duration,
-    /// Time allowed between two reads of a response (a stalled transfer fails after it).
+    /// Time from sending the request to the response headers ("first byte"): a server that
+    /// accepts connections but never answers fails after it. Default 10 s.
+    pub response_timeout: Duration,
+    /// Time allowed between two reads of a response body (a stalled transfer fails after it;
+    /// a slow but moving one does not). Default 60 s.
     pub read_timeout: Duration,
     /// Root certificates (PEM) to trust *instead of* the public Mozilla roots: what an
     /// air-gapped site with a private CA wants. Empty means the public roots.
@@ -156,7 +181,8 @@ impl Default for ClientConfig {
     fn default() -> Self {
         Self {
             retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             ca_pem: Vec::new(),
         }
@@ -168,6 +194,9 @@ impl Default for ClientConfig {
 pub struct Client {
     agent: ureq::Agent,
     retry: RetryPolicy,
+    /// The longest one attempt waits for its answer: connect plus first byte.
+    attempt_timeout: Duration,
+    response_timeout: Duration,
 }
 
 impl Client {
@@ -178,7 +207,7 @@ impl Client {
             .http_status_as_error(false)
             .user_agent(concat!("vouch/", env!("CARGO_PKG_VERSION")))
             .timeout_connect(Some(config.connect_timeout))
-            .timeout_recv_response(Some(config.read_timeout))
+            .timeout_recv_response(Some(config.response_timeout))
             .timeout_per_read(Some(config.read_timeout))
             // Registries redirect blob downloads to storage; credentials must not follow.
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
@@ -208,6 +237,8 @@ impl Client {
         Ok(Self {
             agent: builder.build().new_agent(),
             retry: config.retry,
+            attempt_timeout: config.connect_timeout + config.response_timeout,
+            response_timeout: config.response_timeout,
         })
     }
 
@@ -221,43 +252,78 @@ impl Client {
     /// `make` is called once per attempt so that request bodies can be re-created; `what`
     /// names the request in errors (`"GET https://…"`). The response of the last attempt
     /// is returned whatever its status, unless that status is still retryable, in which
-    /// case [`Error::Exhausted`] says so.
+    /// case [`Error::Exhausted`] says so. Retries stop after [`RetryPolicy::attempts`], or
+    /// earlier when the next one could not be answered within [`RetryPolicy::budget`].
     pub fn send<F>(&self, what: &str, mut make: F) -> Result<Response, Error>
     where
         F: FnMut(&ureq::Agent) -> Result<Response, ureq::Error>,
     {
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let last = attempt >= self.retry.attempts;
+            let can_retry = |delay: Duration| {
+                attempt < self.retry.attempts && self.may_retry(started.elapsed(), delay)
+            };
             match make(&self.agent) {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     if !is_retryable_status(status) {
                         return Ok(resp);
                     }
-                    if last {
+                    let delay = retry_after(&resp)
+                        .unwrap_or_else(|| self.backoff(attempt))
+                        .min(self.retry.max_delay);
+                    if !can_retry(delay) {
                         return Err(Error::Exhausted {
                             what: what.into(),
                             status,
                             attempts: attempt,
+                            elapsed: started.elapsed(),
+                            budget: self.retry.budget,
                         });
                     }
-                    let delay = retry_after(&resp).unwrap_or_else(|| self.backoff(attempt));
-                    std::thread::sleep(delay.min(self.retry.max_delay));
+                    std::thread::sleep(delay);
                 }
-                Err(e) if !last && is_transient(&e) => {
+                Err(e) if is_transient(&e) && can_retry(self.backoff(attempt)) => {
                     std::thread::sleep(self.backoff(attempt));
                 }
                 Err(source) => {
                     return Err(Error::Transport {
                         what: what.into(),
                         attempts: attempt,
+                        elapsed: started.elapsed(),
+                        budget: self.retry.budget,
+                        timeout: self.response_timeout,
                         source,
                     });
                 }
             }
         }
+    }
+
+    /// The error of a request sent once, without [`send`](Self::send) (a streamed upload
+    /// cannot be replayed), in the same words as `send`'s.
+    pub fn single_attempt_error(
+        &self,
+        what: String,
+        started: std::time::Instant,
+        source: ureq::Error,
+    ) -> Error {
+        Error::Transport {
+            what,
+            attempts: 1,
+            elapsed: started.elapsed(),
+            budget: self.retry.budget,
+            timeout: self.response_timeout,
+            source,
+        }
+    }
+
+    /// Whether another attempt, after waiting `delay`, would still get its answer (connect
+    /// and first byte) within the retry budget.
+    fn may_retry(&self, elapsed: Duration, delay: Duration) -> bool {
+        elapsed + delay + self.attempt_timeout <= self.retry.budget
     }
 
     fn backoff(&self, attempt: u32) -> Duration {

@@ -45,6 +45,7 @@ fn client(attempts: u32) -> Client {
             attempts,
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
+            ..RetryPolicy::default()
         },
         ..ClientConfig::default()
     })
@@ -100,4 +101,59 @@ fn connection_refused_is_retried_then_reported() {
         Err(Error::Transport { attempts, .. }) => assert_eq!(attempts, 3),
         other => panic!("{other:?}"),
     }
+}
+
+/// A server that accepts connections and reads requests but never answers: each attempt ends
+/// at the first-byte timeout and the retries stop at the budget, which the error names (on
+/// 0.1 the defaults were 4 attempts of 60 s each).
+#[test]
+fn a_server_that_never_answers_fails_within_the_retry_budget() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let a = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            a.fetch_add(1, Ordering::SeqCst);
+            held.push(stream.unwrap());
+        }
+    });
+    let client = Client::new(&ClientConfig {
+        retry: RetryPolicy {
+            attempts: 100,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(10),
+            budget: Duration::from_secs(2),
+        },
+        connect_timeout: Duration::from_millis(200),
+        response_timeout: Duration::from_millis(300),
+        ..ClientConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{addr}/v2/");
+    let err = client
+        .send("GET silent", |a| a.get(&url).call())
+        .unwrap_err();
+    let Error::Transport {
+        attempts, budget, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    // Each attempt ends at the 0.3 s first-byte timeout; none starts that could not get its
+    // answer (0.2 s connect + 0.3 s) within the 2 s budget: at most 2 / 0.3 attempts, far
+    // below the 100 allowed.
+    assert!((1..=6).contains(attempts), "{err}");
+    assert_eq!(*budget, Duration::from_secs(2));
+    assert_eq!(accepted.load(Ordering::SeqCst), *attempts as usize);
+    let message = err.to_string();
+    assert!(
+        message.contains("retry budget 2s, first-byte timeout 300ms"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("after {attempts} attempt(s)")),
+        "{message}"
+    );
 }

@@ -502,13 +502,10 @@ impl ImageSink for Registry {
         let req = req
             .body(ureq::SendBody::from_reader(&mut verified))
             .map_err(|e| Error::malformed(&what, e))?;
+        let started = std::time::Instant::now();
         let resp = self.http.agent().run(req).map_err(|e| match e {
             ureq::Error::Io(io) => Error::from_stream(&what, io),
-            other => Error::Http(vouch_http::Error::Transport {
-                what: what.clone(),
-                attempts: 1,
-                source: other,
-            }),
+            other => Error::Http(self.http.single_attempt_error(what.clone(), started, other)),
         })?;
         if resp.status() != 201 {
             return Err(self.unexpected(&what, resp));

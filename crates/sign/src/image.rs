@@ -104,11 +104,16 @@ pub fn verify_image(
             limits,
         )
         .and_then(|v| check_subject_claims(v, digest, claims)),
+        Candidate::Unreadable { .. } => Err(Error::MissingField {
+            what: "signature candidate",
+            field: "readable content",
+        }),
     })
 }
 
 /// Finds `target`'s signatures or attestations (both storage schemes) and verifies each with
-/// `check`; every candidate gets an outcome, so one bad entry never hides a good one.
+/// `check`; every candidate gets an outcome, so one bad entry never hides a good one: a layer
+/// or referrer that cannot be read is rejected with its reason, like one that does not verify.
 fn check_each(
     source: &dyn ImageSource,
     target: &ImageTarget,
@@ -118,11 +123,14 @@ fn check_each(
 ) -> Result<ImageReport> {
     let (candidates, legacy_tag) = discover(source, &target.digest, kind, limits)?;
     let checked = candidates
-        .iter()
+        .into_iter()
         .map(|c| Checked {
             location: c.location(),
             scheme: c.scheme(),
-            outcome: check(c),
+            outcome: match c {
+                Candidate::Unreadable { reason, .. } => Err(reason),
+                c => check(&c),
+            },
         })
         .collect();
     Ok(ImageReport {
@@ -158,6 +166,10 @@ pub fn verify_image_attestations(
         Candidate::Referrer { bundle, .. } => {
             referrer_statement(verifier, bundle, digest, predicate_type, policy, limits)
         }
+        Candidate::Unreadable { .. } => Err(Error::MissingField {
+            what: "attestation candidate",
+            field: "readable content",
+        }),
     })
 }
 

@@ -765,7 +765,7 @@ impl Kind {
 }
 
 /// A signature or attestation found in the registry, not yet verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Candidate {
     /// One layer of the legacy tag image.
     Legacy {
@@ -787,6 +787,17 @@ pub enum Candidate {
         /// The bundle JSON.
         bundle: Vec<u8>,
     },
+    /// A layer or referrer the registry lists but whose manifest or blob could not be read:
+    /// one rejected candidate with its reason, so that whoever can push a broken referrer
+    /// cannot hide the good signatures beside it.
+    Unreadable {
+        /// Where it was listed (as [`Candidate::location`] spells it).
+        location: String,
+        /// Its storage scheme.
+        scheme: Scheme,
+        /// Why it could not be read.
+        reason: Error,
+    },
 }
 
 impl Candidate {
@@ -795,6 +806,7 @@ impl Candidate {
         match self {
             Self::Legacy { .. } => Scheme::LegacyTag,
             Self::Referrer { .. } => Scheme::Referrer,
+            Self::Unreadable { scheme, .. } => *scheme,
         }
     }
 
@@ -803,6 +815,7 @@ impl Candidate {
         match self {
             Self::Legacy { tag, index, .. } => format!("tag {tag} layer {index}"),
             Self::Referrer { manifest, .. } => format!("referrer {manifest}"),
+            Self::Unreadable { location, .. } => location.clone(),
         }
     }
 }
@@ -830,7 +843,17 @@ pub fn discover(
                 if media_type != wanted {
                     continue;
                 }
-                let payload = read_descriptor_blob(source, layer, limits)?;
+                let payload = match read_descriptor_blob(source, layer, limits) {
+                    Ok(payload) => payload,
+                    Err(reason) => {
+                        out.push(Candidate::Unreadable {
+                            location: format!("tag {tag} layer {index}"),
+                            scheme: Scheme::LegacyTag,
+                            reason,
+                        });
+                        continue;
+                    }
+                };
                 let annotations = layer["annotations"]
                     .as_object()
                     .map(|m| {
@@ -866,9 +889,25 @@ pub fn discover(
             .to_string()
             .parse()
             .map_err(|e| Error::malformed("referrer descriptor", e))?;
-        let raw = source.manifest(&Selector::Digest(manifest_digest.clone()))?;
-        let manifest: Value = serde_json::from_slice(&raw.bytes)
-            .map_err(|e| Error::malformed("referrer manifest", e))?;
+        let location = format!("referrer {manifest_digest}");
+        let unreadable = |reason| Candidate::Unreadable {
+            location: location.clone(),
+            scheme: Scheme::Referrer,
+            reason,
+        };
+        let manifest: Value = match source
+            .manifest(&Selector::Digest(manifest_digest.clone()))
+            .map_err(Error::from)
+            .and_then(|raw| {
+                serde_json::from_slice(&raw.bytes)
+                    .map_err(|e| Error::malformed("referrer manifest", e))
+            }) {
+            Ok(manifest) => manifest,
+            Err(reason) => {
+                out.push(unreadable(reason));
+                continue;
+            }
+        };
         // The predicate type annotation is a hint for sorting signatures from attestations;
         // verification checks the signed statement itself.
         let hinted = manifest["annotations"][ANNOTATION_BUNDLE_PREDICATE_TYPE].as_str();
@@ -887,11 +926,13 @@ pub fn discover(
         }) else {
             continue;
         };
-        let bundle = read_descriptor_blob(source, layer, limits)?;
-        out.push(Candidate::Referrer {
-            manifest: manifest_digest,
-            bundle,
-        });
+        match read_descriptor_blob(source, layer, limits) {
+            Ok(bundle) => out.push(Candidate::Referrer {
+                manifest: manifest_digest,
+                bundle,
+            }),
+            Err(reason) => out.push(unreadable(reason)),
+        }
     }
     Ok((out, tag))
 }
