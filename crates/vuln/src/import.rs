@@ -8,6 +8,7 @@ use std::path::Path;
 use rusqlite::{TransactionBehavior, params};
 use serde::Serialize;
 
+use crate::feeds::{self, CveRating, EpssRow, KevRow};
 use crate::osv::{self, Malformed};
 use crate::store::{Database, Upsert, now_secs};
 use crate::{Error, Limits};
@@ -81,6 +82,13 @@ pub struct SourceReport {
     pub unchanged: u64,
     /// Records rejected (listed in [`ImportReport::issues`]).
     pub malformed: u64,
+    /// What the source held: `osv`, `nvd`, `cvelist`, `epss`, `kev`, or several joined
+    /// by `+`.
+    pub kind: String,
+    /// Newest `modified` (OSV), `lastModified` (NVD), `dateUpdated` (CVEList), score date
+    /// (EPSS) or release date (KEV) read from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest: Option<String>,
 }
 
 /// The outcome of an import.
@@ -127,10 +135,12 @@ impl Database {
             // Two stages on two threads: reading and decoding records (the costly part) on a
             // scoped worker, writing rows here, connected by a bounded channel.
             let (send, receive) = std::sync::mpsc::sync_channel::<Parsed>(256);
+            let mut kinds: Vec<&'static str> = Vec::new();
+            let mut newest: Option<(i64, String)> = None;
             let read_result = std::thread::scope(|scope| -> Result<(), Error> {
                 let worker = scope.spawn(move || {
-                    let mut visit = |file: &str, bytes: &[u8], yaml: bool| {
-                        for parsed in parse_file(file, bytes, yaml) {
+                    let mut visit = |file: &str, bytes: &[u8], format: Format| {
+                        for parsed in parse_file(file, bytes, format) {
                             // A closed channel means the writer stopped on an error.
                             let _ = send.send(parsed);
                         }
@@ -138,8 +148,18 @@ impl Database {
                     read_source(source, options, &mut visit)
                 });
                 for parsed in receive {
+                    if let Item::Dated(kind, date) = &parsed.record.as_ref().unwrap_or(&Item::None)
+                    {
+                        if !kinds.contains(kind) {
+                            kinds.push(kind);
+                        }
+                        if newest.as_ref().is_none_or(|(_, n)| n < date) {
+                            newest = Some((0, date.clone()));
+                        }
+                        continue;
+                    }
                     counts.records += 1;
-                    let adv = match parsed.record {
+                    let item = match parsed.record {
                         Ok(a) => a,
                         Err(m) => {
                             counts.malformed += 1;
@@ -147,13 +167,40 @@ impl Database {
                             continue;
                         }
                     };
-                    for eco in &adv.unsupported {
-                        *report
-                            .unsupported_ecosystems
-                            .entry(eco.clone())
-                            .or_default() += 1;
+                    let (kind, modified) = match &item {
+                        Item::Osv(a) => ("osv", Some((a.modified, &a.modified_text))),
+                        Item::Rating(r) => (
+                            if r.provider == "NVD" { "nvd" } else { "cvelist" },
+                            Some((r.modified, &r.modified_text)),
+                        ),
+                        Item::Epss(_) => ("epss", None),
+                        Item::Kev(_) => ("kev", None),
+                        Item::Dated(..) | Item::None => continue,
+                    };
+                    if !kinds.contains(&kind) {
+                        kinds.push(kind);
                     }
-                    match Self::upsert(&tx, &adv, &location).map_err(sql)? {
+                    if let Some((m, text)) = modified
+                        && newest.as_ref().is_none_or(|(n, _)| *n < m)
+                    {
+                        newest = Some((m, text.clone()));
+                    }
+                    let outcome = match item {
+                        Item::Osv(adv) => {
+                            for eco in &adv.unsupported {
+                                *report
+                                    .unsupported_ecosystems
+                                    .entry(eco.clone())
+                                    .or_default() += 1;
+                            }
+                            Self::upsert(&tx, &adv, &location)
+                        }
+                        Item::Rating(r) => Self::upsert_rating(&tx, &r, &location),
+                        Item::Epss(row) => Self::put_epss(&tx, &row),
+                        Item::Kev(row) => Self::put_kev(&tx, &row),
+                        Item::Dated(..) | Item::None => continue,
+                    };
+                    match outcome.map_err(sql)? {
                         Upsert::Added => counts.added += 1,
                         Upsert::Updated => counts.updated += 1,
                         Upsert::Unchanged => counts.unchanged += 1,
@@ -166,9 +213,16 @@ impl Database {
                 })
             });
             read_result?;
+            kinds.sort_unstable();
+            counts.kind = if kinds.is_empty() {
+                "osv".to_owned()
+            } else {
+                kinds.join("+")
+            };
+            counts.newest = newest.map(|(_, t)| t);
             tx.execute(
                 "INSERT OR REPLACE INTO source (location, imported_at, records, added, updated,
-                   unchanged, malformed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                   unchanged, malformed, kind, newest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     counts.location,
                     now_secs() as i64,
@@ -176,7 +230,9 @@ impl Database {
                     counts.added as i64,
                     counts.updated as i64,
                     counts.unchanged as i64,
-                    counts.malformed as i64
+                    counts.malformed as i64,
+                    counts.kind,
+                    counts.newest,
                 ],
             )
             .map_err(sql)?;
@@ -190,28 +246,81 @@ impl Database {
 /// One record of a file, decoded and validated (or rejected).
 struct Parsed {
     label: String,
-    record: Result<osv::Advisory, Malformed>,
+    record: Result<Item, Malformed>,
 }
 
-/// Decodes a file into its records: one, or several for a JSON array of records.
-fn parse_file(file: &str, bytes: &[u8], yaml: bool) -> Vec<Parsed> {
-    match osv::decode(bytes, yaml) {
+/// What one record of a file is.
+enum Item {
+    Osv(Box<osv::Advisory>),
+    Rating(CveRating),
+    Epss(EpssRow),
+    Kev(KevRow),
+    /// Not a record: the date a whole file states about itself (EPSS score date, KEV
+    /// release), with the file's kind.
+    Dated(&'static str, String),
+    None,
+}
+
+/// How a file's bytes are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Yaml,
+    Csv,
+}
+
+/// Decodes a file into its records: one OSV record, several for a JSON array of records,
+/// every CVE of an NVD feed, one CVEList record, every row of an EPSS or KEV file.
+fn parse_file(file: &str, bytes: &[u8], format: Format) -> Vec<Parsed> {
+    let one = |label: String, record| Parsed { label, record };
+    if format == Format::Csv {
+        let (date, rows) = feeds::parse_epss(&String::from_utf8_lossy(bytes));
+        let mut out: Vec<Parsed> = rows
+            .into_iter()
+            .map(|r| one(file.to_owned(), r.map(Item::Epss)))
+            .collect();
+        if let Some(d) = date {
+            out.push(one(file.to_owned(), Ok(Item::Dated("epss", d))));
+        }
+        return out;
+    }
+    match osv::decode(bytes, format == Format::Yaml) {
         Ok(serde_json::Value::Array(items)) => items
             .into_iter()
             .enumerate()
-            .map(|(i, v)| Parsed {
-                label: format!("{file}[{i}]"),
-                record: osv::parse_record(&v),
+            .map(|(i, v)| {
+                one(
+                    format!("{file}[{i}]"),
+                    osv::parse_record(&v).map(|a| Item::Osv(Box::new(a))),
+                )
             })
             .collect(),
-        Ok(v) => vec![Parsed {
-            label: file.to_owned(),
-            record: osv::parse_record(&v),
-        }],
-        Err(m) => vec![Parsed {
-            label: file.to_owned(),
-            record: Err(m),
-        }],
+        Ok(v) => match feeds::classify(&v) {
+            feeds::Kind::Osv => vec![one(
+                file.to_owned(),
+                osv::parse_record(&v).map(|a| Item::Osv(Box::new(a))),
+            )],
+            feeds::Kind::Nvd => feeds::parse_nvd(&v)
+                .into_iter()
+                .map(|r| one(file.to_owned(), r.map(Item::Rating)))
+                .collect(),
+            feeds::Kind::CveList => vec![one(
+                file.to_owned(),
+                feeds::parse_cvelist(&v).map(Item::Rating),
+            )],
+            feeds::Kind::Kev => {
+                let (date, rows) = feeds::parse_kev(&v);
+                let mut out: Vec<Parsed> = rows
+                    .into_iter()
+                    .map(|r| one(file.to_owned(), r.map(Item::Kev)))
+                    .collect();
+                if let Some(d) = date {
+                    out.push(one(file.to_owned(), Ok(Item::Dated("kev", d))));
+                }
+                out
+            }
+        },
+        Err(m) => vec![one(file.to_owned(), Err(m))],
     }
 }
 
@@ -223,7 +332,7 @@ fn issue(file: &str, m: Malformed) -> ImportIssue {
     }
 }
 
-type Visit<'a> = dyn FnMut(&str, &[u8], bool) + 'a;
+type Visit<'a> = dyn FnMut(&str, &[u8], Format) + 'a;
 
 fn read_source(
     source: &Source,
@@ -236,16 +345,68 @@ fn read_source(
     }
 }
 
-/// The record format of a file name, or `None` for files that are not records.
-fn record_kind(name: &str) -> Option<bool> {
+/// The format of a file name and whether it is gzip-compressed, or `None` for files that
+/// are not records. NVD publishes its feeds and FIRST its EPSS scores as `.gz`.
+fn record_kind(name: &str) -> Option<(Format, bool)> {
     let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".json") {
-        Some(false)
-    } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-        Some(true)
+    let (base, gz) = match lower.strip_suffix(".gz") {
+        Some(b) => (b, true),
+        None => (lower.as_str(), false),
+    };
+    let format = if base.ends_with(".json") {
+        Format::Json
+    } else if base.ends_with(".yaml") || base.ends_with(".yml") {
+        Format::Yaml
+    } else if base.ends_with(".csv") {
+        Format::Csv
     } else {
-        None
+        return None;
+    };
+    Some((format, gz))
+}
+
+/// Whole-feed files (NVD, EPSS, KEV, anything compressed) may be far larger than one OSV
+/// record; they get [`Limits::max_feed_bytes`].
+fn size_limit(name: &str, limits: &Limits) -> u64 {
+    let lower = name.to_ascii_lowercase();
+    let file = lower.rsplit(['/', '!']).next().unwrap_or(&lower);
+    if file.ends_with(".gz")
+        || file.ends_with(".csv")
+        || file.starts_with("nvdcve")
+        || file.starts_with("known_exploited")
+    {
+        limits.max_feed_bytes
+    } else {
+        limits.max_record_bytes
     }
+}
+
+/// Hands `bytes` to `visit`, gunzipped first when `gz` (bounded by the feed limit).
+fn visit_bytes(
+    file: &str,
+    bytes: &[u8],
+    (format, gz): (Format, bool),
+    limits: &Limits,
+    visit: &mut Visit<'_>,
+) -> Result<(), Error> {
+    if !gz {
+        visit(file, bytes, format);
+        return Ok(());
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(limits.max_feed_bytes + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::io(file, e))?;
+    if out.len() as u64 > limits.max_feed_bytes {
+        return Err(Error::TooLarge {
+            what: file.to_owned(),
+            limit: limits.max_feed_bytes,
+            unit: "bytes",
+        });
+    }
+    visit(file, &out, format);
+    Ok(())
 }
 
 fn read_path(path: &Path, limits: &Limits, visit: &mut Visit<'_>) -> Result<(), Error> {
@@ -258,14 +419,13 @@ fn read_path(path: &Path, limits: &Limits, visit: &mut Visit<'_>) -> Result<(), 
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         return read_zip(file, &name, limits, visit);
     }
-    let Some(yaml) = record_kind(&name) else {
+    let Some(kind) = record_kind(&name) else {
         return Err(Error::UnknownSource {
             path: name.into_owned(),
         });
     };
-    let bytes = read_limited(path, limits.max_record_bytes)?;
-    visit(&name, &bytes, yaml);
-    Ok(())
+    let bytes = read_limited(path, size_limit(&name, limits))?;
+    visit_bytes(&name, &bytes, kind, limits, visit)
 }
 
 fn has_zip_magic(path: &Path) -> bool {
@@ -313,7 +473,7 @@ fn walk_dir(dir: &Path, limits: &Limits, visit: &mut Visit<'_>) -> Result<(), Er
             let ty = entry.file_type().map_err(|e| Error::io(&path, e))?;
             if ty.is_dir() {
                 stack.push(path);
-            } else if let Some(yaml) = record_kind(&name) {
+            } else if let Some(kind) = record_kind(&name) {
                 files += 1;
                 if files > limits.max_files {
                     return Err(Error::TooLarge {
@@ -323,11 +483,13 @@ fn walk_dir(dir: &Path, limits: &Limits, visit: &mut Visit<'_>) -> Result<(), Er
                     });
                 }
                 // Reading one oversized file is a malformed record, not a failed import.
-                match read_limited(&path, limits.max_record_bytes) {
-                    Ok(bytes) => visit(&path.to_string_lossy(), &bytes, yaml),
+                let label = path.to_string_lossy();
+                let limit = size_limit(&label, limits);
+                match read_limited(&path, limit) {
+                    Ok(bytes) => visit_bytes(&label, &bytes, kind, limits, visit)?,
                     Err(Error::TooLarge { .. }) => {
-                        let reason = format!("larger than {} bytes", limits.max_record_bytes);
-                        visit(&path.to_string_lossy(), reason.as_bytes(), false);
+                        let reason = format!("larger than {limit} bytes");
+                        visit(&label, reason.as_bytes(), Format::Json);
                     }
                     Err(e) => return Err(e),
                 }
@@ -364,26 +526,27 @@ fn read_zip<R: Read + Seek>(
             continue;
         }
         let name = entry.name().map_err(zip_err)?.into_owned();
-        let Some(yaml) = record_kind(&name) else {
+        let Some(kind) = record_kind(&name) else {
             continue;
         };
         let file = format!("{label}!{name}");
+        let limit = size_limit(&file, limits);
         buf.clear();
         (&mut entry)
-            .take(limits.max_record_bytes + 1)
+            .take(limit + 1)
             .read_to_end(&mut buf)
             .map_err(|e| Error::Zip {
                 path: file.clone(),
                 source: e.into(),
             })?;
-        if buf.len() as u64 > limits.max_record_bytes {
+        if buf.len() as u64 > limit {
             return Err(Error::TooLarge {
                 what: file,
-                limit: limits.max_record_bytes,
+                limit,
                 unit: "bytes",
             });
         }
-        visit(&file, &buf, yaml);
+        visit_bytes(&file, &buf, kind, limits, visit)?;
     }
     Ok(())
 }
@@ -439,16 +602,17 @@ fn read_url(url: &str, options: &ImportOptions, visit: &mut Visit<'_>) -> Result
     if is_zip {
         return read_zip(tmp, url, &options.limits, visit);
     }
-    if copied > options.limits.max_record_bytes {
+    let path_part = url.split(['?', '#']).next().unwrap_or(url);
+    let limit = size_limit(path_part, &options.limits);
+    if copied > limit {
         return Err(Error::TooLarge {
             what: url.to_owned(),
-            limit: options.limits.max_record_bytes,
+            limit,
             unit: "bytes",
         });
     }
     let mut bytes = Vec::new();
     tmp.read_to_end(&mut bytes).map_err(|e| Error::io(url, e))?;
-    let path_part = url.split(['?', '#']).next().unwrap_or(url);
-    visit(url, &bytes, record_kind(path_part) == Some(true));
-    Ok(())
+    let kind = record_kind(path_part).unwrap_or((Format::Json, false));
+    visit_bytes(url, &bytes, kind, &options.limits, visit)
 }

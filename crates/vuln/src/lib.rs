@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod feeds;
 mod import;
 mod matcher;
 mod osv;
@@ -48,13 +49,13 @@ mod store;
 
 pub use error::Error;
 pub use import::{ImportIssue, ImportOptions, ImportReport, Source, SourceReport};
-pub use matcher::{Finding, ScanOptions, ScanReport, Suppression};
+pub use matcher::{DistroGap, Epss, Finding, Kev, ScanOptions, ScanReport, Suppression};
 pub use osv::{ecosystem_key, normalize_name};
 pub use package::{Package, Unmatchable};
 pub use policy::{IgnoreFile, IgnoreRule, IgnoreRules, Vex, purl_matches};
 pub use sbom::{PackageList, read_sbom};
 pub use severity::{Rating, Severity, score_vector};
-pub use store::{Database, EcosystemCount, SourceInfo, Status, default_db_path};
+pub use store::{Database, EcosystemCount, SCHEMA_VERSION, SourceInfo, Status, default_db_path};
 
 /// Limits on untrusted input. Defaults fit the largest public OSV exports with room to
 /// spare (osv.dev's PyPI `all.zip` holds ~15,000 records of a few kB each).
@@ -64,6 +65,9 @@ pub struct Limits {
     pub max_record_bytes: u64,
     /// Most record files in one directory tree or archive (default 2,000,000).
     pub max_files: u64,
+    /// Largest whole-feed file (NVD JSON feed, EPSS CSV, KEV JSON, any `.gz` once
+    /// decompressed; default 1 GiB).
+    pub max_feed_bytes: u64,
     /// Largest download from a URL source (default 4 GiB).
     pub max_download_bytes: u64,
     /// Largest SBOM file (default 512 MiB).
@@ -77,6 +81,7 @@ impl Default for Limits {
         Self {
             max_record_bytes: 8 << 20,
             max_files: 2_000_000,
+            max_feed_bytes: 1 << 30,
             max_download_bytes: 4 << 30,
             max_sbom_bytes: 512 << 20,
             max_packages: 1_000_000,

@@ -34,8 +34,18 @@ pub struct Finding {
     pub matched_name: String,
     /// The version that was evaluated (the source version for OS packages).
     pub matched_version: String,
-    /// Severity: the highest known rating among the merged records.
+    /// Severity, with where it came from (`rating.from`): the distro's own rating when one
+    /// of the records gives it (Debian urgency, Ubuntu priority, Red Hat severity), else
+    /// the highest CVSS/GHSA rating among the merged records, else the highest rating of
+    /// the records they name (`upstream`, `aliases`, `related`: OSV `CVE-*` records, NVD,
+    /// CVEList).
     pub rating: Rating,
+    /// EPSS probability of exploitation (highest among the finding's CVEs), when imported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epss: Option<Epss>,
+    /// The CISA KEV entry of one of the finding's CVEs, when listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kev: Option<Kev>,
     /// Versions that fix it and are newer than the installed one, lowest first.
     pub fixed_versions: Vec<String>,
     /// One-line summary.
@@ -58,6 +68,46 @@ impl Finding {
     pub fn severity(&self) -> Severity {
         self.rating.severity
     }
+}
+
+/// An EPSS score (FIRST Exploit Prediction Scoring System).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Epss {
+    /// The CVE scored.
+    pub cve: String,
+    /// Probability of exploitation activity in the next 30 days (0..1).
+    pub score: f64,
+    /// Percentile of the score among all scored CVEs (0..1).
+    pub percentile: f64,
+}
+
+/// A CISA Known Exploited Vulnerabilities catalogue entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Kev {
+    /// The CVE listed.
+    pub cve: String,
+    /// When CISA added it (`YYYY-MM-DD`).
+    pub date_added: String,
+    /// Remediation due date for US federal agencies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<String>,
+    /// Known use in ransomware campaigns.
+    pub known_ransomware: bool,
+}
+
+/// OS packages whose distro release the database has no advisories for: scanning them
+/// proves nothing, so the report says so instead of coming back clean.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DistroGap {
+    /// The distro as the SBOM names it (`debian-12`, `amzn-2023`, `rhel-9.3`).
+    pub distro: String,
+    /// The OSV ecosystem vouch looked it up in, when it maps to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ecosystem: Option<String>,
+    /// Packages of it in the scan.
+    pub packages: usize,
+    /// Why nothing was matched.
+    pub reason: String,
 }
 
 /// Why a finding is not reported as open.
@@ -83,6 +133,8 @@ pub struct ScanReport {
     pub packages: usize,
     /// Packages that could not be matched (no ecosystem, unparseable version).
     pub unmatchable: Vec<Unmatchable>,
+    /// Distro releases without data in the database (each one a warning).
+    pub distros_without_data: Vec<DistroGap>,
 }
 
 impl ScanReport {
@@ -109,10 +161,22 @@ impl Database {
         // One read transaction for all lookups: one shared lock and one schema check instead
         // of one per package. Dropping it rolls back, which for reads is just the unlock.
         let _read = self.conn.unchecked_transaction().map_err(|e| self.sql(e))?;
+        let mut gaps: BTreeMap<String, DistroGap> = BTreeMap::new();
+        let mut has_data: BTreeMap<String, bool> = BTreeMap::new();
         for pkg in packages {
             let lookup = match pkg.lookup() {
                 Ok(l) => l,
                 Err(reason) => {
+                    if let Some(distro) = pkg.os_distro() {
+                        gaps.entry(distro.clone())
+                            .or_insert_with(|| DistroGap {
+                                distro,
+                                ecosystem: None,
+                                packages: 0,
+                                reason: reason.clone(),
+                            })
+                            .packages += 1;
+                    }
                     report.unmatchable.push(Unmatchable {
                         package: pkg.display(),
                         reason,
@@ -120,6 +184,31 @@ impl Database {
                     continue;
                 }
             };
+            if let Some(distro) = pkg.os_distro() {
+                let known = match has_data.get(&lookup.key) {
+                    Some(k) => *k,
+                    None => {
+                        let k = self.has_ecosystem(&lookup.key)?;
+                        has_data.insert(lookup.key.clone(), k);
+                        k
+                    }
+                };
+                if !known {
+                    gaps.entry(distro.clone())
+                        .or_insert_with(|| DistroGap {
+                            distro: distro.clone(),
+                            ecosystem: Some(lookup.key.clone()),
+                            packages: 0,
+                            reason: format!(
+                                "the database holds no advisories for {} (import that distro's \
+                                 OSV data, e.g. vouch db update --ecosystem '{}')",
+                                lookup.key,
+                                lookup.ecosystem.kind().name()
+                            ),
+                        })
+                        .packages += 1;
+                }
+            }
             let installed = match Version::parse(lookup.ecosystem.scheme(), &lookup.version) {
                 Ok(v) => v,
                 Err(e) => {
@@ -130,23 +219,36 @@ impl Database {
                     continue;
                 }
             };
-            let mut hits = Vec::new();
-            for cand in self.candidates(&lookup.key, &lookup.name)? {
-                if cand.withdrawn || cand.informational.is_some() {
-                    continue;
-                }
-                if let Some(fixed) = evaluate(&cand, &lookup.ecosystem, &installed) {
-                    hits.push((cand, fixed));
+            let mut hits: Vec<(Candidate, Vec<Version>)> = Vec::new();
+            for name in &lookup.names {
+                for cand in self.candidates(&lookup.key, name)? {
+                    if cand.withdrawn
+                        || cand.informational.is_some()
+                        || hits.iter().any(|(h, _)| h.id == cand.id)
+                    {
+                        continue;
+                    }
+                    if let Some(fixed) = evaluate(&cand, &lookup.ecosystem, &installed) {
+                        hits.push((cand, fixed));
+                    }
                 }
             }
-            for mut finding in merge(pkg, &lookup.key, &lookup.version, hits) {
+            for (mut finding, related) in merge(pkg, &lookup.key, &lookup.version, hits) {
                 finding.fixed_versions.retain(|v| !v.is_empty());
                 if options.only_fixed && finding.fixed_versions.is_empty() {
                     continue;
                 }
+                if !finding.rating.is_known() {
+                    let ids: Vec<&str> = related.iter().map(String::as_str).collect();
+                    if let Some(r) = self.related_rating(&ids)? {
+                        finding.rating = r;
+                    }
+                }
+                self.prioritise(&mut finding)?;
                 report.findings.push(finding);
             }
         }
+        report.distros_without_data = gaps.into_values().collect();
         report.findings.sort_by(|a, b| {
             b.rating
                 .severity
@@ -156,6 +258,39 @@ impl Database {
                 .then_with(|| a.id.cmp(&b.id))
         });
         Ok(report)
+    }
+}
+
+impl Database {
+    /// Fills in EPSS and KEV from the finding's CVE ids.
+    fn prioritise(&self, finding: &mut Finding) -> Result<(), Error> {
+        let cves: Vec<String> = finding
+            .all_ids()
+            .filter(|id| id.starts_with("CVE-"))
+            .map(str::to_owned)
+            .collect();
+        for cve in &cves {
+            if let Some((score, percentile)) = self.epss(cve)?
+                && finding.epss.as_ref().is_none_or(|e| e.score < score)
+            {
+                finding.epss = Some(Epss {
+                    cve: cve.clone(),
+                    score,
+                    percentile,
+                });
+            }
+            if finding.kev.is_none()
+                && let Some((date_added, due_date, known_ransomware)) = self.kev(cve)?
+            {
+                finding.kev = Some(Kev {
+                    cve: cve.clone(),
+                    date_added,
+                    due_date,
+                    known_ransomware,
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -192,12 +327,14 @@ fn evaluate(
 }
 
 /// Groups the matching records of one package by shared id/alias (union-find over ids).
+/// Returns each finding with the ids its records name (for a rating lookup when none of
+/// them is rated).
 fn merge(
     pkg: &Package,
     ecosystem: &str,
     version: &str,
     hits: Vec<(Candidate, Vec<Version>)>,
-) -> Vec<Finding> {
+) -> Vec<(Finding, Vec<String>)> {
     let n = hits.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(parent: &mut [usize], mut i: usize) -> usize {
@@ -237,18 +374,43 @@ fn merge(
                 .cloned()
                 .collect();
             aliases.remove(&id);
+            let by_rating = |a: &&Rating, b: &&Rating| {
+                a.severity.cmp(&b.severity).then_with(|| {
+                    a.score
+                        .partial_cmp(&b.score)
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                })
+            };
             let best = members
                 .iter()
                 .map(|&i| &hits[i].0)
-                .max_by(|a, b| {
-                    a.rating.severity.cmp(&b.rating.severity).then_with(|| {
-                        a.rating
-                            .score
-                            .partial_cmp(&b.rating.score)
-                            .unwrap_or(std::cmp::Ordering::Equal)
-                    })
-                })
+                .max_by(|a, b| by_rating(&&a.rating, &&b.rating))
                 .unwrap_or(&hits[members[0]].0);
+            // The distro's own word wins for its packages (grype: the distro namespace's
+            // severity is the vulnerability's); else the best CVSS/GHSA of the records.
+            let distro = members
+                .iter()
+                .filter_map(|&i| hits[i].0.distro_rating.as_ref().map(|r| (r, &hits[i].0.id)))
+                .max_by(|a, b| by_rating(&a.0, &b.0));
+            let rating = match distro {
+                Some((r, id)) => Rating {
+                    from: Some(id.clone()),
+                    ..r.clone()
+                },
+                None if best.rating.is_known() => Rating {
+                    from: Some(best.id.clone()),
+                    ..best.rating.clone()
+                },
+                None => Rating::unknown(),
+            };
+            let mut named: Vec<String> = members
+                .iter()
+                .flat_map(|&i| hits[i].0.aliases.iter().chain(&hits[i].0.related))
+                .filter(|id| !records.contains(id.as_str()))
+                .cloned()
+                .collect();
+            named.sort();
+            named.dedup();
             let primary = members
                 .iter()
                 .map(|&i| &hits[i].0)
@@ -264,7 +426,7 @@ fn merge(
                     fixed_versions.push(f.as_str().to_owned());
                 }
             }
-            Finding {
+            let finding = Finding {
                 id,
                 aliases: aliases.into_iter().collect(),
                 advisories: records.iter().map(|s| (*s).to_owned()).collect(),
@@ -272,12 +434,15 @@ fn merge(
                 ecosystem: ecosystem.to_owned(),
                 matched_name: primary.package.clone(),
                 matched_version: version.to_owned(),
-                rating: best.rating.clone(),
+                rating,
+                epss: None,
+                kev: None,
                 fixed_versions,
                 summary: primary.summary.clone(),
                 url: primary.url.clone(),
                 suppressed: None,
-            }
+            };
+            (finding, named)
         })
         .collect()
 }

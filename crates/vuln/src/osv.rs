@@ -22,6 +22,9 @@ pub(crate) struct Advisory {
     pub(crate) published: Option<String>,
     pub(crate) withdrawn: Option<String>,
     pub(crate) aliases: Vec<String>,
+    /// `related` ids: other records about the same flaw that are not aliases (SUSE and
+    /// Red Hat name their CVEs here or in `upstream`). Used only to find a rating.
+    pub(crate) related: Vec<String>,
     pub(crate) summary: String,
     pub(crate) rating: Rating,
     pub(crate) url: Option<String>,
@@ -44,8 +47,11 @@ pub(crate) struct AffectedEntry {
     pub(crate) ranges: String,
     /// RustSec's `database_specific.informational` (`unmaintained`, `unsound`, `notice`).
     pub(crate) informational: Option<String>,
-    /// An entry-level rating (distro urgency), overriding the record's.
-    pub(crate) rating: Option<Rating>,
+    /// The distro's own rating for this entry (Debian urgency, Ubuntu priority, Red Hat
+    /// severity); wins over any CVSS for packages of that distro.
+    pub(crate) distro_rating: Option<Rating>,
+    /// An entry-level CVSS `severity[]`, overriding the record's.
+    pub(crate) cvss: Option<Rating>,
 }
 
 /// A record that was rejected, with the field at fault.
@@ -104,6 +110,7 @@ pub(crate) fn parse_record(v: &Value) -> Result<Advisory, Malformed> {
             aliases.push(up);
         }
     }
+    let related = str_array(v.get("related"), "related")?;
     let summary = match opt_str(v, "summary")? {
         Some(s) if !s.trim().is_empty() => s.trim().to_owned(),
         _ => opt_str(v, "details")?
@@ -193,7 +200,8 @@ pub(crate) fn parse_record(v: &Value) -> Result<Advisory, Malformed> {
                 .pointer("/database_specific/informational")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            rating: severity::rate_affected(entry),
+            distro_rating: severity::distro_rating(v, entry, ecosystem.kind()),
+            cvss: severity::rate_affected_cvss(entry),
         });
     }
     Ok(Advisory {
@@ -203,6 +211,7 @@ pub(crate) fn parse_record(v: &Value) -> Result<Advisory, Malformed> {
         published,
         withdrawn,
         aliases,
+        related,
         summary,
         rating: severity::rate_record(v),
         url,
@@ -267,17 +276,49 @@ fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
-/// The ecosystem string the store indexes by: the OSV name with its qualifier, except that
-/// Ubuntu's `:LTS` marker is dropped (a package's distro release says `22.04`, not whether
-/// it is LTS).
+/// The ecosystem string the store indexes by: the OSV name with its qualifier, reduced to
+/// what an installed package's distro release can say:
+///
+/// * Ubuntu: the `:LTS` marker is dropped (`Ubuntu:22.04:LTS` -> `Ubuntu:22.04`);
+/// * Red Hat: the repository after `::` is dropped, since a container's rpmdb does not
+///   record which repository a package came from (`Red Hat:enterprise_linux:9::appstream`
+///   -> `Red Hat:enterprise_linux:9`);
+/// * SUSE: every Linux Enterprise product and module of one service pack is one key
+///   (`SUSE:Linux Enterprise Module for Basesystem 15 SP5` -> `SUSE:Linux Enterprise 15 SP5`),
+///   as SLES and BCI images install packages of the base system and its modules; SLE Micro
+///   stays apart (`SUSE:Linux Enterprise Micro 5.5`).
 pub fn ecosystem_key(eco: &Ecosystem) -> String {
     let s = eco.to_string();
-    if eco.kind() == EcosystemKind::Ubuntu
-        && let Some(stripped) = s.strip_suffix(":LTS")
-    {
-        return stripped.to_owned();
+    match eco.kind() {
+        EcosystemKind::Ubuntu => s.strip_suffix(":LTS").unwrap_or(&s).to_owned(),
+        EcosystemKind::RedHat => s.split_once("::").map_or(s.as_str(), |(k, _)| k).to_owned(),
+        EcosystemKind::Suse => suse_key(&s).unwrap_or(s),
+        _ => s,
     }
-    s
+}
+
+fn suse_key(s: &str) -> Option<String> {
+    let product = s.strip_prefix("SUSE:")?;
+    if !product.starts_with("Linux Enterprise") {
+        return None;
+    }
+    // The release is the trailing `15 SP5`, `15`, or `5.5` (Micro).
+    let words: Vec<&str> = product.split(' ').collect();
+    let n = words.len();
+    let is_num = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let release = if n >= 2 && words[n - 1].starts_with("SP") && is_num(words[n - 2]) {
+        format!("{} {}", words[n - 2], words[n - 1])
+    } else if n >= 1 && is_num(words[n - 1]) {
+        words[n - 1].to_owned()
+    } else {
+        return None;
+    };
+    let micro = product.contains(" Micro ");
+    Some(if micro {
+        format!("SUSE:Linux Enterprise Micro {release}")
+    } else {
+        format!("SUSE:Linux Enterprise {release}")
+    })
 }
 
 /// Normalises a package name the way its ecosystem compares names.

@@ -36,6 +36,9 @@ pub struct Package {
     /// `alpine-3.19.1`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distro: Option<String>,
+    /// For rpm packages: the epoch (syft writes it as a purl qualifier, not in the version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 /// What to look up in the store for a package.
@@ -44,8 +47,10 @@ pub(crate) struct Lookup {
     pub(crate) ecosystem: Ecosystem,
     /// [`ecosystem_key`] of `ecosystem`.
     pub(crate) key: String,
-    /// Normalised package name (the source package for OS packages).
-    pub(crate) name: String,
+    /// Normalised package names to look up: the source package for deb and apk; for rpm
+    /// the binary and the source RPM name (Red Hat, SUSE and the rebuilds name binary
+    /// packages, some advisories the source; grype matches rpm both ways too).
+    pub(crate) names: Vec<String>,
     /// Version to evaluate (the source version for OS packages when known).
     pub(crate) version: String,
 }
@@ -91,6 +96,7 @@ impl Package {
             ns.filter(|_| matches!(kind.as_str(), "deb" | "apk" | "rpm"))
                 .map(str::to_owned)
         });
+        let epoch = qual("epoch").filter(|e| e != "0" || kind == "rpm");
         Ok(Self {
             kind,
             name,
@@ -99,7 +105,14 @@ impl Package {
             source_name,
             source_version,
             distro,
+            epoch,
         })
+    }
+
+    /// For OS packages (deb, apk, rpm): the distro as the SBOM names it.
+    pub fn os_distro(&self) -> Option<String> {
+        matches!(self.kind.as_str(), "deb" | "apk" | "rpm")
+            .then(|| self.distro.clone().unwrap_or_else(|| "unknown distro".to_owned()))
     }
 
     /// `name@version`, for messages.
@@ -139,7 +152,7 @@ impl Package {
                     v.unwrap_or(&self.version).to_owned(),
                 )
             }
-            "deb" | "apk" | "rpm" => {
+            "deb" | "apk" => {
                 let ecosystem = self.distro_ecosystem()?;
                 let name = self
                     .source_name
@@ -151,42 +164,141 @@ impl Package {
                     .unwrap_or_else(|| self.version.clone());
                 (ecosystem, name, version)
             }
+            "rpm" => {
+                let ecosystem = self.distro_ecosystem()?;
+                // rpm versions compare with their epoch (`1:3.0.7-27.el9`); advisories
+                // write it, syft keeps it in a qualifier.
+                let version = match &self.epoch {
+                    Some(e) if !self.version.contains(':') => format!("{e}:{}", self.version),
+                    _ => self.version.clone(),
+                };
+                let mut names = vec![normalize_name(ecosystem.kind(), &self.name)];
+                if let Some(src) = self.source_name.as_deref().and_then(source_rpm_name) {
+                    let src = normalize_name(ecosystem.kind(), src);
+                    if !names.contains(&src) {
+                        names.push(src);
+                    }
+                }
+                return Ok(Lookup {
+                    key: ecosystem_key(&ecosystem),
+                    names,
+                    ecosystem,
+                    version,
+                });
+            }
             other => return Err(format!("package type {other:?} has no OSV ecosystem")),
         };
         Ok(Lookup {
             key: ecosystem_key(&ecosystem),
-            name: normalize_name(ecosystem.kind(), &name),
+            names: vec![normalize_name(ecosystem.kind(), &name)],
             ecosystem,
             version,
         })
     }
 
-    /// `debian-12.5` -> `Debian:12`, `alpine-3.19.1` -> `Alpine:v3.19`,
-    /// `ubuntu-22.04` -> `Ubuntu:22.04`, `rocky-9.3` -> `Rocky Linux:9` (notes §4.4).
+    /// The OSV ecosystem of the package's distro release (notes §4.4; distro ids are
+    /// os-release `ID`s as syft writes them, `<ID>-<VERSION_ID>`):
+    ///
+    /// | distro | ecosystem |
+    /// |---|---|
+    /// | `debian-12.5` | `Debian:12` |
+    /// | `ubuntu-22.04` | `Ubuntu:22.04` |
+    /// | `alpine-3.19.1` | `Alpine:v3.19` |
+    /// | `rhel-9.3` (RHEL, UBI) | `Red Hat:enterprise_linux:9` |
+    /// | `rocky-9.3`, `almalinux-9.3` | `Rocky Linux:9`, `AlmaLinux:9` |
+    /// | `sles-15.5` | `SUSE:Linux Enterprise 15 SP5` |
+    /// | `sle-micro-5.5` | `SUSE:Linux Enterprise Micro 5.5` |
+    /// | `opensuse-leap-15.5`, `opensuse-tumbleweed-…` | `openSUSE:Leap 15.5`, `openSUSE:Tumbleweed` |
+    /// | `wolfi-…`, `chainguard-…` | `Wolfi`, `Chainguard` |
+    ///
+    /// Amazon Linux (`amzn`) and CentOS have no OSV data at osv.dev; they are refused with
+    /// that reason rather than matched against another distro's advisories.
     fn distro_ecosystem(&self) -> Result<Ecosystem, String> {
         let distro = self
             .distro
             .as_deref()
             .ok_or_else(|| format!("{} package without a distro release", self.kind))?;
-        let (id, release) = distro.split_once('-').unwrap_or((distro, ""));
+        // The id may itself contain `-` (`opensuse-leap`, `sle-micro`): the release is what
+        // follows the last `-`, if it starts with a digit.
+        let (id, release) = match distro.rsplit_once('-') {
+            Some((id, rel)) if rel.starts_with(|c: char| c.is_ascii_digit()) => (id, rel),
+            _ => (distro, ""),
+        };
         let id = id.to_ascii_lowercase();
         let mut parts = release.split('.');
         let major = parts.next().unwrap_or("");
         let minor = parts.next();
-        if major.is_empty() {
-            return Err(format!("distro {distro:?} has no release number"));
-        }
+        let need_release = || {
+            if major.is_empty() {
+                Err(format!("distro {distro:?} has no release number"))
+            } else {
+                Ok(())
+            }
+        };
         let text = match id.as_str() {
-            "debian" => format!("Debian:{major}"),
-            "ubuntu" => format!("Ubuntu:{major}.{}", minor.unwrap_or("04")),
-            "alpine" => format!(
-                "Alpine:v{major}.{}",
-                minor.ok_or_else(|| format!("distro {distro:?}: Alpine needs major.minor"))?
-            ),
-            "rocky" => format!("Rocky Linux:{major}"),
-            "almalinux" => format!("AlmaLinux:{major}"),
+            "debian" => {
+                need_release()?;
+                format!("Debian:{major}")
+            }
+            "ubuntu" => {
+                need_release()?;
+                format!("Ubuntu:{major}.{}", minor.unwrap_or("04"))
+            }
+            "alpine" => {
+                need_release()?;
+                format!(
+                    "Alpine:v{major}.{}",
+                    minor.ok_or_else(|| format!("distro {distro:?}: Alpine needs major.minor"))?
+                )
+            }
+            "rhel" | "redhat" => {
+                need_release()?;
+                format!("Red Hat:enterprise_linux:{major}")
+            }
+            "rocky" => {
+                need_release()?;
+                format!("Rocky Linux:{major}")
+            }
+            "almalinux" => {
+                need_release()?;
+                format!("AlmaLinux:{major}")
+            }
+            "sles" | "sled" | "sles_sap" => {
+                need_release()?;
+                match minor.filter(|m| *m != "0") {
+                    Some(sp) => format!("SUSE:Linux Enterprise {major} SP{sp}"),
+                    None => format!("SUSE:Linux Enterprise {major}"),
+                }
+            }
+            "sle-micro" | "sle_micro" => {
+                need_release()?;
+                format!("SUSE:Linux Enterprise Micro {release}")
+            }
+            "opensuse-leap" => {
+                need_release()?;
+                format!("openSUSE:Leap {release}")
+            }
+            "opensuse-leap-micro" => {
+                need_release()?;
+                format!("openSUSE:Leap Micro {release}")
+            }
+            "opensuse-tumbleweed" | "opensuse" if release.len() >= 8 || release.is_empty() => {
+                "openSUSE:Tumbleweed".to_owned()
+            }
             "wolfi" => "Wolfi".to_owned(),
             "chainguard" => "Chainguard".to_owned(),
+            "amzn" => {
+                return Err(format!(
+                    "distro {distro:?} (Amazon Linux): osv.dev publishes no Amazon Linux \
+                     advisories, so vouch cannot match its packages"
+                ));
+            }
+            "centos" => {
+                return Err(format!(
+                    "distro {distro:?} (CentOS): osv.dev publishes no CentOS advisories, so \
+                     vouch cannot match its packages"
+                ));
+            }
             _ => {
                 return Err(format!(
                     "distro {distro:?} has no OSV ecosystem vouch matches"
@@ -196,6 +308,20 @@ impl Package {
         text.parse()
             .map_err(|e: vouch_version::Error| e.to_string())
     }
+}
+
+/// `glibc-2.34-83.el9.src.rpm` -> `glibc` (the source RPM file name syft records as the
+/// `upstream` qualifier: `<name>-<version>-<release>.src.rpm`); a bare name is kept.
+fn source_rpm_name(upstream: &str) -> Option<&str> {
+    let Some(stem) = upstream
+        .strip_suffix(".src.rpm")
+        .or_else(|| upstream.strip_suffix(".nosrc.rpm"))
+    else {
+        return Some(upstream).filter(|u| !u.is_empty());
+    };
+    let (rest, _release) = stem.rsplit_once('-')?;
+    let (name, _version) = rest.rsplit_once('-')?;
+    Some(name).filter(|n| !n.is_empty())
 }
 
 #[cfg(test)]
@@ -244,11 +370,44 @@ mod tests {
             let p = Package::from_purl(purl).expect(purl);
             let l = p.lookup().expect(purl);
             assert_eq!(
-                (l.key.as_str(), l.name.as_str(), l.version.as_str()),
+                (l.key.as_str(), l.names[0].as_str(), l.version.as_str()),
                 (eco, name, version),
                 "{purl}"
             );
         }
+        let rpm = Package::from_purl(
+            "pkg:rpm/redhat/openssl-libs@3.0.7-24.el9?arch=x86_64&epoch=1&upstream=openssl-3.0.7-24.el9.src.rpm&distro=rhel-9.3",
+        )
+        .expect("rpm purl");
+        let l = rpm.lookup().expect("rhel maps");
+        assert_eq!(
+            (l.key.as_str(), l.names.clone(), l.version.as_str()),
+            (
+                "Red Hat:enterprise_linux:9",
+                vec!["openssl-libs".to_owned(), "openssl".to_owned()],
+                "1:3.0.7-24.el9"
+            )
+        );
+        for (purl, key) in [
+            ("pkg:rpm/sles/zlib@1.2.13-150500.4.3.1?distro=sles-15.5", "SUSE:Linux Enterprise 15 SP5"),
+            ("pkg:rpm/opensuse/zlib@1.2.13-1.1?distro=opensuse-leap-15.5", "openSUSE:Leap 15.5"),
+            ("pkg:rpm/opensuse/zlib@1.3-1.1?distro=opensuse-tumbleweed-20240101", "openSUSE:Tumbleweed"),
+            ("pkg:rpm/rocky/zlib@1.2.11-40.el9?distro=rocky-9.3", "Rocky Linux:9"),
+            ("pkg:rpm/almalinux/zlib@1.2.11-40.el9?distro=almalinux-9.3", "AlmaLinux:9"),
+            ("pkg:apk/wolfi/zlib@1.3-r0?distro=wolfi-20230201", "Wolfi"),
+            ("pkg:apk/chainguard/zlib@1.3-r0?distro=chainguard-20230214", "Chainguard"),
+            ("pkg:deb/ubuntu/zlib1g@1:1.2.11.dfsg-2ubuntu9?upstream=zlib&distro=ubuntu-22.04", "Ubuntu:22.04"),
+        ] {
+            let l = Package::from_purl(purl).expect(purl).lookup().expect(purl);
+            assert_eq!(l.key, key, "{purl}");
+        }
+        let amzn = Package::from_purl("pkg:rpm/amazon/zlib@1.2.11-33.amzn2023?distro=amzn-2023")
+            .expect("parses")
+            .lookup()
+            .expect_err("no OSV data for Amazon Linux");
+        assert!(amzn.contains("Amazon Linux"), "{amzn}");
+        assert_eq!(source_rpm_name("glibc-2.34-83.el9.src.rpm"), Some("glibc"));
+        assert_eq!(source_rpm_name("python3.11-3.11.5-1.el9.src.rpm"), Some("python3.11"));
         // A distro family without a release cannot pick the advisory ecosystem.
         assert!(
             Package::from_purl("pkg:deb/debian/x@1?arch=amd64")

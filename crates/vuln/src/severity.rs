@@ -6,13 +6,18 @@
 //!    RustSec `cvss` crate (CVSS v3.1 specification, section 7.1 "Base Metrics Equations");
 //! 2. a `CVSS_V4` entry, scored by the same crate (CVSS v4.0 specification, section 8,
 //!    MacroVector lookup);
-//! 3. a vendor word: `Ubuntu` severity entries, GHSA `database_specific.severity`
-//!    (`LOW`/`MODERATE`/`HIGH`/`CRITICAL`).
+//! 3. a `CVSS_V2` entry (CVSS v2 guide, section 3.2.1), as NVD still rates old CVEs only so;
+//! 4. GHSA `database_specific.severity` (`LOW`/`MODERATE`/`HIGH`/`CRITICAL`).
 //!
-//! Distro records carry an `ecosystem_specific.urgency` (Debian) per affected release; for
-//! those entries the distro's own word overrides the record's CVSS, as the distro decided
-//! how it affects its build. Nothing else is inferred: without any of these a finding's
-//! severity is [`Severity::Unknown`], and `--fail-on` does not count it unless asked to.
+//! Distro ratings are kept apart ([`distro_rating`]): Debian's per-release
+//! `ecosystem_specific.urgency`, Ubuntu's `severity[]` entry of type `Ubuntu` (its priority),
+//! and the Red Hat / AlmaLinux / Rocky severity word that starts their advisories' summary
+//! (`Important: openssl security update`). For packages of that distro they win over any
+//! CVSS, as in grype (the distro decided how the flaw affects its build). When a finding's
+//! records carry no rating at all, the matcher looks the rating up on the records they name
+//! (`upstream`, `aliases`, `related`): OSV `CVE-*` records, NVD CVE API 2.0 feeds and
+//! CVEList v5 records. Nothing else is inferred: without any of these a finding's severity
+//! is [`Severity::Unknown`], and `--fail-on` does not count it unless asked to.
 
 use std::fmt;
 use std::str::FromStr;
@@ -108,12 +113,18 @@ pub struct Rating {
     /// The CVSS base score, when computed from a vector.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
-    /// Where the rating came from: `CVSS_V3`, `CVSS_V4`, `GHSA`, `Ubuntu`, `Debian urgency`.
+    /// The kind of rating: `CVSS_V2`, `CVSS_V3`, `CVSS_V4`, `GHSA`, `Debian urgency`,
+    /// `Ubuntu priority`, `Red Hat severity`, `AlmaLinux severity`, `Rocky severity`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// The CVSS vector, when there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vector: Option<String>,
+    /// The record the rating was read from, when it is not the finding's own record:
+    /// `CVE-2023-4911 (OSV)`, `CVE-2023-4911 (NVD, nvd@nist.gov)`,
+    /// `CVE-2024-3094 (CVEList, redhat)`, or the distro record's id (`DEBIAN-CVE-2023-4911`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 impl Rating {
@@ -124,23 +135,31 @@ impl Rating {
             score: None,
             source: None,
             vector: None,
+            from: None,
         }
     }
 
-    fn word(severity: Severity, source: &str) -> Self {
+    pub(crate) fn word(severity: Severity, source: &str) -> Self {
         Self {
             severity,
             score: None,
             source: Some(source.to_owned()),
             vector: None,
+            from: None,
         }
+    }
+
+    /// Whether this rates anything (not [`Severity::Unknown`]).
+    pub fn is_known(&self) -> bool {
+        self.severity != Severity::Unknown
     }
 }
 
-/// Scores a CVSS v3.0, v3.1 or v4.0 vector; `None` if it does not parse.
+/// Scores a CVSS v2.0 (no prefix), v3.0, v3.1 or v4.0 vector; `None` if it does not parse.
 pub fn score_vector(vector: &str) -> Option<Rating> {
     let parsed: cvss::Cvss = vector.trim().parse().ok()?;
     let source = match parsed {
+        cvss::Cvss::CvssV20(_) => "CVSS_V2",
         cvss::Cvss::CvssV30(_) | cvss::Cvss::CvssV31(_) => "CVSS_V3",
         cvss::Cvss::CvssV40(_) => "CVSS_V4",
         _ => return None,
@@ -151,6 +170,7 @@ pub fn score_vector(vector: &str) -> Option<Rating> {
         score: Some(score),
         source: Some(source.to_owned()),
         vector: Some(vector.trim().to_owned()),
+        from: None,
     })
 }
 
@@ -165,16 +185,22 @@ pub(crate) fn rate_record(record: &Value) -> Rating {
         .unwrap_or_else(Rating::unknown)
 }
 
-/// Rates one `affected[]` entry when it carries its own rating: a distro urgency
-/// (`ecosystem_specific.urgency`, osv.dev's Debian converter), an `ecosystem_specific`
-/// or `database_specific` `severity` word, or an entry-level `severity[]` array.
-pub(crate) fn rate_affected(entry: &Value) -> Option<Rating> {
+/// The distro's own rating of one `affected[]` entry: Debian's
+/// `ecosystem_specific.urgency` (osv.dev's Debian converter,
+/// `vulnfeeds/cmd/converters/debian/main.go`), an `ecosystem_specific` or
+/// `database_specific` `severity` word, or (for Ubuntu, Red Hat, AlmaLinux and Rocky
+/// entries) the record-level word those distros publish. `None` when there is none or it
+/// says nothing (`not yet assigned`), so CVSS can still apply.
+pub(crate) fn distro_rating(
+    record: &Value,
+    entry: &Value,
+    kind: vouch_version::EcosystemKind,
+) -> Option<Rating> {
+    use vouch_version::EcosystemKind as K;
     if let Some(word) = entry
         .pointer("/ecosystem_specific/urgency")
         .and_then(Value::as_str)
     {
-        // "not yet assigned" and unknown words stay unrated here so the record's CVSS
-        // can still apply.
         if let Some(sev) = Severity::from_word(word) {
             return Some(Rating::word(sev, "Debian urgency"));
         }
@@ -188,9 +214,44 @@ pub(crate) fn rate_affected(entry: &Value) -> Option<Rating> {
             .and_then(Value::as_str)
             .and_then(Severity::from_word)
         {
-            return Some(Rating::word(sev, "distro"));
+            return Some(Rating::word(sev, "distro severity"));
         }
     }
+    match kind {
+        // Ubuntu's OSV records carry its priority as a `severity[]` entry of type `Ubuntu`
+        // (e.g. UBUNTU-CVE-2025-38094 in osv.dev's worker test data).
+        K::Ubuntu => record
+            .get("severity")
+            .and_then(Value::as_array)?
+            .iter()
+            .filter(|e| e.get("type").and_then(Value::as_str) == Some("Ubuntu"))
+            .filter_map(|e| e.get("score").and_then(Value::as_str))
+            .find_map(|w| Some(Rating::word(Severity::from_word(w)?, "Ubuntu priority"))),
+        // Red Hat errata (and the AlmaLinux / Rocky rebuilds) state their severity as the
+        // first word of the summary: "Important: openssl security update".
+        K::RedHat | K::AlmaLinux | K::RockyLinux => {
+            let summary = record.get("summary").and_then(Value::as_str)?;
+            let (word, _) = summary.split_once(':')?;
+            let sev = match word.trim() {
+                "Critical" => Severity::Critical,
+                "Important" => Severity::High,
+                "Moderate" => Severity::Medium,
+                "Low" => Severity::Low,
+                _ => return None,
+            };
+            let label = match kind {
+                K::AlmaLinux => "AlmaLinux severity",
+                K::RockyLinux => "Rocky severity",
+                _ => "Red Hat severity",
+            };
+            Some(Rating::word(sev, label))
+        }
+        _ => None,
+    }
+}
+
+/// An entry-level `severity[]` array (OSV allows per-package CVSS); overrides the record's.
+pub(crate) fn rate_affected_cvss(entry: &Value) -> Option<Rating> {
     rate_severity_array(entry.get("severity"))
 }
 
@@ -205,9 +266,7 @@ fn rate_severity_array(array: Option<&Value>) -> Option<Rating> {
     of_type("CVSS_V3")
         .find_map(score_vector)
         .or_else(|| of_type("CVSS_V4").find_map(score_vector))
-        .or_else(|| {
-            of_type("Ubuntu").find_map(|w| Some(Rating::word(Severity::from_word(w)?, "Ubuntu")))
-        })
+        .or_else(|| of_type("CVSS_V2").find_map(score_vector))
 }
 
 #[cfg(test)]
@@ -274,13 +333,28 @@ mod tests {
         assert_eq!(rate_record(&ghsa).severity, Severity::Medium);
         let none = serde_json::json!({"severity": [{"type": "CVSS_V3", "score": "nonsense"}]});
         assert_eq!(rate_record(&none).severity, Severity::Unknown);
+        use vouch_version::EcosystemKind as K;
+        let rec = serde_json::json!({});
         let deb = serde_json::json!({"ecosystem_specific": {"urgency": "unimportant"}});
         assert_eq!(
-            rate_affected(&deb).map(|r| r.severity),
+            distro_rating(&rec, &deb, K::Debian).map(|r| r.severity),
             Some(Severity::Negligible)
         );
         let nya = serde_json::json!({"ecosystem_specific": {"urgency": "not yet assigned"}});
-        assert_eq!(rate_affected(&nya), None);
+        assert_eq!(distro_rating(&rec, &nya, K::Debian), None);
+        let rh = serde_json::json!({"summary": "Important: sudo security update"});
+        let r = distro_rating(&rh, &serde_json::json!({}), K::RedHat).expect("rated");
+        assert_eq!(
+            (r.severity, r.source.as_deref()),
+            (Severity::High, Some("Red Hat severity"))
+        );
+        // The summary word only counts for the distros that write it so.
+        assert_eq!(distro_rating(&rh, &serde_json::json!({}), K::PyPI), None);
+        let v2 = score_vector("AV:N/AC:L/Au:N/C:P/I:P/A:P").expect("v2");
+        assert_eq!(
+            (v2.score, v2.severity, v2.source.as_deref()),
+            (Some(7.5), Severity::High, Some("CVSS_V2"))
+        );
         assert_eq!(Severity::from_word("high**"), Some(Severity::High));
         assert!(Severity::Unknown < Severity::Low);
     }

@@ -20,26 +20,36 @@ use crate::Error;
 use crate::osv::Advisory;
 use crate::severity::{Rating, Severity};
 
+/// The schema version this build writes and reads (stored in the file's `meta` table).
 /// Bumped whenever the tables change shape; an older file must be re-imported.
-const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS source (
   location TEXT PRIMARY KEY, imported_at INTEGER NOT NULL, records INTEGER NOT NULL,
   added INTEGER NOT NULL, updated INTEGER NOT NULL, unchanged INTEGER NOT NULL,
-  malformed INTEGER NOT NULL);
+  malformed INTEGER NOT NULL, kind TEXT NOT NULL, newest TEXT);
 CREATE TABLE IF NOT EXISTS advisory (
   id TEXT PRIMARY KEY, modified INTEGER NOT NULL, modified_text TEXT NOT NULL,
   published TEXT, withdrawn TEXT, summary TEXT NOT NULL, aliases TEXT NOT NULL,
+  related TEXT NOT NULL,
   severity TEXT NOT NULL, score REAL, severity_source TEXT, vector TEXT, url TEXT,
   source TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS affected (
   advisory_id TEXT NOT NULL, ecosystem TEXT NOT NULL, name TEXT NOT NULL,
   package TEXT NOT NULL, ranges TEXT NOT NULL, informational TEXT,
-  severity TEXT, score REAL, severity_source TEXT);
+  severity TEXT, score REAL, severity_source TEXT, vector TEXT, distro INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS affected_by_package ON affected (ecosystem, name);
 CREATE INDEX IF NOT EXISTS affected_by_advisory ON affected (advisory_id);
+CREATE TABLE IF NOT EXISTS rating (
+  id TEXT NOT NULL, provider TEXT NOT NULL, modified INTEGER NOT NULL,
+  severity TEXT NOT NULL, score REAL, kind TEXT, vector TEXT, origin TEXT,
+  source TEXT NOT NULL, PRIMARY KEY (id, provider));
+CREATE TABLE IF NOT EXISTS epss (cve TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS kev (
+  cve TEXT PRIMARY KEY, date_added TEXT NOT NULL, due_date TEXT, ransomware INTEGER NOT NULL,
+  name TEXT);
 ";
 
 /// An open advisory database.
@@ -63,9 +73,13 @@ pub(crate) struct Candidate {
     pub(crate) id: String,
     pub(crate) withdrawn: bool,
     pub(crate) aliases: Vec<String>,
+    pub(crate) related: Vec<String>,
     pub(crate) summary: String,
     pub(crate) url: Option<String>,
+    /// The record's CVSS/GHSA rating (or the entry's own CVSS).
     pub(crate) rating: Rating,
+    /// The distro's rating of this entry, if any.
+    pub(crate) distro_rating: Option<Rating>,
     pub(crate) package: String,
     pub(crate) ranges: String,
     pub(crate) informational: Option<String>,
@@ -90,6 +104,17 @@ pub struct Status {
     pub newest_modified: Option<String>,
     /// Seconds since the most recent import.
     pub age_seconds: Option<u64>,
+    /// Schema version recorded in the file.
+    pub schema_version: String,
+    /// Seconds between the newest `modified` of any advisory and now: how old the data
+    /// itself is, whatever the time it was imported (what `--max-db-age` checks).
+    pub data_age_seconds: Option<u64>,
+    /// CVE ratings held from NVD / CVEList imports.
+    pub cve_ratings: u64,
+    /// EPSS scores held.
+    pub epss_scores: u64,
+    /// CISA KEV entries held.
+    pub kev_entries: u64,
 }
 
 /// One line of [`Status::ecosystems`].
@@ -120,6 +145,14 @@ pub struct SourceInfo {
     pub unchanged: u64,
     /// Records rejected as malformed.
     pub malformed: u64,
+    /// What it held: `osv`, `nvd`, `cvelist`, `epss`, `kev` (joined by `+` when mixed).
+    pub kind: String,
+    /// Newest date the source's records carry (`modified`, `lastModified`, score date).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest: Option<String>,
+    /// Seconds from `newest` to now, when it parses as a time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_age_seconds: Option<u64>,
 }
 
 pub(crate) fn now_secs() -> u64 {
@@ -236,10 +269,11 @@ impl Database {
             None => Upsert::Added,
         };
         let aliases = serde_json::to_string(&adv.aliases).unwrap_or_else(|_| "[]".into());
+        let related = serde_json::to_string(&adv.related).unwrap_or_else(|_| "[]".into());
         tx.prepare_cached(
             "INSERT OR REPLACE INTO advisory (id, modified, modified_text, published, withdrawn,
-               summary, aliases, severity, score, severity_source, vector, url, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+               summary, aliases, related, severity, score, severity_source, vector, url, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?
         .execute(params![
             adv.id,
@@ -249,6 +283,7 @@ impl Database {
             adv.withdrawn,
             adv.summary,
             aliases,
+            related,
             adv.rating.severity.as_str(),
             adv.rating.score,
             adv.rating.source,
@@ -258,9 +293,17 @@ impl Database {
         ])?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO affected (advisory_id, ecosystem, name, package, ranges, informational,
-               severity, score, severity_source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+               severity, score, severity_source, vector, distro)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         for e in &adv.affected {
+            // One rating column set per entry: the distro's word if it gave one (it wins
+            // for this distro), else the entry's own CVSS.
+            let (rating, distro) = match (&e.distro_rating, &e.cvss) {
+                (Some(r), _) => (Some(r), true),
+                (None, Some(r)) => (Some(r), false),
+                (None, None) => (None, false),
+            };
             insert.execute(params![
                 adv.id,
                 e.ecosystem,
@@ -268,12 +311,194 @@ impl Database {
                 e.package,
                 e.ranges,
                 e.informational,
-                e.rating.as_ref().map(|r| r.severity.as_str()),
-                e.rating.as_ref().and_then(|r| r.score),
-                e.rating.as_ref().and_then(|r| r.source.clone()),
+                rating.map(|r| r.severity.as_str()),
+                rating.and_then(|r| r.score),
+                rating.and_then(|r| r.source.clone()),
+                rating.and_then(|r| r.vector.clone()),
+                distro,
             ])?;
         }
         Ok(outcome)
+    }
+
+    /// Stores a CVE rating from NVD or CVEList unless the stored one is as new or newer.
+    pub(crate) fn upsert_rating(
+        tx: &rusqlite::Transaction<'_>,
+        r: &crate::feeds::CveRating,
+        source: &str,
+    ) -> rusqlite::Result<Upsert> {
+        let existing: Option<i64> = tx
+            .prepare_cached("SELECT modified FROM rating WHERE id = ?1 AND provider = ?2")?
+            .query_row([&r.id, r.provider], |row| row.get(0))
+            .optional()?;
+        let outcome = match existing {
+            Some(m) if m >= r.modified => return Ok(Upsert::Unchanged),
+            Some(_) => Upsert::Updated,
+            None => Upsert::Added,
+        };
+        let rating = r.rating.clone().unwrap_or_else(Rating::unknown);
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO rating (id, provider, modified, severity, score, kind, vector,
+               origin, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            r.id,
+            r.provider,
+            r.modified,
+            rating.severity.as_str(),
+            rating.score,
+            rating.source,
+            rating.vector,
+            rating.from,
+            source,
+        ])?;
+        Ok(outcome)
+    }
+
+    /// Stores an EPSS score (each EPSS file is a full daily snapshot: the newest import wins).
+    pub(crate) fn put_epss(
+        tx: &rusqlite::Transaction<'_>,
+        row: &crate::feeds::EpssRow,
+    ) -> rusqlite::Result<Upsert> {
+        let old: Option<(f64, f64)> = tx
+            .prepare_cached("SELECT score, percentile FROM epss WHERE cve = ?1")?
+            .query_row([&row.cve], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if old == Some((row.score, row.percentile)) {
+            return Ok(Upsert::Unchanged);
+        }
+        tx.prepare_cached("INSERT OR REPLACE INTO epss (cve, score, percentile) VALUES (?1, ?2, ?3)")?
+            .execute(params![row.cve, row.score, row.percentile])?;
+        Ok(if old.is_some() {
+            Upsert::Updated
+        } else {
+            Upsert::Added
+        })
+    }
+
+    /// Stores a KEV entry.
+    pub(crate) fn put_kev(
+        tx: &rusqlite::Transaction<'_>,
+        row: &crate::feeds::KevRow,
+    ) -> rusqlite::Result<Upsert> {
+        let old: Option<String> = tx
+            .prepare_cached("SELECT date_added FROM kev WHERE cve = ?1")?
+            .query_row([&row.cve], |r| r.get(0))
+            .optional()?;
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO kev (cve, date_added, due_date, ransomware, name)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            row.cve,
+            row.date_added,
+            row.due_date,
+            row.ransomware,
+            row.name
+        ])?;
+        Ok(match old {
+            Some(d) if d == row.date_added => Upsert::Unchanged,
+            Some(_) => Upsert::Updated,
+            None => Upsert::Added,
+        })
+    }
+
+    /// The best rating the database holds for any of `ids` from a record other than the
+    /// finding's own: an OSV record with that id (`CVE-*` records converted from NVD or
+    /// CVEList, or any other record named as upstream), else an NVD rating, else a CVEList
+    /// one. Among several ids the highest severity wins (a DSA fixing three CVEs is as
+    /// severe as the worst of them).
+    pub(crate) fn related_rating(&self, ids: &[&str]) -> Result<Option<Rating>, Error> {
+        let mut best: Option<(u8, Rating)> = None;
+        let mut consider = |rank: u8, r: Rating| {
+            let better = match &best {
+                None => true,
+                Some((brank, b)) => {
+                    (r.severity, std::cmp::Reverse(rank)) > (b.severity, std::cmp::Reverse(*brank))
+                }
+            };
+            if better {
+                best = Some((rank, r));
+            }
+        };
+        let mut osv = self
+            .conn
+            .prepare_cached(
+                "SELECT severity, score, severity_source, vector FROM advisory
+                 WHERE id = ?1 AND withdrawn IS NULL AND severity != 'unknown'",
+            )
+            .map_err(|e| self.sql(e))?;
+        let mut cve = self
+            .conn
+            .prepare_cached(
+                "SELECT severity, score, kind, vector, origin, provider FROM rating
+                 WHERE id = ?1 AND severity != 'unknown'",
+            )
+            .map_err(|e| self.sql(e))?;
+        for id in ids {
+            let found = osv
+                .query_row([id], |r| {
+                    Ok(Rating {
+                        severity: parse_sev(r.get::<_, String>(0)?.as_str()),
+                        score: r.get(1)?,
+                        source: r.get(2)?,
+                        vector: r.get(3)?,
+                        from: Some(format!("{id} (OSV)")),
+                    })
+                })
+                .optional()
+                .map_err(|e| self.sql(e))?;
+            if let Some(r) = found {
+                consider(0, r);
+            }
+            let rows = cve
+                .query_map([id], |r| {
+                    let provider: String = r.get(5)?;
+                    Ok((
+                        u8::from(provider != "NVD") + 1,
+                        Rating {
+                            severity: parse_sev(r.get::<_, String>(0)?.as_str()),
+                            score: r.get(1)?,
+                            source: r.get(2)?,
+                            vector: r.get(3)?,
+                            from: r.get(4)?,
+                        },
+                    ))
+                })
+                .map_err(|e| self.sql(e))?;
+            for row in rows {
+                let (rank, r) = row.map_err(|e| self.sql(e))?;
+                consider(rank, r);
+            }
+        }
+        Ok(best.map(|(_, r)| r))
+    }
+
+    /// EPSS score and percentile of a CVE.
+    pub(crate) fn epss(&self, cve: &str) -> Result<Option<(f64, f64)>, Error> {
+        self.conn
+            .prepare_cached("SELECT score, percentile FROM epss WHERE cve = ?1")
+            .and_then(|mut s| s.query_row([cve], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(|e| self.sql(e))
+    }
+
+    /// KEV entry of a CVE: date added, due date, known ransomware use.
+    pub(crate) fn kev(&self, cve: &str) -> Result<Option<(String, Option<String>, bool)>, Error> {
+        self.conn
+            .prepare_cached("SELECT date_added, due_date, ransomware FROM kev WHERE cve = ?1")
+            .and_then(|mut s| {
+                s.query_row([cve], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Whether any advisory names a package in `ecosystem` (an [`crate::ecosystem_key`]).
+    pub(crate) fn has_ecosystem(&self, ecosystem: &str) -> Result<bool, Error> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM affected WHERE ecosystem = ?1 LIMIT 1")
+            .and_then(|mut s| s.exists([ecosystem]))
+            .map_err(|e| self.sql(e))
     }
 
     /// The advisories naming `name` (already normalised) in `ecosystem` (an
@@ -284,7 +509,8 @@ impl Database {
             .prepare_cached(
                 "SELECT a.id, a.withdrawn, a.aliases, a.summary, a.url, a.severity, a.score,
                         a.severity_source, a.vector, f.ecosystem, f.package, f.ranges,
-                        f.informational, f.severity, f.score, f.severity_source
+                        f.informational, f.severity, f.score, f.severity_source, f.vector,
+                        f.distro, a.related
                  FROM affected f JOIN advisory a ON a.id = f.advisory_id
                  WHERE f.ecosystem = ?1 AND f.name = ?2",
             )
@@ -296,25 +522,36 @@ impl Database {
                     score: r.get(6)?,
                     source: r.get(7)?,
                     vector: r.get(8)?,
+                    from: None,
                 };
                 let entry_sev: Option<String> = r.get(13)?;
-                let rating = match entry_sev {
-                    Some(s) => Rating {
+                let entry = entry_sev.map(|s| -> rusqlite::Result<Rating> {
+                    Ok(Rating {
                         severity: parse_sev(&s),
                         score: r.get(14)?,
                         source: r.get(15)?,
-                        vector: None,
-                    },
-                    None => record,
+                        vector: r.get(16)?,
+                        from: None,
+                    })
+                });
+                let entry = entry.transpose()?;
+                let distro: bool = r.get(17)?;
+                let (rating, distro_rating) = match entry {
+                    Some(e) if distro => (record, Some(e)),
+                    Some(e) => (e, None),
+                    None => (record, None),
                 };
                 let aliases: String = r.get(2)?;
+                let related: String = r.get(18)?;
                 Ok(Candidate {
                     id: r.get(0)?,
                     withdrawn: r.get::<_, Option<String>>(1)?.is_some(),
                     aliases: serde_json::from_str(&aliases).unwrap_or_default(),
+                    related: serde_json::from_str(&related).unwrap_or_default(),
                     summary: r.get(3)?,
                     url: r.get(4)?,
                     rating,
+                    distro_rating,
                     package: r.get(10)?,
                     ranges: r.get(11)?,
                     informational: r.get(12)?,
@@ -354,7 +591,8 @@ impl Database {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT location, imported_at, records, added, updated, unchanged, malformed
+                "SELECT location, imported_at, records, added, updated, unchanged, malformed,
+                        kind, newest
                  FROM source ORDER BY imported_at DESC, location",
             )
             .map_err(|e| self.sql(e))?;
@@ -368,6 +606,12 @@ impl Database {
                     updated: r.get::<_, i64>(4)? as u64,
                     unchanged: r.get::<_, i64>(5)? as u64,
                     malformed: r.get::<_, i64>(6)? as u64,
+                    kind: r.get(7)?,
+                    data_age_seconds: r
+                        .get::<_, Option<String>>(8)?
+                        .as_deref()
+                        .and_then(age_of),
+                    newest: r.get(8)?,
                 })
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -387,7 +631,17 @@ impl Database {
             .max()
             .map(|t| now_secs().saturating_sub(t));
         let size_bytes = std::fs::metadata(&self.path).map_or(0, |m| m.len());
+        let schema_version: String = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0))
+            .map_err(|e| self.sql(e))?;
+        let data_age_seconds = newest_modified.as_deref().and_then(age_of);
         Ok(Status {
+            schema_version,
+            data_age_seconds,
+            cve_ratings: q("SELECT count(*) FROM rating")?,
+            epss_scores: q("SELECT count(*) FROM epss")?,
+            kev_entries: q("SELECT count(*) FROM kev")?,
             path: self.path.clone(),
             size_bytes,
             advisories,
@@ -398,6 +652,23 @@ impl Database {
             age_seconds,
         })
     }
+}
+
+/// Seconds from an RFC 3339 time (or NVD's offset-less form, or EPSS's `+0000`) to now.
+fn age_of(text: &str) -> Option<u64> {
+    let t = crate::osv::parse_rfc3339(text)
+        .or_else(|| crate::osv::parse_rfc3339(&format!("{text}Z")))
+        .or_else(|| {
+            // EPSS writes `2024-03-01T00:00:00+0000`.
+            let (head, off) = text.split_at(text.len().checked_sub(5)?);
+            let (sign, digits) = off.split_at(1);
+            if !matches!(sign, "+" | "-") {
+                return None;
+            }
+            crate::osv::parse_rfc3339(&format!("{head}{sign}{}:{}", &digits[..2], &digits[2..]))
+        })?;
+    let secs = t.div_euclid(1_000_000);
+    Some(now_secs().saturating_sub(u64::try_from(secs).ok()?))
 }
 
 fn parse_sev(s: &str) -> Severity {
