@@ -150,6 +150,10 @@ pub struct Rootfs {
     limits: Limits,
     /// Bytes of kept files held in memory.
     memory: u64,
+    /// The next id in the private store. Ids only ever grow, so no two contents share a
+    /// name: an id derived from the node count (as before) repeated once whiteouts shrank
+    /// the view, and the later store truncated an earlier file that was still in use.
+    next_id: u64,
 }
 
 impl Rootfs {
@@ -164,6 +168,7 @@ impl Rootfs {
             layers: Vec::new(),
             store: Some(store),
             memory: 0,
+            next_id: 0,
             limits: limits.clone(),
         };
         fs.nodes.insert(String::new(), dir_node(None));
@@ -318,6 +323,7 @@ impl Rootfs {
             layers: Vec::new(),
             store: None,
             memory: 0,
+            next_id: 0,
             limits: limits.clone(),
         })
     }
@@ -355,7 +361,7 @@ impl Rootfs {
         if node.kind != Kind::File {
             return Ok(None);
         }
-        let Some(mut r) = self.open_content(node)? else {
+        let Some(mut r) = self.open_content(node, &real)? else {
             return Ok(None);
         };
         let mut out = Vec::new();
@@ -390,7 +396,10 @@ impl Rootfs {
                 return Ok(Some((real, Box::new(io::Cursor::new(b.clone())))));
             }
             Some(Content::Disk(p)) => p.clone(),
-            Some(Content::Stored(id)) => self.stored_path(*id),
+            Some(Content::Stored(id)) => {
+                let f = self.stored_file(*id, node, &real)?;
+                return Ok(Some((real, Box::new(f))));
+            }
         };
         let f = File::open(&p).map_err(|e| Error::io(&p, e))?;
         Ok(Some((real, Box::new(f))))
@@ -401,20 +410,41 @@ impl Rootfs {
         node.content.is_some()
     }
 
-    fn open_content(&self, node: &Node) -> Result<Option<Box<dyn Read>>> {
+    /// Opens `node`'s contents; `path` (the entry's path in the view) names it in errors.
+    fn open_content(&self, node: &Node, path: &str) -> Result<Option<Box<dyn Read>>> {
         match &node.content {
             None => Ok(None),
             Some(Content::Memory(b)) => Ok(Some(Box::new(io::Cursor::new(b.clone())))),
             Some(Content::Disk(p)) => Ok(Some(Box::new(BufReader::new(
                 File::open(p).map_err(|e| Error::io(p, e))?,
             )))),
-            Some(Content::Stored(id)) => {
-                let p = self.stored_path(*id);
-                Ok(Some(Box::new(BufReader::new(
-                    File::open(&p).map_err(|e| Error::io(&p, e))?,
-                ))))
-            }
+            Some(Content::Stored(id)) => Ok(Some(Box::new(BufReader::new(
+                self.stored_file(*id, node, path)?,
+            )))),
         }
+    }
+
+    /// Opens a stored content and checks it is as long as the layer said: contents that do
+    /// not read back whole are an error naming the entry's path (callers turn it into a
+    /// warning), never a shorter file handed on as if it were the entry.
+    fn stored_file(&self, id: u64, node: &Node, path: &str) -> Result<File> {
+        let named = || PathBuf::from(format!("/{path}"));
+        let p = self.stored_path(id);
+        let f = File::open(&p).map_err(|e| Error::io(named(), e))?;
+        let len = f.metadata().map_err(|e| Error::io(named(), e))?.len();
+        if len != node.size {
+            return Err(Error::io(
+                named(),
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "kept contents read back as {len} bytes, the layer wrote {}",
+                        node.size
+                    ),
+                ),
+            ));
+        }
+        Ok(f)
     }
 
     fn stored_path(&self, id: u64) -> PathBuf {
@@ -465,7 +495,7 @@ impl Rootfs {
                         .create_new(true)
                         .open(&dest)
                         .map_err(|e| Error::io(&dest, e))?;
-                    if let Some(mut r) = self.open_content(node)? {
+                    if let Some(mut r) = self.open_content(node, path)? {
                         io::copy(&mut r, &mut out).map_err(|e| Error::io(&dest, e))?;
                     }
                 }
@@ -700,10 +730,26 @@ impl Rootfs {
             self.memory += buf.len() as u64;
             return Ok(Content::Memory(buf.into()));
         }
-        let id = self.nodes.len() as u64 + rand_suffix();
+        let id = self.next_id;
+        self.next_id += 1;
         let path = self.stored_path(id);
-        let mut out = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        io::copy(entry, &mut out).map_err(|e| Error::from_stream(name, e))?;
+        // `create_new`: a name is written once; an existing file would mean two contents
+        // share it, which is the loss this store exists to rule out.
+        let mut out = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        let copied = io::copy(entry, &mut out).map_err(|e| Error::from_stream(name, e))?;
+        if copied != size {
+            return Err(Error::from_stream(
+                name,
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{copied} of {size} bytes of a file's contents"),
+                ),
+            ));
+        }
         Ok(Content::Stored(id))
     }
 
@@ -797,14 +843,6 @@ impl Rootfs {
             self.nodes.remove(&p);
         }
     }
-}
-
-fn rand_suffix() -> u64 {
-    // Ids only need to be unique within one store; a counter would do, but a process-wide
-    // counter keeps ids unique even if nodes are removed and the map shrinks.
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1 << 32);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 fn dir_node(layer: Option<usize>) -> Node {
