@@ -391,7 +391,13 @@ fn message_from_raw(m: RawMessageSignature) -> Result<MessageSignature> {
     })
 }
 
+/// Standard base64 with padding. Line breaks are skipped, as Go's `encoding/base64` (protojson)
+/// and Python's decoders skip them: some producers wrap long values such as timestamps.
 fn b64(field: &'static str, s: &str) -> Result<Vec<u8>> {
+    if s.contains(['\r', '\n']) {
+        let joined: String = s.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+        return B64.decode(joined).map_err(|e| Error::malformed(field, e));
+    }
     B64.decode(s).map_err(|e| Error::malformed(field, e))
 }
 

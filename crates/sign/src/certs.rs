@@ -15,7 +15,7 @@ use x509_cert::ext::pkix::{
 
 use crate::error::{Error, Result};
 use crate::keys::{HashAlgorithm, VerifyingKey};
-use crate::trust_root::{TrustedRoot, Validity};
+use crate::trust_root::{CertificateAuthority, TrustedRoot, Validity};
 use crate::verify::{EcdsaHash, verify_fast};
 
 const OID_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
@@ -62,7 +62,7 @@ impl ParsedCert {
         })
     }
 
-    fn subject(&self) -> String {
+    pub(crate) fn subject(&self) -> String {
         self.cert.tbs_certificate().subject().to_string()
     }
 
@@ -98,7 +98,7 @@ impl ParsedCert {
         Ok(())
     }
 
-    fn extension(&self, oid: &str) -> Option<&[u8]> {
+    pub(crate) fn extension(&self, oid: &str) -> Option<&[u8]> {
         self.cert
             .tbs_certificate()
             .extensions()?
@@ -107,7 +107,7 @@ impl ParsedCert {
             .map(|e| e.extn_value.as_bytes())
     }
 
-    fn decoded_extension<'a, T: Decode<'a>>(&'a self, oid: &str) -> Result<Option<T>> {
+    pub(crate) fn decoded_extension<'a, T: Decode<'a>>(&'a self, oid: &str) -> Result<Option<T>> {
         self.extension(oid)
             .map(|bytes| {
                 T::from_der(bytes).map_err(|e| Error::malformed("certificate extension", e))
@@ -115,14 +115,14 @@ impl ParsedCert {
             .transpose()
     }
 
-    fn is_ca(&self) -> Result<bool> {
+    pub(crate) fn is_ca(&self) -> Result<bool> {
         Ok(self
             .decoded_extension::<BasicConstraints>("2.5.29.19")?
             .is_some_and(|bc| bc.ca))
     }
 
     /// Verifies this certificate's signature with `issuer`'s key.
-    fn check_signed_by(&self, issuer: &VerifyingKey) -> Result<()> {
+    pub(crate) fn check_signed_by(&self, issuer: &VerifyingKey) -> Result<()> {
         let check = "certificate chain";
         let signature = self
             .cert
@@ -278,8 +278,12 @@ pub(crate) struct TrustedChain {
 impl TrustedChain {
     /// Parses the CA chains of `trust`.
     pub(crate) fn all(trust: &TrustedRoot) -> Vec<Self> {
-        trust
-            .certificate_authorities
+        Self::from_authorities(&trust.certificate_authorities)
+    }
+
+    /// Parses the chains of `authorities` (certificate or timestamp authorities).
+    pub(crate) fn from_authorities(authorities: &[CertificateAuthority]) -> Vec<Self> {
+        authorities
             .iter()
             .map(|ca| Self {
                 valid_for: ca.valid_for,
@@ -315,8 +319,20 @@ impl TrustedChain {
         Ok(())
     }
 
+    /// The authority's `validFor` window.
+    pub(crate) fn valid_for(&self) -> Validity {
+        self.valid_for
+    }
+
+    /// The parsed chain, leaf-most first.
+    pub(crate) fn certs(&self) -> Result<&[ParsedCert]> {
+        self.certs
+            .as_deref()
+            .map_err(|e| Error::malformed("trusted root certificate", e))
+    }
+
     /// True when every CA certificate of the chain is signed by the next one.
-    fn links_verified(&self, path: &[ParsedCert]) -> bool {
+    pub(crate) fn links_verified(&self, path: &[ParsedCert]) -> bool {
         *self.links.get_or_init(|| {
             path.windows(2)
                 .all(|pair| pair[0].check_signed_by(&pair[1].key).is_ok())

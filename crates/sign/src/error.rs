@@ -141,6 +141,28 @@ pub enum Error {
         #[source]
         source: vouch_merkle::Error,
     },
+    /// An RFC 3161 timestamp in the bundle did not verify (a timestamp that fails is a failed
+    /// check, never skipped).
+    #[error("RFC 3161 timestamp check failed at {check}: {detail}")]
+    Timestamp {
+        /// Which step: `timestamp syntax`, `timestamp status`, `timestamp message imprint`,
+        /// `timestamp signed attributes`, `timestamp signature`, `timestamp authority`,
+        /// `timestamp certificate chain`, `timestamp certificate profile`,
+        /// `timestamp authority validity`.
+        check: &'static str,
+        /// What was found.
+        detail: String,
+    },
+    /// Fewer pieces of evidence than the caller's threshold demands.
+    #[error("{what}: {found} verified, {required} required")]
+    ThresholdNotMet {
+        /// `"transparency log entries"` or `"verified timestamps"`.
+        what: &'static str,
+        /// The threshold.
+        required: usize,
+        /// How many verified.
+        found: usize,
+    },
     /// No trustworthy time for the signature was established.
     #[error("no verified signing time: {reason}")]
     NoVerifiedTime {
@@ -292,6 +314,8 @@ impl Error {
             Self::TlogBodyMismatch { .. } => "tlog entry matches bundle",
             Self::UntrustedLog { .. } => "trusted transparency log",
             Self::InclusionProof { .. } => "inclusion proof",
+            Self::Timestamp { .. } => "RFC 3161 timestamp",
+            Self::ThresholdNotMet { .. } => "threshold",
             Self::NoVerifiedTime { .. } => "verified signing time",
             Self::UntrustedCertificate { .. } => "certificate chain",
             Self::CertificateNotValidAt { .. } => "certificate validity at signing time",

@@ -9,6 +9,7 @@
 //! * [`trust_root`]: `trusted_root.json`, the only source of trust for verification.
 //! * [`verify`]: a [`Verifier`] (trust material, fixed per deployment) checks a bundle against
 //!   a [`SignerPolicy`] (what this call must prove) and returns [`Verified`] evidence.
+//! * [`timestamp`]: RFC 3161 timestamps in bundles (`cms`, `x509-tsp`).
 //! * [`sign`]: key-signed v0.3 bundles for `sign-blob` and attestations.
 //! * [`oci`]: image signatures and attestations stored in registries both ways cosign does
 //!   (legacy `sha256-<hex>.sig`/`.att` tags and OCI 1.1 referrer bundles); [`image`] verifies
@@ -41,6 +42,7 @@ pub mod limits;
 pub mod oci;
 mod rekor;
 pub mod sign;
+pub mod timestamp;
 mod tlog;
 pub mod trust_root;
 pub mod verify;
@@ -56,6 +58,6 @@ pub use limits::Limits;
 pub use rekor::set_message;
 pub use trust_root::TrustedRoot;
 pub use verify::{
-    Artifact, BlobContent, Evidence, IdentityPolicy, Match, SignerPolicy, Verified, VerifiedSigner,
-    Verifier, VerifierOptions,
+    Artifact, BlobContent, Evidence, IdentityPolicy, Match, SignerPolicy, Thresholds, TimeSource,
+    TimeSourceKind, Verified, VerifiedSigner, Verifier, VerifierOptions,
 };

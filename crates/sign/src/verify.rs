@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::intoto::Statement;
 use crate::keys::{HashAlgorithm, VerifyingKey};
 use crate::rekor;
+use crate::timestamp::{self, VerifiedTimestamp};
 use crate::tlog;
 use crate::trust_root::TrustedRoot;
 
@@ -183,10 +184,50 @@ pub struct VerifierOptions {
 pub struct Evidence {
     /// The signer.
     pub signer: VerifiedSigner,
-    /// The transparency log entry that was checked, if any.
+    /// The first transparency log entry that was checked, if any.
     pub tlog: Option<TlogEvidence>,
+    /// Every transparency log entry that was checked, in bundle order.
+    pub tlog_entries: Vec<TlogEvidence>,
+    /// The RFC 3161 timestamps that verified, in bundle order.
+    pub timestamps: Vec<VerifiedTimestamp>,
+    /// The verified times the certificate was checked at, with their sources.
+    pub times: Vec<TimeSource>,
     /// Names of the checks that passed, in order.
     pub checks: Vec<&'static str>,
+}
+
+/// A verified time and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeSource {
+    /// Unix seconds.
+    pub time: u64,
+    /// The source.
+    pub kind: TimeSourceKind,
+}
+
+/// Where a verified time came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeSourceKind {
+    /// An RFC 3161 timestamp from this authority (TSA certificate subject).
+    Timestamp {
+        /// TSA certificate subject.
+        authority: String,
+    },
+    /// A transparency log's integrated time, from a verified signed entry timestamp.
+    IntegratedTime {
+        /// Global log index of the entry.
+        log_index: u64,
+    },
+}
+
+impl TimeSourceKind {
+    /// `"rfc3161"` or `"integrated-time"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Timestamp { .. } => "rfc3161",
+            Self::IntegratedTime { .. } => "integrated-time",
+        }
+    }
 }
 
 /// The signer that verification established.
@@ -213,6 +254,10 @@ pub struct TlogEvidence {
     pub integrated_time: Option<u64>,
     /// Whether an inclusion proof against a signed checkpoint was verified.
     pub inclusion_proof_verified: bool,
+    /// `kindVersion.kind` and `kindVersion.version` of the entry.
+    pub kind: String,
+    /// Entry schema version (`0.0.1`, `0.0.2`).
+    pub kind_version: String,
 }
 
 /// A value that passed verification, with the evidence. Only this crate constructs it.
@@ -259,7 +304,33 @@ pub struct Verifier {
     trust: TrustedRoot,
     /// The trusted root's CA chains, parsed once, their internal links verified once.
     chains: Arc<Vec<TrustedChain>>,
+    /// The trusted root's timestamp authority chains, likewise.
+    tsas: Arc<Vec<TrustedChain>>,
     options: VerifierOptions,
+    thresholds: Thresholds,
+}
+
+/// How many independent pieces of evidence a bundle must carry (sigstore-go
+/// `WithTransparencyLog(n)`, `WithObserverTimestamps(n)`; cosign and vouch `--tlog-threshold`,
+/// `--timestamp-threshold`). Each is at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Verified transparency log entries (distinct log and index), unless the log check is
+    /// waived by [`VerifierOptions`].
+    pub tlog: usize,
+    /// Verified times for a certificate: RFC 3161 timestamps plus integrated times from
+    /// verified signed entry timestamps. Key-signed bundles need none (the key is trusted as
+    /// given, as sigstore-go's `WithKey` verifies).
+    pub timestamps: usize,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            tlog: 1,
+            timestamps: 1,
+        }
+    }
 }
 
 impl Verifier {
@@ -271,11 +342,23 @@ impl Verifier {
     /// A verifier with explicit options.
     pub fn with_options(trust: TrustedRoot, options: VerifierOptions) -> Self {
         let chains = Arc::new(TrustedChain::all(&trust));
+        let tsas = Arc::new(TrustedChain::from_authorities(&trust.timestamp_authorities));
         Self {
             trust,
             chains,
+            tsas,
             options,
+            thresholds: Thresholds::default(),
         }
+    }
+
+    /// The same verifier demanding `thresholds` (each raised to at least 1).
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
+        self.thresholds = Thresholds {
+            tlog: thresholds.tlog.max(1),
+            timestamps: thresholds.timestamps.max(1),
+        };
+        self
     }
 
     /// `verify-blob`: the bundle signs `artifact`, either with a message signature or with a DSSE
@@ -418,41 +501,105 @@ impl Verifier {
         };
         let mut checks = Vec::new();
 
-        // Transparency log: establishes the signing time (client spec §4 step 1 and 3).
+        // RFC 3161 timestamps (client spec §4 step 1): each one must verify; one that fails
+        // fails the bundle (sigstore-go merely does not count it).
+        let signature = bundle.content.signature();
+        let timestamps = bundle
+            .rfc3161_timestamps
+            .iter()
+            .map(|token| timestamp::verify(token, signature, &self.tsas))
+            .collect::<Result<Vec<_>>>()?;
+        if !timestamps.is_empty() {
+            checks.push("RFC 3161 timestamp");
+        }
+
+        // Transparency log (§4 steps 1 and 3).
         let key_signed_without_log =
             leaf.is_none() && bundle.tlog_entries.is_empty() && self.options.keys_without_tlog;
-        let tlog = if self.options.insecure_ignore_tlog || key_signed_without_log {
-            None
-        } else {
-            let [entry] = bundle.tlog_entries.as_slice() else {
+        let mut tlog_entries = Vec::new();
+        if !(self.options.insecure_ignore_tlog || key_signed_without_log) {
+            if bundle.tlog_entries.is_empty() {
                 return Err(Error::InvalidBundle {
-                    rule: "expected exactly one transparency log entry",
+                    rule: "expected a transparency log entry",
                 });
-            };
-            let evidence = self.verify_tlog_entry(entry, &mut checks)?;
+            }
             let expected = rekor::Expected {
                 content: &bundle.content,
                 signer_der: &signer_der,
                 artifact_sha256,
             };
-            rekor::check_body(entry, &expected)?;
-            checks.push("tlog entry matches bundle");
-            Some(evidence)
-        };
+            let tsa_times: Vec<u64> = timestamps.iter().map(|t| t.time).collect();
+            for entry in &bundle.tlog_entries {
+                let evidence = self.verify_tlog_entry(entry, &tsa_times, &mut checks)?;
+                rekor::check_body(entry, &expected)?;
+                if !checks.contains(&"tlog entry matches bundle") {
+                    checks.push("tlog entry matches bundle");
+                }
+                tlog_entries.push(evidence);
+            }
+            let mut distinct: Vec<(&str, u64)> = tlog_entries
+                .iter()
+                .map(|t| (t.log_id.as_str(), t.log_index))
+                .collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            if distinct.len() < self.thresholds.tlog {
+                return Err(Error::ThresholdNotMet {
+                    what: "transparency log entries",
+                    required: self.thresholds.tlog,
+                    found: distinct.len(),
+                });
+            }
+        }
 
-        // Certificate: chain at the signing time, profile, SCT, identity (§4 step 2).
+        // Verified times: every timestamp, and the integrated time of every v1 entry whose
+        // signed entry timestamp verified (sigstore-python `_establish_time`).
+        let mut times: Vec<TimeSource> = timestamps
+            .iter()
+            .map(|t| TimeSource {
+                time: t.time,
+                kind: TimeSourceKind::Timestamp {
+                    authority: t.authority.clone(),
+                },
+            })
+            .collect();
+        times.extend(tlog_entries.iter().filter_map(|t| {
+            t.integrated_time.map(|time| TimeSource {
+                time,
+                kind: TimeSourceKind::IntegratedTime {
+                    log_index: t.log_index,
+                },
+            })
+        }));
+
+        // Certificate: chain at every verified time, profile, SCT, identity (§4 step 2).
         let signer = match leaf {
-            None => VerifiedSigner::Key {
-                key_id: hex::encode(key.key_id()),
-            },
+            None => {
+                times.clear();
+                VerifiedSigner::Key {
+                    key_id: hex::encode(key.key_id()),
+                }
+            }
             Some(leaf) => {
-                let at =
-                    tlog.as_ref()
-                        .and_then(|t| t.integrated_time)
-                        .ok_or(Error::NoVerifiedTime {
-                            reason: "certificate needs a signed entry timestamp from the log",
-                        })?;
-                let path = certs::verify_chain(&leaf, &self.chains, at)?;
+                if times.is_empty() {
+                    return Err(Error::NoVerifiedTime {
+                        reason: "a certificate needs a verified RFC 3161 timestamp or a signed entry timestamp from the log",
+                    });
+                }
+                if times.len() < self.thresholds.timestamps {
+                    return Err(Error::ThresholdNotMet {
+                        what: "verified timestamps",
+                        required: self.thresholds.timestamps,
+                        found: times.len(),
+                    });
+                }
+                let mut path = None;
+                for source in &times {
+                    path = Some(certs::verify_chain(&leaf, &self.chains, source.time)?);
+                }
+                let path = path.ok_or(Error::NoVerifiedTime {
+                    reason: "no verified time",
+                })?;
                 checks.push("certificate chain");
                 certs::check_leaf_profile(&leaf)?;
                 checks.push("certificate profile");
@@ -475,15 +622,23 @@ impl Verifier {
             key,
             Evidence {
                 signer,
-                tlog,
+                tlog: tlog_entries.first().cloned(),
+                tlog_entries,
+                timestamps,
+                times,
                 checks,
             },
         ))
     }
 
+    /// Verifies one entry: inclusion proof against a checkpoint signed by the log, signed entry
+    /// timestamp (Rekor v1), the log's key valid at the entry's time. `tsa_times` are the
+    /// bundle's verified RFC 3161 times: a Rekor v2 entry has no integrated time and needs
+    /// them (sigstore-go, conformance `rekor2-no-timestamp_fail`).
     fn verify_tlog_entry(
         &self,
         entry: &TlogEntry,
+        tsa_times: &[u64],
         checks: &mut Vec<&'static str>,
     ) -> Result<TlogEvidence> {
         let untrusted = |at_time| Error::UntrustedLog {
@@ -498,7 +653,9 @@ impl Verifier {
         let inclusion_proof_verified = match &entry.inclusion_proof {
             Some(proof) => {
                 tlog::verify_inclusion(entry, proof, log)?;
-                checks.push("inclusion proof");
+                if !checks.contains(&"inclusion proof") {
+                    checks.push("inclusion proof");
+                }
                 true
             }
             None => false,
@@ -517,8 +674,25 @@ impl Verifier {
                         reason: "integrated time is in the future",
                     });
                 }
-                checks.push("signed entry timestamp");
+                if !checks.contains(&"signed entry timestamp") {
+                    checks.push("signed entry timestamp");
+                }
                 Some(entry.integrated_time)
+            }
+            None if entry.kind_version == "0.0.2"
+                && matches!(entry.kind.as_str(), "hashedrekord" | "dsse") =>
+            {
+                // Rekor v2: no promise, no integrated time; the log key must have been valid
+                // at the verified timestamps.
+                if tsa_times.is_empty() {
+                    return Err(Error::NoVerifiedTime {
+                        reason: "a Rekor v2 entry needs a verified RFC 3161 timestamp",
+                    });
+                }
+                if !tsa_times.iter().all(|t| log.valid_for.contains(*t)) {
+                    return Err(untrusted(true));
+                }
+                None
             }
             None if inclusion_proof_verified => None,
             None => {
@@ -532,6 +706,8 @@ impl Verifier {
             log_id: hex::encode(&entry.log_id),
             integrated_time,
             inclusion_proof_verified,
+            kind: entry.kind.clone(),
+            kind_version: entry.kind_version.clone(),
         })
     }
 }

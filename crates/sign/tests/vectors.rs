@@ -53,14 +53,8 @@ fn good_sigstore_python_bundles_verify_with_identity() {
             "https://token.actions.githubusercontent.com",
             0,
         ),
-        (
-            "tsa/bundle.txt",
-            STAGING,
-            "alexis.challande@trailofbits.com",
-            "https://accounts.google.com",
-            0,
-        ),
     ];
+    // tsa/bundle.txt: tests/timestamps.rs (its TSA is not in the staging root).
     for (name, root, identity, issuer, log_index) in cases {
         let artifact = data(&format!("sigstore-python/{name}"));
         let b = bundle(&format!("sigstore-python/{name}.sigstore"));
@@ -207,7 +201,7 @@ fn bad_sigstore_python_bundles_fail_verification() {
         matches!(
             err,
             Err(Error::InvalidBundle {
-                rule: "expected exactly one transparency log entry"
+                rule: "expected a transparency log entry"
             })
         ),
         "{err:?}"
