@@ -112,3 +112,61 @@ fn mach_o_and_pe_build_information() {
         "{report:?}"
     );
 }
+
+/// A binary built outside module mode (`GO111MODULE=off`, as Debian's dh-golang builds
+/// docker-registry) carries only a `path` line. Its identity is the repository at the
+/// GOPATH import path's root with the package as the purl subpath, so that scanners keyed
+/// by module (`github.com/docker/distribution`) match it, and its CPE names the repository,
+/// not the `cmd` directory.
+#[test]
+fn gopath_build_has_repository_purl_with_subpath() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gopath = tmp.path().join("gopath");
+    let pkg = gopath.join("src/github.com/docker/distribution/cmd/registry");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        pkg.join("main.go"),
+        "package main\n\nvar version = \"\"\n\nfunc main() { println(version) }\n",
+    )
+    .unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    let out = root.join("usr/bin/docker-registry");
+    run(Command::new(require_tool("go"))
+        .current_dir(&pkg)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", &gopath)
+        .env("GOCACHE", tmp.path().join("cache"))
+        .env("GOPROXY", "off")
+        .env("CGO_ENABLED", "0")
+        .args(["build", "-ldflags=-X main.version=v2.8.2+ds1", "-o"])
+        .arg(&out)
+        .arg("."));
+    let version_m = Command::new(require_tool("go"))
+        .args(["version", "-m"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&version_m.stdout);
+    assert!(
+        text.contains("path\tgithub.com/docker/distribution/cmd/registry")
+            && !text.contains("\tmod\t"),
+        "expected path-only build information:\n{text}"
+    );
+
+    let sbom = vouch(&format!("dir:{}", root.display()));
+    let main = sbom
+        .packages
+        .iter()
+        .find(|p| p.name == "github.com/docker/distribution/cmd/registry")
+        .unwrap_or_else(|| panic!("{:#?}", sbom.packages));
+    assert_eq!(main.version, "v2.8.2+ds1");
+    assert_eq!(
+        main.purl.as_deref(),
+        Some("pkg:golang/github.com/docker/distribution@v2.8.2%2Bds1#cmd/registry")
+    );
+    assert_eq!(
+        main.cpes,
+        vec!["cpe:2.3:a:docker:distribution:v2.8.2\\+ds1:*:*:*:*:*:*:*".to_owned()]
+    );
+}

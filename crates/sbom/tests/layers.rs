@@ -179,3 +179,63 @@ fn squashed_and_all_layers() {
     assert_eq!(count("gone"), 1, "present in layer 0 though deleted later");
     assert_eq!(count("left-pad"), 1);
 }
+
+/// Issue 18's loss, at the cataloger level: a package whose evidence file is large enough
+/// to leave memory for the squash's private store in layer 0 must still be reported after
+/// layer 1 deletes files (shrinking the view) and stores another large file. Before the
+/// store's ids only grew, one of these whiteout counts made the second store reuse the
+/// first file's name, and the first package silently became a copy of the second.
+#[test]
+fn spilled_package_survives_later_whiteouts() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Above the 256 KiB a kept file may hold in memory (rootfs.rs `MEMORY_FILE`).
+    let metadata = |name: &str, version: &str| {
+        format!(
+            "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n{}\n",
+            "padding line of a long description\n".repeat(9000)
+        )
+    };
+    let site = "usr/lib/python3/dist-packages";
+    for doomed in 1..=5 {
+        let mut l0_files: Vec<(String, String)> = (0..doomed)
+            .map(|i| (format!("aaa/doomed-{i}"), "x".to_owned()))
+            .collect();
+        l0_files.push((
+            format!("{site}/kept-1.0.dist-info/METADATA"),
+            metadata("kept", "1.0"),
+        ));
+        let l0_files: Vec<(&str, String)> = l0_files
+            .iter()
+            .map(|(p, b)| (p.as_str(), b.clone()))
+            .collect();
+        let l0 = stage(&tmp.path().join(format!("l0-{doomed}")), &l0_files);
+        let l1 = stage(
+            &tmp.path().join(format!("l1-{doomed}")),
+            &[(
+                &format!("{site}/later-2.0.dist-info/METADATA"),
+                metadata("later", "2.0"),
+            )],
+        );
+        let tag = format!("spill-{doomed}");
+        let layout = image(
+            tmp.path(),
+            &tag,
+            &[&[(&l0, "/")], &[("-", "/aaa"), (&l1, "/")]],
+            &[],
+        );
+        let sbom = generate(&format!("oci:{}:{tag}", layout.display()), Scope::Squashed);
+        let python: Vec<(&str, &str, Option<usize>)> = sbom
+            .packages
+            .iter()
+            .filter(|p| p.kind == PackageType::Python)
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.layer))
+            .collect();
+        assert_eq!(
+            python,
+            vec![("kept", "1.0", Some(0)), ("later", "2.0", Some(1))],
+            "{doomed} whiteouts; warnings: {:#?}",
+            sbom.warnings
+        );
+        assert!(sbom.warnings.is_empty(), "{:#?}", sbom.warnings);
+    }
+}

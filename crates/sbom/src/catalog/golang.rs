@@ -400,18 +400,66 @@ pub(crate) fn purl(path: &str, version: &str) -> Option<String> {
     crate::purl::build("golang", ns, name, version, &[])
 }
 
+/// The repository root of a GOPATH import path, split as a purl wants it:
+/// (`host/owner`, `repo`, the package's path inside the repository).
+///
+/// A binary built outside module mode names only its main package
+/// (`github.com/docker/distribution/cmd/registry`); the versioned unit is the repository
+/// the package lives in. For the code hosts whose root the go command knows by pattern
+/// (`go help importpath`: `github.com/user/project`, `bitbucket.org/user/project`, and
+/// the `golang.org/x/…` repositories) that root is the first three elements, and the purl
+/// spec's golang definition puts a package inside the module in the subpath
+/// (`pkg:golang/github.com/docker/distribution@v2.8.2+ds1#cmd/registry`), which is what
+/// vulnerability databases key Go advisories by. Other hosts have no rule without a network
+/// lookup; the whole path stays the purl's name (as syft writes every Go purl since 1.47).
+fn gopath_repo(import: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = import.splitn(4, '/');
+    let (host, owner, repo, rest) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if !matches!(host, "github.com" | "bitbucket.org" | "gitlab.com")
+        && !(host == "golang.org" && owner == "x")
+    {
+        return None;
+    }
+    if owner.is_empty() || repo.is_empty() || rest.is_empty() {
+        return None;
+    }
+    // A major-version directory (`/v2`) is part of the module path, not a package: such a
+    // path is not one the GOPATH rule covers.
+    if rest.split('/').next().is_some_and(|e| {
+        e.strip_prefix('v')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    }) {
+        return None;
+    }
+    Some((&import[..host.len() + 1 + owner.len()], repo, rest))
+}
+
 fn add_packages(cx: &mut Cx<'_>, path: &str, info: &BuildInfo) {
     let location = cx.location(path);
     let mut main_id = None;
     // Binaries built outside module mode (GOPATH, as Debian builds them) have no `mod`
-    // line; the main package's import path stands in for the module.
-    let gopath_main =
-        (info.main.is_none() && !info.path.is_empty() && info.path != "command-line-arguments")
-            .then(|| Module {
+    // line. As syft's `createMainModuleFromPath` (parse_go_binary.go): a single dependency
+    // at `(devel)` is the main module; otherwise the main package's import path stands in.
+    let mut deps: Vec<&Module> = info.deps.iter().collect();
+    let gopath_main = if info.main.is_none() && info.path != "command-line-arguments" {
+        let devel: Vec<usize> = (0..deps.len())
+            .filter(|i| deps[*i].version == "(devel)")
+            .collect();
+        if let [i] = devel[..] {
+            Some(deps.remove(i).clone())
+        } else {
+            (!info.path.is_empty()).then(|| Module {
                 path: info.path.clone(),
                 version: "(devel)".into(),
                 sum: String::new(),
-            });
+            })
+        }
+    } else {
+        None
+    };
+    let path_only = gopath_main
+        .as_ref()
+        .is_some_and(|m| m.path == info.path && !info.path.is_empty());
     if let Some(main) = info
         .main
         .as_ref()
@@ -437,10 +485,24 @@ fn add_packages(cx: &mut Cx<'_>, path: &str, info: &BuildInfo) {
         };
         let mut p = Package::new(PackageType::GoModule, &main.path, &version);
         p.locations.push(location.clone());
-        p.purl = purl(&main.path, &version);
+        match gopath_repo(&main.path).filter(|_| path_only) {
+            Some((owner_ns, repo, subpath)) => {
+                p.purl = crate::purl::build_with_subpath(
+                    "golang",
+                    Some(owner_ns),
+                    repo,
+                    &version,
+                    &[],
+                    Some(subpath),
+                );
+                let owner = owner_ns.rsplit('/').next().unwrap_or(owner_ns);
+                p.cpes = vec![crate::cpe::format(owner, repo, &version)];
+            }
+            None => p.purl = purl(&main.path, &version),
+        }
         main_id = Some(cx.add(p));
     }
-    for dep in &info.deps {
+    for dep in deps {
         if dep.path.is_empty() || dep.version.is_empty() {
             continue;
         }
@@ -488,6 +550,21 @@ mod tests {
             main_version(&no_ld).as_deref(),
             Some("v0.0.0-20240102030405-0123456789ab")
         );
+    }
+
+    #[test]
+    fn gopath_repository_roots() {
+        assert_eq!(
+            gopath_repo("github.com/docker/distribution/cmd/registry"),
+            Some(("github.com/docker", "distribution", "cmd/registry"))
+        );
+        assert_eq!(
+            gopath_repo("golang.org/x/tools/cmd/stringer"),
+            Some(("golang.org/x", "tools", "cmd/stringer"))
+        );
+        assert_eq!(gopath_repo("github.com/docker/distribution"), None);
+        assert_eq!(gopath_repo("github.com/cli/cli/v2/cmd/gh"), None);
+        assert_eq!(gopath_repo("k8s.io/kubernetes/cmd/kubelet"), None);
     }
 
     #[test]
