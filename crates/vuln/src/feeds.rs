@@ -234,9 +234,12 @@ pub(crate) fn parse_kev(v: &Value) -> (Option<String>, Vec<Result<KevRow, Malfor
         .enumerate()
         .map(|(i, item)| {
             let s = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
-            let cve = s("cveID")
-                .filter(|c| is_cve_id(c))
-                .ok_or_else(|| bad(format!("vulnerabilities[{i}].cveID"), "missing or not a CVE id"))?;
+            let cve = s("cveID").filter(|c| is_cve_id(c)).ok_or_else(|| {
+                bad(
+                    format!("vulnerabilities[{i}].cveID"),
+                    "missing or not a CVE id",
+                )
+            })?;
             let date_added = s("dateAdded")
                 .ok_or_else(|| bad(format!("vulnerabilities[{i}].dateAdded"), "missing"))?;
             Ok(KevRow {

@@ -170,7 +170,11 @@ impl Database {
                     let (kind, modified) = match &item {
                         Item::Osv(a) => ("osv", Some((a.modified, &a.modified_text))),
                         Item::Rating(r) => (
-                            if r.provider == "NVD" { "nvd" } else { "cvelist" },
+                            if r.provider == "NVD" {
+                                "nvd"
+                            } else {
+                                "cvelist"
+                            },
                             Some((r.modified, &r.modified_text)),
                         ),
                         Item::Epss(_) => ("epss", None),

@@ -46,6 +46,7 @@ pub mod report;
 mod sbom;
 mod severity;
 mod store;
+mod update;
 
 pub use error::Error;
 pub use import::{ImportIssue, ImportOptions, ImportReport, Source, SourceReport};
@@ -56,6 +57,7 @@ pub use policy::{IgnoreFile, IgnoreRule, IgnoreRules, Vex, purl_matches};
 pub use sbom::{PackageList, read_sbom};
 pub use severity::{Rating, Severity, score_vector};
 pub use store::{Database, EcosystemCount, SCHEMA_VERSION, SourceInfo, Status, default_db_path};
+pub use update::OSV_BUCKET;
 
 /// Limits on untrusted input. Defaults fit the largest public OSV exports with room to
 /// spare (osv.dev's PyPI `all.zip` holds ~15,000 records of a few kB each).

@@ -111,8 +111,11 @@ impl Package {
 
     /// For OS packages (deb, apk, rpm): the distro as the SBOM names it.
     pub fn os_distro(&self) -> Option<String> {
-        matches!(self.kind.as_str(), "deb" | "apk" | "rpm")
-            .then(|| self.distro.clone().unwrap_or_else(|| "unknown distro".to_owned()))
+        matches!(self.kind.as_str(), "deb" | "apk" | "rpm").then(|| {
+            self.distro
+                .clone()
+                .unwrap_or_else(|| "unknown distro".to_owned())
+        })
     }
 
     /// `name@version`, for messages.
@@ -389,14 +392,35 @@ mod tests {
             )
         );
         for (purl, key) in [
-            ("pkg:rpm/sles/zlib@1.2.13-150500.4.3.1?distro=sles-15.5", "SUSE:Linux Enterprise 15 SP5"),
-            ("pkg:rpm/opensuse/zlib@1.2.13-1.1?distro=opensuse-leap-15.5", "openSUSE:Leap 15.5"),
-            ("pkg:rpm/opensuse/zlib@1.3-1.1?distro=opensuse-tumbleweed-20240101", "openSUSE:Tumbleweed"),
-            ("pkg:rpm/rocky/zlib@1.2.11-40.el9?distro=rocky-9.3", "Rocky Linux:9"),
-            ("pkg:rpm/almalinux/zlib@1.2.11-40.el9?distro=almalinux-9.3", "AlmaLinux:9"),
+            (
+                "pkg:rpm/sles/zlib@1.2.13-150500.4.3.1?distro=sles-15.5",
+                "SUSE:Linux Enterprise 15 SP5",
+            ),
+            (
+                "pkg:rpm/opensuse/zlib@1.2.13-1.1?distro=opensuse-leap-15.5",
+                "openSUSE:Leap 15.5",
+            ),
+            (
+                "pkg:rpm/opensuse/zlib@1.3-1.1?distro=opensuse-tumbleweed-20240101",
+                "openSUSE:Tumbleweed",
+            ),
+            (
+                "pkg:rpm/rocky/zlib@1.2.11-40.el9?distro=rocky-9.3",
+                "Rocky Linux:9",
+            ),
+            (
+                "pkg:rpm/almalinux/zlib@1.2.11-40.el9?distro=almalinux-9.3",
+                "AlmaLinux:9",
+            ),
             ("pkg:apk/wolfi/zlib@1.3-r0?distro=wolfi-20230201", "Wolfi"),
-            ("pkg:apk/chainguard/zlib@1.3-r0?distro=chainguard-20230214", "Chainguard"),
-            ("pkg:deb/ubuntu/zlib1g@1:1.2.11.dfsg-2ubuntu9?upstream=zlib&distro=ubuntu-22.04", "Ubuntu:22.04"),
+            (
+                "pkg:apk/chainguard/zlib@1.3-r0?distro=chainguard-20230214",
+                "Chainguard",
+            ),
+            (
+                "pkg:deb/ubuntu/zlib1g@1:1.2.11.dfsg-2ubuntu9?upstream=zlib&distro=ubuntu-22.04",
+                "Ubuntu:22.04",
+            ),
         ] {
             let l = Package::from_purl(purl).expect(purl).lookup().expect(purl);
             assert_eq!(l.key, key, "{purl}");
@@ -407,7 +431,10 @@ mod tests {
             .expect_err("no OSV data for Amazon Linux");
         assert!(amzn.contains("Amazon Linux"), "{amzn}");
         assert_eq!(source_rpm_name("glibc-2.34-83.el9.src.rpm"), Some("glibc"));
-        assert_eq!(source_rpm_name("python3.11-3.11.5-1.el9.src.rpm"), Some("python3.11"));
+        assert_eq!(
+            source_rpm_name("python3.11-3.11.5-1.el9.src.rpm"),
+            Some("python3.11")
+        );
         // A distro family without a release cannot pick the advisory ecosystem.
         assert!(
             Package::from_purl("pkg:deb/debian/x@1?arch=amd64")

@@ -57,6 +57,14 @@ pub fn sarif(report: &ScanReport, target: &str) -> Value {
                     "logicalLocations": [{ "name": f.package.purl.clone().unwrap_or_else(|| f.package.display()), "kind": "package" }],
                 }],
                 "partialFingerprints": { "vouch/v1": format!("{}:{}:{}", f.id, f.package.name, f.package.version) },
+                // SARIF 3.8 property bag: where the severity came from, and prioritisation.
+                "properties": {
+                    "severity": f.severity().as_str(),
+                    "ratingSource": f.rating.source,
+                    "ratedBy": f.rating.from,
+                    "epss": f.epss.as_ref().map(|e| json!({"cve": e.cve, "score": e.score, "percentile": e.percentile})),
+                    "kev": f.kev.as_ref().map(|k| json!({"cve": k.cve, "dateAdded": k.date_added, "dueDate": k.due_date, "knownRansomwareCampaignUse": k.known_ransomware})),
+                },
             });
             if let Some(s) = &f.suppressed {
                 r["suppressions"] = json!([{ "kind": "external", "status": "accepted", "justification": format!("{} ({}): {}", s.by, s.source, s.reason) }]);

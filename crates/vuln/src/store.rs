@@ -367,8 +367,10 @@ impl Database {
         if old == Some((row.score, row.percentile)) {
             return Ok(Upsert::Unchanged);
         }
-        tx.prepare_cached("INSERT OR REPLACE INTO epss (cve, score, percentile) VALUES (?1, ?2, ?3)")?
-            .execute(params![row.cve, row.score, row.percentile])?;
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO epss (cve, score, percentile) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![row.cve, row.score, row.percentile])?;
         Ok(if old.is_some() {
             Upsert::Updated
         } else {
@@ -478,7 +480,10 @@ impl Database {
     pub(crate) fn epss(&self, cve: &str) -> Result<Option<(f64, f64)>, Error> {
         self.conn
             .prepare_cached("SELECT score, percentile FROM epss WHERE cve = ?1")
-            .and_then(|mut s| s.query_row([cve], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .and_then(|mut s| {
+                s.query_row([cve], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
             .map_err(|e| self.sql(e))
     }
 
@@ -561,6 +566,23 @@ impl Database {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))
     }
 
+    /// How old the advisory data is: seconds from the newest `modified` of any OSV source
+    /// to now (`None` when nothing was imported). Read from the `source` table, so it costs
+    /// one small query (what `vouch scan --max-db-age` checks).
+    pub fn data_age_seconds(&self) -> Result<Option<u64>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT newest FROM source WHERE kind LIKE '%osv%' AND newest IS NOT NULL",
+            )
+            .map_err(|e| self.sql(e))?;
+        let newest = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.sql(e))?;
+        Ok(newest.iter().filter_map(|t| age_of(t)).min())
+    }
+
     /// Counts, sources and age, for `vouch db status`.
     pub fn status(&self) -> Result<Status, Error> {
         let q = |sql: &str| -> Result<u64, Error> {
@@ -607,10 +629,7 @@ impl Database {
                     unchanged: r.get::<_, i64>(5)? as u64,
                     malformed: r.get::<_, i64>(6)? as u64,
                     kind: r.get(7)?,
-                    data_age_seconds: r
-                        .get::<_, Option<String>>(8)?
-                        .as_deref()
-                        .and_then(age_of),
+                    data_age_seconds: r.get::<_, Option<String>>(8)?.as_deref().and_then(age_of),
                     newest: r.get(8)?,
                 })
             })
@@ -633,7 +652,9 @@ impl Database {
         let size_bytes = std::fs::metadata(&self.path).map_or(0, |m| m.len());
         let schema_version: String = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
             .map_err(|e| self.sql(e))?;
         let data_age_seconds = newest_modified.as_deref().and_then(age_of);
         Ok(Status {

@@ -314,3 +314,73 @@ fn missing_and_corrupt_databases_say_how_to_import() {
             .starts_with(b"this is not")
     );
 }
+
+#[test]
+fn update_from_a_mirror_directory_is_incremental_by_modified() {
+    let mirror = tempfile::tempdir().expect("tempdir");
+    let pypi = mirror.path().join("PyPI");
+    std::fs::create_dir_all(&pypi).expect("mkdir");
+    let write_zip = |records: &[(&str, String)]| {
+        std::fs::write(pypi.join("all.zip"), zip_of(records)).expect("write zip");
+    };
+    write_zip(&[
+        (
+            "M-1.json",
+            record("M-1", "2024-01-01T00:00:00Z", "one", "2.0"),
+        ),
+        (
+            "M-2.json",
+            record("M-2", "2024-01-01T00:00:00Z", "two", "2.0"),
+        ),
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = Database::open_or_create(&dir.path().join("v.db")).expect("db");
+    let base = mirror.path().to_str().expect("utf-8");
+    let r = db
+        .update(base, &["PyPI".into()], &ImportOptions::default())
+        .expect("update");
+    assert_eq!((r.sources[0].added, r.sources[0].unchanged), (2, 0));
+    assert_eq!(db.ecosystems().expect("ecosystems"), ["PyPI"]);
+
+    // The mirror moves on: M-2 is modified (fix moved), M-3 is new, M-1 untouched.
+    write_zip(&[
+        (
+            "M-1.json",
+            record("M-1", "2024-01-01T00:00:00Z", "one", "2.0"),
+        ),
+        (
+            "M-2.json",
+            record("M-2", "2024-06-01T00:00:00Z", "two", "3.0"),
+        ),
+        (
+            "M-3.json",
+            record("M-3", "2024-06-01T00:00:00Z", "three", "1.0"),
+        ),
+    ]);
+    let r = db
+        .update(
+            base,
+            &db.ecosystems().expect("e"),
+            &ImportOptions::default(),
+        )
+        .expect("update");
+    let s = &r.sources[0];
+    assert_eq!((s.added, s.updated, s.unchanged), (1, 1, 1));
+    assert_eq!(s.newest.as_deref(), Some("2024-06-01T00:00:00Z"));
+    let found = scan(&db, &["pkg:pypi/two@2.5"]);
+    assert_eq!(found.findings[0].fixed_versions, ["3.0"]);
+
+    // The data is as old as its newest record, whatever the import time.
+    let age = db.data_age_seconds().expect("age").expect("some");
+    assert!(age > 86_400 * 30, "{age}");
+    let status = db.status().expect("status");
+    assert_eq!(status.schema_version, vouch_vuln::SCHEMA_VERSION);
+    assert_eq!(status.sources[0].kind, "osv");
+
+    // A missing ecosystem folder is an error naming the file, and changes nothing.
+    let err = db
+        .update(base, &["Debian".into()], &ImportOptions::default())
+        .expect_err("no Debian in the mirror");
+    assert!(err.to_string().contains("Debian"), "{err}");
+    assert_eq!(scan(&db, &["pkg:pypi/three@0.5"]).findings.len(), 1);
+}

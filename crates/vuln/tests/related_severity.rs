@@ -35,7 +35,9 @@ fn debian_records_take_the_upstream_cve_rating_and_merge_into_one_finding() {
     let (_dir, db) = full_db();
     let report = scan(
         &db,
-        &["pkg:deb/debian/zlib1g@1:1.2.11.dfsg-2%2Bdeb11u1?arch=amd64&upstream=zlib&distro=debian-11.3"],
+        &[
+            "pkg:deb/debian/zlib1g@1:1.2.11.dfsg-2%2Bdeb11u1?arch=amd64&upstream=zlib&distro=debian-11.3",
+        ],
     );
     let f = only(&report, "zlib1g");
     // DEBIAN-CVE-2022-37434 and DSA-5218-1 (whose `upstream` names it) are one finding.
@@ -117,10 +119,7 @@ fn debian_urgency_wins_over_the_upstream_rating() {
         .replace("not yet assigned", "low")
         .replace("2025-09-26T07:12:09.726574Z", "2025-10-01T00:00:00Z");
     write(src.path(), "DEBIAN-CVE-2022-37434.json", &text);
-    let (_dir, db, report) = db_with(&[
-        data("osv-dev/records"),
-        src.path().to_owned(),
-    ]);
+    let (_dir, db, report) = db_with(&[data("osv-dev/records"), src.path().to_owned()]);
     assert_eq!(report.sources[1].updated, 1);
     let r = scan(
         &db,
@@ -144,7 +143,10 @@ fn nvd_and_cvelist_records_rate_cves_without_an_osv_cve_record() {
     );
     // NVD's primary CVSS 3.1 vector AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H, scored by vouch.
     let webp = only(&report, "libwebp7");
-    assert_eq!((webp.severity(), webp.rating.score), (Severity::High, Some(8.8)));
+    assert_eq!(
+        (webp.severity(), webp.rating.score),
+        (Severity::High, Some(8.8))
+    );
     assert_eq!(
         webp.rating.from.as_deref(),
         Some("CVE-2023-4863 (NVD, nvd@nist.gov)")
@@ -152,9 +154,15 @@ fn nvd_and_cvelist_records_rate_cves_without_an_osv_cve_record() {
     // CVE-2024-3094 is in both NVD and CVEList (Red Hat as CNA, 10.0): NVD is preferred
     // at equal severity.
     let xz = only(&report, "liblzma5");
-    assert_eq!((xz.severity(), xz.rating.score), (Severity::Critical, Some(10.0)));
+    assert_eq!(
+        (xz.severity(), xz.rating.score),
+        (Severity::Critical, Some(10.0))
+    );
     assert!(
-        xz.rating.from.as_deref().is_some_and(|f| f.starts_with("CVE-2024-3094 (NVD")),
+        xz.rating
+            .from
+            .as_deref()
+            .is_some_and(|f| f.starts_with("CVE-2024-3094 (NVD")),
         "{:?}",
         xz.rating
     );
@@ -210,10 +218,17 @@ fn epss_and_kev_are_attached_to_findings() {
     );
     let webp = only(&r, "libwebp7");
     let epss = webp.epss.as_ref().expect("epss");
-    assert_eq!((epss.cve.as_str(), epss.score, epss.percentile), ("CVE-2023-4863", 0.48732, 0.97612));
+    assert_eq!(
+        (epss.cve.as_str(), epss.score, epss.percentile),
+        ("CVE-2023-4863", 0.48732, 0.97612)
+    );
     let kev = webp.kev.as_ref().expect("kev");
     assert_eq!(
-        (kev.date_added.as_str(), kev.due_date.as_deref(), kev.known_ransomware),
+        (
+            kev.date_added.as_str(),
+            kev.due_date.as_deref(),
+            kev.known_ransomware
+        ),
         ("2023-09-13", Some("2023-10-04"), false)
     );
     let zlib = only(&r, "zlib1g");
