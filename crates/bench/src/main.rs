@@ -25,6 +25,7 @@ const USAGE: &str = "usage: vouch-bench BENCHMARK [FLAGS]
   sbom       [--runs N]                         vouch sbom vs syft: time and peak memory
   verify     [--bundles N]                      bundles/s in process; verify-blob vs sigstore-python
   vuln       [--packages N] [--runs N]          database import and scan times (needs ../shared)
+  vuln --records N [--packages N] [--runs N]    same against N generated osv.dev-shaped records
   tlog       [--appends N] [--no-postgres]      appends/s, append and proof latency (SQLite, PostgreSQL)
   keyless    [--requests N] [--threads N] [--runs N]   certificates/s, p99; keyless `vouch sign`
   admission  [--reviews N] [--threads N]        webhook p50/p99 cold and warm, reviews/s
@@ -57,6 +58,11 @@ fn main() -> anyhow::Result<()> {
         )
         .map(|_| ()),
         "sbom" => sbom::run(flag("--runs", 3)?),
+        "vuln" if args.iter().any(|a| a == "--records") => vuln::run_generated(
+            flag("--records", 200_000)? as usize,
+            flag("--packages", 600)? as usize,
+            flag("--runs", 5)?,
+        ),
         "vuln" => vuln::run(
             &vouch_testkit::shared_dir()
                 .context("../shared is needed for the advisory corpus")?

@@ -309,3 +309,266 @@ fn scans_a_directory_by_cataloging_it_first() {
         stderr(&out)
     );
 }
+
+/// A database with the osv.dev-shaped distro records, the NVD records and the EPSS/KEV
+/// files, and a purl-list SBOM of Debian 11 zlib and Debian 12 libwebp.
+fn os_setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vuln.db");
+    let out = vouch(
+        &db,
+        &[
+            "db",
+            "import",
+            &advisories("osv-dev/records"),
+            &advisories("osv-dev/nvd"),
+            &advisories("prioritisation"),
+        ],
+    );
+    assert!(out.status.success(), "import failed: {}", stderr(&out));
+    let sbom = dir.path().join("purls.txt");
+    std::fs::write(
+        &sbom,
+        "pkg:deb/debian/zlib1g@1:1.2.11.dfsg-2%2Bdeb11u1?arch=amd64&upstream=zlib&distro=debian-11.3\n\
+         pkg:deb/debian/libwebp7@1.2.4-0.2?arch=amd64&upstream=libwebp&distro=debian-12\n",
+    )
+    .unwrap();
+    (dir, db, sbom)
+}
+
+#[test]
+fn os_packages_are_rated_from_their_upstream_cve_and_fail_on_high() {
+    let (_dir, db, sbom) = os_setup();
+    let sbom = sbom.to_str().unwrap();
+    let out = vouch(&db, &["scan", sbom, "--fail-on", "high", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let zlib = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["package"]["name"] == "zlib1g")
+        .unwrap();
+    // DEBIAN-CVE + DSA for the same CVE: one finding, rated from the CVE record.
+    assert_eq!(
+        zlib["advisories"],
+        serde_json::json!(["DEBIAN-CVE-2022-37434", "DSA-5218-1"])
+    );
+    assert_eq!(zlib["rating"]["severity"], "critical");
+    assert_eq!(zlib["rating"]["score"], 9.8);
+    assert_eq!(zlib["rating"]["from"], "CVE-2022-37434 (OSV)");
+    assert!(
+        stderr(&out).contains("2 finding(s) at or above high severity"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The table names the rating's source; the KEV-listed libwebp is marked.
+    let out = vouch(&db, &["scan", sbom]);
+    let table = stdout(&out);
+    assert!(
+        table.contains("RATED BY") && table.contains("CVSS_V3: CVE-2022-37434 (OSV)"),
+        "{table}"
+    );
+    let webp = table.lines().find(|l| l.starts_with("libwebp7")).unwrap();
+    assert!(webp.contains("48.7%") && webp.contains("yes"), "{webp}");
+
+    // KEV and EPSS gates.
+    let out = vouch(&db, &["scan", sbom, "--fail-on-kev"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 finding(s) listed in CISA KEV"));
+    let out = vouch(&db, &["scan", sbom, "--fail-on-epss", "0.9"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = vouch(&db, &["scan", sbom, "--fail-on-epss", "0.4"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let out = vouch(&db, &["scan", sbom, "--fail-on-epss", "7"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // SARIF carries the rating's source and the KEV entry.
+    let out = vouch(&db, &["scan", sbom, "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let webp = results
+        .iter()
+        .find(|r| r["ruleId"] == "DEBIAN-CVE-2023-4863")
+        .unwrap();
+    assert_eq!(webp["properties"]["kev"]["dateAdded"], "2023-09-13");
+    assert_eq!(
+        webp["properties"]["ratedBy"],
+        "CVE-2023-4863 (NVD, nvd@nist.gov)"
+    );
+}
+
+#[test]
+fn a_distro_without_data_is_a_warning_not_a_clean_result() {
+    let (dir, db, _) = os_setup();
+    let sbom = dir.path().join("other.txt");
+    std::fs::write(
+        &sbom,
+        "pkg:rpm/amazon/zlib@1.2.11-33.amzn2023.0.5?arch=x86_64&distro=amzn-2023\n\
+         pkg:deb/debian/zlib1g@1:1.2.8.dfsg-5?upstream=zlib&distro=debian-9.13\n",
+    )
+    .unwrap();
+    let out = vouch(&db, &["-q", "scan", sbom.to_str().unwrap(), "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("1 OS package(s) of amzn-2023 were not checked")
+            && err.contains("Amazon Linux"),
+        "{err}"
+    );
+    assert!(
+        err.contains("debian-9.13 were not checked") && err.contains("Debian:9"),
+        "{err}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["distros_without_data"].as_array().unwrap().len(), 2);
+}
+
+/// Serves the files under `root` over HTTP/1.1 on a loopback port until the test ends.
+fn serve_dir(root: PathBuf) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut line = String::new();
+            let mut reader = BufReader::new(s.try_clone().unwrap());
+            let _ = reader.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            let path = line
+                .split(' ')
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/');
+            let file = root.join(path);
+            let (status, body) = match std::fs::read(&file) {
+                Ok(b) if !path.contains("..") => ("200 OK", b),
+                _ => ("404 Not Found", b"not found".to_vec()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn zip_dir(src: &Path, dest: &Path) {
+    let status = Command::new("python3")
+        .args(["-c", "import sys,zipfile,os\nz=zipfile.ZipFile(sys.argv[2],'w')\nfor f in sorted(os.listdir(sys.argv[1])): z.write(os.path.join(sys.argv[1],f),f)\nz.close()"])
+        .arg(src)
+        .arg(dest)
+        .status()
+        .expect("python3 is needed to build the test mirror (apt-get install python3)");
+    assert!(status.success());
+}
+
+#[test]
+fn db_update_from_a_loopback_mirror_status_and_max_db_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vuln.db");
+    // A mirror in osv.dev's bucket layout: <ECOSYSTEM>/all.zip.
+    let mirror = dir.path().join("mirror");
+    std::fs::create_dir_all(mirror.join("Debian")).unwrap();
+    let records = dir.path().join("records");
+    std::fs::create_dir_all(&records).unwrap();
+    for name in ["DEBIAN-CVE-2022-37434.json", "DSA-5218-1.json"] {
+        std::fs::copy(
+            advisories(&format!("osv-dev/records/{name}")),
+            records.join(name),
+        )
+        .unwrap();
+    }
+    zip_dir(&records, &mirror.join("Debian/all.zip"));
+    let url = serve_dir(mirror.clone());
+
+    let out = vouch(&db, &["db", "update"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--ecosystem"), "{}", stderr(&out));
+
+    let out = vouch(
+        &db,
+        &[
+            "db",
+            "update",
+            "--from",
+            &url,
+            "--ecosystem",
+            "Debian",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        json["sources"][0]["location"],
+        format!("{url}/Debian/all.zip")
+    );
+    assert_eq!(json["sources"][0]["added"], 2);
+
+    // The mirror gains a DLA and a newer DSA: only those are written.
+    std::fs::copy(
+        advisories("osv-dev/records/DLA-3103-1.json"),
+        records.join("DLA-3103-1.json"),
+    )
+    .unwrap();
+    let dsa = std::fs::read_to_string(records.join("DSA-5218-1.json"))
+        .unwrap()
+        .replace("2025-09-26T07:13:30.118236Z", "2025-10-02T00:00:00Z");
+    std::fs::write(records.join("DSA-5218-1.json"), dsa).unwrap();
+    zip_dir(&records, &mirror.join("Debian/all.zip"));
+    let out = vouch(&db, &["db", "update", "--from", &url, "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let s = &json["sources"][0];
+    assert_eq!(
+        (
+            s["added"].as_u64(),
+            s["updated"].as_u64(),
+            s["unchanged"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+
+    let out = vouch(&db, &["db", "status", "-o", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(status["schema_version"], "2");
+    assert_eq!(status["sources"][0]["newest"], "2025-10-02T00:00:00Z");
+    assert!(status["sources"][0]["data_age_seconds"].as_u64().unwrap() > 0);
+    let out = vouch(&db, &["db", "status"]);
+    assert!(stdout(&out).contains("Schema:     2"), "{}", stdout(&out));
+
+    // The newest record is from 2025-10-02: a 1-day limit fails the scan, a generous
+    // one passes.
+    let sbom = dir.path().join("purls.txt");
+    std::fs::write(
+        &sbom,
+        "pkg:deb/debian/zlib1g@1:1.2.11.dfsg-2%2Bdeb11u1?upstream=zlib&distro=debian-11\n",
+    )
+    .unwrap();
+    let out = vouch(&db, &["scan", sbom.to_str().unwrap(), "--max-db-age", "1d"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is stale"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let out = vouch(
+        &db,
+        &["scan", sbom.to_str().unwrap(), "--max-db-age", "100000d"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = vouch(
+        &db,
+        &["scan", sbom.to_str().unwrap(), "--max-db-age", "soon"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,4 +1,4 @@
-//! `vouch db import | status`: the local vulnerability database.
+//! `vouch db import | update | status`: the local vulnerability database.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,8 +50,27 @@ pub(crate) enum DbCommand {
     ///   vouch db import advisory-db/crates/ go-vulndb/osv/ pypa/vulns/
     ///   vouch db import ~/Downloads/PyPI-all.zip
     ///   vouch db import https://mirror.example/osv/Debian/all.zip
+    ///
+    /// Besides OSV records, SOURCE may be an NVD CVE 2.0 feed or API response (.json or
+    /// .json.gz), a CVEList v5 record or directory of them (ratings for the CVEs distro
+    /// advisories name), an EPSS CSV (.csv or .csv.gz) or CISA's KEV catalogue
+    /// (known_exploited_vulnerabilities.json); the kind is recognised from the content.
     #[command(after_help = DB_HELP, verbatim_doc_comment)]
     Import(ImportArgs),
+    /// Refresh the database from osv.dev (or a mirror of its bucket).
+    ///
+    /// Downloads <BASE>/<ECOSYSTEM>/all.zip for each ecosystem, osv.dev's per-ecosystem
+    /// exports, and imports them incrementally: a record replaces the stored copy only
+    /// when its `modified` is newer. Without --ecosystem, the ecosystems the database
+    /// already holds are refreshed. --from takes an http(s) URL or a local directory in
+    /// the same layout (for air gaps: copy the bucket's folders).
+    ///
+    /// Examples:
+    ///   vouch db update --ecosystem Debian --ecosystem PyPI
+    ///   vouch db update
+    ///   vouch db update --from /srv/osv-mirror
+    #[command(after_help = DB_HELP, verbatim_doc_comment)]
+    Update(UpdateArgs),
     /// Show the database's sources, advisory counts per ecosystem and age.
     #[command(after_help = DB_HELP)]
     Status(StatusArgs),
@@ -67,6 +86,20 @@ pub(crate) struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct UpdateArgs {
+    /// Base URL or directory of the bucket layout.
+    #[arg(long, value_name = "URL|DIR", default_value = vouch_vuln::OSV_BUCKET)]
+    from: String,
+    /// Ecosystem folder to fetch (`Debian`, `Alpine`, `Ubuntu`, `Red Hat`, `SUSE`,
+    /// `openSUSE`, `Rocky Linux`, `AlmaLinux`, `Wolfi`, `Chainguard`, `PyPI`, `Go`, ...);
+    /// repeatable. Default: the ecosystems already in the database.
+    #[arg(long = "ecosystem", value_name = "NAME")]
+    ecosystems: Vec<String>,
+    #[command(flatten)]
+    db: DbPath,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
     #[command(flatten)]
     db: DbPath,
@@ -75,6 +108,7 @@ pub(crate) struct StatusArgs {
 pub(crate) fn run(command: DbCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
         DbCommand::Import(a) => import(&a, ctx),
+        DbCommand::Update(a) => update(&a, ctx),
         DbCommand::Status(a) => status(&a, ctx),
     }
     .map(|()| ExitCode::SUCCESS)
@@ -83,21 +117,54 @@ pub(crate) fn run(command: DbCommand, ctx: &Context) -> anyhow::Result<ExitCode>
 /// How many malformed records are listed on stderr without -v.
 const SHOWN_ISSUES: usize = 20;
 
-fn import(args: &ImportArgs, ctx: &Context) -> anyhow::Result<()> {
-    let path = args.db.path();
-    let sources: Vec<Source> = args.sources.iter().map(|s| Source::parse(s)).collect();
-    let options = ImportOptions {
+fn import_options(ctx: &Context) -> ImportOptions {
+    ImportOptions {
         transport: vouch_http::TransportPolicy::with_insecure_hosts(
             ctx.insecure_registries.iter().cloned(),
         ),
         ..ImportOptions::default()
+    }
+}
+
+fn update(args: &UpdateArgs, ctx: &Context) -> anyhow::Result<()> {
+    let path = args.db.path();
+    let started = std::time::Instant::now();
+    let mut db = Database::open_or_create(&path)?;
+    let ecosystems = if args.ecosystems.is_empty() {
+        db.ecosystems()?
+    } else {
+        args.ecosystems.clone()
     };
+    if ecosystems.is_empty() {
+        anyhow::bail!(
+            "the database {} is empty: name what to fetch with --ecosystem (e.g. --ecosystem \
+             Debian --ecosystem PyPI)",
+            path.display()
+        );
+    }
+    let report = db
+        .update(&args.from, &ecosystems, &import_options(ctx))
+        .with_context(|| format!("updating {} from {}", path.display(), args.from))?;
+    report_import(&report, &path, started.elapsed(), ctx)
+}
+
+fn import(args: &ImportArgs, ctx: &Context) -> anyhow::Result<()> {
+    let path = args.db.path();
+    let sources: Vec<Source> = args.sources.iter().map(|s| Source::parse(s)).collect();
     let started = std::time::Instant::now();
     let mut db = Database::open_or_create(&path)?;
     let report = db
-        .import(&sources, &options)
+        .import(&sources, &import_options(ctx))
         .with_context(|| format!("importing into {}", path.display()))?;
-    let elapsed = started.elapsed();
+    report_import(&report, &path, started.elapsed(), ctx)
+}
+
+fn report_import(
+    report: &vouch_vuln::ImportReport,
+    path: &std::path::Path,
+    elapsed: std::time::Duration,
+    ctx: &Context,
+) -> anyhow::Result<()> {
     let shown = if ctx.verbose > 0 {
         report.issues.len()
     } else {
@@ -120,12 +187,22 @@ fn import(args: &ImportArgs, ctx: &Context) -> anyhow::Result<()> {
             report.issues.len() - shown
         );
     }
-    emit(ctx.format, &report, |out, r| {
+    emit(ctx.format, report, |out, r| {
         for s in &r.sources {
             writeln!(
                 out,
-                "{}: {} records ({} new, {} updated, {} unchanged, {} malformed)",
-                s.location, s.records, s.added, s.updated, s.unchanged, s.malformed
+                "{} [{}]: {} records ({} new, {} updated, {} unchanged, {} malformed){}",
+                s.location,
+                s.kind,
+                s.records,
+                s.added,
+                s.updated,
+                s.unchanged,
+                s.malformed,
+                s.newest
+                    .as_deref()
+                    .map(|n| format!(", newest {n}"))
+                    .unwrap_or_default()
             )?;
         }
         if !r.unsupported_ecosystems.is_empty() && ctx.verbose > 0 {
@@ -162,13 +239,23 @@ fn status(args: &StatusArgs, ctx: &Context) -> anyhow::Result<()> {
             s.path.display(),
             human_bytes(s.size_bytes)
         )?;
+        writeln!(out, "Schema:     {}", s.schema_version)?;
         writeln!(
             out,
             "Advisories: {} ({} withdrawn)",
             s.advisories, s.withdrawn
         )?;
+        writeln!(
+            out,
+            "CVE ratings: {} (NVD/CVEList), EPSS scores: {}, KEV entries: {}",
+            s.cve_ratings, s.epss_scores, s.kev_entries
+        )?;
         if let Some(m) = &s.newest_modified {
-            writeln!(out, "Newest:     {m} (modified)")?;
+            let age = s
+                .data_age_seconds
+                .map(|a| format!(", {} old", human_age(a)))
+                .unwrap_or_default();
+            writeln!(out, "Newest:     {m} (modified{age})")?;
         }
         if let Some(age) = s.age_seconds {
             writeln!(out, "Imported:   {} ago", human_age(age))?;
@@ -189,9 +276,13 @@ fn status(args: &StatusArgs, ctx: &Context) -> anyhow::Result<()> {
         for src in &s.sources {
             writeln!(
                 out,
-                "  {} ({} ago): {} records, {} new, {} updated, {} malformed",
+                "  {} [{}] (imported {} ago{}): {} records, {} new, {} updated, {} malformed",
                 src.location,
+                src.kind,
                 human_age(vouch_age(src.imported_at)),
+                src.data_age_seconds
+                    .map(|a| format!(", data {} old", human_age(a)))
+                    .unwrap_or_default(),
                 src.records,
                 src.added,
                 src.updated,
@@ -210,7 +301,7 @@ fn vouch_age(at: u64) -> u64 {
 }
 
 /// `93784` -> `1 d 2 h`.
-fn human_age(secs: u64) -> String {
+pub(crate) fn human_age(secs: u64) -> String {
     match secs {
         0..60 => format!("{secs} s"),
         60..3600 => format!("{} min", secs / 60),

@@ -21,9 +21,21 @@ PyPI); OS packages (deb, apk) by source package in their distro release's adviso
 (Debian:12, Alpine:v3.19). One CVE reported by several records is one finding; withdrawn
 records and RustSec informational notices are not findings.
 
-Severity comes from the advisory's CVSS v3.x or v4 vector (scored by vouch), else the
-vendor's word (GHSA, Debian urgency). Without either it is `unknown`, which --fail-on
-does not count unless --fail-on-unknown is given.
+Severity: for OS packages the distro's own rating wins where it gives one (Debian
+urgency, Ubuntu priority, Red Hat / AlmaLinux / Rocky severity), as in grype. Otherwise
+the advisory's CVSS v3.x, v4 or v2 vector (scored by vouch), else GHSA's word. Distro
+records (DEBIAN-CVE, DSA, DLA, ALPINE, SUSE, ...) usually carry none: then the rating
+of the CVEs they name (upstream, aliases, related) is used, from OSV CVE-* records, NVD
+CVE 2.0 feeds or CVEList v5 records imported with `vouch db import`. JSON/SARIF say where
+each rating came from (rating.from; the table's RATED BY). Without any it is `unknown`,
+which --fail-on does not count unless --fail-on-unknown is given.
+
+OS packages of a distro release the database has no advisories for (or that osv.dev
+does not cover, such as Amazon Linux) are named in a warning and in the JSON report
+(distros_without_data): an empty result for them proves nothing.
+
+Prioritisation: with EPSS (CSV) and CISA KEV (JSON) files imported, findings carry
+their EPSS score and KEV listing; --fail-on-kev and --fail-on-epss P fail on them.
 
 Ignore file (--ignore, YAML or JSON):
   ignore:
@@ -39,7 +51,9 @@ Exit codes:
   0  no finding at or above --fail-on (or no --fail-on)
   1  error: unreadable SBOM, missing or damaged database (the message says how to import)
   2  usage error
-  3  at least one unsuppressed finding at or above the --fail-on severity";
+  3  at least one unsuppressed finding at or above the --fail-on severity, in KEV
+     (--fail-on-kev) or at or above the --fail-on-epss probability
+  1  also: the database is older than --max-db-age";
 
 /// Find known vulnerabilities in the packages of an SBOM, offline.
 #[derive(Debug, Args)]
@@ -56,6 +70,18 @@ pub(crate) struct ScanArgs {
     /// With --fail-on, count findings of unknown severity as failing too.
     #[arg(long, requires = "fail_on")]
     fail_on_unknown: bool,
+    /// Exit with code 3 if an unsuppressed finding is in CISA's Known Exploited
+    /// Vulnerabilities catalogue (needs a KEV file imported).
+    #[arg(long)]
+    fail_on_kev: bool,
+    /// Exit with code 3 if an unsuppressed finding's EPSS probability is at least P
+    /// (0 to 1, e.g. 0.1; needs an EPSS file imported).
+    #[arg(long, value_name = "P", value_parser = parse_probability)]
+    fail_on_epss: Option<f64>,
+    /// Fail (exit 1) when the newest advisory in the database is older than this, e.g.
+    /// `5d`, `36h` (grype's fail-on-stale check; `vouch db update` refreshes it).
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    max_db_age: Option<u64>,
     /// Report only findings with a known fixed version.
     #[arg(long)]
     only_fixed: bool,
@@ -103,6 +129,23 @@ pub(crate) fn run(args: ScanArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let (bytes, label) = read_input(&args.source, ctx)?;
     let list = vouch_vuln::read_sbom(&bytes, &label, &limits)?;
     let db = Database::open(&args.db.path())?;
+    if let Some(max) = args.max_db_age {
+        match db.data_age_seconds()? {
+            Some(age) if age <= max => {}
+            Some(age) => anyhow::bail!(
+                "the vulnerability database {} is stale: its newest advisory is {} old, \
+                 more than --max-db-age {} (run `vouch db update`)",
+                db.path().display(),
+                super::db::human_age(age),
+                super::db::human_age(max)
+            ),
+            None => anyhow::bail!(
+                "the vulnerability database {} records no advisory dates, so --max-db-age \
+                 cannot be checked (import OSV data with `vouch db update` or `vouch db import`)",
+                db.path().display()
+            ),
+        }
+    }
     let mut report = db.scan(
         &list.packages,
         ScanOptions {
@@ -120,6 +163,13 @@ pub(crate) fn run(args: ScanArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         let bytes =
             std::fs::read(path).with_context(|| format!("reading --vex {}", path.display()))?;
         Vex::parse(&bytes, &path.display().to_string())?.apply(&mut report);
+    }
+    // Not silenced by --quiet: without these a clean result would be misread.
+    for g in &report.distros_without_data {
+        eprintln!(
+            "vouch: warning: {} OS package(s) of {} were not checked: {}",
+            g.packages, g.distro, g.reason
+        );
     }
     if !ctx.quiet {
         for w in &warnings {
@@ -192,9 +242,57 @@ fn read_input(source: &str, ctx: &Context) -> anyhow::Result<(Vec<u8>, String)> 
     Ok((bytes, source.to_owned()))
 }
 
+fn parse_probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{s:?} is not a probability between 0 and 1")),
+    }
+}
+
+/// `90s`, `30m`, `36h`, `5d`, `2w` -> seconds.
+fn parse_age(s: &str) -> Result<u64, String> {
+    let err = || format!("{s:?} is not an age such as 36h or 5d (units s, m, h, d, w)");
+    let unit_at = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
+    let (n, unit) = s.split_at(unit_at);
+    let n: u64 = n.parse().map_err(|_| err())?;
+    let mul = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(err()),
+    };
+    n.checked_mul(mul).ok_or_else(err)
+}
+
 fn verdict(report: &ScanReport, args: &ScanArgs, ctx: &Context) -> ExitCode {
+    let kev = if args.fail_on_kev {
+        report.open().filter(|f| f.kev.is_some()).count()
+    } else {
+        0
+    };
+    let epss = args.fail_on_epss.map_or(0, |p| {
+        report
+            .open()
+            .filter(|f| f.epss.as_ref().is_some_and(|e| e.score >= p))
+            .count()
+    });
+    if kev > 0 {
+        eprintln!("vouch: {kev} finding(s) listed in CISA KEV");
+    }
+    if epss > 0 {
+        eprintln!(
+            "vouch: {epss} finding(s) with EPSS at or above {}",
+            args.fail_on_epss.unwrap_or_default()
+        );
+    }
     let Some(fail_on) = args.fail_on else {
-        return ExitCode::SUCCESS;
+        return if kev + epss > 0 {
+            ExitCode::from(EXIT_VULNERABLE)
+        } else {
+            ExitCode::SUCCESS
+        };
     };
     let threshold = fail_on.severity();
     let failing = report
@@ -212,6 +310,9 @@ fn verdict(report: &ScanReport, args: &ScanArgs, ctx: &Context) -> ExitCode {
             "vouch: note: {unknown} finding(s) of unknown severity were not counted for --fail-on \
              (add --fail-on-unknown to count them)"
         );
+    }
+    if failing + kev + epss > 0 && failing == 0 {
+        return ExitCode::from(EXIT_VULNERABLE);
     }
     if failing > 0 {
         eprintln!(
@@ -257,11 +358,12 @@ fn summary(report: &ScanReport, skipped_entries: usize) -> String {
 }
 
 fn table(out: &mut dyn Write, report: &ScanReport) -> std::io::Result<()> {
+    const COLS: usize = 8;
     let open: Vec<_> = report.open().collect();
     if open.is_empty() {
         writeln!(out, "No vulnerabilities found.")?;
     } else {
-        let rows: Vec<[String; 5]> = open
+        let rows: Vec<[String; COLS]> = open
             .iter()
             .map(|f| {
                 [
@@ -277,6 +379,16 @@ fn table(out: &mut dyn Write, report: &ScanReport) -> std::io::Result<()> {
                         Some(s) => format!("{} ({s:.1})", f.severity()),
                         None => f.severity().to_string(),
                     },
+                    f.epss
+                        .as_ref()
+                        .map_or_else(|| "-".into(), |e| format!("{:.1}%", e.score * 100.0)),
+                    if f.kev.is_some() { "yes" } else { "-" }.into(),
+                    match (&f.rating.from, &f.rating.source) {
+                        (Some(from), Some(src)) => format!("{src}: {from}"),
+                        (Some(from), None) => from.clone(),
+                        (None, Some(src)) => src.clone(),
+                        (None, None) => "-".into(),
+                    },
                 ]
             })
             .collect();
@@ -286,6 +398,9 @@ fn table(out: &mut dyn Write, report: &ScanReport) -> std::io::Result<()> {
             "FIXED IN",
             "VULNERABILITY",
             "SEVERITY",
+            "EPSS",
+            "KEV",
+            "RATED BY",
         ];
         let mut widths = headers.map(str::len);
         for r in &rows {
@@ -293,10 +408,10 @@ fn table(out: &mut dyn Write, report: &ScanReport) -> std::io::Result<()> {
                 *w = (*w).max(c.chars().count());
             }
         }
-        let line = |cells: [&str; 5]| {
+        let line = |cells: [&str; COLS]| {
             let mut s = String::new();
             for (i, c) in cells.iter().enumerate() {
-                if i == 4 {
+                if i == COLS - 1 {
                     s.push_str(c);
                 } else {
                     s.push_str(&format!("{c:<w$}  ", w = widths[i]));
@@ -306,7 +421,7 @@ fn table(out: &mut dyn Write, report: &ScanReport) -> std::io::Result<()> {
         };
         writeln!(out, "{}", line(headers))?;
         for r in &rows {
-            writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]))?;
+            writeln!(out, "{}", line(std::array::from_fn(|i| r[i].as_str())))?;
         }
     }
     let suppressed: Vec<_> = report
