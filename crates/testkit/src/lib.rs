@@ -452,6 +452,8 @@ pub struct PostgresServer {
     bin: PathBuf,
     data: PathBuf,
     as_root: bool,
+    /// `pg_ctl -o` options (port, listen address, socket directory).
+    opts: String,
     _dir: tempfile::TempDir,
 }
 
@@ -468,11 +470,16 @@ impl PostgresServer {
         }
         let data = dir.path().join("data");
         let port = free_port();
+        let opts = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200",
+            dir.path().display()
+        );
         let server = Self {
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
             bin,
             data: data.clone(),
             as_root,
+            opts,
             _dir: dir,
         };
         let mut initdb = server.command("initdb");
@@ -486,27 +493,38 @@ impl PostgresServer {
             "UTF8",
         ]);
         run(initdb.stdout(Stdio::null()));
-        let opts = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200",
-            server._dir.path().display()
-        );
-        let mut start = server.command("pg_ctl");
+        server.start_again();
+        server
+    }
+
+    /// Stops the server as an operator restarting it would (`pg_ctl -m fast stop`: clients are
+    /// disconnected, open transactions rolled back).
+    pub fn stop(&self) {
+        let mut stop = self.command("pg_ctl");
+        stop.arg("-D")
+            .arg(&self.data)
+            .args(["-w", "-m", "fast", "stop"]);
+        run(stop.stdout(Stdio::null()));
+    }
+
+    /// Starts the (stopped) server again on the same port and data.
+    pub fn start_again(&self) {
+        let mut start = self.command("pg_ctl");
         start
             .arg("-D")
-            .arg(&data)
-            .args(["-w", "-t", "60", "-o", &opts, "-l"])
-            .arg(server._dir.path().join("postgres.log"))
+            .arg(&self.data)
+            .args(["-w", "-t", "60", "-o", &self.opts, "-l"])
+            .arg(self._dir.path().join("postgres.log"))
             .arg("start");
         let out = start.output().expect("spawn pg_ctl");
         if !out.status.success() {
-            let log = std::fs::read_to_string(server._dir.path().join("postgres.log"))
-                .unwrap_or_default();
+            let log =
+                std::fs::read_to_string(self._dir.path().join("postgres.log")).unwrap_or_default();
             panic!(
                 "pg_ctl start failed: {}\n{log}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        server
     }
 
     fn command(&self, tool: &str) -> Command {

@@ -94,6 +94,15 @@ pub enum Error {
         /// The driver's message.
         reason: String,
     },
+    /// The database cannot be reached now (restarting, connection lost, read-only): storage
+    /// reconnects with back-off and the service answers 503 until it is back.
+    #[error("storage unavailable ({backend}): {reason}")]
+    StorageUnavailable {
+        /// `postgres` (or `sequencer` for appends refused because of it).
+        backend: &'static str,
+        /// What failed, and that nothing was written.
+        reason: String,
+    },
     /// The stored tree is inconsistent with itself (a node or entry is missing).
     #[error("storage is inconsistent: {reason}")]
     Corrupt {
@@ -156,10 +165,34 @@ impl Error {
         }
     }
 
-    pub(crate) fn postgres(e: impl std::fmt::Display) -> Self {
-        Self::Storage {
-            backend: "postgres",
-            reason: e.to_string(),
+    /// A PostgreSQL error: [`Error::StorageUnavailable`] when the connection is lost or the
+    /// server is not accepting connections (SQLSTATE class 08 "connection exception", 57P01-03
+    /// "admin/crash shutdown, cannot connect now", 25006 "read only transaction"), so that the
+    /// caller drops the connection and the service answers 503; [`Error::Storage`] otherwise.
+    /// The message includes the server's own (`postgres::Error`'s Display is only its kind).
+    pub(crate) fn postgres(e: postgres::Error) -> Self {
+        use std::error::Error as _;
+        let reason = match e.source() {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        };
+        let lost = e.is_closed()
+            || e.source().is_some_and(|c| c.is::<std::io::Error>())
+            || e.to_string() == "timeout waiting for server"
+            || e.code().is_some_and(|c| {
+                let code = c.code();
+                code.starts_with("08") || code.starts_with("57P0") || code == "25006"
+            });
+        if lost {
+            Self::StorageUnavailable {
+                backend: "postgres",
+                reason,
+            }
+        } else {
+            Self::Storage {
+                backend: "postgres",
+                reason,
+            }
         }
     }
 
@@ -171,7 +204,7 @@ impl Error {
             Self::TooLarge { .. } => 413,
             Self::Duplicate { .. } => 409,
             Self::NotFound { .. } => 404,
-            Self::Unavailable => 503,
+            Self::Unavailable | Self::StorageUnavailable { .. } => 503,
             _ => 500,
         }
     }

@@ -408,11 +408,20 @@ impl Sequencer {
                 // Nothing was committed: acknowledge nothing, and re-read the tree next time.
                 self.frontier = None;
                 self.metrics.batch_failures.fetch_add(1, Ordering::Relaxed);
-                let reason = e.to_string();
+                // A database that cannot be reached is a 503 (retry later), anything else a 500.
+                let unavailable = matches!(e, Error::StorageUnavailable { .. });
+                let reason = format!("{e}; nothing was appended");
                 for pending in batch {
-                    let _ = pending.reply.send(Err(Error::Storage {
-                        backend: "sequencer",
-                        reason: reason.clone(),
+                    let _ = pending.reply.send(Err(if unavailable {
+                        Error::StorageUnavailable {
+                            backend: "sequencer",
+                            reason: reason.clone(),
+                        }
+                    } else {
+                        Error::Storage {
+                            backend: "sequencer",
+                            reason: reason.clone(),
+                        }
                     }));
                 }
             }

@@ -63,6 +63,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/log/proof", get(consistency))
         .route("/api/v1/log/publicKey", get(public_key))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(|| async {
             ApiError(Error::NotFound {
@@ -232,6 +233,11 @@ fn lookup_uuid(log: &Log, text: &str) -> Result<Option<LogEntry>> {
 
 fn lookup_index(log: &Log, index: u64) -> Result<Option<LogEntry>> {
     let size = log.storage().size()?;
+    // Beyond the tree (up to 2^64 - 1 in the query): not found, without asking the database,
+    // whose 63-bit integers cannot even hold it.
+    if index >= size {
+        return Ok(None);
+    }
     match log.storage().entry_by_index(index)? {
         Some(e) => entry_with_proof(log, &e, size).map(Some),
         None => Ok(None),
@@ -348,14 +354,11 @@ async fn search_index(
     let bytes = read_body(body, &log).await?;
     let query = parse_json(&bytes, "search index query")?;
     let mut keys = Vec::new();
-    if let Some(hash) = query.get("hash").and_then(Value::as_str) {
-        let hash = hash.to_ascii_lowercase();
-        // Rekor accepts a bare hex SHA-256 too.
-        keys.push(if hash.contains(':') {
-            hash
-        } else {
-            format!("sha256:{hash}")
-        });
+    if let Some(hash) = query.get("hash") {
+        let hash = hash
+            .as_str()
+            .ok_or_else(|| Error::malformed("hash", "expected a string"))?;
+        keys.push(search_hash_key(hash)?);
     }
     if let Some(key) = query.get("publicKey") {
         let format = key.get("format").and_then(Value::as_str).unwrap_or("x509");
@@ -412,6 +415,33 @@ async fn search_index(
     })
     .await?;
     Ok(axum::Json(found))
+}
+
+/// The search key of `SearchIndex.hash`, which Rekor's API restricts to
+/// `^(sha512:)?[0-9a-fA-F]{128}$|^(sha256:)?[0-9a-fA-F]{64}$|^(sha1:)?[0-9a-fA-F]{40}$`
+/// (`sigstore/rekor:openapi.yaml`); anything else is a 400, not an empty answer.
+fn search_hash_key(hash: &str) -> Result<String> {
+    let hash = hash.to_ascii_lowercase();
+    let (algorithm, hex) = match hash.split_once(':') {
+        Some((algorithm, hex)) => (Some(algorithm), hex),
+        None => (None, hash.as_str()),
+    };
+    let by_length = match hex.len() {
+        40 => "sha1",
+        64 => "sha256",
+        128 => "sha512",
+        _ => "",
+    };
+    let valid = !by_length.is_empty()
+        && algorithm.is_none_or(|a| a == by_length)
+        && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    if !valid {
+        return Err(Error::malformed(
+            "hash",
+            format!("{hash:?} is not [sha256:]<64 hex>, [sha1:]<40 hex> or [sha512:]<128 hex>"),
+        ));
+    }
+    Ok(format!("{by_length}:{hex}"))
 }
 
 async fn log_info(State(state): State<Arc<AppState>>) -> ApiResult<axum::Json<LogInfo>> {
@@ -478,10 +508,35 @@ async fn public_key(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
+/// Liveness: the storage answers a read. A database that cannot be reached is a 503 naming
+/// it (storage reconnects by itself; see [`crate::storage`]).
 async fn healthz(State(state): State<Arc<AppState>>) -> ApiResult<&'static str> {
     let log = Arc::clone(&state.log);
-    blocking(move || log.storage().size()).await?;
+    blocking(move || log.storage().size())
+        .await
+        .map_err(unavailable)?;
     Ok("ok\n")
+}
+
+/// Readiness: appends can be written now (the write path's connection works and the database
+/// accepts writes); 503 with the reason while they cannot.
+async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<&'static str> {
+    let log = Arc::clone(&state.log);
+    blocking(move || log.storage().check_writable())
+        .await
+        .map_err(unavailable)?;
+    Ok("ready\n")
+}
+
+/// A failed probe is "unavailable" whatever the storage error was.
+fn unavailable(e: Error) -> ApiError {
+    ApiError(match e {
+        e @ Error::StorageUnavailable { .. } => e,
+        other => Error::StorageUnavailable {
+            backend: "storage",
+            reason: other.to_string(),
+        },
+    })
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Response> {

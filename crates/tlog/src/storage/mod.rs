@@ -75,6 +75,11 @@ pub trait Storage: Send + Sync + 'static {
     /// Runs `f` in one transaction holding the write lock; commits (durably) if it succeeds,
     /// rolls back if it fails.
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()>;
+    /// Whether appends can be written now (`/readyz`): the write path's connection works and
+    /// the database accepts writes. [`Error::StorageUnavailable`] says why not.
+    fn check_writable(&self) -> Result<()> {
+        self.size().map(|_| ())
+    }
 }
 
 /// Opens storage from a URL: `sqlite:PATH` (created if missing) or `postgres://…` /
@@ -149,14 +154,24 @@ impl<C> Pool<C> {
     }
 
     /// Runs `f` with a pooled connection; a connection whose call failed is dropped rather than
-    /// reused (it may be broken).
-    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut C) -> Result<T>) -> Result<T> {
+    /// reused (it may be broken). When an idle connection turns out to be lost (the database
+    /// restarted since it was opened), every idle connection is dropped (they are as stale)
+    /// and `f` runs once more on a new connection: reads are safe to repeat.
+    pub(crate) fn with<T>(&self, mut f: impl FnMut(&mut C) -> Result<T>) -> Result<T> {
         let taken = self.idle.lock().map(|mut idle| idle.pop()).unwrap_or(None);
+        let reused = taken.is_some();
         let mut conn = match taken {
             Some(c) => c,
             None => (self.open)()?,
         };
-        let result = f(&mut conn);
+        let mut result = f(&mut conn);
+        if reused && matches!(result, Err(Error::StorageUnavailable { .. })) {
+            if let Ok(mut idle) = self.idle.lock() {
+                idle.clear();
+            }
+            conn = (self.open)()?;
+            result = f(&mut conn);
+        }
         if result.is_ok()
             && let Ok(mut idle) = self.idle.lock()
             && idle.len() < MAX_IDLE

@@ -2,8 +2,17 @@
 //! table, node reads in one query, the write lock a row lock on `tlog_meta` so that several
 //! stateless API replicas can share one database. Commits use the server's
 //! `synchronous_commit` (default `on`: WAL flushed before the commit returns).
+//!
+//! **Surviving a database restart.** A lost connection (the server restarted, the network
+//! dropped) is an [`Error::StorageUnavailable`]: the connection is dropped and the next call
+//! opens a new one. Connecting goes through one back-off gate ([`Reconnect`]): after a failed
+//! attempt, callers fail at once (503) until the next attempt is due (50 ms doubling to 1 s),
+//! so an outage costs one connection attempt per period, not one per request, and the log
+//! writes again within a second of the database being back. A transaction that failed is
+//! never acknowledged (the sequencer answers only after the commit returned).
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls};
 use vouch_merkle::{Hash, NodeId};
@@ -47,9 +56,89 @@ const ENTRY_COLUMNS: &str = "SELECT idx, uuid, body, integrated_time, set_sig FR
 
 /// The log in a PostgreSQL database.
 pub struct PostgresStorage {
-    writer: Mutex<Client>,
+    /// The sequencer's connection; `None` after it was lost, until reopened.
+    writer: Mutex<Option<Client>>,
     readers: Pool<Client>,
+    reconnect: std::sync::Arc<Reconnect>,
     tree_id: u64,
+}
+
+/// Time allowed to open a connection unless the URL sets `connect_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// First and longest wait between connection attempts after a failure.
+const BACKOFF_MIN: Duration = Duration::from_millis(50);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Opens connections, with back-off after failures.
+struct Reconnect {
+    config: postgres::Config,
+    state: Mutex<Backoff>,
+}
+
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+    next_attempt: Option<Instant>,
+    last_error: String,
+}
+
+impl Reconnect {
+    fn new(url: &str) -> Result<Self> {
+        let mut config: postgres::Config = url.parse().map_err(Error::postgres)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        // A peer that vanished without closing (network partition) is noticed by keepalives.
+        config.keepalives(true);
+        config.keepalives_idle(Duration::from_secs(30));
+        Ok(Self {
+            config,
+            state: Mutex::new(Backoff::default()),
+        })
+    }
+
+    fn connect(&self) -> Result<Client> {
+        if let Ok(state) = self.state.lock()
+            && let Some(next) = state.next_attempt
+            && let Some(wait) = next.checked_duration_since(Instant::now())
+        {
+            return Err(Error::StorageUnavailable {
+                backend: "postgres",
+                reason: format!(
+                    "{} (next connection attempt in {} ms)",
+                    state.last_error,
+                    wait.as_millis()
+                ),
+            });
+        }
+        match self.config.connect(NoTls) {
+            Ok(client) => {
+                if let Ok(mut state) = self.state.lock() {
+                    *state = Backoff::default();
+                }
+                Ok(client)
+            }
+            Err(e) => {
+                let error = match Error::postgres(e) {
+                    // Refused, timed out, "the database system is starting up": all transient.
+                    Error::Storage { backend, reason }
+                    | Error::StorageUnavailable { backend, reason } => {
+                        Error::StorageUnavailable { backend, reason }
+                    }
+                    other => other,
+                };
+                if let Ok(mut state) = self.state.lock() {
+                    let wait = BACKOFF_MIN
+                        .saturating_mul(1 << state.failures.min(5))
+                        .min(BACKOFF_MAX);
+                    state.failures += 1;
+                    state.next_attempt = Some(Instant::now() + wait);
+                    state.last_error = error.to_string();
+                }
+                Err(error)
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -60,14 +149,11 @@ impl std::fmt::Debug for PostgresStorage {
     }
 }
 
-fn connect(url: &str) -> Result<Client> {
-    Client::connect(url, NoTls).map_err(Error::postgres)
-}
-
 impl PostgresStorage {
     /// Connects to `url` and creates the tables if missing.
     pub fn open(url: &str) -> Result<Self> {
-        let mut writer = connect(url)?;
+        let reconnect = std::sync::Arc::new(Reconnect::new(url)?);
+        let mut writer = reconnect.connect()?;
         writer.batch_execute(SCHEMA).map_err(Error::postgres)?;
         writer
             .execute(
@@ -80,12 +166,39 @@ impl PostgresStorage {
             .query_one("SELECT tree_id FROM tlog_meta WHERE id = 1", &[])
             .map_err(Error::postgres)?
             .get(0);
-        let url = url.to_owned();
+        let opener = std::sync::Arc::clone(&reconnect);
         Ok(Self {
-            writer: Mutex::new(writer),
-            readers: Pool::new(move || connect(&url)),
+            writer: Mutex::new(Some(writer)),
+            readers: Pool::new(move || opener.connect()),
+            reconnect,
             tree_id: to_u64(tree_id)?,
         })
+    }
+
+    /// Runs `f` on the writer connection, opening one if there is none; a connection that
+    /// turns out lost is dropped. If the lost connection was an old one (the database may have
+    /// restarted since) and `f` left its `repeatable` flag set (it sent nothing that could have
+    /// taken effect), `f` runs once more on a new connection.
+    fn with_writer<T>(&self, mut f: impl FnMut(&mut Client, &mut bool) -> Result<T>) -> Result<T> {
+        let mut writer = self.writer.lock().map_err(|_| Error::Unavailable)?;
+        let mut may_repeat = writer.is_some();
+        loop {
+            let client = match writer.as_mut() {
+                Some(c) => c,
+                None => writer.insert(self.reconnect.connect()?),
+            };
+            let mut repeatable = true;
+            match f(client, &mut repeatable) {
+                Err(e @ Error::StorageUnavailable { .. }) => {
+                    *writer = None;
+                    if !(may_repeat && repeatable) {
+                        return Err(e);
+                    }
+                    may_repeat = false;
+                }
+                other => return other,
+            }
+        }
     }
 }
 
@@ -174,18 +287,41 @@ impl Storage for PostgresStorage {
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
-        let mut client = self.writer.lock().map_err(|_| Error::Unavailable)?;
-        let mut tx = client.transaction().map_err(Error::postgres)?;
-        let locked: i64 = tx
-            .query_one("SELECT size FROM tlog_meta WHERE id = 1 FOR UPDATE", &[])
-            .map_err(Error::postgres)?
-            .get(0);
-        let mut handle = Tx {
-            tx: &mut tx,
-            size: to_u64(locked)?,
-        };
-        f(&mut handle)?;
-        tx.commit().map_err(Error::postgres)
+        // Taking the lock is the transaction's first statement: if an old connection was lost
+        // (database restarted since the last batch), nothing was sent that could commit, so
+        // the batch is tried once more on a new connection instead of failing.
+        self.with_writer(|client, repeatable| {
+            let mut tx = client.transaction().map_err(Error::postgres)?;
+            let locked: i64 = tx
+                .query_one("SELECT size FROM tlog_meta WHERE id = 1 FOR UPDATE", &[])
+                .map_err(Error::postgres)?
+                .get(0);
+            // Past this point a lost connection is not repeated here: the sequencer fails the
+            // batch (acknowledging nothing) and clients retry.
+            *repeatable = false;
+            let mut handle = Tx {
+                tx: &mut tx,
+                size: to_u64(locked)?,
+            };
+            f(&mut handle)?;
+            tx.commit().map_err(Error::postgres)
+        })
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        self.with_writer(|client, _| {
+            let read_only: bool = client
+                .query_one("SELECT pg_is_in_recovery()", &[])
+                .map_err(Error::postgres)?
+                .get(0);
+            if read_only {
+                return Err(Error::StorageUnavailable {
+                    backend: "postgres",
+                    reason: "the database is in recovery (read-only)".into(),
+                });
+            }
+            Ok(())
+        })
     }
 }
 

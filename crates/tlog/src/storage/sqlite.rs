@@ -186,7 +186,7 @@ impl Storage for SqliteStorage {
     fn entry_by_uuid(&self, uuid: &Hash) -> Result<Option<StoredEntry>> {
         let uuid = uuid.as_bytes().to_vec();
         self.readers
-            .with(|c| entry_where(c, "uuid = ?1", uuid.into()))
+            .with(|c| entry_where(c, "uuid = ?1", uuid.clone().into()))
     }
 
     fn search(&self, key: &str, limit: usize) -> Result<Vec<Hash>> {
