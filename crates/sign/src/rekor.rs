@@ -1,6 +1,13 @@
-//! Rekor v1 evidence inside bundles: the signed entry timestamp (inclusion promise) and the
-//! consistency of the entry body with the bundle (`sigstore/rekor:pkg/types/*`,
-//! sigstore-python `_validate_hashedrekord_v001_entry_body`, `_validate_dsse_v001_entry_body`).
+//! Transparency log evidence inside bundles: the Rekor v1 signed entry timestamp (inclusion
+//! promise) and the consistency of the entry body with the bundle.
+//!
+//! | entry | body check |
+//! |---|---|
+//! | `hashedrekord` 0.0.1 (Rekor v1) | signature, PEM key/cert, `data.hash` = artifact SHA-256 (`sigstore/rekor:pkg/types/hashedrekord/v0.0.1`, sigstore-python `_validate_hashedrekord_v001_entry_body`) |
+//! | `dsse` 0.0.1 (Rekor v1) | payload hash, the one signature, its PEM verifier (`_validate_dsse_v001_entry_body`) |
+//! | `intoto` 0.0.2 (Rekor v1) | payload type, payload hash, the one signature (base64 twice, as `sigstore/rekor:pkg/types/intoto/v0.0.2` stores it), its PEM public key (sigstore-go `pkg/tlog/entry.go`) |
+//! | `hashedrekord` 0.0.2 (Rekor v2) | canonical body rebuilt from the bundle and compared byte for byte: digest of the artifact (message signature) or SHA-256 of the DSSE PAE, signature, DER verifier, key details matching the key (`sigstore/protobuf-specs:protos/rekor/v2/hashedrekord.proto`, sigstore-python `_validate_hashedrekord_v002_entry_body`) |
+//! | `dsse` 0.0.2 (Rekor v2) | canonical body rebuilt and compared: payload hash, the one signature, DER verifier (`protos/rekor/v2/dsse.proto`) |
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -8,7 +15,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::bundle::{Content, TlogEntry};
+use crate::dsse;
 use crate::error::{Error, Result};
+use crate::keys::VerifyingKey;
 
 /// The bytes a signed entry timestamp covers: RFC 8785 (JCS) canonical JSON of
 /// `{"body","integratedTime","logID","logIndex"}` (`sigstore/rekor:pkg/api/entries.go`
@@ -31,6 +40,10 @@ pub(crate) struct Expected<'a> {
     pub(crate) content: &'a Content,
     /// DER of the leaf certificate or SubjectPublicKeyInfo that signed.
     pub(crate) signer_der: &'a [u8],
+    /// Whether `signer_der` is a certificate (else a SubjectPublicKeyInfo).
+    pub(crate) signer_is_certificate: bool,
+    /// The signer's key.
+    pub(crate) signer_key: &'a VerifyingKey,
     /// SHA-256 of the artifact, for `hashedrekord` entries.
     pub(crate) artifact_sha256: Option<[u8; 32]>,
 }
@@ -81,7 +94,43 @@ pub(crate) fn check_body(entry: &TlogEntry, expected: &Expected<'_>) -> Result<(
             }
             check_pem_field(only.get("verifier"), expected.signer_der, "verifier")
         }
-        ("hashedrekord" | "dsse", "0.0.1", _) => Err(Error::TlogBodyMismatch { field: "kind" }),
+        ("intoto", "0.0.2", Content::DsseEnvelope(env)) => check_intoto_v002(spec, env, expected),
+        ("hashedrekord", "0.0.2", content) => {
+            let digest = match content {
+                Content::MessageSignature(_) => {
+                    expected.artifact_sha256.ok_or(Error::TlogBodyMismatch {
+                        field: "data.digest",
+                    })?
+                }
+                // DSSE in Rekor v2: a hashedrekord over the PAE (sigstore-python
+                // `_validate_hashedrekord_v002_dsse_entry_body`).
+                Content::DsseEnvelope(env) => Sha256::digest(env.pae()).into(),
+            };
+            let rebuilt = format!(
+                r#"{{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{{"hashedRekordV002":{{"data":{{"algorithm":"SHA2_256","digest":"{}"}},"signature":{{"content":"{}","verifier":{}}}}}}}}}"#,
+                B64.encode(digest),
+                B64.encode(content.signature()),
+                v2_verifier(
+                    spec,
+                    &["hashedRekordV002", "signature", "verifier"],
+                    expected
+                )?,
+            );
+            compare_v2(entry, &rebuilt, spec, "hashedRekordV002", &digest, expected)
+        }
+        ("dsse", "0.0.2", Content::DsseEnvelope(env)) => {
+            let digest: [u8; 32] = Sha256::digest(&env.payload).into();
+            let rebuilt = format!(
+                r#"{{"apiVersion":"0.0.2","kind":"dsse","spec":{{"dsseV002":{{"payloadHash":{{"algorithm":"SHA2_256","digest":"{}"}},"signatures":[{{"content":"{}","verifier":{}}}]}}}}}}"#,
+                B64.encode(digest),
+                B64.encode(expected.content.signature()),
+                v2_dsse_verifier(spec, expected)?,
+            );
+            compare_v2(entry, &rebuilt, spec, "dsseV002", &digest, expected)
+        }
+        ("hashedrekord" | "dsse", "0.0.1" | "0.0.2", _) | ("intoto", "0.0.2", _) => {
+            Err(Error::TlogBodyMismatch { field: "kind" })
+        }
         _ => Err(Error::UnsupportedEntryKind {
             kind: kind.to_owned(),
             version: api_version.to_owned(),
@@ -139,4 +188,202 @@ fn trim_ascii(bytes: &[u8]) -> &[u8] {
 
 fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(value, |v, key| v.get(key))?.as_str()
+}
+
+/// The `verifier` object of a v0.0.2 entry rebuilt from the bundle's signer: proto3 JSON keys in
+/// the order Rekor v2 writes them (`keyDetails`, then `publicKey`/`x509Certificate`). The key
+/// details are read from the entry and must name the signer's key type.
+fn v2_verifier(spec: &Value, path: &[&str], expected: &Expected<'_>) -> Result<String> {
+    let verifier = path.iter().try_fold(spec, |v, k| v.get(k));
+    let key_details = verifier
+        .and_then(|v| v.get("keyDetails"))
+        .and_then(Value::as_str)
+        .ok_or(Error::TlogBodyMismatch {
+            field: "verifier.keyDetails",
+        })?;
+    let fits = match expected.signer_key.algorithm_name() {
+        "ECDSA P-256" => key_details == "PKIX_ECDSA_P256_SHA_256",
+        "ECDSA P-384" => key_details == "PKIX_ECDSA_P384_SHA_384",
+        "Ed25519" => matches!(key_details, "PKIX_ED25519" | "PKIX_ED25519_PH"),
+        "RSA" => {
+            key_details.starts_with("PKIX_RSA_")
+                && key_details
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }
+        _ => false,
+    };
+    if !fits {
+        return Err(Error::TlogBodyMismatch {
+            field: "verifier.keyDetails",
+        });
+    }
+    let field = if expected.signer_is_certificate {
+        "x509Certificate"
+    } else {
+        "publicKey"
+    };
+    Ok(format!(
+        r#"{{"keyDetails":"{key_details}","{field}":{{"rawBytes":"{}"}}}}"#,
+        B64.encode(expected.signer_der)
+    ))
+}
+
+fn v2_dsse_verifier(spec: &Value, expected: &Expected<'_>) -> Result<String> {
+    let only = spec
+        .get("dsseV002")
+        .and_then(|d| d.get("signatures"))
+        .and_then(Value::as_array)
+        .and_then(|a| match a.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        })
+        .ok_or(Error::TlogBodyMismatch {
+            field: "signatures",
+        })?;
+    v2_verifier(only, &["verifier"], expected)
+}
+
+/// Compares the canonical body rebuilt from the bundle with the entry's, naming the first field
+/// that differs when they do.
+fn compare_v2(
+    entry: &TlogEntry,
+    rebuilt: &str,
+    spec: &Value,
+    spec_key: &str,
+    digest: &[u8],
+    expected: &Expected<'_>,
+) -> Result<()> {
+    if entry.canonicalized_body == rebuilt.as_bytes() {
+        return Ok(());
+    }
+    let inner = spec.get(spec_key);
+    let digest_found = inner
+        .and_then(|i| i.get("data").or_else(|| i.get("payloadHash")))
+        .and_then(|d| d.get("digest"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if digest_found != B64.encode(digest) {
+        return Err(Error::DigestMismatch {
+            check: "tlog entry digest",
+            expected: hex::encode(digest),
+            found: B64
+                .decode(digest_found)
+                .map(hex::encode)
+                .unwrap_or_else(|_| digest_found.to_owned()),
+        });
+    }
+    let signature = B64.encode(expected.content.signature());
+    let body = String::from_utf8_lossy(&entry.canonicalized_body);
+    if !body.contains(&format!(r#""content":"{signature}""#)) {
+        return Err(Error::TlogBodyMismatch { field: "signature" });
+    }
+    if !body.contains(&B64.encode(expected.signer_der)) {
+        return Err(Error::TlogBodyMismatch { field: "verifier" });
+    }
+    Err(Error::TlogBodyMismatch {
+        field: "canonicalizedBody (not the canonical v0.0.2 form)",
+    })
+}
+
+/// Rekor v1 `intoto` 0.0.2 (`sigstore/rekor:pkg/types/intoto/v0.0.2`): the envelope's payload
+/// type, the payload hash, exactly one signature, stored base64-encoded twice, and its PEM
+/// public key.
+fn check_intoto_v002(spec: &Value, env: &dsse::Envelope, expected: &Expected<'_>) -> Result<()> {
+    let content = spec
+        .get("content")
+        .ok_or(Error::TlogBodyMismatch { field: "content" })?;
+    if str_at(content, &["envelope", "payloadType"]) != Some(env.payload_type.as_str()) {
+        return Err(Error::TlogBodyMismatch {
+            field: "envelope.payloadType",
+        });
+    }
+    let payload_hash = hex::encode(Sha256::digest(&env.payload));
+    if str_at(content, &["payloadHash", "algorithm"]) != Some("sha256")
+        || str_at(content, &["payloadHash", "value"]) != Some(payload_hash.as_str())
+    {
+        return Err(Error::TlogBodyMismatch {
+            field: "payloadHash",
+        });
+    }
+    let signatures = content
+        .get("envelope")
+        .and_then(|e| e.get("signatures"))
+        .and_then(Value::as_array);
+    let [only] = signatures.map(Vec::as_slice).unwrap_or_default() else {
+        return Err(Error::TlogBodyMismatch {
+            field: "envelope.signatures",
+        });
+    };
+    let sig = only
+        .get("sig")
+        .and_then(Value::as_str)
+        .and_then(|s| B64.decode(s).ok())
+        .and_then(|once| B64.decode(once).ok());
+    if sig.as_deref() != Some(expected.content.signature()) {
+        return Err(Error::TlogBodyMismatch {
+            field: "envelope.signatures[0].sig",
+        });
+    }
+    check_pem_field(only.get("publicKey"), expected.signer_der, "publicKey")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Bundle;
+    use crate::limits::Limits;
+
+    /// sigstore-python's staging Rekor v2 vector: the rebuilt body equals the entry's byte for
+    /// byte, and any other spelling of the same content is refused.
+    #[test]
+    fn v2_body_is_compared_byte_for_byte() {
+        let json =
+            include_bytes!("../tests/data/sigstore-python/staging-rekor-v2.txt.sigstore.json");
+        let artifact = include_bytes!("../tests/data/sigstore-python/staging-rekor-v2.txt");
+        let bundle = Bundle::from_json(json, &Limits::default()).expect("bundle");
+        let leaf = bundle.material.leaf_certificate().expect("leaf").to_vec();
+        let key = crate::certs::certificate_public_key(&leaf).expect("key");
+        let expected = Expected {
+            content: &bundle.content,
+            signer_der: &leaf,
+            signer_is_certificate: true,
+            signer_key: &key,
+            artifact_sha256: Some(Sha256::digest(artifact).into()),
+        };
+        let entry = bundle.tlog_entries[0].clone();
+        check_body(&entry, &expected).expect("canonical body");
+
+        let body = String::from_utf8(entry.canonicalized_body.clone()).expect("utf8");
+        let not_canonical = "canonicalizedBody (not the canonical v0.0.2 form)";
+        let variants = [
+            (body.replacen(r#""kind":"#, r#""kind": "#, 1), not_canonical),
+            (
+                body.replacen("PKIX_ECDSA_P256_SHA_256", "PKIX_ED25519", 1),
+                "verifier.keyDetails",
+            ),
+            (
+                body.replacen(r#""data":{"#, r#""data":{"extra":1,"#, 1),
+                not_canonical,
+            ),
+        ];
+        for (changed, field) in variants {
+            let mut e = entry.clone();
+            e.canonicalized_body = changed.into_bytes();
+            let err = check_body(&e, &expected).err();
+            assert!(
+                matches!(err, Some(Error::TlogBodyMismatch { field: f }) if f == field),
+                "{field}: {err:?}"
+            );
+        }
+        // Another artifact: the digest differs.
+        let other = Expected {
+            artifact_sha256: Some([0; 32]),
+            ..expected
+        };
+        assert!(matches!(
+            check_body(&entry, &other),
+            Err(Error::DigestMismatch { .. })
+        ));
+    }
 }

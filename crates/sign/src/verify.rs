@@ -526,6 +526,8 @@ impl Verifier {
             let expected = rekor::Expected {
                 content: &bundle.content,
                 signer_der: &signer_der,
+                signer_is_certificate: leaf.is_some(),
+                signer_key: &key,
                 artifact_sha256,
             };
             let tsa_times: Vec<u64> = timestamps.iter().map(|t| t.time).collect();

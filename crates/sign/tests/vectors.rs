@@ -212,15 +212,7 @@ fn bad_sigstore_python_bundles_fail_verification() {
         PUBLIC_GOOD,
     );
     assert!(matches!(err, Err(Error::NoVerifiedTime { .. })), "{err:?}");
-    let err = verify_any(
-        "staging-rekor-v2.txt",
-        "staging-rekor-v2.txt.sigstore.json",
-        STAGING,
-    );
-    assert!(
-        matches!(err, Err(Error::UnsupportedEntryKind { .. })),
-        "{err:?}"
-    );
+    // staging-rekor-v2.txt verifies: tests/rekor_v2.rs.
 }
 
 #[test]
