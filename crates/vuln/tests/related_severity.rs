@@ -290,3 +290,77 @@ fn distros_without_data_are_named_not_reported_clean() {
     );
     assert!(r.distros_without_data[0].reason.contains("Amazon Linux"));
 }
+
+/// An NVD 2.0 feed document with one CVE, as NVD writes it.
+fn nvd_feed(id: &str, status: &str, modified: &str, metrics: &str) -> String {
+    format!(
+        r#"{{"resultsPerPage": 1, "startIndex": 0, "totalResults": 1, "format": "NVD_CVE",
+            "version": "2.0", "timestamp": "2024-01-01T00:00:00.000",
+            "vulnerabilities": [{{"cve": {{"id": "{id}", "sourceIdentifier": "cve@mitre.org",
+              "published": "2022-08-05T07:15:07.240", "lastModified": "{modified}",
+              "vulnStatus": "{status}", "descriptions": [], "metrics": {metrics}, "references": []}}}}]}}"#
+    )
+}
+
+#[test]
+fn gzipped_nvd_feeds_cvss_v2_and_rejected_or_unparseable_vectors() {
+    use std::io::Write as _;
+    let src = tempfile::tempdir().expect("tempdir");
+    for name in ["DEBIAN-CVE-2022-37434.json", "DSA-5218-1.json"] {
+        let text = std::fs::read_to_string(data(&format!("osv-dev/records/{name}"))).expect("x");
+        write(src.path(), name, &text);
+    }
+    let feeds = tempfile::tempdir().expect("tempdir");
+    let v2 = nvd_feed(
+        "CVE-2022-37434",
+        "Modified",
+        "2024-01-01T00:00:00.000",
+        r#"{"cvssMetricV2": [{"source": "nvd@nist.gov", "type": "Primary",
+            "cvssData": {"version": "2.0", "vectorString": "AV:N/AC:L/Au:N/C:P/I:P/A:P", "baseScore": 1.0}}]}"#,
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(v2.as_bytes()).expect("gzip");
+    std::fs::write(
+        feeds.path().join("nvdcve-2.0-2022.json.gz"),
+        gz.finish().expect("gzip"),
+    )
+    .expect("write");
+    let (_dir, db, report) = db_with(&[src.path().to_owned(), feeds.path().to_owned()]);
+    assert!(report.issues.is_empty(), "{:?}", report.issues);
+    assert_eq!(report.sources[1].kind, "nvd");
+    let purl = "pkg:deb/debian/zlib1g@1:1.2.11.dfsg-2%2Bdeb11u1?upstream=zlib&distro=debian-11";
+    let r = scan(&db, &[purl]);
+    let f = only(&r, "zlib1g");
+    // The v2 vector is scored by vouch (7.5), not the feed's baseScore.
+    assert_eq!((f.severity(), f.rating.score), (Severity::High, Some(7.5)));
+    assert_eq!(f.rating.source.as_deref(), Some("CVSS_V2"));
+
+    // A newer record that NVD rejected, or whose vector does not parse, takes the rating
+    // away: nothing stale or invented remains.
+    for (status, metrics) in [
+        (
+            "Rejected",
+            r#"{"cvssMetricV31": [{"source": "nvd@nist.gov", "type": "Primary",
+                "cvssData": {"version": "3.1", "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "baseScore": 9.8}}]}"#,
+        ),
+        (
+            "Modified",
+            r#"{"cvssMetricV31": [{"source": "nvd@nist.gov", "type": "Primary",
+                "cvssData": {"version": "3.1", "vectorString": "CVSS:3.1/AV:N/AC:L/XX:Y", "baseScore": 9.8}}]}"#,
+        ),
+    ] {
+        let newer = tempfile::tempdir().expect("tempdir");
+        write(
+            newer.path(),
+            "nvd.json",
+            &nvd_feed("CVE-2022-37434", status, "2024-02-01T00:00:00.000", metrics),
+        );
+        let (_d, db, _) = db_with(&[
+            src.path().to_owned(),
+            feeds.path().to_owned(),
+            newer.path().to_owned(),
+        ]);
+        let f = scan(&db, &[purl]).findings.remove(0);
+        assert_eq!(f.severity(), Severity::Unknown, "{status}: {:?}", f.rating);
+    }
+}
