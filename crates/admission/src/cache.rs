@@ -1,7 +1,8 @@
 //! The verification cache: results keyed **by digest**, never by tag.
 //!
-//! Every admission resolves each tag to its digest first (never cached), then looks up
-//! `(check, repository, digest, predicate type, hash of the attestor's trust material)`. A tag
+//! Every admission resolves each tag to its digest first (never cached), then looks up a
+//! typed [`CheckKey`] `(repository, digest, predicate type or signature, the whole attestor
+//! entry with its trust material)`, stored as the SHA-256 of its `Hash` encoding. A tag
 //! moved to another manifest therefore misses and is verified again, and the pin written by
 //! `/mutate` is always the digest that was verified (the TOCTOU of Kyverno's tag-keyed cache,
 //! notes §2.3, cannot happen). Editing a policy's keys or identities changes the key too.
@@ -18,11 +19,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use std::hash::{Hash as _, Hasher};
+
 use sha2::{Digest as _, Sha256};
-use vouch_policy::ImageInfo;
 use vouch_policy::eval::{CheckError, ImageVerifier};
 use vouch_policy::kyverno::Attestor;
+use vouch_policy::{CheckKey, CheckOutcome, Evidence, ImageInfo, VerifiedStatement};
 
 /// Cache bounds.
 #[derive(Debug, Clone)]
@@ -50,7 +52,7 @@ impl Default for CacheConfig {
     }
 }
 
-type Stored = Result<Vec<Value>, CheckError>;
+type Stored = Result<CheckOutcome, CheckError>;
 
 /// Shared across requests.
 #[derive(Debug)]
@@ -92,13 +94,22 @@ impl VerificationCache {
         )
     }
 
-    fn key(parts: &[&str]) -> [u8; 32] {
-        let mut h = Sha256::new();
-        for p in parts {
-            h.update((p.len() as u64).to_be_bytes());
-            h.update(p.as_bytes());
+    /// SHA-256 of the key's `Hash` encoding: injective for these types (strings end with
+    /// 0xff, which UTF-8 never contains; sequences and maps are length-prefixed; enums and
+    /// options write their discriminant), so two different checks never share an entry.
+    fn key(key: &CheckKey) -> [u8; 32] {
+        struct ShaHasher(Sha256);
+        impl Hasher for ShaHasher {
+            fn finish(&self) -> u64 {
+                0
+            }
+            fn write(&mut self, bytes: &[u8]) {
+                self.0.update(bytes);
+            }
         }
-        h.finalize().into()
+        let mut h = ShaHasher(Sha256::new());
+        key.hash(&mut h);
+        h.0.finalize().into()
     }
 
     fn get(&self, key: &[u8; 32]) -> Option<Stored> {
@@ -196,11 +207,6 @@ pub struct CachedVerifier<'a> {
     pub inner: &'a dyn ImageVerifier,
 }
 
-fn attestor_hash(a: &Attestor) -> String {
-    // Debug covers every field of the attestor (keys, identities, log settings).
-    hex::encode(Sha256::digest(format!("{a:?}").as_bytes()))
-}
-
 impl ImageVerifier for CachedVerifier<'_> {
     fn resolve(&self, image: &ImageInfo) -> Result<String, CheckError> {
         self.inner.resolve(image)
@@ -211,15 +217,23 @@ impl ImageVerifier for CachedVerifier<'_> {
         image: &ImageInfo,
         digest: &str,
         attestor: &Attestor,
-    ) -> Result<(), CheckError> {
-        let key = VerificationCache::key(&["sig", &image.name(), digest, &attestor_hash(attestor)]);
-        self.cache
-            .through(key, || {
-                self.inner
-                    .verify_signature(image, digest, attestor)
-                    .map(|()| Vec::new())
-            })
-            .map(|_| ())
+    ) -> Result<Evidence, CheckError> {
+        let key = VerificationCache::key(&CheckKey {
+            repository: image.name(),
+            digest: digest.to_owned(),
+            predicate_type: None,
+            attestor: attestor.clone(),
+        });
+        match self.cache.through(key, || {
+            self.inner
+                .verify_signature(image, digest, attestor)
+                .map(CheckOutcome::Signature)
+        })? {
+            CheckOutcome::Signature(e) => Ok(e),
+            CheckOutcome::Statements(_) => {
+                Err(CheckError::Error("cache entry of another check".into()))
+            }
+        }
     }
 
     fn verify_attestations(
@@ -228,18 +242,23 @@ impl ImageVerifier for CachedVerifier<'_> {
         digest: &str,
         predicate_type: &str,
         attestor: &Attestor,
-    ) -> Result<Vec<Value>, CheckError> {
-        let key = VerificationCache::key(&[
-            "att",
-            &image.name(),
-            digest,
-            predicate_type,
-            &attestor_hash(attestor),
-        ]);
-        self.cache.through(key, || {
+    ) -> Result<Vec<VerifiedStatement>, CheckError> {
+        let key = VerificationCache::key(&CheckKey {
+            repository: image.name(),
+            digest: digest.to_owned(),
+            predicate_type: Some(predicate_type.to_owned()),
+            attestor: attestor.clone(),
+        });
+        match self.cache.through(key, || {
             self.inner
                 .verify_attestations(image, digest, predicate_type, attestor)
-        })
+                .map(CheckOutcome::Statements)
+        })? {
+            CheckOutcome::Statements(s) => Ok(s),
+            CheckOutcome::Signature(_) => {
+                Err(CheckError::Error("cache entry of another check".into()))
+            }
+        }
     }
 }
 
@@ -247,6 +266,44 @@ impl ImageVerifier for CachedVerifier<'_> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use vouch_policy::kyverno::{AttestorKind, StaticKeys};
+
+    fn check_key(repository: &str) -> CheckKey {
+        CheckKey {
+            repository: repository.to_owned(),
+            digest: "sha256:00".into(),
+            predicate_type: None,
+            attestor: Attestor::new(AttestorKind::Keys(StaticKeys::default())),
+        }
+    }
+
+    fn outcome(n: usize) -> CheckOutcome {
+        CheckOutcome::Statements(Vec::with_capacity(n))
+    }
+
+    #[test]
+    fn typed_keys_differ_by_every_part() {
+        let base = check_key("r");
+        let mut att = base.clone();
+        att.predicate_type = Some(String::new());
+        let mut other_key = base.clone();
+        other_key.attestor = Attestor::new(AttestorKind::Keys(StaticKeys {
+            public_keys: Some("k".into()),
+            ..StaticKeys::default()
+        }));
+        let mut repo = base.clone();
+        repo.repository = "r2".into();
+        let keys = [&base, &att, &other_key, &repo].map(VerificationCache::key);
+        for i in 0..keys.len() {
+            for j in i + 1..keys.len() {
+                assert_ne!(keys[i], keys[j], "{i} {j}");
+            }
+        }
+        assert_eq!(
+            VerificationCache::key(&base),
+            VerificationCache::key(&check_key("r"))
+        );
+    }
 
     #[test]
     fn ttl_negative_and_bounds() {
@@ -255,19 +312,22 @@ mod tests {
             negative_ttl: Duration::from_secs(60),
             max_entries: 2,
         });
-        let k = |s: &str| VerificationCache::key(&[s]);
+        let k = |s: &str| VerificationCache::key(&check_key(s));
         assert_eq!(
-            c.through(k("a"), || Ok(vec![Value::Null])),
-            Ok(vec![Value::Null])
+            c.through(k("a"), || Ok(CheckOutcome::Statements(vec![]))),
+            Ok(CheckOutcome::Statements(vec![]))
         );
         // A hit does not run the closure.
-        assert_eq!(c.through(k("a"), || Ok(vec![])), Ok(vec![Value::Null]));
+        assert!(
+            c.through(k("a"), || Err(CheckError::Failed("ran".into())))
+                .is_ok()
+        );
         // Errors are not cached; failures are.
         let _ = c.through(k("e"), || Err(CheckError::Error("down".into())));
         assert!(c.get(&k("e")).is_none());
         let _ = c.through(k("f"), || Err(CheckError::Failed("unsigned".into())));
         assert!(c.get(&k("f")).is_some());
-        let _ = c.through(k("g"), || Ok(vec![]));
+        let _ = c.through(k("g"), || Ok(outcome(0)));
         assert!(c.stats().2 <= 2);
         let zero = VerificationCache::new(CacheConfig {
             negative_ttl: Duration::ZERO,
@@ -281,16 +341,16 @@ mod tests {
     fn concurrent_misses_run_once() {
         let c = VerificationCache::new(CacheConfig::default());
         let runs = AtomicU64::new(0);
-        let key = VerificationCache::key(&["same"]);
+        let key = VerificationCache::key(&check_key("same"));
         std::thread::scope(|s| {
             for _ in 0..8 {
                 s.spawn(|| {
                     let v = c.through(key, || {
                         runs.fetch_add(1, Ordering::SeqCst);
                         std::thread::sleep(Duration::from_millis(200));
-                        Ok(vec![Value::Bool(true)])
+                        Ok(outcome(1))
                     });
-                    assert_eq!(v, Ok(vec![Value::Bool(true)]));
+                    assert!(v.is_ok());
                 });
             }
         });

@@ -305,8 +305,33 @@ impl Webhook {
 
     /// Evaluates one request synchronously (blocking registry I/O).
     pub fn evaluate(&self, endpoint: Endpoint, request: &Request) -> Verdict {
-        if request.object.is_null() || matches!(request.operation.as_str(), "DELETE" | "CONNECT") {
+        if matches!(request.operation.as_str(), "DELETE" | "CONNECT") {
             return Verdict::allow();
+        }
+        if request.object.is_null() {
+            // CREATE/UPDATE always carry the object; one without it cannot be verified, so it
+            // is refused under any policy that matches the resource (issue 19 item 5).
+            let stub = Resource::from_value(serde_json::json!({
+                "kind": request.kind["kind"],
+                "metadata": {
+                    "name": request.name.as_deref().unwrap_or_default(),
+                    "namespace": request.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or("default"),
+                },
+            }));
+            let matching = self.config.policies.matching(&stub);
+            if matching.is_empty() {
+                return Verdict::allow();
+            }
+            return Verdict::deny(format!(
+                "vouch: {} denied: request.object is missing on {}, so its images cannot be verified (policies: {})",
+                describe(request),
+                if request.operation.is_empty() {
+                    "an unnamed operation"
+                } else {
+                    &request.operation
+                },
+                matching.join(", ")
+            ));
         }
         let mut resource = Resource::from_value(request.object.clone());
         if request.object["metadata"]["namespace"].as_str().is_none()
@@ -402,9 +427,24 @@ impl Webhook {
         }
         let patch = (endpoint == Endpoint::Mutate && !report.patches.is_empty())
             .then(|| patch_json(&report.patches));
+        // What decided the admission, for the audit log: each attestor entry and check.
+        let decided: Vec<String> = report
+            .results
+            .iter()
+            .flat_map(|r| {
+                r.evidence
+                    .iter()
+                    .map(move |d| format!("{}/{}: {d}", r.policy, r.rule))
+            })
+            .collect();
+        let mut audit_annotations = std::collections::BTreeMap::new();
+        if !decided.is_empty() {
+            audit_annotations.insert("verified-by".to_owned(), decided.join("; "));
+        }
         Verdict {
             patch,
             warnings,
+            audit_annotations,
             ..Verdict::allow()
         }
     }
@@ -429,7 +469,7 @@ impl ImageVerifier for Prefetched<'_> {
         image: &ImageInfo,
         digest: &str,
         attestor: &Attestor,
-    ) -> Result<(), CheckError> {
+    ) -> Result<vouch_policy::Evidence, CheckError> {
         self.inner.verify_signature(image, digest, attestor)
     }
 
@@ -439,7 +479,7 @@ impl ImageVerifier for Prefetched<'_> {
         digest: &str,
         predicate_type: &str,
         attestor: &Attestor,
-    ) -> Result<Vec<Value>, CheckError> {
+    ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {
         self.inner
             .verify_attestations(image, digest, predicate_type, attestor)
     }

@@ -227,7 +227,6 @@ impl Shared {
 mod tests {
     use std::time::Duration;
 
-    use serde_json::Value;
     use vouch_policy::kyverno::Attestor;
 
     use super::*;
@@ -250,7 +249,12 @@ mod tests {
             }
             Ok(format!("sha256:{n}"))
         }
-        fn verify_signature(&self, _: &ImageInfo, _: &str, _: &Attestor) -> Result<(), CheckError> {
+        fn verify_signature(
+            &self,
+            _: &ImageInfo,
+            _: &str,
+            _: &Attestor,
+        ) -> Result<vouch_policy::Evidence, CheckError> {
             Err(CheckError::Error("unused".into()))
         }
         fn verify_attestations(
@@ -259,7 +263,7 @@ mod tests {
             _: &str,
             _: &str,
             _: &Attestor,
-        ) -> Result<Vec<Value>, CheckError> {
+        ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {
             Err(CheckError::Error("unused".into()))
         }
     }
@@ -306,7 +310,12 @@ mod tests {
             self.0.fetch_add(1, Ordering::SeqCst);
             Ok(format!("sha256:{}", image.path))
         }
-        fn verify_signature(&self, _: &ImageInfo, _: &str, _: &Attestor) -> Result<(), CheckError> {
+        fn verify_signature(
+            &self,
+            _: &ImageInfo,
+            _: &str,
+            _: &Attestor,
+        ) -> Result<vouch_policy::Evidence, CheckError> {
             Err(CheckError::Error("unused".into()))
         }
         fn verify_attestations(
@@ -315,7 +324,7 @@ mod tests {
             _: &str,
             _: &str,
             _: &Attestor,
-        ) -> Result<Vec<Value>, CheckError> {
+        ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {
             Err(CheckError::Error("unused".into()))
         }
     }

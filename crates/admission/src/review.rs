@@ -111,6 +111,9 @@ pub struct Verdict {
     pub patch: Option<Value>,
     /// Warnings shown to the client.
     pub warnings: Vec<String>,
+    /// `auditAnnotations` (the API server prefixes each key with the webhook's name):
+    /// `verified-by` names the attestor entries and checks that decided an admission.
+    pub audit_annotations: std::collections::BTreeMap<String, String>,
 }
 
 impl Verdict {
@@ -145,6 +148,9 @@ impl Verdict {
             response["patchType"] = json!("JSONPatch");
             response["patch"] =
                 json!(base64::engine::general_purpose::STANDARD.encode(p.to_string().as_bytes()));
+        }
+        if !self.audit_annotations.is_empty() {
+            response["auditAnnotations"] = json!(self.audit_annotations);
         }
         if !self.warnings.is_empty() {
             response["warnings"] =

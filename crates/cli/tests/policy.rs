@@ -1045,3 +1045,190 @@ fn keyless_seed_scenario_against_a_private_instance() {
     assert!(m.contains("autogen-verify-signature-and-sbom:"), "{m}");
     assert!(m.contains(&wrong), "{m}");
 }
+
+/// PEM text of base64 DER (`rawBytes` of a trusted root) under `label`.
+fn pem(label: &str, b64: &str) -> String {
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// A private instance's trust material as a Kyverno keyless attestor carries it: `roots` (the
+/// CA chains), `rekor.pubkey` and `ctlog.pubkey` (PEM), read from its trusted_root.json.
+struct InlineTrust {
+    roots: String,
+    rekor: String,
+    ctlog: Option<String>,
+}
+
+fn inline_trust(trusted_root: &Path) -> InlineTrust {
+    let root: Value = serde_json::from_slice(&std::fs::read(trusted_root).unwrap()).unwrap();
+    let mut roots = String::new();
+    for ca in root["certificateAuthorities"].as_array().unwrap() {
+        for c in ca["certChain"]["certificates"].as_array().unwrap() {
+            roots.push_str(&pem("CERTIFICATE", c["rawBytes"].as_str().unwrap()));
+        }
+    }
+    let key = |logs: &Value| {
+        logs.as_array()
+            .and_then(|l| l.first())
+            .map(|l| pem("PUBLIC KEY", l["publicKey"]["rawBytes"].as_str().unwrap()))
+    };
+    InlineTrust {
+        roots,
+        rekor: key(&root["tlogs"]).unwrap(),
+        ctlog: key(&root["ctlogs"]),
+    }
+}
+
+/// A Kyverno policy whose one keyless attestor trusts exactly `trust`.
+fn per_attestor_policy(dir: &Path, host: &str, trust: &InlineTrust, rekor_key: &str) -> PathBuf {
+    let indent = |text: &str, n: usize| -> String {
+        text.lines()
+            .map(|l| format!("{}{l}\n", " ".repeat(n)))
+            .collect()
+    };
+    let ctlog = match &trust.ctlog {
+        Some(k) => format!(
+            "            ctlog:\n              pubkey: |\n{}",
+            indent(k, 16)
+        ),
+        None => "            ctlog: {ignoreSCT: true}\n".to_owned(),
+    };
+    let text = format!(
+        "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {{name: private-sigstore}}
+spec:
+  rules:
+  - name: private
+    match: {{any: [{{resources: {{kinds: [Pod]}}}}]}}
+    verifyImages:
+    - failureAction: Enforce
+      imageReferences: ['{host}/acme/*']
+      mutateDigest: false
+      verifyDigest: false
+      attestors:
+      - entries:
+        - keyless:
+            subject: '*'
+            issuer: '*'
+            roots: |
+{roots}            rekor:
+              url: https://rekor.private.example
+              pubkey: |
+{rekor}{ctlog}",
+        roots = indent(&trust.roots, 14),
+        rekor = indent(rekor_key, 16),
+    );
+    let path = dir.join(format!(
+        "policy-{}.yaml",
+        rekor_key.len() ^ trust.roots.len()
+    ));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Issue 16 item 3: each attestor verifies against exactly its own trust material. A policy
+/// written for private instance A (its CA roots, its log's key, its CT log's key inline, as
+/// Kyverno's documentation says) admits A's signed image with no --trusted-root at all; it
+/// refuses B's signed image even when the global trusted root is B's; an attestor with A's
+/// roots but B's log key refuses A's image (the log is not the one it trusts).
+#[test]
+fn per_attestor_trust_against_two_private_instances() {
+    let registry = RegistryServer::start();
+    let host = registry.host.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let start = |name: &str| {
+        vouch_instance::Instance::start(d.join(name), &vouch_instance::StartOptions::default())
+            .unwrap()
+    };
+    let a = start("instance-a");
+    let b = start("instance-b");
+    let sign = |inst: &vouch_instance::RunningInstance, image: &str| {
+        let trust_config = inst.trust_config_path().display().to_string();
+        let token = inst.token().unwrap();
+        ok(&[
+            "sign",
+            image,
+            "--keyless",
+            "--trust-config",
+            &trust_config,
+            "--identity-token",
+            &token,
+        ]);
+    };
+    let (image_a, digest_a) = push(&host, &d.join("a"), "acme/by-a", "v1");
+    sign(&a, &image_a);
+    let (image_b, digest_b) = push(&host, &d.join("b"), "acme/by-b", "v1");
+    sign(&b, &image_b);
+    let pods = d.join("pods.yaml");
+    std::fs::write(
+        &pods,
+        [
+            pod("by-a", &format!("{image_a}@{digest_a}")),
+            pod("by-b", &format!("{image_b}@{digest_b}")),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let trust_a = inline_trust(&a.trusted_root_path());
+    let trust_b = inline_trust(&b.trusted_root_path());
+    let policy = per_attestor_policy(d, &host, &trust_a, &trust_a.rekor);
+    let status = |report: &Value| -> Vec<(String, String, String)> {
+        results(report)
+            .into_iter()
+            .map(|(name, _, status, message)| (name, status, message))
+            .collect()
+    };
+
+    // No --trusted-root: A's image verifies against the policy's own material alone.
+    let report = apply_json(3, &policy, &pods, &[]);
+    let got = status(&report);
+    assert_eq!(got[0].0, "by-a");
+    assert_eq!(got[0].1, "pass", "{got:?}");
+    assert_eq!(got[1].1, "fail", "{got:?}");
+    assert!(
+        got[1].2.contains(".attestors[0].entries[0].keyless:"),
+        "{got:?}"
+    );
+    // The pass names the attestor entry and the checks that decided it.
+    let evidence = &report["resources"][0]["results"][0]["evidence"][0];
+    assert_eq!(evidence["attestor"], ".attestors[0].entries[0].keyless");
+    assert_eq!(evidence["check"], "signature");
+    assert!(
+        evidence["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "certificate chain"),
+        "{evidence}"
+    );
+
+    // B's trusted root as the global one does not widen the attestor's trust.
+    let b_root = b.trusted_root_path().display().to_string();
+    let report = apply_json(3, &policy, &pods, &["--trusted-root", &b_root]);
+    let got = status(&report);
+    assert_eq!(got[0].1, "pass", "{got:?}");
+    assert_eq!(got[1].1, "fail", "{got:?}");
+
+    // A's roots with B's log key: A's entry is in A's log, which this attestor does not trust.
+    let mixed = per_attestor_policy(d, &host, &trust_a, &trust_b.rekor);
+    let report = apply_json(
+        3,
+        &mixed,
+        &pods,
+        &[
+            "--trusted-root",
+            &a.trusted_root_path().display().to_string(),
+        ],
+    );
+    let got = status(&report);
+    assert_eq!(got[0].1, "fail", "{got:?}");
+    assert_eq!(got[1].1, "fail", "{got:?}");
+}

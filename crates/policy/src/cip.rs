@@ -27,7 +27,7 @@ use serde_json::Value;
 use crate::error::Problem;
 use crate::eval::{CheckError, ImageVerifier, Outcome};
 use crate::image::{ImageInfo, glob_match};
-use crate::kyverno::{Attestor, CtLog, Keyless, Rekor, StaticKeys};
+use crate::kyverno::{Attestor, AttestorKind, CtLog, Keyless, Rekor, StaticKeys};
 
 /// A `ClusterImagePolicy`.
 #[derive(Debug, Clone)]
@@ -38,11 +38,158 @@ pub struct ClusterImagePolicy {
     pub api_version: String,
     /// The spec.
     pub spec: CipSpec,
+    /// The `TrustRoot`s its `trustRootRef`s name, by name (filled when the policy set is
+    /// built from the loaded files).
+    pub trust_roots: std::collections::BTreeMap<String, TrustRootPem>,
+}
+
+/// A policy-controller `TrustRoot` (policy.sigstore.dev/v1alpha1) with `spec.sigstoreKeys`,
+/// as PEM text per kind of authority (the resource carries base64 PEM).
+#[derive(Debug, Clone, Default)]
+pub struct TrustRootPem {
+    /// metadata.name.
+    pub name: String,
+    /// Fulcio CA chains.
+    pub certificate_authorities: Option<String>,
+    /// Rekor keys.
+    pub tlogs: Option<String>,
+    /// CT log keys.
+    pub ctlogs: Option<String>,
+}
+
+/// Reads a `TrustRoot`: only `spec.sigstoreKeys` (inline material) is supported; `remote`
+/// and `repository` (TUF) are refused.
+pub(crate) fn trust_root_from_value(doc: &Value) -> Result<TrustRootPem, String> {
+    use base64::Engine as _;
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Spec {
+        remote: Option<Value>,
+        repository: Option<Value>,
+        sigstore_keys: Option<Keys>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Keys {
+        #[serde(default)]
+        certificate_authorities: Vec<Ca>,
+        #[serde(default)]
+        t_logs: Vec<Log>,
+        #[serde(default)]
+        ct_logs: Vec<Log>,
+        #[serde(default)]
+        timestamp_authorities: Vec<Ca>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Ca {
+        subject: Option<Value>,
+        uri: Option<String>,
+        #[serde(default)]
+        cert_chain: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Log {
+        #[serde(rename = "baseURL")]
+        base_url: Option<String>,
+        hash_algorithm: Option<String>,
+        #[serde(default)]
+        public_key: String,
+    }
+    let name = doc["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let spec: Spec = crate::strict::from_value(&doc["spec"], "spec").map_err(|e| e.to_string())?;
+    if spec.remote.is_some() || spec.repository.is_some() {
+        return Err(
+            "spec.remote / spec.repository: not supported: TUF trust roots (use spec.sigstoreKeys)"
+                .into(),
+        );
+    }
+    let keys = spec
+        .sigstore_keys
+        .ok_or("spec.sigstoreKeys: missing field(s)")?;
+    if !keys.timestamp_authorities.is_empty() {
+        return Err(
+            "spec.sigstoreKeys.timestampAuthorities: not supported: RFC 3161 timestamp authorities"
+                .into(),
+        );
+    }
+    let decode = |what: String, b64: &str| -> Result<String, String> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|e| format!("{what}: not base64: {e}"))?;
+        String::from_utf8(bytes).map_err(|_| format!("{what}: not PEM text"))
+    };
+    let join = |items: Vec<String>| (!items.is_empty()).then(|| items.join("\n"));
+    let key = |what: String, b64: &str| -> Result<String, String> {
+        let pem = decode(what.clone(), b64)?;
+        vouch_sign::VerifyingKey::from_pem(pem.trim())
+            .map_err(|e| format!("{what}: not a PEM public key: {e}"))?;
+        Ok(pem)
+    };
+    let chain = |what: String, b64: &str| -> Result<String, String> {
+        let pem = decode(what.clone(), b64)?;
+        crate::trust::parse_certificates(&pem).map_err(|e| format!("{what}: {e}"))?;
+        Ok(pem)
+    };
+    let _ = keys
+        .certificate_authorities
+        .iter()
+        .map(|c| (&c.subject, &c.uri))
+        .count();
+    let _ = keys
+        .t_logs
+        .iter()
+        .chain(&keys.ct_logs)
+        .map(|l| (&l.base_url, &l.hash_algorithm))
+        .count();
+    Ok(TrustRootPem {
+        name,
+        certificate_authorities: join(
+            keys.certificate_authorities
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    chain(
+                        format!("spec.sigstoreKeys.certificateAuthorities[{i}].certChain"),
+                        &c.cert_chain,
+                    )
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        tlogs: join(
+            keys.t_logs
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    key(
+                        format!("spec.sigstoreKeys.tLogs[{i}].publicKey"),
+                        &l.public_key,
+                    )
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        ctlogs: join(
+            keys.ct_logs
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    key(
+                        format!("spec.sigstoreKeys.ctLogs[{i}].publicKey"),
+                        &l.public_key,
+                    )
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    })
 }
 
 /// `spec`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CipSpec {
     /// Image globs.
     #[serde(default)]
@@ -61,6 +208,7 @@ pub struct CipSpec {
 
 /// `images[]`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImagePattern {
     /// The glob.
     pub glob: Option<String>,
@@ -68,7 +216,7 @@ pub struct ImagePattern {
 
 /// `authorities[]`: exactly one of `key`, `keyless`, `static`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Authority {
     /// Name (`authority-<i>` when unset).
     pub name: Option<String>,
@@ -95,7 +243,7 @@ pub struct Authority {
 
 /// `key`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeyRef {
     /// PEM public key.
     pub data: Option<String>,
@@ -109,7 +257,7 @@ pub struct KeyRef {
 
 /// `keyless`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeylessRef {
     /// Fulcio URL (never contacted).
     pub url: Option<String>,
@@ -128,6 +276,7 @@ pub struct KeylessRef {
 
 /// `identities[]`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Identity {
     /// Exact issuer.
     pub issuer: Option<String>,
@@ -143,6 +292,7 @@ pub struct Identity {
 
 /// `static`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StaticRef {
     /// `pass` or `fail`.
     #[serde(default)]
@@ -153,7 +303,7 @@ pub struct StaticRef {
 
 /// `ctlog`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TlogRef {
     /// Rekor URL (never contacted).
     pub url: Option<String>,
@@ -163,7 +313,7 @@ pub struct TlogRef {
 
 /// `attestations[]`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CipAttestation {
     /// Name.
     #[serde(default)]
@@ -177,7 +327,7 @@ pub struct CipAttestation {
 
 /// `attestations[].policy`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AttestationPolicy {
     /// `cue` or `rego`.
     #[serde(rename = "type", default)]
@@ -414,6 +564,40 @@ impl ClusterImagePolicy {
                     format!("invalid value: {f}"),
                 ),
             }
+            let refs = auth
+                .keyless
+                .as_ref()
+                .and_then(|k| k.trust_root_ref.as_ref())
+                .map(|r| (format!("{ap}.keyless.trustRootRef"), r))
+                .into_iter()
+                .chain(
+                    auth.ctlog
+                        .as_ref()
+                        .and_then(|c| c.trust_root_ref.as_ref())
+                        .map(|r| (format!("{ap}.ctlog.trustRootRef"), r)),
+                );
+            for (path, name) in refs {
+                if !self.trust_roots.contains_key(name) {
+                    push(
+                        path,
+                        format!("TrustRoot {name} is not among the policy files"),
+                    );
+                }
+            }
+            if let Some(ca) = auth.keyless.as_ref().and_then(|k| k.ca_cert.as_ref()) {
+                match ca.get("data").and_then(Value::as_str) {
+                    Some(pem) if crate::trust::parse_certificates(pem).is_ok() => {}
+                    Some(_) => push(
+                        format!("{ap}.keyless.ca-cert.data"),
+                        "invalid value: not a PEM certificate chain".into(),
+                    ),
+                    None => push(
+                        format!("{ap}.keyless.ca-cert"),
+                        "not supported: secretRef and kms CA certificates (inline data only)"
+                            .into(),
+                    ),
+                }
+            }
             let mut att_names = std::collections::BTreeSet::new();
             for (t, att) in auth.attestations.iter().enumerate() {
                 let tp = format!("{ap}.attestations[{t}]");
@@ -464,37 +648,9 @@ impl ClusterImagePolicy {
         out
     }
 
-    /// Settings vouch accepts but ignores (`trustRootRef`, URLs it never contacts, `match`).
+    /// Settings vouch accepts but ignores (`match`: the policy applies to every pod-spec kind).
     pub fn warnings(&self) -> Vec<Problem> {
         let mut out = Vec::new();
-        for (a, auth) in self.spec.authorities.iter().enumerate() {
-            let ap = format!("spec.authorities[{a}]");
-            let tr = auth
-                .keyless
-                .as_ref()
-                .and_then(|k| k.trust_root_ref.as_ref())
-                .map(|_| format!("{ap}.keyless.trustRootRef"))
-                .into_iter()
-                .chain(
-                    auth.ctlog
-                        .as_ref()
-                        .and_then(|c| c.trust_root_ref.as_ref())
-                        .map(|_| format!("{ap}.ctlog.trustRootRef")),
-                );
-            for path in tr {
-                out.push(Problem {
-                    path,
-                    message: "ignored: trust material comes from the --trusted-root file".into(),
-                });
-            }
-            if auth.keyless.as_ref().is_some_and(|k| k.ca_cert.is_some()) {
-                out.push(Problem {
-                    path: format!("{ap}.keyless.ca-cert"),
-                    message: "ignored: certificate authorities come from the --trusted-root file"
-                        .into(),
-                });
-            }
-        }
         if !self.spec.match_.is_empty() {
             out.push(Problem {
                 path: "spec.match".into(),
@@ -505,31 +661,41 @@ impl ClusterImagePolicy {
     }
 
     /// The Kyverno-shaped attestor entries an authority's key or identities stand for (any
-    /// one of them verifying satisfies it).
-    fn attestors(auth: &Authority) -> Result<Vec<Attestor>, CheckError> {
+    /// one of them verifying satisfies it), each carrying the authority's own trust material
+    /// (`keyless.ca-cert`, the TrustRoots named by `trustRootRef`).
+    fn attestors(&self, auth: &Authority) -> Result<Vec<Attestor>, CheckError> {
+        let tlog_root = match auth
+            .ctlog
+            .as_ref()
+            .and_then(|c| c.trust_root_ref.as_deref())
+        {
+            Some(name) => Some(self.trust_root(name)?),
+            None => None,
+        };
+        let rekor = |ignore_tlog: bool| {
+            Some(Rekor {
+                url: auth.ctlog.as_ref().and_then(|c| c.url.clone()),
+                pubkey: tlog_root.and_then(|t| t.tlogs.clone()),
+                ignore_tlog,
+            })
+        };
         if let Some(k) = &auth.key {
             let Some(pem) = &k.data else {
                 return Err(CheckError::Error(
                     "key.secretRef / key.kms is not supported by vouch".into(),
                 ));
             };
-            return Ok(vec![Attestor {
-                keys: Some(StaticKeys {
-                    public_keys: Some(pem.trim().to_owned()),
-                    // A key authority without ctlog does not check the log
-                    // (`checkOptsFromAuthority`).
-                    rekor: Some(Rekor {
-                        ignore_tlog: auth.ctlog.is_none(),
-                        ..Rekor::default()
-                    }),
-                    ctlog: Some(CtLog {
-                        ignore_sct: true,
-                        ..CtLog::default()
-                    }),
-                    ..StaticKeys::default()
+            return Ok(vec![Attestor::new(AttestorKind::Keys(StaticKeys {
+                public_keys: Some(pem.trim().to_owned()),
+                // A key authority without ctlog does not check the log
+                // (`checkOptsFromAuthority`).
+                rekor: rekor(auth.ctlog.is_none()),
+                ctlog: Some(CtLog {
+                    ignore_sct: true,
+                    ..CtLog::default()
                 }),
-                ..Attestor::default()
-            }]);
+                ..StaticKeys::default()
+            }))]);
         }
         if let Some(k) = &auth.keyless {
             let exact = |s: &Option<String>, re: &Option<String>| match (s, re) {
@@ -537,28 +703,57 @@ impl ClusterImagePolicy {
                 (_, Some(re)) => Some(re.clone()),
                 _ => None,
             };
+            let fulcio_root = match k.trust_root_ref.as_deref() {
+                Some(name) => Some(self.trust_root(name)?),
+                None => None,
+            };
+            let ca_cert = k
+                .ca_cert
+                .as_ref()
+                .and_then(|c| c.get("data"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let roots =
+                ca_cert.or_else(|| fulcio_root.and_then(|t| t.certificate_authorities.clone()));
+            // The TrustRoot of the keyless authority supplies its logs too, unless the
+            // authority's `ctlog` names another.
+            let tlogs = tlog_root.or(fulcio_root).and_then(|t| t.tlogs.clone());
+            let ctlogs = fulcio_root.and_then(|t| t.ctlogs.clone());
             return Ok(k
                 .identities
                 .iter()
-                .map(|id| Attestor {
-                    keyless: Some(Keyless {
+                .map(|id| {
+                    Attestor::new(AttestorKind::Keyless(Keyless {
                         subject_regexp: exact(&id.subject, &id.subject_regexp),
                         issuer_regexp: exact(&id.issuer, &id.issuer_regexp),
+                        roots: roots.clone(),
+                        rekor: Some(Rekor {
+                            url: auth.ctlog.as_ref().and_then(|c| c.url.clone()),
+                            pubkey: tlogs.clone(),
+                            ignore_tlog: false,
+                        }),
                         ctlog: Some(CtLog {
                             ignore_sct: k.insecure_ignore_sct.unwrap_or(false),
-                            ..CtLog::default()
+                            pubkey: ctlogs.clone(),
+                            tsa_cert_chain: None,
                         }),
                         ..Keyless::default()
-                    }),
-                    ..Attestor::default()
+                    }))
                 })
                 .collect());
         }
         Err(CheckError::Error("authority has no key or keyless".into()))
     }
 
+    fn trust_root(&self, name: &str) -> Result<&TrustRootPem, CheckError> {
+        self.trust_roots.get(name).ok_or_else(|| {
+            CheckError::Error(format!("TrustRoot {name} is not among the policy files"))
+        })
+    }
+
     /// Checks one authority against `image@digest`.
     fn check_authority(
+        &self,
         auth: &Authority,
         info: &ImageInfo,
         digest: &str,
@@ -579,7 +774,7 @@ impl ClusterImagePolicy {
                 "source / rfc3161timestamp is not supported by vouch".into(),
             ));
         }
-        let attestors = Self::attestors(auth)?;
+        let attestors = self.attestors(auth)?;
         let any = |check: &mut dyn FnMut(&Attestor) -> Result<bool, CheckError>,
                    none: String|
          -> Result<(), CheckError> {
@@ -615,7 +810,7 @@ impl ClusterImagePolicy {
                 "signature keyless validation failed"
             };
             return any(
-                &mut |a| verifier.verify_signature(info, digest, a).map(|()| true),
+                &mut |a| verifier.verify_signature(info, digest, a).map(|_| true),
                 what.to_owned(),
             );
         }
@@ -659,7 +854,7 @@ impl ClusterImagePolicy {
         let mut errors = Vec::new();
         let mut any_error = false;
         for (i, auth) in self.spec.authorities.iter().enumerate() {
-            match Self::check_authority(auth, info, digest, verifier) {
+            match self.check_authority(auth, info, digest, verifier) {
                 Ok(()) => {
                     return Outcome::Pass {
                         message: format!(
@@ -668,6 +863,7 @@ impl ClusterImagePolicy {
                             self.name
                         ),
                         pin: info.digest.is_none().then(|| info.pinned(digest)),
+                        evidence: Vec::new(),
                     };
                 }
                 Err(e) => {
@@ -693,7 +889,14 @@ impl ClusterImagePolicy {
 
 /// Reads one `ClusterImagePolicy` object.
 pub(crate) fn from_value(doc: &Value) -> Result<ClusterImagePolicy, String> {
-    let spec = CipSpec::deserialize(&doc["spec"]).map_err(|e| format!("spec: {e}"))?;
+    crate::strict::check_keys(
+        doc,
+        "",
+        &["apiVersion", "kind", "metadata", "spec", "status"],
+    )
+    .map_err(|e| e.to_string())?;
+    let spec: CipSpec =
+        crate::strict::from_value(&doc["spec"], "spec").map_err(|e| e.to_string())?;
     Ok(ClusterImagePolicy {
         name: doc["metadata"]["name"]
             .as_str()
@@ -701,5 +904,6 @@ pub(crate) fn from_value(doc: &Value) -> Result<ClusterImagePolicy, String> {
             .to_owned(),
         api_version: doc["apiVersion"].as_str().unwrap_or_default().to_owned(),
         spec,
+        trust_roots: std::collections::BTreeMap::new(),
     })
 }

@@ -12,19 +12,21 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Limits;
 use crate::cip::ClusterImagePolicy;
-use crate::conditions::{evaluate as evaluate_conditions, statement_context};
+use crate::conditions::{evaluate as evaluate_conditions, statement_context, substitute};
 use crate::error::Result;
 use crate::image::{ImageInfo, wildcard_match};
 use crate::kyverno::{
-    Attestation, Attestor, AttestorSet, FailureAction, ImageVerification, Policy, PolicyScope, Rule,
+    Attestation, Attestor, AttestorKind, AttestorSet, FailureAction, ImageVerification, Policy,
+    PolicyScope, Rule,
 };
 use crate::resource::{Resource, TEMPLATE_KINDS};
+use vouch_sign::VerifiedSigner;
+use vouch_sign::intoto::Statement;
 
 /// Why a check did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,27 +45,140 @@ impl CheckError {
     }
 }
 
+/// Who verification established as the signer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Signer {
+    /// A public key of the policy.
+    Key {
+        /// Hex SHA-256 of its SubjectPublicKeyInfo.
+        key_id: String,
+    },
+    /// A certificate chaining to a trusted CA.
+    Certificate {
+        /// Its subject alternative names.
+        subject_alternative_names: Vec<String>,
+        /// The OIDC issuer (Fulcio extension).
+        issuer: Option<String>,
+    },
+}
+
+/// What a verified signature established: the signer, the transparency log entry and the
+/// checks that passed (the part of vouch-sign's evidence a policy decision names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    /// The signer.
+    pub signer: Signer,
+    /// Index of the transparency log entry checked, if any.
+    pub log_index: Option<u64>,
+    /// vouch-sign's passed checks, in order.
+    pub checks: Vec<&'static str>,
+}
+
+impl From<&vouch_sign::Evidence> for Evidence {
+    fn from(e: &vouch_sign::Evidence) -> Self {
+        Self {
+            signer: match &e.signer {
+                VerifiedSigner::Key { key_id } => Signer::Key {
+                    key_id: key_id.clone(),
+                },
+                VerifiedSigner::Certificate(id) => Signer::Certificate {
+                    subject_alternative_names: id.subject_alternative_names.clone(),
+                    issuer: id.issuer.clone(),
+                },
+            },
+            log_index: e.tlog.as_ref().map(|t| t.log_index),
+            checks: e.checks.clone(),
+        }
+    }
+}
+
+/// A statement whose signature verified, with who signed it and which checks passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedStatement {
+    /// The in-toto statement, as signed.
+    pub statement: Statement,
+    /// The signer and the checks (vouch-sign's evidence).
+    pub evidence: Evidence,
+}
+
 /// The signature checks evaluation needs. Implementations must not trust anything they read
 /// before verifying it.
 pub trait ImageVerifier {
     /// The manifest digest `image`'s tag points at now.
     fn resolve(&self, image: &ImageInfo) -> Result<String, CheckError>;
-    /// Succeeds when a signature of `image@digest` verifies against `attestor`.
+    /// The evidence of a signature of `image@digest` that verifies against `attestor`.
     fn verify_signature(
         &self,
         image: &ImageInfo,
         digest: &str,
         attestor: &Attestor,
-    ) -> Result<(), CheckError>;
-    /// The in-toto statements (as JSON) of `predicate_type` about `image@digest` whose
-    /// signatures verify against `attestor`. Empty when none do.
+    ) -> Result<Evidence, CheckError>;
+    /// The in-toto statements of `predicate_type` about `image@digest` whose signatures
+    /// verify against `attestor`. Empty when none do.
     fn verify_attestations(
         &self,
         image: &ImageInfo,
         digest: &str,
         predicate_type: &str,
         attestor: &Attestor,
-    ) -> Result<Vec<Value>, CheckError>;
+    ) -> Result<Vec<VerifiedStatement>, CheckError>;
+}
+
+/// What decided a passing check: the attestor entry's path in the rule
+/// (`.attestors[0].entries[1].keyless`), the signer it established and the checks that
+/// passed, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    /// The image as written.
+    pub image: String,
+    /// The attestor entry, as a path in the rule.
+    pub attestor: String,
+    /// `signature` or `attestation <predicate type>`.
+    pub check: String,
+    /// Who signed: `key <sha256 of the SPKI>` or `<subject> from <issuer>`.
+    pub signer: String,
+    /// vouch-sign's passed checks (`signed entry timestamp`, `certificate chain`, ...).
+    pub checks: Vec<&'static str>,
+}
+
+impl Decision {
+    fn new(image: &str, attestor: String, check: String, evidence: &Evidence) -> Self {
+        let signer = match &evidence.signer {
+            Signer::Key { key_id } => format!("key {key_id}"),
+            Signer::Certificate {
+                subject_alternative_names,
+                issuer,
+            } => format!(
+                "{} from {}",
+                subject_alternative_names.join(", "),
+                issuer.as_deref().unwrap_or("?")
+            ),
+        };
+        Self {
+            image: image.to_owned(),
+            attestor,
+            check,
+            signer,
+            checks: evidence.checks.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} verified by {} (signer {}; checks: {})",
+            self.image,
+            self.check,
+            self.attestor,
+            self.signer,
+            self.checks.join(", ")
+        )
+    }
 }
 
 /// A rule's verdict on a resource.
@@ -109,6 +224,9 @@ pub struct RuleResult {
     pub message: String,
     /// Whether a failure blocks admission.
     pub enforce: bool,
+    /// For a pass: which attestor entries and checks decided it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Decision>,
 }
 
 /// An RFC 6902 `replace` operation.
@@ -265,14 +383,50 @@ impl PolicySet {
         Ok(out)
     }
 
-    /// Validation problems of every policy, each prefixed with the policy's kind and name.
+    /// The policies with a rule that applies to `resource` (by kind, namespace and name:
+    /// Kyverno `verifyImages` rules, autogen included, and every `ClusterImagePolicy` for
+    /// kinds with a pod spec), as `Kind name`. For requests that carry no object to look at.
+    pub fn matching(&self, resource: &Resource) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &self.kyverno {
+            if matches!(&p.scope, PolicyScope::Namespace(ns) if *ns != resource.namespace) {
+                continue;
+            }
+            if p.spec
+                .rules
+                .iter()
+                .any(|r| !r.verify_images.is_empty() && applicable(r, resource).is_some())
+            {
+                out.push(format!("{} {}", p.kind(), p.name));
+            }
+        }
+        if resource.pod_spec_pointer().is_some() {
+            out.extend(
+                self.image_policies
+                    .iter()
+                    .map(|p| format!("ClusterImagePolicy {}", p.name)),
+            );
+        }
+        out
+    }
+
+    /// Validation problems of every policy, each prefixed with the policy's kind and name;
+    /// features vouch does not evaluate are problems too (`not supported: ...`).
     pub fn validate(&self) -> Vec<(String, Vec<crate::Problem>)> {
+        self.validate_with(false)
+    }
+
+    /// [`PolicySet::validate`]; with `ignore_unsupported` (`--ignore-unsupported`) the
+    /// unsupported features are left out: the rules using them are reported as `skip`,
+    /// with the reason, when evaluated.
+    pub fn validate_with(&self, ignore_unsupported: bool) -> Vec<(String, Vec<crate::Problem>)> {
         let k = self.kyverno.iter().map(|p| {
-            let kind = match p.scope {
-                PolicyScope::Cluster => "ClusterPolicy",
-                PolicyScope::Namespace(_) => "Policy",
+            let problems = if ignore_unsupported {
+                p.validate_structure()
+            } else {
+                p.validate()
             };
-            (format!("{kind} {}", p.name), p.validate())
+            (format!("{} {}", p.kind(), p.name), problems)
         });
         let c = self
             .image_policies
@@ -298,6 +452,21 @@ pub fn evaluate(
         return Ok(report);
     }
     let images = resource.images(limits)?;
+    let imageless = resource.imageless_containers();
+    if !imageless.is_empty() {
+        // Every ClusterImagePolicy applies to every pod-spec kind (`spec.match` is not
+        // evaluated), so a container without an image is refused under each.
+        for policy in &set.image_policies {
+            report.results.push(RuleResult {
+                policy: policy.name.clone(),
+                rule: "authorities".into(),
+                status: Status::Fail,
+                message: imageless_message(&imageless),
+                enforce: true,
+                evidence: Vec::new(),
+            });
+        }
+    }
     let mut per_policy: Vec<Vec<Outcome>> = set.image_policies.iter().map(|_| Vec::new()).collect();
     let mut unmatched = Vec::new();
     for c in &images {
@@ -359,12 +528,25 @@ pub fn evaluate(
         if status == Status::Fail && !policy.enforce() && options.audit_warn {
             status = Status::Warn;
         }
+        let evidence = if status == Status::Pass {
+            outcomes
+                .iter()
+                .filter_map(|o| match o {
+                    Outcome::Pass { evidence, .. } => Some(evidence.iter().cloned()),
+                    _ => None,
+                })
+                .flatten()
+                .collect()
+        } else {
+            Vec::new()
+        };
         report.results.push(RuleResult {
             policy: policy.name.clone(),
             rule: "authorities".into(),
             status,
             message,
             enforce: policy.enforce(),
+            evidence,
         });
     }
     if !unmatched.is_empty() && options.no_match != NoMatch::Allow {
@@ -379,6 +561,7 @@ pub fn evaluate(
             },
             message: format!("no matching policies: {}", unmatched.join(", ")),
             enforce: !warn,
+            evidence: Vec::new(),
         });
     }
     for p in &report.patches {
@@ -398,6 +581,7 @@ pub fn apply(
     limits: &Limits,
 ) -> Result<ResourceReport> {
     let images = resource.images(limits)?;
+    let imageless = resource.imageless_containers();
     let mut report = ResourceReport {
         kind: resource.kind.clone(),
         namespace: resource.namespace.clone(),
@@ -412,7 +596,22 @@ pub fn apply(
         {
             continue;
         }
-        for rule in &policy.spec.rules {
+        for (r, rule) in policy.spec.rules.iter().enumerate() {
+            let Some(rule_name) = applicable(rule, resource) else {
+                continue;
+            };
+            if let Some(reason) = policy.rule_skip_reason(r) {
+                // Loaded with --ignore-unsupported: said, never silently passed.
+                report.results.push(RuleResult {
+                    policy: policy.name.clone(),
+                    rule: rule_name,
+                    status: Status::Skip,
+                    message: reason,
+                    enforce: false,
+                    evidence: Vec::new(),
+                });
+                continue;
+            }
             if rule.verify_images.is_empty() {
                 continue;
             }
@@ -424,15 +623,26 @@ pub fn apply(
             {
                 continue;
             }
-            let Some(rule_name) = applicable(rule, resource) else {
+            if !imageless.is_empty() {
+                // Issue 19 item 5: a container without an image under a matching rule is
+                // refused (Kyverno ignores it; the API server would refuse it later, vouch
+                // does not rely on that).
+                report.results.push(RuleResult {
+                    policy: policy.name.clone(),
+                    rule: rule_name,
+                    status: Status::Fail,
+                    message: imageless_message(&imageless),
+                    enforce: true,
+                    evidence: Vec::new(),
+                });
                 continue;
-            };
+            }
             let mut outcomes = Vec::new();
             let mut enforce = false;
             for vi in &rule.verify_images {
                 enforce |= vi.action(&policy.spec) == FailureAction::Enforce;
                 for c in &images {
-                    let outcome = verify_one(vi, &c.image, verifier, options.phase);
+                    let outcome = verify_one(vi, &c.image, verifier, options.phase, resource);
                     if let Outcome::Pass {
                         pin: Some(value), ..
                     } = &outcome
@@ -452,12 +662,25 @@ pub fn apply(
             if status == Status::Fail && !enforce && options.audit_warn {
                 status = Status::Warn;
             }
+            let evidence = if status == Status::Pass {
+                outcomes
+                    .iter()
+                    .filter_map(|o| match o {
+                        Outcome::Pass { evidence, .. } => Some(evidence.iter().cloned()),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect()
+            } else {
+                Vec::new()
+            };
             report.results.push(RuleResult {
                 policy: policy.name.clone(),
                 rule: rule_name,
                 status,
                 message,
                 enforce,
+                evidence,
             });
         }
     }
@@ -506,6 +729,7 @@ pub(crate) enum Outcome {
     Pass {
         message: String,
         pin: Option<String>,
+        evidence: Vec<Decision>,
     },
     Fail(String),
     Error(String),
@@ -572,11 +796,22 @@ fn combine(outcomes: &[Outcome]) -> (Status, String) {
     }
 }
 
+fn imageless_message(imageless: &[(String, String)]) -> String {
+    imageless
+        .iter()
+        .map(|(pointer, container)| {
+            format!("container {container:?} ({pointer}) has no image: refused before verification")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn verify_one(
     vi: &ImageVerification,
     raw: &str,
     verifier: &dyn ImageVerifier,
     phase: Phase,
+    resource: &Resource,
 ) -> Outcome {
     let info = match ImageInfo::parse(raw) {
         Ok(i) => i,
@@ -603,6 +838,7 @@ fn verify_one(
                 Outcome::Pass {
                     message: format!("image {raw} is pinned to a digest"),
                     pin: None,
+                    evidence: Vec::new(),
                 }
             } else {
                 Outcome::NotMatched
@@ -621,6 +857,12 @@ fn verify_one(
             vi.type_.as_deref().unwrap_or_default()
         ));
     }
+    if vi.attestors.is_empty() && vi.attestations.is_empty() {
+        // Refused at load; never a pass if it gets here anyway.
+        return Outcome::Fail(format!(
+            "failed to verify image {raw}: the entry names no attestors or attestations"
+        ));
+    }
     let digest = match &info.digest {
         Some(d) => d.clone(),
         None => match verifier.resolve(&info) {
@@ -633,10 +875,13 @@ fn verify_one(
             }
         },
     };
+    let mut evidence = Vec::new();
     for (s, set) in vi.attestors.iter().enumerate() {
         let path = format!(".attestors[{s}]");
-        if let Err(e) = check_set(set, &path, 0, &mut |a| {
-            verifier.verify_signature(&info, &digest, a)
+        if let Err(e) = check_set(set, &path, 0, &mut |a, ep| {
+            let ev = verifier.verify_signature(&info, &digest, a)?;
+            evidence.push(Decision::new(raw, ep.to_owned(), "signature".into(), &ev));
+            Ok(())
         }) {
             let m = format!("failed to verify image {raw}: {}", e.message());
             return match e {
@@ -645,25 +890,70 @@ fn verify_one(
             };
         }
     }
+    let mut context = serde_json::Map::new();
+    context.insert(
+        "request".into(),
+        json!({"object": resource.object, "operation": "CREATE"}),
+    );
+    context.insert(
+        "image".into(),
+        json!({"reference": raw, "digest": digest, "registry": info.registry, "path": info.path}),
+    );
     for (k, att) in vi.attestations.iter().enumerate() {
-        if let Err(e) = check_attestation(att, k, raw, &info, &digest, verifier) {
-            return match e {
-                CheckError::Failed(m) => Outcome::Fail(m),
-                CheckError::Error(m) => Outcome::Error(m),
-            };
+        match check_attestation(att, k, raw, &info, &digest, verifier, &mut evidence) {
+            Err(CheckError::Failed(m)) => return Outcome::Fail(m),
+            Err(CheckError::Error(m)) => return Outcome::Error(m),
+            Ok(predicate) => {
+                // Kyverno stores the first predicate under the attestation's name for
+                // `validate.deny` (`K:pkg/engine/internal/imageverifier.go`).
+                if let (Some(name), Some(p)) = (&att.name, predicate) {
+                    context.insert(name.clone(), p);
+                }
+            }
         }
     }
-    let what = match (vi.attestors.is_empty(), vi.attestations.is_empty()) {
-        (false, _) => "verified image signatures",
-        (true, false) => "verified image attestations",
-        (true, true) => "mutated image digest",
+    if let Some(validate) = &vi.validate {
+        let context = Value::Object(context);
+        let conditions = validate.deny.as_ref().and_then(|d| d.conditions.as_ref());
+        let Some(conditions) = conditions else {
+            return Outcome::Fail(format!(
+                "image validation failed for {raw}: validate has no deny conditions"
+            ));
+        };
+        match evaluate_conditions(std::slice::from_ref(conditions), &context) {
+            // The deny conditions hold: denied.
+            Ok(Ok(())) => {
+                let message = validate
+                    .message
+                    .as_ref()
+                    .map(|m| match substitute(&Value::String(m.clone()), &context) {
+                        Ok(Value::String(s)) => s,
+                        _ => m.clone(),
+                    })
+                    .unwrap_or_else(|| "denied by validate.deny".into());
+                return Outcome::Fail(format!("image validation failed for {raw}: {message}"));
+            }
+            Ok(Err(_)) => {}
+            Err(e) => {
+                return Outcome::Error(format!(
+                    "image validation failed for {raw}: validate.deny: {e}"
+                ));
+            }
+        }
+    }
+    let what = if vi.attestors.is_empty() {
+        "verified image attestations"
+    } else {
+        "verified image signatures"
     };
     Outcome::Pass {
         message: format!("{what} for {raw}"),
         pin: info.digest.is_none().then(|| info.pinned(&digest)),
+        evidence,
     }
 }
 
+/// Checks one attestation; returns the first verified predicate (for `validate.deny`).
 fn check_attestation(
     att: &Attestation,
     k: usize,
@@ -671,18 +961,19 @@ fn check_attestation(
     info: &ImageInfo,
     digest: &str,
     verifier: &dyn ImageVerifier,
-) -> Result<(), CheckError> {
+    evidence: &mut Vec<Decision>,
+) -> Result<Option<Value>, CheckError> {
     let pt = att.predicate_type().unwrap_or_default();
     if att.attestors.is_empty() {
-        // Kyverno then checks with an empty attestor and SCTs off (#17125); vouch refuses to
-        // accept an attestation nobody is required to have signed.
+        // Refused at load (Kyverno would check with an empty attestor and SCTs off, #17125).
         return Err(CheckError::Failed(format!(
             "image attestations verification failed for {raw}: .attestations[{k}] names no attestors"
         )));
     }
+    let mut first = None;
     for (s, set) in att.attestors.iter().enumerate() {
         let path = format!(".attestations[{k}].attestors[{s}]");
-        check_set(set, &path, 0, &mut |a| {
+        check_set(set, &path, 0, &mut |a, ep| {
             let statements = verifier.verify_attestations(info, digest, pt, a)?;
             if statements.is_empty() {
                 return Err(CheckError::Failed(format!(
@@ -690,7 +981,8 @@ fn check_attestation(
                 )));
             }
             for st in &statements {
-                match evaluate_conditions(&att.conditions, &statement_context(st)) {
+                let value = serde_json::to_value(&st.statement).unwrap_or(Value::Null);
+                match evaluate_conditions(&att.conditions, &statement_context(&value)) {
                     Ok(Ok(())) => {}
                     Ok(Err(msg)) => {
                         return Err(CheckError::Failed(format!(
@@ -699,7 +991,14 @@ fn check_attestation(
                     }
                     Err(e) => return Err(CheckError::Error(e.to_string())),
                 }
+                first.get_or_insert_with(|| st.statement.predicate.clone());
             }
+            evidence.push(Decision::new(
+                raw,
+                ep.to_owned(),
+                format!("attestation {pt}"),
+                &statements[0].evidence,
+            ));
             Ok(())
         })
         .map_err(|e| match e {
@@ -711,7 +1010,7 @@ fn check_attestation(
             )),
         })?;
     }
-    Ok(())
+    Ok(first)
 }
 
 /// A PEM bundle holding several keys becomes one entry per key before counting
@@ -720,15 +1019,14 @@ fn expand(set: &AttestorSet) -> Vec<Attestor> {
     let mut out = Vec::new();
     for e in &set.entries {
         let pems = e
-            .keys
-            .as_ref()
+            .keys()
             .and_then(|k| k.public_keys.as_deref())
             .map(split_pem)
             .unwrap_or_default();
         if pems.len() > 1 {
             for pem in pems {
                 let mut one = e.clone();
-                if let Some(k) = one.keys.as_mut() {
+                if let AttestorKind::Keys(k) = &mut one.kind {
                     k.public_keys = Some(pem);
                 }
                 out.push(one);
@@ -758,12 +1056,13 @@ fn split_pem(text: &str) -> Vec<String> {
 }
 
 /// Counts verified entries of `set` against its required count; the error joins each failed
-/// entry's message prefixed with its path (`.attestors[0].entries[1].keys: …`).
+/// entry's message prefixed with its path (`.attestors[0].entries[1].keys: …`). `check` gets
+/// the entry and its path.
 fn check_set(
     set: &AttestorSet,
     path: &str,
     depth: usize,
-    check: &mut dyn FnMut(&Attestor) -> Result<(), CheckError>,
+    check: &mut dyn FnMut(&Attestor, &str) -> Result<(), CheckError>,
 ) -> Result<(), CheckError> {
     let entries = expand(set);
     let required = match set.count {
@@ -774,14 +1073,13 @@ fn check_set(
     let mut errors = Vec::new();
     let mut any_error = false;
     for (j, entry) in entries.iter().enumerate() {
-        let ep = format!("{path}.entries[{j}].{}", entry.kind());
-        let result = match &entry.attestor {
-            Some(nested) if depth < 4 => match AttestorSet::deserialize(nested) {
-                Ok(inner) => check_set(&inner, &ep, depth + 1, check),
-                Err(e) => Err(CheckError::Error(format!("nested attestor: {e}"))),
-            },
-            Some(_) => Err(CheckError::Error("attestor sets nested too deeply".into())),
-            None => check(entry),
+        let ep = format!("{path}.entries[{j}].{}", entry.kind_name());
+        let result = match &entry.kind {
+            AttestorKind::Nested(inner) if depth < 4 => check_set(inner, &ep, depth + 1, check),
+            AttestorKind::Nested(_) => {
+                Err(CheckError::Error("attestor sets nested too deeply".into()))
+            }
+            _ => check(entry, &ep),
         };
         match result {
             Ok(()) => verified += 1,

@@ -1,13 +1,19 @@
 //! Kyverno `ClusterPolicy` / `Policy` (kyverno.io/v1) with `verifyImages` rules, as written.
 //!
-//! Field names and defaults follow `kyverno/kyverno:api/kyverno/v1/image_verification_types.go`
-//! and `spec_types.go` (see `../shared/notes/admission-policy.md` §1). [`Policy::validate`]
-//! reports the mistakes Kyverno's `pkg/validation/policy/validate.go` and the types'
-//! `Validate()` methods reject, each with its field path.
+//! Field names and defaults follow `kyverno/kyverno:api/kyverno/v1/image_verification_types.go`,
+//! `rule_types.go`, `spec_types.go`, `match_resources_types.go` and
+//! `resource_description_types.go` (see `../shared/notes/admission-policy.md` §1). Every
+//! struct refuses unknown fields ([`crate::strict`]); every field of Kyverno's schema is
+//! known, so a misspelling is reported as one with the nearest name.
+//!
+//! [`Policy::validate`] reports the mistakes Kyverno's `pkg/validation/policy/validate.go` and
+//! the types' `Validate()` methods reject, each with its field path, and every feature vouch
+//! does not evaluate as `not supported: <path>` ([`Policy::unsupported`]): a rule vouch cannot
+//! evaluate as written is never silently passed.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::error::Problem;
@@ -29,6 +35,8 @@ pub struct Policy {
     pub name: String,
     /// Where it applies.
     pub scope: PolicyScope,
+    /// metadata.annotations (`pod-policies.kyverno.io/autogen-controllers`).
+    pub annotations: BTreeMap<String, String>,
     /// The spec.
     pub spec: Spec,
 }
@@ -42,14 +50,25 @@ impl Policy {
             PolicyScope::Namespace(ns) => format!("{ns}/{}", self.name),
         }
     }
+
+    /// `ClusterPolicy` or `Policy`.
+    pub fn kind(&self) -> &'static str {
+        match self.scope {
+            PolicyScope::Cluster => "ClusterPolicy",
+            PolicyScope::Namespace(_) => "Policy",
+        }
+    }
 }
 
 /// `spec`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Spec {
     /// Deprecated policy-wide action; any value other than `Enforce`/`enforce` is Audit.
     pub validation_failure_action: Option<String>,
+    /// Per-namespace action overrides (not supported).
+    #[serde(default)]
+    pub validation_failure_action_overrides: Vec<Value>,
     /// Deprecated; `Fail` (default) or `Ignore`.
     pub failure_policy: Option<String>,
     /// `webhookConfiguration.failurePolicy` / `timeoutSeconds`.
@@ -60,6 +79,20 @@ pub struct Spec {
     pub background: Option<bool>,
     /// Applied at admission (default true).
     pub admission: Option<bool>,
+    /// Audit results as API warnings.
+    pub emit_warning: Option<bool>,
+    /// `All` (default) or `One` (not supported).
+    pub apply_rules: Option<String>,
+    /// Deprecated.
+    pub schema_validation: Option<bool>,
+    /// Mutate-existing switch (mutate rules are not supported).
+    pub mutate_existing_on_policy_update: Option<bool>,
+    /// Generate-existing switch (generate rules are not supported).
+    pub generate_existing_on_policy_update: Option<bool>,
+    /// Generate-existing switch (generate rules are not supported).
+    pub generate_existing: Option<bool>,
+    /// Server-side apply for generate/mutate-existing.
+    pub use_server_side_apply: Option<bool>,
     /// The rules.
     #[serde(default)]
     pub rules: Vec<Rule>,
@@ -67,12 +100,15 @@ pub struct Spec {
 
 /// `spec.webhookConfiguration`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookConfiguration {
     /// `Fail` or `Ignore`.
     pub failure_policy: Option<String>,
     /// 1 to 30.
     pub timeout_seconds: Option<i64>,
+    /// CEL match conditions (not supported).
+    #[serde(default)]
+    pub match_conditions: Vec<Value>,
 }
 
 impl Spec {
@@ -97,30 +133,95 @@ impl Spec {
 
 /// `spec.rules[]`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rule {
     /// Rule name.
     #[serde(default)]
     pub name: String,
+    /// Context variables (not supported).
+    #[serde(default)]
+    pub context: Vec<Value>,
+    /// Extra report properties (reporting only).
+    #[serde(default)]
+    pub report_properties: BTreeMap<String, String>,
     /// Resources the rule applies to.
     #[serde(rename = "match", default)]
     pub match_: MatchResources,
     /// Resources it never applies to.
     pub exclude: Option<MatchResources>,
+    /// Custom image locations (not supported).
+    pub image_extractors: Option<Value>,
+    /// Preconditions (not supported).
+    pub preconditions: Option<Value>,
+    /// CEL preconditions (not supported).
+    #[serde(default)]
+    pub cel_preconditions: Vec<Value>,
+    /// Mutate rules (not supported).
+    pub mutate: Option<Value>,
+    /// Validate rules (not supported).
+    pub validate: Option<Validation>,
+    /// Generate rules (not supported).
+    pub generate: Option<Value>,
     /// The image verifications.
     #[serde(default)]
     pub verify_images: Vec<ImageVerification>,
-    /// Other rule types vouch does not evaluate (kept to report them).
-    pub validate: Option<Value>,
-    /// Mutate rules (not evaluated).
-    pub mutate: Option<Value>,
-    /// Generate rules (not evaluated).
-    pub generate: Option<Value>,
+    /// Background request switch.
+    pub skip_background_requests: Option<bool>,
+}
+
+/// `rules[].validate`: read so that a misspelling is reported, refused as not supported.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Validation {
+    /// Per-rule action.
+    pub failure_action: Option<String>,
+    /// Per-namespace overrides.
+    #[serde(default)]
+    pub failure_action_overrides: Vec<Value>,
+    /// Existing-violation switch.
+    pub allow_existing_violations: Option<bool>,
+    /// Message.
+    pub message: Option<String>,
+    /// Signed manifests.
+    pub manifests: Option<Value>,
+    /// foreach.
+    pub foreach: Option<Value>,
+    /// pattern.
+    pub pattern: Option<Value>,
+    /// anyPattern.
+    pub any_pattern: Option<Value>,
+    /// deny.
+    pub deny: Option<Value>,
+    /// podSecurity.
+    pub pod_security: Option<Value>,
+    /// cel.
+    pub cel: Option<Value>,
+    /// Deprecated assert.
+    pub assert: Option<Value>,
+}
+
+impl Validation {
+    /// The names of the checks this block sets, in schema order.
+    fn checks(&self) -> Vec<&'static str> {
+        [
+            ("pattern", self.pattern.is_some()),
+            ("anyPattern", self.any_pattern.is_some()),
+            ("deny", self.deny.is_some()),
+            ("foreach", self.foreach.is_some()),
+            ("podSecurity", self.pod_security.is_some()),
+            ("cel", self.cel.is_some()),
+            ("manifests", self.manifests.is_some()),
+            ("assert", self.assert.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(n, set)| set.then_some(n))
+        .collect()
+    }
 }
 
 /// `match` / `exclude`: `any` (OR), `all` (AND), or the legacy inline `resources`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MatchResources {
     /// Any of these filters.
     #[serde(default)]
@@ -130,20 +231,38 @@ pub struct MatchResources {
     pub all: Vec<ResourceFilter>,
     /// Legacy form.
     pub resources: Option<ResourceDescription>,
+    /// Legacy user info (not supported).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Legacy user info (not supported).
+    #[serde(default)]
+    pub cluster_roles: Vec<String>,
+    /// Legacy user info (not supported).
+    #[serde(default)]
+    pub subjects: Vec<Value>,
 }
 
 /// One filter.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceFilter {
     /// The resource description.
     #[serde(default)]
     pub resources: ResourceDescription,
+    /// User info (not supported).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// User info (not supported).
+    #[serde(default)]
+    pub cluster_roles: Vec<String>,
+    /// User info (not supported).
+    #[serde(default)]
+    pub subjects: Vec<Value>,
 }
 
-/// `resources: {kinds, namespaces, names, name, selector}`.
+/// `resources: {kinds, namespaces, names, name, selector, ...}`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceDescription {
     /// Kinds, optionally `group/version/Kind` or `version/Kind`; wildcards allowed.
     #[serde(default)]
@@ -156,8 +275,16 @@ pub struct ResourceDescription {
     pub names: Vec<String>,
     /// Deprecated single name wildcard.
     pub name: Option<String>,
-    /// Label selector (vouch does not evaluate selectors; a rule using one is reported).
+    /// Annotation wildcards (not supported).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Label selector (not supported).
     pub selector: Option<Value>,
+    /// Namespace label selector (not supported).
+    pub namespace_selector: Option<Value>,
+    /// Admission operations (not supported).
+    #[serde(default)]
+    pub operations: Vec<String>,
 }
 
 impl ResourceDescription {
@@ -179,6 +306,22 @@ impl ResourceDescription {
             && self.names.is_empty()
             && self.name.is_none()
             && self.selector.is_none()
+            && self.namespace_selector.is_none()
+            && self.annotations.is_empty()
+            && self.operations.is_empty()
+    }
+
+    /// Fields set here that vouch does not evaluate.
+    fn unsupported(&self) -> Vec<&'static str> {
+        [
+            ("annotations", !self.annotations.is_empty()),
+            ("selector", self.selector.is_some()),
+            ("namespaceSelector", self.namespace_selector.is_some()),
+            ("operations", !self.operations.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(n, set)| set.then_some(n))
+        .collect()
     }
 }
 
@@ -225,6 +368,40 @@ impl MatchResources {
         }
         any
     }
+
+    /// `(relative path, field)` of everything set here that vouch does not evaluate.
+    fn unsupported(&self) -> Vec<(String, &'static str)> {
+        let mut out = Vec::new();
+        let user = |roles: &Vec<String>, cluster: &Vec<String>, subjects: &Vec<Value>| {
+            [
+                ("roles", !roles.is_empty()),
+                ("clusterRoles", !cluster.is_empty()),
+                ("subjects", !subjects.is_empty()),
+            ]
+            .into_iter()
+            .filter_map(|(n, set)| set.then_some(n))
+            .collect::<Vec<_>>()
+        };
+        for f in user(&self.roles, &self.cluster_roles, &self.subjects) {
+            out.push((String::new(), f));
+        }
+        if let Some(r) = &self.resources {
+            for f in r.unsupported() {
+                out.push(("resources".into(), f));
+            }
+        }
+        for (which, list) in [("any", &self.any), ("all", &self.all)] {
+            for (i, filter) in list.iter().enumerate() {
+                for f in user(&filter.roles, &filter.cluster_roles, &filter.subjects) {
+                    out.push((format!("{which}[{i}]"), f));
+                }
+                for f in filter.resources.unsupported() {
+                    out.push((format!("{which}[{i}].resources"), f));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// `Audit` or `Enforce`.
@@ -238,7 +415,7 @@ pub enum FailureAction {
 
 /// `verifyImages[]`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImageVerification {
     /// Per-entry action; unset inherits the policy's.
     pub failure_action: Option<String>,
@@ -257,20 +434,86 @@ pub struct ImageVerification {
     /// In-toto attestation checks.
     #[serde(default)]
     pub attestations: Vec<Attestation>,
-    /// Alternate signature repository.
+    /// Alternate signature repository (not supported).
     pub repository: Option<String>,
+    /// Experimental OCI 1.1 discovery (vouch always looks at both places).
+    #[serde(rename = "cosignOCI11")]
+    pub cosign_oci11: Option<bool>,
     /// Rewrite tags to `tag@digest` (default true).
     pub mutate_digest: Option<bool>,
-    /// Require a digest in the final image (default true).
+    /// Require a digest in the reference (default true).
     pub verify_digest: Option<bool>,
     /// Require a pass/skip record (default true).
     pub required: Option<bool>,
     /// Use the verification cache (default true).
     pub use_cache: Option<bool>,
-    /// Deprecated single pattern.
+    /// Deny conditions evaluated on the verified image data.
+    pub validate: Option<ImageValidate>,
+    /// Registry credentials (vouch uses the webhook's own credentials).
+    pub image_registry_credentials: Option<RegistryCredentials>,
+    /// Deprecated single pattern (converted into `imageReferences`).
     pub image: Option<String>,
-    /// Deprecated inline key.
+    /// Deprecated inline key (converted into an attestor).
     pub key: Option<String>,
+    /// Deprecated keyless roots (converted into an attestor).
+    pub roots: Option<String>,
+    /// Deprecated keyless subject (converted into an attestor).
+    pub subject: Option<String>,
+    /// Deprecated keyless issuer (converted into an attestor).
+    pub issuer: Option<String>,
+    /// Deprecated keyless extensions (not supported).
+    #[serde(default)]
+    pub additional_extensions: BTreeMap<String, String>,
+    /// Deprecated signed annotations (converted into the attestor).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// `verifyImages[].imageRegistryCredentials`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistryCredentials {
+    /// Plain HTTP registries.
+    pub allow_insecure_registry: Option<bool>,
+    /// Cloud credential helpers.
+    #[serde(default)]
+    pub providers: Vec<String>,
+    /// Pull secrets.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+}
+
+/// `verifyImages[].validate`: `deny.conditions` over the verified image data.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImageValidate {
+    /// Message when denied (may hold variables).
+    pub message: Option<String>,
+    /// The deny conditions.
+    pub deny: Option<Deny>,
+}
+
+/// `deny: {conditions}`: the conditions as `{any, all}` or the legacy list (all must hold).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deny {
+    /// The conditions; the request is denied when they hold.
+    #[serde(default, deserialize_with = "any_all_or_list")]
+    pub conditions: Option<AnyAllConditions>,
+}
+
+fn any_all_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<AnyAllConditions>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        List(Vec<Condition>),
+        AnyAll(AnyAllConditions),
+    }
+    Ok(match Option::<Form>::deserialize(d)? {
+        None => None,
+        Some(Form::List(all)) => Some(AnyAllConditions { any: vec![], all }),
+        Some(Form::AnyAll(c)) => Some(c),
+    })
 }
 
 impl ImageVerification {
@@ -306,13 +549,59 @@ impl ImageVerification {
     pub fn references(&self) -> impl Iterator<Item = &String> {
         self.image_references.iter().chain(self.image.iter())
     }
+
+    /// Kyverno's `Convert()` (`api/kyverno/v1/image_verification_types.go`): the deprecated
+    /// `image`, `key`, `issuer`/`subject`/`roots` and `annotations` become
+    /// `imageReferences` and one attestor set (on the attestations when there are any).
+    pub fn convert(&mut self) {
+        if self.image.is_none() && self.key.is_none() && self.issuer.is_none() {
+            return;
+        }
+        if let Some(image) = self.image.take() {
+            self.image_references.push(image);
+        }
+        let kind = if let Some(key) = self.key.take() {
+            Some(AttestorKind::Keys(StaticKeys {
+                public_keys: Some(key),
+                ..StaticKeys::default()
+            }))
+        } else {
+            self.issuer.take().map(|issuer| {
+                AttestorKind::Keyless(Keyless {
+                    issuer: Some(issuer),
+                    subject: self.subject.take(),
+                    roots: self.roots.take(),
+                    ..Keyless::default()
+                })
+            })
+        };
+        let Some(kind) = kind else {
+            return;
+        };
+        let set = AttestorSet {
+            count: None,
+            entries: vec![Attestor {
+                kind,
+                annotations: std::mem::take(&mut self.annotations),
+                repository: None,
+                signature_algorithm: None,
+            }],
+        };
+        if self.attestations.is_empty() {
+            self.attestors.push(set);
+        } else {
+            for a in &mut self.attestations {
+                a.attestors.push(set.clone());
+            }
+        }
+    }
 }
 
-/// `attestors[]`: `count` of `entries` must verify (none or 0 = all).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// `attestors[]`: `count` of `entries` must verify (unset = all).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AttestorSet {
-    /// Required number of verified entries.
+    /// Required number of verified entries (1 to the number of entries).
     pub count: Option<i64>,
     /// The entries.
     #[serde(default)]
@@ -320,7 +609,7 @@ pub struct AttestorSet {
 }
 
 impl AttestorSet {
-    /// How many entries must verify: `count`, or all of them when unset or 0.
+    /// How many entries must verify: `count`, or all of them when unset.
     pub fn required(&self) -> usize {
         match self.count {
             Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
@@ -329,50 +618,119 @@ impl AttestorSet {
     }
 }
 
-/// One attestor: exactly one of `keys`, `certificates`, `keyless`, `attestor`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// One attestor entry: exactly one kind of trust, plus what every kind may carry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "RawAttestor")]
 pub struct Attestor {
-    /// Public keys.
-    pub keys: Option<StaticKeys>,
-    /// Certificates.
-    pub certificates: Option<Certificates>,
-    /// Fulcio identities.
-    pub keyless: Option<Keyless>,
-    /// Nested attestor set (raw).
-    pub attestor: Option<Value>,
+    /// What verifies the signature.
+    pub kind: AttestorKind,
     /// Signed annotations that must be present.
-    #[serde(default)]
     pub annotations: BTreeMap<String, String>,
-    /// Per-attestor signature repository.
+    /// Per-attestor signature repository (not supported).
     pub repository: Option<String>,
+    /// Deprecated per-entry hash algorithm.
+    pub signature_algorithm: Option<String>,
+}
+
+/// Exactly one of `keys`, `certificates`, `keyless`, `attestor` (Kyverno's
+/// `Attestor.Validate`: "keys, certificates, keyless, or a nested attestor is required").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AttestorKind {
+    /// Public keys.
+    Keys(StaticKeys),
+    /// Certificates.
+    Certificates(Certificates),
+    /// Fulcio identities.
+    Keyless(Keyless),
+    /// A nested attestor set.
+    Nested(Box<AttestorSet>),
 }
 
 impl Attestor {
+    /// An entry of this kind with nothing else set.
+    pub fn new(kind: AttestorKind) -> Self {
+        Self {
+            kind,
+            annotations: BTreeMap::new(),
+            repository: None,
+            signature_algorithm: None,
+        }
+    }
+
     /// `keys`, `keyless`, `certificates` or `attestor`, for messages (`.entries[0].keyless`).
-    pub fn kind(&self) -> &'static str {
-        if self.keys.is_some() {
-            "keys"
-        } else if self.keyless.is_some() {
-            "keyless"
-        } else if self.certificates.is_some() {
-            "certificates"
-        } else {
-            "attestor"
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            AttestorKind::Keys(_) => "keys",
+            AttestorKind::Keyless(_) => "keyless",
+            AttestorKind::Certificates(_) => "certificates",
+            AttestorKind::Nested(_) => "attestor",
+        }
+    }
+
+    /// The static keys, if this is a `keys` entry.
+    pub fn keys(&self) -> Option<&StaticKeys> {
+        match &self.kind {
+            AttestorKind::Keys(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The keyless identity, if this is a `keyless` entry.
+    pub fn keyless(&self) -> Option<&Keyless> {
+        match &self.kind {
+            AttestorKind::Keyless(k) => Some(k),
+            _ => None,
         }
     }
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawAttestor {
+    keys: Option<StaticKeys>,
+    certificates: Option<Certificates>,
+    keyless: Option<Keyless>,
+    attestor: Option<Box<AttestorSet>>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    repository: Option<String>,
+    signature_algorithm: Option<String>,
+}
+
+impl TryFrom<RawAttestor> for Attestor {
+    type Error = String;
+
+    fn try_from(raw: RawAttestor) -> Result<Self, String> {
+        let kind = match (raw.keys, raw.certificates, raw.keyless, raw.attestor) {
+            (Some(k), None, None, None) => AttestorKind::Keys(k),
+            (None, Some(c), None, None) => AttestorKind::Certificates(c),
+            (None, None, Some(k), None) => AttestorKind::Keyless(k),
+            (None, None, None, Some(a)) => AttestorKind::Nested(a),
+            _ => {
+                return Err(
+                    "exactly one of keys, certificates, keyless or attestor is required".into(),
+                );
+            }
+        };
+        Ok(Self {
+            kind,
+            annotations: raw.annotations,
+            repository: raw.repository,
+            signature_algorithm: raw.signature_algorithm,
+        })
+    }
+}
+
 /// `keys`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StaticKeys {
     /// PEM public key(s).
     pub public_keys: Option<String>,
     /// KMS URI (not supported offline).
     pub kms: Option<String>,
-    /// Secret reference (not supported offline).
-    pub secret: Option<Value>,
+    /// Secret reference (not supported: no API server).
+    pub secret: Option<SecretRef>,
     /// Transparency log settings.
     pub rekor: Option<Rekor>,
     /// CT log settings.
@@ -381,9 +739,21 @@ pub struct StaticKeys {
     pub signature_algorithm: Option<String>,
 }
 
+/// `keys.secret`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// Secret name.
+    #[serde(default)]
+    pub name: String,
+    /// Secret namespace.
+    #[serde(default)]
+    pub namespace: String,
+}
+
 /// `certificates`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Certificates {
     /// PEM certificate.
     pub cert: Option<String>,
@@ -396,8 +766,8 @@ pub struct Certificates {
 }
 
 /// `keyless`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Keyless {
     /// SAN wildcard.
     pub subject: Option<String>,
@@ -409,9 +779,9 @@ pub struct Keyless {
     /// Issuer regular expression (unanchored).
     #[serde(rename = "issuerRegExp")]
     pub issuer_regexp: Option<String>,
-    /// PEM Fulcio chain.
+    /// PEM Fulcio chain: when set, the only CAs this attestor trusts.
     pub roots: Option<String>,
-    /// Fulcio extension (OID) to wildcard.
+    /// Fulcio extension (OID) to wildcard (not supported).
     #[serde(default)]
     pub additional_extensions: BTreeMap<String, String>,
     /// Transparency log settings.
@@ -421,12 +791,12 @@ pub struct Keyless {
 }
 
 /// `rekor`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rekor {
     /// Log URL (never contacted by vouch; entries are checked offline).
     pub url: Option<String>,
-    /// PEM log key.
+    /// PEM log key: when set, the only log this attestor trusts.
     pub pubkey: Option<String>,
     /// Skip the transparency log check.
     #[serde(default)]
@@ -434,21 +804,21 @@ pub struct Rekor {
 }
 
 /// `ctlog`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CtLog {
     /// Skip the SCT check.
     #[serde(rename = "ignoreSCT", default)]
     pub ignore_sct: bool,
-    /// PEM CT log key.
+    /// PEM CT log key: when set, the only CT log this attestor trusts.
     pub pubkey: Option<String>,
-    /// PEM RFC 3161 TSA chain.
+    /// PEM RFC 3161 TSA chain (not supported).
     pub tsa_cert_chain: Option<String>,
 }
 
 /// `attestations[]`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Attestation {
     /// Context variable name.
     pub name: Option<String>,
@@ -474,6 +844,7 @@ impl Attestation {
 
 /// `{any: [...], all: [...]}`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AnyAllConditions {
     /// At least one holds.
     #[serde(default)]
@@ -485,6 +856,7 @@ pub struct AnyAllConditions {
 
 /// `{key, operator, value, message}`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Condition {
     /// Left side (may hold `{{ JMESPath }}`).
     #[serde(default)]
@@ -522,8 +894,22 @@ pub const OPERATORS: &[&str] = &[
 ];
 
 impl Policy {
-    /// Every mistake Kyverno would reject, with its field path. Empty means valid.
+    /// Every mistake Kyverno would reject and every feature vouch does not evaluate
+    /// (`not supported: ...`), each with its field path. Empty means valid and fully
+    /// evaluated.
     pub fn validate(&self) -> Vec<Problem> {
+        let mut out = self.structural();
+        out.extend(self.unsupported());
+        out
+    }
+
+    /// [`Policy::validate`] without the unsupported features (`--ignore-unsupported`: rules
+    /// using them are reported as `skip` when evaluated instead).
+    pub fn validate_structure(&self) -> Vec<Problem> {
+        self.structural()
+    }
+
+    fn structural(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         let mut push = |path: String, message: &str| {
             out.push(Problem {
@@ -542,6 +928,26 @@ impl Policy {
                 "spec.validationFailureAction".into(),
                 "must be Audit or Enforce",
             );
+        }
+        for (path, fp) in [
+            ("spec.failurePolicy", spec.failure_policy.as_deref()),
+            (
+                "spec.webhookConfiguration.failurePolicy",
+                spec.webhook_configuration
+                    .as_ref()
+                    .and_then(|w| w.failure_policy.as_deref()),
+            ),
+        ] {
+            if fp.is_some_and(|f| !matches!(f, "Fail" | "Ignore")) {
+                push(path.into(), "must be Fail or Ignore");
+            }
+        }
+        if spec
+            .apply_rules
+            .as_deref()
+            .is_some_and(|a| !matches!(a, "All" | "One"))
+        {
+            push("spec.applyRules".into(), "must be All or One");
         }
         if let Some(t) = spec
             .webhook_configuration
@@ -574,11 +980,268 @@ impl Policy {
                     "at least one resource kind is required in match",
                 );
             }
+            let types = usize::from(rule.validate.is_some())
+                + usize::from(rule.mutate.is_some())
+                + usize::from(rule.generate.is_some())
+                + usize::from(!rule.verify_images.is_empty());
+            if types != 1 {
+                push(
+                    rp.clone(),
+                    "a rule needs exactly one of validate, mutate, generate or verifyImages",
+                );
+            }
+            if let Some(v) = &rule.validate
+                && v.checks().is_empty()
+            {
+                push(
+                    format!("{rp}.validate"),
+                    "one of pattern, anyPattern, deny, foreach, podSecurity, cel, manifests or assert is required",
+                );
+            }
             for (v, vi) in rule.verify_images.iter().enumerate() {
                 validate_verification(spec, vi, &format!("{rp}.verifyImages[{v}]"), &mut push);
             }
         }
         out
+    }
+
+    /// Every feature set in this policy that vouch does not evaluate, as
+    /// `not supported: <what>` at its path. Loading refuses them unless told to skip the
+    /// rules using them.
+    pub fn unsupported(&self) -> Vec<Problem> {
+        let mut out = policy_unsupported(&self.spec);
+        for (r, rule) in self.spec.rules.iter().enumerate() {
+            out.extend(rule_unsupported(rule, &format!("spec.rules[{r}]")));
+        }
+        out
+    }
+
+    /// Why rule `r` cannot be evaluated as written, if it cannot: the first unsupported
+    /// feature of the policy or of the rule (`spec.rules[0].validate.pattern: not supported:
+    /// ...`).
+    pub fn rule_skip_reason(&self, r: usize) -> Option<String> {
+        let rule = self.spec.rules.get(r)?;
+        policy_unsupported(&self.spec)
+            .into_iter()
+            .chain(rule_unsupported(rule, &format!("spec.rules[{r}]")))
+            .next()
+            .map(|p| p.to_string())
+    }
+}
+
+fn not_supported(path: String, what: &str) -> Problem {
+    Problem {
+        path,
+        message: format!("not supported: {what}"),
+    }
+}
+
+fn policy_unsupported(spec: &Spec) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if spec.apply_rules.as_deref() == Some("One") {
+        out.push(not_supported(
+            "spec.applyRules".into(),
+            "applyRules One (vouch applies every matching rule)",
+        ));
+    }
+    if !spec.validation_failure_action_overrides.is_empty() {
+        out.push(not_supported(
+            "spec.validationFailureActionOverrides".into(),
+            "per-namespace failure actions",
+        ));
+    }
+    if spec
+        .webhook_configuration
+        .as_ref()
+        .is_some_and(|w| !w.match_conditions.is_empty())
+    {
+        out.push(not_supported(
+            "spec.webhookConfiguration.matchConditions".into(),
+            "CEL match conditions",
+        ));
+    }
+    out
+}
+
+fn rule_unsupported(rule: &Rule, rp: &str) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut push = |path: String, what: &str| out.push(not_supported(path, what));
+    if !rule.context.is_empty() {
+        push(format!("{rp}.context"), "context variables");
+    }
+    if rule.image_extractors.is_some() {
+        push(format!("{rp}.imageExtractors"), "custom image extractors");
+    }
+    if rule.preconditions.is_some() {
+        push(format!("{rp}.preconditions"), "preconditions");
+    }
+    if !rule.cel_preconditions.is_empty() {
+        push(format!("{rp}.celPreconditions"), "CEL preconditions");
+    }
+    if rule.mutate.is_some() {
+        push(
+            format!("{rp}.mutate"),
+            "mutate rules are not evaluated by vouch",
+        );
+    }
+    if rule.generate.is_some() {
+        push(
+            format!("{rp}.generate"),
+            "generate rules are not evaluated by vouch",
+        );
+    }
+    if let Some(v) = &rule.validate {
+        let checks = v.checks();
+        let first = checks.first().copied().unwrap_or("");
+        let path = if first.is_empty() {
+            format!("{rp}.validate")
+        } else {
+            format!("{rp}.validate.{first}")
+        };
+        push(path, "validate rules are not evaluated by vouch");
+    }
+    for (block, m) in std::iter::once(("match", Some(&rule.match_)))
+        .chain(std::iter::once(("exclude", rule.exclude.as_ref())))
+    {
+        let Some(m) = m else { continue };
+        for (rel, field) in m.unsupported() {
+            let path = if rel.is_empty() {
+                format!("{rp}.{block}.{field}")
+            } else {
+                format!("{rp}.{block}.{rel}.{field}")
+            };
+            push(path, &format!("{field} in {block}"));
+        }
+    }
+    for (v, vi) in rule.verify_images.iter().enumerate() {
+        let vp = format!("{rp}.verifyImages[{v}]");
+        if vi.type_.as_deref() == Some("Notary") {
+            push(format!("{vp}.type"), "Notary signatures");
+        }
+        if vi.repository.is_some() {
+            push(
+                format!("{vp}.repository"),
+                "signatures in another repository",
+            );
+        }
+        if !vi.additional_extensions.is_empty() {
+            push(
+                format!("{vp}.additionalExtensions"),
+                "Fulcio certificate extensions",
+            );
+        }
+        if let Some(validate) = &vi.validate
+            && validate
+                .deny
+                .as_ref()
+                .is_none_or(|d| d.conditions.is_none())
+        {
+            // An empty deny can never deny; refuse it rather than guess what was meant.
+            push(
+                format!("{vp}.validate.deny.conditions"),
+                "a validate block without deny conditions",
+            );
+        }
+        for (s, set) in vi.attestors.iter().enumerate() {
+            set_unsupported(set, &format!("{vp}.attestors[{s}]"), true, &mut push);
+        }
+        for (a, att) in vi.attestations.iter().enumerate() {
+            for (s, set) in att.attestors.iter().enumerate() {
+                set_unsupported(
+                    set,
+                    &format!("{vp}.attestations[{a}].attestors[{s}]"),
+                    false,
+                    &mut push,
+                );
+            }
+        }
+    }
+    out
+}
+
+fn set_unsupported(
+    set: &AttestorSet,
+    path: &str,
+    signatures: bool,
+    push: &mut impl FnMut(String, &str),
+) {
+    for (e, entry) in set.entries.iter().enumerate() {
+        let ep = format!("{path}.entries[{e}]");
+        if entry.repository.is_some() {
+            push(
+                format!("{ep}.repository"),
+                "signatures in another repository",
+            );
+        }
+        if !entry.annotations.is_empty() && !signatures {
+            push(
+                format!("{ep}.annotations"),
+                "signed annotations on attestations",
+            );
+        }
+        if entry
+            .signature_algorithm
+            .as_deref()
+            .is_some_and(|a| a != "sha256")
+        {
+            push(
+                format!("{ep}.signatureAlgorithm"),
+                "hash algorithms other than sha256",
+            );
+        }
+        let tsa = |ctlog: &Option<CtLog>, kp: &str, push: &mut dyn FnMut(String, &str)| {
+            if ctlog.as_ref().is_some_and(|c| c.tsa_cert_chain.is_some()) {
+                push(
+                    format!("{kp}.ctlog.tsaCertChain"),
+                    "RFC 3161 timestamp authorities",
+                );
+            }
+        };
+        match &entry.kind {
+            AttestorKind::Keys(k) => {
+                let kp = format!("{ep}.keys");
+                if k.kms.is_some() {
+                    push(format!("{kp}.kms"), "KMS keys (offline verification)");
+                }
+                if k.secret.is_some() {
+                    push(format!("{kp}.secret"), "keys in Secrets (no API server)");
+                }
+                if let Some(pem) = &k.public_keys
+                    && (pem.contains("{{") || pem.trim_start().starts_with("k8s://"))
+                {
+                    push(
+                        format!("{kp}.publicKeys"),
+                        "keys from variables or Secrets (inline PEM only)",
+                    );
+                }
+                if k.signature_algorithm
+                    .as_deref()
+                    .is_some_and(|a| a != "sha256")
+                {
+                    push(
+                        format!("{kp}.signatureAlgorithm"),
+                        "hash algorithms other than sha256",
+                    );
+                }
+                tsa(&k.ctlog, &kp, push);
+            }
+            AttestorKind::Certificates(_) => {
+                push(format!("{ep}.certificates"), "certificate attestors");
+            }
+            AttestorKind::Keyless(k) => {
+                let kp = format!("{ep}.keyless");
+                if !k.additional_extensions.is_empty() {
+                    push(
+                        format!("{kp}.additionalExtensions"),
+                        "Fulcio certificate extensions",
+                    );
+                }
+                tsa(&k.ctlog, &kp, push);
+            }
+            AttestorKind::Nested(inner) => {
+                set_unsupported(inner, &format!("{ep}.attestor"), signatures, push);
+            }
+        }
     }
 }
 
@@ -620,112 +1283,171 @@ fn validate_verification(
             "mutateDigest must be set to false for 'Audit' failure action",
         );
     }
-    if vi.attestors.is_empty() && vi.attestations.is_empty() && vi.key.is_none() {
-        // Kyverno accepts a mutate-only entry; nothing to report.
+    if vi.attestors.is_empty() && vi.attestations.is_empty() {
+        // Kyverno accepts an entry that verifies nothing (it only pins digests); vouch
+        // refuses it: a policy that says "verify images" must name who signs them.
+        push(
+            path.to_owned(),
+            "attestors or attestations are required (an entry that verifies nothing is refused)",
+        );
     }
     for (s, set) in vi.attestors.iter().enumerate() {
-        validate_set(set, ty, &format!("{path}.attestors[{s}]"), push);
+        validate_set(set, ty, &format!("{path}.attestors[{s}]"), 0, push);
     }
     for (a, att) in vi.attestations.iter().enumerate() {
         let ap = format!("{path}.attestations[{a}]");
         if att.predicate_type().is_none_or(str::is_empty) {
             push(format!("{ap}.type"), "a predicate type is required");
         }
+        if att.attestors.is_empty() {
+            // Kyverno then verifies with an empty attestor and SCTs off (#17125); vouch
+            // refuses an attestation nobody is required to have signed.
+            push(
+                format!("{ap}.attestors"),
+                "attestors are required (an attestation nobody must have signed is refused)",
+            );
+        }
         for (s, set) in att.attestors.iter().enumerate() {
-            validate_set(set, ty, &format!("{ap}.attestors[{s}]"), push);
+            validate_set(set, ty, &format!("{ap}.attestors[{s}]"), 0, push);
         }
         for (c, cond) in att.conditions.iter().enumerate() {
-            for (which, list) in [("any", &cond.any), ("all", &cond.all)] {
-                for (k, cnd) in list.iter().enumerate() {
-                    if !OPERATORS.contains(&cnd.operator.as_str()) {
-                        push(
-                            format!("{ap}.conditions[{c}].{which}[{k}].operator"),
-                            "unknown operator",
-                        );
-                    }
-                }
+            validate_conditions(cond, &format!("{ap}.conditions[{c}]"), push);
+        }
+    }
+    if let Some(c) = vi
+        .validate
+        .as_ref()
+        .and_then(|v| v.deny.as_ref())
+        .and_then(|d| d.conditions.as_ref())
+    {
+        validate_conditions(c, &format!("{path}.validate.deny.conditions"), push);
+    }
+}
+
+fn validate_conditions(cond: &AnyAllConditions, path: &str, push: &mut impl FnMut(String, &str)) {
+    for (which, list) in [("any", &cond.any), ("all", &cond.all)] {
+        for (k, cnd) in list.iter().enumerate() {
+            if !OPERATORS.contains(&cnd.operator.as_str()) {
+                push(format!("{path}.{which}[{k}].operator"), "unknown operator");
             }
         }
     }
 }
 
-fn validate_set(set: &AttestorSet, ty: &str, path: &str, push: &mut impl FnMut(String, &str)) {
+fn validate_set(
+    set: &AttestorSet,
+    ty: &str,
+    path: &str,
+    depth: usize,
+    push: &mut impl FnMut(String, &str),
+) {
     if set.entries.is_empty() {
         push(format!("{path}.entries"), "an attestor set needs entries");
     }
     if let Some(c) = set.count
-        && (c < 0 || usize::try_from(c).is_ok_and(|c| c > set.entries.len()))
+        && (c < 1 || usize::try_from(c).is_ok_and(|c| c > set.entries.len()))
     {
         push(
             format!("{path}.count"),
             "count must be between 1 and the number of entries",
         );
     }
+    if depth > 3 {
+        push(path.to_owned(), "attestor sets nested too deeply");
+        return;
+    }
     for (e, entry) in set.entries.iter().enumerate() {
         let ep = format!("{path}.entries[{e}]");
-        let n = usize::from(entry.keys.is_some())
-            + usize::from(entry.certificates.is_some())
-            + usize::from(entry.keyless.is_some())
-            + usize::from(entry.attestor.is_some());
-        if n != 1 {
-            push(
-                ep.clone(),
-                "exactly one of keys, certificates, keyless or attestor is required",
-            );
-        }
-        if ty == "Notary" && (entry.keys.is_some() || entry.keyless.is_some()) {
+        if ty == "Notary" && matches!(entry.kind, AttestorKind::Keys(_) | AttestorKind::Keyless(_))
+        {
             push(ep.clone(), "Notary verification accepts only certificates");
         }
-        if let Some(k) = &entry.keys {
-            if k.public_keys.is_none() && k.kms.is_none() && k.secret.is_none() {
-                push(
-                    format!("{ep}.keys"),
-                    "one of publicKeys, kms or secret is required",
-                );
-            }
-            if let Some(a) = &k.signature_algorithm
-                && !matches!(a.as_str(), "sha224" | "sha256" | "sha384" | "sha512")
-            {
-                push(
-                    format!("{ep}.keys.signatureAlgorithm"),
-                    "must be sha224, sha256, sha384 or sha512",
-                );
-            }
-        }
-        if let Some(c) = &entry.certificates
-            && c.cert.is_none()
-            && c.cert_chain.is_none()
+        if let Some(a) = &entry.signature_algorithm
+            && !matches!(a.as_str(), "sha224" | "sha256" | "sha384" | "sha512")
         {
             push(
-                format!("{ep}.certificates"),
-                "one of cert or certChain is required",
+                format!("{ep}.signatureAlgorithm"),
+                "must be sha224, sha256, sha384 or sha512",
             );
         }
-        if let Some(k) = &entry.keyless {
-            let rekor_url = k
-                .rekor
-                .as_ref()
-                .and_then(|r| r.url.as_deref())
-                .is_some_and(|u| !u.is_empty());
-            if !rekor_url && k.roots.is_none() {
-                push(
-                    format!("{ep}.keyless"),
-                    "either a rekor URL or roots are required",
-                );
-            }
-            for (field, re) in [
-                ("subjectRegExp", &k.subject_regexp),
-                ("issuerRegExp", &k.issuer_regexp),
-            ] {
-                if let Some(re) = re
-                    && regex::Regex::new(re).is_err()
+        match &entry.kind {
+            AttestorKind::Keys(k) => {
+                if k.public_keys.as_deref().is_none_or(str::is_empty)
+                    && k.kms.is_none()
+                    && k.secret.is_none()
                 {
                     push(
-                        format!("{ep}.keyless.{field}"),
-                        "not a valid regular expression",
+                        format!("{ep}.keys"),
+                        "one of publicKeys, kms or secret is required",
+                    );
+                }
+                if let Some(a) = &k.signature_algorithm
+                    && !matches!(a.as_str(), "sha224" | "sha256" | "sha384" | "sha512")
+                {
+                    push(
+                        format!("{ep}.keys.signatureAlgorithm"),
+                        "must be sha224, sha256, sha384 or sha512",
+                    );
+                }
+                validate_logs(&k.rekor, &k.ctlog, &format!("{ep}.keys"), push);
+            }
+            AttestorKind::Certificates(c) => {
+                if c.cert.is_none() && c.cert_chain.is_none() {
+                    push(
+                        format!("{ep}.certificates"),
+                        "one of cert or certChain is required",
                     );
                 }
             }
+            AttestorKind::Keyless(k) => {
+                let kp = format!("{ep}.keyless");
+                if k.rekor.is_none() && k.roots.as_deref().is_none_or(str::is_empty) {
+                    push(kp.clone(), "either a rekor URL or roots are required");
+                }
+                if k.rekor
+                    .as_ref()
+                    .is_some_and(|r| r.url.as_deref().is_none_or(str::is_empty))
+                {
+                    push(format!("{kp}.rekor.url"), "a rekor URL is required");
+                }
+                for (field, re) in [
+                    ("subjectRegExp", &k.subject_regexp),
+                    ("issuerRegExp", &k.issuer_regexp),
+                ] {
+                    if let Some(re) = re
+                        && regex::Regex::new(re).is_err()
+                    {
+                        push(format!("{kp}.{field}"), "not a valid regular expression");
+                    }
+                }
+                if let Some(roots) = &k.roots
+                    && crate::trust::parse_certificates(roots).is_err()
+                {
+                    push(format!("{kp}.roots"), "not a PEM certificate chain");
+                }
+                validate_logs(&k.rekor, &k.ctlog, &kp, push);
+            }
+            AttestorKind::Nested(inner) => {
+                validate_set(inner, ty, &format!("{ep}.attestor"), depth + 1, push);
+            }
         }
+    }
+}
+
+fn validate_logs(
+    rekor: &Option<Rekor>,
+    ctlog: &Option<CtLog>,
+    path: &str,
+    push: &mut impl FnMut(String, &str),
+) {
+    if let Some(pem) = rekor.as_ref().and_then(|r| r.pubkey.as_deref())
+        && vouch_sign::VerifyingKey::from_pem(pem.trim()).is_err()
+    {
+        push(format!("{path}.rekor.pubkey"), "not a PEM public key");
+    }
+    if let Some(pem) = ctlog.as_ref().and_then(|c| c.pubkey.as_deref())
+        && vouch_sign::VerifyingKey::from_pem(pem.trim()).is_err()
+    {
+        push(format!("{path}.ctlog.pubkey"), "not a PEM public key");
     }
 }

@@ -18,7 +18,7 @@
 //!
 //! ```
 //! use vouch_policy::{Documents, Limits, parse_documents};
-//! let yaml = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    verifyImages:\n    - imageReferences: ['ghcr.io/acme/*']\n      mutateDigest: false\n";
+//! let yaml = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    verifyImages:\n    - imageReferences: ['ghcr.io/acme/*']\n      mutateDigest: false\n      attestors: [{entries: [{keyless: {subject: 'ci@acme.example', issuer: 'https://issuer.example', rekor: {url: 'https://rekor.example'}}}]}]\n";
 //! let mut docs = Documents::default();
 //! docs.add(parse_documents(yaml, "policy.yaml", &Limits::default())?, "policy.yaml")?;
 //! assert!(docs.policies[0].validate().is_empty());
@@ -34,17 +34,19 @@ pub mod image;
 pub mod kyverno;
 pub mod resource;
 mod sigstore;
+pub mod strict;
+pub mod trust;
 
 pub use cip::ClusterImagePolicy;
 pub use error::{Error, Problem, Result};
 pub use eval::{
-    CheckError, ImageVerifier, NoMatch, Options, Phase, PolicySet, ResourceReport, RuleResult,
-    Status, apply, evaluate,
+    CheckError, Decision, Evidence, ImageVerifier, NoMatch, Options, Phase, PolicySet,
+    ResourceReport, RuleResult, Signer, Status, VerifiedStatement, apply, evaluate,
 };
 pub use image::{ImageInfo, glob_match, wildcard_match};
-pub use kyverno::{Attestor, AttestorSet, ImageVerification, Policy};
+pub use kyverno::{Attestor, AttestorKind, AttestorSet, ImageVerification, Policy};
 pub use resource::{Documents, Resource, parse_documents};
-pub use sigstore::SigstoreVerifier;
+pub use sigstore::{CheckKey, CheckOutcome, SigstoreVerifier};
 
 /// Bounds on untrusted input (policy and resource files, admission bodies).
 #[derive(Debug, Clone)]

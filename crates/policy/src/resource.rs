@@ -69,6 +69,35 @@ impl Resource {
         }
     }
 
+    /// `(pointer, container name)` of every container whose `image` is missing, null or
+    /// empty. Kyverno ignores them; vouch refuses them under any policy that matches the
+    /// resource (issue 19 item 5): an image nobody verified must never be admitted.
+    pub fn imageless_containers(&self) -> Vec<(String, String)> {
+        let Some(root) = self.pod_spec_pointer() else {
+            return Vec::new();
+        };
+        let Some(spec) = self.object.pointer(root) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for field in CONTAINER_FIELDS {
+            let Some(Value::Array(list)) = spec.get(*field) else {
+                continue;
+            };
+            for (i, c) in list.iter().enumerate() {
+                if matches!(c.get("image"), None | Some(Value::Null))
+                    || c.get("image").and_then(Value::as_str) == Some("")
+                {
+                    out.push((
+                        format!("{root}/{field}/{i}/image"),
+                        c["name"].as_str().unwrap_or_default().to_owned(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// JSON pointer of the pod spec for this kind, `None` for kinds without one.
     pub fn pod_spec_pointer(&self) -> Option<&'static str> {
         match self.kind.as_str() {
@@ -173,6 +202,8 @@ pub struct Documents {
     pub policies: Vec<Policy>,
     /// `ClusterImagePolicy` objects of policy.sigstore.dev.
     pub image_policies: Vec<crate::cip::ClusterImagePolicy>,
+    /// policy-controller `TrustRoot`s (`spec.sigstoreKeys`), named by `trustRootRef`.
+    pub trust_roots: Vec<crate::cip::TrustRootPem>,
     /// Everything else.
     pub resources: Vec<Resource>,
 }
@@ -180,9 +211,22 @@ pub struct Documents {
 impl Documents {
     /// The policies found, as one set.
     pub fn policy_set(&self) -> crate::eval::PolicySet {
+        let roots: std::collections::BTreeMap<String, crate::cip::TrustRootPem> = self
+            .trust_roots
+            .iter()
+            .map(|t| (t.name.clone(), t.clone()))
+            .collect();
         crate::eval::PolicySet {
             kyverno: self.policies.clone(),
-            image_policies: self.image_policies.clone(),
+            image_policies: self
+                .image_policies
+                .iter()
+                .map(|p| {
+                    let mut p = p.clone();
+                    p.trust_roots = roots.clone();
+                    p
+                })
+                .collect(),
         }
     }
 
@@ -204,9 +248,20 @@ impl Documents {
                     reason,
                 })?;
                 self.image_policies.push(cip);
+            } else if api.starts_with("policy.sigstore.dev/") && kind == "TrustRoot" {
+                let root =
+                    crate::cip::trust_root_from_value(&doc).map_err(|reason| Error::Shape {
+                        source_name: source_name.to_owned(),
+                        kind: kind.to_owned(),
+                        name: doc["metadata"]["name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        reason,
+                    })?;
+                self.trust_roots.push(root);
             } else if api.starts_with("policy.sigstore.dev/") {
-                // TrustRoot and other policy-controller kinds: trust comes from
-                // --trusted-root; they are not resources to admit.
+                // Other policy-controller kinds are not resources to admit.
             } else {
                 self.resources.push(Resource::from_value(doc));
             }
@@ -215,13 +270,27 @@ impl Documents {
     }
 }
 
-/// Reads one Kyverno policy object.
+/// Reads one Kyverno policy object strictly: unknown fields anywhere outside `metadata` are
+/// refused with their path and the nearest known name ([`crate::strict`]); the deprecated
+/// `verifyImages` fields are converted as Kyverno's `Convert()` does.
 pub fn policy_from_value(doc: &Value, source_name: &str) -> Result<Policy> {
     let kind = doc["kind"].as_str().unwrap_or_default();
     let name = doc["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    let shape = |e: crate::strict::ShapeError| Error::Shape {
+        source_name: source_name.to_owned(),
+        kind: kind.to_owned(),
+        name: name.clone(),
+        reason: e.to_string(),
+    };
+    crate::strict::check_keys(
+        doc,
+        "",
+        &["apiVersion", "kind", "metadata", "spec", "status"],
+    )
+    .map_err(shape)?;
     let scope = if kind == "ClusterPolicy" {
         PolicyScope::Cluster
     } else {
@@ -232,13 +301,26 @@ pub fn policy_from_value(doc: &Value, source_name: &str) -> Result<Policy> {
                 .to_owned(),
         )
     };
-    let spec = Spec::deserialize(&doc["spec"]).map_err(|e| Error::Shape {
-        source_name: source_name.to_owned(),
-        kind: kind.to_owned(),
-        name: name.clone(),
-        reason: format!("spec: {e}"),
-    })?;
-    Ok(Policy { name, scope, spec })
+    let mut spec: Spec = crate::strict::from_value(&doc["spec"], "spec").map_err(shape)?;
+    for rule in &mut spec.rules {
+        for vi in &mut rule.verify_images {
+            vi.convert();
+        }
+    }
+    let annotations = doc["metadata"]["annotations"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Policy {
+        name,
+        scope,
+        annotations,
+        spec,
+    })
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! The real [`ImageVerifier`]: signatures and attestations read from the image's registry and
-//! verified offline by vouch-sign ([`vouch_sign::image`]), trusting only inline PEM keys and
-//! the given [`TrustedRoot`]. Nothing but the registry holding the images is contacted:
-//! `rekor.url` and `ctlog` URLs in a policy are never fetched; log entries are checked offline.
+//! verified offline by vouch-sign ([`vouch_sign::image`]). Each attestor entry verifies
+//! against exactly its own trust material (inline keys, `keyless.roots`, `rekor.pubkey`,
+//! `ctlog.pubkey`, [`crate::trust`]); the given [`TrustedRoot`] supplies only what an entry
+//! does not carry. Nothing but the registry holding the images is contacted: `rekor.url` and
+//! `ctlog` URLs in a policy are never fetched; log entries are checked offline.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use regex::Regex;
-use serde_json::Value;
 use vouch_oci::{Reference, Registry, RegistryOptions};
 use vouch_sign::image::{ImageReport, SignedPayload, verify_image, verify_image_attestations};
 use vouch_sign::oci::ImageTarget;
@@ -15,9 +16,10 @@ use vouch_sign::{
     IdentityPolicy, Match, SignerPolicy, TrustedRoot, Verifier, VerifierOptions, VerifyingKey,
 };
 
-use crate::eval::{CheckError, ImageVerifier};
+use crate::eval::{CheckError, Evidence, ImageVerifier, VerifiedStatement};
 use crate::image::ImageInfo;
-use crate::kyverno::{Attestor, CtLog, Rekor};
+use crate::kyverno::{Attestor, AttestorKind, CtLog, Rekor};
+use crate::trust::{AttestorMaterial, attestor_root};
 
 /// Verifies against images in their registries.
 pub struct SigstoreVerifier {
@@ -30,10 +32,39 @@ pub struct SigstoreVerifier {
     memo: Option<Memo>,
     /// Open repositories (and their HTTP connection pools and tokens), reused across checks.
     registries: Mutex<HashMap<String, Arc<Registry>>>,
+    /// The verifier and signer policy of each attestor entry, built once (parsing its PEM
+    /// material and the trusted root's chains is the expensive part of a warm check).
+    signers: Mutex<HashMap<Attestor, Arc<(Verifier, SignerPolicy)>>>,
+}
+
+/// What one verification is about: the typed cache key (image repository, digest, check and
+/// the whole attestor entry, trust material included).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CheckKey {
+    /// `registry/path` of the image.
+    pub repository: String,
+    /// The manifest digest checked.
+    pub digest: String,
+    /// `None` for a signature, the predicate type for attestations.
+    pub predicate_type: Option<String>,
+    /// The attestor entry.
+    pub attestor: Attestor,
+}
+
+/// A verified signature's evidence, or an attestation check's statements.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckOutcome {
+    /// A signature verified.
+    Signature(Evidence),
+    /// The statements that verified (possibly none).
+    Statements(Vec<VerifiedStatement>),
 }
 
 /// Check results by key.
-type Memo = Mutex<HashMap<String, Result<Vec<Value>, CheckError>>>;
+type Memo = Mutex<HashMap<CheckKey, Result<CheckOutcome, CheckError>>>;
+
+/// Attestor verifiers kept at once; past it the map starts over (a bound, not an LRU).
+const MAX_SIGNERS: usize = 1024;
 
 /// Repositories kept open at once; past it the pool starts over (a bound, not an LRU).
 const MAX_OPEN_REGISTRIES: usize = 256;
@@ -55,6 +86,7 @@ impl SigstoreVerifier {
             limits: vouch_sign::Limits::default(),
             memo: Some(Mutex::new(HashMap::new())),
             registries: Mutex::new(HashMap::new()),
+            signers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -100,9 +132,9 @@ impl SigstoreVerifier {
 
     fn memo(
         &self,
-        key: String,
-        run: impl FnOnce() -> Result<Vec<Value>, CheckError>,
-    ) -> Result<Vec<Value>, CheckError> {
+        key: CheckKey,
+        run: impl FnOnce() -> Result<CheckOutcome, CheckError>,
+    ) -> Result<CheckOutcome, CheckError> {
         let Some(memo) = &self.memo else {
             return run();
         };
@@ -126,8 +158,27 @@ impl SigstoreVerifier {
         Ok((registry, target))
     }
 
-    /// The vouch-sign verifier and signer policy an attestor entry describes.
-    fn signer(&self, attestor: &Attestor) -> Result<(Verifier, SignerPolicy), CheckError> {
+    /// The vouch-sign verifier and signer policy an attestor entry describes, built once.
+    fn signer(&self, attestor: &Attestor) -> Result<Arc<(Verifier, SignerPolicy)>, CheckError> {
+        if let Some(hit) = self
+            .signers
+            .lock()
+            .ok()
+            .and_then(|m| m.get(attestor).cloned())
+        {
+            return Ok(hit);
+        }
+        let built = Arc::new(self.build_signer(attestor)?);
+        if let Ok(mut m) = self.signers.lock() {
+            if m.len() >= MAX_SIGNERS {
+                m.clear();
+            }
+            m.insert(attestor.clone(), Arc::clone(&built));
+        }
+        Ok(built)
+    }
+
+    fn build_signer(&self, attestor: &Attestor) -> Result<(Verifier, SignerPolicy), CheckError> {
         let unsupported = |what: &str| {
             Err(CheckError::Error(format!(
                 "{what} is not supported by vouch (offline verification needs inline trust material)"
@@ -141,36 +192,52 @@ impl SigstoreVerifier {
                 keys_without_tlog: ignore_tlog && key,
             }
         };
-        if let Some(keys) = &attestor.keys {
-            let Some(pem) = &keys.public_keys else {
-                return unsupported("keys.kms / keys.secret");
+        let trust = |roots: Option<&str>, rekor: &Option<Rekor>, ctlog: &Option<CtLog>| {
+            let material = AttestorMaterial {
+                roots,
+                rekor_pubkey: rekor.as_ref().and_then(|r| r.pubkey.as_deref()),
+                rekor_url: rekor.as_ref().and_then(|r| r.url.as_deref()),
+                ctlog_pubkey: ctlog.as_ref().and_then(|c| c.pubkey.as_deref()),
             };
-            if pem.contains("{{") || pem.starts_with("k8s://") {
-                return unsupported("a key from a variable or Secret");
+            attestor_root(&self.trust, &material).map_err(CheckError::Error)
+        };
+        match &attestor.kind {
+            AttestorKind::Keys(keys) => {
+                let Some(pem) = &keys.public_keys else {
+                    return unsupported("keys.kms / keys.secret");
+                };
+                if pem.contains("{{") || pem.starts_with("k8s://") {
+                    return unsupported("a key from a variable or Secret");
+                }
+                let key = VerifyingKey::from_pem(pem.trim())
+                    .map_err(|e| CheckError::Error(format!("keys.publicKeys: {e}")))?;
+                let root = trust(None, &keys.rekor, &keys.ctlog)?;
+                let v = Verifier::with_options(root, options(&keys.rekor, &keys.ctlog, true));
+                Ok((v, SignerPolicy::Key(key)))
             }
-            let key = VerifyingKey::from_pem(pem.trim())
-                .map_err(|e| CheckError::Error(format!("keys.publicKeys: {e}")))?;
-            let v =
-                Verifier::with_options(self.trust.clone(), options(&keys.rekor, &keys.ctlog, true));
-            return Ok((v, SignerPolicy::Key(key)));
-        }
-        if let Some(k) = &attestor.keyless {
-            if !k.additional_extensions.is_empty() {
-                return unsupported("keyless.additionalExtensions");
+            AttestorKind::Keyless(k) => {
+                if !k.additional_extensions.is_empty() {
+                    return unsupported("keyless.additionalExtensions");
+                }
+                if k.ctlog.as_ref().is_some_and(|c| c.tsa_cert_chain.is_some()) {
+                    return unsupported("ctlog.tsaCertChain");
+                }
+                let identity = matcher(k.subject.as_deref(), k.subject_regexp.as_deref())?;
+                let issuer = matcher(k.issuer.as_deref(), k.issuer_regexp.as_deref())?;
+                let root = trust(k.roots.as_deref(), &k.rekor, &k.ctlog)?;
+                let v = Verifier::with_options(root, options(&k.rekor, &k.ctlog, false));
+                Ok((
+                    v,
+                    SignerPolicy::Identity(IdentityPolicy {
+                        identity,
+                        issuer,
+                        extensions: Vec::new(),
+                    }),
+                ))
             }
-            let identity = matcher(k.subject.as_deref(), k.subject_regexp.as_deref())?;
-            let issuer = matcher(k.issuer.as_deref(), k.issuer_regexp.as_deref())?;
-            let v = Verifier::with_options(self.trust.clone(), options(&k.rekor, &k.ctlog, false));
-            return Ok((
-                v,
-                SignerPolicy::Identity(IdentityPolicy {
-                    identity,
-                    issuer,
-                    extensions: Vec::new(),
-                }),
-            ));
+            AttestorKind::Certificates(_) => unsupported("a certificates attestor"),
+            AttestorKind::Nested(_) => unsupported("a nested attestor set here"),
         }
-        unsupported("a certificates attestor")
     }
 }
 
@@ -213,17 +280,39 @@ fn sign_error(e: vouch_sign::Error) -> CheckError {
     }
 }
 
-/// The verified payloads. None verified: the first candidate's error, except that candidates
-/// of another predicate type do not count (Kyverno groups statements by type first).
-fn verified_payloads(report: ImageReport) -> Result<Vec<Value>, CheckError> {
+/// The first verified signature's evidence, or the first candidate's error.
+fn first_signature(report: ImageReport) -> Result<Evidence, CheckError> {
+    let mut first_err = None;
+    for c in report.checked {
+        match c.outcome {
+            Ok(v) => return Ok(Evidence::from(v.evidence())),
+            Err(e) => {
+                first_err.get_or_insert(e.to_string());
+            }
+        }
+    }
+    Err(CheckError::Failed(
+        first_err.unwrap_or_else(|| "no signatures found".into()),
+    ))
+}
+
+/// The verified statements. None verified: the first candidate's error, except that
+/// candidates of another predicate type do not count (Kyverno groups statements by type
+/// first).
+fn verified_statements(report: ImageReport) -> Result<Vec<VerifiedStatement>, CheckError> {
     let mut out = Vec::new();
     let mut first_err = None;
     for c in report.checked {
         match c.outcome {
-            Ok(v) => out.push(match v.into_parts().0 {
-                SignedPayload::SimpleSigning(v) => v,
-                SignedPayload::Statement(s) => serde_json::to_value(&s).unwrap_or(Value::Null),
-            }),
+            Ok(v) => {
+                let evidence = Evidence::from(v.evidence());
+                if let SignedPayload::Statement(statement) = v.into_parts().0 {
+                    out.push(VerifiedStatement {
+                        statement,
+                        evidence,
+                    });
+                }
+            }
             Err(vouch_sign::Error::PredicateTypeMismatch { .. }) => {}
             Err(e) => {
                 first_err.get_or_insert(e.to_string());
@@ -248,27 +337,35 @@ impl ImageVerifier for SigstoreVerifier {
         image: &ImageInfo,
         digest: &str,
         attestor: &Attestor,
-    ) -> Result<(), CheckError> {
-        let key = format!("sig;{};{digest};{attestor:?}", image.name());
-        self.memo(key, || {
-            let (verifier, policy) = self.signer(attestor)?;
+    ) -> Result<Evidence, CheckError> {
+        let key = CheckKey {
+            repository: image.name(),
+            digest: digest.to_owned(),
+            predicate_type: None,
+            attestor: attestor.clone(),
+        };
+        let verdict = self.memo(key, || {
+            let signer = self.signer(attestor)?;
+            let (verifier, policy) = signer.as_ref();
             let (registry, target) = self.target(image, digest)?;
             let claims = attestor.annotations.clone().into_iter().collect();
             let report = verify_image(
-                &verifier,
+                verifier,
                 registry.as_ref(),
                 &target,
-                &policy,
+                policy,
                 &claims,
                 &self.limits,
             )
             .map_err(sign_error)?;
-            match verified_payloads(report)? {
-                v if v.is_empty() => Err(CheckError::Failed("no signatures found".into())),
-                v => Ok(v),
+            first_signature(report).map(CheckOutcome::Signature)
+        })?;
+        match verdict {
+            CheckOutcome::Signature(e) => Ok(e),
+            CheckOutcome::Statements(_) => {
+                Err(CheckError::Error("cache holds another check".into()))
             }
-        })
-        .map(|_| ())
+        }
     }
 
     fn verify_attestations(
@@ -277,24 +374,33 @@ impl ImageVerifier for SigstoreVerifier {
         digest: &str,
         predicate_type: &str,
         attestor: &Attestor,
-    ) -> Result<Vec<Value>, CheckError> {
-        let key = format!(
-            "att;{};{digest};{predicate_type};{attestor:?}",
-            image.name()
-        );
-        self.memo(key, || {
-            let (verifier, policy) = self.signer(attestor)?;
+    ) -> Result<Vec<VerifiedStatement>, CheckError> {
+        let key = CheckKey {
+            repository: image.name(),
+            digest: digest.to_owned(),
+            predicate_type: Some(predicate_type.to_owned()),
+            attestor: attestor.clone(),
+        };
+        let verdict = self.memo(key, || {
+            let signer = self.signer(attestor)?;
+            let (verifier, policy) = signer.as_ref();
             let (registry, target) = self.target(image, digest)?;
             let report = verify_image_attestations(
-                &verifier,
+                verifier,
                 registry.as_ref(),
                 &target,
                 Some(predicate_type),
-                &policy,
+                policy,
                 &self.limits,
             )
             .map_err(sign_error)?;
-            verified_payloads(report)
-        })
+            verified_statements(report).map(CheckOutcome::Statements)
+        })?;
+        match verdict {
+            CheckOutcome::Statements(s) => Ok(s),
+            CheckOutcome::Signature(_) => {
+                Err(CheckError::Error("cache holds another check".into()))
+            }
+        }
     }
 }

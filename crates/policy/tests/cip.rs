@@ -58,24 +58,71 @@ fn key_authority(name: &str) -> String {
 }
 
 #[test]
-fn valid_policy_with_trust_root_ref_warns() {
+fn trust_root_ref_must_name_a_loaded_trust_root() {
     let yaml = cip(
         "k",
         "ghcr.io/acme/**",
         "  - keyless:\n      trustRootRef: private\n      identities:\n      - issuer: https://issuer.example\n        subjectRegExp: '^https://github\\.com/acme/.+$'\n    ctlog: {trustRootRef: private}\n",
         "enforce",
     );
+    // Without the TrustRoot the reference is refused (it used to be ignored with a warning,
+    // verifying against whatever --trusted-root said).
     let docs = load(&yaml);
-    let p = &docs.image_policies[0];
-    assert_eq!(p.validate(), []);
-    let warnings: Vec<_> = p.warnings().into_iter().map(|w| w.path).collect();
+    let set = docs.policy_set();
+    let p = &set.image_policies[0];
+    let paths: Vec<_> = p.validate().into_iter().map(|w| w.path).collect();
     assert_eq!(
-        warnings,
+        paths,
         [
             "spec.authorities[0].keyless.trustRootRef",
             "spec.authorities[0].ctlog.trustRootRef"
         ]
     );
+    assert_eq!(p.warnings(), []);
+    // With it, the policy is valid.
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(KEY);
+    let root = format!(
+        "---\napiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {{name: private}}\nspec:\n  sigstoreKeys:\n    tLogs: [{{baseURL: 'https://rekor.example', hashAlgorithm: sha-256, publicKey: '{b64}'}}]\n"
+    );
+    let docs = load(&format!("{yaml}{root}"));
+    let set = docs.policy_set();
+    let p = &set.image_policies[0];
+    assert_eq!(p.validate(), []);
+    assert!(
+        p.trust_roots["private"]
+            .tlogs
+            .as_deref()
+            .unwrap()
+            .contains("BEGIN PUBLIC KEY")
+    );
+    // A TrustRoot that is not inline material, or with a typo, is refused by path.
+    for (spec, want) in [
+        ("  remote: {mirror: 'https://tuf.example'}\n", "spec.remote"),
+        (
+            "  sigstoreKeys: {tlogs: []}\n",
+            "spec.sigstoreKeys.tlogs: unknown field, did you mean tLogs?",
+        ),
+        (
+            "  sigstoreKeys: {tLogs: [{publicKey: 'bm90IGEga2V5'}]}\n",
+            "spec.sigstoreKeys.tLogs[0].publicKey",
+        ),
+    ] {
+        let text = format!(
+            "apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {{name: t}}\nspec:\n{spec}"
+        );
+        let mut docs = Documents::default();
+        let err = docs
+            .add(
+                parse_documents(&text, "t", &Limits::default()).unwrap(),
+                "t",
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{err}");
+    }
+    let docs = load(&yaml);
+    let p = &docs.image_policies[0];
     assert!(p.matches("ghcr.io/acme/team/app:v1"));
     assert!(!p.matches("ghcr.io/other/app:v1"));
     let star = load(&cip("s", "*", "  - static: {action: pass}\n", "enforce"));
@@ -87,11 +134,30 @@ fn valid_policy_with_trust_root_ref_warns() {
 /// `https://issuer.example` (keyless): everything but `unsigned`; SBOMs for all but `nosbom`.
 struct Fake;
 
+/// Evidence a scripted verifier returns: a key signer with the checks a key signature passes.
+fn evidence(key: &str) -> vouch_policy::Evidence {
+    vouch_policy::Evidence {
+        signer: vouch_policy::Signer::Key {
+            key_id: key.to_owned(),
+        },
+        log_index: None,
+        checks: vec!["signature"],
+    }
+}
+
+/// A verified statement from its JSON form.
+fn statement(v: Value, key: &str) -> vouch_policy::VerifiedStatement {
+    vouch_policy::VerifiedStatement {
+        statement: serde_json::from_value(v).unwrap(),
+        evidence: evidence(key),
+    }
+}
+
 fn signer_ok(a: &Attestor) -> bool {
-    if let Some(k) = &a.keys {
+    if let Some(k) = a.keys() {
         return k.public_keys.as_deref() == Some(KEY);
     }
-    let k = a.keyless.as_ref().unwrap();
+    let k = a.keyless().unwrap();
     let re = |r: &Option<String>, v: &str| {
         regex::Regex::new(r.as_deref().unwrap())
             .unwrap()
@@ -104,10 +170,15 @@ impl ImageVerifier for Fake {
     fn resolve(&self, _: &ImageInfo) -> Result<String, CheckError> {
         Ok(DIGEST.into())
     }
-    fn verify_signature(&self, i: &ImageInfo, d: &str, a: &Attestor) -> Result<(), CheckError> {
+    fn verify_signature(
+        &self,
+        i: &ImageInfo,
+        d: &str,
+        a: &Attestor,
+    ) -> Result<vouch_policy::Evidence, CheckError> {
         assert_eq!(d, DIGEST);
         if signer_ok(a) && !i.path.ends_with("unsigned") {
-            Ok(())
+            Ok(evidence("k"))
         } else {
             Err(CheckError::Failed("no matching signatures".into()))
         }
@@ -118,10 +189,13 @@ impl ImageVerifier for Fake {
         _: &str,
         pt: &str,
         a: &Attestor,
-    ) -> Result<Vec<Value>, CheckError> {
+    ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {
         Ok(
             if signer_ok(a) && !i.path.ends_with("nosbom") && pt == "https://spdx.dev/Document" {
-                vec![json!({"predicateType": pt, "predicate": {}})]
+                vec![statement(
+                    json!({"_type": "https://in-toto.io/Statement/v1", "subject": [], "predicateType": pt, "predicate": {}}),
+                    "k",
+                )]
             } else {
                 vec![]
             },

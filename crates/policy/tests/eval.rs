@@ -21,9 +21,27 @@ struct Fake {
     registry_down: bool,
 }
 
+/// Evidence a scripted verifier returns: a key signer with the checks a key signature passes.
+fn evidence(key: &str) -> vouch_policy::Evidence {
+    vouch_policy::Evidence {
+        signer: vouch_policy::Signer::Key {
+            key_id: key.to_owned(),
+        },
+        log_index: None,
+        checks: vec!["signature"],
+    }
+}
+
+/// A verified statement from its JSON form.
+fn statement(v: Value, key: &str) -> vouch_policy::VerifiedStatement {
+    vouch_policy::VerifiedStatement {
+        statement: serde_json::from_value(v).unwrap(),
+        evidence: evidence(key),
+    }
+}
+
 fn key_of(a: &Attestor) -> String {
-    a.keys
-        .as_ref()
+    a.keys()
         .and_then(|k| k.public_keys.clone())
         .unwrap_or_default()
 }
@@ -43,12 +61,12 @@ impl ImageVerifier for Fake {
         image: &ImageInfo,
         digest: &str,
         a: &Attestor,
-    ) -> Result<(), CheckError> {
+    ) -> Result<vouch_policy::Evidence, CheckError> {
         self.calls
             .borrow_mut()
             .push(format!("sig {} {digest} {}", image.path, key_of(a)));
         if key_of(a) == "good" && !image.path.ends_with("unsigned") {
-            Ok(())
+            Ok(evidence("good"))
         } else {
             Err(CheckError::Failed("no matching signatures".into()))
         }
@@ -59,7 +77,7 @@ impl ImageVerifier for Fake {
         _: &str,
         pt: &str,
         a: &Attestor,
-    ) -> Result<Vec<Value>, CheckError> {
+    ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {
         if key_of(a) != "good"
             || image.path.ends_with("nosbom")
             || pt != "https://spdx.dev/Document"
@@ -71,9 +89,10 @@ impl ImageVerifier for Fake {
         } else {
             "SPDX-2.3"
         };
-        Ok(vec![
-            json!({"predicateType": pt, "predicate": {"spdxVersion": version, "packages": [{"name": "x"}]}}),
-        ])
+        Ok(vec![statement(
+            json!({"_type": "https://in-toto.io/Statement/v1", "subject": [], "predicateType": pt, "predicate": {"spdxVersion": version, "packages": [{"name": "x"}]}}),
+            "good",
+        )])
     }
 }
 
@@ -430,4 +449,149 @@ fn validate_phase_verify_digest_and_required() {
     );
     assert_eq!(r.results[0].status, Status::Pass);
     assert_eq!(r.patches.len(), 1);
+}
+
+/// Issue 16 item 2: a rule vouch does not evaluate never passes. Loaded normally it is
+/// refused (see `validate.rs`); loaded with `--ignore-unsupported` it is reported as `skip`
+/// with the path and reason, never as pass and never silently dropped.
+#[test]
+fn unsupported_rules_are_skipped_with_the_reason() {
+    let yaml = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: mixed}
+spec:
+  rules:
+  - name: no-latest
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: "no latest"
+      pattern: {spec: {containers: [{image: "!*:latest"}]}}
+  - name: signed
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    verifyImages:
+    - failureAction: Enforce
+      imageReferences: ["ghcr.io/acme/*"]
+      attestors: [{entries: [{keys: {publicKeys: good}}]}]
+"#;
+    let mut docs = Documents::default();
+    docs.add(parse_documents(yaml, "p", &Limits::default()).unwrap(), "p")
+        .unwrap();
+    let set = docs.policy_set();
+    let refused = set.validate();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].1[0].path, "spec.rules[0].validate.pattern");
+    assert!(refused[0].1[0].message.starts_with("not supported:"));
+    assert!(set.validate_with(true).is_empty());
+    let r = run(
+        yaml,
+        &pod(&["ghcr.io/acme/api:v1"]),
+        &Fake::default(),
+        Options::default(),
+    );
+    let got: Vec<_> = r
+        .results
+        .iter()
+        .map(|x| (x.rule.as_str(), x.status, x.message.as_str()))
+        .collect();
+    assert_eq!(got[0].0, "no-latest");
+    assert_eq!(got[0].1, Status::Skip);
+    assert!(
+        got[0]
+            .2
+            .starts_with("spec.rules[0].validate.pattern: not supported:"),
+        "{got:?}"
+    );
+    assert_eq!(
+        got[1],
+        (
+            "signed",
+            Status::Pass,
+            "verified image signatures for ghcr.io/acme/api:v1"
+        )
+    );
+}
+
+/// Issue 19 item 5: a container with an empty or missing image under a matching rule is
+/// refused, by pointer, even under Audit; a resource no rule matches is not affected.
+#[test]
+fn containers_without_an_image_are_refused_under_a_matching_rule() {
+    let p = policy(SIG_AND_SBOM);
+    for container in [
+        json!({"name": "empty", "image": ""}),
+        json!({"name": "none"}),
+        json!({"name": "null", "image": null}),
+    ] {
+        let name = container["name"].as_str().unwrap().to_owned();
+        let r = Resource::from_value(
+            json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "ns"},
+            "spec": {"containers": [{"name": "ok", "image": "ghcr.io/acme/api:v1"}, container]}}),
+        );
+        let report = run(&p, &r, &Fake::default(), Options::default());
+        assert!(report.blocked(), "{:?}", report.results);
+        assert_eq!(report.results[0].status, Status::Fail);
+        assert!(
+            report.results[0].message.contains(&format!(
+                "container \"{name}\" (/spec/containers/1/image) has no image"
+            )),
+            "{}",
+            report.results[0].message
+        );
+        assert!(report.patches.is_empty());
+    }
+    let audit = policy(SIG_AND_SBOM).replace(
+        "failureAction: Enforce",
+        "failureAction: Audit\n      mutateDigest: false",
+    );
+    let r = Resource::from_value(
+        json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "x", "image": ""}]}}),
+    );
+    assert!(run(&audit, &r, &Fake::default(), Options::default()).blocked());
+    let cm = Resource::from_value(json!({"kind": "ConfigMap", "metadata": {"name": "c"}}));
+    assert!(
+        run(&p, &cm, &Fake::default(), Options::default())
+            .results
+            .is_empty()
+    );
+}
+
+/// Issue 16: `verifyImages[].validate.deny` is evaluated on the verified data: the request is
+/// denied when the conditions hold, with the message (variables substituted); the attestation's
+/// predicate is in the context under its name. A deny that always holds always denies.
+#[test]
+fn verify_images_validate_deny_is_evaluated() {
+    let with = |deny: &str| {
+        policy(&format!(
+            r#"      attestations:
+      - name: sbom
+        type: https://spdx.dev/Document
+        attestors: [{{entries: [{{keys: {{publicKeys: good}}}}]}}]
+      validate:
+        message: "SBOM {{{{ sbom.spdxVersion }}}} of {{{{ request.object.metadata.name }}}} refused"
+        deny:
+          conditions:
+{deny}"#
+        ))
+    };
+    let always = with("            all: [{key: 1, operator: Equals, value: 1}]\n");
+    let (s, m) = one(&always, &pod(&["ghcr.io/acme/api:v1"]));
+    assert_eq!(s, Status::Fail, "{m}");
+    assert_eq!(
+        m,
+        "image validation failed for ghcr.io/acme/api:v1: SBOM SPDX-2.3 of p refused"
+    );
+    let old = with(
+        "            any: [{key: \"{{ sbom.spdxVersion }}\", operator: AnyIn, value: [SPDX-2.1]}]\n",
+    );
+    assert_eq!(one(&old, &pod(&["ghcr.io/acme/api:v1"])).0, Status::Pass);
+    let (s, m) = one(&old, &pod(&["ghcr.io/acme/oldsbom:v1"]));
+    assert_eq!(s, Status::Fail, "{m}");
+    // The legacy list form (all must hold).
+    let list =
+        with("          - {key: \"{{ sbom.spdxVersion }}\", operator: Equals, value: SPDX-2.3}\n");
+    assert_eq!(one(&list, &pod(&["ghcr.io/acme/api:v1"])).0, Status::Fail);
+    // An expression vouch cannot evaluate is an error, not a pass.
+    let bad = with(
+        "            all: [{key: \"{{ to_upper(sbom.spdxVersion) }}\", operator: Equals, value: X}]\n",
+    );
+    assert_eq!(one(&bad, &pod(&["ghcr.io/acme/api:v1"])).0, Status::Error);
 }

@@ -26,8 +26,17 @@ subjectRegExp/issuerRegExp) entries, rekor.ignoreTlog and ctlog.ignoreSCT, attes
 type and conditions, mutateDigest, verifyDigest, failureAction Enforce/Audit, match/exclude on
 kinds and namespaces. Rules matching only Pods also apply to the pod templates of Deployments,
 ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs (Kyverno autogen: autogen-<rule>,
-autogen-cronjob-<rule>). Policies are validated first; a mistake Kyverno rejects is reported
-with its field path.
+autogen-cronjob-<rule>). Policies are read strictly: an unknown field is refused with its path
+and the nearest known name (`spec.rules[0].verifyImages[0].atestors: unknown field, did you
+mean attestors?`), and a mistake Kyverno rejects is reported with its field path. A feature
+vouch does not evaluate (validate/mutate/generate rules, preconditions, selectors, KMS keys,
+certificate attestors, ...) refuses to load with `not supported: <path>`; with
+--ignore-unsupported the rules using one are reported as `skip` with the reason.
+
+Trust per attestor, as Kyverno: keyless.roots (PEM CA chain), rekor.pubkey and ctlog.pubkey
+are the only CAs/logs that entry trusts; --trusted-root supplies only what an entry does not
+carry. A ClusterImagePolicy's keyless.ca-cert.data and the TrustRoot resources (spec.sigstoreKeys,
+in the policy files) named by trustRootRef work the same way.
 
 sigstore policy-controller ClusterImagePolicy (policy.sigstore.dev/v1beta1, v1alpha1) too:
 images globs (* within a path component, ** across), authorities key (inline data PEM),
@@ -35,7 +44,7 @@ keyless (identities issuer/subject exact or issuerRegExp/subjectRegExp) and stat
 attestations (name + predicateType), mode enforce/warn. Any one authority passing satisfies a
 policy; every policy matching an image must pass; an image no ClusterImagePolicy matches
 follows --no-match-policy. CUE/Rego policies, key secretRef/kms, source and rfc3161timestamp
-are rejected as unsupported; trustRootRef is ignored with a warning (--trusted-root is used).
+are rejected as unsupported.
 
 Each tag is resolved to its digest first; signatures, attestations and the --mutated pin all
 use that digest. Only the registry holding the images is contacted: trust comes from the
@@ -82,6 +91,11 @@ pub(crate) struct ApplyArgs {
     /// no-match-policy; deny is its fail-closed default.
     #[arg(long, value_enum, default_value = "deny")]
     no_match_policy: NoMatchArg,
+    /// Load policies that use features vouch does not evaluate (validate, mutate and
+    /// generate rules, preconditions, selectors, KMS keys, ...): each rule using one is
+    /// reported as `skip` with the reason instead of failing to load.
+    #[arg(long)]
+    ignore_unsupported: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -133,7 +147,12 @@ fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             "no kyverno.io ClusterPolicy/Policy or policy.sigstore.dev ClusterImagePolicy found in the policy files"
         );
     }
-    if let Some((policy, problems)) = policy_docs.policy_set().validate().into_iter().next() {
+    if let Some((policy, problems)) = policy_docs
+        .policy_set()
+        .validate_with(args.ignore_unsupported)
+        .into_iter()
+        .next()
+    {
         return Err(vouch_policy::Error::Invalid { policy, problems }.into());
     }
     if !ctx.quiet {
@@ -169,9 +188,8 @@ fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let rules = set
         .kyverno
         .iter()
-        .flat_map(|p| &p.spec.rules)
-        .filter(|r| !r.verify_images.is_empty())
-        .count()
+        .map(|p| p.spec.rules.len())
+        .sum::<usize>()
         + set.image_policies.len();
     let mut report = ApplyReport {
         rules,
