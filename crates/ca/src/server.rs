@@ -241,8 +241,11 @@ async fn signing_cert(
     let result =
         tokio::task::spawn_blocking(move || service.signing_cert(bearer.as_deref(), &body)).await;
     match result {
+        // 200 as Fulcio's v2 API answers (grpc-gateway's default; only the legacy v1 handler
+        // sets 201: sigstore/fulcio pkg/server/legacy_server.go). sigstore-go, and so cosign 3,
+        // refuses any other status (sigstore-go pkg/sign/certificate.go `StatusCode != 200`).
         Ok(Ok(chain)) => (
-            StatusCode::CREATED,
+            StatusCode::OK,
             Json(json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": chain.to_pem()}}})),
         )
             .into_response(),

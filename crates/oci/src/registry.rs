@@ -443,6 +443,11 @@ impl ImageSource for Registry {
             }
             // No referrers API: distribution-spec "Referrers Tag Schema" fallback.
             404 | 400 | 405 => match self.manifest(&Selector::Tag(subject.tag_form())) {
+                // Only an index under that tag is a referrers list. `cosign copy` tags every
+                // image it copies `sha256-<hex>` (sigstore/cosign cmd/cosign/cli/copy/copy.go,
+                // `TagPrefix, h.Algorithm, "-", h.Hex`); that image lists no referrers, as
+                // go-containerregistry's and ORAS's fallbacks also read it.
+                Ok(raw) if !crate::manifest::is_index(&raw.media_type) => return Ok(Vec::new()),
                 Ok(raw) => raw.bytes,
                 Err(Error::NotFound { .. }) => return Ok(Vec::new()),
                 Err(e) => return Err(e),
