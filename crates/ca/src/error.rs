@@ -14,11 +14,31 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
-    /// The token's `alg` is not one this CA accepts (`none` never is).
-    #[error("identity token algorithm {found:?} not accepted (expected ES256)")]
+    /// The token's `alg` is not one this CA accepts (`none` and HMAC never are).
+    #[error("identity token algorithm {found:?} refused: {reason}")]
     TokenAlgorithm {
         /// The header's `alg`.
         found: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// No key of the issuer's JWKS has the token's `kid`, even after a refresh.
+    #[error("identity token key {kid:?} is not in {issuer}'s JWKS")]
+    UnknownKey {
+        /// The `iss` claim.
+        issuer: String,
+        /// The header's `kid`.
+        kid: Option<String>,
+    },
+    /// The token's key cannot verify it: its `alg` contradicts the key, or the key is unusable.
+    #[error("identity token key {kid:?} of {issuer} refused: {reason}")]
+    TokenKey {
+        /// The `iss` claim.
+        issuer: String,
+        /// The header's `kid`.
+        kid: Option<String>,
+        /// Why (alg/key mismatch, weak key, encryption key ...).
+        reason: String,
     },
     /// The token's issuer is not configured.
     #[error("identity token issuer {issuer:?} is not configured")]
@@ -99,6 +119,12 @@ pub enum Error {
     },
 
     // --- The operator's configuration or key material is at fault. ---
+    /// The issuer configuration is unusable (Fulcio config file, flags).
+    #[error("issuer configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
     /// CA key or certificate files are unusable.
     #[error("CA material {what}: {reason}")]
     Material {
@@ -121,6 +147,7 @@ impl Error {
         !matches!(
             self,
             Self::IssuerUnreachable { .. }
+                | Self::Config { .. }
                 | Self::Material { .. }
                 | Self::Encoding(_)
                 | Self::Random

@@ -51,13 +51,16 @@ pub enum San {
     Email(String),
     /// `uniformResourceIdentifier`, for CI workflows and URI issuers.
     Uri(String),
+    /// `otherName` of type 1.3.6.1.4.1.57264.1.7 holding a UTF8String (`username!domain`, the
+    /// `username` issuer type; `sigstore/sigstore:pkg/cryptoutils` `MarshalOtherNameSAN`).
+    OtherName(String),
 }
 
 impl San {
     /// The SAN value.
     pub fn value(&self) -> &str {
         match self {
-            Self::Email(s) | Self::Uri(s) => s,
+            Self::Email(s) | Self::Uri(s) | Self::OtherName(s) => s,
         }
     }
 }
@@ -69,8 +72,9 @@ pub struct Identity {
     pub san: San,
     /// The OIDC issuer URL (`iss`), written into extensions 1.1 and 1.8.
     pub issuer: String,
-    /// Further Fulcio extensions (`1.3.6.1.4.1.57264.1.9` and up), OID to value, written as DER
-    /// UTF8Strings in this order.
+    /// Further Fulcio extensions, OID to value: the deprecated GitHub ones (`1.3.6.1.4.1.57264.1.2`
+    /// to `.6`, raw bytes as Fulcio writes them) and `.9` and up (DER UTF8Strings). Written in
+    /// arc order, as Fulcio's `Extensions.Render`.
     pub extensions: Vec<(String, String)>,
 }
 
@@ -496,7 +500,24 @@ fn leaf_extensions(ski: &[u8], issuer_ski: &[u8], identity: &Identity) -> Result
     let san = match &identity.san {
         San::Email(e) => GeneralName::Rfc822Name(ia5(e)?),
         San::Uri(u) => GeneralName::UniformResourceIdentifier(ia5(u)?),
+        San::OtherName(n) => GeneralName::OtherName(x509_cert::ext::pkix::name::OtherName {
+            type_id: oid("1.3.6.1.4.1.57264.1.7")?,
+            value: der::Any::encode_from(&Utf8StringRef::new(n).map_err(Error::encoding)?)
+                .map_err(Error::encoding)?,
+        }),
     };
+    // Fulcio's order (`pkg/certificate/extensions.go` `Render`): 1.1, the deprecated 1.2-1.6,
+    // 1.8, then 1.9 and up.
+    let mut claims: Vec<(u32, &str, &str)> = Vec::with_capacity(identity.extensions.len());
+    for (o, value) in &identity.extensions {
+        let arc = o
+            .strip_prefix(FULCIO_ARC)
+            .and_then(|a| a.parse::<u32>().ok())
+            .filter(|a| !matches!(a, 0 | 1 | 7 | 8))
+            .ok_or_else(|| Error::encoding(format!("{o} is not a Fulcio claim extension")))?;
+        claims.push((arc, o, value));
+    }
+    claims.sort_by_key(|(arc, _, _)| *arc);
     let mut exts = vec![
         ext(
             oid("2.5.29.15")?,
@@ -512,20 +533,29 @@ fn leaf_extensions(ski: &[u8], issuer_ski: &[u8], identity: &Identity) -> Result
         aki_ext(issuer_ski)?,
         ext(oid("2.5.29.17")?, true, &SubjectAltName(vec![san]))?,
         // 1.1: raw bytes, no DER wrapper (Fulcio's legacy encoding).
-        Extension {
-            extn_id: oid(OID_ISSUER_V1)?,
-            critical: false,
-            extn_value: OctetString::new(identity.issuer.as_bytes()).map_err(Error::encoding)?,
-        },
-        utf8_ext(OID_ISSUER_V2, &identity.issuer)?,
+        raw_ext(OID_ISSUER_V1, &identity.issuer)?,
     ];
-    for (o, value) in &identity.extensions {
-        if !o.starts_with(FULCIO_ARC) {
-            return Err(Error::encoding(format!("{o} is not a Fulcio extension")));
+    for (arc, o, value) in &claims {
+        if *arc <= 6 {
+            exts.push(raw_ext(o, value)?);
         }
-        exts.push(utf8_ext(o, value)?);
+    }
+    exts.push(utf8_ext(OID_ISSUER_V2, &identity.issuer)?);
+    for (arc, o, value) in &claims {
+        if *arc > 8 {
+            exts.push(utf8_ext(o, value)?);
+        }
     }
     Ok(exts)
+}
+
+/// A deprecated Fulcio extension: the value's bytes without a DER wrapper.
+fn raw_ext(o: &str, value: &str) -> Result<Extension> {
+    Ok(Extension {
+        extn_id: oid(o)?,
+        critical: false,
+        extn_value: OctetString::new(value.as_bytes()).map_err(Error::encoding)?,
+    })
 }
 
 fn utf8_ext(o: &str, value: &str) -> Result<Extension> {

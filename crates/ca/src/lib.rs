@@ -4,8 +4,10 @@
 //!   certificates and PKCS#8 keys) and a CT log key of its own; [`CertificateAuthority::issue`]
 //!   turns a public key and an [`Identity`] into a 10-minute code-signing certificate with
 //!   Fulcio's profile and exactly one embedded SCT (RFC 6962 precertificate flow, [`sct`]).
-//! * [`oidc`]: validation of OIDC identity tokens (ES256/RS256 against the issuer's JWKS found
-//!   by discovery; `iss`, `aud`, `exp`, `nbf`, skew) and the claim-to-[`Identity`] mapping.
+//! * [`oidc`]: validation of OIDC identity tokens (RS*, PS*, ES256/384, EdDSA pinned by the
+//!   issuer's JWKS found by discovery; `iss`, `aud`, `exp`, `nbf`, `iat`, skew).
+//! * [`issuers`]: trusted issuers in Fulcio's configuration format (exact and wildcard issuers,
+//!   CI-provider templates); [`identity`]: the claim-to-[`Identity`] mapping per issuer type.
 //! * [`dev_oidc`]: a development OIDC issuer (discovery, JWKS, token endpoint) for tests and
 //!   demos.
 //! * [`server`]: the Fulcio v2 REST API (`/api/v2/signingCert`, `/api/v2/trustBundle`,
@@ -33,9 +35,12 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod identity;
 pub mod issue;
+pub mod issuers;
 pub mod limits;
 pub(crate) mod sct;
+pub mod template;
 
 pub use error::{Error, Result};
 pub use issue::{CaMaterial, CertificateAuthority, Identity, IssuedChain, San};

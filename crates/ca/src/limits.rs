@@ -14,6 +14,10 @@ pub struct Limits {
     /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. Fulcio's go-oidc verifier
     /// allows none on `exp` but clients and issuers drift; 60 s is the common choice.
     pub clock_skew_secs: u64,
+    /// Least time between two JWKS fetches of one issuer prompted by an unknown `kid`. Rotation
+    /// is picked up after at most this long; tokens with made-up `kid`s cost one fetch per
+    /// interval, not one per request.
+    pub jwks_refresh_interval_secs: u64,
 }
 
 impl Default for Limits {
@@ -23,6 +27,7 @@ impl Default for Limits {
             max_token_bytes: 16 * 1024,
             max_issuer_document_bytes: 1024 * 1024,
             clock_skew_secs: 60,
+            jwks_refresh_interval_secs: 30,
         }
     }
 }

@@ -1,283 +1,81 @@
 //! OIDC identity token validation, as Fulcio does it (`sigstore/fulcio:pkg/server/grpc_server.go`,
-//! `pkg/identity/*`, go-oidc's `IDTokenVerifier`): the token's `iss` must be a configured
-//! issuer, its signature must verify under a key of the JWKS that issuer's discovery document
-//! names, `aud` must contain the configured client ID (`sigstore`), and `exp`/`nbf`/`iat` must
-//! hold at the CA's clock within the allowed skew. Claims then map to an [`Identity`].
+//! `pkg/config/config.go`, go-oidc's `IDTokenVerifier`): the token's `iss` must be a configured
+//! issuer (exact, or a meta issuer's wildcard), its signature must verify under a key of the JWKS
+//! that issuer's discovery document names, `aud` must contain the configured client ID
+//! (`sigstore`), and `exp`/`nbf`/`iat` must hold at the CA's clock within the allowed skew.
+//! Claims then map to an [`Identity`] ([`crate::identity`]).
+//!
+//! Signatures are checked by `jsonwebtoken` (RustCrypto backend). The algorithm is pinned by the
+//! issuer's key, never by the token (RFC 8725 §2.1, §3.1): a JWK's `alg`, or else its
+//! `kty`/`crv`, fixes which algorithms may verify under it; `none` and HMAC are refused before
+//! any key is looked at, and a token whose `alg` contradicts its key is refused by name.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use p256::ecdsa::signature::Verifier as _;
-use serde::{Deserialize, Serialize};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::issue::{Identity, San};
+use crate::identity::Claims;
+pub use crate::issuers::{IssuerConfig, IssuerSet, IssuerType, SIGSTORE_AUDIENCE};
 use crate::limits::{self, Limits};
 
-/// The audience Sigstore clients request (`client-id: sigstore` in Fulcio's config).
-pub const SIGSTORE_AUDIENCE: &str = "sigstore";
-
-/// How an issuer's claims become a certificate identity (Fulcio's issuer `type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum IssuerType {
-    /// SAN = the `email` claim (which must be `email_verified`); principal = the email.
-    Email,
-    /// SAN = the `sub` claim, which must be a URI; principal = `sub`.
-    Uri,
-    /// GitHub Actions: SAN = `https://github.com/` + `job_workflow_ref`, extensions 1.9-1.22
-    /// from the workflow claims; principal = `sub`.
-    GithubWorkflow,
-}
-
-/// One trusted OIDC issuer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuerConfig {
-    /// The issuer URL, compared byte for byte with `iss`; discovery is fetched from
-    /// `<url>/.well-known/openid-configuration`.
-    pub issuer_url: String,
-    /// Required audience (`sigstore`).
-    pub client_id: String,
-    /// Claim mapping.
-    pub issuer_type: IssuerType,
-}
-
-impl IssuerConfig {
-    /// An email issuer with audience `sigstore`.
-    pub fn email(issuer_url: impl Into<String>) -> Self {
-        Self {
-            issuer_url: issuer_url.into(),
-            client_id: SIGSTORE_AUDIENCE.into(),
-            issuer_type: IssuerType::Email,
-        }
-    }
-}
-
-/// A token that passed validation: its issuer configuration and claims.
+/// A token that passed validation: its (concrete) issuer configuration and claims.
 #[derive(Debug, Clone)]
 pub struct VerifiedToken {
-    /// The issuer it came from.
+    /// The issuer it came from (for a meta issuer: the template made concrete with `iss`).
     pub issuer: IssuerConfig,
     /// All claims.
-    pub claims: serde_json::Map<String, Value>,
+    pub claims: Claims,
 }
 
-impl VerifiedToken {
-    fn claim(&self, name: &'static str) -> Result<&str> {
-        self.claims
-            .get(name)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .ok_or(Error::TokenClaim {
-                claim: name,
-                reason: "missing or not a non-empty string".into(),
-            })
-    }
-
-    /// The name the proof of possession signs: the email for email issuers, else `sub`
-    /// (`sigstore/fulcio:pkg/identity/email/principal.go` `Name`).
-    pub fn principal(&self) -> Result<&str> {
-        match self.issuer.issuer_type {
-            IssuerType::Email => self.claim("email"),
-            IssuerType::Uri | IssuerType::GithubWorkflow => self.claim("sub"),
-        }
-    }
-
-    /// The certificate identity these claims map to.
-    pub fn identity(&self) -> Result<Identity> {
-        let issuer = self.issuer.issuer_url.clone();
-        match self.issuer.issuer_type {
-            IssuerType::Email => {
-                if self.claims.get("email_verified") != Some(&Value::Bool(true)) {
-                    return Err(Error::TokenClaim {
-                        claim: "email_verified",
-                        reason: "email issuers require email_verified = true".into(),
-                    });
-                }
-                Ok(Identity {
-                    san: San::Email(self.claim("email")?.to_owned()),
-                    issuer,
-                    extensions: Vec::new(),
-                })
-            }
-            IssuerType::Uri => {
-                let sub = self.claim("sub")?;
-                if !(sub.starts_with("https://") || sub.starts_with("http://") || sub.contains(':'))
-                {
-                    return Err(Error::TokenClaim {
-                        claim: "sub",
-                        reason: format!("{sub:?} is not a URI"),
-                    });
-                }
-                Ok(Identity {
-                    san: San::Uri(sub.to_owned()),
-                    issuer,
-                    extensions: Vec::new(),
-                })
-            }
-            IssuerType::GithubWorkflow => self.github_identity(issuer),
-        }
-    }
-
-    /// `sigstore/fulcio:pkg/identity/ciprovider` mapping for GitHub Actions
-    /// (`docs/oid-info.md`).
-    fn github_identity(&self, issuer: String) -> Result<Identity> {
-        let server = self
-            .claims
-            .get("server_url")
-            .and_then(Value::as_str)
-            .unwrap_or("https://github.com")
-            .trim_end_matches('/')
-            .to_owned();
-        let get = |c: &str| {
-            self.claims
-                .get(c)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let san = format!("{server}/{}", self.claim("job_workflow_ref")?);
-        let mut extensions = Vec::new();
-        let mut push = |arc: u32, value: Option<String>| {
-            if let Some(v) = value {
-                extensions.push((format!("1.3.6.1.4.1.57264.1.{arc}"), v));
-            }
-        };
-        let with_server = |v: Option<String>| v.map(|v| format!("{server}/{v}"));
-        push(9, with_server(get("job_workflow_ref")));
-        push(10, get("job_workflow_sha"));
-        push(11, get("runner_environment"));
-        push(12, with_server(get("repository")));
-        push(13, get("sha"));
-        push(14, get("ref"));
-        push(15, get("repository_id"));
-        push(16, with_server(get("repository_owner")));
-        push(17, get("repository_owner_id"));
-        push(18, with_server(get("workflow_ref")));
-        push(19, get("workflow_sha"));
-        push(20, get("event_name"));
-        let run = match (get("repository"), get("run_id"), get("run_attempt")) {
-            (Some(r), Some(id), Some(a)) => {
-                Some(format!("{server}/{r}/actions/runs/{id}/attempts/{a}"))
-            }
-            _ => None,
-        };
-        push(21, run);
-        push(22, get("repository_visibility"));
-        Ok(Identity {
-            san: San::Uri(san),
-            issuer,
-            extensions,
-        })
-    }
+/// The JOSE header fields this verifier reads (RFC 7515 §4.1). Anything else is ignored except
+/// `crit`, which is refused: no extension is understood here (RFC 7515 §4.1.11).
+#[derive(Debug, Deserialize)]
+struct JoseHeader {
+    alg: Option<String>,
+    kid: Option<String>,
+    crit: Option<Value>,
 }
 
-/// A JSON Web Key (RFC 7517); only EC P-256 keys are used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Jwk {
-    /// Key type (`EC`).
-    pub kty: String,
-    /// Curve (`P-256`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crv: Option<String>,
-    /// Base64url X coordinate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub x: Option<String>,
-    /// Base64url Y coordinate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub y: Option<String>,
-    /// Key ID.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kid: Option<String>,
-    /// Algorithm.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alg: Option<String>,
-    /// Use (`sig`).
-    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
-    pub use_: Option<String>,
+/// The header and claims of a compact JWS, decoded but not verified.
+struct Unverified {
+    header: JoseHeader,
+    claims: Claims,
 }
 
-impl Jwk {
-    /// The JWK of a P-256 verifying key.
-    pub fn from_p256(key: &p256::ecdsa::VerifyingKey, kid: &str) -> Self {
-        let point = key.to_sec1_point(false);
-        let bytes = point.as_bytes();
-        Self {
-            kty: "EC".into(),
-            crv: Some("P-256".into()),
-            x: Some(B64URL.encode(&bytes[1..33])),
-            y: Some(B64URL.encode(&bytes[33..65])),
-            kid: Some(kid.into()),
-            alg: Some("ES256".into()),
-            use_: Some("sig".into()),
-        }
-    }
-
-    fn p256(&self) -> Option<p256::ecdsa::VerifyingKey> {
-        if self.kty != "EC" || self.crv.as_deref() != Some("P-256") {
-            return None;
-        }
-        let x = B64URL.decode(self.x.as_deref()?).ok()?;
-        let y = B64URL.decode(self.y.as_deref()?).ok()?;
-        if x.len() != 32 || y.len() != 32 {
-            return None;
-        }
-        let mut sec1 = vec![4u8];
-        sec1.extend_from_slice(&x);
-        sec1.extend_from_slice(&y);
-        p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).ok()
-    }
-}
-
-/// A JWK set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Jwks {
-    /// The keys.
-    pub keys: Vec<Jwk>,
-}
-
-/// A compact JWS split into its parts, before any check.
-struct RawToken<'a> {
-    signing_input: &'a str,
-    header: Value,
-    claims: serde_json::Map<String, Value>,
-    signature: Vec<u8>,
-}
-
-fn split_token(token: &str) -> Result<RawToken<'_>> {
+fn decode_unverified(token: &str) -> Result<Unverified> {
     let bad = |reason: &str| Error::MalformedToken {
         reason: reason.into(),
     };
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
+    let (Some(h), Some(p), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(bad("expected three dot-separated parts"));
+        return Err(bad("expected three dot-separated parts (compact JWS)"));
     };
     let decode = |part: &str, what: &str| {
         B64URL
-            .decode(part.trim_end_matches('='))
-            .map_err(|_| bad(&format!("{what} is not base64url")))
+            .decode(part)
+            .map_err(|_| bad(&format!("{what} is not unpadded base64url")))
     };
-    let header: Value =
-        serde_json::from_slice(&decode(h, "header")?).map_err(|_| bad("header is not JSON"))?;
-    let claims: serde_json::Map<String, Value> = serde_json::from_slice(&decode(p, "payload")?)
+    let header: JoseHeader = serde_json::from_slice(&decode(h, "header")?)
+        .map_err(|_| bad("header is not a JSON object with string alg/kid"))?;
+    let claims: Claims = serde_json::from_slice(&decode(p, "payload")?)
         .map_err(|_| bad("payload is not a JSON object"))?;
-    Ok(RawToken {
-        signing_input: &token[..h.len() + 1 + p.len()],
-        header,
-        claims,
-        signature: decode(s, "signature")?,
-    })
+    Ok(Unverified { header, claims })
 }
 
 /// Reads `iss` without verifying anything (for choosing the issuer; never trusted as is).
 pub fn unverified_issuer(token: &str) -> Result<String> {
-    let raw = split_token(token)?;
-    raw.claims
+    decode_unverified(token)?
+        .claims
         .get("iss")
         .and_then(Value::as_str)
         .map(str::to_owned)
@@ -287,29 +85,180 @@ pub fn unverified_issuer(token: &str) -> Result<String> {
         })
 }
 
-/// Where JWKS come from: fetched through discovery, or given (tests, pinned keys).
-pub trait KeySource: Send + Sync {
-    /// The JWKS of `issuer_url`.
-    fn jwks(&self, issuer_url: &str) -> Result<Jwks>;
+/// One key of an issuer's JWKS, with the algorithms it pins.
+#[derive(Clone)]
+pub struct IssuerKey {
+    /// `kid`.
+    pub kid: Option<String>,
+    /// The algorithms that may verify under this key, or why it cannot be used at all.
+    usable: std::result::Result<(Vec<Algorithm>, DecodingKey), String>,
+    /// `kty`/`crv`/`alg` for messages.
+    describe: String,
 }
 
-/// Fetches `<issuer>/.well-known/openid-configuration`, then its `jwks_uri`, caching each
-/// issuer's keys for the process lifetime and refetching once when a `kid` is unknown (key
-/// rotation).
-pub struct DiscoveryKeySource {
+impl std::fmt::Debug for IssuerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuerKey")
+            .field("kid", &self.kid)
+            .field("key", &self.describe)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Smallest RSA modulus accepted in an issuer's JWKS (NIST SP 800-131A; Fulcio's own floor).
+const MIN_RSA_BITS: usize = 2048;
+
+impl IssuerKey {
+    /// Reads one JWK (RFC 7517 §4, RFC 7518 §6). A key this verifier cannot use (encryption
+    /// key, HMAC secret, unknown type, weak RSA, `alg` contradicting `kty`/`crv`) is kept with
+    /// the reason, so a token naming it is refused with that reason.
+    pub fn from_jwk(value: &Value) -> Self {
+        let kid = value.get("kid").and_then(Value::as_str).map(str::to_owned);
+        let field = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or("-");
+        let describe = format!(
+            "kty {} crv {} alg {}",
+            field("kty"),
+            field("crv"),
+            field("alg")
+        );
+        let usable = Self::pinned(value);
+        Self {
+            kid,
+            usable,
+            describe,
+        }
+    }
+
+    fn pinned(value: &Value) -> std::result::Result<(Vec<Algorithm>, DecodingKey), String> {
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(value.clone()).map_err(|e| format!("unreadable JWK: {e}"))?;
+        if let Some(use_) = &jwk.common.public_key_use
+            && *use_ != PublicKeyUse::Signature
+        {
+            return Err("key is not for signatures (use != sig)".into());
+        }
+        // What the key's type allows (RFC 7518 §3.1 table, restricted to what Fulcio's
+        // go-oidc accepts: RS*, PS*, ES256, ES384, EdDSA).
+        let family: Vec<Algorithm> = match &jwk.algorithm {
+            AlgorithmParameters::RSA(rsa) => {
+                let n = B64URL
+                    .decode(rsa.n.trim_end_matches('='))
+                    .map_err(|_| "RSA modulus is not base64url".to_owned())?;
+                let bits = n
+                    .iter()
+                    .position(|b| *b != 0)
+                    .map_or(0, |i| (n.len() - i) * 8 - n[i].leading_zeros() as usize);
+                if bits < MIN_RSA_BITS {
+                    return Err(format!(
+                        "RSA key of {bits} bits (at least {MIN_RSA_BITS} required)"
+                    ));
+                }
+                vec![
+                    Algorithm::RS256,
+                    Algorithm::RS384,
+                    Algorithm::RS512,
+                    Algorithm::PS256,
+                    Algorithm::PS384,
+                    Algorithm::PS512,
+                ]
+            }
+            AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+                EllipticCurve::P256 => vec![Algorithm::ES256],
+                EllipticCurve::P384 => vec![Algorithm::ES384],
+                _ => return Err("EC curve not supported for signatures (P-256, P-384)".into()),
+            },
+            AlgorithmParameters::OctetKeyPair(okp) => match okp.curve {
+                EllipticCurve::Ed25519 => vec![Algorithm::EdDSA],
+                _ => return Err("OKP curve not supported (Ed25519)".into()),
+            },
+            AlgorithmParameters::OctetKey(_) => {
+                return Err("symmetric (oct) keys are never trusted for identity tokens".into());
+            }
+            _ => return Err("unsupported key type".into()),
+        };
+        let algorithms = match value.get("alg").and_then(Value::as_str) {
+            None => family,
+            Some(alg) => {
+                let alg: Algorithm = alg
+                    .parse()
+                    .map_err(|_| format!("JWK alg {alg:?} is not a signature algorithm"))?;
+                if !family.contains(&alg) {
+                    return Err(format!("JWK alg {alg:?} contradicts its key type"));
+                }
+                vec![alg]
+            }
+        };
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable JWK: {e}"))?;
+        Ok((algorithms, key))
+    }
+}
+
+/// An issuer's keys as fetched.
+#[derive(Debug, Clone, Default)]
+pub struct IssuerKeys {
+    /// The keys, in JWKS order.
+    pub keys: Vec<IssuerKey>,
+}
+
+impl IssuerKeys {
+    /// Reads a JWKS document (RFC 7517 §5). Keys are read one by one: one unusable key does not
+    /// make the others unusable.
+    pub fn from_jwks(jwks: &Value) -> Result<Self> {
+        let keys =
+            jwks.get("keys")
+                .and_then(Value::as_array)
+                .ok_or_else(|| Error::MalformedToken {
+                    reason: "JWKS has no keys array".into(),
+                })?;
+        Ok(Self {
+            keys: keys.iter().map(IssuerKey::from_jwk).collect(),
+        })
+    }
+
+    fn has_kid(&self, kid: Option<&str>) -> bool {
+        kid.is_none_or(|kid| self.keys.iter().any(|k| k.kid.as_deref() == Some(kid)))
+    }
+}
+
+struct CachedKeys {
+    keys: Arc<IssuerKeys>,
+    fetched: Instant,
+}
+
+/// Discovery and JWKS retrieval with caching: each issuer's discovery document is fetched once
+/// (`jwks_uri` kept), its JWKS once and then again only when a token names an unknown `kid`
+/// (key rotation), at most once per [`Limits::jwks_refresh_interval_secs`] per issuer, so a
+/// stream of tokens with made-up `kid`s cannot turn the CA into a traffic amplifier.
+pub struct KeyCache {
     client: vouch_http::Client,
     limits: Limits,
-    cache: Mutex<HashMap<String, Jwks>>,
+    jwks_uris: Mutex<HashMap<String, String>>,
+    keys: Mutex<HashMap<String, CachedKeys>>,
+    /// Fixed keys for issuers (tests, air-gapped deployments with pinned JWKS).
+    pinned: HashMap<String, Arc<IssuerKeys>>,
 }
 
-impl DiscoveryKeySource {
-    /// A key source using `client`.
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCache").finish_non_exhaustive()
+    }
+}
+
+impl KeyCache {
+    /// A cache fetching with `client`.
     pub fn new(client: vouch_http::Client, limits: Limits) -> Self {
         Self {
             client,
             limits,
-            cache: Mutex::new(HashMap::new()),
+            jwks_uris: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
+            pinned: HashMap::new(),
         }
+    }
+
+    /// Uses `jwks` for `issuer_url` instead of fetching (no discovery, no refresh).
+    pub fn pin(&mut self, issuer_url: &str, jwks: IssuerKeys) {
+        self.pinned.insert(issuer_url.to_owned(), Arc::new(jwks));
     }
 
     fn get_json(&self, what: &'static str, url: &str) -> Result<Value> {
@@ -334,7 +283,15 @@ impl DiscoveryKeySource {
         serde_json::from_slice(&body).map_err(|e| unreachable(e.to_string()))
     }
 
-    fn fetch(&self, issuer_url: &str) -> Result<Jwks> {
+    fn jwks_uri(&self, issuer_url: &str) -> Result<String> {
+        if let Some(uri) = self
+            .jwks_uris
+            .lock()
+            .ok()
+            .and_then(|m| m.get(issuer_url).cloned())
+        {
+            return Ok(uri);
+        }
         let discovery_url = format!(
             "{}/.well-known/openid-configuration",
             issuer_url.trim_end_matches('/')
@@ -348,7 +305,7 @@ impl DiscoveryKeySource {
                 reason: format!("document names issuer {:?}", discovery.get("issuer")),
             });
         }
-        let jwks_uri = discovery
+        let uri = discovery
             .get("jwks_uri")
             .and_then(Value::as_str)
             .ok_or_else(|| Error::IssuerUnreachable {
@@ -357,45 +314,62 @@ impl DiscoveryKeySource {
                 reason: "no jwks_uri".into(),
             })?
             .to_owned();
-        let jwks = self.get_json("JWKS", &jwks_uri)?;
-        serde_json::from_value(jwks).map_err(|e| Error::IssuerUnreachable {
-            what: "JWKS",
-            url: jwks_uri,
-            reason: e.to_string(),
-        })
+        if let Ok(mut m) = self.jwks_uris.lock() {
+            m.insert(issuer_url.to_owned(), uri.clone());
+        }
+        Ok(uri)
     }
 
-    /// Drops cached keys of `issuer_url` (after an unknown `kid`).
-    fn forget(&self, issuer_url: &str) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.remove(issuer_url);
+    fn fetch(&self, issuer_url: &str) -> Result<Arc<IssuerKeys>> {
+        let uri = self.jwks_uri(issuer_url)?;
+        let jwks = self.get_json("JWKS", &uri)?;
+        let keys =
+            Arc::new(
+                IssuerKeys::from_jwks(&jwks).map_err(|e| Error::IssuerUnreachable {
+                    what: "JWKS",
+                    url: uri,
+                    reason: e.to_string(),
+                })?,
+            );
+        if let Ok(mut cache) = self.keys.lock() {
+            cache.insert(
+                issuer_url.to_owned(),
+                CachedKeys {
+                    keys: Arc::clone(&keys),
+                    fetched: Instant::now(),
+                },
+            );
+        }
+        Ok(keys)
+    }
+
+    /// The keys of `issuer_url`, refetched when `kid` is not among the cached ones and the last
+    /// fetch is older than the refresh interval.
+    pub fn keys_for(&self, issuer_url: &str, kid: Option<&str>) -> Result<Arc<IssuerKeys>> {
+        if let Some(pinned) = self.pinned.get(issuer_url) {
+            return Ok(Arc::clone(pinned));
+        }
+        let cached = self.keys.lock().ok().and_then(|c| {
+            c.get(issuer_url)
+                .map(|k| (Arc::clone(&k.keys), k.fetched.elapsed()))
+        });
+        match cached {
+            None => self.fetch(issuer_url),
+            Some((keys, _)) if keys.has_kid(kid) => Ok(keys),
+            Some((keys, age))
+                if age < Duration::from_secs(self.limits.jwks_refresh_interval_secs) =>
+            {
+                Ok(keys)
+            }
+            Some(_) => self.fetch(issuer_url),
         }
     }
 }
 
-impl KeySource for DiscoveryKeySource {
-    fn jwks(&self, issuer_url: &str) -> Result<Jwks> {
-        if let Some(cached) = self
-            .cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(issuer_url).cloned())
-        {
-            return Ok(cached);
-        }
-        let jwks = self.fetch(issuer_url)?;
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(issuer_url.to_owned(), jwks.clone());
-        }
-        Ok(jwks)
-    }
-}
-
-/// Validates identity tokens for a configured list of issuers.
+/// Validates identity tokens for a configured set of issuers.
 pub struct TokenVerifier {
-    issuers: Vec<IssuerConfig>,
-    keys: Box<dyn KeySource>,
-    discovery: Option<std::sync::Arc<DiscoveryKeySource>>,
+    issuers: IssuerSet,
+    keys: KeyCache,
     limits: Limits,
 }
 
@@ -407,46 +381,31 @@ impl std::fmt::Debug for TokenVerifier {
     }
 }
 
-struct SharedDiscovery(std::sync::Arc<DiscoveryKeySource>);
-
-impl KeySource for SharedDiscovery {
-    fn jwks(&self, issuer_url: &str) -> Result<Jwks> {
-        self.0.jwks(issuer_url)
-    }
-}
-
 impl TokenVerifier {
     /// Keys fetched through OIDC discovery with `client`.
     pub fn with_discovery(
-        issuers: Vec<IssuerConfig>,
+        issuers: impl Into<IssuerSet>,
         client: vouch_http::Client,
         limits: Limits,
     ) -> Self {
-        let discovery = std::sync::Arc::new(DiscoveryKeySource::new(client, limits));
         Self {
-            issuers,
-            keys: Box::new(SharedDiscovery(discovery.clone())),
-            discovery: Some(discovery),
+            issuers: issuers.into(),
+            keys: KeyCache::new(client, limits),
             limits,
         }
     }
 
-    /// Keys from `keys`.
-    pub fn with_key_source(
-        issuers: Vec<IssuerConfig>,
-        keys: Box<dyn KeySource>,
-        limits: Limits,
-    ) -> Self {
+    /// Keys from `keys` (pinned JWKS, or a cache shared by nothing else).
+    pub fn with_keys(issuers: impl Into<IssuerSet>, keys: KeyCache, limits: Limits) -> Self {
         Self {
-            issuers,
+            issuers: issuers.into(),
             keys,
-            discovery: None,
             limits,
         }
     }
 
     /// The configured issuers.
-    pub fn issuers(&self) -> &[IssuerConfig] {
+    pub fn issuers(&self) -> &IssuerSet {
         &self.issuers
     }
 
@@ -461,12 +420,30 @@ impl TokenVerifier {
     /// Validates `token` at `now` (unix seconds).
     pub fn verify_at(&self, token: &str, now: u64) -> Result<VerifiedToken> {
         limits::check("identity token", self.limits.max_token_bytes, token.len())?;
-        let raw = split_token(token)?;
-        let alg = raw.header.get("alg").and_then(Value::as_str).unwrap_or("");
-        // RFC 8725 §3.1: the algorithm is fixed by the verifier, never taken from the token;
-        // `none` and HMAC are refused outright.
-        if alg != "ES256" {
-            return Err(Error::TokenAlgorithm { found: alg.into() });
+        let raw = decode_unverified(token)?;
+        let alg_name = raw.header.alg.as_deref().unwrap_or("");
+        // RFC 8725 §3.1/§3.2: never `none`, never a MAC for a token from a public-key issuer
+        // (an HMAC keyed with the issuer's public key is the classic confusion attack).
+        if alg_name.is_empty() || alg_name.eq_ignore_ascii_case("none") {
+            return Err(Error::TokenAlgorithm {
+                found: alg_name.into(),
+                reason: "unsigned tokens are never accepted",
+            });
+        }
+        if alg_name.starts_with("HS") {
+            return Err(Error::TokenAlgorithm {
+                found: alg_name.into(),
+                reason: "MAC algorithms are never accepted from an OIDC issuer",
+            });
+        }
+        let alg: Algorithm = alg_name.parse().map_err(|_| Error::TokenAlgorithm {
+            found: alg_name.into(),
+            reason: "not one of RS256/384/512, PS256/384/512, ES256, ES384, EdDSA",
+        })?;
+        if raw.header.crit.is_some() {
+            return Err(Error::MalformedToken {
+                reason: "header lists critical extensions (crit), none are understood".into(),
+            });
         }
         let iss = raw
             .claims
@@ -478,44 +455,75 @@ impl TokenVerifier {
             })?;
         let issuer = self
             .issuers
-            .iter()
-            .find(|i| i.issuer_url == iss)
+            .lookup(iss)
             .ok_or_else(|| Error::UnknownIssuer { issuer: iss.into() })?;
-        let kid = raw
-            .header
-            .get("kid")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let mut jwks = self.keys.jwks(&issuer.issuer_url)?;
-        let known = |j: &Jwks| kid.is_none() || j.keys.iter().any(|k| k.kid == kid);
-        if let (false, Some(d)) = (known(&jwks), &self.discovery) {
-            d.forget(&issuer.issuer_url);
-            jwks = self.keys.jwks(&issuer.issuer_url)?;
-        }
-        let signature = p256::ecdsa::Signature::from_slice(&raw.signature).ok();
-        let verified = signature.is_some_and(|sig| {
-            jwks.keys
-                .iter()
-                .filter(|k| kid.is_none() || k.kid == kid)
-                .filter_map(Jwk::p256)
-                .any(|key| key.verify(raw.signing_input.as_bytes(), &sig).is_ok())
-        });
-        if !verified {
-            return Err(Error::TokenSignature {
+        let kid = raw.header.kid.as_deref();
+        let keys = self.keys.keys_for(&issuer.issuer_url, kid)?;
+        let candidates: Vec<&IssuerKey> = keys
+            .keys
+            .iter()
+            .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
+            .collect();
+        if candidates.is_empty() {
+            return Err(Error::UnknownKey {
                 issuer: iss.into(),
-                kid,
+                kid: kid.map(str::to_owned),
+            });
+        }
+        let mut refusal = None;
+        let mut verified = None;
+        for key in &candidates {
+            match &key.usable {
+                Err(reason) => refusal = refusal.or_else(|| Some(reason.clone())),
+                Ok((algorithms, _)) if !algorithms.contains(&alg) => {
+                    refusal = refusal.or_else(|| {
+                        Some(format!(
+                            "token alg {alg_name} contradicts the key ({})",
+                            key.describe
+                        ))
+                    });
+                }
+                Ok((_, decoding)) => {
+                    let mut validation = Validation::new(alg);
+                    // Claims are checked below with the CA's own clock, skew and messages.
+                    validation.validate_exp = false;
+                    validation.validate_nbf = false;
+                    validation.validate_aud = false;
+                    validation.required_spec_claims.clear();
+                    if jsonwebtoken::decode::<Value>(token, decoding, &validation).is_ok() {
+                        verified = Some(());
+                        break;
+                    }
+                }
+            }
+        }
+        if verified.is_none() {
+            return Err(match refusal {
+                Some(reason) if candidates.iter().all(|k| !usable_for(k, alg)) => Error::TokenKey {
+                    issuer: iss.into(),
+                    kid: kid.map(str::to_owned),
+                    reason,
+                },
+                _ => Error::TokenSignature {
+                    issuer: iss.into(),
+                    kid: kid.map(str::to_owned),
+                },
             });
         }
         check_audience(&raw.claims, &issuer.client_id)?;
         check_times(&raw.claims, now, self.limits.clock_skew_secs)?;
         Ok(VerifiedToken {
-            issuer: issuer.clone(),
+            issuer,
             claims: raw.claims,
         })
     }
 }
 
-fn check_audience(claims: &serde_json::Map<String, Value>, expected: &str) -> Result<()> {
+fn usable_for(key: &IssuerKey, alg: Algorithm) -> bool {
+    matches!(&key.usable, Ok((algorithms, _)) if algorithms.contains(&alg))
+}
+
+fn check_audience(claims: &Claims, expected: &str) -> Result<()> {
     let found: Vec<String> = match claims.get("aud") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => a
@@ -534,8 +542,14 @@ fn check_audience(claims: &serde_json::Map<String, Value>, expected: &str) -> Re
     Ok(())
 }
 
-fn check_times(claims: &serde_json::Map<String, Value>, now: u64, skew: u64) -> Result<()> {
-    let num = |c: &str| claims.get(c).and_then(Value::as_u64);
+fn check_times(claims: &Claims, now: u64, skew: u64) -> Result<()> {
+    // NumericDate (RFC 7519 §2) may carry a fraction; whole seconds are compared.
+    let num = |c: &str| {
+        claims.get(c).and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+        })
+    };
     let err = |claim, value| Error::TokenTime {
         claim,
         value,
@@ -544,7 +558,7 @@ fn check_times(claims: &serde_json::Map<String, Value>, now: u64, skew: u64) -> 
     };
     let exp = num("exp").ok_or(Error::TokenClaim {
         claim: "exp",
-        reason: "missing or not a non-negative integer".into(),
+        reason: "missing or not a non-negative number".into(),
     })?;
     if now > exp.saturating_add(skew) {
         return Err(err("exp", exp));
@@ -556,17 +570,4 @@ fn check_times(claims: &serde_json::Map<String, Value>, now: u64, skew: u64) -> 
         return Err(err("iat", iat));
     }
     Ok(())
-}
-
-/// Signs `claims` as a compact ES256 JWS with `key` (the dev issuer's tokens).
-pub fn sign_es256(key: &p256::ecdsa::SigningKey, kid: &str, claims: &Value) -> String {
-    use p256::ecdsa::signature::Signer as _;
-    let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "kid": kid});
-    let input = format!(
-        "{}.{}",
-        B64URL.encode(header.to_string()),
-        B64URL.encode(claims.to_string())
-    );
-    let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
-    format!("{input}.{}", B64URL.encode(sig.to_bytes()))
 }

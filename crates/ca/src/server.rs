@@ -22,7 +22,7 @@ use x509_cert::request::CertReq;
 use crate::error::{Error, Result};
 use crate::issue::{CertificateAuthority, IssuedChain, pem};
 use crate::limits::{self, Limits};
-use crate::oidc::{IssuerType, TokenVerifier};
+use crate::oidc::TokenVerifier;
 
 /// Everything the service needs.
 #[derive(Debug)]
@@ -78,15 +78,12 @@ impl CaService {
                 Error::bad_request("no identity token (credentials or Authorization)")
             })?;
         let verified = self.tokens.verify(token)?;
-        let identity = verified.identity()?;
+        let principal = verified.principal(self.tokens.issuers())?;
         let spki_der = match (
             &request.public_key_request,
             &request.certificate_signing_request,
         ) {
-            (Some(pk), None) => {
-                let principal = verified.principal()?;
-                public_key_with_proof(pk, principal)?
-            }
+            (Some(pk), None) => public_key_with_proof(pk, &principal.name)?,
             (None, Some(csr)) => csr_public_key(csr)?,
             (Some(_), Some(_)) => {
                 return Err(Error::bad_request(
@@ -99,7 +96,7 @@ impl CaService {
                 ));
             }
         };
-        self.ca.issue(&spki_der, &identity)
+        self.ca.issue(&spki_der, &principal.identity)
     }
 
     /// `GET /api/v2/trustBundle`.
@@ -115,21 +112,7 @@ impl CaService {
 
     /// `GET /api/v2/configuration`.
     pub fn configuration(&self) -> Value {
-        let issuers: Vec<Value> = self
-            .tokens
-            .issuers()
-            .iter()
-            .map(|i| {
-                let (challenge, kind) = match i.issuer_type {
-                    IssuerType::Email => ("email", "email"),
-                    IssuerType::Uri => ("sub", "uri"),
-                    IssuerType::GithubWorkflow => ("sub", "github-workflow"),
-                };
-                json!({"issuerUrl": i.issuer_url, "audience": i.client_id,
-                       "challengeClaim": challenge, "issuerType": kind})
-            })
-            .collect();
-        json!({"issuers": issuers})
+        json!({"issuers": self.tokens.issuers().to_configuration()})
     }
 }
 
@@ -259,6 +242,8 @@ fn error_response(e: &Error) -> Response {
     let (status, code) = match e {
         Error::MalformedToken { .. }
         | Error::TokenAlgorithm { .. }
+        | Error::UnknownKey { .. }
+        | Error::TokenKey { .. }
         | Error::UnknownIssuer { .. }
         | Error::TokenSignature { .. }
         | Error::TokenAudience { .. }

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 use vouch_ca::dev_oidc::{DevIssuer, TokenRequest};
-use vouch_ca::oidc::{IssuerConfig, TokenVerifier};
+use vouch_ca::oidc::{IssuerConfig, IssuerSet, TokenVerifier};
 use vouch_ca::{CaService, CertificateAuthority, Limits};
 use vouch_sign::{IdentityPolicy, KeyAlgorithm, SignerPolicy, SigningKey};
 
@@ -48,7 +48,7 @@ fn start() -> Instance {
     let service = Arc::new(CaService {
         ca: CertificateAuthority::generate("vouch test").expect("CA"),
         tokens: TokenVerifier::with_discovery(
-            vec![IssuerConfig::email(issuer_url)],
+            IssuerSet::new([IssuerConfig::email(issuer_url)]).expect("issuers"),
             client,
             Limits::default(),
         ),
@@ -193,13 +193,27 @@ fn refusals_are_4xx_with_a_reason() {
         parts[0] = &none_header;
         format!("{}.{}.", parts[0], parts[1])
     };
+    // The issuer's own header and signature over a payload it never signed.
+    let tampered = {
+        let parts: Vec<&str> = good.split('.').collect();
+        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(claims(json!({"email": "mallory@example.com"})).to_string());
+        format!("{}.{forged}.{}", parts[0], parts[2])
+    };
     let cases: Vec<(&str, String, Value, u16, &str)> = vec![
         (
             "bad signature",
+            tampered,
+            key_request(&key, "mallory@example.com", None),
+            401,
+            "signature does not verify",
+        ),
+        (
+            "key of another issuer",
             other_issuer.mint_claims(&claims(json!({}))),
             key_request(&key, EMAIL, None),
             401,
-            "signature",
+            "is not in",
         ),
         (
             "wrong audience",
@@ -296,7 +310,8 @@ fn dev_issuer_serves_discovery_jwks_and_tokens() {
     assert_eq!(discovery["issuer"], base.as_str());
     assert_eq!(discovery["jwks_uri"], format!("{base}/jwks"));
     let jwks = get("/jwks");
-    assert_eq!(jwks["keys"][0]["crv"], "P-256");
+    assert_eq!(jwks["keys"][0]["kty"], "RSA");
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
     let token = get("/token?subject=ci-job&email=ci%40example.com");
     let id_token = token["id_token"].as_str().expect("token");
     let verified = instance
@@ -305,7 +320,10 @@ fn dev_issuer_serves_discovery_jwks_and_tokens() {
         .verify(id_token)
         .expect("valid token");
     assert_eq!(verified.claims["sub"], "ci-job");
-    assert_eq!(verified.principal().expect("principal"), "ci@example.com");
+    let principal = verified
+        .principal(instance.service.tokens.issuers())
+        .expect("principal");
+    assert_eq!(principal.name, "ci@example.com");
     assert_eq!(verified.claims["aud"], "sigstore");
     drop(instance.runtime);
 }

@@ -36,6 +36,7 @@ fn serve(dir: &Path) -> Served {
         "instance",
         "serve",
         dir.to_str().unwrap(),
+        "--dev-oidc",
         "--listen-ca",
         &addr(ca),
         "--listen-log",

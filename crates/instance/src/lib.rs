@@ -33,10 +33,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use serde_json::{Value, json};
-use vouch_ca::dev_oidc::{DevIssuer, TokenRequest};
-use vouch_ca::oidc::{IssuerConfig, TokenVerifier};
+use vouch_ca::dev_oidc::{DevIssuer, DevKey, TokenRequest, TokenShape};
+use vouch_ca::oidc::{IssuerSet, TokenVerifier};
 use vouch_ca::{CaMaterial, CaService, CertificateAuthority};
 use vouch_sign::{KeyAlgorithm, SigningKey};
 use vouch_tlog::{Log, LogKey, SqliteStorage};
@@ -165,8 +164,8 @@ pub struct StartOptions {
     pub subject: String,
     /// Default `email` of dev tokens (the certificate SAN).
     pub email: String,
-    /// Further OIDC issuers the CA trusts (e.g. GitHub Actions).
-    pub issuers: Vec<IssuerConfig>,
+    /// Further OIDC issuers the CA trusts (e.g. GitHub Actions, or a Fulcio config file's).
+    pub issuers: IssuerSet,
     /// Organization name, when `start` has to initialise the directory first.
     pub organization: String,
 }
@@ -180,7 +179,7 @@ impl Default for StartOptions {
             listen_oidc: Some(any),
             subject: DEFAULT_SUBJECT.into(),
             email: DEFAULT_EMAIL.into(),
-            issuers: Vec::new(),
+            issuers: IssuerSet::default(),
             organization: "vouch".into(),
         }
     }
@@ -235,13 +234,8 @@ impl Instance {
         let log_key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
         let log_pem = vouch_ca::issue::pem("PRIVATE KEY", log_key.to_pkcs8_der()?.as_bytes());
         write_new(&dir.join(LOG_KEY), &log_pem, true)?;
-        let oidc_key = generate_p256()?;
-        let oidc_pem = oidc_key
-            .to_pkcs8_pem(p256::pkcs8::LineEnding::LF)
-            .map_err(|e| Error::BadFile {
-                path: dir.join(OIDC_KEY),
-                reason: e.to_string(),
-            })?;
+        // RSA like GitHub's and most issuers' keys, so the CA's RS256 path is what dev runs use.
+        let oidc_pem = DevKey::generate_rsa()?.to_pkcs8_pem()?;
         write_new(&dir.join(OIDC_KEY), &oidc_pem, true)?;
         let instance = Self { dir };
         instance.write_trust_files(&ca, &log_key.public_key(), &options.urls)?;
@@ -337,14 +331,22 @@ impl Instance {
         Ok(issuer.mint(request))
     }
 
+    /// Mints a dev-issuer token of `shape` (GitHub Actions, GitLab, Kubernetes, e-mail), like
+    /// [`Self::mint_token`].
+    pub fn mint_shaped_token(&self, shape: &TokenShape, audience: Option<&str>) -> Result<String> {
+        let url = self.urls()?.oidc.ok_or(Error::NoDevIssuer)?;
+        let issuer = self.dev_issuer(&url, DEFAULT_SUBJECT, DEFAULT_EMAIL)?;
+        Ok(issuer.mint_shape(shape, audience))
+    }
+
     fn dev_issuer(&self, url: &str, subject: &str, email: &str) -> Result<DevIssuer> {
         let path = self.dir.join(OIDC_KEY);
         let pem = read(&path)?;
-        let key = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).map_err(|e| Error::BadFile {
+        let key = DevKey::from_pkcs8_pem(&pem).map_err(|e| Error::BadFile {
             path,
             reason: e.to_string(),
         })?;
-        Ok(DevIssuer::with_key(url, key, subject, email))
+        Ok(DevIssuer::with_key(url, key, subject, email)?)
     }
 
     fn load_ca(&self) -> Result<CertificateAuthority> {
@@ -468,6 +470,9 @@ impl Instance {
         };
         let (ca_listener, ca_url) = bind("CA", options.listen_ca)?;
         let (log_listener, log_url) = bind("transparency log", options.listen_log)?;
+        if let Some(addr) = options.listen_oidc {
+            vouch_ca::dev_oidc::check_listen_address(addr)?;
+        }
         let oidc = options
             .listen_oidc
             .map(|addr| bind("OIDC issuer", addr))
@@ -488,8 +493,10 @@ impl Instance {
             .transpose()?
             .map(Arc::new);
         let mut issuers = options.issuers.clone();
-        if let Some(url) = &urls.oidc {
-            issuers.push(IssuerConfig::email(url.clone()));
+        if let Some(dev) = &issuer {
+            for trusted in dev.trusted_issuers() {
+                issuers.add(trusted)?;
+            }
         }
         let limits = vouch_ca::Limits::default();
         let http = vouch_http::Client::new(&vouch_http::ClientConfig::default())
@@ -645,6 +652,15 @@ impl RunningInstance {
         self.token_for(&TokenRequest::default())
     }
 
+    /// A fresh dev token of `shape` (GitHub Actions, GitLab, Kubernetes, e-mail).
+    pub fn token_shaped(&self, shape: &TokenShape) -> Result<String> {
+        Ok(self
+            .issuer
+            .as_ref()
+            .ok_or(Error::NoDevIssuer)?
+            .mint_shape(shape, None))
+    }
+
     /// A fresh dev token with overridden claims.
     pub fn token_for(&self, request: &TokenRequest) -> Result<String> {
         Ok(self
@@ -699,11 +715,6 @@ impl Drop for RunningInstance {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-fn generate_p256() -> Result<p256::ecdsa::SigningKey> {
-    use p256::elliptic_curve::Generate as _;
-    p256::ecdsa::SigningKey::try_generate().map_err(|_| Error::Runtime("no randomness".into()))
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {

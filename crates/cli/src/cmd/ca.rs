@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use vouch_ca::dev_oidc::DevIssuer;
-use vouch_ca::oidc::{IssuerConfig, IssuerType, SIGSTORE_AUDIENCE, TokenVerifier};
+use vouch_ca::oidc::{IssuerConfig, IssuerSet, IssuerType, TokenVerifier};
 use vouch_ca::{CaMaterial, CaService, CertificateAuthority, Limits};
 
 use crate::cli::Context;
@@ -41,7 +41,10 @@ For tests and demos only: anyone who reaches it gets a token. Its key is generat
 a CA fetches the JWKS again after a restart (unknown kid triggers a refetch).
 
 Endpoints: GET /.well-known/openid-configuration, GET /jwks,
-GET|POST /token[?subject=S&email=E&audience=A] -> {\"id_token\": ...} (audience sigstore).
+GET|POST /token[?subject=S&email=E&audience=A] -> {\"id_token\": ...} (audience sigstore);
+  ?github_workflow=OWNER/REPO/.github/workflows/F.yml@REF, ?gitlab_project=GROUP/PROJECT,
+  ?k8s_namespace=NS&k8s_service_account=SA mint those shapes under <issuer>/github-actions,
+  <issuer>/gitlab, <issuer>/kubernetes (one issuer URL per type).
 
 Examples:
   vouch oidc serve --listen 127.0.0.1:5556 --email dev@example.com
@@ -60,7 +63,8 @@ pub(crate) enum CaCommand {
 /// `vouch oidc …`
 #[derive(Debug, Subcommand)]
 pub(crate) enum OidcCommand {
-    /// Run a development OIDC issuer minting ES256 identity tokens for a configured subject.
+    /// Run a development OIDC issuer minting RS256 identity tokens (e-mail, GitHub Actions,
+    /// GitLab and Kubernetes shapes). Loopback addresses only: it gives anyone a token.
     #[command(after_help = OIDC_HELP)]
     Serve(OidcServeArgs),
 }
@@ -76,14 +80,22 @@ pub(crate) struct CaServeArgs {
     /// Address to listen on (port 0 picks a free port; the URL is printed on stdout).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5555")]
     listen: String,
+    /// Trusted issuers in Fulcio's own configuration format (JSON or YAML: OIDCIssuers,
+    /// MetaIssuers with wildcards, CIIssuerMetadata), so an existing Fulcio deployment's file
+    /// works unchanged. The shortcut flags below add entries; an issuer URL listed twice is an
+    /// error.
+    #[arg(long, value_name = "FILE")]
+    issuers: Option<PathBuf>,
     /// Trust an OIDC issuer whose tokens carry a verified `email` (SAN = email). Repeatable.
     #[arg(long, value_name = "URL")]
     email_issuer: Vec<String>,
-    /// Trust an OIDC issuer whose `sub` is a URI (SAN = sub). Repeatable.
+    /// Trust an OIDC issuer whose `sub` is a URI on the issuer's own scheme and host (SAN =
+    /// sub). Repeatable.
     #[arg(long, value_name = "URL")]
     uri_issuer: Vec<String>,
-    /// Trust a GitHub Actions-style issuer (SAN = server_url/job_workflow_ref, workflow claims in
-    /// extensions 1.9-1.22). Repeatable; e.g. https://token.actions.githubusercontent.com.
+    /// Trust a GitHub Actions issuer (type ci-provider, Fulcio's github-workflow templates: SAN =
+    /// https://github.com/<job_workflow_ref>, extensions 1.2-1.6 and 1.9-1.24). Repeatable; e.g.
+    /// https://token.actions.githubusercontent.com.
     #[arg(long, value_name = "URL")]
     github_issuer: Vec<String>,
     /// Organization name in generated CA certificates (with --init).
@@ -192,25 +204,30 @@ fn write_file(path: &Path, text: &str, secret: bool) -> anyhow::Result<()> {
 
 fn ca_serve(args: &CaServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let ca = load_or_init(&args.dir, args.init, &args.organization)?;
-    let issuer = |url: &String, issuer_type| IssuerConfig {
-        issuer_url: url.trim_end_matches('/').to_owned(),
-        client_id: SIGSTORE_AUDIENCE.into(),
-        issuer_type,
+    let mut issuers = match &args.issuers {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            IssuerSet::from_fulcio_config(&bytes)
+                .with_context(|| format!("--issuers {}", path.display()))?
+        }
+        None => IssuerSet::default(),
     };
-    let issuers: Vec<IssuerConfig> = args
-        .email_issuer
-        .iter()
-        .map(|u| issuer(u, IssuerType::Email))
-        .chain(args.uri_issuer.iter().map(|u| issuer(u, IssuerType::Uri)))
-        .chain(
-            args.github_issuer
-                .iter()
-                .map(|u| issuer(u, IssuerType::GithubWorkflow)),
-        )
-        .collect();
+    for url in &args.email_issuer {
+        issuers.add(IssuerConfig::email(url.as_str()))?;
+    }
+    for url in &args.uri_issuer {
+        let mut issuer = IssuerConfig::new(url.as_str(), IssuerType::Uri);
+        issuer.subject_domain = Some(uri_domain(url)?);
+        issuers.add(issuer)?;
+    }
+    for url in &args.github_issuer {
+        issuers.add(IssuerConfig::github(url.as_str()))?;
+    }
     if issuers.is_empty() {
         anyhow::bail!(
-            "no OIDC issuer configured: give --email-issuer, --uri-issuer or --github-issuer"
+            "no OIDC issuer configured: give --issuers FILE, --email-issuer, --uri-issuer or \
+             --github-issuer"
         );
     }
     let limits = Limits {
@@ -254,7 +271,21 @@ fn ca_serve(args: &CaServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `scheme://host[:port]` of an issuer URL: the subject domain of a `--uri-issuer`.
+fn uri_domain(url: &str) -> anyhow::Result<String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .with_context(|| format!("--uri-issuer {url}: not an absolute URL"))?;
+    let host = rest.split('/').next().unwrap_or(rest);
+    Ok(format!("{scheme}://{host}"))
+}
+
 fn oidc_serve(args: &OidcServeArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
+    let addr: std::net::SocketAddr = args
+        .listen
+        .parse()
+        .with_context(|| format!("--listen {}: expected IP:PORT", args.listen))?;
+    vouch_ca::dev_oidc::check_listen_address(addr)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -32,7 +32,7 @@ serve rewrites the three trust files with the URLs it actually listens on (port 
 
 Examples:
   vouch instance init ./instance
-  vouch instance serve ./instance &
+  vouch instance serve --dev-oidc ./instance &
   vouch sign-blob --keyless --trust-config ./instance/trust_config.json \\
       --identity-token \"$(vouch instance token ./instance)\" --bundle a.sigstore.json a.txt
   vouch verify-blob a.txt --bundle a.sigstore.json --trusted-root ./instance/trusted_root.json \\
@@ -45,11 +45,13 @@ pub(crate) enum InstanceCommand {
     /// client trust config) with URLs pointing at the loopback ports it will serve on.
     #[command(after_help = INSTANCE_HELP)]
     Init(InitArgs),
-    /// Run the instance: CA, transparency log (SQLite in DIR) and dev OIDC issuer in one
-    /// process, until Ctrl-C. Initialises DIR first when it holds no instance.
+    /// Run the instance: CA and transparency log (SQLite in DIR), plus the dev OIDC issuer with
+    /// --dev-oidc, in one process until Ctrl-C, on the addresses `init` wrote. Initialises DIR
+    /// first when it holds no instance.
     #[command(after_help = INSTANCE_HELP)]
     Serve(ServeArgs),
-    /// Print a fresh dev-issuer identity token (audience sigstore, 10 minutes) for scripts.
+    /// Print a fresh dev-issuer identity token (RS256, audience sigstore, 10 minutes) for
+    /// scripts: e-mail shape by default, or GitHub Actions / GitLab / Kubernetes shapes.
     #[command(after_help = INSTANCE_HELP)]
     Token(TokenArgs),
 }
@@ -76,22 +78,34 @@ pub(crate) struct InitArgs {
 pub(crate) struct ServeArgs {
     /// The instance directory (initialised when empty).
     dir: PathBuf,
-    /// Address of the CA (Fulcio v2 API).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5555")]
-    listen_ca: SocketAddr,
-    /// Address of the transparency log (Rekor v1 API).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
-    listen_log: SocketAddr,
-    /// Address of the dev OIDC issuer.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5556")]
-    listen_oidc: SocketAddr,
-    /// Do not run the dev OIDC issuer (the CA then trusts only --github-issuer/--email-issuer).
+    /// Address of the CA (Fulcio v2 API); default: the host and port of the CA URL that
+    /// `instance init` wrote, when that is a loopback URL, else 127.0.0.1:5555.
+    #[arg(long, value_name = "ADDR")]
+    listen_ca: Option<SocketAddr>,
+    /// Address of the transparency log (Rekor v1 API); default as --listen-ca, else
+    /// 127.0.0.1:3000.
+    #[arg(long, value_name = "ADDR")]
+    listen_log: Option<SocketAddr>,
+    /// Address of the dev OIDC issuer (with --dev-oidc; loopback only); default as
+    /// --listen-ca, else 127.0.0.1:5556.
+    #[arg(long, value_name = "ADDR")]
+    listen_oidc: Option<SocketAddr>,
+    /// Run the dev OIDC issuer, which mints a token for any identity to anyone who can reach it
+    /// (tests and demos only; it refuses a non-loopback address). Without it the CA trusts only
+    /// --issuers/--github-issuer/--email-issuer.
     #[arg(long)]
+    dev_oidc: bool,
+    /// Accepted for old scripts: the dev issuer is off unless --dev-oidc.
+    #[arg(long, hide = true, conflicts_with = "dev_oidc")]
     no_dev_oidc: bool,
+    /// Trusted issuers in Fulcio's configuration format (JSON or YAML: OIDCIssuers,
+    /// MetaIssuers, CIIssuerMetadata), as for `vouch ca serve --issuers`.
+    #[arg(long, value_name = "FILE")]
+    issuers: Option<PathBuf>,
     /// Also trust this OIDC issuer whose tokens carry a verified email. Repeatable.
     #[arg(long, value_name = "URL")]
     email_issuer: Vec<String>,
-    /// Also trust this GitHub Actions-style issuer. Repeatable.
+    /// Also trust this GitHub Actions issuer (Fulcio's github-workflow templates). Repeatable.
     #[arg(long, value_name = "URL")]
     github_issuer: Vec<String>,
     /// Default `sub` of dev tokens.
@@ -106,12 +120,26 @@ pub(crate) struct ServeArgs {
 pub(crate) struct TokenArgs {
     /// The instance directory.
     dir: PathBuf,
-    /// `sub` claim.
+    /// `sub` claim (e-mail shape).
     #[arg(long)]
     subject: Option<String>,
-    /// `email` claim (the certificate SAN).
+    /// `email` claim, the certificate SAN (e-mail shape).
     #[arg(long)]
     email: Option<String>,
+    /// A GitHub Actions token for this workflow: OWNER/REPO/.github/workflows/F.yml@REF (the
+    /// job_workflow_ref claim; repository, ref, sha, run ids ... filled to match). The
+    /// certificate SAN becomes https://github.com/OWNER/REPO/.github/workflows/F.yml@REF.
+    #[arg(long, value_name = "WORKFLOW_REF", conflicts_with_all = ["email", "subject", "gitlab_project", "k8s_service_account"])]
+    github_workflow: Option<String>,
+    /// A GitLab CI token for this project (GROUP/PROJECT, branch main).
+    #[arg(long, value_name = "PROJECT", conflicts_with_all = ["email", "subject", "k8s_service_account"])]
+    gitlab_project: Option<String>,
+    /// A Kubernetes service-account token: NAMESPACE/NAME.
+    #[arg(long, value_name = "NS/NAME", conflicts_with_all = ["email", "subject"])]
+    k8s_service_account: Option<String>,
+    /// `aud` claim (default sigstore).
+    #[arg(long)]
+    audience: Option<String>,
 }
 
 /// Runs `vouch instance`.
@@ -137,6 +165,11 @@ fn init(args: &InitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     )?;
     if !ctx.quiet {
         println!("instance written to {}", args.dir.display());
+        println!(
+            "the dev OIDC issuer ({}) runs only with `vouch instance serve --dev-oidc` and only \
+             on a loopback address: it mints a token for any identity to anyone who reaches it",
+            args.oidc_url
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -152,26 +185,57 @@ struct Serving {
     trusted_root: String,
 }
 
+/// `host:port` of a loopback URL written by `init` (item 6 of issue 15: serve listens where init
+/// said); `None` for another host, which `serve` cannot bind by name.
+fn listen_of(url: Option<&str>) -> Option<SocketAddr> {
+    let rest = url?.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    let addr: SocketAddr = authority.replace("localhost", "127.0.0.1").parse().ok()?;
+    addr.ip().is_loopback().then_some(addr)
+}
+
 fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let issuer = |url: &String, issuer_type| vouch_ca::oidc::IssuerConfig {
-        issuer_url: url.trim_end_matches('/').to_owned(),
-        client_id: vouch_ca::oidc::SIGSTORE_AUDIENCE.into(),
-        issuer_type,
+    let _ = args.no_dev_oidc; // the default now
+    let mut issuers = match &args.issuers {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            vouch_ca::oidc::IssuerSet::from_fulcio_config(&bytes)
+                .with_context(|| format!("--issuers {}", path.display()))?
+        }
+        None => vouch_ca::oidc::IssuerSet::default(),
     };
-    let issuers = args
-        .email_issuer
-        .iter()
-        .map(|u| issuer(u, vouch_ca::oidc::IssuerType::Email))
-        .chain(
-            args.github_issuer
-                .iter()
-                .map(|u| issuer(u, vouch_ca::oidc::IssuerType::GithubWorkflow)),
-        )
-        .collect();
+    for url in &args.email_issuer {
+        issuers.add(vouch_ca::oidc::IssuerConfig::email(url.as_str()))?;
+    }
+    for url in &args.github_issuer {
+        issuers.add(vouch_ca::oidc::IssuerConfig::github(url.as_str()))?;
+    }
+    if issuers.is_empty() && !args.dev_oidc {
+        anyhow::bail!(
+            "no OIDC issuer for the CA: give --issuers FILE, --github-issuer or --email-issuer, \
+             or --dev-oidc for the development issuer (tests and demos only)"
+        );
+    }
+    let written = Instance::open(&args.dir).and_then(|i| i.urls()).ok();
+    let from_init = |pick: fn(&Urls) -> Option<&str>, default: [u8; 4], port: u16| {
+        written
+            .as_ref()
+            .and_then(|u| listen_of(pick(u)))
+            .unwrap_or(SocketAddr::from((default, port)))
+    };
+    let localhost = [127, 0, 0, 1];
     let options = StartOptions {
-        listen_ca: args.listen_ca,
-        listen_log: args.listen_log,
-        listen_oidc: (!args.no_dev_oidc).then_some(args.listen_oidc),
+        listen_ca: args
+            .listen_ca
+            .unwrap_or_else(|| from_init(|u| Some(u.ca.as_str()), localhost, 5555)),
+        listen_log: args
+            .listen_log
+            .unwrap_or_else(|| from_init(|u| Some(u.log.as_str()), localhost, 3000)),
+        listen_oidc: args.dev_oidc.then(|| {
+            args.listen_oidc
+                .unwrap_or_else(|| from_init(|u| u.oidc.as_deref(), localhost, 5556))
+        }),
         subject: args.subject.clone(),
         email: args.email.clone(),
         issuers,
@@ -204,12 +268,35 @@ fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 fn token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
+    use vouch_ca::dev_oidc::TokenShape;
     let instance = Instance::open(&args.dir)?;
-    let token = instance.mint_token(&TokenRequest {
-        subject: args.subject.clone(),
-        email: args.email.clone(),
-        audience: None,
-    })?;
+    let shape = if let Some(w) = &args.github_workflow {
+        Some(TokenShape::github(w)?)
+    } else if let Some(p) = &args.gitlab_project {
+        Some(TokenShape::GitlabPipeline {
+            project_path: p.clone(),
+            branch: "main".into(),
+        })
+    } else if let Some(sa) = &args.k8s_service_account {
+        let (namespace, name) = sa
+            .split_once('/')
+            .filter(|(n, s)| !n.is_empty() && !s.is_empty())
+            .with_context(|| format!("--k8s-service-account {sa:?}: expected NAMESPACE/NAME"))?;
+        Some(TokenShape::Kubernetes {
+            namespace: namespace.into(),
+            service_account: name.into(),
+        })
+    } else {
+        None
+    };
+    let token = match shape {
+        Some(shape) => instance.mint_shaped_token(&shape, args.audience.as_deref())?,
+        None => instance.mint_token(&TokenRequest {
+            subject: args.subject.clone(),
+            email: args.email.clone(),
+            audience: args.audience.clone(),
+        })?,
+    };
     println!("{token}");
     Ok(ExitCode::SUCCESS)
 }
