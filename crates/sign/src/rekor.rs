@@ -174,16 +174,35 @@ fn check_pem_field(value: Option<&Value>, der: &[u8], field: &'static str) -> Re
         .and_then(Value::as_str)
         .and_then(|s| B64.decode(s).ok())
         .ok_or(Error::TlogBodyMismatch { field })?;
-    let decoded =
-        der::pem::decode_vec(trim_ascii(&pem)).map_err(|_| Error::TlogBodyMismatch { field })?;
-    if decoded.1 != der {
+    let decoded = pem_body(&pem).ok_or(Error::TlogBodyMismatch { field })?;
+    if decoded != der {
         return Err(Error::TlogBodyMismatch { field });
     }
     Ok(())
 }
 
-fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    bytes.trim_ascii()
+/// The DER inside one PEM block, read as Go's `encoding/pem` reads it (Rekor's producers): the
+/// base64 between the BEGIN and END lines, whatever its line length (some clients write it on
+/// one line). Only compared for equality with a known DER, so leniency here accepts nothing
+/// more.
+fn pem_body(pem: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(pem).ok()?.trim();
+    let mut lines = text.lines();
+    let begin = lines.next()?.trim();
+    let label = begin.strip_prefix("-----BEGIN ")?.strip_suffix("-----")?;
+    let mut b64 = String::new();
+    for line in lines.by_ref() {
+        let line = line.trim();
+        if line == format!("-----END {label}-----") {
+            return lines
+                .next()
+                .is_none()
+                .then(|| B64.decode(&b64).ok())
+                .flatten();
+        }
+        b64.push_str(line);
+    }
+    None
 }
 
 fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
