@@ -2,6 +2,8 @@
 //! (copied into crates/vuln/tests/data) and SBOMs in the shapes syft and vouch write.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -571,4 +573,70 @@ fn db_update_from_a_loopback_mirror_status_and_max_db_age() {
         &["scan", sbom.to_str().unwrap(), "--max-db-age", "soon"],
     );
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `vouch --db DB ARGS` with the hermetic environment of the signing tests (key password).
+fn vouch_db(db: &Path, args: &[&str]) -> Output {
+    common::vouch_cmd(args)
+        .env("VOUCH_DB", db)
+        .env_remove("XDG_DATA_HOME")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn db_push_and_pull_through_a_registry_with_the_signature_checked() {
+    let registry = vouch_testkit::RegistryServer::start();
+    let (dir, db, sbom) = os_setup();
+    let (key, public) = common::keypair(dir.path(), "db");
+    let (other_key, other_public) = common::keypair(dir.path(), "other");
+    let reference = format!("{}/security/vulndb:v1", registry.host);
+
+    let out = vouch_db(
+        &db,
+        &["db", "push", &reference, "--key", &key, "-o", "json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pushed: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(pushed["schemaVersion"], "2");
+
+    // Pulled with the right key: written, and scans exactly as the original.
+    let pulled = dir.path().join("pulled/vuln.db");
+    let out = vouch_db(&pulled, &["db", "pull", &reference, "--key", &public]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let scan_of = |path: &Path| {
+        let out = vouch(path, &["scan", sbom.to_str().unwrap(), "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        v["findings"].clone()
+    };
+    assert_eq!(scan_of(&pulled), scan_of(&db));
+    assert_eq!(std::fs::read(&pulled).unwrap(), std::fs::read(&db).unwrap());
+
+    // The wrong key: refused, nothing written.
+    let fresh = dir.path().join("fresh/vuln.db");
+    let out = vouch_db(&fresh, &["db", "pull", &reference, "--key", &other_public]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("refusing"), "{}", stderr(&out));
+    assert!(!fresh.exists());
+
+    // A tampered database pushed over the tag (signed by someone else): the pull with the
+    // trusted key refuses it and the database already pulled stays as it was.
+    let out = vouch(&db, &["db", "import", &advisories("osv-dev/cvelist")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = vouch_db(&db, &["db", "push", &reference, "--key", &other_key]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = std::fs::read(&pulled).unwrap();
+    let out = vouch_db(&pulled, &["db", "pull", &reference, "--key", &public]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no signature verifies"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&pulled).unwrap(), before);
+
+    // It was the signature that failed: whoever trusts the other key gets that database.
+    let out = vouch_db(&pulled, &["db", "pull", &reference, "--key", &other_public]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ne!(std::fs::read(&pulled).unwrap(), before);
 }

@@ -71,6 +71,28 @@ pub(crate) enum DbCommand {
     ///   vouch db update --from /srv/osv-mirror
     #[command(after_help = DB_HELP, verbatim_doc_comment)]
     Update(UpdateArgs),
+    /// Push the database to a registry as an OCI artifact and sign it.
+    ///
+    /// The artifact (artifactType application/vnd.vouch.vulndb.v1) holds the SQLite file
+    /// as its one layer; it is signed with --key like `vouch sign` signs an image (a
+    /// Sigstore bundle stored as an OCI 1.1 referrer), so it travels with `vouch image
+    /// copy` and is checked by `vouch db pull` before use.
+    ///
+    /// Example:
+    ///   vouch db push registry.example/security/vulndb:2024-06-01 --key cosign.key
+    #[command(after_help = DB_HELP, verbatim_doc_comment)]
+    Push(PushArgs),
+    /// Pull a database pushed by `vouch db push`, verifying its signature first.
+    ///
+    /// The artifact's signature must verify against --key (or a certificate identity and
+    /// issuer with --trusted-root); otherwise nothing is written. The layer is checked
+    /// against its digest, opened as a vouch database of this schema, and only then
+    /// replaces the database file (atomically).
+    ///
+    /// Example:
+    ///   vouch db pull registry.example/security/vulndb:2024-06-01 --key cosign.pub
+    #[command(after_help = DB_HELP, verbatim_doc_comment)]
+    Pull(PullArgs),
     /// Show the database's sources, advisory counts per ecosystem and age.
     #[command(after_help = DB_HELP)]
     Status(StatusArgs),
@@ -100,6 +122,29 @@ pub(crate) struct UpdateArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct PushArgs {
+    /// Registry reference to push to (`registry/repo:tag`).
+    #[arg(value_name = "REF")]
+    reference: String,
+    /// Private key to sign the artifact with (as for `vouch sign`).
+    #[arg(long, value_name = "KEY")]
+    key: String,
+    #[command(flatten)]
+    db: DbPath,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PullArgs {
+    /// Registry reference of the artifact (`registry/repo:tag` or `@sha256:…`).
+    #[arg(value_name = "REF")]
+    reference: String,
+    #[command(flatten)]
+    policy: super::verify::PolicyArgs,
+    #[command(flatten)]
+    db: DbPath,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
     #[command(flatten)]
     db: DbPath,
@@ -109,6 +154,8 @@ pub(crate) fn run(command: DbCommand, ctx: &Context) -> anyhow::Result<ExitCode>
     match command {
         DbCommand::Import(a) => import(&a, ctx),
         DbCommand::Update(a) => update(&a, ctx),
+        DbCommand::Push(a) => push(&a, ctx),
+        DbCommand::Pull(a) => pull(&a, ctx),
         DbCommand::Status(a) => status(&a, ctx),
     }
     .map(|()| ExitCode::SUCCESS)
@@ -116,6 +163,196 @@ pub(crate) fn run(command: DbCommand, ctx: &Context) -> anyhow::Result<ExitCode>
 
 /// How many malformed records are listed on stderr without -v.
 const SHOWN_ISSUES: usize = 20;
+
+/// The artifact type of a pushed database, and its config and layer media types.
+const DB_ARTIFACT: &str = "application/vnd.vouch.vulndb.v1";
+const DB_CONFIG: &str = "application/vnd.vouch.vulndb.config.v1+json";
+const DB_LAYER: &str = "application/vnd.vouch.vulndb.sqlite.v1";
+/// Largest database `db pull` accepts.
+const MAX_PULLED_DB: u64 = 16 << 30;
+
+fn registry_location(reference: &str) -> anyhow::Result<vouch_oci::Location> {
+    let location = vouch_oci::Location::parse(reference)?;
+    if !matches!(location, vouch_oci::Location::Registry(_)) {
+        anyhow::bail!("{reference}: give a registry reference (registry/repo:tag)");
+    }
+    Ok(location)
+}
+
+fn push(args: &PushArgs, ctx: &Context) -> anyhow::Result<()> {
+    use vouch_oci::{Digest, RawManifest};
+    let path = args.db.path();
+    // Only a database this vouch can read is pushed.
+    let status = Database::open(&path)?.status()?;
+    let key = super::keys::load_signing_key(&args.key)?;
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let location = registry_location(&args.reference)?;
+    let options = super::registry_options(ctx)?;
+    let (sink, tag) = vouch_oci::open_sink(&location, &options)?;
+    let config = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": status.schema_version,
+        "advisories": status.advisories,
+        "newestModified": status.newest_modified,
+    }))?;
+    let config_digest = Digest::sha256(&config);
+    let layer_digest = Digest::sha256(&bytes);
+    sink.put_blob(&config_digest, config.len() as u64, &mut &config[..])?;
+    sink.put_blob(&layer_digest, bytes.len() as u64, &mut &bytes[..])?;
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": DB_ARTIFACT,
+        "config": {"mediaType": DB_CONFIG, "digest": config_digest.to_string(), "size": config.len()},
+        "layers": [{"mediaType": DB_LAYER, "digest": layer_digest.to_string(), "size": bytes.len(),
+                    "annotations": {"org.opencontainers.image.title": "vuln.db"}}],
+    }))?;
+    let raw = RawManifest::new(manifest, None, None, "database manifest")?;
+    sink.put_manifest(&raw, tag.as_deref())?;
+    // Sign the manifest by digest, as `vouch sign` signs an image.
+    let pinned = format!(
+        "{}@{}",
+        match &location {
+            vouch_oci::Location::Registry(r) => r.name(),
+            _ => unreachable!("checked above"),
+        },
+        raw.digest
+    );
+    let opened = super::sign::open_image(&pinned, ctx, None)?;
+    let store = vouch_sign::oci::Store {
+        source: opened.source.as_ref(),
+        sink: sink.as_ref(),
+        limits: vouch_sign::Limits::default(),
+    };
+    store
+        .sign_image(
+            &opened.target,
+            &key,
+            vouch_sign::oci::SignatureFormat::Bundle,
+            &std::collections::BTreeMap::new(),
+        )
+        .with_context(|| format!("signing {pinned}"))?;
+    let report = serde_json::json!({
+        "reference": args.reference,
+        "digest": raw.digest.to_string(),
+        "size": bytes.len(),
+        "schemaVersion": status.schema_version,
+        "advisories": status.advisories,
+    });
+    emit(ctx.format, &report, |out, _| {
+        writeln!(
+            out,
+            "pushed {} ({}, {} advisories) as {} and signed it",
+            path.display(),
+            human_bytes(bytes.len() as u64),
+            status.advisories,
+            pinned
+        )
+    })
+}
+
+fn pull(args: &PullArgs, ctx: &Context) -> anyhow::Result<()> {
+    use vouch_oci::{Digest, Selector};
+    registry_location(&args.reference)?;
+    let (verifier, policy) = args.policy.build()?;
+    let opened = super::sign::open_image(&args.reference, ctx, None)?;
+    let target = &opened.target;
+    let report = vouch_sign::image::verify_image(
+        &verifier,
+        opened.source.as_ref(),
+        target,
+        &policy,
+        &std::collections::BTreeMap::new(),
+        &vouch_sign::Limits::default(),
+    )
+    .with_context(|| format!("verifying the signature of {}", target.pinned()))?;
+    if !report.is_verified() {
+        let reasons: Vec<String> = report
+            .checked
+            .iter()
+            .filter_map(|c| c.outcome.as_ref().err())
+            .map(|e| format!("{}: {e}", e.failed_check().unwrap_or("reading signature")))
+            .collect();
+        anyhow::bail!(
+            "refusing {}: no signature verifies against the given key or identity{}; the \
+             database was not changed",
+            target.pinned(),
+            if reasons.is_empty() {
+                " (none found)".to_owned()
+            } else {
+                format!(" ({})", reasons.join("; "))
+            }
+        );
+    }
+    // The verified digest names the manifest; the manifest names the layer by digest.
+    let raw = opened
+        .source
+        .manifest(&Selector::Digest(target.digest.clone()))?;
+    let manifest: serde_json::Value = serde_json::from_slice(&raw.bytes)?;
+    let layer = match manifest["layers"].as_array().map(Vec::as_slice) {
+        Some([one])
+            if manifest["config"]["mediaType"] == DB_CONFIG && one["mediaType"] == DB_LAYER =>
+        {
+            one
+        }
+        _ => anyhow::bail!(
+            "{} is not a vouch database artifact (expected config {DB_CONFIG} and one {DB_LAYER} layer)",
+            target.pinned()
+        ),
+    };
+    let digest: Digest = layer["digest"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .context("the layer digest")?;
+    let size = layer["size"].as_u64().context("the layer size")?;
+    if size > MAX_PULLED_DB {
+        anyhow::bail!("the database layer is {size} bytes, over the {MAX_PULLED_DB}-byte limit");
+    }
+    let bytes = vouch_oci::read_blob(opened.source.as_ref(), &digest, size)?;
+    let path = args.db.path();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    // A temporary file beside the database, renamed over it only once it opens.
+    let tmp = dir.join(format!(
+        ".{}.pull-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("vuln.db"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    let checked = Database::open(&tmp).and_then(|db| db.status());
+    let status = match checked {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e).context("the pulled file is not a usable vouch database");
+        }
+    };
+    if let Err(e) = std::fs::rename(&tmp, &path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", path.display()));
+    }
+    let out = serde_json::json!({
+        "reference": args.reference,
+        "digest": target.digest.to_string(),
+        "database": path.display().to_string(),
+        "advisories": status.advisories,
+        "verified": true,
+    });
+    emit(ctx.format, &out, |w, _| {
+        writeln!(
+            w,
+            "verified {} and wrote {} ({} advisories)",
+            target.pinned(),
+            path.display(),
+            status.advisories
+        )
+    })
+}
 
 fn import_options(ctx: &Context) -> ImportOptions {
     ImportOptions {
