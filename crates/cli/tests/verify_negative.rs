@@ -402,3 +402,187 @@ fn key_signed_tampering_and_replay_fail_closed() {
         );
     }
 }
+
+// ------------------------------------------------------------------ Rekor v2 and RFC 3161
+
+/// sigstore-python's staging Rekor v2 vector: `hashedrekord` 0.0.2, a C2SP checkpoint signed
+/// with Ed25519, and an RFC 3161 timestamp from timestamp.sigstage.dev as its only time.
+fn rekor_v2_inputs() -> Inputs {
+    Inputs {
+        artifact: Ok(std::fs::read(sign_data("sigstore-python/staging-rekor-v2.txt")).unwrap()),
+        bundle: read_json(&sign_data(
+            "sigstore-python/staging-rekor-v2.txt.sigstore.json",
+        )),
+        root: Some(read_json(&sign_data(
+            "trust-roots/staging.trusted_root.json",
+        ))),
+        key: None,
+        identity: [
+            "--certificate-identity",
+            "jku@goto.fi",
+            "--certificate-oidc-issuer",
+            ISSUER,
+        ]
+        .map(String::from)
+        .to_vec(),
+    }
+}
+
+fn timestamp(bundle: &mut Value) -> &mut Value {
+    &mut bundle["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]["signedTimestamp"]
+}
+
+#[test]
+fn rekor_v2_bundle_verifies_reporting_its_time_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = rekor_v2_inputs();
+    let out = inputs.run(dir.path(), "v2");
+    let output = text(&out);
+    assert!(out.status.success(), "{output}");
+    for check in [
+        "RFC 3161 timestamp",
+        "checkpoint signature",
+        "inclusion proof",
+        "entry hashedrekord 0.0.2 (Rekor v2)",
+        "certificate chain",
+        "SCT",
+        "identity",
+        "signature",
+    ] {
+        assert!(
+            output.contains(&format!("ok      {check}\n")),
+            "{check}: {output}"
+        );
+    }
+    // genTime of the vector's timestamp: 2025-06-09T11:57:38Z.
+    assert!(
+        output
+            .contains("time    2025-06-09T11:57:38Z (unix 1749470258) from RFC 3161 timestamp by"),
+        "{output}"
+    );
+
+    let mut json_inputs = inputs.clone();
+    json_inputs
+        .identity
+        .extend(["-o".to_owned(), "json".to_owned()]);
+    let out = json_inputs.run(dir.path(), "v2json");
+    assert!(out.status.success(), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let evidence = &report["evidence"];
+    assert_eq!(
+        evidence["timeSources"],
+        json!([{
+            "source": "rfc3161",
+            "time": 1_749_470_258,
+            "authority": "CN=sigstore-tsa,O=sigstore.dev",
+        }]),
+        "{report}"
+    );
+    assert_eq!(evidence["tlogEntries"][0]["version"], "0.0.2");
+    assert_eq!(evidence["tlogEntries"][0]["integratedTime"], Value::Null);
+}
+
+#[test]
+fn rekor_v2_and_timestamp_tampering_fails_closed_naming_the_check() {
+    let cases: Vec<(&str, &str, &str, Mutation)> = vec![
+        (
+            "timestamp: one byte of the TSA's signature changed",
+            "RFC 3161 timestamp",
+            "timestamp signature",
+            Box::new(|i| flip_b64(timestamp(&mut i.bundle), -3)),
+        ),
+        (
+            "timestamp: garbage in place of the token",
+            "RFC 3161 timestamp",
+            "timestamp syntax",
+            Box::new(|i| *timestamp(&mut i.bundle) = json!(B64.encode(b"garbage"))),
+        ),
+        (
+            "timestamp: removed (a Rekor v2 entry has no other time)",
+            "verified signing time",
+            "needs a verified RFC 3161 timestamp",
+            Box::new(|i| {
+                i.bundle["verificationMaterial"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("timestampVerificationData");
+            }),
+        ),
+        (
+            "timestamp authority: validFor ends before the token's genTime",
+            "RFC 3161 timestamp",
+            "validFor",
+            Box::new(|i| {
+                for tsa in i.root.as_mut().unwrap()["timestampAuthorities"]
+                    .as_array_mut()
+                    .unwrap()
+                {
+                    tsa["validFor"]["end"] = json!("2025-06-09T11:57:37Z");
+                }
+            }),
+        ),
+        (
+            "timestamp authority: not in the trusted root",
+            "RFC 3161 timestamp",
+            "lists no timestamp authority",
+            Box::new(|i| i.root.as_mut().unwrap()["timestampAuthorities"] = json!([])),
+        ),
+        (
+            "checkpoint: one byte of its signature changed",
+            "inclusion proof",
+            "checkpoint signature",
+            Box::new(|i| {
+                let c = &mut entry(&mut i.bundle)["inclusionProof"]["checkpoint"]["envelope"];
+                let text = c.as_str().unwrap().to_owned();
+                let (head, line) = text.trim_end().rsplit_once(' ').unwrap();
+                let mut sig = B64.decode(line).unwrap();
+                sig[20] ^= 1;
+                *c = json!(format!("{head} {}\n", B64.encode(sig)));
+            }),
+        ),
+        (
+            "checkpoint: origin changed",
+            "inclusion proof",
+            "checkpoint signature",
+            Box::new(|i| {
+                let c = &mut entry(&mut i.bundle)["inclusionProof"]["checkpoint"]["envelope"];
+                *c = json!(
+                    c.as_str()
+                        .unwrap()
+                        .replacen("log2025-alpha1.", "log2025-alpha9.", 1)
+                );
+            }),
+        ),
+        (
+            "inclusion proof: one byte of a hash changed",
+            "inclusion proof",
+            "inclusion proof",
+            Box::new(|i| flip_b64(&mut entry(&mut i.bundle)["inclusionProof"]["hashes"][1], 0)),
+        ),
+        (
+            "threshold: two verified times demanded, one present",
+            "threshold",
+            "1 verified, 2 required",
+            Box::new(|i| {
+                i.identity
+                    .extend(["--timestamp-threshold".to_owned(), "2".to_owned()]);
+            }),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (n, (case, check, detail, mutate)) in cases.into_iter().enumerate() {
+        let mut inputs = rekor_v2_inputs();
+        mutate(&mut inputs);
+        let out = inputs.run(dir.path(), &format!("v2case{n}"));
+        let output = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{case}: {output}");
+        assert!(
+            output.contains(&format!("FAILED  {check}:")),
+            "{case}: expected check {check:?} named in\n{output}"
+        );
+        assert!(
+            output.to_lowercase().contains(&detail.to_lowercase()),
+            "{case}: expected {detail:?} in\n{output}"
+        );
+    }
+}

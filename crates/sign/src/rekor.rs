@@ -168,6 +168,19 @@ fn check_hashedrekord(spec: &Value, signature: &[u8], expected: &Expected<'_>) -
     Ok(())
 }
 
+/// The check name reporting which entry schema was verified (called after [`check_body`]
+/// accepted the entry, so only supported kinds reach it).
+pub(crate) fn entry_check_name(entry: &TlogEntry) -> &'static str {
+    match (entry.kind.as_str(), entry.kind_version.as_str()) {
+        ("hashedrekord", "0.0.1") => "entry hashedrekord 0.0.1",
+        ("hashedrekord", "0.0.2") => "entry hashedrekord 0.0.2 (Rekor v2)",
+        ("dsse", "0.0.1") => "entry dsse 0.0.1",
+        ("dsse", "0.0.2") => "entry dsse 0.0.2 (Rekor v2)",
+        ("intoto", "0.0.2") => "entry intoto 0.0.2",
+        _ => "entry kind",
+    }
+}
+
 /// `value` must be base64 of a PEM block whose DER equals `der`.
 fn check_pem_field(value: Option<&Value>, der: &[u8], field: &'static str) -> Result<()> {
     let pem = value

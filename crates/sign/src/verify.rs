@@ -534,8 +534,10 @@ impl Verifier {
             for entry in &bundle.tlog_entries {
                 let evidence = self.verify_tlog_entry(entry, &tsa_times, &mut checks)?;
                 rekor::check_body(entry, &expected)?;
-                if !checks.contains(&"tlog entry matches bundle") {
-                    checks.push("tlog entry matches bundle");
+                for check in ["tlog entry matches bundle", rekor::entry_check_name(entry)] {
+                    if !checks.contains(&check) {
+                        checks.push(check);
+                    }
                 }
                 tlog_entries.push(evidence);
             }
@@ -655,8 +657,10 @@ impl Verifier {
         let inclusion_proof_verified = match &entry.inclusion_proof {
             Some(proof) => {
                 tlog::verify_inclusion(entry, proof, log)?;
-                if !checks.contains(&"inclusion proof") {
-                    checks.push("inclusion proof");
+                for check in ["checkpoint signature", "inclusion proof"] {
+                    if !checks.contains(&check) {
+                        checks.push(check);
+                    }
                 }
                 true
             }

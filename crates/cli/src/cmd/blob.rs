@@ -14,6 +14,7 @@ use vouch_sign::{Artifact, BlobContent, Bundle, Limits};
 use super::keys::load_signing_key;
 use super::verify::{
     EXIT_VERIFY_FAILED, EvidenceJson, PolicyArgs, VERIFY_HELP, signer_line, write_checks,
+    write_times,
 };
 use crate::cli::Context;
 use crate::output::emit;
@@ -199,6 +200,7 @@ pub(crate) fn verify_blob(args: &VerifyBlobArgs, ctx: &Context) -> anyhow::Resul
                     signer_line(verified.evidence())
                 )?;
                 write_checks(out, &verified.evidence().checks)?;
+                write_times(out, verified.evidence())?;
             }
             Err(e) => {
                 writeln!(out, "FAILED: {}", v.artifact)?;

@@ -18,8 +18,8 @@ use vouch_sign::verify::{
     OID_GITHUB_WORKFLOW_SHA, OID_GITHUB_WORKFLOW_TRIGGER,
 };
 use vouch_sign::{
-    Evidence, IdentityPolicy, KeyRef, Limits, Match, SignerPolicy, TrustedRoot, Verified,
-    VerifiedSigner, Verifier, VerifierOptions,
+    Evidence, IdentityPolicy, KeyRef, Limits, Match, SignerPolicy, Thresholds, TimeSourceKind,
+    TrustedRoot, Verified, VerifiedSigner, Verifier, VerifierOptions,
 };
 
 use crate::cli::Context;
@@ -42,8 +42,15 @@ Trust comes only from --trusted-root (a Sigstore trusted_root.json: Fulcio CAs, 
 log keys) or the trusted root inside --trust-config (a ClientTrustConfig); verification never
 uses the network for it.
 
-Output names each check that passed, or the check that failed and why; -o json adds the
-signer, the log entry and the verified payloads.
+Time: a certificate is checked at every verified time: each RFC 3161 timestamp in the bundle
+(all must verify, against the trusted root's timestamp authorities) and the integrated time of
+each Rekor v1 entry with a valid signed entry timestamp. A Rekor v2 entry has no integrated
+time and needs a timestamp. --tlog-threshold N and --timestamp-threshold N (default 1) demand
+more log entries or verified times.
+
+Output names each check that passed (timestamp, checkpoint, inclusion proof, entry version,
+certificate chain, SCT, identity, signature), or the check that failed and why, and the
+verified times; -o json adds the signer, the log entries, the time sources and the payloads.
 
 Exit codes:
   0  verified
@@ -109,6 +116,16 @@ pub(crate) struct PolicyArgs {
     /// Skip the certificate's embedded SCT check (private Fulcio without a CT log).
     #[arg(long)]
     insecure_ignore_sct: bool,
+    /// Minimum number of transparency log entries that must verify (distinct log and index).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    tlog_threshold: u32,
+    /// Minimum number of verified times a certificate is checked at: RFC 3161 timestamps plus
+    /// integrated times of Rekor v1 entries with a valid signed entry timestamp. Every
+    /// timestamp in the bundle must verify, whatever the threshold.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    timestamp_threshold: u32,
 }
 
 impl PolicyArgs {
@@ -197,7 +214,14 @@ impl PolicyArgs {
             }
             SignerPolicy::Identity(policy)
         };
-        Ok((Verifier::with_options(trust, options), policy))
+        let thresholds = Thresholds {
+            tlog: usize::try_from(self.tlog_threshold).unwrap_or(usize::MAX),
+            timestamps: usize::try_from(self.timestamp_threshold).unwrap_or(usize::MAX),
+        };
+        Ok((
+            Verifier::with_options(trust, options).with_thresholds(thresholds),
+            policy,
+        ))
     }
 }
 
@@ -208,6 +232,10 @@ pub(crate) struct EvidenceJson {
     checks: Vec<&'static str>,
     signer: Value,
     tlog: Option<Value>,
+    /// Every verified log entry.
+    tlog_entries: Vec<Value>,
+    /// The verified times the certificate was checked at, with their source.
+    time_sources: Vec<Value>,
 }
 
 impl From<&Evidence> for EvidenceJson {
@@ -221,18 +249,34 @@ impl From<&Evidence> for EvidenceJson {
                 "extensions": id.extensions,
             }),
         };
-        let tlog = e.tlog.as_ref().map(|t| {
+        let entry = |t: &vouch_sign::verify::TlogEvidence| {
             serde_json::json!({
                 "logIndex": t.log_index,
                 "logId": t.log_id,
+                "kind": t.kind,
+                "version": t.kind_version,
                 "integratedTime": t.integrated_time,
                 "inclusionProofVerified": t.inclusion_proof_verified,
             })
-        });
+        };
+        let time_sources = e
+            .times
+            .iter()
+            .map(|t| match &t.kind {
+                TimeSourceKind::Timestamp { authority } => serde_json::json!({
+                    "source": t.kind.name(), "time": t.time, "authority": authority,
+                }),
+                TimeSourceKind::IntegratedTime { log_index } => serde_json::json!({
+                    "source": t.kind.name(), "time": t.time, "logIndex": log_index,
+                }),
+            })
+            .collect();
         Self {
             checks: e.checks.clone(),
             signer,
-            tlog,
+            tlog: e.tlog.as_ref().map(entry),
+            tlog_entries: e.tlog_entries.iter().map(entry).collect(),
+            time_sources,
         }
     }
 }
@@ -255,6 +299,46 @@ pub(crate) fn write_checks(out: &mut dyn Write, checks: &[&'static str]) -> std:
         writeln!(out, "    ok      {c}")?;
     }
     Ok(())
+}
+
+/// Prints the verified times the certificate was checked at, one line each.
+pub(crate) fn write_times(out: &mut dyn Write, evidence: &Evidence) -> std::io::Result<()> {
+    for t in &evidence.times {
+        let source = match &t.kind {
+            TimeSourceKind::Timestamp { authority } => format!("RFC 3161 timestamp by {authority}"),
+            TimeSourceKind::IntegratedTime { log_index } => {
+                format!("integrated time of log entry {log_index}")
+            }
+        };
+        writeln!(
+            out,
+            "    time    {} (unix {}) from {source}",
+            rfc3339(t.time),
+            t.time
+        )?;
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for unix seconds (civil-from-days, proleptic Gregorian calendar).
+fn rfc3339(unix: u64) -> String {
+    let days = i64::try_from(unix / 86_400).unwrap_or(0);
+    let secs = unix % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 #[derive(Debug, Args)]
