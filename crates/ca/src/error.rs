@@ -95,6 +95,12 @@ pub enum Error {
         /// The signed principal name (email or `sub`), or `"CSR"`.
         principal: String,
     },
+    /// The public key is of a type or size the CA does not certify (Fulcio's key policy).
+    #[error("public key refused: {reason}")]
+    KeyPolicy {
+        /// Which rule.
+        reason: String,
+    },
     /// A size limit on untrusted input was exceeded.
     #[error("{what} is {found} bytes, limit {limit}")]
     TooLarge {

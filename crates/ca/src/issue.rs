@@ -305,6 +305,7 @@ impl CertificateAuthority {
     ) -> Result<IssuedChain> {
         let spki = SubjectPublicKeyInfoOwned::from_der(public_key_der)
             .map_err(|e| Error::bad_request(format!("public key: {e}")))?;
+        check_key_policy(&spki)?;
         // Fail early on keys verifiers cannot use.
         vouch_sign::VerifyingKey::from_spki_der(public_key_der)
             .map_err(|e| Error::bad_request(format!("public key: {e}")))?;
@@ -367,6 +368,51 @@ impl CertificateAuthority {
         Ok(IssuedChain {
             certificates: vec![leaf, self.intermediate_der.clone(), self.root_der.clone()],
         })
+    }
+}
+
+/// Fulcio's key policy (`sigstore/fulcio:pkg/ca` `ValidateKey` via sigstore's
+/// `cryptoutils.ValidatePubKey`): RSA with a 2048..=4096-bit modulus, ECDSA on P-256, P-384 or
+/// P-521, Ed25519. Applied to every key, whether it came with a proof of possession or in a
+/// CSR.
+pub fn check_key_policy(spki: &SubjectPublicKeyInfoOwned) -> Result<()> {
+    let refuse = |reason: String| Error::KeyPolicy { reason };
+    match spki.algorithm.oid.to_string().as_str() {
+        "1.2.840.113549.1.1.1" => {
+            let key: rsa::pkcs1::RsaPublicKey<der::asn1::UintRef<'_>> =
+                Decode::from_der(spki.subject_public_key.raw_bytes())
+                    .map_err(|e| refuse(format!("RSA public key: {e}")))?;
+            let n = key.modulus.as_bytes();
+            let bits = n
+                .iter()
+                .position(|b| *b != 0)
+                .map_or(0, |i| (n.len() - i) * 8 - n[i].leading_zeros() as usize);
+            if !(2048..=4096).contains(&bits) {
+                return Err(refuse(format!(
+                    "RSA key of {bits} bits (2048 to 4096 accepted)"
+                )));
+            }
+            Ok(())
+        }
+        "1.2.840.10045.2.1" => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+                .map(|o| o.to_string());
+            match curve.as_deref() {
+                Some("1.2.840.10045.3.1.7" | "1.3.132.0.34" | "1.3.132.0.35") => Ok(()),
+                other => Err(refuse(format!(
+                    "ECDSA curve {} (P-256, P-384, P-521 accepted)",
+                    other.unwrap_or("missing")
+                ))),
+            }
+        }
+        "1.3.101.112" => Ok(()),
+        other => Err(refuse(format!(
+            "key algorithm {other} (RSA, ECDSA, Ed25519 accepted)"
+        ))),
     }
 }
 

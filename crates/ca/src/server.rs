@@ -132,6 +132,9 @@ fn public_key_with_proof(request: &PublicKeyRequest, principal: &str) -> Result<
         B64.decode(content.trim())
             .map_err(|e| Error::bad_request(format!("public key base64: {e}")))?
     };
+    let spki = spki::SubjectPublicKeyInfoOwned::from_der(&spki_der)
+        .map_err(|e| Error::bad_request(format!("public key: {e}")))?;
+    crate::issue::check_key_policy(&spki)?;
     let key = vouch_sign::VerifyingKey::from_spki_der(&spki_der)
         .map_err(|e| Error::bad_request(format!("public key: {e}")))?;
     let proof = request
@@ -162,6 +165,7 @@ fn csr_public_key(csr_b64: &str) -> Result<Vec<u8>> {
         raw
     };
     let csr = CertReq::from_der(&der).map_err(|e| Error::bad_request(format!("CSR: {e}")))?;
+    crate::issue::check_key_policy(&csr.info.public_key)?;
     let spki_der = csr
         .info
         .public_key
@@ -170,20 +174,28 @@ fn csr_public_key(csr_b64: &str) -> Result<Vec<u8>> {
     let key = vouch_sign::VerifyingKey::from_spki_der(&spki_der)
         .map_err(|e| Error::bad_request(format!("CSR public key: {e}")))?;
     let info = csr.info.to_der().map_err(Error::encoding)?;
+    let signature = csr
+        .signature
+        .as_bytes()
+        .ok_or_else(|| Error::bad_request("CSR signature is not whole bytes"))?;
+    // Ed25519 (RFC 8410 §6): a pure signature over the CertificationRequestInfo.
+    if csr.algorithm.oid.to_string() == "1.3.101.112" {
+        key.verify("CSR", &info, signature)
+            .map_err(|_| Error::ProofOfPossession {
+                principal: "CSR".into(),
+            })?;
+        return Ok(spki_der);
+    }
     let hash = match csr.algorithm.oid.to_string().as_str() {
         "1.2.840.10045.4.3.2" | "1.2.840.113549.1.1.11" => vouch_sign::HashAlgorithm::Sha2_256,
-        "1.2.840.10045.4.3.3" => vouch_sign::HashAlgorithm::Sha2_384,
-        "1.2.840.10045.4.3.4" => vouch_sign::HashAlgorithm::Sha2_512,
+        "1.2.840.10045.4.3.3" | "1.2.840.113549.1.1.12" => vouch_sign::HashAlgorithm::Sha2_384,
+        "1.2.840.10045.4.3.4" | "1.2.840.113549.1.1.13" => vouch_sign::HashAlgorithm::Sha2_512,
         other => {
             return Err(Error::bad_request(format!(
                 "CSR signature algorithm {other}"
             )));
         }
     };
-    let signature = csr
-        .signature
-        .as_bytes()
-        .ok_or_else(|| Error::bad_request("CSR signature is not whole bytes"))?;
     key.verify_prehashed("CSR", hash, &hash.digest(&info), signature)
         .map_err(|_| Error::ProofOfPossession {
             principal: "CSR".into(),
@@ -260,13 +272,19 @@ fn error_response(e: &Error) -> Response {
         .into_response()
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// Serves `router` on `listener` until `shutdown` resolves, with vouch's connection limits and
+/// header/idle timeouts ([`vouch_http::server`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    vouch_http::server::serve(
+        listener,
+        router,
+        None,
+        vouch_http::server::ServerConfig::named("ca"),
+        shutdown,
+    )
+    .await
 }
