@@ -466,12 +466,12 @@ fn serve_dir(root: PathBuf) -> String {
 }
 
 fn zip_dir(src: &Path, dest: &Path) {
-    let status = Command::new("python3")
+    let status = Command::new(vouch_testkit::require_tool("python3"))
         .args(["-c", "import sys,zipfile,os\nz=zipfile.ZipFile(sys.argv[2],'w')\nfor f in sorted(os.listdir(sys.argv[1])): z.write(os.path.join(sys.argv[1],f),f)\nz.close()"])
         .arg(src)
         .arg(dest)
         .status()
-        .expect("python3 is needed to build the test mirror (apt-get install python3)");
+        .expect("running python3 to build the test mirror");
     assert!(status.success());
 }
 

@@ -10,8 +10,16 @@
 //!   CycloneDX SBOM by [`read_sbom`]). [`Database::scan`] returns a [`ScanReport`] of
 //!   [`Finding`]s: one per vulnerability and package, aliases merged, withdrawn records
 //!   ignored, OS packages matched by source package and distro release.
-//! * [`Rating`]/[`Severity`] come from CVSS v3.x/v4 vectors (scored, not copied) or vendor
-//!   words; unknown stays [`Severity::Unknown`].
+//! * [`Rating`]/[`Severity`] come from CVSS v2/v3.x/v4 vectors (scored, not copied) or
+//!   vendor words. For OS packages the distro's word (Debian urgency, Ubuntu priority, Red
+//!   Hat severity) wins; records without any rating take it from the records they name
+//!   (`upstream`, `aliases`, `related`): OSV `CVE-*` records, NVD CVE 2.0 feeds and CVEList
+//!   v5 records imported as files. [`Rating::from`] says which record it was read from;
+//!   unknown stays [`Severity::Unknown`].
+//! * EPSS CSV and CISA KEV JSON files import like advisories; findings carry [`Epss`] and
+//!   [`Kev`]. OS packages of a distro release without data are reported as [`DistroGap`]s.
+//! * [`Database::update`] refreshes from osv.dev's bucket layout (`<ECOSYSTEM>/all.zip`) or
+//!   a mirror; [`Database::data_age_seconds`] is how old the newest record is.
 //! * [`IgnoreRules`] and [`Vex`] suppress findings with a recorded reason;
 //!   [`report::sarif`] and [`report::cyclonedx_vex`] render reports.
 //!
