@@ -1232,3 +1232,124 @@ fn per_attestor_trust_against_two_private_instances() {
     assert_eq!(got[0].1, "fail", "{got:?}");
     assert_eq!(got[1].1, "fail", "{got:?}");
 }
+
+/// Issue 16 item 4 / done-when: the seed's `pods.yaml` scenario as a Kyverno CLI test
+/// directory (`kyverno-test.yaml` naming the policy, the resources and each expected result),
+/// run by `vouch policy test DIR`: every row Ok and exit 0; a wrong expectation is a failed
+/// row (`Want fail, got pass`) and exit 3; a test input vouch cannot honour is refused.
+#[test]
+fn kyverno_test_directory_of_the_seed_scenario() {
+    let f = KeySigned::new();
+    let (host, d) = (f.registry.host.clone(), f.dir.path());
+    let (signed, _) = push(&host, d, "acme/api", "v1");
+    f.sign(&signed, &f.key);
+    f.attest(&signed, &f.key);
+    let (unsigned, _) = push(&host, d, "acme/unsigned", "v1");
+    let (nosbom, _) = push(&host, d, "acme/nosbom", "v1");
+    f.sign(&nosbom, &f.key);
+    let suite = d.join("suite/seed");
+    std::fs::create_dir_all(&suite).unwrap();
+    let policy = seed_policy(&suite, &host, &std::fs::read_to_string(&f.public).unwrap());
+    assert_eq!(policy, suite.join("policy.yaml"));
+    let deployment = format!(
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: default}}\nspec:\n  template:\n    spec:\n      containers:\n      - {{name: a, image: \"{signed}\"}}\n"
+    );
+    std::fs::write(
+        suite.join("resources.yaml"),
+        [
+            pod("signed", &signed),
+            pod("unsigned", &unsigned),
+            pod("nosbom", &nosbom),
+            pod("sandbox", &format!("{host}/acme/sandbox/x:1")),
+            deployment,
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let test_yaml = |signed_result: &str| {
+        format!(
+            "apiVersion: cli.kyverno.io/v1alpha1
+kind: Test
+metadata:
+  name: seed
+policies:
+- policy.yaml
+resources:
+- resources.yaml
+results:
+- policy: require-signed-image-and-sbom
+  rule: verify-signature-and-sbom
+  kind: Pod
+  resources: [signed]
+  result: {signed_result}
+- policy: require-signed-image-and-sbom
+  rule: verify-signature-and-sbom
+  kind: Pod
+  resources: [unsigned, nosbom]
+  result: fail
+- policy: require-signed-image-and-sbom
+  rule: verify-signature-and-sbom
+  kind: Pod
+  resources: [default/sandbox]
+  result: skip
+- policy: require-signed-image-and-sbom
+  rule: autogen-verify-signature-and-sbom
+  kind: Deployment
+  resources: [web]
+  result: pass
+"
+        )
+    };
+    std::fs::write(suite.join("kyverno-test.yaml"), test_yaml("pass")).unwrap();
+    let dir = d.join("suite");
+    let out = vouch(&["policy", "test", dir.to_str().unwrap()]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("Test Summary: 5 tests passed and 0 tests failed"),
+        "{shown}"
+    );
+    assert!(shown.contains("│ ID │ POLICY"), "{shown}");
+    assert!(shown.contains("Pod/default/unsigned"), "{shown}");
+
+    std::fs::write(suite.join("kyverno-test.yaml"), test_yaml("fail")).unwrap();
+    let out = vouch(&["policy", "test", dir.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed"], 1, "{report}");
+    assert_eq!(report["passed"], 4, "{report}");
+    let row = &report["rows"][0];
+    assert_eq!(row["resource"], "Pod/default/signed");
+    assert_eq!(row["result"], "Fail");
+    assert_eq!(row["reason"], "Want fail, got pass");
+
+    // Inputs vouch does not evaluate are refused by name, not ignored.
+    std::fs::write(
+        suite.join("kyverno-test.yaml"),
+        format!("{}variables: values.yaml\n", test_yaml("pass")),
+    )
+    .unwrap();
+    let out = vouch(&["policy", "test", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("variables: not supported"),
+        "{}",
+        text(&out)
+    );
+    // A misspelled field of the test file too.
+    std::fs::write(
+        suite.join("kyverno-test.yaml"),
+        test_yaml("pass").replace(
+            "resources:\n- resources.yaml",
+            "resource:\n- resources.yaml",
+        ),
+    )
+    .unwrap();
+    let out = vouch(&["policy", "test", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("resource: unknown field, did you mean resources?"),
+        "{}",
+        text(&out)
+    );
+}

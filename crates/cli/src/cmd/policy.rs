@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use serde::Serialize;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
 use vouch_policy::{Documents, Limits, NoMatch, Options, ResourceReport, SigstoreVerifier, Status};
 use vouch_sign::TrustedRoot;
 
@@ -65,6 +67,48 @@ pub(crate) enum PolicyCommand {
     /// Evaluate Kyverno verifyImages policies against resource files (exit 3 on violations).
     #[command(after_help = APPLY_HELP)]
     Apply(ApplyArgs),
+    /// Run Kyverno CLI test directories (kyverno-test.yaml), like `kyverno test DIR`
+    /// (exit 3 when a result differs).
+    #[command(after_help = TEST_HELP)]
+    Test(TestArgs),
+}
+
+const TEST_HELP: &str = "\
+Finds every kyverno-test.yaml (--file-name) under each DIR and runs it as `kyverno test` does:
+the Test resource (cli.kyverno.io/v1alpha1) names policy and resource files relative to its
+own directory and the expected results, each {policy, rule, resources, kind, result} with
+result pass, fail, skip, warn or error. Policies are loaded and evaluated exactly as by
+`vouch policy apply` (strict loading, unsupported features refused unless
+--ignore-unsupported, trust per attestor, signatures read from the images' registries).
+
+Every expected result is one row of the table: Ok when the rule gave that result for that
+resource, `Want X, got Y` when not, `Not found` when the rule did not apply to it (kyverno
+counts an excluded resource as a pass; vouch does not).
+
+Not supported (the test is refused, naming the field): variables/values files, userinfo,
+exceptions, patchedResources, generatedResource and the other non-verifyImages inputs.
+
+Exit codes:
+  0  every expected result matched
+  1  error: unreadable test, policy or resource file; invalid policy
+  2  usage error
+  3  some result did not match (kyverno exits 1)";
+
+#[derive(Debug, Args)]
+pub(crate) struct TestArgs {
+    /// Directories searched (recursively) for test files.
+    #[arg(value_name = "DIR", required = true)]
+    dirs: Vec<PathBuf>,
+    /// Name of the test files.
+    #[arg(short = 'f', long, default_value = "kyverno-test.yaml")]
+    file_name: String,
+    /// Sigstore trusted_root.json for attestors that carry no trust material of their own.
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
+    /// Report rules using features vouch does not evaluate as skip instead of refusing
+    /// the policy.
+    #[arg(long)]
+    ignore_unsupported: bool,
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +169,7 @@ struct Summary {
 pub(crate) fn run(command: PolicyCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
         PolicyCommand::Apply(a) => apply(&a, ctx),
+        PolicyCommand::Test(t) => test(&t, ctx),
     }
 }
 
@@ -136,6 +181,18 @@ fn load(files: &[PathBuf], limits: &Limits, docs: &mut Documents) -> anyhow::Res
         docs.add(vouch_policy::parse_documents(&text, &name, limits)?, &name)?;
     }
     Ok(())
+}
+
+fn trusted_root(path: Option<&std::path::Path>) -> anyhow::Result<TrustedRoot> {
+    Ok(match path {
+        Some(path) => {
+            let json = std::fs::read(path)
+                .with_context(|| format!("reading --trusted-root {}", path.display()))?;
+            TrustedRoot::from_json(&json, &vouch_sign::Limits::default())
+                .with_context(|| format!("parsing --trusted-root {}", path.display()))?
+        }
+        None => TrustedRoot::default(),
+    })
 }
 
 fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -164,16 +221,10 @@ fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     let mut resource_docs = Documents::default();
     load(&args.resources, &limits, &mut resource_docs)?;
-    let trust = match &args.trusted_root {
-        Some(path) => {
-            let json = std::fs::read(path)
-                .with_context(|| format!("reading --trusted-root {}", path.display()))?;
-            TrustedRoot::from_json(&json, &vouch_sign::Limits::default())
-                .with_context(|| format!("parsing --trusted-root {}", path.display()))?
-        }
-        None => TrustedRoot::default(),
-    };
-    let verifier = SigstoreVerifier::new(trust, registry_options(ctx)?);
+    let verifier = SigstoreVerifier::new(
+        trusted_root(args.trusted_root.as_deref())?,
+        registry_options(ctx)?,
+    );
     let options = Options {
         // `kyverno apply` reports the mutating phase: verify, then pin (--mutated).
         phase: vouch_policy::Phase::Mutate,
@@ -262,6 +313,352 @@ fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                     "exit as there are policy errors"
                 }
             );
+        }
+        return Ok(ExitCode::from(EXIT_VIOLATIONS));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cli.kyverno.io/v1alpha1` `Test` (`K:cmd/cli/kubectl-kyverno/apis/v1alpha1/test.go`): the
+/// fields vouch runs, and the others so that using one is refused by name.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KyvernoTest {
+    #[serde(rename = "apiVersion")]
+    _api_version: Option<String>,
+    #[serde(rename = "kind")]
+    _kind: Option<String>,
+    #[serde(rename = "metadata")]
+    _metadata: Option<serde_json::Value>,
+    name: Option<String>,
+    #[serde(default)]
+    policies: Vec<String>,
+    #[serde(default)]
+    resources: Vec<String>,
+    #[serde(default)]
+    results: Vec<ExpectedResult>,
+    variables: Option<serde_json::Value>,
+    values: Option<serde_json::Value>,
+    userinfo: Option<serde_json::Value>,
+    exceptions: Option<serde_json::Value>,
+    context: Option<serde_json::Value>,
+    cluster_resources: Option<serde_json::Value>,
+    target_resources: Option<serde_json::Value>,
+    param_resources: Option<serde_json::Value>,
+    json_payload: Option<serde_json::Value>,
+    json_payloads: Option<serde_json::Value>,
+    http_payloads: Option<serde_json::Value>,
+    envoy_payloads: Option<serde_json::Value>,
+    api_call_responses: Option<serde_json::Value>,
+    global_context_entries: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExpectedResult {
+    policy: String,
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    resources: Vec<String>,
+    /// Deprecated single resource.
+    resource: Option<String>,
+    #[serde(default)]
+    kind: String,
+    result: String,
+    namespace: Option<String>,
+    operation: Option<String>,
+    patched_resources: Option<serde_json::Value>,
+    generated_resource: Option<serde_json::Value>,
+    clone_source_resource: Option<serde_json::Value>,
+    is_validating_admission_policy: Option<bool>,
+    is_validating_policy: Option<bool>,
+    is_image_validating_policy: Option<bool>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TestRow {
+    id: usize,
+    test: String,
+    policy: String,
+    rule: String,
+    resource: String,
+    result: &'static str,
+    reason: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TestReport {
+    rows: Vec<TestRow>,
+    passed: usize,
+    failed: usize,
+}
+
+fn find_tests(dir: &std::path::Path, name: &str, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .collect::<Result<_, _>>()?;
+    entries.sort_by_key(std::fs::DirEntry::path);
+    for e in entries {
+        let path = e.path();
+        if e.file_type()?.is_dir() {
+            find_tests(&path, name, out)?;
+        } else if path.file_name().is_some_and(|f| f == name) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn test(args: &TestArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let limits = Limits::default();
+    let mut files = Vec::new();
+    for d in &args.dirs {
+        find_tests(d, &args.file_name, &mut files)?;
+    }
+    if files.is_empty() {
+        bail!(
+            "no test yamls available ({} under the given directories)",
+            args.file_name
+        );
+    }
+    let verifier = SigstoreVerifier::new(
+        trusted_root(args.trusted_root.as_deref())?,
+        registry_options(ctx)?,
+    );
+    let mut report = TestReport {
+        rows: Vec::new(),
+        passed: 0,
+        failed: 0,
+    };
+    let mut log = String::new();
+    for file in &files {
+        let dir = file.parent().unwrap_or(std::path::Path::new("."));
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let value: serde_json::Value = serde_norway::from_str(&text)
+            .with_context(|| format!("{}: not valid YAML", file.display()))?;
+        let t: KyvernoTest = vouch_policy::strict::from_value(&value, "")
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let unsupported = [
+            ("variables", t.variables.is_some()),
+            ("values", t.values.is_some()),
+            ("userinfo", t.userinfo.is_some()),
+            ("exceptions", t.exceptions.is_some()),
+            ("context", t.context.is_some()),
+            ("clusterResources", t.cluster_resources.is_some()),
+            ("targetResources", t.target_resources.is_some()),
+            ("paramResources", t.param_resources.is_some()),
+            (
+                "jsonPayload",
+                t.json_payload.is_some() || t.json_payloads.is_some(),
+            ),
+            (
+                "httpPayloads",
+                t.http_payloads.is_some() || t.envoy_payloads.is_some(),
+            ),
+            ("apiCallResponses", t.api_call_responses.is_some()),
+            ("globalContextEntries", t.global_context_entries.is_some()),
+        ];
+        if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
+            bail!(
+                "{}: {field}: not supported by vouch policy test",
+                file.display()
+            );
+        }
+        for (i, r) in t.results.iter().enumerate() {
+            let set = [
+                ("patchedResources", r.patched_resources.is_some()),
+                ("generatedResource", r.generated_resource.is_some()),
+                ("cloneSourceResource", r.clone_source_resource.is_some()),
+                ("operation", r.operation.is_some()),
+                (
+                    "isValidatingAdmissionPolicy",
+                    r.is_validating_admission_policy == Some(true),
+                ),
+                ("isValidatingPolicy", r.is_validating_policy == Some(true)),
+                (
+                    "isImageValidatingPolicy",
+                    r.is_image_validating_policy == Some(true),
+                ),
+            ];
+            if let Some((field, _)) = set.iter().find(|(_, s)| *s) {
+                bail!(
+                    "{}: results[{i}].{field}: not supported by vouch policy test",
+                    file.display()
+                );
+            }
+            if !matches!(
+                r.result.as_str(),
+                "pass" | "fail" | "skip" | "warn" | "error"
+            ) {
+                bail!(
+                    "{}: results[{i}].result: must be pass, fail, skip, warn or error",
+                    file.display()
+                );
+            }
+        }
+        let name = t.name.clone().unwrap_or_else(|| file.display().to_string());
+        let _ = writeln!(log, "Loading test  ( {} ) ...", file.display());
+        let _ = writeln!(log, "  Loading policies ...");
+        let mut policy_docs = Documents::default();
+        load(
+            &t.policies.iter().map(|p| dir.join(p)).collect::<Vec<_>>(),
+            &limits,
+            &mut policy_docs,
+        )?;
+        let set = policy_docs.policy_set();
+        if let Some((policy, problems)) = set
+            .validate_with(args.ignore_unsupported)
+            .into_iter()
+            .next()
+        {
+            return Err(vouch_policy::Error::Invalid { policy, problems })
+                .with_context(|| file.display().to_string());
+        }
+        let _ = writeln!(log, "  Loading resources ...");
+        let mut resource_docs = Documents::default();
+        load(
+            &t.resources.iter().map(|p| dir.join(p)).collect::<Vec<_>>(),
+            &limits,
+            &mut resource_docs,
+        )?;
+        let _ = writeln!(
+            log,
+            "  Applying {} {} to {} {} ...",
+            set.kyverno.len() + set.image_policies.len(),
+            if set.kyverno.len() + set.image_policies.len() == 1 {
+                "policy"
+            } else {
+                "policies"
+            },
+            resource_docs.resources.len(),
+            if resource_docs.resources.len() == 1 {
+                "resource"
+            } else {
+                "resources"
+            },
+        );
+        let options = Options {
+            phase: vouch_policy::Phase::Mutate,
+            audit_warn: true,
+            no_match: NoMatch::Deny,
+        };
+        let mut reports = Vec::new();
+        for resource in &resource_docs.resources {
+            reports.push(vouch_policy::evaluate(
+                &set, resource, &verifier, options, &limits,
+            )?);
+        }
+        let _ = writeln!(log, "  Checking results ...");
+        for r in &t.results {
+            let names: Vec<&String> = r.resources.iter().chain(r.resource.iter()).collect();
+            for res_name in names {
+                let (ns, short) = match res_name.split_once('/') {
+                    Some((ns, n)) => (Some(ns), n),
+                    None => (r.namespace.as_deref(), res_name.as_str()),
+                };
+                let found = reports.iter().find(|rep| {
+                    rep.name == short
+                        && (r.kind.is_empty() || rep.kind == r.kind)
+                        && ns.is_none_or(|ns| rep.namespace == ns)
+                });
+                let got = found.and_then(|rep| {
+                    rep.results
+                        .iter()
+                        .find(|x| x.policy == r.policy && (r.rule.is_empty() || x.rule == r.rule))
+                        .map(|x| (x.status.name(), x.message.clone(), rep))
+                });
+                let (ok, reason, message, resource) = match &got {
+                    Some((status, message, rep)) => (
+                        *status == r.result,
+                        if *status == r.result {
+                            "Ok".to_owned()
+                        } else {
+                            format!("Want {}, got {status}", r.result)
+                        },
+                        message.clone(),
+                        format!("{}/{}/{}", rep.kind, rep.namespace, rep.name),
+                    ),
+                    None => (
+                        false,
+                        "Not found".to_owned(),
+                        "the rule did not apply to the resource, or no such resource".to_owned(),
+                        format!("{}/{}", r.kind, res_name),
+                    ),
+                };
+                if ok {
+                    report.passed += 1;
+                } else {
+                    report.failed += 1;
+                }
+                report.rows.push(TestRow {
+                    id: report.rows.len() + 1,
+                    test: name.clone(),
+                    policy: r.policy.clone(),
+                    rule: r.rule.clone(),
+                    resource,
+                    result: if ok { "Pass" } else { "Fail" },
+                    reason,
+                    message,
+                });
+            }
+        }
+    }
+    emit(ctx.format, &report, |out, rep| {
+        write!(out, "{log}")?;
+        let header = ["ID", "POLICY", "RULE", "RESOURCE", "RESULT", "REASON"];
+        let rows: Vec<[String; 6]> = rep
+            .rows
+            .iter()
+            .map(|r| {
+                [
+                    r.id.to_string(),
+                    r.policy.clone(),
+                    r.rule.clone(),
+                    r.resource.clone(),
+                    r.result.to_owned(),
+                    r.reason.clone(),
+                ]
+            })
+            .collect();
+        let mut width = header.map(|h| h.chars().count());
+        for row in &rows {
+            for (w, c) in width.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |out: &mut dyn std::io::Write, cells: &[String]| -> std::io::Result<()> {
+            let mut s = String::from("│");
+            for (c, w) in cells.iter().zip(width) {
+                let _ = write!(s, " {c:<w$} │");
+            }
+            writeln!(out, "{s}")
+        };
+        let rule: String = std::iter::once("│".to_owned())
+            .chain(width.iter().map(|w| format!("{}│", "─".repeat(w + 2))))
+            .collect();
+        writeln!(out)?;
+        writeln!(out, "{rule}")?;
+        line(out, &header.map(str::to_owned))?;
+        writeln!(out, "{rule}")?;
+        for row in &rows {
+            line(out, row)?;
+        }
+        writeln!(out, "{rule}")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "\nTest Summary: {} tests passed and {} tests failed",
+            rep.passed, rep.failed
+        )
+    })?;
+    if report.failed > 0 {
+        if !ctx.quiet {
+            eprintln!("vouch: {} tests failed", report.failed);
         }
         return Ok(ExitCode::from(EXIT_VIOLATIONS));
     }
