@@ -102,6 +102,7 @@ fn image_with_os_and_language_packages_matches_syft() {
     assert_agreement(&sbom, &latest, |t, k| {
         syft_placeholder_version(t, k).or_else(|| syft_latest_gopath_purl(t, k))
     });
+    java_licences_match(&sbom, &latest);
     eprintln!("--- syft 1.18");
     let syft = syft(&format!("oci-dir:{}", layout.display()));
     let report = assert_agreement(&sbom, &syft, syft_placeholder_version);
@@ -358,4 +359,70 @@ fn free_form_copyright_licences_match_syft() {
         "{with_licence} of {free_form}"
     );
     assert!(differ.is_empty(), "{} differ", differ.len());
+}
+
+/// Java archive licences as syft latest finds them: the manifest's `Bundle-License`, else
+/// the `<licenses>` of the archive's embedded pom.xml (Debian's cdi-api, jansi and the
+/// slf4j bridges carry theirs only there).
+fn java_licences_match(sbom: &vouch_sbom::Sbom, syft: &serde_json::Value) {
+    let theirs: std::collections::BTreeMap<(String, String), BTreeSet<String>> = syft["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "java-archive")
+        .map(|a| {
+            let set = a["licenses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|l| vouch_sbom::license::normalise(l["value"].as_str().unwrap()))
+                .collect();
+            (
+                (
+                    a["name"].as_str().unwrap().to_owned(),
+                    a["version"].as_str().unwrap().to_owned(),
+                ),
+                set,
+            )
+        })
+        .collect();
+    let (mut compared, mut with_licence, mut differ) = (0, 0, Vec::new());
+    for p in sbom
+        .packages
+        .iter()
+        .filter(|p| p.kind == PackageType::JavaArchive)
+    {
+        let Some(t) = theirs.get(&(p.name.clone(), p.version.clone())) else {
+            continue;
+        };
+        compared += 1;
+        let ours: BTreeSet<String> = p.licenses.iter().cloned().collect();
+        if !ours.is_empty() {
+            with_licence += 1;
+        }
+        if ours.is_empty() && !t.is_empty() {
+            // syft also classifies licence texts inside the archive (META-INF/LICENSE.txt,
+            // archive_parser.go getLicenseFromFileInArchive); vouch does not read them yet.
+            eprintln!(
+                "   syft only (a licence text in the archive): {} {t:?}",
+                p.name
+            );
+        } else if &ours != t {
+            differ.push((p.name.clone(), ours, t.clone()));
+        }
+    }
+    eprintln!("java licences: {compared} compared, {with_licence} with a licence");
+    for d in &differ {
+        eprintln!("   differs: {d:?}");
+    }
+    assert!(differ.is_empty(), "{} differ", differ.len());
+    // Licences declared only in the embedded pom.xml.
+    for name in ["error_prone_annotation", "error_prone_annotations"] {
+        assert!(
+            sbom.packages
+                .iter()
+                .any(|p| p.name == name && p.licenses == ["Apache-2.0"]),
+            "{name}: the licence of its pom.xml"
+        );
+    }
 }

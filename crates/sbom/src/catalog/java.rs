@@ -72,6 +72,9 @@ fn archive<R: Read + Seek>(
     };
     let mut manifest = None;
     let mut poms: Vec<BTreeMap<String, String>> = Vec::new();
+    // Embedded pom.xml files by (groupId, artifactId) from their path
+    // (`META-INF/maven/GROUP/ARTIFACT/pom.xml`): only their licences are read.
+    let mut pom_licences: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let mut nested: Vec<(String, Vec<u8>)> = Vec::new();
     for i in 0..zip.len() {
         let mut entry = match zip.by_index(i) {
@@ -87,11 +90,17 @@ fn archive<R: Read + Seek>(
         let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
         let is_manifest = name.eq_ignore_ascii_case("META-INF/MANIFEST.MF");
         let is_pom = name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties");
+        let pom_xml = name
+            .strip_prefix("META-INF/maven/")
+            .and_then(|r| r.strip_suffix("/pom.xml"))
+            .and_then(|r| r.split_once('/'))
+            .filter(|(_, a)| !a.contains('/'))
+            .map(|(g, a)| (g.to_owned(), a.to_owned()));
         let is_nested = depth < MAX_DEPTH
             && EXTENSIONS
                 .iter()
                 .any(|e| name.to_ascii_lowercase().ends_with(e));
-        if !(is_manifest || is_pom || is_nested) {
+        if !(is_manifest || is_pom || is_nested || pom_xml.is_some()) {
             continue;
         }
         let limit = if is_nested { MAX_NESTED } else { MAX_META };
@@ -108,6 +117,8 @@ fn archive<R: Read + Seek>(
             manifest = Some(Manifest::parse(&String::from_utf8_lossy(&buf)));
         } else if is_pom {
             poms.push(parse_properties(&String::from_utf8_lossy(&buf)));
+        } else if let Some(key) = pom_xml {
+            pom_licences.insert(key, pom_licence_names(&String::from_utf8_lossy(&buf)));
         } else {
             nested.push((name, buf));
         }
@@ -180,6 +191,26 @@ fn archive<R: Read + Seek>(
                 .and_then(|l| crate::license::normalise(l.split(';').next().unwrap_or(&l)))
                 .into_iter()
                 .collect();
+            // As syft (java/archive_parser.go): the manifest's licence first, else the
+            // `<licenses>` of the archive's own embedded pom.xml.
+            if p.licenses.is_empty()
+                && let Some(names) = group
+                    .as_ref()
+                    .and_then(|g| pom_licences.get(&(g.clone(), name.clone())))
+                    .or_else(|| {
+                        // The group may be known only from the pom's path.
+                        let mut same = pom_licences.iter().filter(|((_, a), _)| *a == name);
+                        match (same.next(), same.next()) {
+                            (Some((_, l)), None) => Some(l),
+                            _ => None,
+                        }
+                    })
+            {
+                p.licenses = names
+                    .iter()
+                    .filter_map(|n| crate::license::normalise(n))
+                    .collect();
+            }
             p.supplier = mget(&[
                 "Implementation-Vendor",
                 "Specification-Vendor",
@@ -197,7 +228,18 @@ fn archive<R: Read + Seek>(
             let (a, v) = (&pom["artifactId"], &pom["version"]);
             let mut p = Package::new(PackageType::JavaArchive, a, v);
             p.locations.push(location.clone());
-            p.purl = purl(pom_group(pom).as_deref(), a, v);
+            let group = pom_group(pom);
+            // The pom.xml beside this pom.properties (syft's newPackageFromMavenData).
+            if let Some(names) = group
+                .as_ref()
+                .and_then(|g| pom_licences.get(&(g.clone(), a.clone())))
+            {
+                p.licenses = names
+                    .iter()
+                    .filter_map(|n| crate::license::normalise(n))
+                    .collect();
+            }
+            p.purl = purl(group.as_deref(), a, v);
             let id = cx.add(p);
             if let Some(o) = &own_id {
                 cx.contains(o, &id);
@@ -336,6 +378,40 @@ fn parse_properties(text: &str) -> BTreeMap<String, String> {
 
 /// `commons-io-2.11.0.jar` -> (`commons-io`, `2.11.0`): the version starts at the first
 /// `-` followed by a digit.
+/// The `<name>` of each `<license>` in a pom.xml's `<licenses>` (POM 4.0.0), read without an
+/// XML library: comments are dropped, and only the first `<licenses>` element (the
+/// project's; no other POM element has one) is looked at.
+fn pom_licence_names(xml: &str) -> Vec<String> {
+    let mut text = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(i) = rest.find("<!--") {
+        text.push_str(&rest[..i]);
+        rest = rest[i..].find("-->").map_or("", |j| &rest[i + j + 3..]);
+    }
+    text.push_str(rest);
+    let Some(start) = text.find("<licenses>") else {
+        return Vec::new();
+    };
+    let section = &text[start..];
+    let section = &section[..section.find("</licenses>").unwrap_or(section.len())];
+    section
+        .split("<license>")
+        .skip(1)
+        .filter_map(|l| {
+            let inner = l.split("</license>").next()?;
+            let name = inner.split("<name>").nth(1)?.split("</name>").next()?;
+            let name = name
+                .trim()
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&apos;", "'")
+                .replace("&amp;", "&");
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
+}
+
 fn split_file_name(file: &str) -> (String, String) {
     let stem = match file.rfind('.') {
         Some(i) => &file[..i],
@@ -353,6 +429,19 @@ fn split_file_name(file: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pom_licences() {
+        let pom = "<project><!-- <licenses><license><name>GPL</name></license></licenses> -->\n<dependencies><dependency><artifactId>x</artifactId></dependency></dependencies>\n<licenses>\n <license>\n  <name>The Apache Software License, Version 2.0</name>\n  <url>https://www.apache.org/licenses/LICENSE-2.0.txt</url>\n </license>\n <license><name>Eclipse Public License &amp; more</name></license>\n</licenses></project>";
+        assert_eq!(
+            pom_licence_names(pom),
+            vec![
+                "The Apache Software License, Version 2.0".to_owned(),
+                "Eclipse Public License & more".to_owned()
+            ]
+        );
+        assert!(pom_licence_names("<project/>").is_empty());
+    }
 
     #[test]
     fn names() {
