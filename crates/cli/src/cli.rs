@@ -30,7 +30,7 @@ Locations (SOURCE / DEST):
 /// signature, SBOM attestation, verification and admission control, in one binary that
 /// works offline.
 #[derive(Debug, Parser)]
-#[command(name = "vouch", version, about, long_about = None, after_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "vouch", version = env!("VOUCH_VERSION_LONG"), about, long_about = None, after_help = EXIT_CODES, propagate_version = true)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
@@ -174,6 +174,12 @@ pub(crate) enum Command {
     /// Serve the Kubernetes admission webhook (AdmissionReview v1 over HTTPS), offline.
     #[command(subcommand)]
     Admission(crate::cmd::admission::AdmissionCommand),
+    /// Print a shell completion script: `vouch completions bash > /etc/bash_completion.d/vouch`,
+    /// `vouch completions zsh > "${fpath[1]}/_vouch"`, `vouch completions fish`, `powershell`.
+    Completions(crate::cmd::meta::CompletionsArgs),
+    /// Write man pages (vouch.1 and one per command, e.g. vouch-verify.1) into a directory,
+    /// or print vouch.1 to stdout: `vouch man --dir /usr/local/share/man/man1`.
+    Man(crate::cmd::meta::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ pub(crate) mod db;
 mod image;
 pub(crate) mod instance;
 pub(crate) mod keys;
+pub(crate) mod meta;
 pub(crate) mod pipeline;
 pub(crate) mod policy;
 pub(crate) mod sbom;
@@ -59,6 +60,8 @@ pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Instance(c) => instance::run(c, ctx),
         Command::Policy(c) => policy::run(c, ctx),
         Command::Admission(c) => admission::run(c, ctx),
+        Command::Completions(a) => meta::completions(&a),
+        Command::Man(a) => meta::man(&a),
     }
 }
 
