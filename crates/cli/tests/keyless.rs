@@ -535,3 +535,104 @@ fn expired_and_foreign_tokens_are_refused_by_the_ca_with_the_reason() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The seed's scenario, offline: a GitHub-Actions-shaped RS256 token for acme/api (minted by
+/// `vouch instance token --github-workflow`) signs an image; verification by the workflow
+/// identity and `--certificate-github-workflow-repository acme/api` passes, `evil/api` fails,
+/// and an image signed by evil/api's workflow fails the acme identity.
+#[test]
+fn github_workflow_identity_signs_and_verifies_by_repository() {
+    let registry = RegistryServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let instance_dir = dir.path().join("instance");
+    let running = vouch_instance::Instance::start(&instance_dir, &Default::default()).unwrap();
+    let tc = running.trust_config_path().to_str().unwrap().to_owned();
+    let root = running.trusted_root_path().to_str().unwrap().to_owned();
+    let github_issuer = format!("{}/github-actions", running.oidc_url().unwrap());
+    let token = |workflow: &str| {
+        ok(&[
+            "instance",
+            "token",
+            instance_dir.to_str().unwrap(),
+            "--github-workflow",
+            workflow,
+        ])
+        .trim()
+        .to_owned()
+    };
+    let acme = token("acme/api/.github/workflows/release.yml@refs/heads/main");
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            acme.split('.').next().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "RS256", "GitHub signs RS256");
+
+    let (image, _) = push_image(&registry, dir.path(), "acme/api");
+    let (evil_image, _) = push_image(&registry, dir.path(), "evil/api");
+    let report: Value = serde_json::from_str(&ok(&[
+        "sign",
+        &image,
+        "--keyless",
+        "--trust-config",
+        &tc,
+        "--identity-token",
+        &acme,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        report["certificateIdentity"],
+        "https://github.com/acme/api/.github/workflows/release.yml@refs/heads/main"
+    );
+    let evil = token("evil/api/.github/workflows/release.yml@refs/heads/main");
+    ok(&[
+        "sign",
+        &evil_image,
+        "--keyless",
+        "--trust-config",
+        &tc,
+        "--identity-token",
+        &evil,
+    ]);
+
+    let verify = |image: &str, repository: &str| {
+        vouch(&[
+            "verify",
+            image,
+            "--certificate-identity-regexp",
+            "^https://github.com/acme/",
+            "--certificate-oidc-issuer",
+            &github_issuer,
+            "--certificate-github-workflow-repository",
+            repository,
+            "--trusted-root",
+            &root,
+            "-o",
+            "json",
+        ])
+    };
+    let out = verify(&image, "acme/api");
+    assert!(out.status.success(), "{}", common::text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["verified"] == true),
+        "{report}"
+    );
+    for (image, repository, why) in [
+        (&image, "evil/api", "repository extension says acme/api"),
+        (&evil_image, "evil/api", "SAN is evil's workflow"),
+        (&evil_image, "acme/api", "SAN and repository are evil's"),
+    ] {
+        let out = verify(image, repository);
+        assert_eq!(out.status.code(), Some(3), "{why}: {}", common::text(&out));
+    }
+}
