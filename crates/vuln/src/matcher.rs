@@ -161,6 +161,10 @@ impl Database {
         // One read transaction for all lookups: one shared lock and one schema check instead
         // of one per package. Dropping it rolls back, which for reads is just the unlock.
         let _read = self.conn.unchecked_transaction().map_err(|e| self.sql(e))?;
+        let prio = Prio {
+            epss: self.table_has_rows("epss")?,
+            kev: self.table_has_rows("kev")?,
+        };
         let mut gaps: BTreeMap<String, DistroGap> = BTreeMap::new();
         let mut has_data: BTreeMap<String, bool> = BTreeMap::new();
         for pkg in packages {
@@ -244,7 +248,7 @@ impl Database {
                         finding.rating = r;
                     }
                 }
-                self.prioritise(&mut finding)?;
+                self.prioritise(&mut finding, prio)?;
                 report.findings.push(finding);
             }
         }
@@ -261,16 +265,28 @@ impl Database {
     }
 }
 
+/// Which prioritisation tables hold data (checked once per scan, so a database without
+/// EPSS or KEV costs no lookups per finding).
+#[derive(Clone, Copy)]
+struct Prio {
+    epss: bool,
+    kev: bool,
+}
+
 impl Database {
     /// Fills in EPSS and KEV from the finding's CVE ids.
-    fn prioritise(&self, finding: &mut Finding) -> Result<(), Error> {
+    fn prioritise(&self, finding: &mut Finding, prio: Prio) -> Result<(), Error> {
+        if !prio.epss && !prio.kev {
+            return Ok(());
+        }
         let cves: Vec<String> = finding
             .all_ids()
             .filter(|id| id.starts_with("CVE-"))
             .map(str::to_owned)
             .collect();
         for cve in &cves {
-            if let Some((score, percentile)) = self.epss(cve)?
+            if prio.epss
+                && let Some((score, percentile)) = self.epss(cve)?
                 && finding.epss.as_ref().is_none_or(|e| e.score < score)
             {
                 finding.epss = Some(Epss {
@@ -279,7 +295,8 @@ impl Database {
                     percentile,
                 });
             }
-            if finding.kev.is_none()
+            if prio.kev
+                && finding.kev.is_none()
                 && let Some((date_added, due_date, known_ransomware)) = self.kev(cve)?
             {
                 finding.kev = Some(Kev {

@@ -498,6 +498,17 @@ impl Database {
             .map_err(|e| self.sql(e))
     }
 
+    /// Whether the `epss` or `kev` table holds any row.
+    pub(crate) fn table_has_rows(&self, table: &'static str) -> Result<bool, Error> {
+        let sql = match table {
+            "epss" => "SELECT EXISTS (SELECT 1 FROM epss)",
+            _ => "SELECT EXISTS (SELECT 1 FROM kev)",
+        };
+        self.conn
+            .query_row(sql, [], |r| r.get(0))
+            .map_err(|e| self.sql(e))
+    }
+
     /// Whether any advisory names a package in `ecosystem` (an [`crate::ecosystem_key`]).
     pub(crate) fn has_ecosystem(&self, ecosystem: &str) -> Result<bool, Error> {
         self.conn
