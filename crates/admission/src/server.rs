@@ -1,14 +1,9 @@
-//! HTTPS serving: rustls (ring provider) in front of an axum router.
-//!
-//! The TLS handshake runs in its own task per connection with a 10 s bound, so a client
-//! that connects and stalls never blocks other connections; finished handshakes are handed
-//! to axum through a channel ([`TlsListener`]).
+//! HTTPS serving of the webhook: the TLS accept loop, connection limits and header/idle
+//! timeouts are [`vouch_http::server`]'s, shared with vouch's other services.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,110 +11,21 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
+use tokio::net::TcpListener;
 use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::pki_types::pem::PemObject as _;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::server::TlsStream;
 
 use crate::error::{Error, Result};
 use crate::{Endpoint, Webhook, parse_timeout};
 
-/// Bound on one TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A rustls server configuration from PEM certificate chain and private key.
 pub fn tls_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<ServerConfig>> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| Error::Tls {
-            what: "certificate",
-            reason: e.to_string(),
-        })?;
-    if certs.is_empty() {
-        return Err(Error::Tls {
-            what: "certificate",
-            reason: "no CERTIFICATE block in the PEM file".into(),
-        });
-    }
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| Error::Tls {
-        what: "private key",
+    vouch_http::server::tls_config(cert_pem, key_pem).map_err(|e| Error::Tls {
+        what: match &e {
+            vouch_http::server::TlsError::Invalid { what, .. } => what,
+            _ => "configuration",
+        },
         reason: e.to_string(),
-    })?;
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls {
-            what: "configuration",
-            reason: e.to_string(),
-        })?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| Error::Tls {
-            what: "certificate",
-            reason: e.to_string(),
-        })?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
-}
-
-/// Finished TLS connections, as an axum listener.
-pub struct TlsListener {
-    rx: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    /// Accepts on `tcp`, handshaking each connection in its own task.
-    pub fn new(tcp: TcpListener, tls: Arc<ServerConfig>) -> std::io::Result<Self> {
-        let local = tcp.local_addr()?;
-        let (tx, rx) = mpsc::channel(64);
-        let acceptor = TlsAcceptor::from(tls);
-        tokio::spawn(async move {
-            loop {
-                let (stream, peer) = match tcp.accept().await {
-                    Ok(c) => c,
-                    Err(_) => {
-                        // EMFILE and friends: back off briefly instead of spinning.
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let conn_tx = tx.clone();
-                tokio::spawn(async move {
-                    if let Ok(Ok(tls)) =
-                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-                    {
-                        let _ = conn_tx.send((tls, peer)).await;
-                    }
-                });
-                if tx.is_closed() {
-                    return;
-                }
-            }
-        });
-        Ok(Self { rx, local })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.rx.recv().await {
-            Some(c) => c,
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
+    })
 }
 
 /// The routes: `/validate`, `/mutate`, `/healthz`, `/readyz`, `/metrics`.
@@ -182,15 +88,16 @@ pub async fn serve(
     tls: Arc<ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let listener = TlsListener::new(tcp, tls).map_err(|source| Error::Io {
-        what: "listening".into(),
+    vouch_http::server::serve(
+        tcp,
+        router(webhook),
+        Some(tls),
+        vouch_http::server::ServerConfig::named("admission"),
+        shutdown,
+    )
+    .await
+    .map_err(|source| Error::Io {
+        what: "serving".into(),
         source,
-    })?;
-    axum::serve(listener, router(webhook))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| Error::Io {
-            what: "serving".into(),
-            source,
-        })
+    })
 }

@@ -16,6 +16,9 @@
 //! blocking thread. Responses are streamed: nothing here reads a body into memory.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "server")]
+pub mod server;
+
 use std::net::IpAddr;
 use std::time::Duration;
 

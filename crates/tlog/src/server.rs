@@ -74,25 +74,38 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` resolves.
+/// Serves `router(state)` on `listener` until `shutdown` resolves, with vouch's connection
+/// limits and header/idle timeouts ([`vouch_http::server`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    vouch_http::server::serve(
+        listener,
+        router(state),
+        None,
+        vouch_http::server::ServerConfig::named("log"),
+        shutdown,
+    )
+    .await
 }
 
-/// Serves `router(state)` over HTTPS ([`crate::tls`]) on `listener` until `shutdown` resolves.
+/// Serves `router(state)` over HTTPS on `listener` until `shutdown` resolves.
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     config: Arc<rustls::ServerConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    crate::tls::serve_router(listener, router(state), config, shutdown).await
+    vouch_http::server::serve(
+        listener,
+        router(state),
+        Some(config),
+        vouch_http::server::ServerConfig::named("log"),
+        shutdown,
+    )
+    .await
 }
 
 /// Timeout, access log and status counters around every request.
