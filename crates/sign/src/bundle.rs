@@ -4,6 +4,36 @@
 //! Parsing goes through private `Raw*` serde structs and ends in validated types. Bytes that
 //! signatures cover (the tlog entry's `canonicalizedBody`, the DSSE payload) are kept exactly as
 //! decoded, never re-serialised. vouch writes v0.3 (`application/vnd.dev.sigstore.bundle.v0.3+json`).
+//!
+//! # Every field and the check that consumes it
+//!
+//! No field is parsed and then left unchecked (issue 19 item 6). Check names are those the
+//! verifier reports (`Evidence::checks`, `Error::failed_check`). Bytes fields accept standard
+//! base64 with embedded line breaks (as Go's and Python's decoders do); anything else in them
+//! fails `bundle format`.
+//!
+//! | field | consumed by |
+//! |---|---|
+//! | `mediaType` | `bundle format`: version rules (v0.1 entries need a promise; v0.2+ an inclusion proof with checkpoint; v0.3 a single `certificate`) |
+//! | `verificationMaterial.publicKey.hint` | nothing, by design: the key is the caller's `--key`, never the bundle's word (sigstore-go ignores it too); a bundle naming a key only pairs with a key policy (`verification material`) |
+//! | `verificationMaterial.certificate` / `x509CertificateChain.certificates[0]` | the leaf: `certificate chain` (at every verified time), `certificate profile`, `SCT`, `identity`, `signature`, and `tlog entry matches bundle` (the entry's verifier) |
+//! | `x509CertificateChain.certificates[1..]` | nothing, by design: only the trusted root's CA chains are trusted (client spec §4 step 5) |
+//! | `tlogEntries[]` (1 to `Limits::max_tlog_entries`) | each verified in full; `threshold` counts distinct ones against `--tlog-threshold` |
+//! | `tlogEntries[].logIndex` | `signed entry timestamp` (signed message); evidence; threshold distinctness |
+//! | `tlogEntries[].logId.keyId` | `trusted transparency log` (selects the log and its `validFor`); `signed entry timestamp` (signed message) |
+//! | `tlogEntries[].kindVersion` | `tlog entry matches bundle` (must equal the body's `kind`/`apiVersion`); selects the body check (`entry <kind> <version>`) |
+//! | `tlogEntries[].integratedTime` | `signed entry timestamp` (signed message); a verified time only after the SET verified, then `certificate chain` at that time; refused in the future |
+//! | `tlogEntries[].inclusionPromise.signedEntryTimestamp` | `signed entry timestamp` |
+//! | `tlogEntries[].inclusionProof.logIndex`, `.treeSize`, `.hashes` | `inclusion proof` |
+//! | `tlogEntries[].inclusionProof.rootHash` | `inclusion proof` (must equal the checkpoint's root) |
+//! | `tlogEntries[].inclusionProof.checkpoint.envelope` | `checkpoint signature` (C2SP signed note by the log's key), its size and root against the proof |
+//! | `tlogEntries[].canonicalizedBody` | `inclusion proof` (leaf hash), `signed entry timestamp` (signed message), `tlog entry matches bundle` (Rekor v2: rebuilt and compared byte for byte) |
+//! | `timestampVerificationData.rfc3161Timestamps[].signedTimestamp` (at most `Limits::max_timestamps`, no duplicates) | `RFC 3161 timestamp`: every one must verify; each genTime is a verified time for `certificate chain`; `threshold` against `--timestamp-threshold` |
+//! | `messageSignature.messageDigest` | `bundle messageDigest` (must equal the artifact's digest) |
+//! | `messageSignature.signature` | `signature`, `tlog entry matches bundle`, `RFC 3161 timestamp` (message imprint) |
+//! | `dsseEnvelope.payloadType`, `.payload` | `signature` (over the PAE), `DSSE payload type`, `subject digest`/`predicate type` (the statement), `tlog entry matches bundle` (payload hash, or the PAE digest in Rekor v2) |
+//! | `dsseEnvelope.signatures[0].sig` (exactly one signature) | `signature`, `tlog entry matches bundle`, `RFC 3161 timestamp` (message imprint) |
+//! | `dsseEnvelope.signatures[0].keyid` | nothing, by design: an unauthenticated hint (DSSE `envelope.md`) |
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;

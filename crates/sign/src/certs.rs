@@ -62,6 +62,24 @@ impl ParsedCert {
         })
     }
 
+    /// DER of the subject name.
+    pub(crate) fn subject_der(&self) -> Result<Vec<u8>> {
+        self.cert
+            .tbs_certificate()
+            .subject()
+            .to_der()
+            .map_err(|e| Error::malformed("certificate subject", e))
+    }
+
+    /// DER of the issuer name.
+    pub(crate) fn issuer_der(&self) -> Result<Vec<u8>> {
+        self.cert
+            .tbs_certificate()
+            .issuer()
+            .to_der()
+            .map_err(|e| Error::malformed("certificate issuer", e))
+    }
+
     pub(crate) fn subject(&self) -> String {
         self.cert.tbs_certificate().subject().to_string()
     }
@@ -358,7 +376,7 @@ pub(crate) fn verify_chain<'a>(
         }
     }
     Err(match last_error {
-        Some(e @ Error::CertificateNotValidAt { .. }) => e,
+        Some(e @ (Error::CertificateNotValidAt { .. } | Error::CertificateProfile { .. })) => e,
         _ => Error::UntrustedCertificate {
             issuer: leaf.cert.tbs_certificate().issuer().to_string(),
         },
@@ -384,15 +402,86 @@ fn chain_through<'a>(
             check: "certificate chain",
         });
     }
+    check_path_rules(leaf, path)?;
     for ca in path {
-        if !ca.is_ca()? {
-            return Err(Error::CertificateProfile {
-                check: "issuer certificate must be a CA",
-            });
-        }
         ca.check_valid_at(at)?;
     }
     Ok(path)
+}
+
+/// Extensions vouch processes (RFC 5280 §4.2): a certificate carrying any other extension
+/// marked critical is refused (§4.2: "A certificate-using system MUST reject the certificate
+/// if it encounters a critical extension it does not recognize"). Name constraints and
+/// certificate policies are not processed, so they are refused when critical too; a CT
+/// precertificate's critical poison extension is refused likewise.
+const KNOWN_CRITICAL_EXTENSIONS: [&str; 6] = [
+    "2.5.29.14", // subjectKeyIdentifier
+    "2.5.29.15", // keyUsage
+    "2.5.29.17", // subjectAltName (critical when the subject is empty, as in Fulcio leaves)
+    "2.5.29.19", // basicConstraints
+    "2.5.29.35", // authorityKeyIdentifier
+    "2.5.29.37", // extKeyUsage
+];
+
+/// RFC 5280 §6.1 path rules beyond signatures and validity, for `leaf` issued by `cas[0]`,
+/// issued by `cas[1]`, ..., up to the trust anchor: name chaining (§6.1.3 (a)(4)), no
+/// unrecognised critical extension (§4.2), every issuer a CA (basicConstraints cA, §4.2.1.9)
+/// whose key usage, when present, allows keyCertSign (§4.2.1.3, §6.1.4 (n)), and every
+/// pathLenConstraint respected by the non-self-issued intermediates below it (§4.2.1.9,
+/// §6.1.4 (l), (m)). The trust anchor's own constraints are applied too (stricter than §6.1,
+/// as Go's verifier and sigstore-go are).
+pub(crate) fn check_path_rules(leaf: &ParsedCert, cas: &[ParsedCert]) -> Result<()> {
+    let profile = |check| Error::CertificateProfile { check };
+    check_critical_extensions(leaf)?;
+    let mut child = leaf;
+    let mut intermediates_below = 0usize;
+    for ca in cas {
+        if child.issuer_der()? != ca.subject_der()? {
+            return Err(profile(
+                "issuer name must equal the issuing certificate's subject (RFC 5280 6.1.3)",
+            ));
+        }
+        check_critical_extensions(ca)?;
+        let constraints = ca
+            .decoded_extension::<BasicConstraints>("2.5.29.19")?
+            .filter(|bc| bc.ca)
+            .ok_or_else(|| profile("issuer certificate must be a CA"))?;
+        if let Some(usage) = ca.decoded_extension::<KeyUsage>("2.5.29.15")?
+            && !usage.key_cert_sign()
+        {
+            return Err(profile(
+                "CA key usage must include keyCertSign (RFC 5280 4.2.1.3)",
+            ));
+        }
+        if let Some(max) = constraints.path_len_constraint
+            && intermediates_below > usize::from(max)
+        {
+            return Err(profile("pathLenConstraint exceeded (RFC 5280 4.2.1.9)"));
+        }
+        if ca.issuer_der()? != ca.subject_der()? {
+            intermediates_below += 1;
+        }
+        child = ca;
+    }
+    Ok(())
+}
+
+fn check_critical_extensions(cert: &ParsedCert) -> Result<()> {
+    let unknown = cert
+        .cert
+        .tbs_certificate()
+        .extensions()
+        .into_iter()
+        .flatten()
+        .any(|e| {
+            e.critical && !KNOWN_CRITICAL_EXTENSIONS.contains(&e.extn_id.to_string().as_str())
+        });
+    if unknown {
+        return Err(Error::CertificateProfile {
+            check: "unrecognised critical extension (RFC 5280 4.2)",
+        });
+    }
+    Ok(())
 }
 
 /// Verifies that the leaf carries at least one embedded SCT signed by a CT log of `trust`
@@ -494,6 +583,171 @@ pub fn tbs_without_extension(tbs: &[u8], oid: &der::asn1::ObjectIdentifier) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Builds certificates with exactly the given names and extensions (signatures are not
+    /// what these tests are about: `check_path_rules` covers what comes on top of them).
+    mod build {
+        use std::str::FromStr as _;
+        use std::time::Duration;
+
+        use der::asn1::OctetString;
+        use der::{Decode as _, Encode};
+        use p256::ecdsa::{DerSignature, SigningKey};
+        use spki::{EncodePublicKey as _, SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
+        use x509_cert::builder::profile::BuilderProfile;
+        use x509_cert::builder::{Builder as _, CertificateBuilder};
+        use x509_cert::certificate::TbsCertificate;
+        use x509_cert::ext::Extension;
+        use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+        use x509_cert::name::Name;
+        use x509_cert::serial_number::SerialNumber;
+        use x509_cert::time::Validity;
+
+        use super::ParsedCert;
+
+        struct Profile {
+            subject: Name,
+            issuer: Name,
+            extensions: Vec<Extension>,
+        }
+
+        impl BuilderProfile for Profile {
+            fn get_issuer(&self, _subject: &Name) -> Name {
+                self.issuer.clone()
+            }
+            fn get_subject(&self) -> Name {
+                self.subject.clone()
+            }
+            fn build_extensions(
+                &self,
+                _spk: SubjectPublicKeyInfoRef<'_>,
+                _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+                _tbs: &TbsCertificate,
+            ) -> x509_cert::builder::Result<Vec<Extension>> {
+                Ok(self.extensions.clone())
+            }
+        }
+
+        pub(super) fn ext(oid: &str, critical: bool, value: &impl Encode) -> Extension {
+            Extension {
+                extn_id: der::asn1::ObjectIdentifier::new_unwrap(oid),
+                critical,
+                extn_value: OctetString::new(value.to_der().expect("der")).expect("octets"),
+            }
+        }
+
+        pub(super) fn ca(path_len: Option<u8>) -> Vec<Extension> {
+            vec![
+                ext(
+                    "2.5.29.19",
+                    true,
+                    &BasicConstraints {
+                        ca: true,
+                        path_len_constraint: path_len,
+                    },
+                ),
+                ext("2.5.29.15", true, &KeyUsage(KeyUsages::KeyCertSign.into())),
+            ]
+        }
+
+        pub(super) fn leaf() -> Vec<Extension> {
+            vec![ext(
+                "2.5.29.15",
+                true,
+                &KeyUsage(KeyUsages::DigitalSignature.into()),
+            )]
+        }
+
+        pub(super) fn cert(subject: &str, issuer: &str, extensions: Vec<Extension>) -> ParsedCert {
+            let key = SigningKey::from_slice(&[7u8; 32]).expect("key");
+            let spki = SubjectPublicKeyInfoOwned::from_der(
+                key.verifying_key()
+                    .to_public_key_der()
+                    .expect("spki")
+                    .as_bytes(),
+            )
+            .expect("spki");
+            let profile = Profile {
+                subject: Name::from_str(subject).expect("name"),
+                issuer: Name::from_str(issuer).expect("name"),
+                extensions,
+            };
+            let validity = Validity::from_now(Duration::from_secs(3600)).expect("validity");
+            let builder =
+                CertificateBuilder::new(profile, SerialNumber::from(1u32), validity, spki)
+                    .expect("builder");
+            let cert = builder.build::<_, DerSignature>(&key).expect("build");
+            ParsedCert::from_der(&cert.to_der().expect("der")).expect("parse")
+        }
+    }
+
+    /// RFC 5280 path rules, each failing on a path that differs from a valid one in that rule
+    /// only.
+    #[test]
+    fn rfc5280_path_rules() {
+        use build::{ca, cert, ext, leaf};
+        use x509_cert::ext::pkix::KeyUsages;
+        let root = || cert("CN=root", "CN=root", ca(None));
+        let inter = || cert("CN=inter", "CN=root", ca(Some(0)));
+        let good_leaf = || cert("CN=leaf", "CN=inter", leaf());
+        check_path_rules(&good_leaf(), &[inter(), root()]).expect("valid path");
+
+        let refused = |leaf: ParsedCert, cas: &[ParsedCert]| match check_path_rules(&leaf, cas) {
+            Err(Error::CertificateProfile { check }) => check,
+            other => panic!("expected a path rule failure, got {other:?}"),
+        };
+        // An unrecognised critical extension, on the leaf and on a CA; non-critical is fine.
+        let mut exts = leaf();
+        exts.push(ext("1.2.3.4", true, &der::asn1::Null));
+        assert!(
+            refused(cert("CN=leaf", "CN=inter", exts), &[inter(), root()]).contains("critical")
+        );
+        let mut exts = leaf();
+        exts.push(ext("1.2.3.4", false, &der::asn1::Null));
+        check_path_rules(&cert("CN=leaf", "CN=inter", exts), &[inter(), root()])
+            .expect("non-critical unknown extension");
+        let mut exts = ca(Some(0));
+        exts.push(ext("1.3.6.1.4.1.11129.2.4.3", true, &der::asn1::Null));
+        assert!(
+            refused(good_leaf(), &[cert("CN=inter", "CN=root", exts), root()]).contains("critical")
+        );
+        // A CA whose key usage lacks keyCertSign.
+        let mut exts = ca(Some(0));
+        exts[1] = ext(
+            "2.5.29.15",
+            true,
+            &KeyUsage(KeyUsages::DigitalSignature.into()),
+        );
+        assert!(
+            refused(good_leaf(), &[cert("CN=inter", "CN=root", exts), root()])
+                .contains("keyCertSign")
+        );
+        // An issuer that is not a CA.
+        assert!(
+            refused(good_leaf(), &[cert("CN=inter", "CN=root", leaf()), root()]).contains("CA")
+        );
+        // pathLenConstraint 0 on the root with one intermediate below it; 1 is enough.
+        assert!(
+            refused(
+                good_leaf(),
+                &[inter(), cert("CN=root", "CN=root", ca(Some(0)))]
+            )
+            .contains("pathLenConstraint")
+        );
+        check_path_rules(
+            &good_leaf(),
+            &[inter(), cert("CN=root", "CN=root", ca(Some(1)))],
+        )
+        .expect("pathLen 1");
+        // Two intermediates under an intermediate with pathLen 0.
+        let lower = cert("CN=lower", "CN=inter", ca(None));
+        let leaf_of_lower = cert("CN=leaf", "CN=lower", leaf());
+        assert!(refused(leaf_of_lower, &[lower, inter(), root()]).contains("pathLenConstraint"));
+        // Names that do not chain.
+        assert!(
+            refused(cert("CN=leaf", "CN=other", leaf()), &[inter(), root()]).contains("subject")
+        );
+    }
 
     fn vector_leaf() -> ParsedCert {
         use base64::Engine as _;

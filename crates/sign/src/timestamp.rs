@@ -30,7 +30,7 @@ use der07::{Decode as _, Encode as _};
 use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectKeyIdentifier};
 use x509_tsp::{TimeStampResp, TstInfo};
 
-use crate::certs::{ParsedCert, TrustedChain};
+use crate::certs::{ParsedCert, TrustedChain, check_path_rules};
 use crate::error::{Error, Result};
 use crate::keys::HashAlgorithm;
 use crate::verify::{EcdsaHash, verify_fast};
@@ -334,14 +334,7 @@ fn verify_with(
             other => other,
         })?;
     }
-    for ca in &chain[1..] {
-        if !ca.is_ca()? {
-            return Err(fail(
-                "timestamp certificate chain",
-                format!("issuer {:?} is not a CA", ca.subject()),
-            ));
-        }
-    }
+    check_path_rules(leaf, &chain[1..]).map_err(|e| fail("timestamp certificate chain", e))?;
     check_tsa_profile(leaf)?;
     for intermediate in &chain[1..chain.len() - 1] {
         if let Some(eku) = intermediate.decoded_extension::<ExtendedKeyUsage>(OID_EKU)? {
