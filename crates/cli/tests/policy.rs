@@ -1353,3 +1353,89 @@ results:
         text(&out)
     );
 }
+
+/// `kyverno apply` inputs: a directory of policies, resources on standard input (`-r -`), and
+/// `--policy-report` (a wgpolicyk8s.io/v1alpha2 ClusterPolicyReport). Also issue 16 item 2
+/// and issue 19 item 5 end to end: the validate rule loads only with --ignore-unsupported and
+/// is then reported as skip with its reason; the Pod whose container has an empty image is
+/// refused under the matching verifyImages rule without any registry being contacted.
+#[test]
+fn apply_reads_directories_and_stdin_and_writes_a_policy_report() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let pols = dir.path().join("policies");
+    std::fs::create_dir_all(pols.join("nested")).unwrap();
+    std::fs::write(
+        pols.join("signed.yaml"),
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: signed}\nspec:\n  rules:\n  - name: check\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    verifyImages:\n    - failureAction: Enforce\n      imageReferences: ['*']\n      attestors: [{entries: [{keyless: {subject: 'ci@acme.example', issuer: 'https://issuer.example', rekor: {url: 'https://rekor.example'}}}]}]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        pols.join("nested/no-latest.yml"),
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: no-latest}\nspec:\n  rules:\n  - name: tag\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate:\n      message: no latest\n      pattern: {spec: {containers: [{image: '!*:latest'}]}}\n",
+    )
+    .unwrap();
+    std::fs::write(pols.join("README.md"), "not a manifest").unwrap();
+    let stdin_pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: empty, namespace: shop}\nspec:\n  containers: [{name: app, image: ''}]\n";
+    let run = |extra: &[&str]| {
+        let mut args = vec!["policy", "apply", pols.to_str().unwrap(), "-r", "-"];
+        args.extend_from_slice(extra);
+        let mut child = common::vouch_cmd(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin_pod.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // Without --ignore-unsupported the validate rule refuses the load, naming its path.
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("spec.rules[0].validate.pattern: not supported"),
+        "{}",
+        text(&out)
+    );
+    let out = run(&["--ignore-unsupported", "--policy-report"]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{shown}");
+    let yaml = shown
+        .split("POLICY REPORT:\n")
+        .nth(1)
+        .unwrap()
+        .split_once('\n')
+        .unwrap()
+        .1;
+    let yaml = yaml.split("vouch: exit").next().unwrap();
+    let report: Value = serde_norway::from_str(yaml).unwrap();
+    assert_eq!(report["apiVersion"], "wgpolicyk8s.io/v1alpha2", "{report}");
+    assert_eq!(report["kind"], "ClusterPolicyReport");
+    assert_eq!(report["summary"]["fail"], 1, "{report}");
+    assert_eq!(report["summary"]["skip"], 1, "{report}");
+    let results = report["results"].as_array().unwrap();
+    let by = |policy: &str| results.iter().find(|r| r["policy"] == policy).unwrap();
+    assert_eq!(by("signed")["result"], "fail");
+    assert!(
+        by("signed")["message"]
+            .as_str()
+            .unwrap()
+            .contains("container \"app\" (/spec/containers/0/image) has no image"),
+        "{report}"
+    );
+    assert_eq!(by("signed")["resources"][0]["namespace"], "shop");
+    assert_eq!(by("signed")["resources"][0]["apiVersion"], "v1");
+    assert_eq!(by("no-latest")["result"], "skip");
+    assert!(
+        by("no-latest")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("spec.rules[0].validate.pattern: not supported"),
+        "{report}"
+    );
+}

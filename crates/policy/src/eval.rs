@@ -244,6 +244,9 @@ pub struct Patch {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceReport {
+    /// `apiVersion`, when the resource has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
     /// `Kind`.
     pub kind: String,
     /// Namespace.
@@ -583,6 +586,7 @@ pub fn apply(
     let images = resource.images(limits)?;
     let imageless = resource.imageless_containers();
     let mut report = ResourceReport {
+        api_version: resource.object["apiVersion"].as_str().map(str::to_owned),
         kind: resource.kind.clone(),
         namespace: resource.namespace.clone(),
         name: resource.name.clone(),

@@ -113,13 +113,18 @@ pub(crate) struct TestArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ApplyArgs {
-    /// Policy files (multi-document YAML or JSON).
+    /// Policy files or directories (every .yaml/.yml/.json below, recursively), or `-` for
+    /// standard input (multi-document YAML or JSON).
     #[arg(value_name = "POLICY", required = true)]
     policies: Vec<PathBuf>,
-    /// Resource files: Pods, Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs,
-    /// CronJobs (multi-document YAML; `kind: List` is flattened).
+    /// Resource files or directories, or `-`: Pods, Deployments, ReplicaSets, StatefulSets,
+    /// DaemonSets, Jobs, CronJobs (multi-document YAML; `kind: List` is flattened).
     #[arg(short = 'r', long = "resource", value_name = "FILE", required = true)]
     resources: Vec<PathBuf>,
+    /// Print the results as a wgpolicyk8s.io/v1alpha2 ClusterPolicyReport (YAML), as
+    /// `kyverno apply --policy-report` does, instead of one line per result.
+    #[arg(short = 'p', long)]
+    policy_report: bool,
     /// Write every resource, with verified tags rewritten to tag@digest, to FILE
     /// (multi-document YAML; `kyverno apply -o`).
     #[arg(long, value_name = "FILE")]
@@ -173,14 +178,83 @@ pub(crate) fn run(command: PolicyCommand, ctx: &Context) -> anyhow::Result<ExitC
     }
 }
 
+/// Loads files, directories (every `.yaml`, `.yml` and `.json` below, in name order) and `-`
+/// (standard input).
 fn load(files: &[PathBuf], limits: &Limits, docs: &mut Documents) -> anyhow::Result<()> {
     for f in files {
+        if f.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+                .context("reading standard input")?;
+            docs.add(vouch_policy::parse_documents(&text, "-", limits)?, "-")?;
+            continue;
+        }
+        if f.is_dir() {
+            let mut found = Vec::new();
+            manifests_in(f, &mut found)?;
+            if found.is_empty() {
+                bail!("{}: no .yaml, .yml or .json files", f.display());
+            }
+            load(&found, limits, docs)?;
+            continue;
+        }
         let text =
             std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
         let name = f.display().to_string();
         docs.add(vouch_policy::parse_documents(&text, &name, limits)?, &name)?;
     }
     Ok(())
+}
+
+fn manifests_in(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .collect::<Result<_, _>>()?;
+    entries.sort_by_key(std::fs::DirEntry::path);
+    for e in entries {
+        let path = e.path();
+        if e.file_type()?.is_dir() {
+            manifests_in(&path, out)?;
+        } else if path
+            .extension()
+            .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `wgpolicyk8s.io/v1alpha2` `ClusterPolicyReport` of the results (the shape `kyverno apply
+/// --policy-report` prints: one result per rule and resource, `source: kyverno`).
+fn policy_report(rep: &ApplyReport) -> serde_json::Value {
+    let mut results = Vec::new();
+    for r in &rep.resources {
+        for res in &r.results {
+            let mut resource =
+                serde_json::json!({"kind": r.kind, "name": r.name, "namespace": r.namespace});
+            if let Some(api) = r.api_version.as_deref() {
+                resource["apiVersion"] = serde_json::json!(api);
+            }
+            results.push(serde_json::json!({
+                "message": res.message,
+                "policy": res.policy,
+                "resources": [resource],
+                "result": res.status.name(),
+                "rule": res.rule,
+                "scored": true,
+                "source": "kyverno",
+            }));
+        }
+    }
+    let s = &rep.summary;
+    serde_json::json!({
+        "apiVersion": "wgpolicyk8s.io/v1alpha2",
+        "kind": "ClusterPolicyReport",
+        "metadata": {"name": "merged"},
+        "results": results,
+        "summary": {"error": s.error, "fail": s.fail, "pass": s.pass, "skip": s.skip, "warn": s.warn},
+    })
 }
 
 fn trusted_root(path: Option<&std::path::Path>) -> anyhow::Result<TrustedRoot> {
@@ -197,6 +271,16 @@ fn trusted_root(path: Option<&std::path::Path>) -> anyhow::Result<TrustedRoot> {
 
 fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let limits = Limits::default();
+    if args
+        .policies
+        .iter()
+        .chain(&args.resources)
+        .filter(|p| p.as_os_str() == "-")
+        .count()
+        > 1
+    {
+        bail!("standard input (-) can hold the policies or the resources, not both");
+    }
     let mut policy_docs = Documents::default();
     load(&args.policies, &limits, &mut policy_docs)?;
     if policy_docs.policies.is_empty() && policy_docs.image_policies.is_empty() {
@@ -278,6 +362,13 @@ fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             rep.rules,
             rep.resources.len()
         )?;
+        if args.policy_report {
+            let line = "-".repeat(70);
+            writeln!(out, "{line}\nPOLICY REPORT:\n{line}")?;
+            let yaml =
+                serde_norway::to_string(&policy_report(rep)).map_err(std::io::Error::other)?;
+            return write!(out, "{yaml}");
+        }
         for r in &rep.resources {
             for res in &r.results {
                 writeln!(
