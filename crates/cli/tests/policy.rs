@@ -961,6 +961,21 @@ fn keyless_seed_scenario_against_a_private_instance() {
     assert_eq!(body["response"]["allowed"], true, "{body}");
     let object = patched(&pod_review, &body["response"]);
     assert_eq!(object["spec"]["containers"][0]["image"], pinned.as_str());
+    // The admission names the attestor entries and the checks that decided it.
+    let decided = body["response"]["auditAnnotations"]["verified-by"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"));
+    for want in [
+        format!(
+            "require-signed-image-and-sbom/verify-signature-and-sbom: {signed}: signature verified by .attestors[0].entries[0].keyless (signer {email} from {issuer}; checks: "
+        ),
+        format!(
+            "{signed}: attestation https://spdx.dev/Document verified by .attestations[0].attestors[0].entries[0].keyless"
+        ),
+        "certificate chain".to_owned(),
+    ] {
+        assert!(decided.contains(&want), "{want}\n{decided}");
+    }
     // The pinned pod (what the API server stores) is admitted by both endpoints, unpatched,
     // without a registry request: the digest is in the reference, the rest is cached.
     let tag_requests = |hook: &Webhook| -> u64 {
@@ -1231,6 +1246,75 @@ fn per_attestor_trust_against_two_private_instances() {
     let got = status(&report);
     assert_eq!(got[0].1, "fail", "{got:?}");
     assert_eq!(got[1].1, "fail", "{got:?}");
+
+    // The same for a ClusterImagePolicy: `keyless.trustRootRef` naming a TrustRoot
+    // (spec.sigstoreKeys, base64 PEM) loaded with the policy, and `keyless.ca-cert.data`.
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let ctlogs = trust_a
+        .ctlog
+        .as_ref()
+        .map(|k| format!("    ctLogs: [{{baseURL: 'https://ct.private.example', hashAlgorithm: sha-256, publicKey: '{}'}}]\n", b64(k)))
+        .unwrap_or_default();
+    let insecure_sct = if trust_a.ctlog.is_some() {
+        "false"
+    } else {
+        "true"
+    };
+    let cip = format!(
+        "apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {{name: private-a}}
+spec:
+  images: [{{glob: '{host}/acme/**'}}]
+  authorities:
+  - name: a
+    keyless:
+      trustRootRef: instance-a
+      insecureIgnoreSCT: {insecure_sct}
+      identities: [{{issuerRegExp: '.*', subjectRegExp: '.*'}}]
+---
+apiVersion: policy.sigstore.dev/v1alpha1
+kind: TrustRoot
+metadata: {{name: instance-a}}
+spec:
+  sigstoreKeys:
+    certificateAuthorities: [{{subject: {{organization: a, commonName: a}}, uri: 'https://ca.private.example', certChain: '{roots}'}}]
+    tLogs: [{{baseURL: 'https://rekor.private.example', hashAlgorithm: sha-256, publicKey: '{rekor}'}}]
+{ctlogs}",
+        roots = b64(&trust_a.roots),
+        rekor = b64(&trust_a.rekor),
+    );
+    let cip_path = d.join("cip-trust-root.yaml");
+    std::fs::write(&cip_path, &cip).unwrap();
+    for global in [None, Some(b_root.as_str())] {
+        let extra: Vec<&str> = global
+            .map(|g| vec!["--trusted-root", g])
+            .unwrap_or_default();
+        let report = apply_json(3, &cip_path, &pods, &extra);
+        let got = status(&report);
+        assert_eq!(got[0].1, "pass", "{global:?} {got:?}");
+        assert_eq!(got[1].1, "fail", "{global:?} {got:?}");
+    }
+    // Without the TrustRoot the reference is refused at load, not resolved against
+    // --trusted-root.
+    let only_cip = d.join("cip-only.yaml");
+    std::fs::write(&only_cip, cip.split("---").next().unwrap()).unwrap();
+    let out = vouch(&[
+        "policy",
+        "apply",
+        only_cip.to_str().unwrap(),
+        "-r",
+        pods.to_str().unwrap(),
+        "--trusted-root",
+        &a.trusted_root_path().display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("spec.authorities[0].keyless.trustRootRef: TrustRoot instance-a is not among the policy files"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// Issue 16 item 4 / done-when: the seed's `pods.yaml` scenario as a Kyverno CLI test
