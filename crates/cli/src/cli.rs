@@ -146,6 +146,8 @@ pub(crate) enum Command {
     ImportKeyPair(crate::cmd::keys::ImportKeyPairArgs),
     /// Sign a file into a Sigstore bundle.
     SignBlob(crate::cmd::blob::SignBlobArgs),
+    /// Attest a predicate about a file as a signed in-toto statement in a Sigstore bundle.
+    AttestBlob(crate::cmd::blob::AttestBlobArgs),
     /// Verify a file (or a sha256 digest) against a Sigstore bundle, offline (exit 3 when it fails).
     VerifyBlob(crate::cmd::blob::VerifyBlobArgs),
     /// Sign an image by digest and store the signature in its registry.

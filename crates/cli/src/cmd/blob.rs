@@ -1,4 +1,4 @@
-//! `vouch sign-blob FILE` and `vouch verify-blob FILE|sha256:<hex>`.
+//! `vouch sign-blob FILE`, `vouch attest-blob FILE` and `vouch verify-blob FILE|sha256:<hex>`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -8,7 +8,8 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
-use vouch_sign::sign::sign_blob as sign_bytes;
+use vouch_sign::intoto::{Statement, Subject, predicate_type_for};
+use vouch_sign::sign::{sign_blob as sign_bytes, sign_statement};
 use vouch_sign::{Artifact, BlobContent, Bundle, Limits};
 
 use super::keys::load_signing_key;
@@ -33,7 +34,48 @@ pub(crate) struct SignBlobArgs {
     /// Where to write the Sigstore bundle (v0.3, `messageSignature`); `-` for stdout.
     #[arg(long, value_name = "OUT", default_value = "-")]
     bundle: PathBuf,
+    /// FILE is an in-toto statement: sign it as is into a DSSE envelope
+    /// (`application/vnd.in-toto+json`), as an attestation bundle.
+    #[arg(long)]
+    in_toto: bool,
 }
+
+#[derive(Debug, Args)]
+#[command(after_help = ATTEST_BLOB_HELP)]
+pub(crate) struct AttestBlobArgs {
+    /// The file the attestation is about (its SHA-256 becomes the statement's subject).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The predicate: a JSON file.
+    #[arg(long, value_name = "FILE")]
+    predicate: PathBuf,
+    /// Predicate type: a URI, or a cosign name (slsaprovenance1, spdxjson, cyclonedx, custom, ...).
+    #[arg(long = "type", value_name = "TYPE")]
+    predicate_type: String,
+    /// Private key, or --keyless.
+    #[arg(long, value_name = "KEY", required_unless_present = "keyless")]
+    key: Option<String>,
+    #[command(flatten)]
+    keyless: super::sign::KeylessArgs,
+    /// Where to write the Sigstore bundle (v0.3, `dsseEnvelope`); `-` for stdout.
+    #[arg(long, value_name = "OUT", default_value = "-")]
+    bundle: PathBuf,
+}
+
+const ATTEST_BLOB_HELP: &str = "\
+Builds an in-toto v1 statement (subject: FILE's name and SHA-256; predicateType; predicate
+from --predicate) and signs it into a DSSE envelope in a Sigstore bundle v0.3, as
+`sigstore attest` does. `vouch verify-blob FILE --bundle OUT` verifies it (the statement must
+name FILE's digest); -o json prints the statement.
+
+Examples:
+  vouch attest-blob dist/app.whl --predicate provenance.json --type slsaprovenance1 \\
+      --key cosign.key --bundle dist/app.whl.sigstore.json
+  vouch attest-blob dist/app.whl --predicate provenance.json \\
+      --type https://slsa.dev/provenance/v1 --keyless --trust-config trust_config.json \\
+      --bundle dist/app.whl.sigstore.json
+
+Exit codes: 0 signed, 1 error";
 
 const SIGN_BLOB_HELP: &str = concat!(
     "\
@@ -83,9 +125,61 @@ struct Signed {
     signer: super::sign::SignerJson,
 }
 
+/// Signs `statement` with --key or --keyless into a DSSE bundle.
+fn sign_in_toto(
+    statement: &Statement,
+    key: Option<&str>,
+    keyless: &super::sign::KeylessArgs,
+) -> anyhow::Result<(Vec<u8>, super::sign::SignerJson)> {
+    if keyless.enabled() {
+        let (signer, token) = keyless.signer()?;
+        let session = signer.certify(&token)?;
+        let bundle = session
+            .sign_statement(statement)
+            .context("keyless signing the statement")?;
+        return Ok((bundle.to_json(), super::sign::SignerJson::session(&session)));
+    }
+    let key_ref = key.ok_or_else(|| anyhow::anyhow!("give --key KEY or --keyless"))?;
+    let key = load_signing_key(key_ref)?;
+    Ok((
+        sign_statement(statement, &key)?.to_json(),
+        super::sign::SignerJson::key(&key),
+    ))
+}
+
+/// `vouch attest-blob`.
+pub(crate) fn attest_blob(args: &AttestBlobArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let data =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let predicate_json = std::fs::read(&args.predicate)
+        .with_context(|| format!("reading --predicate {}", args.predicate.display()))?;
+    let predicate: Value = serde_json::from_slice(&predicate_json)
+        .with_context(|| format!("--predicate {} is not JSON", args.predicate.display()))?;
+    let predicate_type = predicate_type_for(&args.predicate_type)?;
+    let name = args.file.file_name().map_or_else(
+        || args.file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let digest = super::keys::hex_encode(&sha256(&data));
+    let statement = Statement::new(
+        vec![Subject::sha256(name, digest.clone())],
+        predicate_type,
+        predicate,
+    );
+    let (bundle, signer) = sign_in_toto(&statement, args.key.as_deref(), &args.keyless)?;
+    write_bundle(&args.bundle, &bundle, &args.file, &digest, signer, ctx)
+}
+
 pub(crate) fn sign_blob(args: &SignBlobArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let data =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    if args.in_toto {
+        let statement = Statement::from_json(&data)
+            .with_context(|| format!("{} is not an in-toto statement", args.file.display()))?;
+        let (bundle, signer) = sign_in_toto(&statement, args.key.as_deref(), &args.keyless)?;
+        let digest = super::keys::hex_encode(&sha256(&data));
+        return write_bundle(&args.bundle, &bundle, &args.file, &digest, signer, ctx);
+    }
     let (bundle, signer) = if args.keyless.enabled() {
         let (signer, token) = args.keyless.signer()?;
         let session = signer.certify(&token)?;
@@ -104,19 +198,30 @@ pub(crate) fn sign_blob(args: &SignBlobArgs, ctx: &Context) -> anyhow::Result<Ex
             super::sign::SignerJson::key(&key),
         )
     };
-    let to_stdout = args.bundle.as_os_str() == "-";
-    if to_stdout {
+    let digest = super::keys::hex_encode(&sha256(&data));
+    write_bundle(&args.bundle, &bundle, &args.file, &digest, signer, ctx)
+}
+
+/// Writes `bundle` to `path` (`-`: stdout, nothing else printed) and reports what was signed.
+fn write_bundle(
+    path: &std::path::Path,
+    bundle: &[u8],
+    file: &std::path::Path,
+    sha256_hex: &str,
+    signer: super::sign::SignerJson,
+    ctx: &Context,
+) -> anyhow::Result<ExitCode> {
+    if path.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();
-        out.write_all(&bundle)?;
+        out.write_all(bundle)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    std::fs::write(&args.bundle, &bundle)
-        .with_context(|| format!("writing {}", args.bundle.display()))?;
+    std::fs::write(path, bundle).with_context(|| format!("writing {}", path.display()))?;
     let report = Signed {
-        file: args.file.display().to_string(),
-        sha256: super::keys::hex_encode(&sha256(&data)),
-        bundle: args.bundle.display().to_string(),
+        file: file.display().to_string(),
+        sha256: sha256_hex.to_owned(),
+        bundle: path.display().to_string(),
         signer,
     };
     emit(ctx.format, &report, |out, r| {

@@ -49,6 +49,7 @@ pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::GenerateKeyPair(a) => keys::generate_key_pair(&a, ctx),
         Command::ImportKeyPair(a) => keys::import_key_pair(&a, ctx),
         Command::SignBlob(a) => blob::sign_blob(&a, ctx),
+        Command::AttestBlob(a) => blob::attest_blob(&a, ctx),
         Command::VerifyBlob(a) => blob::verify_blob(&a, ctx),
         Command::Sign(a) => sign::sign(&a, ctx),
         Command::Attest(a) => sign::attest(&a, ctx),
