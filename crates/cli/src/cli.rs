@@ -69,6 +69,18 @@ pub(crate) struct Global {
         hide_env_values = true
     )]
     pub(crate) creds: Option<String>,
+    /// Seconds a registry has to accept a connection, and then to start answering each request
+    /// (a registry that accepts but never answers fails after it). A download that has
+    /// started may be slow; it fails only after 60 s without data.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) registry_timeout: u64,
+    /// Seconds one registry request may take with all its retries (at most 4 attempts, with
+    /// back-off): no retry starts that could not be answered in time. Errors say how many
+    /// attempts were made and how long they took.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) registry_retry_budget: u64,
 }
 
 /// Output formats.
@@ -91,6 +103,9 @@ pub(crate) struct Context {
     pub(crate) insecure_registries: Vec<String>,
     pub(crate) registry_ca: Option<PathBuf>,
     pub(crate) creds: Option<String>,
+    /// `--registry-timeout` and `--registry-retry-budget`.
+    pub(crate) registry_timeout: std::time::Duration,
+    pub(crate) registry_retry_budget: std::time::Duration,
 }
 
 impl Global {
@@ -112,6 +127,8 @@ impl Global {
             insecure_registries: self.insecure_registries.clone(),
             registry_ca: self.registry_ca.clone(),
             creds: self.creds.clone(),
+            registry_timeout: std::time::Duration::from_secs(self.registry_timeout),
+            registry_retry_budget: std::time::Duration::from_secs(self.registry_retry_budget),
         }
     }
 }

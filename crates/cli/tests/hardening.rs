@@ -111,3 +111,69 @@ fn broken_referrers_are_rejected_candidates_and_the_good_one_verifies() {
     let said = fails_with(3, &["verify", &image, "--key", &blobless_pub]);
     assert!(said.contains("none of the 3 signatures"), "{said}");
 }
+
+/// A registry that accepts connections, reads requests and never answers.
+fn silent_registry() -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            match stream {
+                Ok(s) => held.push(s),
+                Err(_) => return,
+            }
+        }
+    });
+    (host, handle)
+}
+
+#[test]
+fn a_registry_that_never_answers_fails_within_the_retry_budget() {
+    let (host, _server) = silent_registry();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, public) = keypair_with(dir.path(), "k", "ecdsa-p256");
+    let image = format!("{host}/silent/app:v1");
+    // Configured: 1 s to the first byte, 3 s for the whole request with its retries.
+    let said = fails_with(
+        1,
+        &[
+            "verify",
+            &image,
+            "--key",
+            &public,
+            "--registry-timeout",
+            "1",
+            "--registry-retry-budget",
+            "3",
+        ],
+    );
+    assert!(said.contains("retry budget 3s"), "{said}");
+    assert!(said.contains("first-byte timeout 1s"), "{said}");
+    assert!(said.contains("gave up after "), "{said}");
+    // The defaults: 10 s to the first byte, 30 s budget (0.1 waited 4 x 60 s).
+    let said = fails_with(1, &["verify", &image, "--key", &public]);
+    assert!(said.contains("retry budget 30s"), "{said}");
+    assert!(said.contains("first-byte timeout 10s"), "{said}");
+}
+
+#[test]
+fn error_causes_are_printed_once() {
+    let said = fails_with(
+        1,
+        &[
+            "verify-blob",
+            "/nonexistent/artifact",
+            "--key",
+            "/nonexistent/key.pub",
+            "--bundle",
+            "/nonexistent/bundle.json",
+        ],
+    );
+    assert!(said.contains("/nonexistent/key.pub"), "{said}");
+    assert_eq!(
+        said.matches("(os error 2)").count(),
+        1,
+        "the root cause once: {said}"
+    );
+}

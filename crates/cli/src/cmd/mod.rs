@@ -74,6 +74,9 @@ pub(crate) fn registry_options(ctx: &Context) -> anyhow::Result<vouch_oci::Regis
         ),
         ..Default::default()
     };
+    options.http.connect_timeout = ctx.registry_timeout;
+    options.http.response_timeout = ctx.registry_timeout;
+    options.http.retry.budget = ctx.registry_retry_budget;
     if let Some(ca) = &ctx.registry_ca {
         let pem =
             std::fs::read(ca).with_context(|| format!("reading --registry-ca {}", ca.display()))?;
