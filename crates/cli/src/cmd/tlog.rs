@@ -37,9 +37,13 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub(crate) enum TlogCommand {
     /// Run the log: Rekor v1's REST API (POST/GET /api/v1/log/entries, /api/v1/log,
-    /// /api/v1/log/proof, /api/v1/log/publicKey, /api/v1/index/retrieve), /healthz and
-    /// Prometheus /metrics. Entries (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2) are
-    /// verified before they are accepted and are durable before they are acknowledged.
+    /// /api/v1/log/proof, /api/v1/log/publicKey, /api/v1/index/retrieve), /healthz (storage
+    /// answers), /readyz (appends can be written) and Prometheus /metrics. Entries
+    /// (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2) are verified before they are accepted
+    /// and are durable before they are acknowledged. A PostgreSQL restart is survived:
+    /// appends answer 503 while it is down and succeed again within a second of its return.
+    /// Each connection must send its request head within 10 s (idle ones are closed); at most
+    /// 128 connections are held at once.
     #[command(after_help = TLOG_HELP)]
     Serve(ServeArgs),
     /// Fetch the log's signed checkpoint and verify it with the log's public key; with
