@@ -426,3 +426,89 @@ fn java_licences_match(sbom: &vouch_sbom::Sbom, syft: &serde_json::Value) {
         );
     }
 }
+
+/// .NET assemblies on disk, not listed by any deps.json: the two managed DLLs the
+/// pythonnet and clr-loader wheels ship (as pip installs them into an image), named and
+/// versioned from their PE version resources as syft does; a native PE (a Windows
+/// launcher stub of pip's) and a DLL a deps.json lists are not reported on their own.
+#[test]
+fn dotnet_assemblies_match_syft() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let site = venv_site_packages();
+    let app = "usr/local/lib/python3.11/site-packages";
+    for (src, dest) in [
+        (
+            "pythonnet/runtime/Python.Runtime.dll",
+            "pythonnet/runtime/Python.Runtime.dll",
+        ),
+        (
+            "clr_loader/ffi/dlls/amd64/ClrLoader.dll",
+            "clr_loader/ffi/dlls/amd64/ClrLoader.dll",
+        ),
+    ] {
+        copy_into(
+            &root,
+            &site.join(src).display().to_string(),
+            &format!("{app}/{dest}"),
+        );
+    }
+    // A native Windows executable: a PE without a CLR header (pip's launcher stubs).
+    let stub = std::fs::read_dir(site.join("pip/_vendor/distlib"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "exe"))
+        .expect("pip's distlib launcher .exe files in the venv");
+    copy_into(&root, &stub.display().to_string(), "opt/win/launcher.exe");
+    // A published app whose deps.json lists its own assembly.
+    copy_into(
+        &root,
+        &site
+            .join("clr_loader/ffi/dlls/amd64/ClrLoader.dll")
+            .display()
+            .to_string(),
+        "srv/app/Listed.dll",
+    );
+    std::fs::write(
+        root.join("srv/app/Listed.deps.json"),
+        r#"{"runtimeTarget":{"name":".NETCoreApp,Version=v8.0"},"targets":{".NETCoreApp,Version=v8.0":{"Listed/1.0.0":{"runtime":{"Listed.dll":{}}}}},"libraries":{"Listed/1.0.0":{"type":"project","serviceable":false,"sha512":""}}}"#,
+    )
+    .unwrap();
+    let input = format!("dir:{}", root.display());
+    let sbom = vouch(&input);
+    assert!(sbom.warnings.is_empty(), "{:#?}", sbom.warnings);
+    let dotnet: Vec<(&str, &str, Option<&str>)> = sbom
+        .packages
+        .iter()
+        .filter(|p| p.kind == PackageType::Dotnet)
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.purl.as_deref()))
+        .collect();
+    assert_eq!(
+        dotnet,
+        vec![
+            ("ClrLoader", "1.0.0.0", Some("pkg:nuget/ClrLoader@1.0.0.0")),
+            (
+                "Python.Runtime",
+                "3.2.1.0",
+                Some("pkg:nuget/Python.Runtime@3.2.1.0")
+            ),
+        ]
+    );
+    // The peers on the tree without the published app: syft latest reports a deps.json's
+    // own project as a package, which vouch's deps.json cataloger does not (yet).
+    std::fs::remove_dir_all(root.join("srv")).unwrap();
+    let sbom = vouch(&input);
+    // syft's pe-binary-package-cataloger also reports native PE files by their version
+    // resource (type `binary`, no purl); vouch catalogs only .NET assemblies.
+    let native = |t: &str, _: &Key| (t == "binary").then_some("a native PE's version resource");
+    eprintln!("--- syft latest");
+    assert_agreement(&sbom, &syft_latest(&input), native);
+    // syft 1.18 reports that native launcher as a .NET package too: it did not yet look for
+    // a CLR header (syft latest: internal/dotnet/pe/pe.go `HasEvidenceOfCLR`).
+    eprintln!("--- syft 1.18");
+    assert_agreement(&sbom, &syft(&input), |t, k| {
+        (t == "dotnet" && k.name == "Simple Launcher")
+            .then_some("syft 1.18 takes a native PE for a .NET assembly")
+    });
+}

@@ -415,9 +415,9 @@ pub(crate) fn purl(path: &str, version: &str) -> Option<String> {
 fn gopath_repo(import: &str) -> Option<(&str, &str, &str)> {
     let mut parts = import.splitn(4, '/');
     let (host, owner, repo, rest) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if !matches!(host, "github.com" | "bitbucket.org" | "gitlab.com")
-        && !(host == "golang.org" && owner == "x")
-    {
+    let known = matches!(host, "github.com" | "bitbucket.org" | "gitlab.com")
+        || (host == "golang.org" && owner == "x");
+    if !known {
         return None;
     }
     if owner.is_empty() || repo.is_empty() || rest.is_empty() {

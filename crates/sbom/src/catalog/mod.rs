@@ -18,6 +18,7 @@
 
 mod apk;
 mod dotnet;
+mod dotnet_pe;
 mod dpkg;
 mod golang;
 mod java;
@@ -58,6 +59,7 @@ pub static CATALOGERS: &[&dyn Cataloger] = &[
     &php::Installed,
     &php::Lock,
     &dotnet::DepsJson,
+    &dotnet_pe::DotnetPe,
 ];
 
 /// What a cataloger wants of a path.

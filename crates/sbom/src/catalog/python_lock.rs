@@ -112,7 +112,7 @@ fn pinned(line: &str) -> Option<(String, String)> {
     let spec = line.split(';').next()?;
     let spec = spec.split(" --hash").next()?.trim();
     let name_end = spec
-        .find(|c: char| matches!(c, '=' | '<' | '>' | '!' | '~' | '@' | ' ' | '\t' | '['))
+        .find(['=', '<', '>', '!', '~', '@', ' ', '\t', '['])
         .unwrap_or(spec.len());
     let name = spec[..name_end].trim();
     if name.is_empty() || !name.starts_with(|c: char| c.is_alphanumeric() || c == '_') {

@@ -287,7 +287,12 @@ pub fn assert_agreement(
         let vs = &vs;
         let common = vs.intersection(&ss).count();
         let larger = vs.len().max(ss.len()).max(1);
-        let agreement = common as f64 / larger as f64;
+        // Nothing left on either side (every difference explained) is agreement.
+        let agreement = if vs.is_empty() && ss.is_empty() {
+            1.0
+        } else {
+            common as f64 / larger as f64
+        };
         eprintln!(
             "{t}: vouch {} syft {} (+{explained} explained) common {common} agreement {agreement:.3}",
             vs.len(),
