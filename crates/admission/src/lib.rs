@@ -311,13 +311,16 @@ impl Webhook {
         if request.object.is_null() {
             // CREATE/UPDATE always carry the object; one without it cannot be verified, so it
             // is refused under any policy that matches the resource (issue 19 item 5).
-            let stub = Resource::from_value(serde_json::json!({
+            let mut stub = Resource::from_value(serde_json::json!({
                 "kind": request.kind["kind"],
                 "metadata": {
                     "name": request.name.as_deref().unwrap_or_default(),
                     "namespace": request.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or("default"),
                 },
             }));
+            if !request.operation.is_empty() {
+                request.operation.clone_into(&mut stub.operation);
+            }
             let matching = self.config.policies.matching(&stub);
             if matching.is_empty() {
                 return Verdict::allow();
@@ -334,6 +337,9 @@ impl Webhook {
             ));
         }
         let mut resource = Resource::from_value(request.object.clone());
+        if !request.operation.is_empty() {
+            request.operation.clone_into(&mut resource.operation);
+        }
         if request.object["metadata"]["namespace"].as_str().is_none()
             && let Some(ns) = request.namespace.as_deref().filter(|n| !n.is_empty())
         {

@@ -700,11 +700,11 @@ pub fn apply(
 /// `autogen-<rule>` / `autogen-cronjob-<rule>` for pod controllers of a Pod-only rule (§2.6).
 fn applicable(rule: &Rule, r: &Resource) -> Option<String> {
     let excluded = |kind: &str| {
-        rule.exclude.as_ref().is_some_and(|e| {
-            e.descriptions().next().is_some() && e.matches(kind, &r.namespace, &r.name)
-        })
+        rule.exclude
+            .as_ref()
+            .is_some_and(|e| e.descriptions().next().is_some() && e.matches(kind, r))
     };
-    if rule.match_.matches(&r.kind, &r.namespace, &r.name)
+    if rule.match_.matches(&r.kind, r)
         && rule.match_.descriptions().any(|d| !d.kinds.is_empty())
         && !excluded(&r.kind)
     {
@@ -713,7 +713,7 @@ fn applicable(rule: &Rule, r: &Resource) -> Option<String> {
     let controller = r.kind == "CronJob" || TEMPLATE_KINDS.contains(&r.kind.as_str());
     if controller
         && rule.match_.pod_only()
-        && rule.match_.matches("Pod", &r.namespace, &r.name)
+        && rule.match_.matches("Pod", r)
         && !excluded("Pod")
         && !excluded(&r.kind)
     {

@@ -278,17 +278,74 @@ pub struct ResourceDescription {
     /// Annotation wildcards (not supported).
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
-    /// Label selector (not supported).
-    pub selector: Option<Value>,
-    /// Namespace label selector (not supported).
+    /// Label selector on the resource's own labels (wildcards allowed in `matchLabels`).
+    pub selector: Option<LabelSelector>,
+    /// Namespace label selector (not supported: namespace labels are not known offline).
     pub namespace_selector: Option<Value>,
-    /// Admission operations (not supported).
+    /// Admission operations (`CREATE`, `UPDATE`, ...); `kyverno apply` evaluates CREATE.
     #[serde(default)]
     pub operations: Vec<String>,
 }
 
+/// A Kubernetes label selector (`metav1.LabelSelector`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelector {
+    /// Labels that must be present with these values (Kyverno allows wildcards in both,
+    /// `wildcards.ReplaceInSelector`).
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    /// Set-based requirements.
+    #[serde(default)]
+    pub match_expressions: Vec<LabelRequirement>,
+}
+
+/// `matchExpressions[]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelRequirement {
+    /// Label key.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
+    pub operator: String,
+    /// Values for `In` / `NotIn`.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+impl LabelSelector {
+    /// Whether `labels` satisfy the selector (Kubernetes semantics; an empty selector
+    /// matches everything).
+    pub fn matches(&self, labels: &serde_json::Map<String, Value>) -> bool {
+        let label = |k: &str| labels.get(k).and_then(Value::as_str);
+        self.match_labels.iter().all(|(k, v)| {
+            labels.iter().any(|(lk, lv)| {
+                wildcard_match(k, lk) && lv.as_str().is_some_and(|lv| wildcard_match(v, lv))
+            })
+        }) && self
+            .match_expressions
+            .iter()
+            .all(|e| match e.operator.as_str() {
+                "In" => label(&e.key).is_some_and(|v| e.values.iter().any(|x| x == v)),
+                "NotIn" => label(&e.key).is_none_or(|v| !e.values.iter().any(|x| x == v)),
+                "Exists" => labels.contains_key(&e.key),
+                "DoesNotExist" => !labels.contains_key(&e.key),
+                _ => false,
+            })
+    }
+}
+
 impl ResourceDescription {
-    fn matches(&self, kind: &str, namespace: &str, name: &str) -> bool {
+    fn matches(&self, kind: &str, r: &crate::resource::Resource) -> bool {
+        let (namespace, name) = (r.namespace.as_str(), r.name.as_str());
+        let selector_ok = self.selector.as_ref().is_none_or(|s| {
+            s.matches(
+                r.object["metadata"]["labels"]
+                    .as_object()
+                    .unwrap_or(&serde_json::Map::new()),
+            )
+        });
+        let op_ok = self.operations.is_empty() || self.operations.iter().any(|o| *o == r.operation);
         let kind_ok = self.kinds.iter().any(|k| {
             let short = k.rsplit('/').next().unwrap_or(k);
             wildcard_match(short, kind)
@@ -297,7 +354,7 @@ impl ResourceDescription {
             || self.namespaces.iter().any(|n| wildcard_match(n, namespace));
         let mut names = self.names.iter().chain(self.name.iter()).peekable();
         let name_ok = names.peek().is_none() || names.any(|n| wildcard_match(n, name));
-        (self.kinds.is_empty() || kind_ok) && ns_ok && name_ok
+        (self.kinds.is_empty() || kind_ok) && ns_ok && name_ok && selector_ok && op_ok
     }
 
     fn is_empty(&self) -> bool {
@@ -315,9 +372,7 @@ impl ResourceDescription {
     fn unsupported(&self) -> Vec<&'static str> {
         [
             ("annotations", !self.annotations.is_empty()),
-            ("selector", self.selector.is_some()),
             ("namespaceSelector", self.namespace_selector.is_some()),
-            ("operations", !self.operations.is_empty()),
         ]
         .into_iter()
         .filter_map(|(n, set)| set.then_some(n))
@@ -326,21 +381,12 @@ impl ResourceDescription {
 }
 
 impl MatchResources {
-    /// Whether a resource of `kind` named `name` in `namespace` is selected.
-    pub fn matches(&self, kind: &str, namespace: &str, name: &str) -> bool {
-        let legacy = self
-            .resources
-            .as_ref()
-            .is_none_or(|r| r.matches(kind, namespace, name));
-        let any = self.any.is_empty()
-            || self
-                .any
-                .iter()
-                .any(|f| f.resources.matches(kind, namespace, name));
-        let all = self
-            .all
-            .iter()
-            .all(|f| f.resources.matches(kind, namespace, name));
+    /// Whether `r` is selected, read as a resource of `kind` (`Pod` for the pod template of
+    /// a controller under autogen): kinds, namespaces, names, label selector, operations.
+    pub fn matches(&self, kind: &str, r: &crate::resource::Resource) -> bool {
+        let legacy = self.resources.as_ref().is_none_or(|d| d.matches(kind, r));
+        let any = self.any.is_empty() || self.any.iter().any(|f| f.resources.matches(kind, r));
+        let all = self.all.iter().all(|f| f.resources.matches(kind, r));
         legacy && any && all
     }
 

@@ -33,6 +33,8 @@ pub struct Resource {
     pub name: String,
     /// `metadata.namespace` (`default` when unset, as `kubectl apply` does).
     pub namespace: String,
+    /// The admission operation (`CREATE` unless told otherwise, as `kyverno apply`).
+    pub operation: String,
     /// The whole object.
     pub object: Value,
 }
@@ -65,6 +67,7 @@ impl Resource {
             kind,
             name,
             namespace,
+            operation: "CREATE".to_owned(),
             object,
         }
     }

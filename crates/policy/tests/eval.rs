@@ -595,3 +595,57 @@ fn verify_images_validate_deny_is_evaluated() {
     );
     assert_eq!(one(&bad, &pod(&["ghcr.io/acme/api:v1"])).0, Status::Error);
 }
+
+/// `match.resources.selector` (matchLabels with Kyverno's wildcards, matchExpressions) and
+/// `operations` are evaluated: a rule applies only to resources they select, and `apply`
+/// evaluates CREATE as `kyverno apply` does.
+#[test]
+fn selectors_and_operations_select_resources() {
+    let with = |filter: &str| {
+        policy(SIG_AND_SBOM).replace(
+            "match: {any: [{resources: {kinds: [Pod]}}]}",
+            &format!("match: {{any: [{{resources: {{kinds: [Pod], {filter}}}}}]}}"),
+        )
+    };
+    let labelled = |labels: Value| {
+        Resource::from_value(
+            json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "ns", "labels": labels},
+            "spec": {"containers": [{"name": "a", "image": "ghcr.io/acme/unsigned:v1"}]}}),
+        )
+    };
+    let applies = |yaml: &str, r: &Resource| {
+        !run(yaml, r, &Fake::default(), Options::default())
+            .results
+            .is_empty()
+    };
+    let sel = with("selector: {matchLabels: {tier: 'front*'}}");
+    assert!(applies(&sel, &labelled(json!({"tier": "frontend"}))));
+    assert!(!applies(&sel, &labelled(json!({"tier": "backend"}))));
+    assert!(!applies(&sel, &labelled(json!(null))));
+    let expr = with(
+        "selector: {matchExpressions: [{key: team, operator: NotIn, values: [ops]}, {key: tier, operator: Exists}]}",
+    );
+    assert!(applies(
+        &expr,
+        &labelled(json!({"tier": "x", "team": "dev"}))
+    ));
+    assert!(!applies(
+        &expr,
+        &labelled(json!({"tier": "x", "team": "ops"}))
+    ));
+    assert!(!applies(&expr, &labelled(json!({"team": "dev"}))));
+    // A selected resource is verified (and this one is unsigned).
+    let r = run(
+        &sel,
+        &labelled(json!({"tier": "frontend"})),
+        &Fake::default(),
+        Options::default(),
+    );
+    assert_eq!(r.results[0].status, Status::Fail);
+
+    let update_only = with("operations: [UPDATE]");
+    let mut pod = labelled(json!({}));
+    assert!(!applies(&update_only, &pod), "apply evaluates CREATE");
+    pod.operation = "UPDATE".into();
+    assert!(applies(&update_only, &pod));
+}

@@ -31,7 +31,7 @@ ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs (Kyverno autogen: autog
 autogen-cronjob-<rule>). Policies are read strictly: an unknown field is refused with its path
 and the nearest known name (`spec.rules[0].verifyImages[0].atestors: unknown field, did you
 mean attestors?`), and a mistake Kyverno rejects is reported with its field path. A feature
-vouch does not evaluate (validate/mutate/generate rules, preconditions, selectors, KMS keys,
+vouch does not evaluate (validate/mutate/generate rules, preconditions, namespaceSelector, KMS keys,
 certificate attestors, ...) refuses to load with `not supported: <path>`; with
 --ignore-unsupported the rules using one are reported as `skip` with the reason.
 
@@ -141,7 +141,7 @@ pub(crate) struct ApplyArgs {
     #[arg(long, value_enum, default_value = "deny")]
     no_match_policy: NoMatchArg,
     /// Load policies that use features vouch does not evaluate (validate, mutate and
-    /// generate rules, preconditions, selectors, KMS keys, ...): each rule using one is
+    /// generate rules, preconditions, namespace selectors, KMS keys, ...): each rule using one is
     /// reported as `skip` with the reason instead of failing to load.
     #[arg(long)]
     ignore_unsupported: bool,
