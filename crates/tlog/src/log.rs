@@ -410,7 +410,12 @@ impl Sequencer {
                 self.metrics.batch_failures.fetch_add(1, Ordering::Relaxed);
                 // A database that cannot be reached is a 503 (retry later), anything else a 500.
                 let unavailable = matches!(e, Error::StorageUnavailable { .. });
-                let reason = format!("{e}; nothing was appended");
+                let reason = match &e {
+                    Error::StorageUnavailable { backend, reason } => {
+                        format!("{backend}: {reason}; nothing was appended")
+                    }
+                    other => format!("{other}; nothing was appended"),
+                };
                 for pending in batch {
                     let _ = pending.reply.send(Err(if unavailable {
                         Error::StorageUnavailable {

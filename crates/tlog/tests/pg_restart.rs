@@ -106,6 +106,10 @@ fn postgres_restart_under_appends_recovers_and_loses_nothing() {
     let n = counter.fetch_add(1, Ordering::SeqCst);
     assert_eq!(append(&url, &signer, n, &seen), 503);
     let ready = get(&format!("{url}/readyz"));
+    eprintln!(
+        "/readyz while down: {}",
+        String::from_utf8_lossy(&ready.body)
+    );
     assert_eq!(
         ready.status,
         503,

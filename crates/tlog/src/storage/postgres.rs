@@ -133,7 +133,10 @@ impl Reconnect {
                         .min(BACKOFF_MAX);
                     state.failures += 1;
                     state.next_attempt = Some(Instant::now() + wait);
-                    state.last_error = error.to_string();
+                    state.last_error = match &error {
+                        Error::StorageUnavailable { reason, .. } => reason.clone(),
+                        other => other.to_string(),
+                    };
                 }
                 Err(error)
             }
