@@ -30,6 +30,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["vouch-sign", "vouch-oci", "vouch-http", "vouch-merkle"],
     ),
     ("vouch-build", &["vouch-oci", "vouch-http"]),
+    // layer 3 service: the RFC 3161 timestamp authority; never tlog, ca or policy.
+    ("vouch-tsa", &["vouch-http"]),
     (
         // layer 4 service: the admission webhook; never tlog or ca.
         "vouch-admission",
