@@ -113,8 +113,18 @@ pub(crate) fn run_generated(records: usize, packages: usize, runs: u64) -> anyho
         Ok(())
     };
     for i in 0..records {
-        let cve = format!("CVE-{}-{:05}", 2000 + (i / 100_000) % 26, i % 100_000);
-        let pkg = format!("src{}", i % sources);
+        // In each group of ten: DEBIAN-CVE records for four CVEs (slots 0-3), a DSA for the
+        // first (4), the OSV CVE records of the same four CVEs (5-8), a GHSA (9).
+        let slot = i % 10;
+        let n = i - slot
+            + match slot {
+                0..=3 => slot,
+                4 => 0,
+                5..=8 => slot - 5,
+                _ => 9,
+            };
+        let cve = format!("CVE-{}-{:05}", 2000 + (n / 100_000) % 26, n % 100_000);
+        let pkg = format!("src{}", n % sources);
         let fixed = format!("1.{}-1", 1 + i % 40);
         let modified = "2025-09-26T07:12:09.726574Z";
         let record = match i % 10 {
@@ -204,6 +214,9 @@ pub(crate) fn run_generated(records: usize, packages: usize, runs: u64) -> anyho
         .map(|_| measure(&vouch, &scan_args))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let scan = median(&samples);
+    if std::env::var_os("VOUCH_BENCH_KEEP").is_some() {
+        println!("vuln: kept {}", dir.keep().display());
+    }
     println!(
         "vuln: import of {records} generated records ({files} files): {:.2} s = {:.0} records/s, peak {} MB",
         import.seconds,

@@ -121,6 +121,12 @@ impl Database {
             path: path.clone(),
             source,
         };
+        // A page cache that holds the indexes being written (SQLite's default is 2 MiB;
+        // a full Debian + NVD import otherwise re-reads b-tree pages it just evicted).
+        // Memory is only taken as pages are used.
+        self.conn
+            .execute_batch("PRAGMA cache_size = -262144")
+            .map_err(sql)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
