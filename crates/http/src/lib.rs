@@ -1,4 +1,5 @@
-//! HTTP transport policy shared by every vouch client.
+//! HTTP transport policy shared by every vouch client, and (feature `server`) the services'
+//! accept loop.
 //!
 //! Two rules live here and nowhere else:
 //!
@@ -13,7 +14,13 @@
 //!   can name the registry's own error.
 //!
 //! The client is blocking ([`ureq`]); callers that live in an async server run it on a
-//! blocking thread. Responses are streamed: nothing here reads a body into memory.
+//! blocking thread. Responses are streamed: nothing here reads a body into memory. Each
+//! attempt must connect within [`ClientConfig::connect_timeout`] and see the response head
+//! within [`ClientConfig::response_timeout`]; all attempts together stay within
+//! [`RetryPolicy::budget`], and errors say how many attempts took how long.
+//!
+//! With the `server` feature, [`server`] is the other side: the accept loop every vouch
+//! service runs (connection limits, header/idle timeout, TLS).
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "server")]
@@ -49,9 +56,9 @@ pub enum Error {
         budget: Duration,
         /// [`ClientConfig::response_timeout`].
         timeout: Duration,
-        /// The last transport error.
+        /// The last transport error (boxed: it is large, and errors travel by value).
         #[source]
-        source: ureq::Error,
+        source: Box<ureq::Error>,
     },
     /// The server kept answering with a retryable status.
     #[error(
@@ -298,7 +305,7 @@ impl Client {
                         elapsed: started.elapsed(),
                         budget: self.retry.budget,
                         timeout: self.response_timeout,
-                        source,
+                        source: Box::new(source),
                     });
                 }
             }
@@ -319,7 +326,7 @@ impl Client {
             elapsed: started.elapsed(),
             budget: self.retry.budget,
             timeout: self.response_timeout,
-            source,
+            source: Box::new(source),
         }
     }
 
