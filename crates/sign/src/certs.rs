@@ -337,6 +337,27 @@ impl TrustedChain {
         Ok(())
     }
 
+    /// Runs `verify` (a signature check by this chain's first certificate over exactly the
+    /// bytes in `key`) unless the same `key` verified before. `key` starts with a domain label
+    /// that no DER certificate starts with (`0x30`), so it never meets a remembered leaf.
+    pub(crate) fn check_remembered(
+        &self,
+        key: &[u8],
+        verify: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        if self.leaves.lock().is_ok_and(|known| known.contains(key)) {
+            return Ok(());
+        }
+        verify()?;
+        if let Ok(mut known) = self.leaves.lock() {
+            if known.len() >= MAX_REMEMBERED_LEAVES {
+                known.clear();
+            }
+            known.insert(key.to_vec().into_boxed_slice());
+        }
+        Ok(())
+    }
+
     /// The authority's `validFor` window.
     pub(crate) fn valid_for(&self) -> Validity {
         self.valid_for
