@@ -190,3 +190,161 @@ fn instance_init_writes_trust_files_that_parse_and_a_ca_that_loads() {
         Some(2)
     );
 }
+
+fn fails(args: &[&str]) -> String {
+    let out = Command::new(VOUCH).args(args).output().expect("run vouch");
+    assert_eq!(out.status.code(), Some(1), "{args:?} should fail: {out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `--issuers FILE` in Fulcio's format: served as `/api/v2/configuration` (exact and wildcard
+/// issuers); an issuer URL listed twice, in the file or by a shortcut flag, is refused.
+#[test]
+fn ca_serve_reads_fulcio_issuer_config_and_refuses_duplicates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("fulcio.yaml");
+    std::fs::write(
+        &config,
+        "oidc-issuers:\n  https://token.actions.githubusercontent.com:\n    issuer-url: https://token.actions.githubusercontent.com\n    client-id: sigstore\n    type: ci-provider\n    ci-provider: github-workflow\nmeta-issuers:\n  https://oidc.eks.*.amazonaws.com/id/*:\n    client-id: sigstore\n    type: kubernetes\n",
+    )
+    .expect("write");
+    let ca_dir = dir.path().join("ca");
+    let (config_s, ca_s) = (
+        config.to_str().expect("utf8"),
+        ca_dir.to_str().expect("utf8"),
+    );
+    let ca = spawn(&[
+        "ca",
+        "serve",
+        "--init",
+        "--dir",
+        ca_s,
+        "--listen",
+        "127.0.0.1:0",
+        "--issuers",
+        config_s,
+    ]);
+    let served = get_json(&format!("{}/api/v2/configuration", ca.url));
+    let issuers = served["issuers"].as_array().expect("issuers");
+    assert!(issuers.iter().any(|i| i["issuerUrl"]
+        == "https://token.actions.githubusercontent.com"
+        && i["issuerType"] == "ci-provider"));
+    assert!(issuers.iter().any(|i| i["wildcardIssuerUrl"]
+        == "https://oidc.eks.*.amazonaws.com/id/*"
+        && i["issuerType"] == "kubernetes"));
+    drop(ca);
+
+    let err = fails(&[
+        "ca",
+        "serve",
+        "--dir",
+        ca_s,
+        "--listen",
+        "127.0.0.1:0",
+        "--issuers",
+        config_s,
+        "--github-issuer",
+        "https://token.actions.githubusercontent.com",
+    ]);
+    assert!(err.contains("configured twice"), "{err}");
+    std::fs::write(
+        &config,
+        r#"{"OIDCIssuers": {"https://a.example": {"ClientID": "sigstore", "Type": "email"},
+                            "https://a.example": {"ClientID": "sigstore", "Type": "email"}}}"#,
+    )
+    .expect("write");
+    let err = fails(&[
+        "ca",
+        "serve",
+        "--dir",
+        ca_s,
+        "--listen",
+        "127.0.0.1:0",
+        "--issuers",
+        config_s,
+    ]);
+    assert!(err.contains("listed twice"), "{err}");
+}
+
+/// The dev issuer is opt-in and loopback-only (issue 19 item 7); `instance init` says so, and
+/// `instance serve` listens where init said (issue 15 item 6).
+#[test]
+fn dev_issuer_is_opt_in_loopback_only_and_serve_listens_where_init_said() {
+    let err = fails(&["oidc", "serve", "--listen", "0.0.0.0:0"]);
+    assert!(err.contains("loopback only"), "{err}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inst = dir.path().join("instance");
+    let inst_s = inst.to_str().expect("utf8");
+    let port = |_: u8| {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("port")
+    };
+    let (ca, log, oidc) = (port(0), port(1), port(2));
+    let url = |p: u16| format!("http://127.0.0.1:{p}");
+    let out = Command::new(VOUCH)
+        .args([
+            "instance",
+            "init",
+            inst_s,
+            "--ca-url",
+            &url(ca),
+            "--tlog-url",
+            &url(log),
+        ])
+        .args(["--oidc-url", &url(oidc)])
+        .output()
+        .expect("init");
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("--dev-oidc") && said.contains("loopback"),
+        "{said}"
+    );
+
+    // Without --dev-oidc and without any issuer the CA would trust nobody: refused.
+    let err = fails(&["instance", "serve", inst_s]);
+    assert!(err.contains("--dev-oidc"), "{err}");
+    let err = fails(&[
+        "instance",
+        "serve",
+        inst_s,
+        "--dev-oidc",
+        "--listen-oidc",
+        "0.0.0.0:0",
+    ]);
+    assert!(err.contains("loopback only"), "{err}");
+
+    // With a real issuer only: no dev issuer, and the CA and log where init said.
+    let mut child = Command::new(VOUCH)
+        .args(["instance", "serve", inst_s, "-o", "json"])
+        .args(["--email-issuer", "https://sso.example.com"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    // The (pretty) JSON report is printed once everything listens.
+    let mut text = String::new();
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let report: serde_json::Value = loop {
+        assert!(
+            reader.read_line(&mut text).expect("read") > 0,
+            "serve exited: {text}"
+        );
+        if let Ok(v) = serde_json::from_str(&text) {
+            break v;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(report["caUrl"], url(ca));
+    assert_eq!(report["logUrl"], url(log));
+    assert!(report.get("oidcUrl").is_none(), "{report}");
+    let out = Command::new(VOUCH)
+        .args(["instance", "token", inst_s])
+        .output()
+        .expect("token");
+    assert!(!out.status.success(), "no dev issuer, no token: {out:?}");
+}
