@@ -1456,7 +1456,7 @@ fn apply_reads_directories_and_stdin_and_writes_a_policy_report() {
     .unwrap();
     std::fs::write(
         pols.join("nested/no-latest.yml"),
-        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: no-latest}\nspec:\n  rules:\n  - name: tag\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate:\n      message: no latest\n      pattern: {spec: {containers: [{image: '!*:latest'}]}}\n",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: no-latest}\nspec:\n  rules:\n  - name: tag\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate:\n      message: no host network\n      deny: {conditions: {any: [{key: '{{ request.object.spec.hostNetwork }}', operator: Equals, value: true}]}}\n",
     )
     .unwrap();
     std::fs::write(pols.join("README.md"), "not a manifest").unwrap();
@@ -1482,7 +1482,7 @@ fn apply_reads_directories_and_stdin_and_writes_a_policy_report() {
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("spec.rules[0].validate.pattern: not supported"),
+        text(&out).contains("spec.rules[0].validate.deny: not supported"),
         "{}",
         text(&out)
     );
@@ -1519,7 +1519,7 @@ fn apply_reads_directories_and_stdin_and_writes_a_policy_report() {
         by("no-latest")["message"]
             .as_str()
             .unwrap()
-            .starts_with("spec.rules[0].validate.pattern: not supported"),
+            .starts_with("spec.rules[0].validate.deny: not supported"),
         "{report}"
     );
 }

@@ -338,6 +338,12 @@ impl PolicySet {
                         r.verify_images
                             .iter()
                             .any(|vi| vi.action(&p.spec) == FailureAction::Enforce)
+                            || r.validate.as_ref().is_some_and(|v| {
+                                match v.failure_action.as_deref() {
+                                    Some(a) => matches!(a, "Enforce" | "enforce"),
+                                    None => p.spec.enforce(),
+                                }
+                            })
                     })
             })
     }
@@ -616,6 +622,25 @@ pub fn apply(
                 });
                 continue;
             }
+            if let Some(v) = &rule.validate {
+                let enforce = match v.failure_action.as_deref() {
+                    Some(a) => matches!(a, "Enforce" | "enforce"),
+                    None => policy.spec.enforce(),
+                };
+                let (mut status, message) = validate_patterns(v, &rule_name, resource);
+                if status == Status::Fail && !enforce && options.audit_warn {
+                    status = Status::Warn;
+                }
+                report.results.push(RuleResult {
+                    policy: policy.name.clone(),
+                    rule: rule_name,
+                    status,
+                    message,
+                    enforce,
+                    evidence: Vec::new(),
+                });
+                continue;
+            }
             if rule.verify_images.is_empty() {
                 continue;
             }
@@ -798,6 +823,98 @@ fn combine(outcomes: &[Outcome]) -> (Status, String) {
     } else {
         (Status::Skip, skips)
     }
+}
+
+/// `validate.pattern` / `anyPattern` on `resource`, with Kyverno's messages
+/// (`K:pkg/engine/handlers/validation/validate_resource.go`, `validatePatterns`,
+/// `buildErrorMessage`). Under autogen the Pod pattern is placed where the controller keeps
+/// its pod template (`K:pkg/autogen/v1/rule.go`).
+fn validate_patterns(
+    v: &crate::kyverno::Validation,
+    rule: &str,
+    resource: &Resource,
+) -> (Status, String) {
+    let wrap = |p: &Value| -> Value {
+        if rule.starts_with("autogen-cronjob-") {
+            json!({"spec": {"jobTemplate": {"spec": {"template": p}}}})
+        } else if rule.starts_with("autogen-") {
+            json!({"spec": {"template": p}})
+        } else {
+            p.clone()
+        }
+    };
+    let context = json!({"request": {"object": resource.object, "operation": resource.operation}});
+    let message =
+        v.message
+            .as_ref()
+            .map(|m| match substitute(&Value::String(m.clone()), &context) {
+                Ok(Value::String(s)) => Ok(s),
+                _ => Err(()),
+            });
+    let build = |detail: Result<&str, &str>| -> String {
+        match (&message, detail) {
+            (None, Ok(path)) => format!("validation error: rule {rule} failed at path {path}"),
+            (None, Err(e)) => format!("validation error: rule {rule} execution error: {e}"),
+            (Some(Err(())), Ok(_) | Err(_)) => format!(
+                "validation error: variables substitution error in rule {rule} execution error: message"
+            ),
+            (Some(Ok(m)), detail) => {
+                let m = if m.ends_with('.') {
+                    m.clone()
+                } else {
+                    format!("{m}.")
+                };
+                match detail {
+                    Ok(path) => format!("validation error: {m} rule {rule} failed at path {path}"),
+                    Err(e) => format!("validation error: {m} rule {rule} execution error: {e}"),
+                }
+            }
+        }
+    };
+    if let Some(p) = &v.pattern {
+        return match crate::pattern::match_pattern(&resource.object, &wrap(p)) {
+            Ok(()) => (Status::Pass, format!("validation rule '{rule}' passed.")),
+            Err(e) if e.skip => (Status::Skip, e.message),
+            Err(e) if e.path.is_empty() => (Status::Error, build(Err(&e.message))),
+            Err(e) => (Status::Fail, build(Ok(&e.path))),
+        };
+    }
+    let Some(Value::Array(patterns)) = &v.any_pattern else {
+        return (
+            Status::Error,
+            "failed to deserialize anyPattern, expected type array".into(),
+        );
+    };
+    let mut failed = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, p) in patterns.iter().enumerate() {
+        match crate::pattern::match_pattern(&resource.object, &wrap(p)) {
+            Ok(()) => {
+                return (
+                    Status::Pass,
+                    format!("validation rule '{rule}' anyPattern[{i}] passed."),
+                );
+            }
+            Err(e) if e.skip => skipped.push(format!("rule {rule}[{i}] skipped: {}", e.message)),
+            Err(e) if e.path.is_empty() => {
+                failed.push(format!("rule {rule}[{i}] failed: {}", e.message));
+            }
+            Err(e) => failed.push(format!("rule {rule}[{i}] failed at path {}", e.path)),
+        }
+    }
+    if failed.is_empty() && !skipped.is_empty() {
+        return (Status::Skip, skipped.join(" "));
+    }
+    let errs = failed.join(" ");
+    let text = match &message {
+        None => format!("validation error: {errs}"),
+        Some(Ok(m)) if m.ends_with('.') => format!("validation error: {m} {errs}"),
+        Some(Ok(m)) => format!("validation error: {m}. {errs}"),
+        Some(Err(())) => format!(
+            "validation error: variables substitution error in rule {rule} execution error: {errs}"
+        ),
+    };
+    (Status::Fail, text)
 }
 
 fn imageless_message(imageless: &[(String, String)]) -> String {

@@ -1138,13 +1138,52 @@ fn rule_unsupported(rule: &Rule, rp: &str) -> Vec<Problem> {
     }
     if let Some(v) = &rule.validate {
         let checks = v.checks();
-        let first = checks.first().copied().unwrap_or("");
-        let path = if first.is_empty() {
-            format!("{rp}.validate")
-        } else {
-            format!("{rp}.validate.{first}")
-        };
-        push(path, "validate rules are not evaluated by vouch");
+        match checks.as_slice() {
+            // pattern and anyPattern are evaluated ([`crate::pattern`]) within its subset.
+            ["pattern"] | ["anyPattern"] => {
+                if !v.failure_action_overrides.is_empty() {
+                    push(
+                        format!("{rp}.validate.failureActionOverrides"),
+                        "per-namespace failure actions",
+                    );
+                }
+                let mut found = Vec::new();
+                if let Some(p) = &v.pattern {
+                    crate::pattern::unsupported(p, &format!("{rp}.validate.pattern"), &mut found);
+                }
+                match &v.any_pattern {
+                    Some(Value::Array(list)) => {
+                        for (i, p) in list.iter().enumerate() {
+                            crate::pattern::unsupported(
+                                p,
+                                &format!("{rp}.validate.anyPattern[{i}]"),
+                                &mut found,
+                            );
+                        }
+                    }
+                    Some(_) => found.push((
+                        format!("{rp}.validate.anyPattern"),
+                        "anyPattern that is not a list".into(),
+                    )),
+                    None => {}
+                }
+                for (path, what) in found {
+                    push(path, &what);
+                }
+            }
+            _ => {
+                let first = checks.first().copied().unwrap_or("");
+                let path = if first.is_empty() {
+                    format!("{rp}.validate")
+                } else {
+                    format!("{rp}.validate.{first}")
+                };
+                push(
+                    path,
+                    "validate rules other than pattern and anyPattern are not evaluated by vouch",
+                );
+            }
+        }
     }
     for (block, m) in std::iter::once(("match", Some(&rule.match_)))
         .chain(std::iter::once(("exclude", rule.exclude.as_ref())))

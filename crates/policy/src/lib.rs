@@ -32,6 +32,7 @@ mod error;
 pub mod eval;
 pub mod image;
 pub mod kyverno;
+pub mod pattern;
 pub mod resource;
 mod sigstore;
 pub mod strict;

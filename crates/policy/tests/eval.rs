@@ -464,8 +464,8 @@ spec:
   - name: no-latest
     match: {any: [{resources: {kinds: [Pod]}}]}
     validate:
-      message: "no latest"
-      pattern: {spec: {containers: [{image: "!*:latest"}]}}
+      message: "no host network"
+      deny: {conditions: {any: [{key: "{{ request.object.spec.hostNetwork }}", operator: Equals, value: true}]}}
   - name: signed
     match: {any: [{resources: {kinds: [Pod]}}]}
     verifyImages:
@@ -479,7 +479,7 @@ spec:
     let set = docs.policy_set();
     let refused = set.validate();
     assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!(refused[0].1[0].path, "spec.rules[0].validate.pattern");
+    assert_eq!(refused[0].1[0].path, "spec.rules[0].validate.deny");
     assert!(refused[0].1[0].message.starts_with("not supported:"));
     assert!(set.validate_with(true).is_empty());
     let r = run(
@@ -498,7 +498,7 @@ spec:
     assert!(
         got[0]
             .2
-            .starts_with("spec.rules[0].validate.pattern: not supported:"),
+            .starts_with("spec.rules[0].validate.deny: not supported:"),
         "{got:?}"
     );
     assert_eq!(
@@ -648,4 +648,105 @@ fn selectors_and_operations_select_resources() {
     assert!(!applies(&update_only, &pod), "apply evaluates CREATE");
     pod.operation = "UPDATE".into();
     assert!(applies(&update_only, &pod));
+}
+
+/// Issue 16 item 2: `validate.pattern` and `anyPattern` are evaluated, with Kyverno's
+/// messages (`validate_resource.go`), on Pods and, through autogen, on the pod templates of
+/// Deployments and CronJobs (Kyverno's `disallow-latest-tag` policy from its documentation).
+#[test]
+fn validate_patterns_with_autogen() {
+    let yaml = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: disallow-latest-tag}
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: validate-image-tag
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: "Using a mutable image tag e.g. 'latest' is not allowed."
+      pattern:
+        spec:
+          containers:
+          - image: "!*:latest"
+  - name: require-run-as-non-root
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: "Running as root is not allowed."
+      anyPattern:
+      - spec: {securityContext: {runAsNonRoot: true}}
+      - spec: {containers: [{securityContext: {runAsNonRoot: true}}]}
+"#;
+    let template = |image: &str, non_root: bool| {
+        json!({"spec": {"securityContext": {"runAsNonRoot": non_root},
+            "containers": [{"name": "a", "image": "nginx:1.25"}, {"name": "b", "image": image}]}})
+    };
+    let results = |r: &Resource| {
+        run(yaml, r, &Fake::default(), Options::default())
+            .results
+            .into_iter()
+            .map(|x| (x.rule, x.status, x.message))
+            .collect::<Vec<_>>()
+    };
+    let pod = |image: &str, non_root: bool| {
+        let mut o = template(image, non_root);
+        o["kind"] = json!("Pod");
+        o["metadata"] = json!({"name": "p"});
+        Resource::from_value(o)
+    };
+    let got = results(&pod("nginx:1.25", true));
+    assert_eq!(
+        got,
+        [
+            (
+                "validate-image-tag".to_owned(),
+                Status::Pass,
+                "validation rule 'validate-image-tag' passed.".to_owned()
+            ),
+            (
+                "require-run-as-non-root".to_owned(),
+                Status::Pass,
+                "validation rule 'require-run-as-non-root' anyPattern[0] passed.".to_owned()
+            ),
+        ]
+    );
+    let got = results(&pod("nginx:latest", false));
+    assert_eq!(got[0].1, Status::Fail);
+    assert_eq!(
+        got[0].2,
+        "validation error: Using a mutable image tag e.g. 'latest' is not allowed. rule validate-image-tag failed at path /spec/containers/1/image/"
+    );
+    assert_eq!(got[1].1, Status::Fail);
+    assert_eq!(
+        got[1].2,
+        "validation error: Running as root is not allowed. rule require-run-as-non-root[0] failed at path /spec/securityContext/runAsNonRoot/ rule require-run-as-non-root[1] failed at path /spec/containers/0/securityContext/"
+    );
+    let deployment = Resource::from_value(json!({"kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"template": template("nginx:latest", true)}}));
+    let got = results(&deployment);
+    assert_eq!(got[0].0, "autogen-validate-image-tag");
+    assert_eq!(
+        got[0].2,
+        "validation error: Using a mutable image tag e.g. 'latest' is not allowed. rule autogen-validate-image-tag failed at path /spec/template/spec/containers/1/image/"
+    );
+    assert_eq!(
+        got[1],
+        (
+            "autogen-require-run-as-non-root".to_owned(),
+            Status::Pass,
+            "validation rule 'autogen-require-run-as-non-root' anyPattern[0] passed.".to_owned()
+        )
+    );
+    let cronjob = Resource::from_value(json!({"kind": "CronJob", "metadata": {"name": "c"},
+        "spec": {"jobTemplate": {"spec": {"template": template("nginx:latest", true)}}}}));
+    let got = results(&cronjob);
+    assert_eq!(got[0].0, "autogen-cronjob-validate-image-tag");
+    assert!(
+        got[0]
+            .2
+            .ends_with("failed at path /spec/jobTemplate/spec/template/spec/containers/1/image/"),
+        "{got:?}"
+    );
+    let r = run(yaml, &cronjob, &Fake::default(), Options::default());
+    assert!(r.blocked());
 }

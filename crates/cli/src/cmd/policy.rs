@@ -28,11 +28,13 @@ subjectRegExp/issuerRegExp) entries, rekor.ignoreTlog and ctlog.ignoreSCT, attes
 type and conditions, mutateDigest, verifyDigest, failureAction Enforce/Audit, match/exclude on
 kinds and namespaces. Rules matching only Pods also apply to the pod templates of Deployments,
 ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs (Kyverno autogen: autogen-<rule>,
-autogen-cronjob-<rule>). Policies are read strictly: an unknown field is refused with its path
+autogen-cronjob-<rule>). validate rules with pattern or anyPattern are evaluated as Kyverno
+does (anchors (k), =(k), X(k), ^(k); wildcards, !, |, &), with Kyverno's messages and
+autogen. Policies are read strictly: an unknown field is refused with its path
 and the nearest known name (`spec.rules[0].verifyImages[0].atestors: unknown field, did you
 mean attestors?`), and a mistake Kyverno rejects is reported with its field path. A feature
-vouch does not evaluate (validate/mutate/generate rules, preconditions, namespaceSelector, KMS keys,
-certificate attestors, ...) refuses to load with `not supported: <path>`; with
+vouch does not evaluate (validate deny/foreach/cel/podSecurity, mutate and generate rules,
+preconditions, namespaceSelector, KMS keys, certificate attestors, ...) refuses to load with `not supported: <path>`; with
 --ignore-unsupported the rules using one are reported as `skip` with the reason.
 
 Trust per attestor, as Kyverno: keyless.roots (PEM CA chain), rekor.pubkey and ctlog.pubkey
