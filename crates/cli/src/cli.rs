@@ -187,6 +187,9 @@ pub(crate) enum Command {
     /// Create a private Sigstore instance: keys and trust files for CA, log and clients.
     #[command(subcommand)]
     Instance(crate::cmd::instance::InstanceCommand),
+    /// Create and run an RFC 3161 timestamp authority (sigstore timestamp-authority's API).
+    #[command(subcommand)]
+    Tsa(crate::cmd::tsa::TsaCommand),
     /// Evaluate Kyverno verifyImages admission policies against resources, offline (exit 3 on violations).
     #[command(subcommand)]
     Policy(crate::cmd::policy::PolicyCommand),

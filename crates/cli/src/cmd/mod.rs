@@ -16,6 +16,7 @@ pub(crate) mod sbom;
 pub(crate) mod scan;
 pub(crate) mod sign;
 pub(crate) mod tlog;
+pub(crate) mod tsa;
 pub(crate) mod verify;
 
 use std::process::ExitCode;
@@ -59,6 +60,7 @@ pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Ca(c) => ca::run(c, ctx),
         Command::Oidc(c) => ca::run_oidc(c, ctx),
         Command::Instance(c) => instance::run(c, ctx),
+        Command::Tsa(c) => tsa::run(c, ctx),
         Command::Policy(c) => policy::run(c, ctx),
         Command::Admission(c) => admission::run(c, ctx),
         Command::Completions(a) => meta::completions(&a),
