@@ -583,3 +583,220 @@ ci-issuer-metadata:
         .to_string();
     assert!(err.contains("configured twice"), "{err}");
 }
+
+/// Fulcio's `TestPrincipalFromIDToken`/`TestEmbed` tables of the email, username, uri, spiffe
+/// and kubernetes principals, with their issuer URLs: PyJWT mints the tokens, the CA verifies
+/// them under the Python issuer's JWKS pinned for those URLs.
+#[test]
+fn fulcio_principal_tables_for_every_type() {
+    let py = PyIssuer::start();
+    let jwks: Value = serde_json::from_str(
+        &py.agent
+            .get(&format!("{}/jwks", py.url("any")))
+            .call()
+            .expect("jwks")
+            .body_mut()
+            .read_to_string()
+            .expect("body"),
+    )
+    .expect("json");
+    let config = br#"{"OIDCIssuers": {
+      "https://iss.example.com": {"ClientID": "sigstore", "Type": "email"},
+      "https://accounts.example.com": {"ClientID": "sigstore", "Type": "username",
+                                       "SubjectDomain": "example.com"},
+      "https://uri.example.com": {"ClientID": "sigstore", "Type": "uri",
+                                  "SubjectDomain": "https://example.com"},
+      "https://issuer.example.com": {"ClientID": "sigstore", "Type": "spiffe",
+                                     "SPIFFETrustDomain": "example.com"},
+      "https://k8s.example.com": {"ClientID": "sigstore", "Type": "kubernetes"},
+      "https://agent.buildkite.com": {"ClientID": "sigstore", "Type": "ci-provider",
+                                      "CIProvider": "buildkite-job"}}}"#;
+    let issuers = IssuerSet::from_fulcio_config(config).expect("config");
+    let limits = Limits::default();
+    let client = vouch_http::Client::new(&vouch_http::ClientConfig::default()).expect("client");
+    let mut keys = vouch_ca::oidc::KeyCache::new(client, limits);
+    for iss in [
+        "https://iss.example.com",
+        "https://accounts.example.com",
+        "https://uri.example.com",
+        "https://issuer.example.com",
+        "https://k8s.example.com",
+        "https://agent.buildkite.com",
+    ] {
+        keys.pin(
+            iss,
+            vouch_ca::oidc::IssuerKeys::from_jwks(&jwks).expect("keys"),
+        );
+    }
+    let service = CaService {
+        ca: CertificateAuthority::generate("vouch test").expect("CA"),
+        tokens: TokenVerifier::with_keys(issuers, keys, limits),
+        limits,
+    };
+    let token = |iss: &str, sub: &str, extra: Value| {
+        let mut c = json!({"iss": iss, "sub": sub, "aud": "sigstore", "iat": now(),
+                           "exp": now() + 300});
+        for (k, v) in extra.as_object().expect("object") {
+            c[k] = v.clone();
+        }
+        py.mint("rsa", &c)
+    };
+    // (issuer, sub, extra claims, principal name, SAN) that Fulcio accepts.
+    let accepted: &[(&str, &str, Value, &str, &str)] = &[
+        (
+            "https://iss.example.com",
+            "doesntmatter",
+            json!({"email": "alice@example.com", "email_verified": true}),
+            "alice@example.com",
+            "alice@example.com",
+        ),
+        (
+            "https://accounts.example.com",
+            "alice",
+            json!({}),
+            "alice",
+            "alice!example.com",
+        ),
+        (
+            "https://uri.example.com",
+            "https://example.com/users/1",
+            json!({}),
+            "https://example.com/users/1",
+            "https://example.com/users/1",
+        ),
+        (
+            "https://issuer.example.com",
+            "spiffe://example.com/foo/bar",
+            json!({}),
+            "spiffe://example.com/foo/bar",
+            "spiffe://example.com/foo/bar",
+        ),
+        (
+            "https://k8s.example.com",
+            "system:serviceaccount:foo:baz",
+            json!({"kubernetes.io": {"namespace": "foo", "pod": {"name": "bar", "uid": "1"},
+                                     "serviceaccount": {"name": "baz", "uid": "2"}}}),
+            "system:serviceaccount:foo:baz",
+            "https://kubernetes.io/namespaces/foo/serviceaccounts/baz",
+        ),
+        (
+            "https://agent.buildkite.com",
+            "organization:acme-inc:pipeline:bash-example:ref:refs/heads/main",
+            json!({"organization_slug": "acme-inc", "pipeline_slug": "bash-example",
+                   "build_number": 1, "job_id": "j1", "runner_environment": "buildkite-hosted",
+                   "build_commit": "c0ffee", "build_source": "ui"}),
+            "organization:acme-inc:pipeline:bash-example:ref:refs/heads/main",
+            "https://buildkite.com/acme-inc/bash-example",
+        ),
+    ];
+    for (iss, sub, extra, name, san) in accepted {
+        let id = identity(&service, &token(iss, sub, extra.clone()), name);
+        assert_eq!(id.subject_alternative_names, [*san], "{iss}");
+        assert_eq!(id.issuer.as_deref(), Some(*iss), "{iss}");
+        assert_eq!(
+            id.extensions
+                .get("1.3.6.1.4.1.57264.1.1")
+                .map(String::as_str),
+            Some(*iss),
+            "{iss}: deprecated issuer extension"
+        );
+        assert_eq!(
+            id.extensions
+                .get("1.3.6.1.4.1.57264.1.24")
+                .map(String::as_str),
+            Some(*sub),
+            "{iss}: token subject extension"
+        );
+    }
+    // The Buildkite metadata's extensions (Fulcio's config.yaml templates).
+    let bk = identity(
+        &service,
+        &token(accepted[5].0, accepted[5].1, accepted[5].2.clone()),
+        accepted[5].3,
+    );
+    for (arc, value) in [
+        (11, "buildkite-hosted"),
+        (13, "c0ffee"),
+        (20, "ui"),
+        (
+            21,
+            "https://buildkite.com/acme-inc/bash-example/builds/1#j1",
+        ),
+    ] {
+        let oid = format!("1.3.6.1.4.1.57264.1.{arc}");
+        assert_eq!(
+            bk.extensions.get(&oid).map(String::as_str),
+            Some(value),
+            "{oid}"
+        );
+    }
+
+    // Fulcio's error rows.
+    let refused_rows: &[(&str, &str, Value, &str)] = &[
+        ("https://accounts.example.com", "alice!", json!({}), "!"),
+        (
+            "https://accounts.example.com",
+            "alice@example.com",
+            json!({}),
+            "email",
+        ),
+        (
+            "https://uri.example.com",
+            "user@example.com",
+            json!({}),
+            "email",
+        ),
+        (
+            "https://uri.example.com",
+            "https://notexample.com/users/1",
+            json!({}),
+            "hostname",
+        ),
+        (
+            "https://uri.example.com",
+            "http://example.com/users/1",
+            json!({}),
+            "scheme",
+        ),
+        (
+            "https://uri.example.com",
+            "not\n#a#uri",
+            json!({}),
+            "not a URI",
+        ),
+        (
+            "https://issuer.example.com",
+            "spiffe://foo.example.com/foo/bar",
+            json!({}),
+            "trust domain",
+        ),
+        (
+            "https://issuer.example.com",
+            "not-a-spiffe-id",
+            json!({}),
+            "invalid spiffe ID",
+        ),
+        (
+            "https://iss.example.com",
+            "x",
+            json!({"email": "alice@example.com", "email_verified": false}),
+            "email_verified",
+        ),
+        (
+            "https://iss.example.com",
+            "x",
+            json!({"email": "not-an-email", "email_verified": true}),
+            "not valid",
+        ),
+        (
+            "https://notaccounts.example.com",
+            "alice",
+            json!({}),
+            "not configured",
+        ),
+    ];
+    for (iss, sub, extra, reason) in refused_rows {
+        let message = refused(&service, &token(iss, sub, extra.clone()), sub);
+        assert!(message.contains(reason), "{iss} {sub:?}: {message}");
+    }
+}
