@@ -1,7 +1,8 @@
 //! `vouch-bench keyless`: certificate issuance of a private instance over loopback HTTP
 //! (requests per second, p50/p99 latency), and the wall time of a whole keyless `vouch sign`
 //! of an image (token from the dev issuer, certificate, signature, log upload, registry push).
-//! Targets from issue 7: issuance p99 < 20 ms, keyless sign < 300 ms.
+//! Targets from issue 7: issuance p99 < 20 ms, keyless sign < 300 ms. The dev issuer signs RS256
+//! (like GitHub), so issuance includes an RSA-2048 token verification (JWKS cached).
 
 use std::time::Instant;
 
@@ -37,7 +38,7 @@ pub(crate) fn run(requests: usize, threads: usize, runs: usize) -> anyhow::Resul
             .send(&body[..])?;
         let status = response.status().as_u16();
         let _ = response.body_mut().read_to_vec()?;
-        if status != 201 {
+        if status != 200 {
             bail!("CA answered HTTP {status}");
         }
         Ok(started.elapsed().as_secs_f64() * 1000.0)
