@@ -97,6 +97,71 @@ pub fn join(exprs: &[String]) -> Option<String> {
     }
 }
 
+/// Turns `FAMILY-V-only` into `FAMILY-V-or-later` in `exprs` where `text` grants version V
+/// "or (at your option) any later version" (the FSF's recommended notice, GPL §14 /
+/// LGPL-2.1 §13 / LGPL-3 §6): a licence name alone ("GPL", `common-licenses/GPL-2`) says
+/// nothing about later versions, the grant does. The family is the licence named before
+/// the grant: Lesser or Library GPL, Affero GPL, else the GPL.
+pub fn apply_or_later(exprs: &mut [String], text: &str) {
+    let flat: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    let mut later: Vec<String> = Vec::new();
+    for (i, _) in flat.match_indices("any later version") {
+        let before = &flat[..i];
+        // "... version 2 of the License, or (at your option) any later version".
+        let Some(v) = before.rfind("version ") else {
+            continue;
+        };
+        if i - v > 60 {
+            continue;
+        }
+        let num: String = before[v + 8..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let num = num.trim_end_matches('.');
+        if num.is_empty() {
+            continue;
+        }
+        let context = &before[before[..v].len().saturating_sub(400)..v];
+        let family = if context.contains("lesser general public")
+            || context.contains("library general public")
+        {
+            "LGPL"
+        } else if context.contains("affero") {
+            "AGPL"
+        } else if context.contains("general public licen") {
+            "GPL"
+        } else {
+            continue;
+        };
+        let version = if num.contains('.') {
+            num.to_owned()
+        } else {
+            format!("{num}.0")
+        };
+        later.push(format!("{family}-{version}"));
+    }
+    for e in exprs.iter_mut() {
+        let rewritten: Vec<String> = e
+            .split(' ')
+            .map(|tok| {
+                let bare = tok.trim_matches(|c| c == '(' || c == ')');
+                match bare.strip_suffix("-only") {
+                    Some(id) if later.iter().any(|l| l == id) => {
+                        tok.replace(bare, &format!("{id}-or-later"))
+                    }
+                    _ => tok.to_owned(),
+                }
+            })
+            .collect();
+        *e = rewritten.join(" ");
+    }
+}
+
 /// Whether `expr` is a valid strict SPDX expression.
 pub fn is_spdx(expr: &str) -> bool {
     spdx::Expression::parse(expr).is_ok()

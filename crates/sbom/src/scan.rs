@@ -20,7 +20,8 @@ pub enum Scope {
     #[default]
     Squashed,
     /// Every layer's files as that layer left them, deleted and overwritten ones
-    /// included: a package appears once for each layer that wrote its evidence.
+    /// included: a package appears once, with a location for each layer that wrote its
+    /// evidence.
     AllLayers,
 }
 
@@ -92,12 +93,25 @@ pub fn generate(input: &str, options: &Options) -> Result<Sbom> {
         layers,
         supplier,
     };
+    let mut warnings = Vec::new();
+    if src.supplier.is_none() {
+        // NTIA's minimum elements want a supplier for every component, the image's own
+        // included; ntia-conformance-checker fails a document without one.
+        warnings.push(crate::model::Warning {
+            cataloger: "ntia-minimum-elements".into(),
+            path: input.to_owned(),
+            message: "the image component has no supplier name: the image config has no \
+                      org.opencontainers.image.vendor or org.opencontainers.image.authors \
+                      label; give one with --supplier"
+                .into(),
+        });
+    }
     let mut sbom = Sbom {
         source: src,
         distro: None,
         packages: Vec::new(),
         relationships: Vec::new(),
-        warnings: Vec::new(),
+        warnings,
     };
     match options.scope {
         Scope::Squashed => {
@@ -116,10 +130,58 @@ pub fn generate(input: &str, options: &Options) -> Result<Sbom> {
                 }
                 catalog_into(&mut sbom, &fs, &catalogers, SourceKind::Image, Some(i));
             }
+            merge_layers(&mut sbom);
         }
     }
     finish(&mut sbom);
     Ok(sbom)
+}
+
+/// One package per identity across layers: the all-layers scope catalogs each layer's
+/// evidence, so a package that several layers wrote (a dpkg database rewritten by every
+/// `apt-get install`) is found once per layer. As syft does, it is reported once, with
+/// every location, attributed to the lowest layer that has it; relationships follow it.
+fn merge_layers(sbom: &mut Sbom) {
+    let mut keep: Vec<Package> = Vec::with_capacity(sbom.packages.len());
+    let mut by_identity: std::collections::HashMap<
+        (PackageType, String, String, Option<String>),
+        usize,
+    > = std::collections::HashMap::new();
+    let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for p in std::mem::take(&mut sbom.packages) {
+        let key = (p.kind, p.name.clone(), p.version.clone(), p.purl.clone());
+        match by_identity.get(&key) {
+            Some(&i) => {
+                let kept = &mut keep[i];
+                renamed.insert(p.id.clone(), kept.id.clone());
+                for l in p.locations {
+                    if !kept.locations.contains(&l) {
+                        kept.locations.push(l);
+                    }
+                }
+                kept.files.extend(p.files);
+                kept.files.sort();
+                kept.files.dedup();
+                kept.layer = match (kept.layer, p.layer) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => {
+                by_identity.insert(key, keep.len());
+                keep.push(p);
+            }
+        }
+    }
+    sbom.packages = keep;
+    for r in &mut sbom.relationships {
+        if let Some(n) = renamed.get(&r.from) {
+            r.from.clone_from(n);
+        }
+        if let Some(n) = renamed.get(&r.to) {
+            r.to.clone_from(n);
+        }
+    }
 }
 
 /// Squashes `layers`, reading each blob (and verifying its digest) on a thread of its own

@@ -276,3 +276,61 @@ fn reads_syft_documents() {
         );
     }
 }
+
+/// NTIA by default: an image whose config carries `org.opencontainers.image.vendor` gives
+/// an SPDX document ntia-conformance-checker accepts with no options, and no warning; the
+/// same image without the label gives a warning naming the missing element, and the
+/// checker refuses that document.
+#[test]
+fn image_supplier_from_labels_or_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    debian_base(&base, Some(20));
+    let base_s = base.display().to_string();
+    for (tag, labels) in [
+        (
+            "labelled",
+            &[("org.opencontainers.image.vendor", "Example Corp")][..],
+        ),
+        ("unlabelled", &[][..]),
+    ] {
+        let layout = image(tmp.path(), tag, &[&[(&base_s, "/")]], labels);
+        let sbom = vouch(&format!("oci:{}:{tag}", layout.display()));
+        let spdx = tmp.path().join(format!("{tag}.spdx.json"));
+        std::fs::write(
+            &spdx,
+            format::encode_with(&sbom, Format::SpdxJson, &stamp()).unwrap(),
+        )
+        .unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/validate.py");
+        let ntia = Command::new(venv_tool("python3"))
+            .arg(&script)
+            .arg("ntia")
+            .arg(&spdx)
+            .output()
+            .unwrap();
+        if labels.is_empty() {
+            assert!(
+                sbom.warnings
+                    .iter()
+                    .any(|w| w.cataloger == "ntia-minimum-elements"
+                        && w.message.contains("no supplier")
+                        && w.message.contains("org.opencontainers.image.vendor")),
+                "{:#?}",
+                sbom.warnings
+            );
+            assert!(!ntia.status.success(), "the checker must refuse it too");
+        } else {
+            assert!(sbom.warnings.is_empty(), "{:#?}", sbom.warnings);
+            assert_eq!(
+                sbom.source.supplier,
+                Some(Supplier::Organization("Example Corp".into()))
+            );
+            assert!(
+                ntia.status.success(),
+                "{}",
+                String::from_utf8_lossy(&ntia.stdout)
+            );
+        }
+    }
+}

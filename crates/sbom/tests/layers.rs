@@ -175,7 +175,25 @@ fn squashed_and_all_layers() {
             .iter()
             .any(|p| p.name == na && p.version == "0.0.1-old" && p.layer == Some(0))
     );
-    assert_eq!(count(&nb), 2, "listed by both layers' status files");
+    assert_eq!(
+        count(&nb),
+        1,
+        "one package, though both layers' status files list it"
+    );
+    let b_pkg = all.packages.iter().find(|p| p.name == nb).unwrap();
+    let status_layers: Vec<Option<usize>> = b_pkg
+        .locations
+        .iter()
+        .filter(|l| l.path == "/var/lib/dpkg/status")
+        .map(|l| l.layer)
+        .collect();
+    assert_eq!(
+        status_layers,
+        vec![Some(0), Some(1)],
+        "the status file of each layer that wrote it: {:?}",
+        b_pkg.locations
+    );
+    assert_eq!(b_pkg.layer, Some(0), "attributed to the lowest layer");
     assert_eq!(count("gone"), 1, "present in layer 0 though deleted later");
     assert_eq!(count("left-pad"), 1);
 }
@@ -221,7 +239,7 @@ fn spilled_package_survives_later_whiteouts() {
             tmp.path(),
             &tag,
             &[&[(&l0, "/")], &[("-", "/aaa"), (&l1, "/")]],
-            &[],
+            &[("org.opencontainers.image.vendor", "vouch tests")],
         );
         let sbom = generate(&format!("oci:{}:{tag}", layout.display()), Scope::Squashed);
         let python: Vec<(&str, &str, Option<usize>)> = sbom

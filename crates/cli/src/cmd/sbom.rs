@@ -47,7 +47,8 @@ pub(crate) struct SbomArgs {
 pub(crate) enum ScopeArg {
     /// What a container of the image sees.
     Squashed,
-    /// Every layer's files, deleted and overwritten ones included.
+    /// Every layer's files, deleted and overwritten ones included: one entry per package,
+    /// with a location in each layer that wrote it.
     AllLayers,
 }
 

@@ -278,6 +278,10 @@ fn copyright_licenses(text: &str) -> Vec<String> {
             add(p, &mut out);
         }
     }
+    // A bare "GPL" (or a common-licenses file name without "+") says no version range; the
+    // licence grant in the text does ("either version 2 of the License, or (at your
+    // option) any later version").
+    crate::license::apply_or_later(&mut out, text);
     out
 }
 
@@ -298,6 +302,19 @@ fn common_license_refs(line: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn or_later_from_the_grant() {
+        let text = "Copyright (C) 1995-2011 Software in the Public Interest.\n\nThis program is free software; you can redistribute it and/or modify\nit under the terms of the GNU General Public License as published by\nthe Free Software Foundation; either version 2 of the License, or\n(at your option) any later version.\n\nOn Debian systems, the complete text of the GNU General\nPublic License can be found in `/usr/share/common-licenses/GPL'.\n";
+        assert_eq!(copyright_licenses(text), vec!["GPL-2.0-or-later"]);
+        let only = "under the terms of the GNU General Public License version 2 as published by the Free Software Foundation.\nSee /usr/share/common-licenses/GPL-2.\n";
+        assert_eq!(copyright_licenses(only), vec!["GPL-2.0-only"]);
+        let lesser = "the GNU Lesser General Public License as published by the Free Software Foundation; either version 2.1 of the License, or (at your option) any later version. /usr/share/common-licenses/LGPL-2.1 and /usr/share/common-licenses/GPL-2\n";
+        assert_eq!(
+            copyright_licenses(lesser),
+            vec!["LGPL-2.1-or-later", "GPL-2.0-only"]
+        );
+    }
 
     #[test]
     fn dependency_lists() {
