@@ -126,6 +126,17 @@ impl NoteVerifier {
         })
     }
 
+    /// The same key selecting signatures by `key_hint` instead of the derived hint. Sigstore
+    /// clients pick a checkpoint's log signature by the first 4 bytes of the log ID the trusted
+    /// root lists, whatever the key type (sigstore-python `Checkpoint.verify`): the SPKI hash
+    /// for Rekor v1, the C2SP key hash for Rekor v2 logs, ECDSA ones included. The hint only
+    /// selects; the signature is still verified with this key.
+    #[must_use]
+    pub fn with_key_hint(mut self, key_hint: KeyHint) -> Self {
+        self.key_hint = key_hint;
+        self
+    }
+
     /// The key name signatures must carry.
     pub fn key_name(&self) -> &str {
         &self.key_name
