@@ -291,6 +291,20 @@ fn cosign_verifies_vouch_key_attestations_of_each_type_in_both_schemes() {
                 ],
             );
         }
+        // Twin: a predicate type nobody attested (cosign checks it for bundles since
+        // GHSA-w6c6-c85g-mmv6, sigstore/cosign#4801).
+        cosign.fails(&strs(&verify("openvex", &public)));
+        fails_with(
+            3,
+            &[
+                "verify-attestation",
+                &image,
+                "--type",
+                "openvex",
+                "--key",
+                &public,
+            ],
+        );
         // Twin: the DSSE signatures flipped.
         let n = match format {
             "legacy" => tamper_legacy(&image, &digest),

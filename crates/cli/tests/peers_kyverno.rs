@@ -32,6 +32,8 @@ use vouch_testkit::RegistryServer;
 /// The seed policy's rule and its autogen twin for pod controllers.
 const RULE: &str = "verify-signature-and-sbom";
 const POLICY: &str = "require-signed-image-and-sbom";
+/// The SPDX SBOM the signed images are attested with.
+const SBOM: &str = "sbom.spdx.json";
 
 fn pod(name: &str, image: &str) -> String {
     format!(
@@ -326,11 +328,11 @@ impl KeyScenario {
         self.dir.path()
     }
 
-    /// Signs and (unless `sbom` is false) attests `image` with `key`, in `format`.
-    fn sign(&self, image: &str, key: &str, sbom: bool, format: &str) {
+    /// Signs and (with an SPDX file of the test data) attests `image` with `key`, in `format`.
+    fn sign(&self, image: &str, key: &str, sbom: Option<&str>, format: &str) {
         ok(&["sign", image, "--key", key, "--signature-format", format]);
-        if sbom {
-            let predicate = data("sbom.spdx.json");
+        if let Some(file) = sbom {
+            let predicate = data(file);
             ok(&[
                 "attest",
                 image,
@@ -358,16 +360,23 @@ impl KeyScenario {
             ("nosbom", "acme/nosbom"),
             ("wrongkey", "acme/wrongkey"),
             ("tampered", "acme/tampered"),
+            ("emptysbom", "acme/emptysbom"),
             ("sandbox", "acme/sandbox/x"),
         ] {
             let (image, digest) = push(host, d, repo, "v1");
             match name {
-                "signed" => self.sign(&image, &self.key, true, "legacy"),
-                "nosbom" => self.sign(&image, &self.key, false, "legacy"),
-                "wrongkey" => self.sign(&image, &self.other_key, true, "legacy"),
+                "signed" => self.sign(&image, &self.key, Some(SBOM), "legacy"),
+                "nosbom" => self.sign(&image, &self.key, None, "legacy"),
+                "wrongkey" => self.sign(&image, &self.other_key, Some(SBOM), "legacy"),
                 "tampered" => {
-                    self.sign(&image, &self.key, true, "legacy");
+                    self.sign(&image, &self.key, Some(SBOM), "legacy");
                     assert_eq!(tamper_legacy(&image, &digest), 2);
+                }
+                // Signed and attested, but the SBOM fails the policy's condition
+                // `length(packages) > 0`.
+                "emptysbom" => {
+                    let sbom = Some("sbom-no-packages.spdx.json");
+                    self.sign(&image, &self.key, sbom, "legacy");
                 }
                 _ => {}
             }
@@ -396,12 +405,18 @@ fn kyverno_apply_and_vouch_agree_on_the_seed_scenario_with_a_key() {
         &v,
         &k,
         &[
-            "signed", "unsigned", "nosbom", "wrongkey", "tampered", "web",
+            "signed",
+            "unsigned",
+            "nosbom",
+            "wrongkey",
+            "tampered",
+            "emptysbom",
+            "web",
         ],
     );
     assert_eq!(v["signed"].0, "pass");
     assert_eq!(v["web"].0, "pass");
-    for name in ["unsigned", "nosbom", "wrongkey", "tampered"] {
+    for name in ["unsigned", "nosbom", "wrongkey", "tampered", "emptysbom"] {
         assert_eq!(v[name].0, "fail", "{name}: {:?}", v[name]);
     }
     // The same reasons: the attestor entry that failed, for the image as written.
@@ -431,6 +446,15 @@ fn kyverno_apply_and_vouch_agree_on_the_seed_scenario_with_a_key() {
             .contains("attestations not found for predicate type https://spdx.dev/Document"),
         "vouch nosbom: {}",
         v["nosbom"].1
+    );
+    // A condition on the SBOM fails (`length(packages) > 0`): the attestation entry that
+    // failed, in both (Kyverno names the image by digest there, vouch as written).
+    let needle = ".attestations[0].attestors[0].entries[0].keys: attestation checks failed for ";
+    assert!(k.said("emptysbom", needle), "kyverno emptysbom:\n{}", k.raw);
+    assert!(
+        v["emptysbom"].1.contains(needle),
+        "vouch: {:?}",
+        v["emptysbom"]
     );
     // Out of scope for the rule: Kyverno reports a skip (skipImageReferences) or nothing
     // (no imageReferences match); vouch the same.
@@ -650,9 +674,9 @@ fn verification_type_decides_the_storage_scheme() {
     let s = KeyScenario::new();
     let (host, d) = (s.registry.host.clone(), s.d().to_owned());
     let (legacy, _) = push(&host, &d, "acme/legacy", "v1");
-    s.sign(&legacy, &s.key, true, "legacy");
+    s.sign(&legacy, &s.key, Some(SBOM), "legacy");
     let (bundle, _) = push(&host, &d, "acme/bundle", "v1");
-    s.sign(&bundle, &s.key, true, "bundle");
+    s.sign(&bundle, &s.key, Some(SBOM), "bundle");
     let resources = d.join("resources.yaml");
     std::fs::write(
         &resources,
