@@ -197,13 +197,12 @@ pub(crate) fn distro_rating(
     kind: vouch_version::EcosystemKind,
 ) -> Option<Rating> {
     use vouch_version::EcosystemKind as K;
-    if let Some(word) = entry
+    if let Some(sev) = entry
         .pointer("/ecosystem_specific/urgency")
         .and_then(Value::as_str)
+        .and_then(Severity::from_word)
     {
-        if let Some(sev) = Severity::from_word(word) {
-            return Some(Rating::word(sev, "Debian urgency"));
-        }
+        return Some(Rating::word(sev, "Debian urgency"));
     }
     for ptr in [
         "/ecosystem_specific/severity",

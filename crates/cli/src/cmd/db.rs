@@ -92,7 +92,7 @@ pub(crate) enum DbCommand {
     /// Example:
     ///   vouch db pull registry.example/security/vulndb:2024-06-01 --key cosign.pub
     #[command(after_help = DB_HELP, verbatim_doc_comment)]
-    Pull(PullArgs),
+    Pull(Box<PullArgs>),
     /// Show the database's sources, advisory counts per ecosystem and age.
     #[command(after_help = DB_HELP)]
     Status(StatusArgs),
