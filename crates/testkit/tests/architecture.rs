@@ -30,8 +30,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["vouch-sign", "vouch-oci", "vouch-http", "vouch-merkle"],
     ),
     ("vouch-build", &["vouch-oci", "vouch-http"]),
-    // layer 3 service: the RFC 3161 timestamp authority; never tlog, ca or policy.
-    ("vouch-tsa", &["vouch-http"]),
+    // layer 3 service: the RFC 3161 timestamp authority; never tlog, ca or policy
+    // (vouch-sign only as a dev-dependency: its verifier checks the tokens).
+    ("vouch-tsa", &["vouch-http", "vouch-sign"]),
     (
         // layer 4 service: the admission webhook; never tlog or ca.
         "vouch-admission",
