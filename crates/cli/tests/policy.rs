@@ -1523,3 +1523,62 @@ fn apply_reads_directories_and_stdin_and_writes_a_policy_report() {
         "{report}"
     );
 }
+
+/// Issue 16 done-when: a corpus of Kyverno test directories (the Kyverno policy library's
+/// pod-security, best-practices and other policies, and the Kyverno CLI's own autogen,
+/// exclude and label-selector cases; see `crates/policy/tests/data/kyverno-tests/README.md`)
+/// passes `vouch policy test` with every result the one Kyverno gives, on Pods and through
+/// autogen on Deployments and CronJobs. A flipped expectation fails, so the run is not
+/// vacuous.
+#[test]
+fn kyverno_corpus_passes_vouch_policy_test() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy/tests/data/kyverno-tests");
+    let out = vouch(&["policy", "test", corpus.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed"], 0);
+    let passed = report["passed"].as_u64().unwrap();
+    assert!(passed >= 700, "{passed}");
+    let rows = report["rows"].as_array().unwrap();
+    let tests: std::collections::BTreeSet<_> =
+        rows.iter().map(|r| r["test"].as_str().unwrap()).collect();
+    assert!(tests.len() >= 40, "{}", tests.len());
+    for kind in ["Pod/", "Deployment/", "CronJob/"] {
+        assert!(
+            rows.iter()
+                .any(|r| r["resource"].as_str().unwrap().starts_with(kind)),
+            "{kind}"
+        );
+    }
+    for result in ["Ok", "Excluded"] {
+        assert!(rows.iter().any(|r| r["reason"] == result), "{result}");
+    }
+
+    // One expectation flipped: that row fails, the rest still pass.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("host-namespaces");
+    let src = corpus.join("kyverno-policies/pod-security__baseline__disallow-host-namespaces");
+    std::fs::create_dir_all(copy.join(".kyverno-test")).unwrap();
+    for f in [
+        "disallow-host-namespaces.yaml",
+        ".kyverno-test/resource.yaml",
+    ] {
+        std::fs::copy(src.join(f), copy.join(f)).unwrap();
+    }
+    let test = std::fs::read_to_string(src.join(".kyverno-test/kyverno-test.yaml")).unwrap();
+    let flipped = test.replacen("result: fail", "result: pass", 1);
+    assert_ne!(flipped, test);
+    std::fs::write(copy.join(".kyverno-test/kyverno-test.yaml"), flipped).unwrap();
+    let out = vouch(&["policy", "test", copy.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["failed"].as_u64().unwrap() >= 1, "{report}");
+    assert!(
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["reason"] == "Want pass, got fail"),
+        "{report}"
+    );
+}

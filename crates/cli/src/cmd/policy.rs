@@ -85,7 +85,9 @@ result pass, fail, skip, warn or error. Policies are loaded and evaluated exactl
 
 Every expected result is one row of the table: Ok when the rule gave that result for that
 resource, `Want X, got Y` when not, `Not found` when the rule did not apply to it (kyverno
-counts an excluded resource as a pass; vouch does not).
+counts an excluded resource as a pass whatever was expected; vouch only when skip was
+expected). A result's rule also matches its autogen copies (autogen-<rule>,
+autogen-cronjob-<rule>), as kyverno's lookupRuleResponses.
 
 Not supported (the test is refused, naming the field): variables/values files, userinfo,
 exceptions, patchedResources, generatedResource and the other non-verifyImages inputs.
@@ -637,7 +639,8 @@ fn test(args: &TestArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         );
         let options = Options {
             phase: vouch_policy::Phase::Mutate,
-            audit_warn: true,
+            // `kyverno test` reports Audit failures as fail.
+            audit_warn: false,
             no_match: NoMatch::Deny,
         };
         let mut reports = Vec::new();
@@ -662,7 +665,14 @@ fn test(args: &TestArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 let got = found.and_then(|rep| {
                     rep.results
                         .iter()
-                        .find(|x| x.policy == r.policy && (r.rule.is_empty() || x.rule == r.rule))
+                        .find(|x| {
+                            // Kyverno's `lookupRuleResponses`: the rule or its autogen copies.
+                            x.policy == r.policy.rsplit('/').next().unwrap_or(&r.policy)
+                                && (r.rule.is_empty()
+                                    || x.rule == r.rule
+                                    || x.rule == format!("autogen-{}", r.rule)
+                                    || x.rule == format!("autogen-cronjob-{}", r.rule))
+                        })
                         .map(|x| (x.status.name(), x.message.clone(), rep))
                 });
                 let (ok, reason, message, resource) = match &got {
@@ -676,9 +686,24 @@ fn test(args: &TestArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                         message.clone(),
                         format!("{}/{}/{}", rep.kind, rep.namespace, rep.name),
                     ),
+                    // The rule did not apply (excluded): kyverno counts that as a pass whatever
+                    // the expectation; vouch only when the expectation is skip.
+                    None if found.is_some() && r.result == "skip" => (
+                        true,
+                        "Excluded".to_owned(),
+                        "the rule does not apply to the resource".to_owned(),
+                        found
+                            .map(|rep| format!("{}/{}/{}", rep.kind, rep.namespace, rep.name))
+                            .unwrap_or_default(),
+                    ),
                     None => (
                         false,
-                        "Not found".to_owned(),
+                        if found.is_some() {
+                            "Excluded"
+                        } else {
+                            "Not found"
+                        }
+                        .to_owned(),
                         "the rule did not apply to the resource, or no such resource".to_owned(),
                         format!("{}/{}", r.kind, res_name),
                     ),
