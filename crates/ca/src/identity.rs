@@ -449,6 +449,7 @@ fn json_path(claims: &Claims, path: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::join_path;
 

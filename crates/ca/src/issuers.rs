@@ -669,6 +669,7 @@ pub(crate) fn valid_trust_domain(domain: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

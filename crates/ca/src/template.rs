@@ -30,8 +30,8 @@ enum Node {
     IfEq {
         left: Expr,
         right: Expr,
-        then: Vec<Node>,
-        otherwise: Vec<Node>,
+        then: Vec<Self>,
+        otherwise: Vec<Self>,
     },
 }
 
@@ -219,6 +219,7 @@ fn render(nodes: &[Node], data: &HashMap<String, String>, out: &mut String) -> R
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
