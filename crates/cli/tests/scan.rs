@@ -640,3 +640,55 @@ fn db_push_and_pull_through_a_registry_with_the_signature_checked() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_ne!(std::fs::read(&pulled).unwrap(), before);
 }
+
+/// A root filesystem of `os_release` with one dpkg package (binary zlib1g from source zlib).
+fn debian_root(dir: &Path, name: &str, os_release: &str, version: &str) -> String {
+    let root = dir.join(name);
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::write(root.join("etc/os-release"), os_release).unwrap();
+    std::fs::write(
+        root.join("var/lib/dpkg/status"),
+        format!(
+            "Package: zlib1g\nStatus: install ok installed\nPriority: required\nSection: libs\n\
+             Maintainer: Mark Brown <broonie@debian.org>\nArchitecture: amd64\n\
+             Multi-Arch: same\nSource: zlib\nVersion: {version}\n\
+             Description: compression library - runtime\n\n"
+        ),
+    )
+    .unwrap();
+    format!("dir:{}", root.display())
+}
+
+#[test]
+fn scanning_a_root_filesystem_rates_os_packages_and_names_distros_without_data() {
+    let (dir, db, _) = os_setup();
+    let bullseye = debian_root(
+        dir.path(),
+        "bullseye",
+        "PRETTY_NAME=\"Debian GNU/Linux 11 (bullseye)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"11\"\nVERSION=\"11 (bullseye)\"\nID=debian\n",
+        "1:1.2.11.dfsg-2+deb11u1",
+    );
+    let out = vouch(&db, &["scan", &bullseye, "--fail-on", "high", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["findings"][0]["id"], "DEBIAN-CVE-2022-37434");
+    assert_eq!(json["findings"][0]["rating"]["severity"], "critical");
+    assert!(json["distros_without_data"].as_array().unwrap().is_empty());
+
+    // Debian 9 (stretch): the database holds nothing for it. Not a silent pass.
+    let stretch = debian_root(
+        dir.path(),
+        "stretch",
+        "PRETTY_NAME=\"Debian GNU/Linux 9 (stretch)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"9\"\nVERSION=\"9 (stretch)\"\nID=debian\n",
+        "1:1.2.8.dfsg-5",
+    );
+    let out = vouch(&db, &["scan", &stretch, "--fail-on", "high"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("of debian-9 were not checked")
+            && stderr(&out).contains("no advisories for Debian:9"),
+        "{}",
+        stderr(&out)
+    );
+}
