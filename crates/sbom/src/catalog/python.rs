@@ -37,6 +37,15 @@ impl Cataloger for Python {
         {
             return Want::Read;
         }
+        // Licence texts, to tell which BSD licence a bare "BSD" means: beside the metadata,
+        // or under `licenses/` (PEP 639).
+        let upper = b.to_ascii_uppercase();
+        if ((d_lower_dist || d_lower_egg)
+            && (upper.starts_with("LICEN") || upper.starts_with("COPYING")))
+            || (ends_with_ci(dir(d), "dist-info") && d.ends_with("/licenses"))
+        {
+            return Want::Read;
+        }
         Want::No
     }
 
@@ -65,6 +74,9 @@ impl Cataloger for Python {
             let mut p = Package::new(PackageType::Python, &name, &version);
             p.locations.push(cx.location(path));
             p.licenses = licenses(&headers);
+            if ambiguous_bsd(&headers) {
+                resolve_bsd(cx, path, &headers, &mut p.licenses);
+            }
             p.homepage = get("Home-page").map(|s| s.trim().to_owned()).or_else(|| {
                 headers
                     .iter()
@@ -184,6 +196,85 @@ fn licenses(headers: &[(String, String)]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether the declared licence is "BSD" without saying which: a `License` of `BSD` or
+/// `BSD License` (which [`crate::license::normalise`] reads as BSD-2-Clause, the SPDX list's
+/// imprecise match), or no `License` at all and the trove classifier
+/// `License :: OSI Approved :: BSD License`.
+fn ambiguous_bsd(headers: &[(String, String)]) -> bool {
+    let get = |k: &str| {
+        headers
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty())
+    };
+    if get("License-Expression").is_some() {
+        return false;
+    }
+    match get("License") {
+        Some(v) => matches!(
+            v.as_str(),
+            "bsd" | "bsd license" | "bsd-style" | "bsd style" | "bsd-like" | "bsd licence"
+        ),
+        None => headers.iter().any(|(h, v)| {
+            h.eq_ignore_ascii_case("Classifier") && v.trim().ends_with(":: BSD License")
+        }),
+    }
+}
+
+/// Replaces an ambiguous BSD with what the package's licence text is: the third clause
+/// ("Neither the name of … may be used to endorse or promote products") makes it
+/// BSD-3-Clause, an advertising clause BSD-4-Clause, the two redistribution conditions
+/// alone BSD-2-Clause. Texts are the `License-File` headers' files, else the metadata
+/// directory's LICENSE/COPYING files. Without a text the declaration stays as it was.
+fn resolve_bsd(
+    cx: &mut Cx<'_>,
+    metadata: &str,
+    headers: &[(String, String)],
+    out: &mut Vec<String>,
+) {
+    let meta_dir = dir(metadata);
+    let mut files: Vec<String> = headers
+        .iter()
+        .filter(|(h, _)| h.eq_ignore_ascii_case("License-File"))
+        .flat_map(|(_, v)| {
+            let v = v.trim();
+            [
+                format!("{meta_dir}/licenses/{v}"),
+                format!("{meta_dir}/{v}"),
+            ]
+        })
+        .collect();
+    files.extend(cx.children(meta_dir).into_iter().filter(|c| {
+        let b = base(c).to_ascii_uppercase();
+        b.starts_with("LICEN") || b.starts_with("COPYING")
+    }));
+    let Some(text) = files
+        .iter()
+        .find(|f| cx.exists(f))
+        .cloned()
+        .and_then(|f| cx.read_text(&f))
+    else {
+        return;
+    };
+    let flat = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    let which = if flat.contains("advertising materials") {
+        "BSD-4-Clause"
+    } else if flat.contains("endorse or promote") {
+        "BSD-3-Clause"
+    } else if flat.contains("redistributions in binary form must reproduce") {
+        "BSD-2-Clause"
+    } else {
+        return;
+    };
+    out.retain(|l| !l.starts_with("BSD-"));
+    out.insert(0, which.to_owned());
 }
 
 /// The trove classifiers whose names are not SPDX names.
