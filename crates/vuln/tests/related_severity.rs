@@ -364,3 +364,106 @@ fn gzipped_nvd_feeds_cvss_v2_and_rejected_or_unparseable_vectors() {
         assert_eq!(f.severity(), Severity::Unknown, "{status}: {:?}", f.rating);
     }
 }
+
+#[test]
+fn rpm_and_apk_distros_match_by_release_binary_and_source() {
+    // Records in the shapes AlmaLinux (ALSA, severity word in the summary), Rocky (RLSA),
+    // openSUSE (`related` CVEs, binary package names) and Wolfi (CGA ids, CVE alias)
+    // publish on osv.dev, plus the upstream CVE record for their rating.
+    let src = tempfile::tempdir().expect("tempdir");
+    let rpm_entry = |eco: &str, name: &str, fixed: &str| {
+        format!(
+            r#"{{"package": {{"ecosystem": "{eco}", "name": "{name}"}},
+                "ranges": [{{"type": "ECOSYSTEM", "events": [{{"introduced": "0"}}, {{"fixed": "{fixed}"}}]}}]}}"#
+        )
+    };
+    write(
+        src.path(),
+        "ALSA-2022_7106.json",
+        &format!(
+            r#"{{"id": "ALSA-2022:7106", "modified": "2022-11-01T00:00:00Z",
+                "summary": "Important: zlib security update", "related": ["CVE-2022-37434"],
+                "affected": [{}]}}"#,
+            rpm_entry("AlmaLinux:9", "zlib", "1.2.11-32.el9_0")
+        ),
+    );
+    write(
+        src.path(),
+        "RLSA-2022_7106.json",
+        &format!(
+            r#"{{"id": "RLSA-2022:7106", "modified": "2022-11-01T00:00:00Z",
+                "summary": "zlib security update", "upstream": ["CVE-2022-37434"],
+                "affected": [{}]}}"#,
+            rpm_entry("Rocky Linux:9", "zlib-devel", "1.2.11-32.el9_0")
+        ),
+    );
+    write(
+        src.path(),
+        "openSUSE-SU-2024_0001-1.json",
+        &format!(
+            r#"{{"id": "openSUSE-SU-2024:0001-1", "modified": "2024-01-02T00:00:00Z",
+                "summary": "Security update for zlib", "related": ["CVE-2022-37434"],
+                "affected": [{}, {}]}}"#,
+            rpm_entry("openSUSE:Leap 15.5", "libz1", "1.2.13-150500.4.3.1"),
+            rpm_entry("openSUSE:Tumbleweed", "libz1", "1.3-1.1")
+        ),
+    );
+    write(
+        src.path(),
+        "CGA-xxxx-aaaa-bbbb.json",
+        r#"{"id": "CGA-xxxx-aaaa-bbbb", "modified": "2024-03-01T00:00:00Z", "aliases": ["CVE-2022-37434"],
+            "affected": [{"package": {"ecosystem": "Wolfi", "name": "zlib"},
+              "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.2.13-r0"}]}]}]}"#,
+    );
+    write(
+        src.path(),
+        "CVE-2022-37434.json",
+        &std::fs::read_to_string(data("osv-dev/records/CVE-2022-37434.json")).expect("fixture"),
+    );
+    let (_dir, db, report) = db_with(&[src.path().to_owned()]);
+    assert!(report.issues.is_empty(), "{:?}", report.issues);
+    let r = scan(
+        &db,
+        &[
+            "pkg:rpm/almalinux/zlib@1.2.11-31.el9?arch=x86_64&upstream=zlib-1.2.11-31.el9.src.rpm&distro=almalinux-9.0",
+            // Binary zlib-devel is named in the Rocky record itself.
+            "pkg:rpm/rocky/zlib-devel@1.2.11-31.el9?arch=x86_64&upstream=zlib-1.2.11-31.el9.src.rpm&distro=rocky-9.0",
+            // openSUSE names binary libz1; Leap and Tumbleweed are judged separately.
+            "pkg:rpm/opensuse/libz1@1.2.13-150500.4.2.1?arch=x86_64&upstream=zlib-1.2.13-150500.4.2.1.src.rpm&distro=opensuse-leap-15.5",
+            "pkg:rpm/opensuse/libz1@1.3-1.1?arch=x86_64&upstream=zlib-1.3-1.1.src.rpm&distro=opensuse-tumbleweed-20240101",
+            // Wolfi apk: binary libz from origin zlib.
+            "pkg:apk/wolfi/libz@1.2.12-r3?arch=x86_64&upstream=zlib&distro=wolfi-20230201",
+        ],
+    );
+    let alma = only(&r, "zlib");
+    assert_eq!(
+        (alma.severity(), alma.rating.source.as_deref()),
+        (Severity::High, Some("AlmaLinux severity"))
+    );
+    let rocky = only(&r, "zlib-devel");
+    assert_eq!(rocky.id, "RLSA-2022:7106");
+    // Rocky's summary carries no word here: the upstream CVE rates it.
+    assert_eq!(rocky.rating.from.as_deref(), Some("CVE-2022-37434 (OSV)"));
+    let suse: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.package.name == "libz1")
+        .collect();
+    assert_eq!(
+        suse.len(),
+        1,
+        "only Leap's 1.2.13-150500.4.2.1 is before its fix: {suse:#?}"
+    );
+    assert_eq!(suse[0].ecosystem, "openSUSE:Leap 15.5");
+    assert_eq!(suse[0].severity(), Severity::Critical);
+    let wolfi = only(&r, "libz");
+    assert_eq!(
+        (wolfi.id.as_str(), wolfi.ecosystem.as_str()),
+        ("CGA-xxxx-aaaa-bbbb", "Wolfi")
+    );
+    assert!(
+        r.distros_without_data.is_empty(),
+        "{:?}",
+        r.distros_without_data
+    );
+}
