@@ -206,7 +206,7 @@ fn directory_with_lock_files_matches_syft() {
     eprintln!("--- syft 1.18");
     // syft 1.18 predates its uv.lock parser (anchore/syft#3763, in syft 1.29): the packages
     // only a uv.lock declares are compared with syft latest alone.
-    let mut older = sbom.clone();
+    let mut older = sbom;
     older
         .packages
         .retain(|p| !p.locations.iter().any(|l| l.path.ends_with("/uv.lock")));
