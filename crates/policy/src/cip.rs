@@ -83,17 +83,23 @@ pub(crate) fn trust_root_from_value(doc: &Value) -> Result<TrustRootPem, String>
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     struct Ca {
-        subject: Option<Value>,
-        uri: Option<String>,
+        // Read so that a misspelling is refused; the chain alone is the trust.
+        #[serde(rename = "subject")]
+        _subject: Option<Value>,
+        #[serde(rename = "uri")]
+        _uri: Option<String>,
         #[serde(default)]
         cert_chain: String,
     }
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     struct Log {
+        // Read so that a misspelling is refused; the key alone is the trust (URLs are
+        // never contacted).
         #[serde(rename = "baseURL")]
-        base_url: Option<String>,
-        hash_algorithm: Option<String>,
+        _base_url: Option<String>,
+        #[serde(rename = "hashAlgorithm")]
+        _hash_algorithm: Option<String>,
         #[serde(default)]
         public_key: String,
     }
@@ -135,17 +141,6 @@ pub(crate) fn trust_root_from_value(doc: &Value) -> Result<TrustRootPem, String>
         crate::trust::parse_certificates(&pem).map_err(|e| format!("{what}: {e}"))?;
         Ok(pem)
     };
-    let _ = keys
-        .certificate_authorities
-        .iter()
-        .map(|c| (&c.subject, &c.uri))
-        .count();
-    let _ = keys
-        .t_logs
-        .iter()
-        .chain(&keys.ct_logs)
-        .map(|l| (&l.base_url, &l.hash_algorithm))
-        .count();
     Ok(TrustRootPem {
         name,
         certificate_authorities: join(

@@ -345,7 +345,7 @@ impl ResourceDescription {
                     .unwrap_or(&serde_json::Map::new()),
             )
         });
-        let op_ok = self.operations.is_empty() || self.operations.iter().any(|o| *o == r.operation);
+        let op_ok = self.operations.is_empty() || self.operations.contains(&r.operation);
         let kind_ok = self.kinds.iter().any(|k| {
             let short = k.rsplit('/').next().unwrap_or(k);
             wildcard_match(short, kind)
