@@ -567,7 +567,14 @@ impl Verifier {
                 },
             })
             .collect();
+        // An entry repeated in the bundle is one time source, not several.
+        let mut seen: Vec<(&str, u64)> = Vec::new();
         times.extend(tlog_entries.iter().filter_map(|t| {
+            let id = (t.log_id.as_str(), t.log_index);
+            if seen.contains(&id) {
+                return None;
+            }
+            seen.push(id);
             t.integrated_time.map(|time| TimeSource {
                 time,
                 kind: TimeSourceKind::IntegratedTime {

@@ -373,3 +373,43 @@ fn public_key_end(der: &[u8]) -> usize {
         .expect("key bytes in certificate")
         + key.len()
 }
+
+#[test]
+fn the_same_log_entry_twice_counts_once() {
+    let mut bundle = good_bundle();
+    let entries = bundle["verificationMaterial"]["tlogEntries"]
+        .as_array_mut()
+        .expect("entries");
+    let first = entries[0].clone();
+    entries.push(first);
+    let evidence = verify(root_with_tsas(vec![test_tsa()]), &bundle).expect("verifies");
+    assert_eq!(evidence.tlog_entries.len(), 2);
+    // One timestamp and one integrated time, however often the entry is repeated.
+    assert_eq!(evidence.times.len(), 2);
+    let three_times = Thresholds {
+        tlog: 1,
+        timestamps: 3,
+    };
+    let verifier = Verifier::new(root_with_tsas(vec![test_tsa()])).with_thresholds(three_times);
+    assert!(matches!(
+        verify_with(verifier, &bundle),
+        Err(Error::ThresholdNotMet {
+            what: "verified timestamps",
+            found: 2,
+            ..
+        })
+    ));
+    let two_logs = Thresholds {
+        tlog: 2,
+        timestamps: 1,
+    };
+    let verifier = Verifier::new(root_with_tsas(vec![test_tsa()])).with_thresholds(two_logs);
+    assert!(matches!(
+        verify_with(verifier, &bundle),
+        Err(Error::ThresholdNotMet {
+            what: "transparency log entries",
+            required: 2,
+            found: 1,
+        })
+    ));
+}
