@@ -158,7 +158,9 @@ pub struct StartOptions {
     /// Where the transparency log listens.
     pub listen_log: SocketAddr,
     /// Where the dev OIDC issuer listens; `None` disables it (the CA then trusts only
-    /// `issuers`).
+    /// `issuers`). The default (loopback, any port) serves in-process tests and demos;
+    /// `vouch instance serve` sets it only with `--dev-oidc`. A non-loopback address is refused:
+    /// the dev issuer gives a token for any identity to whoever asks.
     pub listen_oidc: Option<SocketAddr>,
     /// Default `sub` of dev tokens.
     pub subject: String,

@@ -168,3 +168,15 @@ fn advertised_urls_from_init_survive_start_and_wildcard_listens_name_loopback() 
     assert_eq!(status, 200);
     running.stop();
 }
+
+/// The dev issuer hands out identities to whoever asks: it never listens beyond loopback.
+#[test]
+fn dev_issuer_refuses_a_non_loopback_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StartOptions {
+        listen_oidc: Some("0.0.0.0:0".parse().unwrap()),
+        ..StartOptions::default()
+    };
+    let err = Instance::start(dir.path(), &options).unwrap_err().to_string();
+    assert!(err.contains("loopback only"), "{err}");
+}
