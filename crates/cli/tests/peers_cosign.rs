@@ -82,10 +82,11 @@ fn vouch_verified(args: &[&str]) -> Vec<String> {
     schemes
 }
 
-/// cosign wants `--identity-token` as a file: it takes a raw value for a token only when it
+/// cosign gets `--identity-token` as a file: it takes a raw value for a token only when it
 /// parses as an RS256 JWT (sigstore/cosign v3.1.3 `internal/auth/auth.go:165`,
-/// `jwt.ParseSigned(s, []jose.SignatureAlgorithm{"RS256"})`), and otherwise opens it as a path;
-/// the instance's dev issuer signs ES256. Writes `token` to `dir/name` and returns the path.
+/// `jwt.ParseSigned(s, []jose.SignatureAlgorithm{"RS256"})`) and otherwise opens it as a path,
+/// so an ES256 token (an instance's P-256 dev issuer, many real issuers) must come as a file.
+/// Writes `token` to `dir/name` and returns the path.
 fn token_file(dir: &std::path::Path, name: &str, token: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, token).unwrap();

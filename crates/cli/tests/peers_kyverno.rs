@@ -473,9 +473,9 @@ fn kyverno_apply_and_vouch_agree_on_the_seed_scenario_with_a_key() {
 }
 
 /// `kyverno test` with vouch's verdicts (`v`, from `vouch policy apply` on the same files) as
-/// the expected results, in a `kyverno-test.yaml` written to `dir`: Kyverno confirms each one.
-/// A flipped expectation (the `unsigned` pod passing) makes `kyverno test` fail, so the check
-/// is not vacuous.
+/// the expected results, in a `kyverno-test.yaml` written to `dir`: Kyverno confirms each one,
+/// and so does `vouch policy test` on the same test file. A flipped expectation (the `unsigned`
+/// pod passing) makes both fail, so the check is not vacuous.
 fn kyverno_test_confirms(
     kyverno: &Peer,
     dir: &Path,
@@ -522,11 +522,15 @@ fn kyverno_test_confirms(
             "{name} not checked:\n{out}"
         );
     }
+    let mine = ok(&["policy", "test", d]);
+    assert!(mine.contains(" tests passed and 0 tests failed"), "{mine}");
 
     // Twin: one expectation flipped.
     write_test(Some("unsigned"));
     let said = kyverno.fails(&["test", d, "--remove-color"]);
     assert!(said.contains(" tests failed"), "{said}");
+    assert!(said.contains("Want pass, got fail"), "{said}");
+    let said = common::fails_with(3, &["policy", "test", d]);
     assert!(said.contains("Want pass, got fail"), "{said}");
 }
 
