@@ -50,6 +50,11 @@ fn image_with_os_and_language_packages_matches_syft() {
     let base_s = format!("{}", base.display());
     let lang_s = format!("{}", lang.display());
     let demo_s = format!("{}", demo.display());
+    // A .NET assembly as pip installs it (pythonnet's runtime).
+    let dll = venv_site_packages()
+        .join("pythonnet/runtime/Python.Runtime.dll")
+        .display()
+        .to_string();
     let layout = image(
         tmp.path(),
         "mixed",
@@ -62,6 +67,10 @@ fn image_with_os_and_language_packages_matches_syft() {
                 ("/usr/bin/umoci", "/usr/bin/umoci"),
                 ("/usr/share/java", "/usr/share/java"),
                 (&demo_s, "/usr/local/bin/demo-app"),
+                (
+                    &dll,
+                    "/usr/local/lib/python3.11/site-packages/pythonnet/runtime/Python.Runtime.dll",
+                ),
             ],
         ],
         &[("org.opencontainers.image.vendor", "vouch tests")],
@@ -73,6 +82,7 @@ fn image_with_os_and_language_packages_matches_syft() {
     assert!(sbom.warnings.is_empty(), "{:#?}", sbom.warnings);
     let count = |t: PackageType| sbom.packages.iter().filter(|p| p.kind == t).count();
     assert_eq!(count(PackageType::Deb), debs.len());
+    assert_eq!(count(PackageType::Dotnet), 1, "Python.Runtime.dll");
     assert_eq!(count(PackageType::Python), py);
     assert!(count(PackageType::Npm) > 100, "npm's own node_modules");
     // Debian builds Go in GOPATH mode: main packages and stdlib, no module list.
@@ -113,6 +123,7 @@ fn image_with_os_and_language_packages_matches_syft() {
         "go-module",
         "java-archive",
         "rust-crate",
+        "dotnet",
     ] {
         assert!(
             report.get(t).is_some_and(|r| r.2 > 0),
