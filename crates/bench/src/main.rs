@@ -15,6 +15,7 @@ mod keyless;
 mod measure;
 mod sbom;
 mod tlog;
+mod tsa;
 mod verify;
 mod vuln;
 
@@ -29,6 +30,7 @@ const USAGE: &str = "usage: vouch-bench BENCHMARK [FLAGS]
   tlog       [--appends N] [--no-postgres]      appends/s, append and proof latency (SQLite, PostgreSQL)
   keyless    [--requests N] [--threads N] [--runs N]   certificates/s, p99; keyless `vouch sign`
   admission  [--reviews N] [--threads N]        webhook p50/p99 cold and warm, reviews/s
+  tsa        [--requests N] [--threads N]       RFC 3161 timestamps/s in process and over HTTP
 Build first: cargo build --release -p vouch -p vouch-bench";
 
 fn main() -> anyhow::Result<()> {
@@ -100,6 +102,10 @@ fn main() -> anyhow::Result<()> {
         "admission" => admission::run(
             flag("--reviews", 500)? as usize,
             flag("--threads", 4)? as usize,
+        ),
+        "tsa" => tsa::run(
+            flag("--requests", 20_000)? as usize,
+            flag("--threads", 2)? as usize,
         ),
         other => {
             bail!("unknown benchmark {other:?}\n{USAGE}")

@@ -28,8 +28,9 @@ use der07::asn1::{
     Any, BitString, GeneralizedTime, Int, ObjectIdentifier, OctetString, SetOfVec, Utf8StringRef,
 };
 use der07::{Decode as _, Encode, EncodeValue, FixedTag, Tag, Tagged as _};
-use p256::ecdsa::signature::Signer as _;
-use p256::ecdsa::{DerSignature, SigningKey};
+use p256::pkcs8::EncodePrivateKey as _;
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
 use sha2::{Digest as _, Sha256};
 use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
 
@@ -445,7 +446,10 @@ pub struct Issued {
 
 /// An RFC 3161 timestamp authority: a key, its certificate chain and a policy.
 pub struct TimestampAuthority {
-    key: SigningKey,
+    /// ring's ECDSA: signing is ~10x faster than p256 0.14's, and signing is most of the cost
+    /// of a timestamp.
+    key: EcdsaKeyPair,
+    rng: SystemRandom,
     /// The chain for `certReq`: the TSA certificate, then (with `include_chain`) its issuers.
     embedded: Vec<Cert07>,
     sid: SignerIdentifier,
@@ -521,8 +525,13 @@ impl TimestampAuthority {
         let mut serial_prefix = [0u8; 8];
         getrandom::fill(&mut serial_prefix).map_err(|_| Error::Random)?;
         serial_prefix[0] = (serial_prefix[0] & 0x7f) | 0x01;
+        let rng = SystemRandom::new();
+        let pkcs8 = material.key.to_pkcs8_der().map_err(Error::encoding)?;
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_bytes(), &rng)
+            .map_err(|e| Error::material("TSA private key", e))?;
         Ok(Self {
-            key: material.key.clone(),
+            key,
+            rng,
             embedded,
             sid,
             signing_cert_attr,
@@ -613,7 +622,10 @@ impl TimestampAuthority {
         // RFC 5652 §5.4: the signature covers the DER of the SET OF attributes (tag 0x31), not
         // the [0] IMPLICIT form they are carried in.
         let to_sign = signed_attrs.to_der().map_err(Error::encoding)?;
-        let signature: DerSignature = self.key.sign(&to_sign);
+        let signature = self
+            .key
+            .sign(&self.rng, &to_sign)
+            .map_err(|_| Error::Encoding("ECDSA signing failed".into()))?;
         let sha256 = AlgorithmIdentifierOwned {
             oid: ID_SHA256,
             parameters: None,
@@ -627,7 +639,7 @@ impl TimestampAuthority {
                 oid: ID_ECDSA_SHA256,
                 parameters: None,
             },
-            signature: OctetString::new(signature.to_bytes().to_vec()).map_err(Error::encoding)?,
+            signature: OctetString::new(signature.as_ref()).map_err(Error::encoding)?,
             unsigned_attrs: None,
         };
         let certificates = if request.cert_req {
