@@ -627,6 +627,51 @@ fn github_workflow_identity_signs_and_verifies_by_repository() {
             .any(|s| s["verified"] == true),
         "{report}"
     );
+    // sigstore-python accepts a blob bundle by the workflow URI and GitHub issuer extensions.
+    let blob = dir.path().join("release.tar.gz");
+    std::fs::write(&blob, b"release\n").unwrap();
+    let blob_bundle = dir.path().join("release.sigstore.json");
+    ok(&[
+        "sign-blob",
+        blob.to_str().unwrap(),
+        "--keyless",
+        "--trust-config",
+        &tc,
+        "--identity-token",
+        &acme,
+        "--bundle",
+        blob_bundle.to_str().unwrap(),
+    ]);
+    let py_verify = |identity: &str| {
+        sigstore(&[
+            "--trust-config",
+            &tc,
+            "verify",
+            "identity",
+            "--offline",
+            "--bundle",
+            blob_bundle.to_str().unwrap(),
+            "--cert-identity",
+            identity,
+            "--cert-oidc-issuer",
+            &github_issuer,
+            blob.to_str().unwrap(),
+        ])
+    };
+    let out =
+        py_verify("https://github.com/acme/api/.github/workflows/release.yml@refs/heads/main");
+    assert!(
+        out.status.success(),
+        "sigstore verify: {}",
+        common::text(&out)
+    );
+    let out =
+        py_verify("https://github.com/evil/api/.github/workflows/release.yml@refs/heads/main");
+    assert!(
+        !out.status.success(),
+        "evil identity accepted by sigstore-python"
+    );
+
     for (image, repository, why) in [
         (&image, "evil/api", "repository extension says acme/api"),
         (&evil_image, "evil/api", "SAN is evil's workflow"),
