@@ -341,6 +341,8 @@ fn cosign_verifies_vouch_keyless_signatures_and_attestations_in_both_schemes() {
     let issuer = running.oidc_url().unwrap().to_owned();
     let email = running.email().to_owned();
     let token = running.token().unwrap();
+    let stranger = vouch_instance::Instance::init(d.join("stranger")).unwrap();
+    let stranger_root = stranger.trusted_root_path().display().to_string();
     let sbom = data("sbom.spdx.json");
     for (format, cosign_flags, scheme) in SCHEMES {
         let (image, digest) = push(&registry.host, d, "acme/keyless", format);
@@ -427,6 +429,14 @@ fn cosign_verifies_vouch_keyless_signatures_and_attestations_in_both_schemes() {
                 run_fails(cosign_args(command, identity, iss));
                 fails_with(3, &strs(&vouch_args(command, identity, iss)));
             }
+            // Twin: another instance's trusted root (its own CA, log and CT log keys).
+            let swap_root = |mut args: Vec<String>| {
+                let at = args.iter().position(|a| a == "--trusted-root").unwrap();
+                args[at + 1] = stranger_root.clone();
+                args
+            };
+            run_fails(swap_root(cosign_args(command, &email, &issuer)));
+            fails_with(3, &strs(&swap_root(vouch_args(command, &email, &issuer))));
         }
         // Twin: flipped signatures (the log entry no longer matches either).
         let n = match format {
