@@ -104,6 +104,7 @@ pub fn verify_image(
             limits,
         )
         .and_then(|v| check_subject_claims(v, digest, claims)),
+        // Never called: `check_each` answers unreadable candidates with their own reason.
         Candidate::Unreadable { .. } => Err(Error::MissingField {
             what: "signature candidate",
             field: "readable content",
@@ -166,6 +167,7 @@ pub fn verify_image_attestations(
         Candidate::Referrer { bundle, .. } => {
             referrer_statement(verifier, bundle, digest, predicate_type, policy, limits)
         }
+        // Never called: `check_each` answers unreadable candidates with their own reason.
         Candidate::Unreadable { .. } => Err(Error::MissingField {
             what: "attestation candidate",
             field: "readable content",
