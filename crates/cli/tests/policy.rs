@@ -1537,6 +1537,26 @@ fn kyverno_corpus_passes_vouch_policy_test() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["failed"], 0);
+    // The Kyverno CLI (built by scripts/peers) on the same directories: the same summary.
+    let kyverno = vouch_testkit::peer_tool("kyverno");
+    let peer = Command::new(&kyverno)
+        .args(["test", corpus.to_str().unwrap(), "--remove-color"])
+        .output()
+        .unwrap();
+    let peer_text = String::from_utf8_lossy(&peer.stdout).into_owned();
+    assert!(
+        peer.status.success(),
+        "{peer_text}{}",
+        String::from_utf8_lossy(&peer.stderr)
+    );
+    let want = format!(
+        "Test Summary: {} tests passed and 0 tests failed",
+        report["passed"]
+    );
+    assert!(
+        peer_text.contains(&want),
+        "vouch: {want}\nkyverno: {peer_text}"
+    );
     let passed = report["passed"].as_u64().unwrap();
     assert!(passed >= 700, "{passed}");
     let rows = report["rows"].as_array().unwrap();
@@ -1571,6 +1591,14 @@ fn kyverno_corpus_passes_vouch_policy_test() {
     std::fs::write(copy.join(".kyverno-test/kyverno-test.yaml"), flipped).unwrap();
     let out = vouch(&["policy", "test", copy.to_str().unwrap(), "-o", "json"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let peer = Command::new(&kyverno)
+        .args(["test", copy.to_str().unwrap(), "--remove-color"])
+        .output()
+        .unwrap();
+    assert!(
+        !peer.status.success(),
+        "kyverno test passed a flipped expectation"
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["failed"].as_u64().unwrap() >= 1, "{report}");
     assert!(
