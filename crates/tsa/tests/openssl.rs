@@ -329,7 +329,7 @@ fn tampered_replies_and_wrong_inputs_fail_openssl_verify() {
         .windows(2)
         .position(|w| w == [0x18, 0x0f])
         .expect("a 15-byte GeneralizedTime");
-    let mut bad = good.clone();
+    let mut bad = good;
     bad[gen_time + 2 + 13] = if bad[gen_time + 2 + 13] == b'0' {
         b'1'
     } else {
