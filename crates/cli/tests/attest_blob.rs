@@ -88,7 +88,7 @@ fn attest_blob_signs_a_statement_about_the_file() {
 
     // The statement changed under the signature.
     let mut tampered = written.clone();
-    let mut changed = statement.clone();
+    let mut changed = statement;
     changed["predicateType"] = json!("https://example/other");
     tampered["dsseEnvelope"]["payload"] = json!(B64.encode(serde_json::to_vec(&changed).unwrap()));
     let tampered_path = dir.path().join("tampered.sigstore.json");

@@ -461,7 +461,7 @@ fn rekor_v2_bundle_verifies_reporting_its_time_source() {
         "{output}"
     );
 
-    let mut json_inputs = inputs.clone();
+    let mut json_inputs = inputs;
     json_inputs
         .identity
         .extend(["-o".to_owned(), "json".to_owned()]);

@@ -174,7 +174,7 @@ mod tests {
             root_hash: root.as_bytes().to_vec(),
             tree_size: 1,
             hashes: Vec::new(),
-            checkpoint: Some(text.clone()),
+            checkpoint: Some(text),
         };
         let entry = TlogEntry {
             log_index: 0,

@@ -294,7 +294,7 @@ fn tsa_chain_changes_fail() {
         );
     }
     // The chain without its root: incomplete.
-    let mut leaf_only = tsa.clone();
+    let mut leaf_only = tsa;
     let first = leaf_only["certChain"]["certificates"][0].clone();
     leaf_only["certChain"]["certificates"] = Value::Array(vec![first]);
     assert_eq!(
