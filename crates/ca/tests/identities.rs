@@ -66,17 +66,23 @@ impl PyIssuer {
         self.post("/mint", &json!({"key": key, "claims": claims}))
     }
 
+    fn discovery_fetches(&self) -> u64 {
+        self.stats()["discovery_fetches"].as_u64().expect("count")
+    }
+
     fn jwks_fetches(&self) -> u64 {
-        let stats: Value = self
-            .agent
+        self.stats()["jwks_fetches"].as_u64().expect("count")
+    }
+
+    fn stats(&self) -> Value {
+        self.agent
             .get(&format!("{}/stats", self.base))
             .call()
             .expect("stats")
             .body_mut()
             .read_to_vec()
             .map(|b| serde_json::from_slice(&b).expect("json"))
-            .expect("body");
-        stats["jwks_fetches"].as_u64().expect("count")
+            .expect("body")
     }
 }
 
@@ -223,6 +229,7 @@ fn rs_ps_es384_eddsa_tokens_of_every_shape_produce_certificates() {
         assert_eq!(mail.issuer.as_deref(), Some(py.url("email").as_str()));
     }
     // Discovery and JWKS were fetched once per issuer, not once per token.
+    assert_eq!(py.discovery_fetches(), 4);
     assert_eq!(py.jwks_fetches(), 4);
 }
 
