@@ -292,6 +292,9 @@ pub enum Error {
     /// The system random number generator failed.
     #[error("system random number generator failed")]
     Random,
+    /// A PKCS#11 token, module or key failed (names the token or object).
+    #[error(transparent)]
+    Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
 }
 
 impl Error {
@@ -335,7 +338,8 @@ impl Error {
             | Self::KeyRef { .. }
             | Self::Oci(_)
             | Self::Io { .. }
-            | Self::Random => return None,
+            | Self::Random
+            | Self::Pkcs11(_) => return None,
         })
     }
 

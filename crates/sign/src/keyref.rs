@@ -1,9 +1,10 @@
 //! Key references: where `--key` points.
 //!
 //! `env://NAME` reads PEM text from environment variable `NAME` (as cosign does); `file://PATH`
-//! or a bare path reads a file. Other `scheme://` references (cosign's `awskms://`, `gcpkms://`,
-//! `azurekms://`, `hashivault://`, `k8s://`, `pkcs11:`) are refused with [`Error::KeyRef`] until a
-//! KMS backend exists; such a backend adds a variant here and implements [`crate::Signer`].
+//! or a bare path reads a file; `pkcs11:...` names a key on a PKCS#11 token (RFC 7512, see
+//! [`crate::pkcs11`]). cosign's other KMS schemes (`awskms://`, `gcpkms://`, `azurekms://`,
+//! `hashivault://`, `k8s://`) are recognised and refused with "not supported yet" naming the
+//! scheme, so a user never sees them mistaken for a file path or a generic parse error.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -12,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::keyfile::read_private_key;
 use crate::keys::{SigningKey, VerifyingKey};
 use crate::limits::{self, Limits};
+use crate::pkcs11::Pkcs11Uri;
 
 /// Environment variables holding the key file password, in lookup order.
 pub const PASSWORD_ENV_VARS: [&str; 2] = ["VOUCH_PASSWORD", "COSIGN_PASSWORD"];
@@ -24,7 +26,33 @@ pub enum KeyRef {
     File(PathBuf),
     /// PEM text in an environment variable.
     Env(String),
+    /// A key on a PKCS#11 token.
+    Pkcs11(Box<Pkcs11Uri>),
 }
+
+/// cosign's KMS schemes vouch recognises but does not implement yet, with the refusal reason.
+const UNSUPPORTED_KMS: [(&str, &str); 5] = [
+    (
+        "awskms://",
+        "not supported yet: awskms:// (AWS KMS) keys; sign with a key file or a pkcs11: URI",
+    ),
+    (
+        "gcpkms://",
+        "not supported yet: gcpkms:// (Google Cloud KMS) keys; sign with a key file or a pkcs11: URI",
+    ),
+    (
+        "azurekms://",
+        "not supported yet: azurekms:// (Azure Key Vault) keys; sign with a key file or a pkcs11: URI",
+    ),
+    (
+        "hashivault://",
+        "not supported yet: hashivault:// (HashiCorp Vault transit) keys; sign with a key file or a pkcs11: URI",
+    ),
+    (
+        "k8s://",
+        "not supported yet: k8s:// (Kubernetes secret) keys; sign with a key file or a pkcs11: URI",
+    ),
+];
 
 impl FromStr for KeyRef {
     type Err = Error;
@@ -42,10 +70,21 @@ impl FromStr for KeyRef {
         if let Some(path) = s.strip_prefix("file://") {
             return Ok(Self::File(PathBuf::from(path)));
         }
-        if s.contains("://") || s.starts_with("pkcs11:") {
+        if s.starts_with("pkcs11:") {
+            return Ok(Self::Pkcs11(Box::new(s.parse()?)));
+        }
+        // Scheme names are case-insensitive (RFC 3986 §3.1).
+        let lower = s.to_ascii_lowercase();
+        if let Some((_, reason)) = UNSUPPORTED_KMS.iter().find(|(p, _)| lower.starts_with(p)) {
             return Err(Error::KeyRef {
                 reference: s.to_owned(),
-                reason: "KMS and hardware key references are not supported yet",
+                reason,
+            });
+        }
+        if s.contains("://") {
+            return Err(Error::KeyRef {
+                reference: s.to_owned(),
+                reason: "unknown key reference scheme (vouch reads PATH, file://, env://, pkcs11:)",
             });
         }
         Ok(Self::File(PathBuf::from(s)))
@@ -70,6 +109,12 @@ impl KeyRef {
                 reference: format!("env://{name}"),
                 reason: "environment variable is not set",
             })?,
+            Self::Pkcs11(uri) => {
+                return Err(Error::KeyRef {
+                    reference: uri.to_string(),
+                    reason: "a PKCS#11 key has no PEM text: open it with Pkcs11Key::open",
+                });
+            }
         };
         limits::check("key file", limits.max_key_file_bytes, text.len())?;
         Ok(text)

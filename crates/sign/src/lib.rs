@@ -40,6 +40,7 @@ pub mod keyref;
 pub mod keys;
 pub mod limits;
 pub mod oci;
+pub mod pkcs11;
 mod rekor;
 pub mod sign;
 pub mod timestamp;
@@ -55,6 +56,7 @@ pub use error::{Error, Result};
 pub use keyref::KeyRef;
 pub use keys::{HashAlgorithm, KeyAlgorithm, Signer, SigningKey, VerifyingKey};
 pub use limits::Limits;
+pub use pkcs11::{Pkcs11Key, Pkcs11Uri};
 pub use rekor::set_message;
 pub use trust_root::TrustedRoot;
 pub use verify::{

@@ -12,7 +12,7 @@ use vouch_sign::intoto::{Statement, Subject, predicate_type_for};
 use vouch_sign::sign::{sign_blob as sign_bytes, sign_statement};
 use vouch_sign::{Artifact, BlobContent, Bundle, Limits};
 
-use super::keys::load_signing_key;
+use super::keys::load_signer;
 use super::verify::{
     EXIT_VERIFY_FAILED, EvidenceJson, PolicyArgs, VERIFY_HELP, signer_line, write_checks,
     write_times,
@@ -29,6 +29,10 @@ pub(crate) struct SignBlobArgs {
     /// Private key (see "Private keys" below), or --keyless.
     #[arg(long, value_name = "KEY", required_unless_present = "keyless")]
     key: Option<String>,
+    /// PIN of a pkcs11: key's token (else the URI's pin-value, $VOUCH_PKCS11_PIN,
+    /// $COSIGN_PKCS11_PIN, or a prompt).
+    #[arg(long, value_name = "PIN", requires = "key")]
+    pin: Option<String>,
     #[command(flatten)]
     keyless: super::sign::KeylessArgs,
     /// Where to write the Sigstore bundle (v0.3, `messageSignature`); `-` for stdout.
@@ -55,6 +59,10 @@ pub(crate) struct AttestBlobArgs {
     /// Private key, or --keyless.
     #[arg(long, value_name = "KEY", required_unless_present = "keyless")]
     key: Option<String>,
+    /// PIN of a pkcs11: key's token (else the URI's pin-value, $VOUCH_PKCS11_PIN,
+    /// $COSIGN_PKCS11_PIN, or a prompt).
+    #[arg(long, value_name = "PIN", requires = "key")]
+    pin: Option<String>,
     #[command(flatten)]
     keyless: super::sign::KeylessArgs,
     /// Where to write the Sigstore bundle (v0.3, `dsseEnvelope`); `-` for stdout.
@@ -88,6 +96,9 @@ Private keys (--key):
                      $VOUCH_PASSWORD or $COSIGN_PASSWORD, else a prompt on the terminal), or
                      a plain PKCS#8 `PRIVATE KEY` / SEC1 `EC PRIVATE KEY`
   env://NAME         the same PEM text in environment variable NAME
+  pkcs11:token=T;object=O?module-path=MODULE
+                     a key on a PKCS#11 token (RFC 7512 URI; PIN from pin-value, --pin,
+                     $VOUCH_PKCS11_PIN or $COSIGN_PKCS11_PIN, else a prompt)
 ",
     super::sign::keyless_help!(),
     "
@@ -129,6 +140,7 @@ struct Signed {
 fn sign_in_toto(
     statement: &Statement,
     key: Option<&str>,
+    pin: Option<&str>,
     keyless: &super::sign::KeylessArgs,
 ) -> anyhow::Result<(Vec<u8>, super::sign::SignerJson)> {
     if keyless.enabled() {
@@ -140,10 +152,10 @@ fn sign_in_toto(
         return Ok((bundle.to_json(), super::sign::SignerJson::session(&session)));
     }
     let key_ref = key.ok_or_else(|| anyhow::anyhow!("give --key KEY or --keyless"))?;
-    let key = load_signing_key(key_ref)?;
+    let key = load_signer(key_ref, pin)?;
     Ok((
-        sign_statement(statement, &key)?.to_json(),
-        super::sign::SignerJson::key(&key),
+        sign_statement(statement, &*key)?.to_json(),
+        super::sign::SignerJson::key(&*key),
     ))
 }
 
@@ -166,7 +178,12 @@ pub(crate) fn attest_blob(args: &AttestBlobArgs, ctx: &Context) -> anyhow::Resul
         predicate_type,
         predicate,
     );
-    let (bundle, signer) = sign_in_toto(&statement, args.key.as_deref(), &args.keyless)?;
+    let (bundle, signer) = sign_in_toto(
+        &statement,
+        args.key.as_deref(),
+        args.pin.as_deref(),
+        &args.keyless,
+    )?;
     write_bundle(&args.bundle, &bundle, &args.file, &digest, signer, ctx)
 }
 
@@ -176,7 +193,12 @@ pub(crate) fn sign_blob(args: &SignBlobArgs, ctx: &Context) -> anyhow::Result<Ex
     if args.in_toto {
         let statement = Statement::from_json(&data)
             .with_context(|| format!("{} is not an in-toto statement", args.file.display()))?;
-        let (bundle, signer) = sign_in_toto(&statement, args.key.as_deref(), &args.keyless)?;
+        let (bundle, signer) = sign_in_toto(
+            &statement,
+            args.key.as_deref(),
+            args.pin.as_deref(),
+            &args.keyless,
+        )?;
         let digest = super::keys::hex_encode(&sha256(&data));
         return write_bundle(&args.bundle, &bundle, &args.file, &digest, signer, ctx);
     }
@@ -192,10 +214,10 @@ pub(crate) fn sign_blob(args: &SignBlobArgs, ctx: &Context) -> anyhow::Result<Ex
             .key
             .as_deref()
             .ok_or_else(|| anyhow::anyhow!("give --key KEY or --keyless"))?;
-        let key = load_signing_key(key_ref)?;
+        let key = load_signer(key_ref, args.pin.as_deref())?;
         (
-            sign_bytes(&data, &key)?.to_json(),
-            super::sign::SignerJson::key(&key),
+            sign_bytes(&data, &*key)?.to_json(),
+            super::sign::SignerJson::key(&*key),
         )
     };
     let digest = super::keys::hex_encode(&sha256(&data));

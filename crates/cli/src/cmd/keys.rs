@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 use vouch_sign::keyfile::encrypt_private_key;
 use vouch_sign::keyref::password_from_env;
-use vouch_sign::{KeyAlgorithm, KeyRef, Limits, SigningKey};
+use vouch_sign::{KeyAlgorithm, KeyRef, Limits, Pkcs11Key, Pkcs11Uri, Signer, SigningKey};
 use zeroize::Zeroizing;
 
 use crate::cli::Context;
@@ -52,6 +52,15 @@ pub(crate) struct GenerateKeyPairArgs {
     /// Overwrite existing key files.
     #[arg(long)]
     force: bool,
+    /// Create the key on a PKCS#11 token instead of in a file:
+    /// `pkcs11:token=T;object=LABEL?module-path=/path/to/module.so`. The private key is
+    /// generated on the token (sensitive, never extractable); only PREFIX.pub is written.
+    #[arg(long, value_name = "URI")]
+    kms: Option<String>,
+    /// PIN of the PKCS#11 token (else the URI's pin-value, $VOUCH_PKCS11_PIN,
+    /// $COSIGN_PKCS11_PIN, or a prompt).
+    #[arg(long, value_name = "PIN", requires = "kms")]
+    pin: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +77,9 @@ pub(crate) fn generate_key_pair(
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
     let algorithm: KeyAlgorithm = args.algorithm.parse()?;
+    if let Some(kms) = &args.kms {
+        return generate_on_token(args, kms, algorithm, ctx);
+    }
     let key_path = with_suffix(&args.output_key_prefix, "key");
     let pub_path = with_suffix(&args.output_key_prefix, "pub");
     refuse_overwrite(&[&key_path, &pub_path], args.force)?;
@@ -89,6 +101,35 @@ pub(crate) fn generate_key_pair(
     };
     emit(ctx.format, &report, |out, r| {
         writeln!(out, "Private key written to {}", r.private_key)?;
+        writeln!(out, "Public key written to {}", r.public_key)
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `generate-key-pair --kms pkcs11:...`: the key pair is made on the token; PREFIX.pub written.
+fn generate_on_token(
+    args: &GenerateKeyPairArgs,
+    kms: &str,
+    algorithm: KeyAlgorithm,
+    ctx: &Context,
+) -> anyhow::Result<ExitCode> {
+    let KeyRef::Pkcs11(uri) = kms.parse::<KeyRef>()? else {
+        bail!("--kms takes a key reference such as pkcs11:token=T;object=O (got {kms:?})");
+    };
+    let pub_path = with_suffix(&args.output_key_prefix, "pub");
+    refuse_overwrite(&[&pub_path], args.force)?;
+    let key = open_pkcs11(&uri, args.pin.as_deref(), Some(algorithm))?;
+    let public = key.verifying_key();
+    std::fs::write(&pub_path, public.to_pem())
+        .with_context(|| format!("writing {}", pub_path.display()))?;
+    let report = Generated {
+        private_key: uri.to_string(),
+        public_key: pub_path.display().to_string(),
+        algorithm: algorithm.key_details(),
+        key_id: hex_encode(&public.key_id()),
+    };
+    emit(ctx.format, &report, |out, r| {
+        writeln!(out, "Private key created on PKCS#11 {}", r.private_key)?;
         writeln!(out, "Public key written to {}", r.public_key)
     })?;
     Ok(ExitCode::SUCCESS)
@@ -200,6 +241,37 @@ fn refuse_overwrite(paths: &[&PathBuf], force: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Opens the signer `--key` names: a key on a PKCS#11 token (`pkcs11:` URI, PIN from the URI,
+/// `pin` (--pin), $VOUCH_PKCS11_PIN / $COSIGN_PKCS11_PIN, else a prompt) or a key file.
+pub(crate) fn load_signer(reference: &str, pin: Option<&str>) -> anyhow::Result<Box<dyn Signer>> {
+    let key_ref: KeyRef = reference.parse()?;
+    if let KeyRef::Pkcs11(uri) = &key_ref {
+        let key = open_pkcs11(uri, pin, None)?;
+        return Ok(Box::new(key));
+    }
+    Ok(Box::new(load_signing_key(reference)?))
+}
+
+/// Opens (or with `generate`, creates) the PKCS#11 key `uri` names.
+fn open_pkcs11(
+    uri: &Pkcs11Uri,
+    pin: Option<&str>,
+    generate: Option<KeyAlgorithm>,
+) -> anyhow::Result<Pkcs11Key> {
+    let env = |name: &str| std::env::var(name).ok();
+    let prompted = match uri.resolve_pin(pin, &env) {
+        Some(_) => None,
+        None if std::io::stdin().is_terminal() => Some(prompt("Enter PIN for PKCS#11 token: ")?),
+        None => None,
+    };
+    let pin = pin.or(prompted.as_deref().map(String::as_str));
+    let key = match generate {
+        Some(algorithm) => Pkcs11Key::generate(uri, pin, &env, algorithm),
+        None => Pkcs11Key::open(uri, pin, &env),
+    };
+    Ok(key?)
 }
 
 /// Loads the signing key `--key` names, asking for its password only if it is encrypted.

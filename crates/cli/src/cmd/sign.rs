@@ -11,9 +11,9 @@ use serde_json::Value;
 use vouch_oci::Location;
 use vouch_sign::intoto::{PREDICATE_COSIGN_CUSTOM, predicate_type_for};
 use vouch_sign::oci::{ImageTarget, SignatureFormat, Store, Stored};
-use vouch_sign::{Limits, Signer as _};
+use vouch_sign::Limits;
 
-use super::keys::load_signing_key;
+use super::keys::load_signer;
 use super::registry_options;
 use super::verify::parse_annotations;
 use crate::cli::Context;
@@ -59,6 +59,9 @@ Private keys (--key):
   PATH, file://PATH  cosign's encrypted key file (password from $VOUCH_PASSWORD or
                      $COSIGN_PASSWORD, else a prompt), or a plain PKCS#8 / SEC1 PEM
   env://NAME         the same PEM text in environment variable NAME
+  pkcs11:token=T;object=O?module-path=MODULE
+                     a key on a PKCS#11 token (RFC 7512 URI; PIN from pin-value, --pin,
+                     $VOUCH_PKCS11_PIN or $COSIGN_PKCS11_PIN, else a prompt)
 ",
     keyless_help!(),
     "
@@ -153,6 +156,10 @@ pub(crate) struct SignArgs {
     /// Private key (or --keyless).
     #[arg(long, value_name = "KEY", required_unless_present = "keyless")]
     key: Option<String>,
+    /// PIN of a pkcs11: key's token (else the URI's pin-value, $VOUCH_PKCS11_PIN,
+    /// $COSIGN_PKCS11_PIN, or a prompt).
+    #[arg(long, value_name = "PIN", requires = "key")]
+    pin: Option<String>,
     #[command(flatten)]
     keyless: KeylessArgs,
     #[command(flatten)]
@@ -183,6 +190,10 @@ pub(crate) struct AttestArgs {
     /// Private key (or --keyless).
     #[arg(long, value_name = "KEY", required_unless_present = "keyless")]
     key: Option<String>,
+    /// PIN of a pkcs11: key's token (else the URI's pin-value, $VOUCH_PKCS11_PIN,
+    /// $COSIGN_PKCS11_PIN, or a prompt).
+    #[arg(long, value_name = "PIN", requires = "key")]
+    pin: Option<String>,
     #[command(flatten)]
     keyless: KeylessArgs,
     #[command(flatten)]
@@ -278,7 +289,7 @@ pub(crate) struct SignerJson {
 }
 
 impl SignerJson {
-    pub(crate) fn key(key: &vouch_sign::SigningKey) -> Self {
+    pub(crate) fn key(key: &dyn vouch_sign::Signer) -> Self {
         Self {
             key_id: Some(super::keys::hex_encode(&key.verifying_key().key_id())),
             ..Self::default()
@@ -355,15 +366,15 @@ pub(crate) fn sign(args: &SignArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             },
         );
     }
-    let key = load_signing_key(key_arg(args.key.as_deref())?)?;
+    let key = load_signer(key_arg(args.key.as_deref())?, args.pin.as_deref())?;
     with_store(
         &args.image,
         ctx,
         &args.targets,
         None,
-        SignerJson::key(&key),
+        SignerJson::key(&*key),
         |store, target| {
-            Ok(store.sign_image(target, &key, args.signature_format.into(), &annotations)?)
+            Ok(store.sign_image(target, &*key, args.signature_format.into(), &annotations)?)
         },
     )
 }
@@ -406,17 +417,17 @@ pub(crate) fn attest(args: &AttestArgs, ctx: &Context) -> anyhow::Result<ExitCod
             },
         );
     }
-    let key = load_signing_key(key_arg(args.key.as_deref())?)?;
+    let key = load_signer(key_arg(args.key.as_deref())?, args.pin.as_deref())?;
     with_store(
         &args.image,
         ctx,
         &args.targets,
         Some(predicate_type.clone()),
-        SignerJson::key(&key),
+        SignerJson::key(&*key),
         |store, target| {
             Ok(store.attest_image(
                 target,
-                &key,
+                &*key,
                 args.signature_format.into(),
                 &predicate_type,
                 predicate.clone(),

@@ -1,0 +1,398 @@
+//! `pkcs11:` keys end to end against SoftHSM2 (Debian `softhsm2`): `generate-key-pair --kms`
+//! makes a sensitive, never-extractable key on a fresh token (checked with OpenSC's
+//! `pkcs11-tool`, an independent PKCS#11 client), `sign`/`sign-blob` sign through the token and
+//! `verify --key cosign.pub` accepts the result; wrong PIN, missing token and missing object
+//! are refused naming what is wrong. cosign's KMS schemes vouch does not implement are refused
+//! with "not supported yet".
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use common::{check_ok, ok, text, vouch_cmd};
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use vouch_testkit::{RegistryServer, require_tool, run, umoci_image};
+
+/// Debian's SoftHSM2 module (package `softhsm2` / `libsofthsm2`).
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const PIN: &str = "1234";
+
+/// A SoftHSM2 store in a temp dir with one initialised token `label` (user PIN 1234).
+struct SoftHsm {
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+}
+
+impl SoftHsm {
+    fn new(label: &str) -> Self {
+        let util = require_tool("softhsm2-util");
+        assert!(
+            Path::new(MODULE).is_file(),
+            "{MODULE} missing: apt-get install softhsm2 (listed in .ci/apt-packages.txt)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = dir.path().join("tokens");
+        std::fs::create_dir(&tokens).unwrap();
+        let conf = dir.path().join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                tokens.display()
+            ),
+        )
+        .unwrap();
+        run(Command::new(util)
+            .env("SOFTHSM2_CONF", &conf)
+            .args(["--init-token", "--free", "--label", label])
+            .args(["--pin", PIN, "--so-pin", "5678"]));
+        Self { dir, conf }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// `vouch ARGS` seeing this token store, with no PIN from the machine's environment.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = vouch_cmd(args);
+        cmd.env("SOFTHSM2_CONF", &self.conf)
+            .env_remove("VOUCH_PKCS11_PIN")
+            .env_remove("COSIGN_PKCS11_PIN")
+            .env_remove("COSIGN_PKCS11_MODULE_PATH");
+        cmd
+    }
+
+    fn vouch(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        check_ok(&self.vouch(args), args)
+    }
+
+    /// Runs `vouch ARGS`, asserts it fails with exit code 1; returns what it said.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.vouch(args);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "vouch {args:?}:\n{said}");
+        said
+    }
+
+    /// `pkcs11-tool --list-objects` logged in: what OpenSC sees on the token.
+    fn list_objects(&self) -> String {
+        let tool = require_tool("pkcs11-tool");
+        run(Command::new(tool).env("SOFTHSM2_CONF", &self.conf).args([
+            "--module",
+            MODULE,
+            "--list-objects",
+            "--login",
+            "--pin",
+            PIN,
+        ]))
+    }
+}
+
+/// `pkcs11:token=TOKEN;object=OBJECT?module-path=MODULE[&pin-value=PIN]`.
+fn uri(token: &str, object: &str, pin: Option<&str>) -> String {
+    let mut u = format!("pkcs11:token={token};object={object}?module-path={MODULE}");
+    if let Some(pin) = pin {
+        u.push_str(&format!("&pin-value={pin}"));
+    }
+    u
+}
+
+/// The `Private Key Object` block of `pkcs11-tool --list-objects` output labelled `label`.
+fn private_key_block<'a>(listing: &'a str, label: &str) -> &'a str {
+    listing
+        .split("Private Key Object")
+        .skip(1)
+        .map(|block| block.split("Object;").next().unwrap_or(block))
+        .find(|block| block.contains(&format!("label:      {label}\n")))
+        .unwrap_or_else(|| panic!("no private key {label} in:\n{listing}"))
+}
+
+fn push_image(registry: &RegistryServer, dir: &Path, repo: &str) -> String {
+    let layout = umoci_image(dir, "v1", &[&[("etc/app.conf", b"hsm\n")]]);
+    let reference = format!("{}/{repo}:v1", registry.host);
+    ok(&[
+        "image",
+        "copy",
+        &format!("oci:{}:v1", layout.display()),
+        &reference,
+    ]);
+    reference
+}
+
+#[test]
+fn generate_on_token_sign_image_and_blob_verify_with_cosign_pub() {
+    let hsm = SoftHsm::new("T");
+    let prefix = hsm.path("cosign");
+    let public = format!("{prefix}.pub");
+    let key = uri("T", "signer", None);
+
+    let generated: Value = serde_json::from_str(&hsm.ok(&[
+        "generate-key-pair",
+        "--kms",
+        &key,
+        "--pin",
+        PIN,
+        "--output-key-prefix",
+        &prefix,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(generated["algorithm"], "PKIX_ECDSA_P256_SHA_256");
+    assert_eq!(generated["publicKey"], public.as_str());
+    assert!(
+        std::fs::read_to_string(&public)
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----"),
+    );
+    // No private key file: the key exists only on the token.
+    assert!(!Path::new(&format!("{prefix}.key")).exists());
+
+    // OpenSC sees the private key as sensitive and never extractable, and signing-capable.
+    let listing = hsm.list_objects();
+    let block = private_key_block(&listing, "signer");
+    let access = block
+        .lines()
+        .find(|l| l.trim_start().starts_with("Access:"))
+        .unwrap_or_else(|| panic!("no Access line:\n{block}"));
+    // OpenSC prints each flag set: `sensitive, always sensitive, never extractable, local`;
+    // a bare `extractable` would mean CKA_EXTRACTABLE is true.
+    let flags: Vec<&str> = access
+        .trim_start()
+        .trim_start_matches("Access:")
+        .split(',')
+        .map(str::trim)
+        .collect();
+    for want in ["sensitive", "always sensitive", "never extractable"] {
+        assert!(flags.contains(&want), "{want} missing: {access}");
+    }
+    assert!(!flags.contains(&"extractable"), "{access}");
+    assert!(block.contains("sign"), "{block}");
+    assert!(listing.contains("Public Key Object; EC"), "{listing}");
+
+    // The same label again is refused rather than making a second key.
+    let again = hsm.fails(&[
+        "generate-key-pair",
+        "--kms",
+        &key,
+        "--pin",
+        PIN,
+        "--output-key-prefix",
+        &hsm.path("again"),
+    ]);
+    assert!(again.contains("already exists"), "{again}");
+
+    // sign an image with the PIN from $VOUCH_PKCS11_PIN; verify with cosign.pub.
+    let registry = RegistryServer::start();
+    let image = push_image(&registry, hsm.dir.path(), "hsm/app");
+    let args = ["sign", &image, "--key", &key];
+    check_ok(
+        &hsm.cmd(&args)
+            .env("VOUCH_PKCS11_PIN", PIN)
+            .output()
+            .unwrap(),
+        &args,
+    );
+    let verified: Value =
+        serde_json::from_str(&ok(&["verify", &image, "--key", &public, "-o", "json"])).unwrap();
+    let key_id = generated["keyId"].as_str().unwrap();
+    assert!(verified.to_string().contains(key_id), "{verified}");
+    // A different key does not verify it.
+    let stranger = common::keypair(hsm.dir.path(), "stranger").1;
+    let out = vouch_cmd(&["verify", &image, "--key", &stranger])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+
+    // sign-blob with the PIN in the URI (cosign's pin-value), and $COSIGN_PKCS11_PIN wrong:
+    // the URI wins.
+    let blob = hsm.path("release.tar");
+    std::fs::write(&blob, b"release bytes").unwrap();
+    let bundle = hsm.path("release.tar.sigstore.json");
+    let with_pin = uri("T", "signer", Some(PIN));
+    let args = ["sign-blob", &blob, "--key", &with_pin, "--bundle", &bundle];
+    check_ok(
+        &hsm.cmd(&args)
+            .env("COSIGN_PKCS11_PIN", "0000")
+            .output()
+            .unwrap(),
+        &args,
+    );
+    ok(&["verify-blob", &blob, "--bundle", &bundle, "--key", &public]);
+    std::fs::write(&blob, b"tampered bytes").unwrap();
+    let out = vouch_cmd(&["verify-blob", &blob, "--bundle", &bundle, "--key", &public])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+}
+
+#[test]
+fn p384_key_on_token_signs_blobs() {
+    let hsm = SoftHsm::new("T384");
+    let prefix = hsm.path("p384");
+    let key = uri("T384", "k384", Some(PIN));
+    let generated: Value = serde_json::from_str(&hsm.ok(&[
+        "generate-key-pair",
+        "--kms",
+        &key,
+        "--algorithm",
+        "ecdsa-p384",
+        "--output-key-prefix",
+        &prefix,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(generated["algorithm"], "PKIX_ECDSA_P384_SHA_384");
+    let blob = hsm.path("b");
+    std::fs::write(&blob, b"p384").unwrap();
+    let bundle = hsm.path("b.json");
+    hsm.ok(&["sign-blob", &blob, "--key", &key, "--bundle", &bundle]);
+    ok(&[
+        "verify-blob",
+        &blob,
+        "--bundle",
+        &bundle,
+        "--key",
+        &format!("{prefix}.pub"),
+    ]);
+    // Ed25519 is not an algorithm tokens generally offer: refused before touching the token.
+    let said = hsm.fails(&[
+        "generate-key-pair",
+        "--kms",
+        &uri("T384", "ed", Some(PIN)),
+        "--algorithm",
+        "ed25519",
+        "--output-key-prefix",
+        &hsm.path("ed"),
+    ]);
+    assert!(said.contains("ed25519"), "{said}");
+}
+
+#[test]
+fn wrong_pin_missing_token_missing_object_are_named() {
+    let hsm = SoftHsm::new("T");
+    hsm.ok(&[
+        "generate-key-pair",
+        "--kms",
+        &uri("T", "signer", Some(PIN)),
+        "--output-key-prefix",
+        &hsm.path("cosign"),
+    ]);
+    let blob = hsm.path("f");
+    std::fs::write(&blob, b"x").unwrap();
+    let bundle = hsm.path("f.json");
+    let sign = |key: &str| hsm.fails(&["sign-blob", &blob, "--key", key, "--bundle", &bundle]);
+
+    let said = sign(&uri("T", "signer", Some("9999")));
+    assert!(
+        said.contains("wrong PIN") && said.contains("\"T\""),
+        "{said}"
+    );
+    let said = sign(&uri("Nope", "signer", Some(PIN)));
+    assert!(
+        said.contains("token token=Nope not found") && said.contains("[\"T\"]"),
+        "{said}"
+    );
+    let said = sign(&uri("T", "missing", Some(PIN)));
+    assert!(
+        said.contains("private key object=missing not found on token \"T\""),
+        "{said}"
+    );
+    // No PIN anywhere and no terminal: says where a PIN can come from.
+    let said = sign(&uri("T", "signer", None));
+    assert!(
+        said.contains("no PIN") && said.contains("VOUCH_PKCS11_PIN"),
+        "{said}"
+    );
+    // A module that does not exist is named.
+    let said = sign(&format!(
+        "pkcs11:token=T;object=signer?module-path=/nonexistent/libp11.so&pin-value={PIN}"
+    ));
+    assert!(
+        said.contains("cannot load PKCS#11 module /nonexistent/libp11.so"),
+        "{said}"
+    );
+    // Malformed URIs say what is wrong with them.
+    let said = sign(&format!("pkcs11:object=signer?module-path={MODULE}"));
+    assert!(
+        said.contains("invalid PKCS#11 URI: one of token and slot-id must be set"),
+        "{said}"
+    );
+    let said = sign(&format!(
+        "pkcs11:token=T;object=signer;serial=42?module-path={MODULE}"
+    ));
+    assert!(said.contains("\"serial\" is not supported"), "{said}");
+    // None of the refused runs wrote a bundle.
+    assert!(!Path::new(&bundle).exists());
+    // --pin is used when the URI has none.
+    hsm.ok(&[
+        "sign-blob",
+        &blob,
+        "--key",
+        &uri("T", "signer", None),
+        "--pin",
+        PIN,
+        "--bundle",
+        &bundle,
+    ]);
+    assert!(
+        std::fs::read_to_string(&bundle)
+            .unwrap()
+            .contains("messageSignature")
+    );
+}
+
+#[test]
+fn other_kms_schemes_are_not_supported_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let blob = dir.path().join("f");
+    std::fs::write(&blob, b"x").unwrap();
+    let blob = blob.display().to_string();
+    for (key, scheme) in [
+        (
+            "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k",
+            "gcpkms://",
+        ),
+        ("azurekms://vault.vault.azure.net/key", "azurekms://"),
+        ("k8s://namespace/secret", "k8s://"),
+        ("awskms:///alias/release", "awskms://"),
+        ("hashivault://release", "hashivault://"),
+        ("GCPKMS://projects/p", "gcpkms://"),
+    ] {
+        let out = vouch_cmd(&["sign-blob", &blob, "--key", key])
+            .output()
+            .unwrap();
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{key}: {said}");
+        assert!(
+            said.contains(&format!("not supported yet: {scheme}")),
+            "{key}: {said}"
+        );
+        let prefix = dir.path().join("k").display().to_string();
+        let out = vouch_cmd(&[
+            "generate-key-pair",
+            "--kms",
+            key,
+            "--output-key-prefix",
+            &prefix,
+        ])
+        .output()
+        .unwrap();
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{key}: {said}");
+        assert!(
+            said.contains(&format!("not supported yet: {scheme}")),
+            "{key}: {said}"
+        );
+        assert!(!Path::new(&format!("{prefix}.pub")).exists());
+    }
+}
