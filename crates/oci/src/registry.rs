@@ -3,6 +3,8 @@
 //! Endpoints used (distribution-spec `spec.md`): `GET/HEAD /v2/<name>/manifests/<ref>`,
 //! `PUT /v2/<name>/manifests/<ref>`, `GET/HEAD /v2/<name>/blobs/<digest>`,
 //! `POST /v2/<name>/blobs/uploads/` then a monolithic `PUT <location>?digest=`,
+//! `POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<other>` (cross-repository mount:
+//! 201 mounted, 202 an ordinary upload session opened instead; `DELETE <location>` cancels),
 //! `GET /v2/<name>/tags/list` (paginated with `Link`), `GET /v2/<name>/referrers/<digest>`
 //! (falling back to the `<alg>-<hex>` tag schema when the registry answers 404).
 
@@ -18,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::manifest::{RawManifest, media};
 use crate::reference::{Reference, Selector};
-use crate::store::{BlobReader, ImageSink, ImageSource};
+use crate::store::{BlobReader, ImageSink, ImageSource, Mount, PendingUpload, RepositoryId};
 
 /// How to reach registries.
 #[derive(Debug, Clone, Default)]
@@ -278,8 +280,8 @@ impl Registry {
         }
     }
 
-    /// `POST` an upload session and return its absolute location.
-    fn start_upload(&self) -> Result<String> {
+    /// `POST` an upload session.
+    fn start_upload(&self) -> Result<PendingUpload> {
         let url = self.url("blobs/uploads/");
         let resp = self.call(
             &http::Method::POST,
@@ -290,12 +292,26 @@ impl Registry {
         if resp.status() != 202 {
             return Err(self.unexpected(&format!("POST {url}"), resp));
         }
+        self.upload_location(&url, &resp)
+    }
+
+    fn repository_id(&self) -> RepositoryId {
+        RepositoryId {
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
+            credentials: self.credentials.clone(),
+        }
+    }
+
+    fn upload_location(&self, url: &str, resp: &Response) -> Result<PendingUpload> {
         let loc = resp
             .headers()
             .get(http::header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| Error::malformed(&url, "upload answer without Location"))?;
-        Ok(self.absolute(loc))
+            .ok_or_else(|| Error::malformed(url, "upload answer without Location"))?;
+        Ok(PendingUpload {
+            location: self.absolute(loc),
+        })
     }
 
     fn absolute(&self, location: &str) -> String {
@@ -414,6 +430,10 @@ impl ImageSource for Registry {
         })
     }
 
+    fn registry_repository(&self) -> Option<RepositoryId> {
+        Some(self.repository_id())
+    }
+
     fn referrers(&self, subject: &Digest, artifact_type: Option<&str>) -> Result<Vec<Descriptor>> {
         let mut url = self.url(&format!("referrers/{subject}"));
         if let Some(t) = artifact_type {
@@ -468,6 +488,13 @@ impl ImageSource for Registry {
     }
 }
 
+impl Registry {
+    /// This repository's identity (host, name, credentials), for mount decisions.
+    pub fn repository(&self) -> RepositoryId {
+        self.repository_id()
+    }
+}
+
 impl ImageSink for Registry {
     fn location(&self) -> String {
         ImageSource::location(self)
@@ -484,7 +511,49 @@ impl ImageSink for Registry {
     }
 
     fn put_blob(&self, digest: &Digest, size: u64, data: &mut dyn Read) -> Result<()> {
-        let location = self.start_upload()?;
+        let upload = self.start_upload()?;
+        self.put_blob_in(upload, digest, size, data)
+    }
+
+    fn registry_repository(&self) -> Option<RepositoryId> {
+        Some(self.repository_id())
+    }
+
+    /// distribution-spec `spec.md`, "Mounting a blob from another repository". A registry
+    /// that does not know the blob in `from` (or does not mount) answers 202 with an upload
+    /// session, handed back for the caller to use or cancel.
+    fn mount_blob(&self, digest: &Digest, from: &str) -> Result<Mount> {
+        let url = self.url(&format!(
+            "blobs/uploads/?{}",
+            form_encode(&[("mount", &digest.to_string()), ("from", from)])
+        ));
+        let resp = self.call(
+            &http::Method::POST,
+            &url,
+            &[("Content-Length", "0")],
+            Body::Empty,
+        )?;
+        match resp.status().as_u16() {
+            201 => Ok(Mount::Mounted),
+            202 => Ok(Mount::UploadStarted(self.upload_location(&url, &resp)?)),
+            _ => Err(self.unexpected(&format!("POST {url}"), resp)),
+        }
+    }
+
+    fn cancel_upload(&self, upload: PendingUpload) {
+        // distribution-spec: "DELETE /v2/<name>/blobs/uploads/<reference>" cancels; a
+        // registry that refuses only keeps a stale session until its own purge.
+        let _ = self.call(&http::Method::DELETE, &upload.location, &[], Body::Empty);
+    }
+
+    fn put_blob_in(
+        &self,
+        upload: PendingUpload,
+        digest: &Digest,
+        size: u64,
+        data: &mut dyn Read,
+    ) -> Result<()> {
+        let location = upload.location;
         let sep = if location.contains('?') { '&' } else { '?' };
         let url = format!(
             "{location}{sep}{}",

@@ -36,6 +36,47 @@ pub trait ImageSource: Send + Sync {
     /// Referrers"), optionally only those of `artifact_type`. Where the location has no
     /// referrers API, the tag-schema fallback (`<alg>-<hex>` tag holding an index) is read.
     fn referrers(&self, subject: &Digest, artifact_type: Option<&str>) -> Result<Vec<Descriptor>>;
+
+    /// The registry repository this is, when it is one (copies mount blobs from it).
+    fn registry_repository(&self) -> Option<RepositoryId> {
+        None
+    }
+}
+
+/// A repository in a registry, with the credentials it is spoken to with: a cross-repository
+/// mount is only attempted between two of these on the same host with the same credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RepositoryId {
+    /// The registry host as the user wrote it (`localhost:5000`, `docker.io`).
+    pub registry: String,
+    /// The repository (`library/nginx`).
+    pub repository: String,
+    pub(crate) credentials: Option<crate::auth::Credentials>,
+}
+
+impl std::fmt::Debug for RepositoryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.registry, self.repository)
+    }
+}
+
+/// What a sink answered to a cross-repository mount request.
+#[derive(Debug)]
+pub enum Mount {
+    /// The blob is now in the destination (distribution spec: 201 Created).
+    Mounted,
+    /// The registry did not mount but opened an ordinary upload session instead (202
+    /// Accepted): it must be used with [`ImageSink::put_blob_in`] or given back with
+    /// [`ImageSink::cancel_upload`].
+    UploadStarted(PendingUpload),
+    /// This kind of sink cannot mount.
+    Unsupported,
+}
+
+/// An upload session a registry opened (its absolute `Location`).
+#[derive(Debug)]
+pub struct PendingUpload {
+    pub(crate) location: String,
 }
 
 /// Writing images.
@@ -52,6 +93,34 @@ pub trait ImageSink: Send + Sync {
 
     /// Stores a manifest under its digest and, if given, a tag.
     fn put_manifest(&self, manifest: &RawManifest, tag: Option<&str>) -> Result<()>;
+
+    /// The registry repository this is, when it is one.
+    fn registry_repository(&self) -> Option<RepositoryId> {
+        None
+    }
+
+    /// Asks for `digest` to be mounted from repository `from` of the same registry.
+    fn mount_blob(&self, digest: &Digest, from: &str) -> Result<Mount> {
+        let _ = (digest, from);
+        Ok(Mount::Unsupported)
+    }
+
+    /// [`ImageSink::put_blob`] into an upload session [`ImageSink::mount_blob`] opened.
+    fn put_blob_in(
+        &self,
+        upload: PendingUpload,
+        digest: &Digest,
+        size: u64,
+        data: &mut dyn Read,
+    ) -> Result<()> {
+        let _ = upload;
+        self.put_blob(digest, size, data)
+    }
+
+    /// Gives back an upload session that will not be used (best effort).
+    fn cancel_upload(&self, upload: PendingUpload) {
+        let _ = upload;
+    }
 }
 
 /// Where images (or a filesystem) are read from or written to, as the user writes it.
