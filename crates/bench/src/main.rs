@@ -13,6 +13,7 @@ mod admission;
 mod copy;
 mod keyless;
 mod measure;
+mod pkcs11;
 mod sbom;
 mod tlog;
 mod tsa;
@@ -31,6 +32,7 @@ const USAGE: &str = "usage: vouch-bench BENCHMARK [FLAGS]
   keyless    [--requests N] [--threads N] [--runs N]   certificates/s, p99; keyless `vouch sign`
   admission  [--reviews N] [--threads N]        webhook p50/p99 cold and warm, reviews/s
   tsa        [--requests N] [--threads N]       RFC 3161 timestamps/s in process and over HTTP
+  pkcs11     [--signatures N]                   signatures/s: SoftHSM2 token vs a key in memory
 Build first: cargo build --release -p vouch -p vouch-bench";
 
 fn main() -> anyhow::Result<()> {
@@ -107,6 +109,7 @@ fn main() -> anyhow::Result<()> {
             flag("--requests", 20_000)? as usize,
             flag("--threads", 2)? as usize,
         ),
+        "pkcs11" => pkcs11::run(flag("--signatures", 2000)? as usize),
         other => {
             bail!("unknown benchmark {other:?}\n{USAGE}")
         }
