@@ -193,7 +193,7 @@ fn generate_on_token_sign_image_and_blob_verify_with_cosign_pub() {
     // sign an image with the PIN from $VOUCH_PKCS11_PIN; verify with cosign.pub.
     let registry = RegistryServer::start();
     let image = push_image(&registry, hsm.dir.path(), "hsm/app");
-    let args = ["sign", &image, "--key", &key];
+    let args = ["sign", &image, "--key", &key, "--signature-format", "both"];
     check_ok(
         &hsm.cmd(&args)
             .env("VOUCH_PKCS11_PIN", PIN)
@@ -205,6 +205,38 @@ fn generate_on_token_sign_image_and_blob_verify_with_cosign_pub() {
         serde_json::from_str(&ok(&["verify", &image, "--key", &public, "-o", "json"])).unwrap();
     let key_id = generated["keyId"].as_str().unwrap();
     assert!(verified.to_string().contains(key_id), "{verified}");
+    // attest through the token (PIN from $COSIGN_PKCS11_PIN); verify-attestation accepts it.
+    let predicate = hsm.path("predicate.json");
+    std::fs::write(&predicate, br#"{"builtOn":"softhsm2"}"#).unwrap();
+    let predicate_type = "https://vouch.example/hsm-test/v1";
+    let args = [
+        "attest",
+        &image,
+        "--predicate",
+        &predicate,
+        "--type",
+        predicate_type,
+        "--key",
+        &key,
+    ];
+    check_ok(
+        &hsm.cmd(&args)
+            .env("COSIGN_PKCS11_PIN", PIN)
+            .output()
+            .unwrap(),
+        &args,
+    );
+    let attested = ok(&[
+        "verify-attestation",
+        &image,
+        "--type",
+        predicate_type,
+        "--key",
+        &public,
+        "-o",
+        "json",
+    ]);
+    assert!(attested.contains("softhsm2"), "{attested}");
     // A different key does not verify it.
     let stranger = common::keypair(hsm.dir.path(), "stranger").1;
     let out = vouch_cmd(&["verify", &image, "--key", &stranger])
