@@ -19,6 +19,9 @@ use axum::routing::{get, post};
 
 use crate::authority::{Failure, Rejection, TimestampAuthority, TimestampRequest};
 
+/// TLS for [`serve`]: a rustls configuration from PEM certificate chain and key files.
+pub use vouch_http::server::{TlsError, tls_config_from_files};
+
 /// Largest request body read (a DER TimeStampReq with a SHA-512 imprint is ~100 bytes).
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024;
 

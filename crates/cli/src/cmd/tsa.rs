@@ -139,7 +139,7 @@ fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             .context("--default-policy-oid / --accepted-policy-oid")?,
     );
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(vouch_http::server::tls_config_from_files(cert, key)?),
+        (Some(cert), Some(key)) => Some(vouch_tsa::server::tls_config_from_files(cert, key)?),
         _ => None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
