@@ -7,8 +7,10 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
+mod peers;
 
 use common::{check_ok, ok, text, vouch_cmd};
+use peers::Peer;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -205,6 +207,22 @@ fn generate_on_token_sign_image_and_blob_verify_with_cosign_pub() {
         serde_json::from_str(&ok(&["verify", &image, "--key", &public, "-o", "json"])).unwrap();
     let key_id = generated["keyId"].as_str().unwrap();
     assert!(verified.to_string().contains(key_id), "{verified}");
+    // cosign (the peer) verifies the token's signature in both storage schemes.
+    let cosign = Peer::new("cosign");
+    for extra in [&[][..], &["--new-bundle-format=false"][..]] {
+        let mut args = vec![
+            "verify",
+            &image,
+            "--key",
+            &public,
+            "--insecure-ignore-tlog",
+            "--offline",
+            "--allow-http-registry",
+        ];
+        args.extend(extra);
+        let out = cosign.ok(&args);
+        assert!(out.contains("\"critical\""), "{out}");
+    }
     // attest through the token (PIN from $COSIGN_PKCS11_PIN); verify-attestation accepts it.
     let predicate = hsm.path("predicate.json");
     std::fs::write(&predicate, br#"{"builtOn":"softhsm2"}"#).unwrap();
@@ -259,6 +277,15 @@ fn generate_on_token_sign_image_and_blob_verify_with_cosign_pub() {
         &args,
     );
     ok(&["verify-blob", &blob, "--bundle", &bundle, "--key", &public]);
+    cosign.ok(&[
+        "verify-blob",
+        &blob,
+        "--bundle",
+        &bundle,
+        "--key",
+        &public,
+        "--insecure-ignore-tlog",
+    ]);
     std::fs::write(&blob, b"tampered bytes").unwrap();
     let out = vouch_cmd(&["verify-blob", &blob, "--bundle", &bundle, "--key", &public])
         .output()
