@@ -1,6 +1,14 @@
 //! `vouch image copy` vs `skopeo copy`: an OCI layout of incompressible gzip layers pushed
 //! to a local docker-registry and pulled back, by both tools, alternating runs. Both verify
 //! every blob's digest; both stream.
+//!
+//! Then the case of mirroring many images that share layers: a second image (the same
+//! layers plus a small one of its own) pushed from another layout to another repository of
+//! the same registry, and the first image copied registry -> registry into a third
+//! repository. skopeo mounts the shared blobs (its blob-info cache remembers where it pushed
+//! them; a registry source in the same registry is a mount source by itself); so does vouch
+//! (its blob-info cache, `~/.cache/vouch/blob-info.json`). Each tool's own user cache is
+//! used, as a user would have it: a fresh registry per run (a new port) keeps runs apart.
 
 use std::io::Write;
 use std::path::Path;
@@ -17,10 +25,15 @@ pub(crate) fn run(mb: u64, layers: u64, runs: u64) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let layout = dir.path().join("layout");
     eprintln!("building a {mb} MB image of {layers} gzip layers …");
-    let digest = build_layout(&layout, mb, layers)?;
+    let digest = build_layout(&layout, mb, layers, false)?;
     let src = format!("oci:{}:bench", layout.display());
+    let second = dir.path().join("second");
+    build_layout(&second, mb, layers, true)?;
+    let src2 = format!("oci:{}:bench", second.display());
 
     let (mut push_v, mut push_s, mut pull_v, mut pull_s) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut second_v, mut second_s, mut mirror_v, mut mirror_s) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs {
         // A fresh registry (and port) per run: nothing is already there, and skopeo's blob
@@ -52,7 +65,13 @@ pub(crate) fn run(mb: u64, layers: u64, runs: u64) -> anyhow::Result<()> {
         let s_out = format!("oci:{}:t", dir.path().join(format!("pull-s{i}")).display());
         pull_v.push(measure(
             &vouch,
-            &["-q".into(), "image".into(), "copy".into(), v_repo, v_out],
+            &[
+                "-q".into(),
+                "image".into(),
+                "copy".into(),
+                v_repo.clone(),
+                v_out,
+            ],
         )?);
         pull_s.push(measure(
             &skopeo,
@@ -64,6 +83,49 @@ pub(crate) fn run(mb: u64, layers: u64, runs: u64) -> anyhow::Result<()> {
                 s_out,
             ],
         )?);
+        // The second image, sharing all but one small layer, into another repository.
+        second_v.push(measure(
+            &vouch,
+            &[
+                "-q".into(),
+                "image".into(),
+                "copy".into(),
+                src2.clone(),
+                format!("{}/bench/vouch{i}-second:t", registry.host),
+            ],
+        )?);
+        second_s.push(measure(
+            &skopeo,
+            &[
+                "copy".into(),
+                "-q".into(),
+                "--dest-tls-verify=false".into(),
+                src2.clone(),
+                format!("docker://{}/bench/skopeo{i}-second:t", registry.host),
+            ],
+        )?);
+        // Mirroring within the registry: the first image into a third repository.
+        mirror_v.push(measure(
+            &vouch,
+            &[
+                "-q".into(),
+                "image".into(),
+                "copy".into(),
+                v_repo.clone(),
+                format!("{}/mirror/vouch{i}:t", registry.host),
+            ],
+        )?);
+        mirror_s.push(measure(
+            &skopeo,
+            &[
+                "copy".into(),
+                "-q".into(),
+                "--src-tls-verify=false".into(),
+                "--dest-tls-verify=false".into(),
+                format!("docker://{s_repo}"),
+                format!("docker://{}/mirror/skopeo{i}:t", registry.host),
+            ],
+        )?);
     }
     println!("image copy, {mb} MB in {layers} layers, manifest {digest}, median of {runs} run(s)");
     println!(
@@ -73,6 +135,8 @@ pub(crate) fn run(mb: u64, layers: u64, runs: u64) -> anyhow::Result<()> {
     for (name, v, s) in [
         ("layout -> registry (push)", &push_v, &push_s),
         ("registry -> layout (pull)", &pull_v, &pull_s),
+        ("2nd image sharing layers", &second_v, &second_s),
+        ("registry -> other repo", &mirror_v, &mirror_s),
     ] {
         let (v, s): (Sample, Sample) = (median(v), median(s));
         println!(
@@ -91,16 +155,19 @@ pub(crate) fn run(mb: u64, layers: u64, runs: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes an OCI layout with `layers` gzip layers of pseudo-random bytes (`mb` in all).
-fn build_layout(path: &Path, mb: u64, layers: u64) -> anyhow::Result<Digest> {
+/// Writes an OCI layout with `layers` gzip layers of pseudo-random bytes (`mb` in all);
+/// with `extra`, one more 1 MiB layer and so another config and manifest (the same
+/// `layers` otherwise: the generator is seeded the same).
+fn build_layout(path: &Path, mb: u64, layers: u64, extra: bool) -> anyhow::Result<Digest> {
     let layout = Layout::create(path, &Limits::default())?;
     let per_layer = (mb << 20) / layers.max(1);
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let mut descs = Vec::new();
     let mut diff_ids = Vec::new();
-    for i in 0..layers {
+    for i in 0..layers + u64::from(extra) {
         let mut tar = tar::Builder::new(Vec::new());
-        let mut data = vec![0u8; per_layer as usize];
+        let len = if i < layers { per_layer } else { 1 << 20 };
+        let mut data = vec![0u8; len as usize];
         for chunk in data.chunks_mut(8) {
             rng ^= rng << 13;
             rng ^= rng >> 7;

@@ -96,6 +96,7 @@ pub fn copy_image_with_cache(
         source: src.registry_repository(),
         dest: dst.registry_repository(),
         cache,
+        denied: std::sync::atomic::AtomicBool::new(false),
     };
     let mut top = src.manifest(selector)?;
     let mut manifests: Vec<RawManifest> = Vec::new();
@@ -224,6 +225,9 @@ struct MountPlan<'a> {
     source: Option<RepositoryId>,
     dest: Option<RepositoryId>,
     cache: Option<&'a BlobInfoCache>,
+    /// The registry refused a mount as unauthorised (a token without pull on the other
+    /// repository): asking again for the next blobs would only cost round trips.
+    denied: std::sync::atomic::AtomicBool,
 }
 
 /// At most this many mount attempts per blob before uploading.
@@ -239,6 +243,9 @@ impl MountPlan<'_> {
         let Some(dest) = &self.dest else {
             return Vec::new();
         };
+        if self.denied.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         if let Some(src) = &self.source
             && src.registry == dest.registry
@@ -312,7 +319,11 @@ fn copy_blob(
                 }
             }
             Ok(Mount::Unsupported) => break,
-            // A refused or failed mount is only a missed shortcut: upload instead.
+            Err(Error::Denied { .. }) => {
+                mounts.denied.store(true, Ordering::Relaxed);
+                break;
+            }
+            // A failed mount is only a missed shortcut: upload instead.
             Err(_) => continue,
         }
     }
