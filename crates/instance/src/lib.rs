@@ -2,13 +2,13 @@
 //! make it a complete offline Sigstore (Fulcio-compatible CA, Rekor-compatible transparency log
 //! on SQLite, development OIDC issuer).
 //!
-//! * [`Instance::init`]: generates the root and intermediate CA, the CT log key, the log key
-//!   and the dev issuer key, and writes `trusted_root.json`
+//! * [`Instance::init`]: generates the root and intermediate CA, the CT log key, the log key,
+//!   the dev issuer key and the RFC 3161 timestamp authority (`DIR/tsa`, vouch-tsa), and writes `trusted_root.json`
 //!   (`application/vnd.dev.sigstore.trustedroot+json;version=0.1`), `signing_config.json`
 //!   (v0.2) and `trust_config.json` (a ClientTrustConfig combining both, what
 //!   `sigstore --trust-config` and `vouch --trust-config` read).
 //!   Formats: `sigstore/protobuf-specs:protos/sigstore_trustroot.proto`.
-//! * [`Instance::start`]: runs CA, log and dev OIDC issuer in-process on loopback ports (port 0
+//! * [`Instance::start`]: runs CA, log, TSA and dev OIDC issuer in-process on loopback ports (port 0
 //!   picks free ones), rewrites the trust files with the URLs actually served, and returns a
 //!   [`RunningInstance`] that mints dev tokens and stops everything on [`RunningInstance::stop`]
 //!   or drop.
@@ -76,7 +76,7 @@ pub enum Error {
     /// A listen address could not be bound.
     #[error("listening for the {service} on {addr}: {source}")]
     Bind {
-        /// `CA`, `transparency log` or `OIDC issuer`.
+        /// `CA`, `transparency log`, `timestamp authority` or `OIDC issuer`.
         service: &'static str,
         /// The address.
         addr: SocketAddr,
@@ -98,6 +98,9 @@ pub enum Error {
     /// Key generation or encoding.
     #[error(transparent)]
     Sign(#[from] vouch_sign::Error),
+    /// The timestamp authority's key or chain.
+    #[error("timestamp authority: {0}")]
+    Tsa(#[from] vouch_tsa::Error),
 }
 
 impl From<vouch_tlog::Error> for Error {
@@ -118,6 +121,9 @@ pub struct Urls {
     pub log: String,
     /// The dev OIDC issuer (`iss` of its tokens); `None` when disabled.
     pub oidc: Option<String>,
+    /// The RFC 3161 timestamp authority's base URL; the signing config lists
+    /// `<tsa>/api/v1/timestamp`, the URL clients POST to.
+    pub tsa: String,
 }
 
 impl Default for Urls {
@@ -127,6 +133,7 @@ impl Default for Urls {
             ca: "http://127.0.0.1:5555".into(),
             log: "http://127.0.0.1:3000".into(),
             oidc: Some("http://127.0.0.1:5556".into()),
+            tsa: "http://127.0.0.1:3004".into(),
         }
     }
 }
@@ -157,6 +164,8 @@ pub struct StartOptions {
     pub listen_ca: SocketAddr,
     /// Where the transparency log listens.
     pub listen_log: SocketAddr,
+    /// Where the RFC 3161 timestamp authority listens.
+    pub listen_tsa: SocketAddr,
     /// Where the dev OIDC issuer listens; `None` disables it (the CA then trusts only
     /// `issuers`). The default (loopback, any port) serves in-process tests and demos;
     /// `vouch instance serve` sets it only with `--dev-oidc`. A non-loopback address is refused:
@@ -178,6 +187,7 @@ impl Default for StartOptions {
         Self {
             listen_ca: any,
             listen_log: any,
+            listen_tsa: any,
             listen_oidc: Some(any),
             subject: DEFAULT_SUBJECT.into(),
             email: DEFAULT_EMAIL.into(),
@@ -200,6 +210,12 @@ const CT_KEY: &str = "ca/ctlog.key.pem";
 const LOG_KEY: &str = "tlog.key.pem";
 const OIDC_KEY: &str = "oidc.key.pem";
 const LOG_DB: &str = "tlog.db";
+/// The timestamp authority's directory (`vouch tsa init --dir` layout, so
+/// `vouch tsa serve --dir DIR/tsa` serves the same TSA).
+const TSA_DIR: &str = "tsa";
+/// Path of sigstore timestamp-authority's API the signing config lists (`tsaUrls[].url` is the
+/// URL clients POST to: sigstore-python `TimestampAuthorityClient`, the public good config).
+const TSA_PATH: &str = "/api/v1/timestamp";
 /// File name of the trusted root in the instance directory.
 pub const TRUSTED_ROOT: &str = "trusted_root.json";
 /// File name of the signing config.
@@ -239,8 +255,10 @@ impl Instance {
         // RSA like GitHub's and most issuers' keys, so the CA's RS256 path is what dev runs use.
         let oidc_pem = DevKey::generate_rsa()?.to_pkcs8_pem()?;
         write_new(&dir.join(OIDC_KEY), &oidc_pem, true)?;
+        let tsa = vouch_tsa::Material::generate(&options.organization)?;
+        tsa.write(&dir.join(TSA_DIR))?;
         let instance = Self { dir };
-        instance.write_trust_files(&ca, &log_key.public_key(), &options.urls)?;
+        instance.write_trust_files(&ca, &log_key.public_key(), &tsa, &options.urls)?;
         Ok(instance)
     }
 
@@ -320,6 +338,9 @@ impl Instance {
             ca: first("caUrls").ok_or_else(|| missing("caUrls"))?,
             log: first("rekorTlogUrls").ok_or_else(|| missing("rekorTlogUrls"))?,
             oidc: first("oidcUrls"),
+            tsa: first("tsaUrls")
+                .map(|u| u.strip_suffix(TSA_PATH).map_or(u.clone(), str::to_owned))
+                .ok_or_else(|| missing("tsaUrls"))?,
         })
     }
 
@@ -375,6 +396,7 @@ impl Instance {
             ca: keep(current.as_ref().map(|u| &u.ca), &bound.ca),
             log: keep(current.as_ref().map(|u| &u.log), &bound.log),
             oidc: bound.oidc.clone(),
+            tsa: keep(current.as_ref().map(|u| &u.tsa), &bound.tsa),
         }
     }
 
@@ -382,9 +404,20 @@ impl Instance {
         &self,
         ca: &CertificateAuthority,
         log_key: &vouch_sign::VerifyingKey,
+        tsa: &vouch_tsa::Material,
         urls: &Urls,
     ) -> Result<()> {
         let (ca_entry, ctlog) = ca.trusted_root_entries(&urls.ca, VALID_FROM)?;
+        // protobuf-specs `CertificateAuthority` for the TSA: chain leaf first, root last, as
+        // sigstore-go `ParseTimestampAuthority` and sigstore-python read it.
+        let (organization, common_name) = tsa.subject()?;
+        let tsa_entry = json!({
+            "subject": {"organization": organization, "commonName": common_name},
+            "uri": urls.tsa,
+            "certChain": {"certificates": tsa.chain.iter()
+                .map(|der| json!({"rawBytes": B64.encode(der)})).collect::<Vec<_>>()},
+            "validFor": {"start": VALID_FROM},
+        });
         let trusted_root = json!({
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
             "tlogs": [{"baseUrl": urls.log, "hashAlgorithm": "SHA2_256",
@@ -394,10 +427,11 @@ impl Instance {
                        "logId": {"keyId": B64.encode(log_key.key_id())}}],
             "certificateAuthorities": [ca_entry],
             "ctlogs": [ctlog],
-            "timestampAuthorities": [],
+            "timestampAuthorities": [tsa_entry],
         });
-        // sigstore-python 4.x: Fulcio/Rekor/OIDC `majorApiVersion` 1, one service per operator
-        // (`sigstore/models.py` `SigningConfig`); no TSA, Rekor v1 gives the SET as the time.
+        // sigstore-python 4.x: Fulcio/Rekor/OIDC/TSA `majorApiVersion` 1, one service per
+        // operator (`sigstore/models.py` `SigningConfig`); the TSA URL is the full
+        // `/api/v1/timestamp` endpoint, as in the public good signing config.
         let service = |url: &str| {
             json!({"url": url, "majorApiVersion": 1, "validFor": {"start": VALID_FROM},
                    "operator": "vouch"})
@@ -408,7 +442,7 @@ impl Instance {
             "caUrls": [service(&urls.ca)],
             "oidcUrls": oidc,
             "rekorTlogUrls": [service(&urls.log)],
-            "tsaUrls": [],
+            "tsaUrls": [service(&format!("{}{TSA_PATH}", urls.tsa))],
             "rekorTlogConfig": {"selector": "ANY"},
             "tsaConfig": {"selector": "ANY"},
         });
@@ -472,6 +506,7 @@ impl Instance {
         };
         let (ca_listener, ca_url) = bind("CA", options.listen_ca)?;
         let (log_listener, log_url) = bind("transparency log", options.listen_log)?;
+        let (tsa_listener, tsa_url) = bind("timestamp authority", options.listen_tsa)?;
         if let Some(addr) = options.listen_oidc {
             vouch_ca::dev_oidc::check_listen_address(addr)?;
         }
@@ -483,11 +518,23 @@ impl Instance {
             ca: ca_url,
             log: log_url,
             oidc: oidc.as_ref().map(|(_, u)| u.clone()),
+            tsa: tsa_url,
         };
 
         let ca = self.load_ca()?;
         let log_key = LogKey::from_pem(&read(&self.dir.join(LOG_KEY))?, LOG_HOSTNAME)?;
-        self.write_trust_files(&ca, log_key.public_key(), &self.advertised(&urls))?;
+        let tsa_dir = self.dir.join(TSA_DIR);
+        // An instance initialised before it had a TSA gets one on its next start; the trust
+        // files written below then list it.
+        if !tsa_dir.join(vouch_tsa::KEY_FILE).exists() {
+            vouch_tsa::Material::generate(&options.organization)?.write(&tsa_dir)?;
+        }
+        let tsa = vouch_tsa::Material::load(&tsa_dir)?;
+        self.write_trust_files(&ca, log_key.public_key(), &tsa, &self.advertised(&urls))?;
+        let authority = Arc::new(vouch_tsa::TimestampAuthority::new(
+            &tsa,
+            &vouch_tsa::Config::default(),
+        )?);
         let issuer = urls
             .oidc
             .as_deref()
@@ -539,9 +586,13 @@ impl Instance {
                         let _ = rx.wait_for(|s| *s).await;
                     };
                     let convert = |l: std::net::TcpListener| tokio::net::TcpListener::from_std(l);
-                    let (ca_l, log_l) = match (convert(ca_listener), convert(log_listener)) {
-                        (Ok(a), Ok(b)) => (a, b),
-                        (Err(e), _) | (_, Err(e)) => {
+                    let (ca_l, log_l, tsa_l) = match (
+                        convert(ca_listener),
+                        convert(log_listener),
+                        convert(tsa_listener),
+                    ) {
+                        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+                        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                             let _ = ready_tx.send(Err(Error::Runtime(e.to_string())));
                             return;
                         }
@@ -555,6 +606,12 @@ impl Instance {
                     tasks.spawn(vouch_tlog::serve(
                         log_l,
                         log_state,
+                        stopped(stop_rx.clone()),
+                    ));
+                    tasks.spawn(vouch_tsa::server::serve(
+                        tsa_l,
+                        authority,
+                        None,
                         stopped(stop_rx.clone()),
                     ));
                     if let (Some(l), Some(router)) = (oidc_listener, oidc_router) {
@@ -627,6 +684,11 @@ impl RunningInstance {
     /// The transparency log's base URL.
     pub fn log_url(&self) -> &str {
         &self.urls.log
+    }
+
+    /// The timestamp authority's base URL (`/api/v1/timestamp` takes RFC 3161 requests).
+    pub fn tsa_url(&self) -> &str {
+        &self.urls.tsa
     }
 
     /// The dev OIDC issuer URL (the `iss` of its tokens and the certificates' OIDC issuer).

@@ -2,6 +2,7 @@
 //! dev tokens are exchanged for certificates, and `stop` releases the ports.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+use base64::Engine as _;
 use serde_json::Value;
 use vouch_instance::{Instance, StartOptions, TRUST_CONFIG};
 
@@ -35,6 +36,21 @@ fn start_serves_what_the_trust_config_names_and_stop_releases_ports() {
     assert_eq!(signing["caUrls"][0]["url"], running.ca_url());
     assert_eq!(signing["rekorTlogUrls"][0]["url"], running.log_url());
     assert_eq!(signing["oidcUrls"][0]["url"], running.oidc_url().unwrap());
+    // The TSA: its full endpoint in tsaUrls (what clients POST to), its chain in the root.
+    assert_eq!(
+        signing["tsaUrls"],
+        serde_json::json!([{"url": format!("{}/api/v1/timestamp", running.tsa_url()),
+            "majorApiVersion": 1, "validFor": {"start": "1970-01-01T00:00:00Z"},
+            "operator": "vouch"}])
+    );
+    let tsa_entry = &root["timestampAuthorities"][0];
+    assert_eq!(root["timestampAuthorities"].as_array().unwrap().len(), 1);
+    assert_eq!(tsa_entry["uri"], running.tsa_url());
+    assert_eq!(
+        tsa_entry["subject"],
+        serde_json::json!({"organization": "vouch", "commonName": "vouch timestamping"})
+    );
+    assert_eq!(tsa_entry["validFor"]["start"], "1970-01-01T00:00:00Z");
     // The trusted root parses and its log key is the one the log serves.
     let trust = vouch_sign::TrustedRoot::from_json(
         &std::fs::read(running.trusted_root_path()).unwrap(),
@@ -49,6 +65,28 @@ fn start_serves_what_the_trust_config_names_and_stop_releases_ports() {
         trust.tlogs[0].key.as_ref().unwrap().spki_der(),
         served.spki_der()
     );
+
+    // The chain in the trusted root is the chain the running TSA serves (leaf first).
+    let served_chain = agent()
+        .get(&format!("{}/api/v1/timestamp/certchain", running.tsa_url()))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let served_der: Vec<Vec<u8>> = served_chain
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .map(|pem| {
+            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(served_der.len(), 2);
+    assert_eq!(trust.timestamp_authorities.len(), 1);
+    assert_eq!(trust.timestamp_authorities[0].chain, served_der);
+    assert!(dir.path().join("tsa/tsa-key.pem").exists());
 
     let (status, bundle) = get(&format!("{}/api/v2/trustBundle", running.ca_url()));
     assert_eq!(status, 200);
@@ -68,7 +106,6 @@ fn start_serves_what_the_trust_config_names_and_stop_releases_ports() {
 
     // A dev token buys a certificate (the CA fetched the issuer's JWKS by discovery).
     let key = vouch_sign::SigningKey::generate(vouch_sign::KeyAlgorithm::EcdsaP256).unwrap();
-    use base64::Engine as _;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let body = serde_json::json!({
         "credentials": {"oidcIdentityToken": running.token().unwrap()},
@@ -113,6 +150,11 @@ fn start_serves_what_the_trust_config_names_and_stop_releases_ports() {
         trust.certificate_authorities[0].chain
     );
     assert_eq!(trust2.certificate_authorities[0].uri, again.ca_url());
+    assert_eq!(
+        trust2.timestamp_authorities[0].chain,
+        trust.timestamp_authorities[0].chain
+    );
+    assert_eq!(trust2.timestamp_authorities[0].uri, again.tsa_url());
 }
 
 #[test]
@@ -138,6 +180,7 @@ fn advertised_urls_from_init_survive_start_and_wildcard_listens_name_loopback() 
                 ca: public_ca.into(),
                 log: "http://127.0.0.1:3000".into(),
                 oidc: None,
+                tsa: "https://tsa.example.internal".into(),
             },
             ..Default::default()
         },
@@ -158,6 +201,14 @@ fn advertised_urls_from_init_survive_start_and_wildcard_listens_name_loopback() 
         public_ca
     );
     assert_ne!(running.ca_url(), public_ca);
+    assert_eq!(
+        signing["tsaUrls"][0]["url"],
+        "https://tsa.example.internal/api/v1/timestamp"
+    );
+    assert_eq!(
+        config["trustedRoot"]["timestampAuthorities"][0]["uri"],
+        "https://tsa.example.internal"
+    );
     // The log was loopback in init: it follows the bound port, and a wildcard listen address
     // is written as loopback, never as 0.0.0.0.
     let log_url = signing["rekorTlogUrls"][0]["url"].as_str().unwrap();
@@ -177,6 +228,8 @@ fn dev_issuer_refuses_a_non_loopback_address() {
         listen_oidc: Some("0.0.0.0:0".parse().unwrap()),
         ..StartOptions::default()
     };
-    let err = Instance::start(dir.path(), &options).unwrap_err().to_string();
+    let err = Instance::start(dir.path(), &options)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("loopback only"), "{err}");
 }

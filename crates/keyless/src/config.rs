@@ -2,7 +2,8 @@
 //! (`application/vnd.dev.sigstore.clienttrustconfig.v0.1+json`,
 //! `sigstore/protobuf-specs:protos/sigstore_trustroot.proto`), as sigstore-python's
 //! `--trust-config` reads it: the signing config v0.2 names the CA, the Rekor log and the OIDC
-//! issuer; the trusted root is what the result is checked against.
+//! issuer and the RFC 3161 timestamp authority; the trusted root is what the result is
+//! checked against.
 //!
 //! Service selection follows sigstore-python (`sigstore/models.py` `SigningConfig`): entries
 //! currently valid, with a supported `majorApiVersion` (Fulcio 1, Rekor 1), newest
@@ -33,6 +34,9 @@ pub struct TrustConfig {
     pub log_url: String,
     /// The OIDC issuer the signing config names, if any.
     pub oidc_url: Option<String>,
+    /// The RFC 3161 timestamp authority the signing config names (`tsaUrls[].url`, the URL
+    /// requests are POSTed to, e.g. `https://timestamp.sigstore.dev/api/v1/timestamp`), if any.
+    pub tsa_url: Option<String>,
 }
 
 impl TrustConfig {
@@ -64,11 +68,14 @@ impl TrustConfig {
             bad("signingConfig.rekorTlogUrls has no valid Rekor v1 entry (vouch signs with Rekor v1)".into())
         })?;
         let oidc_url = select(&signing["oidcUrls"], 1, now)?;
+        // sigstore-python: `tsaUrls` entries with majorApiVersion 1 (timestamp-authority v1).
+        let tsa_url = select(&signing["tsaUrls"], 1, now)?;
         Ok(Self {
             trusted_root,
             ca_url,
             log_url,
             oidc_url,
+            tsa_url,
         })
     }
 

@@ -54,6 +54,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The timestamp authority refused or answered no timestamp.
+    #[error("timestamp authority {url}: {reason}")]
+    Timestamp {
+        /// The TSA endpoint (`signingConfig.tsaUrls[].url`).
+        url: String,
+        /// What is wrong (HTTP status, PKIStatus, nonce mismatch, syntax).
+        reason: String,
+    },
     /// The certificate does not match what was asked for.
     #[error("issued certificate: {reason}")]
     Certificate {

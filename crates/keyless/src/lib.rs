@@ -10,7 +10,9 @@
 //!   log (`hashedrekord 0.0.1` for message signatures, `dsse 0.0.1` for envelopes) and the answer
 //!   (SET, inclusion proof, checkpoint) becomes the bundle's tlog entry. Images get cosign's
 //!   legacy annotations (`dev.sigstore.cosign/certificate`, `/chain`, `/bundle`) and/or the
-//!   v0.3 referrer bundle. Each bundle is verified against the trust config's trusted root
+//!   v0.3 referrer bundle. When the signing config lists a timestamp authority, an RFC 3161
+//!   timestamp over the signature goes into
+//!   `verificationMaterial.timestampVerificationData.rfc3161Timestamps`. Each bundle is verified against the trust config's trusted root
 //!   before it is returned, so a misconfigured instance fails at signing, not at admission.
 //!
 //! ```no_run
@@ -55,6 +57,10 @@ pub use token::{IdentityToken, TokenSource};
 
 /// Largest CA answer read (a chain of three PEM certificates is ~3 KiB).
 const MAX_CA_RESPONSE_BYTES: u64 = 1024 * 1024;
+/// Largest TSA answer read (a TimeStampResp with a chain is ~2 KiB).
+const MAX_TSA_RESPONSE_BYTES: u64 = 64 * 1024;
+/// `id-sha256` (RFC 5754 §2.2).
+const ID_SHA256: &str = "2.16.840.1.101.3.4.2.1";
 
 /// A client of one instance (CA + log), with its trust.
 #[derive(Debug)]
@@ -198,6 +204,121 @@ impl KeylessSigner {
     }
 }
 
+impl KeylessSigner {
+    /// An RFC 3161 timestamp over `signature` from the signing config's TSA, if it lists one
+    /// (none: an empty list, the log's integrated time is the signing time). The imprint is the
+    /// SHA-256 of the signature bytes (`sigstore/architecture-docs:client-spec.md` §2.1.5, as
+    /// sigstore-python `_get_timestamp` and sigstore-go `sign.TimestampAuthority`), with a
+    /// random nonce and `certReq` set; the reply must be granted and echo the nonce. The
+    /// token's signature and chain are checked when the bundle is verified before return.
+    fn timestamp(&self, signature: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let Some(url) = self.config.tsa_url.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let bad = |reason: String| Error::Timestamp {
+            url: url.to_owned(),
+            reason,
+        };
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| bad(format!("nonce: {e}")))?;
+        // Positive and minimally encoded: top bit clear, first byte non-zero.
+        nonce[0] = (nonce[0] & 0x7f) | 0x40;
+        let request = timestamp_request(&Sha256::digest(signature), &nonce)
+            .map_err(|e| bad(format!("encoding the request: {e}")))?;
+        let what = format!("POST {url}");
+        let response = self.http.send(&what, |agent| {
+            agent
+                .post(url)
+                .header("Content-Type", "application/timestamp-query")
+                .header("Accept", "application/timestamp-reply")
+                .send(&request[..])
+        })?;
+        let status = response.status().as_u16();
+        let mut reply = Vec::new();
+        response
+            .into_body()
+            .into_reader()
+            .take(MAX_TSA_RESPONSE_BYTES)
+            .read_to_end(&mut reply)
+            .map_err(|e| bad(e.to_string()))?;
+        let granted = check_timestamp_reply(&reply, &nonce);
+        if !(200..300).contains(&status) {
+            let why = granted.err().unwrap_or_else(|| "no reason given".into());
+            return Err(bad(format!("HTTP {status}: {why}")));
+        }
+        granted.map_err(bad)?;
+        Ok(vec![reply])
+    }
+}
+
+/// A DER `TimeStampReq` (RFC 3161 §2.4.1): v1, SHA-256 imprint, `nonce`, certReq true.
+fn timestamp_request(digest: &[u8], nonce: &[u8]) -> Result<Vec<u8>, der07::Error> {
+    use der07::Encode as _;
+    let request = x509_tsp::TimeStampReq {
+        version: x509_tsp::TspVersion::V1,
+        message_imprint: x509_tsp::MessageImprint {
+            // Parameters absent, as sigstore-python's rfc3161-client and OpenSSL send.
+            hash_algorithm: cms::cert::x509::spki::AlgorithmIdentifierOwned {
+                oid: der07::oid::ObjectIdentifier::new(ID_SHA256)
+                    .map_err(|_| der07::Error::from(der07::ErrorKind::OidMalformed))?,
+                parameters: None,
+            },
+            hashed_message: der07::asn1::OctetString::new(digest)?,
+        },
+        req_policy: None,
+        nonce: Some(der07::asn1::Int::new(nonce)?),
+        cert_req: true,
+        extensions: None,
+    };
+    request.to_der()
+}
+
+/// The reply is granted (RFC 3161 §2.4.2 status 0 or 1), carries a token whose TSTInfo echoes
+/// `nonce` (§2.4.2: "MUST be present if the nonce field was present in the TimeStampReq").
+fn check_timestamp_reply(reply: &[u8], nonce: &[u8]) -> std::result::Result<(), String> {
+    use der07::Decode as _;
+    let resp = x509_tsp::TimeStampResp::from_der(reply)
+        .map_err(|e| format!("the reply is no TimeStampResp: {e}"))?;
+    let status = resp.status.status as u8;
+    if status > 1 {
+        let text: Vec<String> = resp
+            .status
+            .status_string
+            .iter()
+            .flat_map(|s| s.iter().map(|t| t.to_string()))
+            .collect();
+        return Err(format!(
+            "status {status} (not granted): {}",
+            text.join("; ")
+        ));
+    }
+    let token = resp
+        .time_stamp_token
+        .ok_or("granted reply without a timeStampToken")?;
+    let signed: cms::signed_data::SignedData = token
+        .content
+        .decode_as()
+        .map_err(|e| format!("token is no SignedData: {e}"))?;
+    let tst_der = signed
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or("token without a TSTInfo")?
+        .decode_as::<der07::asn1::OctetStringRef<'_>>()
+        .map_err(|e| format!("TSTInfo: {e}"))?
+        .as_bytes()
+        .to_vec();
+    let info = x509_tsp::TstInfo::from_der(&tst_der).map_err(|e| format!("TSTInfo: {e}"))?;
+    if info.message_imprint.hash_algorithm.oid.to_string() != ID_SHA256 {
+        return Err("the token's imprint is not SHA-256".into());
+    }
+    match &info.nonce {
+        Some(n) if n.as_bytes() == nonce => Ok(()),
+        Some(_) => Err("the token's nonce is not the request's".into()),
+        None => Err("the token carries no nonce".into()),
+    }
+}
+
 /// A certified ephemeral key: everything signed through it is logged and verifiable by the
 /// certificate's identity. The key never leaves memory.
 pub struct Session<'a> {
@@ -250,7 +371,8 @@ impl Session<'_> {
     /// certificate and a `hashedrekord` log entry; verified before it is returned.
     pub fn sign_blob(&self, artifact: &[u8]) -> Result<Bundle> {
         let (signature, entry) = self.sign_and_log_message(artifact)?;
-        let bundle = Bundle::new_v0_3(
+        let timestamps = self.signer.timestamp(&signature)?;
+        let mut bundle = Bundle::new_v0_3(
             VerificationMaterial::Certificate(self.leaf().to_vec()),
             vec![entry],
             Content::MessageSignature(MessageSignature {
@@ -258,6 +380,7 @@ impl Session<'_> {
                 signature,
             }),
         );
+        bundle.rfc3161_timestamps = timestamps;
         self.signer
             .verifier
             .verify_blob(Artifact::Bytes(artifact), &bundle, &self.policy())?;
@@ -269,11 +392,16 @@ impl Session<'_> {
     pub fn sign_statement(&self, statement: &Statement) -> Result<Bundle> {
         let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, statement.to_json(), &self.key)?;
         let entry = self.log_envelope(&envelope)?;
-        let bundle = Bundle::new_v0_3(
+        let timestamps = match envelope.signatures.first() {
+            Some(s) => self.signer.timestamp(&s.sig)?,
+            None => Vec::new(),
+        };
+        let mut bundle = Bundle::new_v0_3(
             VerificationMaterial::Certificate(self.leaf().to_vec()),
             vec![entry],
             Content::DsseEnvelope(envelope),
         );
+        bundle.rfc3161_timestamps = timestamps;
         self.signer
             .verifier
             .verify_attestation(&bundle, None, None, &self.policy())?;

@@ -15,6 +15,10 @@ fn signer(running: &vouch_instance::RunningInstance) -> KeylessSigner {
     assert_eq!(config.ca_url, running.ca_url());
     assert_eq!(config.log_url, running.log_url());
     assert_eq!(config.dev_issuer(), running.oidc_url());
+    assert_eq!(
+        config.tsa_url.as_deref(),
+        Some(format!("{}/api/v1/timestamp", running.tsa_url()).as_str())
+    );
     KeylessSigner::new(config).unwrap()
 }
 
@@ -63,6 +67,14 @@ fn blob_and_statement_bundles_verify_offline_by_identity() {
     );
     let att = session.sign_statement(&statement).unwrap();
     assert_eq!(att.tlog_entries[0].kind, "dsse");
+    // The signing config lists the instance's TSA: each bundle carries one RFC 3161 timestamp.
+    assert_eq!(bundle.rfc3161_timestamps.len(), 1);
+    assert_eq!(att.rfc3161_timestamps.len(), 1);
+    assert!(
+        String::from_utf8(bundle.to_json()).unwrap().contains(
+            "\"timestampVerificationData\":{\"rfc3161Timestamps\":[{\"signedTimestamp\":\""
+        )
+    );
 
     let root_json = std::fs::read(running.trusted_root_path()).unwrap();
     let issuer = running.oidc_url().unwrap().to_owned();
@@ -72,9 +84,36 @@ fn blob_and_statement_bundles_verify_offline_by_identity() {
     // Offline: the instance is gone, the bundles still verify from the JSON alone.
     let verifier = Verifier::new(TrustedRoot::from_json(&root_json, &Limits::default()).unwrap());
     let read_back = Bundle::from_json(&bundle.to_json(), &Limits::default()).unwrap();
-    verifier
+    let verified = verifier
         .verify_blob(Artifact::Bytes(blob), &read_back, &policy(&email, &issuer))
         .unwrap();
+    let evidence = verified.evidence();
+    assert_eq!(evidence.timestamps.len(), 1);
+    assert_eq!(
+        evidence.timestamps[0].authority,
+        "CN=vouch timestamping,O=vouch"
+    );
+    assert!(
+        evidence
+            .times
+            .iter()
+            .any(|t| t.kind.name() == "rfc3161" && t.time == evidence.timestamps[0].time),
+        "{:?}",
+        evidence.times
+    );
+    // One byte of the timestamp changed (the last byte of its CMS signature): refused.
+    let mut stamp_tampered = read_back.clone();
+    let last = stamp_tampered.rfc3161_timestamps[0].len() - 1;
+    stamp_tampered.rfc3161_timestamps[0][last] ^= 0x01;
+    let err = verifier
+        .verify_blob(
+            Artifact::Bytes(blob),
+            &stamp_tampered,
+            &policy(&email, &issuer),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("timestamp"), "{err}");
     let wrong_identity =
         verifier.verify_blob(Artifact::Bytes(blob), &read_back, &policy("x@y", &issuer));
     assert!(wrong_identity.is_err());
@@ -166,8 +205,39 @@ fn a_trust_config_for_another_instance_fails_at_signing() {
             .unwrap();
     config.ca_url = a.ca_url().to_owned();
     config.log_url = a.log_url().to_owned();
+    config.tsa_url = Some(format!("{}/api/v1/timestamp", a.tsa_url()));
     let signer = KeylessSigner::new(config).unwrap();
     let token = IdentityToken::parse(&a.token().unwrap(), TokenSource::Flag).unwrap();
     let session = signer.certify(&token).unwrap();
     assert!(matches!(session.sign_blob(b"x"), Err(Error::Sign(_))));
+}
+
+#[test]
+fn a_timestamp_the_trusted_root_does_not_list_or_a_refusing_tsa_fails_at_signing() {
+    let a_dir = tempfile::tempdir().unwrap();
+    let b_dir = tempfile::tempdir().unwrap();
+    let a = vouch_instance::Instance::start(a_dir.path(), &Default::default()).unwrap();
+    let b = vouch_instance::Instance::start(b_dir.path(), &Default::default()).unwrap();
+    let token = IdentityToken::parse(&a.token().unwrap(), TokenSource::Flag).unwrap();
+
+    // A's CA and log, B's TSA: B's timestamp does not chain to A's timestampAuthorities.
+    let mut config = TrustConfig::from_file(&a.trust_config_path(), &Limits::default()).unwrap();
+    config.tsa_url = Some(format!("{}/api/v1/timestamp", b.tsa_url()));
+    let signer = KeylessSigner::new(config).unwrap();
+    let session = signer.certify(&token).unwrap();
+    match session.sign_blob(b"x") {
+        Err(Error::Sign(e)) => assert!(e.to_string().contains("timestamp"), "{e}"),
+        other => panic!("expected a timestamp verification failure, got {other:?}"),
+    }
+
+    // A URL that answers no TimeStampResp (the CA's): refused, naming the TSA.
+    let mut config = TrustConfig::from_file(&a.trust_config_path(), &Limits::default()).unwrap();
+    let bogus = format!("{}/api/v2/signingCert", a.ca_url());
+    config.tsa_url = Some(bogus.clone());
+    let signer = KeylessSigner::new(config).unwrap();
+    let session = signer.certify(&token).unwrap();
+    match session.sign_blob(b"x") {
+        Err(Error::Timestamp { url, .. }) => assert_eq!(url, bogus),
+        other => panic!("expected a TSA refusal, got {other:?}"),
+    }
 }

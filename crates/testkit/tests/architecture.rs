@@ -43,6 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "vouch-ca",
             "vouch-tlog",
+            "vouch-tsa",
             "vouch-sign",
             "vouch-http",
             "vouch-oci",

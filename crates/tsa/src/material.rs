@@ -223,6 +223,21 @@ impl Material {
         Ok(())
     }
 
+    /// The TSA certificate's subject `(organization, common name)` (empty when absent): the
+    /// trusted root's `timestampAuthorities[].subject`. [`Material::generate`] strips DN
+    /// separators from both, so reading them back from the RFC 4514 string is exact.
+    pub fn subject(&self) -> Result<(String, String)> {
+        let leaf = Certificate::from_der(&self.chain[0]).map_err(Error::encoding)?;
+        let dn = leaf.tbs_certificate().subject().to_string();
+        let attribute = |key: &str| {
+            dn.split(',')
+                .find_map(|part| part.trim().strip_prefix(key))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok((attribute("O="), attribute("CN=")))
+    }
+
     /// The chain as PEM certificates, leaf first.
     pub fn chain_pems(&self) -> Result<Vec<String>> {
         self.chain

@@ -24,6 +24,8 @@ DIR holds:
   ca/                 root, intermediate and CT log keys (also for `vouch ca serve --dir DIR/ca`)
   tlog.key.pem        the log key (also for `vouch tlog serve --key DIR/tlog.key.pem`)
   oidc.key.pem        the dev OIDC issuer's key (tokens stay valid across restarts)
+  tsa/                the RFC 3161 timestamp authority's key and chain (also for
+                      `vouch tsa serve --dir DIR/tsa`); its chain is in the trusted root
   tlog.db             the log (SQLite), created by serve
   trusted_root.json   application/vnd.dev.sigstore.trustedroot+json;version=0.1
   signing_config.json application/vnd.dev.sigstore.signingconfig.v0.2+json
@@ -69,6 +71,10 @@ pub(crate) struct InitArgs {
     /// URL of the OIDC issuer clients get tokens from.
     #[arg(long, default_value = "http://127.0.0.1:5556")]
     oidc_url: String,
+    /// Base URL the RFC 3161 timestamp authority will serve on (the signing config lists
+    /// URL/api/v1/timestamp).
+    #[arg(long, default_value = "http://127.0.0.1:3004")]
+    tsa_url: String,
     /// Organization name in the CA certificates.
     #[arg(long, default_value = "vouch")]
     organization: String,
@@ -86,6 +92,10 @@ pub(crate) struct ServeArgs {
     /// 127.0.0.1:3000.
     #[arg(long, value_name = "ADDR")]
     listen_log: Option<SocketAddr>,
+    /// Address of the RFC 3161 timestamp authority; default as --listen-ca, else
+    /// 127.0.0.1:3004.
+    #[arg(long, value_name = "ADDR")]
+    listen_tsa: Option<SocketAddr>,
     /// Address of the dev OIDC issuer (with --dev-oidc; loopback only); default as
     /// --listen-ca, else 127.0.0.1:5556.
     #[arg(long, value_name = "ADDR")]
@@ -159,6 +169,7 @@ fn init(args: &InitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 ca: args.ca_url.clone(),
                 log: args.tlog_url.clone(),
                 oidc: Some(args.oidc_url.clone()),
+                tsa: args.tsa_url.clone(),
             },
             organization: args.organization.clone(),
         },
@@ -181,6 +192,7 @@ struct Serving {
     log_url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     oidc_url: Option<String>,
+    tsa_url: String,
     trust_config: String,
     trusted_root: String,
 }
@@ -232,6 +244,9 @@ fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         listen_log: args
             .listen_log
             .unwrap_or_else(|| from_init(|u| Some(u.log.as_str()), localhost, 3000)),
+        listen_tsa: args
+            .listen_tsa
+            .unwrap_or_else(|| from_init(|u| Some(u.tsa.as_str()), localhost, 3004)),
         listen_oidc: args.dev_oidc.then(|| {
             args.listen_oidc
                 .unwrap_or_else(|| from_init(|u| u.oidc.as_deref(), localhost, 5556))
@@ -247,12 +262,14 @@ fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         ca_url: running.ca_url().to_owned(),
         log_url: running.log_url().to_owned(),
         oidc_url: running.oidc_url().map(str::to_owned),
+        tsa_url: running.tsa_url().to_owned(),
         trust_config: running.trust_config_path().display().to_string(),
         trusted_root: running.trusted_root_path().display().to_string(),
     };
     emit(ctx.format, &report, |out, r| {
         writeln!(out, "CA:               {}", r.ca_url)?;
         writeln!(out, "transparency log: {}", r.log_url)?;
+        writeln!(out, "timestamp (3161): {}", r.tsa_url)?;
         if let Some(oidc) = &r.oidc_url {
             writeln!(out, "dev OIDC issuer:  {oidc}")?;
         }
