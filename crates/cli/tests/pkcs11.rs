@@ -255,6 +255,9 @@ fn generate_on_token_sign_image_and_blob_verify_with_cosign_pub() {
         "json",
     ]);
     assert!(attested.contains("softhsm2"), "{attested}");
+    // verify --key pkcs11:... reads the token's public key object (no PIN needed), as cosign.
+    let by_token = hsm.vouch(&["verify", &image, "--key", &key, "-o", "json"]);
+    assert!(check_ok(&by_token, &["verify"]).contains(key_id));
     // A different key does not verify it.
     let stranger = common::keypair(hsm.dir.path(), "stranger").1;
     let out = vouch_cmd(&["verify", &image, "--key", &stranger])
@@ -364,6 +367,19 @@ fn wrong_pin_missing_token_missing_object_are_named() {
     let said = sign(&uri("T", "missing", Some(PIN)));
     assert!(
         said.contains("private key object=missing not found on token \"T\""),
+        "{said}"
+    );
+    // verify through a token without that key names the public key it looked for.
+    let said = hsm.fails(&[
+        "verify-blob",
+        &blob,
+        "--bundle",
+        &bundle,
+        "--key",
+        &uri("T", "missing", None),
+    ]);
+    assert!(
+        said.contains("public key object=missing not found on token \"T\""),
         "{said}"
     );
     // No PIN anywhere and no terminal: says where a PIN can come from.

@@ -125,8 +125,12 @@ impl KeyRef {
         read_private_key(&self.read_pem(limits)?, password, limits)
     }
 
-    /// Loads a `PUBLIC KEY` PEM.
+    /// Loads a `PUBLIC KEY` PEM, or for `pkcs11:` the token's public key object (PIN from the
+    /// URI or [`crate::pkcs11::PIN_ENV_VARS`] if set; public keys need no login).
     pub fn load_verifying_key(&self, limits: &Limits) -> Result<VerifyingKey> {
+        if let Self::Pkcs11(uri) = self {
+            return crate::pkcs11::public_key(uri, None, &|name| std::env::var(name).ok());
+        }
         VerifyingKey::from_pem(&self.read_pem(limits)?)
     }
 }

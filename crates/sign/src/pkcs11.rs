@@ -80,9 +80,11 @@ pub enum Pkcs11Error {
         /// Token label.
         token: String,
     },
-    /// No private key matches `object=` / `id=` on the token.
-    #[error("PKCS#11 private key {object} not found on token {token:?}")]
+    /// No key matches `object=` / `id=` on the token.
+    #[error("PKCS#11 {kind} {object} not found on token {token:?}")]
     ObjectNotFound {
+        /// `private key` or `public key`.
+        kind: &'static str,
         /// Token label.
         token: String,
         /// `object=` / `id=` as given.
@@ -295,10 +297,12 @@ struct TokenSession {
 }
 
 impl TokenSession {
+    /// Opens a session on the token; logs in when `login` or when a PIN is at hand.
     fn open(
         uri: &Pkcs11Uri,
         pin: Option<&str>,
         env: &dyn Fn(&str) -> Option<String>,
+        login: bool,
     ) -> std::result::Result<Self, Pkcs11Error> {
         let module = uri
             .module_path
@@ -342,11 +346,21 @@ impl TokenSession {
         let session = context
             .open_rw_session(slot)
             .map_err(call("C_OpenSession"))?;
-        let pin = uri
-            .resolve_pin(pin, env)
-            .ok_or_else(|| Pkcs11Error::NoPin {
-                token: label.clone(),
-            })?;
+        let pin = match uri.resolve_pin(pin, env) {
+            Some(pin) => pin,
+            None if !login => {
+                return Ok(Self {
+                    _context: context,
+                    session,
+                    label,
+                });
+            }
+            None => {
+                return Err(Pkcs11Error::NoPin {
+                    token: label,
+                });
+            }
+        };
         let auth = AuthPin::from(pin.as_str().to_owned());
         match session.login(UserType::User, Some(&auth)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
@@ -408,7 +422,7 @@ impl Pkcs11Key {
         pin: Option<&str>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self> {
-        let token = TokenSession::open(uri, pin, env)?;
+        let token = TokenSession::open(uri, pin, env, true)?;
         let object = uri.describe_object();
         let object_err = |reason: &str| Pkcs11Error::Object {
             token: token.label.clone(),
@@ -419,6 +433,7 @@ impl Pkcs11Key {
         let private = match privates.as_slice() {
             [] => {
                 return Err(Pkcs11Error::ObjectNotFound {
+                    kind: "private key",
                     token: token.label.clone(),
                     object,
                 }
@@ -482,7 +497,7 @@ impl Pkcs11Key {
                 });
             }
         };
-        let token = TokenSession::open(uri, pin, env)?;
+        let token = TokenSession::open(uri, pin, env, true)?;
         for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
             for attr in selector(uri) {
                 if !token.find(class, &[attr])?.is_empty() {
@@ -545,6 +560,44 @@ impl Pkcs11Key {
     pub fn token_label(&self) -> &str {
         &self.token.label
     }
+}
+
+/// The public key `uri` names, read from the token's public key object (for `verify --key
+/// pkcs11:...`, as cosign allows). Logs in only if a PIN is at hand: public key objects are
+/// normally readable without one.
+pub fn public_key(
+    uri: &Pkcs11Uri,
+    pin: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<VerifyingKey> {
+    let token = TokenSession::open(uri, pin, env, false)?;
+    let publics = token.find(ObjectClass::PUBLIC_KEY, &selector(uri))?;
+    let object = uri.describe_object();
+    let public = match publics.as_slice() {
+        [] => {
+            return Err(Pkcs11Error::ObjectNotFound {
+                kind: "public key",
+                token: token.label,
+                object,
+            }
+            .into());
+        }
+        [one] => *one,
+        _ => {
+            return Err(Pkcs11Error::Object {
+                token: token.label,
+                object,
+                reason: "more than one public key matches".into(),
+            }
+            .into());
+        }
+    };
+    let (key, _) = read_public(&token, public).map_err(|reason| Pkcs11Error::Object {
+        token: token.label.clone(),
+        object,
+        reason,
+    })?;
+    Ok(key)
 }
 
 /// Reads `CKA_EC_PARAMS` and `CKA_EC_POINT` of a public key object.
