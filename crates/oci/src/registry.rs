@@ -113,6 +113,20 @@ impl Registry {
         headers: &[(&str, &str)],
         body: Body<'_>,
     ) -> Result<Response> {
+        self.call_scoped(method, url, headers, body, None)
+    }
+
+    /// [`Self::call`], asking the token server for `extra_scope` too when challenged (a
+    /// mount needs `repository:<from>:pull` besides our own scope: distribution
+    /// `registry/handlers/app.go`, `appendAccessRecords`).
+    fn call_scoped(
+        &self,
+        method: &http::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+        extra_scope: Option<&str>,
+    ) -> Result<Response> {
         let what = format!("{method} {url}");
         let send = |auth: Option<String>| {
             self.http.send(&what, |agent| {
@@ -141,7 +155,7 @@ impl Registry {
         let Some(challenge) = challenge else {
             return Err(self.denied(&what, resp));
         };
-        let header = self.answer(&challenge)?;
+        let header = self.answer(&challenge, extra_scope)?;
         *self.authorization.lock().map_err(|_| poisoned())? = Some(header.clone());
         let resp = send(Some(header))?;
         if resp.status() == 401 || resp.status() == 403 {
@@ -151,7 +165,7 @@ impl Registry {
     }
 
     /// Turns a challenge into an `Authorization` value.
-    fn answer(&self, challenge: &Challenge) -> Result<String> {
+    fn answer(&self, challenge: &Challenge, extra_scope: Option<&str>) -> Result<String> {
         match challenge {
             Challenge::Basic => self
                 .credentials
@@ -169,7 +183,7 @@ impl Registry {
                 realm,
                 service,
                 scope,
-            } => self.fetch_token(realm, service.as_deref(), scope.as_deref()),
+            } => self.fetch_token(realm, service.as_deref(), scope.as_deref(), extra_scope),
         }
     }
 
@@ -180,6 +194,7 @@ impl Registry {
         realm: &str,
         service: Option<&str>,
         scope: Option<&str>,
+        extra_scope: Option<&str>,
     ) -> Result<String> {
         let actions = if self.push { "pull,push" } else { "pull" };
         let own_scope = format!("repository:{}:{actions}", self.repository);
@@ -192,11 +207,17 @@ impl Registry {
         let what = format!("token from {realm}");
         let resp = match &self.credentials {
             Some(Credentials::IdentityToken(refresh)) => {
+                // OAuth2 form: one `scope`, entries space-separated (distribution
+                // docs/spec/auth/oauth.md).
+                let scopes = match extra_scope {
+                    Some(x) => format!("{scope} {x}"),
+                    None => scope.to_owned(),
+                };
                 let form = form_encode(&[
                     ("grant_type", "refresh_token"),
                     ("refresh_token", refresh),
                     ("service", service.unwrap_or("")),
-                    ("scope", scope),
+                    ("scope", &scopes),
                     ("client_id", "vouch"),
                 ]);
                 self.http.send(&what, |agent| {
@@ -208,7 +229,11 @@ impl Registry {
             }
             creds => {
                 let mut url = format!("{realm}{}", if realm.contains('?') { '&' } else { '?' });
+                // `scope` once per entry (distribution docs/spec/auth/token.md).
                 let mut params = vec![("scope", scope)];
+                if let Some(x) = extra_scope {
+                    params.push(("scope", x));
+                }
                 if let Some(s) = service {
                     params.push(("service", s));
                 }
@@ -527,11 +552,13 @@ impl ImageSink for Registry {
             "blobs/uploads/?{}",
             form_encode(&[("mount", &digest.to_string()), ("from", from)])
         ));
-        let resp = self.call(
+        let from_scope = format!("repository:{from}:pull");
+        let resp = self.call_scoped(
             &http::Method::POST,
             &url,
             &[("Content-Length", "0")],
             Body::Empty,
+            Some(&from_scope),
         )?;
         match resp.status().as_u16() {
             201 => Ok(Mount::Mounted),

@@ -567,9 +567,10 @@ fn corrupt_cache_is_ignored_and_rewritten_and_the_cache_is_bounded() {
 
 #[test]
 fn mount_refused_by_token_scope_falls_back_to_upload() {
-    // distribution wants `repository:<from>:pull` in the token for a mount; our token asks
-    // for the destination's scope only, so the registry refuses the mount (401): the blobs
-    // are uploaded instead and the copy succeeds.
+    // distribution wants `repository:<from>:pull` in the token for a mount. We ask for it
+    // as a second `scope` parameter; the test token server grants only the first, as a
+    // token server would that refuses pull on the other repository: the registry refuses
+    // the mount (401), the blobs are uploaded instead, and the copy succeeds.
     let registry = RegistryServer::start_with(vouch_testkit::RegistryAuth::Token {
         user: "bob".into(),
         password: "hunter2".into(),
