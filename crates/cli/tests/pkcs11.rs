@@ -326,6 +326,30 @@ fn p384_key_on_token_signs_blobs() {
         "--key",
         &format!("{prefix}.pub"),
     ]);
+    // A key made with an explicit CKA_ID (percent-encoded, RFC 7512) is found by id alone.
+    let by_id_prefix = hsm.path("byid");
+    hsm.ok(&[
+        "generate-key-pair",
+        "--kms",
+        &format!("pkcs11:token=T384;object=byid;id=%0a%0b?module-path={MODULE}&pin-value={PIN}"),
+        "--output-key-prefix",
+        &by_id_prefix,
+    ]);
+    let by_id = format!("pkcs11:token=T384;id=%0A%0B?module-path={MODULE}&pin-value={PIN}");
+    hsm.ok(&["sign-blob", &blob, "--key", &by_id, "--bundle", &bundle]);
+    ok(&[
+        "verify-blob",
+        &blob,
+        "--bundle",
+        &bundle,
+        "--key",
+        &format!("{by_id_prefix}.pub"),
+    ]);
+    let listing = hsm.list_objects();
+    assert!(
+        private_key_block(&listing, "byid").contains("ID:         0a0b"),
+        "{listing}"
+    );
     // Ed25519 is not an algorithm tokens generally offer: refused before touching the token.
     let said = hsm.fails(&[
         "generate-key-pair",
