@@ -150,11 +150,15 @@ fn instance_init_writes_trust_files_that_parse_and_a_ca_that_loads() {
             (
                 root.tlogs.len(),
                 root.ctlogs.len(),
-                root.certificate_authorities.len()
+                root.certificate_authorities.len(),
+                root.timestamp_authorities.len()
             ),
-            (1, 1, 1)
+            (1, 1, 1, 1)
         );
         assert_eq!(root.certificate_authorities[0].chain.len(), 2);
+        // The TSA's chain (timestamping leaf, root) as `vouch tsa init` writes it in DIR/tsa.
+        assert_eq!(root.timestamp_authorities[0].chain.len(), 2);
+        assert_eq!(root.timestamp_authorities[0].uri, "http://127.0.0.1:3004");
     }
     let signing: serde_json::Value =
         serde_json::from_slice(&std::fs::read(inst.join("signing_config.json")).expect("read"))
@@ -164,6 +168,15 @@ fn instance_init_writes_trust_files_that_parse_and_a_ca_that_loads() {
         "application/vnd.dev.sigstore.signingconfig.v0.2+json"
     );
     assert_eq!(signing["caUrls"][0]["majorApiVersion"], 1);
+    assert_eq!(
+        signing["tsaUrls"],
+        serde_json::json!([{"url": "http://127.0.0.1:3004/api/v1/timestamp",
+            "majorApiVersion": 1, "validFor": {"start": "1970-01-01T00:00:00Z"},
+            "operator": "vouch"}])
+    );
+    for file in ["tsa-key.pem", "tsa-cert.pem", "root.pem", "chain.pem"] {
+        assert!(inst.join("tsa").join(file).is_file(), "tsa/{file}");
+    }
     // A second init refuses to overwrite.
     let again = Command::new(VOUCH)
         .args(["instance", "init"])
@@ -282,7 +295,7 @@ fn dev_issuer_is_opt_in_loopback_only_and_serve_listens_where_init_said() {
             .map(|a| a.port())
             .expect("port")
     };
-    let (ca, log, oidc) = (port(0), port(1), port(2));
+    let (ca, log, oidc, tsa) = (port(0), port(1), port(2), port(3));
     let url = |p: u16| format!("http://127.0.0.1:{p}");
     let out = Command::new(VOUCH)
         .args([
@@ -294,7 +307,7 @@ fn dev_issuer_is_opt_in_loopback_only_and_serve_listens_where_init_said() {
             "--tlog-url",
             &url(log),
         ])
-        .args(["--oidc-url", &url(oidc)])
+        .args(["--oidc-url", &url(oidc), "--tsa-url", &url(tsa)])
         .output()
         .expect("init");
     assert!(out.status.success(), "{out:?}");
@@ -341,6 +354,7 @@ fn dev_issuer_is_opt_in_loopback_only_and_serve_listens_where_init_said() {
     let _ = child.wait();
     assert_eq!(report["caUrl"], url(ca));
     assert_eq!(report["logUrl"], url(log));
+    assert_eq!(report["tsaUrl"], url(tsa));
     assert!(report.get("oidcUrl").is_none(), "{report}");
     let out = Command::new(VOUCH)
         .args(["instance", "token", inst_s])

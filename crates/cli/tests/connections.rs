@@ -86,6 +86,8 @@ fn a_flooded_ca_does_not_starve_the_log_or_the_issuer_and_idle_connections_close
         &addr(log).to_string(),
         "--listen-oidc",
         &addr(oidc).to_string(),
+        "--listen-tsa",
+        &addr(free_port()).to_string(),
         "-o",
         "json",
     ])

@@ -19,6 +19,7 @@ use vouch_testkit::{RegistryServer, free_port, umoci_image, venv_tool};
 struct Served {
     child: Child,
     oidc: String,
+    tsa: String,
     trust_config: PathBuf,
 }
 
@@ -31,7 +32,7 @@ impl Drop for Served {
 
 fn serve(dir: &Path) -> Served {
     let addr = |p: u16| format!("127.0.0.1:{p}");
-    let (ca, log, oidc) = (free_port(), free_port(), free_port());
+    let (ca, log, oidc, tsa) = (free_port(), free_port(), free_port(), free_port());
     let mut child = vouch_cmd(&[
         "instance",
         "serve",
@@ -43,6 +44,8 @@ fn serve(dir: &Path) -> Served {
         &addr(log),
         "--listen-oidc",
         &addr(oidc),
+        "--listen-tsa",
+        &addr(tsa),
         "-o",
         "json",
     ])
@@ -66,11 +69,55 @@ fn serve(dir: &Path) -> Served {
     };
     assert_eq!(report["caUrl"], format!("http://{}", addr(ca)));
     assert_eq!(report["logUrl"], format!("http://{}", addr(log)));
+    assert_eq!(report["tsaUrl"], format!("http://{}", addr(tsa)));
     Served {
         child,
         oidc: report["oidcUrl"].as_str().unwrap().to_owned(),
+        tsa: report["tsaUrl"].as_str().unwrap().to_owned(),
         trust_config: PathBuf::from(report["trustConfig"].as_str().unwrap()),
     }
+}
+
+/// `verify-blob -o json` checked the certificate at an RFC 3161 time from vouch's TSA.
+fn assert_tsa_time(report: &Value) {
+    let text = report.to_string();
+    let sources = report
+        .pointer("/evidence/timeSources")
+        .or_else(|| report.pointer("/timeSources"))
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| panic!("no timeSources: {text}"));
+    assert!(
+        sources.iter().any(|s| s["source"] == "rfc3161"
+            && s["authority"] == "CN=vouch timestamping,O=vouch"
+            && s["time"].as_u64().is_some()),
+        "{text}"
+    );
+}
+
+/// How many RFC 3161 timestamps of `bundle` sigstore-python's `Verifier` accepts as verified
+/// times against the trusted root of `trust_config` (`Verifier._establish_time`, source
+/// TIMESTAMP_AUTHORITY).
+fn python_tsa_times(trust_config: &str, bundle: &Path) -> usize {
+    const SCRIPT: &str = "
+import sys
+from sigstore.models import Bundle, ClientTrustConfig
+from sigstore.verify import Verifier
+from sigstore._internal.timestamp import TimestampSource
+config = ClientTrustConfig.from_json(open(sys.argv[1]).read())
+bundle = Bundle.from_json(open(sys.argv[2], 'rb').read())
+times = Verifier(trusted_root=config.trusted_root)._establish_time(bundle)
+print(sum(1 for t in times if t.source == TimestampSource.TIMESTAMP_AUTHORITY))
+";
+    let out = Command::new(venv_tool("python3"))
+        .args(["-c", SCRIPT, trust_config, bundle.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sigstore-python Verifier: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 fn sigstore(args: &[&str]) -> Output {
@@ -89,6 +136,15 @@ fn sigstore_python_signs_against_the_instance_and_verifies_vouch_bundles() {
     let inst = dir.path().join("instance");
     let served = serve(&inst);
     let tc = served.trust_config.to_str().unwrap().to_owned();
+    let trust: Value = serde_json::from_slice(&std::fs::read(&tc).unwrap()).unwrap();
+    assert_eq!(
+        trust["signingConfig"]["tsaUrls"][0]["url"],
+        format!("{}/api/v1/timestamp", served.tsa)
+    );
+    assert_eq!(
+        trust["trustedRoot"]["timestampAuthorities"][0]["uri"],
+        served.tsa.as_str()
+    );
     let email = vouch_instance::DEFAULT_EMAIL;
     let token = ok(&["instance", "token", inst.to_str().unwrap()])
         .trim()
@@ -135,6 +191,21 @@ fn sigstore_python_signs_against_the_instance_and_verifies_vouch_bundles() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let text = ok(&args);
     assert!(text.contains("Verified OK"), "{text}");
+    // The signing config lists vouch's TSA: sigstore-python's bundle carries its timestamp,
+    // and vouch checked the certificate at that time.
+    let py: Value = serde_json::from_slice(&std::fs::read(&py_bundle).unwrap()).unwrap();
+    assert_eq!(
+        py["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{py}"
+    );
+    assert_eq!(python_tsa_times(&tc, &py_bundle), 1);
+    let mut json_args = args.clone();
+    json_args.extend(["-o", "json"]);
+    let report: Value = serde_json::from_str(&ok(&json_args)).unwrap();
+    assert_tsa_time(&report);
     for (identity, issuer, check) in [
         ("mallory@vouch.invalid", served.oidc.as_str(), "identity"),
         (
@@ -177,6 +248,39 @@ fn sigstore_python_signs_against_the_instance_and_verifies_vouch_bundles() {
         bundle["verificationMaterial"]["tlogEntries"][0]["kindVersion"],
         json!({"kind": "hashedrekord", "version": "0.0.1"})
     );
+    // vouch's keyless client asked the TSA the signing config lists for a timestamp.
+    let stamps = bundle["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+        .as_array()
+        .unwrap();
+    assert_eq!(stamps.len(), 1);
+    let args = verify(&mine, &my_bundle, email, &served.oidc);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.extend(["-o", "json"]);
+    let report: Value = serde_json::from_str(&ok(&args)).unwrap();
+    assert_tsa_time(&report);
+    // One byte of the timestamp changed (the last byte of its CMS signature): vouch and
+    // sigstore-python both refuse the bundle.
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut der = b64
+        .decode(stamps[0]["signedTimestamp"].as_str().unwrap())
+        .unwrap();
+    *der.last_mut().unwrap() ^= 0x01;
+    let mut tampered = bundle.clone();
+    tampered["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]["signedTimestamp"] =
+        json!(b64.encode(&der));
+    let tampered_path = dir.path().join("tampered-timestamp.sigstore.json");
+    std::fs::write(&tampered_path, serde_json::to_vec(&tampered).unwrap()).unwrap();
+    let args = verify(&mine, &tampered_path, email, &served.oidc);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let text = fails_with(3, &args);
+    assert!(text.contains("FAILED  RFC 3161 timestamp"), "{text}");
+    // sigstore-python's verifier counts vouch's timestamp as a verified time, and not once a
+    // byte of it changed. (Its `verify` CLI then still passes on the Rekor v1 integrated time:
+    // `Verifier._verify_timestamp_authority` drops a timestamp that fails instead of failing
+    // the bundle; vouch requires every timestamp to verify.)
+    assert_eq!(python_tsa_times(&tc, &my_bundle), 1);
+    assert_eq!(python_tsa_times(&tc, &tampered_path), 0);
     // ...and sigstore-python accepts it offline; a wrong identity fails there too.
     let py_verify = |identity: &str| {
         sigstore(&[
