@@ -24,7 +24,7 @@ use std::hash::{Hash as _, Hasher};
 use sha2::{Digest as _, Sha256};
 use vouch_policy::eval::{CheckError, ImageVerifier};
 use vouch_policy::kyverno::Attestor;
-use vouch_policy::{CheckKey, CheckOutcome, Evidence, ImageInfo, VerifiedStatement};
+use vouch_policy::{CheckKey, CheckOutcome, Evidence, ImageInfo, Scheme, VerifiedStatement};
 
 /// Cache bounds.
 #[derive(Debug, Clone)]
@@ -216,17 +216,19 @@ impl ImageVerifier for CachedVerifier<'_> {
         &self,
         image: &ImageInfo,
         digest: &str,
+        scheme: Option<Scheme>,
         attestor: &Attestor,
     ) -> Result<Evidence, CheckError> {
         let key = VerificationCache::key(&CheckKey {
             repository: image.name(),
             digest: digest.to_owned(),
             predicate_type: None,
+            scheme,
             attestor: attestor.clone(),
         });
         match self.cache.through(key, || {
             self.inner
-                .verify_signature(image, digest, attestor)
+                .verify_signature(image, digest, scheme, attestor)
                 .map(CheckOutcome::Signature)
         })? {
             CheckOutcome::Signature(e) => Ok(e),
@@ -240,6 +242,7 @@ impl ImageVerifier for CachedVerifier<'_> {
         &self,
         image: &ImageInfo,
         digest: &str,
+        scheme: Option<Scheme>,
         predicate_type: &str,
         attestor: &Attestor,
     ) -> Result<Vec<VerifiedStatement>, CheckError> {
@@ -247,11 +250,12 @@ impl ImageVerifier for CachedVerifier<'_> {
             repository: image.name(),
             digest: digest.to_owned(),
             predicate_type: Some(predicate_type.to_owned()),
+            scheme,
             attestor: attestor.clone(),
         });
         match self.cache.through(key, || {
             self.inner
-                .verify_attestations(image, digest, predicate_type, attestor)
+                .verify_attestations(image, digest, scheme, predicate_type, attestor)
                 .map(CheckOutcome::Statements)
         })? {
             CheckOutcome::Statements(s) => Ok(s),
@@ -273,6 +277,7 @@ mod tests {
             repository: repository.to_owned(),
             digest: "sha256:00".into(),
             predicate_type: None,
+            scheme: Some(Scheme::LegacyTag),
             attestor: Attestor::new(AttestorKind::Keys(StaticKeys::default())),
         }
     }
@@ -293,7 +298,12 @@ mod tests {
         }));
         let mut repo = base.clone();
         repo.repository = "r2".into();
-        let keys = [&base, &att, &other_key, &repo].map(VerificationCache::key);
+        // A verdict read from one storage scheme never answers a policy reading the other.
+        let mut bundle = base.clone();
+        bundle.scheme = Some(Scheme::Referrer);
+        let mut both = base.clone();
+        both.scheme = None;
+        let keys = [&base, &att, &other_key, &repo, &bundle, &both].map(VerificationCache::key);
         for i in 0..keys.len() {
             for j in i + 1..keys.len() {
                 assert_ne!(keys[i], keys[j], "{i} {j}");

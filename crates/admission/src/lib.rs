@@ -474,20 +474,22 @@ impl ImageVerifier for Prefetched<'_> {
         &self,
         image: &ImageInfo,
         digest: &str,
+        scheme: Option<vouch_policy::Scheme>,
         attestor: &Attestor,
     ) -> Result<vouch_policy::Evidence, CheckError> {
-        self.inner.verify_signature(image, digest, attestor)
+        self.inner.verify_signature(image, digest, scheme, attestor)
     }
 
     fn verify_attestations(
         &self,
         image: &ImageInfo,
         digest: &str,
+        scheme: Option<vouch_policy::Scheme>,
         predicate_type: &str,
         attestor: &Attestor,
     ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {
         self.inner
-            .verify_attestations(image, digest, predicate_type, attestor)
+            .verify_attestations(image, digest, scheme, predicate_type, attestor)
     }
 }
 

@@ -253,6 +253,7 @@ mod tests {
             &self,
             _: &ImageInfo,
             _: &str,
+            _: Option<vouch_policy::Scheme>,
             _: &Attestor,
         ) -> Result<vouch_policy::Evidence, CheckError> {
             Err(CheckError::Error("unused".into()))
@@ -261,6 +262,7 @@ mod tests {
             &self,
             _: &ImageInfo,
             _: &str,
+            _: Option<vouch_policy::Scheme>,
             _: &str,
             _: &Attestor,
         ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {
@@ -314,6 +316,7 @@ mod tests {
             &self,
             _: &ImageInfo,
             _: &str,
+            _: Option<vouch_policy::Scheme>,
             _: &Attestor,
         ) -> Result<vouch_policy::Evidence, CheckError> {
             Err(CheckError::Error("unused".into()))
@@ -322,6 +325,7 @@ mod tests {
             &self,
             _: &ImageInfo,
             _: &str,
+            _: Option<vouch_policy::Scheme>,
             _: &str,
             _: &Attestor,
         ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {

@@ -481,6 +481,7 @@ spec:
     match: {{any: [{{resources: {{kinds: [Pod]}}}}]}}
     verifyImages:
     - failureAction: Enforce
+      type: SigstoreBundle
       imageReferences: ["{host}/acme/*"]
       mutateDigest: true
       attestors:

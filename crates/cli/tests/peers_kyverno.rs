@@ -675,10 +675,14 @@ fn kyverno_and_vouch_agree_on_the_keyless_seed_scenario_with_inline_roots() {
 /// `ignoreTlog`/`ignoreSCT` keep both offline. Kyverno verifies vouch's bundles (signature and
 /// SPDX attestation) with `SigstoreBundle` and its legacy tags with `Cosign`.
 ///
-/// DISAGREEMENT (vouch bug, crates/policy): vouch reads both schemes whatever `type` says
-/// (`eval.rs` only checks that `type` is Cosign or SigstoreBundle), so it admits the image
-/// Kyverno refuses under each type. The last assertion pins that down; when vouch follows
-/// `type` it fails, and becomes `same_verdicts`.
+/// vouch reads only the scheme `type` names, for signatures and attestations alike
+/// (`ImageVerification::scheme` in crates/policy): the same verdicts as Kyverno, including
+/// for images whose signature is stored one way and SBOM attestation the other (`mixed`:
+/// legacy signature, bundle attestation; `crossed`: the reverse).
+///
+/// DISAGREEMENT (Kyverno laxer): under `SigstoreBundle` Kyverno admits `mixed`, taking its SBOM
+/// attestation bundle as the signature; vouch refuses it (no signature bundle). Asserted as it
+/// stands so that a change on either side shows.
 #[test]
 fn verification_type_decides_the_storage_scheme() {
     let kyverno = Peer::new("kyverno");
@@ -688,10 +692,37 @@ fn verification_type_decides_the_storage_scheme() {
     s.sign(&legacy, &s.key, Some(SBOM), "legacy");
     let (bundle, _) = push(&host, &d, "acme/bundle", "v1");
     s.sign(&bundle, &s.key, Some(SBOM), "bundle");
+    let predicate = data(SBOM);
+    let attest = |image: &str, format: &str| {
+        ok(&[
+            "attest",
+            image,
+            "--key",
+            &s.key,
+            "--type",
+            "spdxjson",
+            "--predicate",
+            predicate.to_str().unwrap(),
+            "--signature-format",
+            format,
+        ]);
+    };
+    let (mixed, _) = push(&host, &d, "acme/mixed", "v1");
+    s.sign(&mixed, &s.key, None, "legacy");
+    attest(&mixed, "bundle");
+    let (crossed, _) = push(&host, &d, "acme/crossed", "v1");
+    s.sign(&crossed, &s.key, None, "bundle");
+    attest(&crossed, "legacy");
     let resources = d.join("resources.yaml");
     std::fs::write(
         &resources,
-        [pod("legacy", &legacy), pod("bundle", &bundle)].concat(),
+        [
+            pod("legacy", &legacy),
+            pod("bundle", &bundle),
+            pod("mixed", &mixed),
+            pod("crossed", &crossed),
+        ]
+        .concat(),
     )
     .unwrap();
     for (verification_type, reads, ignores) in [
@@ -719,10 +750,35 @@ fn verification_type_decides_the_storage_scheme() {
             "{verification_type}\n{}",
             k.raw
         );
+        // vouch reads only the scheme `type` names too: it refuses the other image, naming
+        // the same attestor entry.
+        same_verdicts(&v, &k, &["legacy", "bundle", "crossed"]);
         assert_eq!(
-            v[ignores].0, "pass",
-            "{verification_type}: vouch now refuses the {ignores} image as Kyverno does; \
-             replace this assertion by same_verdicts: {v:?}"
+            k.verdict("crossed"),
+            Some("fail"),
+            "{verification_type}\n{}",
+            k.raw
+        );
+        if verification_type == "Cosign" {
+            same_verdicts(&v, &k, &["mixed"]);
+            assert_eq!(k.verdict("mixed"), Some("fail"), "{}", k.raw);
+        } else {
+            // Kyverno takes any bundle that verifies as the image's signature: its signature
+            // check fetches referrer bundles with no predicate type (`fetchBundles(..,
+            // opts.Type)` with `opts.Type` empty, `pkg/image/verifiers/cpol/cosign/sigstore.go`),
+            // so `mixed`'s SBOM attestation bundle passes `attestors`. vouch requires a
+            // signature bundle (predicate `https://sigstore.dev/cosign/sign/v1`), as cosign 3
+            // does: stricter, and refused.
+            assert_eq!(k.verdict("mixed"), Some("pass"), "{}", k.raw);
+            assert_eq!(v["mixed"].0, "fail", "{v:?}");
+            assert!(
+                v["mixed"].1.contains(".attestors[0].entries[0].keys:"),
+                "{v:?}"
+            );
+        }
+        assert!(
+            v[ignores].1.contains(".attestors[0].entries[0].keys:"),
+            "{verification_type}: {v:?}"
         );
     }
 }

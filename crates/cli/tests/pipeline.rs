@@ -113,6 +113,7 @@ spec:
           kinds: [Pod]
     verifyImages:
     - failureAction: Enforce
+      type: SigstoreBundle
       imageReferences: ["{host}/acme/*"]
       mutateDigest: true
       attestors:
@@ -378,6 +379,7 @@ spec:
           kinds: [Pod]
     verifyImages:
     - failureAction: Enforce
+      type: SigstoreBundle
       imageReferences: ["{host}/acme/*"]
       attestors:
       - entries:

@@ -124,8 +124,9 @@ impl KeySigned {
         }
     }
 
+    /// Signs in cosign 2's tag, what the seed policy's `type: Cosign` reads.
     fn sign(&self, image: &str, key: &str) -> String {
-        ok(&["sign", image, "--key", key])
+        ok(&["sign", image, "--key", key, "--signature-format", "legacy"])
     }
 
     fn attest(&self, image: &str, key: &str) -> String {
@@ -139,6 +140,8 @@ impl KeySigned {
             "spdxjson",
             "--predicate",
             predicate,
+            "--signature-format",
+            "legacy",
         ])
     }
 }
@@ -278,6 +281,116 @@ fn seed_scenario_admits_signed_and_attested_and_refuses_the_rest() {
     std::fs::write(&pods, pod("gone", &format!("{dead}/acme/api:v1"))).unwrap();
     let report = apply_json(3, &dead_policy, &pods, &[]);
     assert_eq!(results(&report)[0].2, "error", "{report}");
+}
+
+/// `verifyImages[].type` decides where signatures and attestations are read, as in Kyverno
+/// (`pkg/engine/internal/imageverifier.go`, `pkg/cosign/cosign.go`): `Cosign` reads only
+/// cosign's `sha256-<hex>.sig` / `.att` tags, `SigstoreBundle` only bundles stored as OCI
+/// referrers. An image signed and attested only the other way is refused, and an image whose
+/// signature is in one scheme and attestation in the other satisfies neither type.
+#[test]
+fn verification_type_reads_only_its_own_storage_scheme() {
+    let f = KeySigned::new();
+    let (host, d) = (f.registry.host.clone(), f.dir.path());
+    let predicate = f.sbom.to_str().unwrap();
+    let sign = |image: &str, format: &str| {
+        ok(&["sign", image, "--key", &f.key, "--signature-format", format]);
+    };
+    let attest = |image: &str, format: &str| {
+        ok(&[
+            "attest",
+            image,
+            "--key",
+            &f.key,
+            "--type",
+            "spdxjson",
+            "--predicate",
+            predicate,
+            "--signature-format",
+            format,
+        ]);
+    };
+    let (legacy, _) = push(&host, d, "acme/legacy", "v1");
+    sign(&legacy, "legacy");
+    attest(&legacy, "legacy");
+    let (bundle, _) = push(&host, d, "acme/bundle", "v1");
+    sign(&bundle, "bundle");
+    attest(&bundle, "bundle");
+    // Signature in the legacy tag, attestation as a referrer bundle.
+    let (mixed, _) = push(&host, d, "acme/mixed", "v1");
+    sign(&mixed, "legacy");
+    attest(&mixed, "bundle");
+    // Signature as a referrer bundle, attestation in the legacy tag.
+    let (crossed, _) = push(&host, d, "acme/crossed", "v1");
+    sign(&crossed, "bundle");
+    attest(&crossed, "legacy");
+    let pods = d.join("pods.yaml");
+    std::fs::write(
+        &pods,
+        [
+            pod("legacy", &legacy),
+            pod("bundle", &bundle),
+            pod("mixed", &mixed),
+            pod("crossed", &crossed),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let seed = seed_policy(d, &host, &std::fs::read_to_string(&f.public).unwrap());
+    let seed = std::fs::read_to_string(seed).unwrap();
+    assert!(seed.contains("      type: Cosign\n"), "{seed}");
+    for (verification_type, reads, ignores) in [
+        ("Cosign", "legacy", "bundle"),
+        ("SigstoreBundle", "bundle", "legacy"),
+    ] {
+        let policy = d.join(format!("policy-{verification_type}.yaml"));
+        std::fs::write(
+            &policy,
+            seed.replace(
+                "      type: Cosign\n",
+                &format!("      type: {verification_type}\n"),
+            ),
+        )
+        .unwrap();
+        let report = apply_json(3, &policy, &pods, &[]);
+        let got = results(&report);
+        let status = |name: &str| {
+            got.iter()
+                .find(|r| r.0 == name)
+                .map(|r| (r.2.clone(), r.3.clone()))
+                .unwrap_or_else(|| panic!("{name}: {got:?}"))
+        };
+        let (s, m) = status(reads);
+        assert_eq!(s, "pass", "{verification_type} {reads}: {m}");
+        // Nothing stored the other way counts: the signature is not found.
+        let (s, m) = status(ignores);
+        assert_eq!(s, "fail", "{verification_type} {ignores}: {m}");
+        assert!(
+            m.contains(".attestors[0].entries[0].keys:"),
+            "{verification_type} {ignores}: {m}"
+        );
+        // A signature in the scheme read, an attestation only in the other: the SBOM is not
+        // found (Cosign reads `mixed`'s signature; SigstoreBundle reads `crossed`'s).
+        let (half, other) = if verification_type == "Cosign" {
+            ("mixed", "crossed")
+        } else {
+            ("crossed", "mixed")
+        };
+        let (s, m) = status(half);
+        assert_eq!(s, "fail", "{verification_type} {half}: {m}");
+        assert!(
+            m.contains("attestations not found for predicate type https://spdx.dev/Document"),
+            "{verification_type} {half}: {m}"
+        );
+        let (s, m) = status(other);
+        assert_eq!(s, "fail", "{verification_type} {other}: {m}");
+        assert!(
+            m.contains(".attestors[0].entries[0].keys:"),
+            "{verification_type} {other}: {m}"
+        );
+        assert_eq!(report["summary"]["pass"], 1, "{verification_type}");
+        assert_eq!(report["summary"]["fail"], 3, "{verification_type}");
+    }
 }
 
 #[test]
@@ -687,7 +800,9 @@ fn cluster_image_policy_end_to_end() {
     let sbom = d.join("sbom.spdx.json");
     std::fs::write(&sbom, r#"{"spdxVersion":"SPDX-2.3","packages":[]}"#).unwrap();
     let (signed, digest) = push(&host, &d.join("a"), "acme/api", "v1");
-    ok(&["sign", &signed, "--key", &key]);
+    // Cosign 2's tags: what the seed policy's `type: Cosign` reads.
+    let legacy = ["--signature-format", "legacy"];
+    ok(&[&["sign", &signed, "--key", &key][..], &legacy].concat());
     ok(&[
         "attest",
         &signed,
@@ -697,9 +812,11 @@ fn cluster_image_policy_end_to_end() {
         "spdxjson",
         "--predicate",
         sbom.to_str().unwrap(),
+        "--signature-format",
+        "legacy",
     ]);
     let (nosbom, _) = push(&host, &d.join("b"), "acme/nosbom", "v1");
-    ok(&["sign", &nosbom, "--key", &key]);
+    ok(&[&["sign", &nosbom, "--key", &key][..], &legacy].concat());
     let (unsigned, _) = push(&host, &d.join("c"), "acme/unsigned", "v1");
     let pem: String = std::fs::read_to_string(&public)
         .unwrap()
@@ -863,6 +980,9 @@ fn keyless_seed_scenario_against_a_private_instance() {
                 &trust_config,
                 "--identity-token",
                 token,
+                // Cosign 2's tags: what the policy's `type: Cosign` reads.
+                "--signature-format",
+                "legacy",
             ][..],
             extra,
         ]
@@ -1176,6 +1296,9 @@ fn per_attestor_trust_against_two_private_instances() {
             &trust_config,
             "--identity-token",
             &token,
+            // Cosign 2's tags: what the policy's `type: Cosign` reads.
+            "--signature-format",
+            "legacy",
         ]);
     };
     let (image_a, digest_a) = push(&host, &d.join("a"), "acme/by-a", "v1");

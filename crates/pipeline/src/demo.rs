@@ -49,7 +49,8 @@ pub const ADVISORIES: &[(&str, &str)] = &[
 
 /// The demo's admission policy: the seed's Kyverno `verifyImages` shape (signature and SPDX
 /// SBOM attestation from the pipeline's signer, tags pinned to digests), for images under
-/// the demo registry. `SIGNER` is replaced by the attestor entry.
+/// the demo registry. `SIGNER` is replaced by the attestor entry. `type: SigstoreBundle`: the
+/// pipeline signs as cosign 3 does (bundles as OCI referrers), the only place that type reads.
 const POLICY: &str = r#"apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
@@ -64,6 +65,7 @@ spec:
           kinds: [Pod]
     verifyImages:
     - failureAction: Enforce
+      type: SigstoreBundle
       imageReferences:
       - "REGISTRY/demo/*"
       mutateDigest: true

@@ -805,7 +805,11 @@ impl ClusterImagePolicy {
                 "signature keyless validation failed"
             };
             return any(
-                &mut |a| verifier.verify_signature(info, digest, a).map(|_| true),
+                &mut |a| {
+                    verifier
+                        .verify_signature(info, digest, None, a)
+                        .map(|_| true)
+                },
                 what.to_owned(),
             );
         }
@@ -820,7 +824,7 @@ impl ClusterImagePolicy {
             any(
                 &mut |a| {
                     verifier
-                        .verify_attestations(info, digest, pt, a)
+                        .verify_attestations(info, digest, None, pt, a)
                         .map(|v| !v.is_empty())
                 },
                 format!(

@@ -15,16 +15,16 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::Limits;
 use crate::cip::ClusterImagePolicy;
 use crate::conditions::{evaluate as evaluate_conditions, statement_context, substitute};
 use crate::error::Result;
 use crate::image::{ImageInfo, wildcard_match};
 use crate::kyverno::{
-    Attestation, Attestor, AttestorKind, AttestorSet, FailureAction, ImageVerification, Policy,
-    PolicyScope, Rule,
+    Attestor, AttestorKind, AttestorSet, FailureAction, ImageVerification, Policy, PolicyScope,
+    Rule,
 };
 use crate::resource::{Resource, TEMPLATE_KINDS};
+use crate::{Limits, Scheme};
 use vouch_sign::VerifiedSigner;
 use vouch_sign::intoto::Statement;
 
@@ -108,19 +108,23 @@ pub struct VerifiedStatement {
 pub trait ImageVerifier {
     /// The manifest digest `image`'s tag points at now.
     fn resolve(&self, image: &ImageInfo) -> Result<String, CheckError>;
-    /// The evidence of a signature of `image@digest` that verifies against `attestor`.
+    /// The evidence of a signature of `image@digest` that verifies against `attestor`, read
+    /// from storage scheme `scheme` only (`None`: both).
     fn verify_signature(
         &self,
         image: &ImageInfo,
         digest: &str,
+        scheme: Option<Scheme>,
         attestor: &Attestor,
     ) -> Result<Evidence, CheckError>;
     /// The in-toto statements of `predicate_type` about `image@digest` whose signatures
-    /// verify against `attestor`. Empty when none do.
+    /// verify against `attestor`, read from storage scheme `scheme` only (`None`: both).
+    /// Empty when none do.
     fn verify_attestations(
         &self,
         image: &ImageInfo,
         digest: &str,
+        scheme: Option<Scheme>,
         predicate_type: &str,
         attestor: &Attestor,
     ) -> Result<Vec<VerifiedStatement>, CheckError>;
@@ -1000,7 +1004,7 @@ fn verify_one(
     for (s, set) in vi.attestors.iter().enumerate() {
         let path = format!(".attestors[{s}]");
         if let Err(e) = check_set(set, &path, 0, &mut |a, ep| {
-            let ev = verifier.verify_signature(&info, &digest, a)?;
+            let ev = verifier.verify_signature(&info, &digest, Some(vi.scheme()), a)?;
             evidence.push(Decision::new(raw, ep.to_owned(), "signature".into(), &ev));
             Ok(())
         }) {
@@ -1021,7 +1025,7 @@ fn verify_one(
         json!({"reference": raw, "digest": digest, "registry": info.registry, "path": info.path}),
     );
     for (k, att) in vi.attestations.iter().enumerate() {
-        match check_attestation(att, k, raw, &info, &digest, verifier, &mut evidence) {
+        match check_attestation(vi, k, raw, &info, &digest, verifier, &mut evidence) {
             Err(CheckError::Failed(m)) => return Outcome::Fail(m),
             Err(CheckError::Error(m)) => return Outcome::Error(m),
             Ok(predicate) => {
@@ -1074,9 +1078,10 @@ fn verify_one(
     }
 }
 
-/// Checks one attestation; returns the first verified predicate (for `validate.deny`).
+/// Checks `vi`'s attestation `k`, read from `vi`'s storage scheme; returns the first verified
+/// predicate (for `validate.deny`).
 fn check_attestation(
-    att: &Attestation,
+    vi: &ImageVerification,
     k: usize,
     raw: &str,
     info: &ImageInfo,
@@ -1084,6 +1089,7 @@ fn check_attestation(
     verifier: &dyn ImageVerifier,
     evidence: &mut Vec<Decision>,
 ) -> Result<Option<Value>, CheckError> {
+    let (att, scheme) = (&vi.attestations[k], vi.scheme());
     let pt = att.predicate_type().unwrap_or_default();
     if att.attestors.is_empty() {
         // Refused at load (Kyverno would check with an empty attestor and SCTs off, #17125).
@@ -1095,7 +1101,7 @@ fn check_attestation(
     for (s, set) in att.attestors.iter().enumerate() {
         let path = format!(".attestations[{k}].attestors[{s}]");
         check_set(set, &path, 0, &mut |a, ep| {
-            let statements = verifier.verify_attestations(info, digest, pt, a)?;
+            let statements = verifier.verify_attestations(info, digest, Some(scheme), pt, a)?;
             if statements.is_empty() {
                 return Err(CheckError::Failed(format!(
                     "attestations not found for predicate type {pt}"

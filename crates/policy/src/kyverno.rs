@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use crate::Scheme;
 use crate::error::Problem;
 use crate::image::wildcard_match;
 
@@ -482,7 +483,7 @@ pub struct ImageVerification {
     pub attestations: Vec<Attestation>,
     /// Alternate signature repository (not supported).
     pub repository: Option<String>,
-    /// Experimental OCI 1.1 discovery (vouch always looks at both places).
+    /// Cosign's experimental OCI 1.1 discovery (not supported when true).
     #[serde(rename = "cosignOCI11")]
     pub cosign_oci11: Option<bool>,
     /// Rewrite tags to `tag@digest` (default true).
@@ -563,6 +564,17 @@ fn any_all_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<AnyAllCondi
 }
 
 impl ImageVerification {
+    /// The one storage scheme `type` reads. Kyverno (`pkg/engine/internal/imageverifier.go`
+    /// `buildCosignVerifier`, `pkg/cosign/cosign.go` `VerifySignature`/`FetchAttestations`):
+    /// `SigstoreBundle` reads only Sigstore bundles stored as OCI referrers; `Cosign`, the
+    /// default, only cosign's `sha256-<hex>.sig` / `.att` tags. `Notary` is refused at load.
+    pub fn scheme(&self) -> Scheme {
+        match self.type_.as_deref() {
+            Some("SigstoreBundle") => Scheme::Referrer,
+            _ => Scheme::LegacyTag,
+        }
+    }
+
     /// The effective action: Enforce if this entry or (unset) the policy says so.
     pub fn action(&self, spec: &Spec) -> FailureAction {
         let enforce = match self.failure_action.as_deref() {
@@ -1202,6 +1214,15 @@ fn rule_unsupported(rule: &Rule, rp: &str) -> Vec<Problem> {
         let vp = format!("{rp}.verifyImages[{v}]");
         if vi.type_.as_deref() == Some("Notary") {
             push(format!("{vp}.type"), "Notary signatures");
+        }
+        // Kyverno then reads cosign's experimental OCI 1.1 referrers (cosign's
+        // `ExperimentalOCI11` check option), a storage format vouch does not read: evaluating
+        // the entry as a plain `type` would accept signatures Kyverno does not look at.
+        if vi.cosign_oci11 == Some(true) {
+            push(
+                format!("{vp}.cosignOCI11"),
+                "cosign's experimental OCI 1.1 signatures",
+            );
         }
         if vi.repository.is_some() {
             push(

@@ -48,6 +48,8 @@ pub use image::{ImageInfo, glob_match, wildcard_match};
 pub use kyverno::{Attestor, AttestorKind, AttestorSet, ImageVerification, Policy};
 pub use resource::{Documents, Resource, parse_documents};
 pub use sigstore::{CheckKey, CheckOutcome, SigstoreVerifier};
+/// Where signatures are stored: cosign's legacy tags or Sigstore bundles as OCI referrers.
+pub use vouch_sign::oci::Scheme;
 
 /// Bounds on untrusted input (policy and resource files, admission bodies).
 #[derive(Debug, Clone)]

@@ -10,8 +10,11 @@ use std::sync::{Arc, Mutex};
 
 use regex::Regex;
 use vouch_oci::{Reference, Registry, RegistryOptions};
-use vouch_sign::image::{ImageReport, SignedPayload, verify_image, verify_image_attestations};
+use vouch_sign::image::{
+    ImageReport, SignedPayload, verify_image_attestations_in, verify_image_in,
+};
 use vouch_sign::oci::ImageTarget;
+use vouch_sign::oci::Scheme;
 use vouch_sign::{
     IdentityPolicy, Match, SignerPolicy, TrustedRoot, Verifier, VerifierOptions, VerifyingKey,
 };
@@ -47,6 +50,8 @@ pub struct CheckKey {
     pub digest: String,
     /// `None` for a signature, the predicate type for attestations.
     pub predicate_type: Option<String>,
+    /// The one storage scheme read (`None`: both): a verdict for one never answers the other.
+    pub scheme: Option<Scheme>,
     /// The attestor entry.
     pub attestor: Attestor,
 }
@@ -336,12 +341,14 @@ impl ImageVerifier for SigstoreVerifier {
         &self,
         image: &ImageInfo,
         digest: &str,
+        scheme: Option<Scheme>,
         attestor: &Attestor,
     ) -> Result<Evidence, CheckError> {
         let key = CheckKey {
             repository: image.name(),
             digest: digest.to_owned(),
             predicate_type: None,
+            scheme,
             attestor: attestor.clone(),
         };
         let verdict = self.memo(key, || {
@@ -349,10 +356,11 @@ impl ImageVerifier for SigstoreVerifier {
             let (verifier, policy) = signer.as_ref();
             let (registry, target) = self.target(image, digest)?;
             let claims = attestor.annotations.clone().into_iter().collect();
-            let report = verify_image(
+            let report = verify_image_in(
                 verifier,
                 registry.as_ref(),
                 &target,
+                scheme,
                 policy,
                 &claims,
                 &self.limits,
@@ -372,6 +380,7 @@ impl ImageVerifier for SigstoreVerifier {
         &self,
         image: &ImageInfo,
         digest: &str,
+        scheme: Option<Scheme>,
         predicate_type: &str,
         attestor: &Attestor,
     ) -> Result<Vec<VerifiedStatement>, CheckError> {
@@ -379,16 +388,18 @@ impl ImageVerifier for SigstoreVerifier {
             repository: image.name(),
             digest: digest.to_owned(),
             predicate_type: Some(predicate_type.to_owned()),
+            scheme,
             attestor: attestor.clone(),
         };
         let verdict = self.memo(key, || {
             let signer = self.signer(attestor)?;
             let (verifier, policy) = signer.as_ref();
             let (registry, target) = self.target(image, digest)?;
-            let report = verify_image_attestations(
+            let report = verify_image_attestations_in(
                 verifier,
                 registry.as_ref(),
                 &target,
+                scheme,
                 Some(predicate_type),
                 policy,
                 &self.limits,

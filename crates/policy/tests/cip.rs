@@ -174,6 +174,7 @@ impl ImageVerifier for Fake {
         &self,
         i: &ImageInfo,
         d: &str,
+        _: Option<vouch_policy::Scheme>,
         a: &Attestor,
     ) -> Result<vouch_policy::Evidence, CheckError> {
         assert_eq!(d, DIGEST);
@@ -187,6 +188,7 @@ impl ImageVerifier for Fake {
         &self,
         i: &ImageInfo,
         _: &str,
+        _: Option<vouch_policy::Scheme>,
         pt: &str,
         a: &Attestor,
     ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {

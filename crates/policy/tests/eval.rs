@@ -60,6 +60,7 @@ impl ImageVerifier for Fake {
         &self,
         image: &ImageInfo,
         digest: &str,
+        _: Option<vouch_policy::Scheme>,
         a: &Attestor,
     ) -> Result<vouch_policy::Evidence, CheckError> {
         self.calls
@@ -75,6 +76,7 @@ impl ImageVerifier for Fake {
         &self,
         image: &ImageInfo,
         _: &str,
+        _: Option<vouch_policy::Scheme>,
         pt: &str,
         a: &Attestor,
     ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {

@@ -28,7 +28,7 @@ use crate::keys::HashAlgorithm;
 use crate::limits::Limits;
 use crate::oci::{
     ANNOTATION_CERTIFICATE, ANNOTATION_REKOR_BUNDLE, ANNOTATION_SIGNATURE, Candidate, ImageTarget,
-    Kind, SIMPLE_SIGNING_TYPE, Scheme, discover,
+    Kind, SIMPLE_SIGNING_TYPE, Scheme, discover_in,
 };
 use crate::verify::{Artifact, SignerPolicy, Verified, Verifier};
 
@@ -88,28 +88,49 @@ pub fn verify_image(
     claims: &BTreeMap<String, String>,
     limits: &Limits,
 ) -> Result<ImageReport> {
+    verify_image_in(verifier, source, target, None, policy, claims, limits)
+}
+
+/// [`verify_image`] reading only the storage scheme `only` when set
+/// ([`crate::oci::discover_in`]): a signature stored the other way is not a candidate.
+pub fn verify_image_in(
+    verifier: &Verifier,
+    source: &dyn ImageSource,
+    target: &ImageTarget,
+    only: Option<Scheme>,
+    policy: &SignerPolicy,
+    claims: &BTreeMap<String, String>,
+    limits: &Limits,
+) -> Result<ImageReport> {
     let digest = target.sha256()?;
-    check_each(source, target, Kind::Signatures, limits, |c| match c {
-        Candidate::Legacy {
-            payload,
-            annotations,
-            ..
-        } => legacy_signature(verifier, payload, annotations, target, policy, claims),
-        Candidate::Referrer { bundle, .. } => referrer_statement(
-            verifier,
-            bundle,
-            digest,
-            Some(PREDICATE_COSIGN_SIGN),
-            policy,
-            limits,
-        )
-        .and_then(|v| check_subject_claims(v, digest, claims)),
-        // Never called: `check_each` answers unreadable candidates with their own reason.
-        Candidate::Unreadable { .. } => Err(Error::MissingField {
-            what: "signature candidate",
-            field: "readable content",
-        }),
-    })
+    check_each(
+        source,
+        target,
+        Kind::Signatures,
+        only,
+        limits,
+        |c| match c {
+            Candidate::Legacy {
+                payload,
+                annotations,
+                ..
+            } => legacy_signature(verifier, payload, annotations, target, policy, claims),
+            Candidate::Referrer { bundle, .. } => referrer_statement(
+                verifier,
+                bundle,
+                digest,
+                Some(PREDICATE_COSIGN_SIGN),
+                policy,
+                limits,
+            )
+            .and_then(|v| check_subject_claims(v, digest, claims)),
+            // Never called: `check_each` answers unreadable candidates with their own reason.
+            Candidate::Unreadable { .. } => Err(Error::MissingField {
+                what: "signature candidate",
+                field: "readable content",
+            }),
+        },
+    )
 }
 
 /// Finds `target`'s signatures or attestations (both storage schemes) and verifies each with
@@ -119,10 +140,11 @@ fn check_each(
     source: &dyn ImageSource,
     target: &ImageTarget,
     kind: Kind,
+    only: Option<Scheme>,
     limits: &Limits,
     check: impl Fn(&Candidate) -> Result<Verified<SignedPayload>>,
 ) -> Result<ImageReport> {
-    let (candidates, legacy_tag) = discover(source, &target.digest, kind, limits)?;
+    let (candidates, legacy_tag) = discover_in(source, &target.digest, kind, only, limits)?;
     let checked = candidates
         .into_iter()
         .map(|c| Checked {
@@ -151,28 +173,57 @@ pub fn verify_image_attestations(
     policy: &SignerPolicy,
     limits: &Limits,
 ) -> Result<ImageReport> {
+    verify_image_attestations_in(
+        verifier,
+        source,
+        target,
+        None,
+        predicate_type,
+        policy,
+        limits,
+    )
+}
+
+/// [`verify_image_attestations`] reading only the storage scheme `only` when set
+/// ([`crate::oci::discover_in`]): an attestation stored the other way is not a candidate.
+pub fn verify_image_attestations_in(
+    verifier: &Verifier,
+    source: &dyn ImageSource,
+    target: &ImageTarget,
+    only: Option<Scheme>,
+    predicate_type: Option<&str>,
+    policy: &SignerPolicy,
+    limits: &Limits,
+) -> Result<ImageReport> {
     let digest = target.sha256()?;
-    check_each(source, target, Kind::Attestations, limits, |c| match c {
-        Candidate::Legacy {
-            payload,
-            annotations,
-            ..
-        } => Envelope::from_json(payload)
-            .and_then(|env| legacy_bundle(annotations, Content::DsseEnvelope(env)))
-            .and_then(|b| verifier.verify_attestation(&b, Some(digest), predicate_type, policy))
-            .map(|v| {
-                let (statement, evidence) = v.into_parts();
-                Verified::new(SignedPayload::Statement(statement), evidence)
+    check_each(
+        source,
+        target,
+        Kind::Attestations,
+        only,
+        limits,
+        |c| match c {
+            Candidate::Legacy {
+                payload,
+                annotations,
+                ..
+            } => Envelope::from_json(payload)
+                .and_then(|env| legacy_bundle(annotations, Content::DsseEnvelope(env)))
+                .and_then(|b| verifier.verify_attestation(&b, Some(digest), predicate_type, policy))
+                .map(|v| {
+                    let (statement, evidence) = v.into_parts();
+                    Verified::new(SignedPayload::Statement(statement), evidence)
+                }),
+            Candidate::Referrer { bundle, .. } => {
+                referrer_statement(verifier, bundle, digest, predicate_type, policy, limits)
+            }
+            // Never called: `check_each` answers unreadable candidates with their own reason.
+            Candidate::Unreadable { .. } => Err(Error::MissingField {
+                what: "attestation candidate",
+                field: "readable content",
             }),
-        Candidate::Referrer { bundle, .. } => {
-            referrer_statement(verifier, bundle, digest, predicate_type, policy, limits)
-        }
-        // Never called: `check_each` answers unreadable candidates with their own reason.
-        Candidate::Unreadable { .. } => Err(Error::MissingField {
-            what: "attestation candidate",
-            field: "readable content",
-        }),
-    })
+        },
+    )
 }
 
 fn referrer_statement(

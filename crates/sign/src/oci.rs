@@ -200,7 +200,7 @@ impl SignatureFormat {
 }
 
 /// Which storage scheme something was written to or found in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scheme {
     /// A layer of the `sha256-<hex>.sig` / `.att` image.
     LegacyTag,
@@ -828,10 +828,29 @@ pub fn discover(
     kind: Kind,
     limits: &Limits,
 ) -> Result<(Vec<Candidate>, String)> {
+    discover_in(source, digest, kind, None, limits)
+}
+
+/// [`discover`] restricted to one storage scheme when `only` is set: the other is not read at
+/// all. Kyverno's `verifyImages[].type` works this way (`Cosign` reads only the legacy tag,
+/// `SigstoreBundle` only referrer bundles: `kyverno/kyverno:pkg/cosign/cosign.go`
+/// `VerifySignature`), so a policy evaluator must not accept a signature from the other place.
+pub fn discover_in(
+    source: &dyn ImageSource,
+    digest: &Digest,
+    kind: Kind,
+    only: Option<Scheme>,
+    limits: &Limits,
+) -> Result<(Vec<Candidate>, String)> {
     let tag = format!("{}.{}", digest.tag_form(), kind.suffix());
     let mut out = Vec::new();
-    match source.manifest(&Selector::Tag(tag.clone())) {
-        Ok(raw) => {
+    let legacy = match only {
+        Some(Scheme::Referrer) => None,
+        _ => Some(source.manifest(&Selector::Tag(tag.clone()))),
+    };
+    match legacy {
+        None => {}
+        Some(Ok(raw)) => {
             let layers = json_array(&raw.bytes, "layers", &tag)?;
             check_count(layers.len(), limits)?;
             for (index, layer) in layers.iter().enumerate() {
@@ -871,8 +890,11 @@ pub fn discover(
                 });
             }
         }
-        Err(vouch_oci::Error::NotFound { .. }) => {}
-        Err(e) => return Err(e.into()),
+        Some(Err(vouch_oci::Error::NotFound { .. })) => {}
+        Some(Err(e)) => return Err(e.into()),
+    }
+    if only == Some(Scheme::LegacyTag) {
+        return Ok((out, tag));
     }
     let referrers = source.referrers(digest, None)?;
     check_count(referrers.len(), limits)?;
