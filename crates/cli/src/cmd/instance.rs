@@ -47,7 +47,8 @@ pub(crate) enum InstanceCommand {
     /// client trust config) with URLs pointing at the loopback ports it will serve on.
     #[command(after_help = INSTANCE_HELP)]
     Init(InitArgs),
-    /// Run the instance: CA and transparency log (SQLite in DIR), plus the dev OIDC issuer with
+    /// Run the instance: CA, transparency log (SQLite in DIR) and RFC 3161 timestamp authority
+    /// (POST URL/api/v1/timestamp), plus the dev OIDC issuer with
     /// --dev-oidc, in one process until Ctrl-C, on the addresses `init` wrote. Initialises DIR
     /// first when it holds no instance.
     #[command(after_help = INSTANCE_HELP)]
