@@ -356,9 +356,7 @@ impl TokenSession {
                 });
             }
             None => {
-                return Err(Pkcs11Error::NoPin {
-                    token: label,
-                });
+                return Err(Pkcs11Error::NoPin { token: label });
             }
         };
         let auth = AuthPin::from(pin.as_str().to_owned());

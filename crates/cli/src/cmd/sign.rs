@@ -9,9 +9,9 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
 use vouch_oci::Location;
+use vouch_sign::Limits;
 use vouch_sign::intoto::{PREDICATE_COSIGN_CUSTOM, predicate_type_for};
 use vouch_sign::oci::{ImageTarget, SignatureFormat, Store, Stored};
-use vouch_sign::Limits;
 
 use super::keys::load_signer;
 use super::registry_options;
