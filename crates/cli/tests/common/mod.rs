@@ -33,7 +33,10 @@ pub fn vouch_cmd(args: &[&str]) -> Command {
         .env("COSIGN_PASSWORD", PASSWORD)
         // `image copy` remembers where blobs were pushed (blob-info cache) under
         // $XDG_CACHE_HOME: tests keep theirs out of the developer's ~/.cache.
-        .env("XDG_CACHE_HOME", std::env::temp_dir().join("vouch-tests-cache"));
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("vouch-tests-cache"),
+        );
     for name in SCRUBBED {
         cmd.env_remove(name);
     }
