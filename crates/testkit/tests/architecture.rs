@@ -11,6 +11,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("vouch-merkle", &[]),
     ("vouch-http", &[]),
     ("vouch-oci", &["vouch-http"]),
+    // layer 1: Sigstore's public trust through TUF (tough over vouch-http); parses no trust.
+    ("vouch-tuf", &["vouch-http"]),
     ("vouch-sbom", &["vouch-oci", "vouch-http"]),
     (
         "vouch-vuln",
