@@ -24,6 +24,26 @@ pub enum Error {
         /// Length of the rejected input.
         len: usize,
     },
+    /// A tlog-tiles path (`tile/<L>/<N>[.p/<W>]`) is not well formed.
+    #[error("tile path {path:?}: {reason}")]
+    TilePath {
+        /// The path (at most 128 characters of it).
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An entry does not fit an entry bundle's 16-bit length prefix.
+    #[error("an entry of {len} bytes does not fit a tlog-tiles entry bundle (at most 65535)")]
+    EntryTooLarge {
+        /// The entry's length.
+        len: usize,
+    },
+    /// An entry bundle does not parse as length-prefixed entries.
+    #[error("entry bundle: {reason}")]
+    Bundle {
+        /// What is wrong.
+        reason: String,
+    },
     /// A leaf index is not inside the tree it is claimed to be in.
     #[error("leaf index {index} is outside a tree of size {size}")]
     IndexOutOfRange {

@@ -63,6 +63,7 @@ mod hash;
 mod keys;
 mod note;
 mod prove;
+pub mod tiles;
 mod tree;
 mod verify;
 
@@ -72,6 +73,7 @@ pub use hash::{EMPTY_ROOT, Hash, leaf_hash, node_hash};
 pub use keys::{EcdsaP256Signer, Ed25519Signer, KeyIdScheme, NoteSigner, NoteVerifier};
 pub use note::{KeyHint, NoteLimits, NoteSignature, SignedNote};
 pub use prove::{MemoryTree, NodeSource, ProofPlan, prove_consistency, prove_inclusion, root_at};
+pub use tiles::TileId;
 pub use tree::{Frontier, NodeId, root_from_leaf_hashes};
 pub use verify::{ConsistencyProof, InclusionProof, VerifiedConsistency, VerifiedInclusion};
 
