@@ -132,7 +132,9 @@ impl std::fmt::Display for Check {
             Self::Signatures => "signature threshold",
             Self::Rollback => "rollback: version older than the trusted one",
             Self::Expiry => "expired metadata (freeze)",
-            Self::Consistency => "metadata inconsistent with the snapshot/timestamp (mix-and-match)",
+            Self::Consistency => {
+                "metadata inconsistent with the snapshot/timestamp (mix-and-match)"
+            }
             Self::TargetHash => "target length or hash",
             Self::Size => "size limit",
             Self::Malformed => "malformed metadata",
@@ -284,7 +286,10 @@ impl Cache {
 
     /// The directory of one mirror: its host, and `_<port>` when the URL names a port.
     pub fn mirror_dir(&self, mirror: &Url) -> PathBuf {
-        let host = mirror.host_str().unwrap_or("local").replace(['[', ']', ':'], "_");
+        let host = mirror
+            .host_str()
+            .unwrap_or("local")
+            .replace(['[', ']', ':'], "_");
         let name = match mirror.port() {
             Some(port) => format!("{host}_{port}"),
             None => host,
@@ -313,12 +318,11 @@ impl Cache {
         })?;
         let dir = self.mirror_dir(&mirror);
         let state_path = dir.join(STATE_FILE);
-        let bytes = read_optional(&state_path, MAX_STATE_BYTES)?.ok_or_else(|| {
-            Error::CorruptCache {
+        let bytes =
+            read_optional(&state_path, MAX_STATE_BYTES)?.ok_or_else(|| Error::CorruptCache {
                 path: state_path.clone(),
                 reason: "missing".into(),
-            }
-        })?;
+            })?;
         let state: State = serde_json::from_slice(&bytes).map_err(|e| Error::CorruptCache {
             path: state_path.clone(),
             reason: e.to_string(),
@@ -340,12 +344,11 @@ impl Cache {
                 return Ok(None);
             };
             let path = dir.join("targets").join(format!("{digest}.{name}"));
-            let bytes = read_optional(&path, MAX_BODY_BYTES)?.ok_or_else(|| {
-                Error::CorruptCache {
+            let bytes =
+                read_optional(&path, MAX_BODY_BYTES)?.ok_or_else(|| Error::CorruptCache {
                     path: path.clone(),
                     reason: "missing".into(),
-                }
-            })?;
+                })?;
             if hex::encode(Sha256::digest(&bytes)) != *digest {
                 return Err(Error::CorruptCache {
                     path,
@@ -354,10 +357,11 @@ impl Cache {
             }
             Ok(Some(bytes))
         };
-        let trusted_root = read_target(TRUSTED_ROOT_TARGET)?.ok_or_else(|| Error::CorruptCache {
-            path: state_path.clone(),
-            reason: format!("no {TRUSTED_ROOT_TARGET}"),
-        })?;
+        let trusted_root =
+            read_target(TRUSTED_ROOT_TARGET)?.ok_or_else(|| Error::CorruptCache {
+                path: state_path.clone(),
+                reason: format!("no {TRUSTED_ROOT_TARGET}"),
+            })?;
         let signing_config = read_target(SIGNING_CONFIG_TARGET)?;
         Ok(Some(Cached {
             dir,
@@ -746,7 +750,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     };
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
         std::process::id()
     ));
     let mut file = std::fs::File::create(&tmp).map_err(io("writing"))?;
@@ -782,8 +788,7 @@ mod tests {
                 trusted_root["mediaType"],
                 "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
             );
-            let config: serde_json::Value =
-                serde_json::from_slice(builtin.signing_config).unwrap();
+            let config: serde_json::Value = serde_json::from_slice(builtin.signing_config).unwrap();
             assert_eq!(
                 config["mediaType"],
                 "application/vnd.dev.sigstore.signingconfig.v0.2+json"
