@@ -295,6 +295,15 @@ pub enum Error {
     /// A PKCS#11 token, module or key failed (names the token or object).
     #[error(transparent)]
     Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
+    /// A service a signer relies on (transparency log, timestamp authority, KMS) failed or
+    /// refused; `source` is that client's own typed error.
+    #[error("{service}: {source}")]
+    Service {
+        /// Which service, e.g. `transparency log upload`.
+        service: &'static str,
+        /// The client's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {
@@ -339,7 +348,8 @@ impl Error {
             | Self::Oci(_)
             | Self::Io { .. }
             | Self::Random
-            | Self::Pkcs11(_) => return None,
+            | Self::Pkcs11(_)
+            | Self::Service { .. } => return None,
         })
     }
 

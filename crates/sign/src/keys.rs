@@ -61,12 +61,45 @@ impl std::str::FromStr for KeyAlgorithm {
     }
 }
 
-/// Something that signs bytes: a local key today, a KMS or a keyless (Fulcio) signer later.
+/// The signing seam: whatever holds a private key. Blob, attestation and image signing
+/// ([`crate::sign::sign_blob_with`], [`crate::sign::sign_statement_with`],
+/// [`crate::oci::Store::sign_image_with`], [`crate::oci::Store::attest_image_with`]) are
+/// written once over it; the signer supplies the signature and the verification material,
+/// the caller's [`crate::sign::Witnesses`] the log entry and timestamps.
+///
+/// Implementations: [`SigningKey`] (a key file in memory), [`crate::pkcs11::Pkcs11Key`] (a
+/// token), `vouch_keyless::Session` (an ephemeral key with a short-lived certificate).
+///
+/// To add a backend (a KMS, an HSM API): a struct holding the client and the key's public
+/// half, with
+/// * `sign`: hash `message` with SHA-256 (what cosign asks any ECDSA key for, and what the
+///   bundle's `messageDigest` and Rekor's `hashedrekord` record), have the service sign that
+///   digest, and return ECDSA signatures as ASN.1 DER (re-encode a raw `r || s`), RSA
+///   signatures as the raw modulus-sized integer. Check the answer with the public key before
+///   returning it, so a misbehaving service fails here and not at admission.
+/// * `verifying_key`: the public key read once when the key is opened
+///   ([`VerifyingKey::from_spki_der`] of the service's SubjectPublicKeyInfo).
+/// * leave `certificate_chain` at its default: a key is verified by its public key.
+///
+/// Errors from the service's own client go in [`Error::Service`]; then parse its reference
+/// in [`crate::KeyRef`] so `--key`, `verify --key` and policies' `kms` keys all reach it.
 pub trait Signer {
     /// Signs `message` (the signer hashes it as its algorithm requires).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>>;
     /// The public half, for verification material and transparency log entries.
     fn verifying_key(&self) -> VerifyingKey;
+    /// DER certificates certifying [`Signer::verifying_key`], leaf first: the short-lived
+    /// chain of a keyless signer. Empty (the default) for keys: bundles then carry the key's
+    /// hint and log entries its PEM public key.
+    fn certificate_chain(&self) -> &[Vec<u8>] {
+        &[]
+    }
+    /// Whether every signature must be logged. Certificate signers must (the certificate
+    /// outlives its 10 minutes only through the log's or a timestamp's time); a key is logged
+    /// when the caller configured a log (cosign's `--tlog-upload`).
+    fn requires_log(&self) -> bool {
+        !self.certificate_chain().is_empty()
+    }
 }
 
 /// A private key held in memory.

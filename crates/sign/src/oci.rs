@@ -27,13 +27,14 @@ use serde_json::{Value, json};
 use vouch_oci::manifest::media;
 use vouch_oci::{Digest, ImageSink, ImageSource, RawManifest, Reference, Selector};
 
-use crate::bundle::{Bundle, Content, VerificationMaterial};
-use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
+use crate::bundle::{Bundle, Content};
 use crate::error::{Error, Result};
 use crate::intoto::{PREDICATE_COSIGN_SIGN, Statement, Subject};
 use crate::keys::{Signer, VerifyingKey};
 use crate::limits::Limits;
-use crate::sign::public_key_hint;
+use crate::sign::{
+    Witnesses, legacy_annotations, sign_message, sign_statement_with,
+};
 
 /// Layer media type of a simple-signing payload (`sigstore/cosign:pkg/types/media.go`).
 pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
@@ -266,8 +267,8 @@ pub fn simple_signing_payload(
 }
 
 impl Store<'_> {
-    /// `vouch sign`: signs `target` and stores the signature per `format`. `annotations` become
-    /// signed claims (simple-signing `optional`, the statement subject's `annotations`).
+    /// `vouch sign`: signs `target` and stores the signature per `format`, without log entry
+    /// ([`Store::sign_image_with`]).
     pub fn sign_image(
         &self,
         target: &ImageTarget,
@@ -275,17 +276,33 @@ impl Store<'_> {
         format: SignatureFormat,
         annotations: &BTreeMap<String, String>,
     ) -> Result<Vec<Stored>> {
+        self.sign_image_with(target, signer, &Witnesses::default(), format, annotations)
+    }
+
+    /// `vouch sign`: signs `target` and stores the signature per `format`: legacy = a
+    /// simple-signing layer with the signature annotation and, when logged, cosign's Rekor
+    /// bundle annotation (plus certificate and chain for a certificate signer); bundle = a
+    /// v0.3 referrer bundle (statement with predicate `https://sigstore.dev/cosign/sign/v1`,
+    /// logged as `dsse`). `annotations` become signed claims (simple-signing `optional`, the
+    /// statement subject's `annotations`).
+    pub fn sign_image_with(
+        &self,
+        target: &ImageTarget,
+        signer: &dyn Signer,
+        witnesses: &Witnesses<'_>,
+        format: SignatureFormat,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<Vec<Stored>> {
         let mut out = Vec::new();
         if format.legacy() {
             let payload = simple_signing_payload(target, annotations);
-            let signature = signer.sign(&payload)?;
+            let (signature, entry) = sign_message(&payload, signer, witnesses)?;
+            let mut layer_annotations = legacy_annotations(signer, entry.as_ref())?;
+            layer_annotations.insert(ANNOTATION_SIGNATURE.to_owned(), B64.encode(signature));
             let layer = NewLayer {
                 media_type: SIMPLE_SIGNING_MEDIA_TYPE,
                 blob: payload,
-                annotations: BTreeMap::from([(
-                    ANNOTATION_SIGNATURE.to_owned(),
-                    B64.encode(signature),
-                )]),
+                annotations: layer_annotations,
             };
             out.push(self.append_legacy(target, "sig", layer, &signer.verifying_key())?);
         }
@@ -300,14 +317,14 @@ impl Store<'_> {
                 );
             }
             let statement = Statement::new(vec![subject], PREDICATE_COSIGN_SIGN, json!({}));
-            let bundle = crate::sign::sign_statement(&statement, signer)?;
+            let bundle = sign_statement_with(&statement, signer, witnesses)?;
             out.push(self.push_referrer(target, &bundle.to_json(), PREDICATE_COSIGN_SIGN)?);
         }
         Ok(out)
     }
 
-    /// `vouch attest`: an in-toto statement (subject = the image digest) with `predicate`, in a
-    /// DSSE envelope signed once and stored per `format`.
+    /// `vouch attest`: an in-toto statement about `target` with `predicate`, signed once,
+    /// stored per `format`, without log entry ([`Store::attest_image_with`]).
     pub fn attest_image(
         &self,
         target: &ImageTarget,
@@ -316,29 +333,54 @@ impl Store<'_> {
         predicate_type: &str,
         predicate: Value,
     ) -> Result<Vec<Stored>> {
+        self.attest_image_with(
+            target,
+            signer,
+            &Witnesses::default(),
+            format,
+            predicate_type,
+            predicate,
+        )
+    }
+
+    /// `vouch attest`: an in-toto statement about `target` with `predicate`, signed once into
+    /// a DSSE envelope (logged as `dsse` when `witnesses` has a log), stored per `format`: the
+    /// legacy `.att` layer carries the envelope and the same log entry as cosign's Rekor
+    /// bundle annotation, the referrer the v0.3 bundle.
+    pub fn attest_image_with(
+        &self,
+        target: &ImageTarget,
+        signer: &dyn Signer,
+        witnesses: &Witnesses<'_>,
+        format: SignatureFormat,
+        predicate_type: &str,
+        predicate: Value,
+    ) -> Result<Vec<Stored>> {
         let subject = Subject::sha256(target.repository.as_str(), hex::encode(target.sha256()?));
         let statement = Statement::new(vec![subject], predicate_type, predicate);
-        let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, statement.to_json(), signer)?;
+        let bundle = sign_statement_with(&statement, signer, witnesses)?;
+        let Content::DsseEnvelope(envelope) = &bundle.content else {
+            return Err(Error::MissingField {
+                what: "statement bundle",
+                field: "dsseEnvelope",
+            });
+        };
         let mut out = Vec::new();
         if format.legacy() {
+            let mut annotations = legacy_annotations(signer, bundle.tlog_entries.first())?;
+            annotations.insert(ANNOTATION_SIGNATURE.to_owned(), String::new());
+            annotations.insert(
+                ANNOTATION_PREDICATE_TYPE.to_owned(),
+                predicate_type.to_owned(),
+            );
             let layer = NewLayer {
                 media_type: DSSE_LAYER_MEDIA_TYPE,
                 blob: envelope.to_json(),
-                annotations: BTreeMap::from([
-                    (ANNOTATION_SIGNATURE.to_owned(), String::new()),
-                    (
-                        ANNOTATION_PREDICATE_TYPE.to_owned(),
-                        predicate_type.to_owned(),
-                    ),
-                ]),
+                annotations,
             };
             out.push(self.append_legacy(target, "att", layer, &signer.verifying_key())?);
         }
         if format.bundle() {
-            let material = VerificationMaterial::PublicKey {
-                hint: public_key_hint(&signer.verifying_key()),
-            };
-            let bundle = Bundle::new_v0_3(material, Vec::new(), Content::DsseEnvelope(envelope));
             out.push(self.push_referrer(target, &bundle.to_json(), predicate_type)?);
         }
         Ok(out)
