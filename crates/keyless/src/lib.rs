@@ -29,6 +29,7 @@
 
 pub mod config;
 mod error;
+mod seam;
 pub mod token;
 
 use std::collections::BTreeMap;
@@ -53,6 +54,7 @@ use vouch_sign::{
 
 pub use config::TrustConfig;
 pub use error::{Error, Result};
+pub use seam::RekorLog;
 pub use token::{IdentityToken, TokenSource};
 
 /// Largest CA answer read (a chain of three PEM certificates is ~3 KiB).

@@ -1,0 +1,101 @@
+//! The keyless side of vouch-sign's signing seam: a [`Session`] is a
+//! [`vouch_sign::Signer`] (its ephemeral key, certified by its chain), and [`RekorLog`] is the
+//! Rekor v1 [`TransparencyLog`] every keyless signature, and every key signature a caller
+//! wants logged, is uploaded to.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::json;
+use vouch_sign::bundle::TlogEntry;
+use vouch_sign::dsse::Envelope;
+use vouch_sign::sign::{TransparencyLog, verifier_pem};
+use vouch_sign::{Signer, VerifyingKey};
+
+use crate::Session;
+use crate::error::{Error, Result};
+
+impl Signer for Session<'_> {
+    fn sign(&self, message: &[u8]) -> vouch_sign::Result<Vec<u8>> {
+        Ok(self.key.sign_bytes(message))
+    }
+
+    fn verifying_key(&self) -> VerifyingKey {
+        self.key.public_key()
+    }
+
+    fn certificate_chain(&self) -> &[Vec<u8>] {
+        &self.chain
+    }
+}
+
+/// A Rekor v1 log (`POST /api/v1/log/entries`): message signatures as `hashedrekord 0.0.1`
+/// (`sigstore/rekor:pkg/types/hashedrekord/v0.0.1`), DSSE envelopes as `dsse 0.0.1`
+/// (`pkg/types/dsse/v0.0.1`), each with the signer's PEM certificate or public key as
+/// verifier, as cosign and sigstore-python upload them. The answer (SET, inclusion proof,
+/// checkpoint) becomes the bundle's entry; it is trusted for nothing until the bundle is
+/// verified against a trusted root.
+#[derive(Debug, Clone)]
+pub struct RekorLog {
+    client: vouch_tlog::Client,
+}
+
+impl RekorLog {
+    /// A client of the log at `url` (its base URL, e.g. `https://rekor.example`).
+    pub fn new(url: &str) -> Result<Self> {
+        let client = vouch_tlog::Client::with_config(url, &vouch_http::ClientConfig::default())?;
+        Ok(Self { client })
+    }
+
+    /// Wraps an existing client.
+    pub fn from_client(client: vouch_tlog::Client) -> Self {
+        Self { client }
+    }
+
+    fn upload(&self, proposed: &serde_json::Value) -> vouch_sign::Result<TlogEntry> {
+        let logged = self
+            .client
+            .upload(proposed)
+            .and_then(|(_, entry)| entry.to_tlog_entry());
+        logged.map_err(|e| vouch_sign::Error::Service {
+            service: "transparency log upload",
+            source: Box::new(Error::from(e)),
+        })
+    }
+}
+
+impl TransparencyLog for RekorLog {
+    fn log_message_signature(
+        &self,
+        sha256: &[u8; 32],
+        signature: &[u8],
+        signer: &dyn Signer,
+    ) -> vouch_sign::Result<TlogEntry> {
+        self.upload(&json!({
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(sha256)}},
+                "signature": {
+                    "content": B64.encode(signature),
+                    "publicKey": {"content": B64.encode(verifier_pem(signer))},
+                },
+            },
+        }))
+    }
+
+    fn log_envelope(
+        &self,
+        envelope: &Envelope,
+        signer: &dyn Signer,
+    ) -> vouch_sign::Result<TlogEntry> {
+        let envelope_json = String::from_utf8_lossy(&envelope.to_json()).into_owned();
+        self.upload(&json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {"proposedContent": {
+                "envelope": envelope_json,
+                "verifiers": [B64.encode(verifier_pem(signer))],
+            }},
+        }))
+    }
+}
