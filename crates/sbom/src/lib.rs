@@ -33,6 +33,7 @@ pub mod license;
 pub mod model;
 pub mod purl;
 mod scan;
+mod sources;
 
 pub use error::{Error, Result};
 pub use model::{
@@ -40,3 +41,4 @@ pub use model::{
     SourceKind, Supplier, Warning,
 };
 pub use scan::{Options, Scope, catalog_files, catalog_rootfs, generate, keep_for, select};
+pub use sources::exclude;

@@ -440,6 +440,10 @@ pub struct Source {
     /// The image config digest (the image ID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
+    /// The source's version as the user gave it (`--source-version`) or, for a single
+    /// file, its digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// `os/arch[/variant]` of the image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,

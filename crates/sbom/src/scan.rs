@@ -42,9 +42,53 @@ pub struct Options {
     pub catalogers: Vec<String>,
 }
 
-/// Generates the SBOM of `input` (`REF`, `oci:DIR[:TAG]`, `docker-archive:FILE`, `dir:PATH`).
+/// Generates the SBOM of `input`: vouch's locations (`REF`, `oci:DIR[:TAG]`,
+/// `docker-archive:FILE`, `dir:PATH`) and syft's spellings (`registry:REF`,
+/// `oci-archive:FILE`, `oci-dir:DIR`, `file:PATH`, a bare path that exists).
 pub fn generate(input: &str, options: &Options) -> Result<Sbom> {
-    let location = Location::parse(input)?;
+    match crate::sources::resolve(input)? {
+        crate::sources::Resolved::Native(loc) => generate_at(&loc, input, options),
+        crate::sources::Resolved::OciArchive(path) => {
+            let dir = tempfile::tempdir().map_err(Error::Io)?;
+            crate::sources::unpack_oci_archive(
+                &path,
+                dir.path(),
+                options.registry.limits.image_bytes,
+            )?;
+            generate_at(&format!("oci:{}", dir.path().display()), input, options)
+        }
+        crate::sources::Resolved::File(path) => {
+            // syft's file source: the one file, at `/NAME`, named by its base name and
+            // versioned by its digest.
+            use sha2::Digest as _;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| Error::Unsupported(format!("{input}: not a file")))?;
+            let bytes = std::fs::read(&path)?;
+            let dir = tempfile::tempdir().map_err(Error::Io)?;
+            std::fs::write(dir.path().join(&name), &bytes)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&path)?.permissions().mode();
+                std::fs::set_permissions(
+                    dir.path().join(&name),
+                    std::fs::Permissions::from_mode(mode),
+                )?;
+            }
+            let mut sbom = generate_dir(dir.path(), &name, options)?;
+            sbom.source.version = Some(format!(
+                "sha256:{}",
+                hex::encode(sha2::Sha256::digest(&bytes))
+            ));
+            Ok(sbom)
+        }
+    }
+}
+
+fn generate_at(loc: &str, input: &str, options: &Options) -> Result<Sbom> {
+    let location = Location::parse(loc)?;
     let limits = &options.registry.limits;
     if let Location::Dir(path) = &location {
         return generate_dir(path, input, options);
@@ -86,6 +130,7 @@ pub fn generate(input: &str, options: &Options) -> Result<Sbom> {
         name: input.to_owned(),
         digest: Some(image.manifest.digest.to_string()),
         image_id: Some(vouch_oci::Digest::sha256(&image.config_bytes).to_string()),
+        version: None,
         platform: Some(match config.variant() {
             Some(v) => format!("{}/{}/{v}", config.os(), config.architecture()),
             None => format!("{}/{}", config.os(), config.architecture()),
@@ -304,6 +349,7 @@ fn generate_dir(path: &Path, input: &str, options: &Options) -> Result<Sbom> {
         name: input.to_owned(),
         digest: None,
         image_id: None,
+        version: None,
         platform: None,
         layers: Vec::new(),
         supplier: options.supplier.clone(),

@@ -45,6 +45,7 @@
 
 mod error;
 mod feeds;
+pub mod grype;
 mod import;
 mod matcher;
 mod osv;

@@ -39,6 +39,10 @@ pub struct Package {
     /// For rpm packages: the epoch (syft writes it as a purl qualifier, not in the version).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epoch: Option<String>,
+    /// Where the SBOM says the package was found (absolute paths), when it says; grype's
+    /// ignore rules can match on them (`package.location`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<String>,
 }
 
 /// What to look up in the store for a package.
@@ -106,7 +110,28 @@ impl Package {
             source_version,
             distro,
             epoch,
+            locations: Vec::new(),
         })
+    }
+
+    /// The package type as syft names it (`python`, `go-module`, `java-archive`, …), which
+    /// is what grype's ignore rules and reports call `type`.
+    pub fn syft_type(&self) -> &str {
+        match self.kind.as_str() {
+            "pypi" => "python",
+            "golang" => "go-module",
+            "cargo" => "rust-crate",
+            "maven" => "java-archive",
+            "composer" => "php-composer",
+            "nuget" => "dotnet",
+            "gem" => "gem",
+            "hex" => "hex",
+            "pub" => "dart-pub",
+            "swift" => "swift",
+            "cocoapods" => "pod",
+            "conan" => "conan",
+            other => other,
+        }
     }
 
     /// For OS packages (deb, apk, rpm): the distro as the SBOM names it.

@@ -48,16 +48,25 @@ pub fn read_sbom(bytes: &[u8], label: &str, limits: &Limits) -> Result<PackageLi
             read_spdx(&doc)
         } else if doc.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
             read_cyclonedx(&doc)
+        } else if doc.get("artifacts").is_some()
+            && doc
+                .pointer("/schema/url")
+                .and_then(Value::as_str)
+                .is_some_and(|u| u.contains("anchore"))
+        {
+            read_syft(&doc)
         } else {
             return Err(bad(
-                "JSON is neither SPDX (no spdxVersion) nor CycloneDX (no bomFormat)".into(),
+                "JSON is neither SPDX (no spdxVersion), CycloneDX (no bomFormat) nor syft JSON \
+                 (no schema.url)"
+                    .into(),
             ));
         }
     } else if trimmed.starts_with(b"pkg:") {
         read_purl_lines(&String::from_utf8_lossy(bytes))
     } else {
         return Err(bad(
-            "not an SPDX JSON, CycloneDX JSON or purl-list SBOM".into()
+            "not an SPDX JSON, CycloneDX JSON, syft JSON or purl-list SBOM".into(),
         ));
     };
     if list.packages.len() as u64 > limits.max_packages {
@@ -143,7 +152,29 @@ fn read_cyclonedx(doc: &Value) -> PackageList {
         }
         match c.get("purl").and_then(Value::as_str) {
             Some(p) if p.starts_with("pkg:oci/") || p.starts_with("pkg:docker/") => {}
-            Some(p) => push_purl(&mut list, name, p),
+            Some(p) => {
+                push_purl(&mut list, name, p);
+                // vouch and syft record evidence paths as `…:location:N:path` properties.
+                if let Some(pkg) = list
+                    .packages
+                    .last_mut()
+                    .filter(|k| k.purl.as_deref() == Some(p))
+                {
+                    pkg.locations = c
+                        .get("properties")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter(|x| {
+                            x.get("name")
+                                .and_then(Value::as_str)
+                                .is_some_and(|n| n.contains(":location:") && n.ends_with(":path"))
+                        })
+                        .filter_map(|x| x.get("value").and_then(Value::as_str))
+                        .map(str::to_owned)
+                        .collect();
+                }
+            }
             None if matches!(ty, "container" | "file") => {}
             None => list.skipped.push(format!("{name}: no purl")),
         }
@@ -154,6 +185,62 @@ fn read_cyclonedx(doc: &Value) -> PackageList {
             if matches!(p.kind.as_str(), "deb" | "apk" | "rpm") && family_only {
                 p.distro = Some(d.clone());
             }
+        }
+    }
+    list
+}
+
+/// syft JSON (`artifacts[]` with `purl` and `locations[].path`; the distro from
+/// `distro.id`/`versionID` for OS packages whose purl lacks one), as grype reads it.
+fn read_syft(doc: &Value) -> PackageList {
+    let mut list = PackageList {
+        format: "syft-json",
+        ..PackageList::default()
+    };
+    let distro = doc.get("distro").and_then(|d| {
+        Some(format!(
+            "{}-{}",
+            d.get("id")?.as_str()?,
+            d.get("versionID")?.as_str()?
+        ))
+    });
+    for a in doc
+        .get("artifacts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = a.get("name").and_then(Value::as_str).unwrap_or("?");
+        match a
+            .get("purl")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty())
+        {
+            Some(p) => {
+                push_purl(&mut list, name, p);
+                if let Some(pkg) = list
+                    .packages
+                    .last_mut()
+                    .filter(|k| k.purl.as_deref() == Some(p))
+                {
+                    pkg.locations = a
+                        .get("locations")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|l| l.get("path").and_then(Value::as_str))
+                        .map(str::to_owned)
+                        .collect();
+                    let family_only = pkg.distro.as_deref().is_none_or(|x| !x.contains('-'));
+                    if let Some(d) = &distro
+                        && matches!(pkg.kind.as_str(), "deb" | "apk" | "rpm")
+                        && family_only
+                    {
+                        pkg.distro = Some(d.clone());
+                    }
+                }
+            }
+            None => list.skipped.push(format!("{name}: no purl")),
         }
     }
     list

@@ -198,6 +198,7 @@ pub(super) fn decode(v: &Value) -> Result<Sbom> {
         name: s(meta_c, "name").unwrap_or_default(),
         digest: s(meta_c, "version").filter(|d| d.starts_with("sha256:")),
         image_id: None,
+        version: None,
         platform: None,
         layers: Vec::new(),
         supplier: meta_c

@@ -1,13 +1,20 @@
-//! SBOM documents: writing an [`Sbom`] as SPDX 2.3 JSON, CycloneDX 1.6 JSON, a table or
-//! vouch JSON, and reading SPDX, CycloneDX (vouch's or syft's) and vouch JSON back.
+//! SBOM documents: writing an [`Sbom`] as SPDX 2.3 JSON or tag-value, CycloneDX 1.6 JSON or
+//! XML, syft JSON, a GitHub dependency snapshot, a purl list, a table or vouch JSON; and
+//! reading SPDX, CycloneDX (vouch's or syft's), syft JSON and vouch JSON back.
 //!
 //! Output is deterministic apart from what must be unique per document (the SPDX
 //! namespace and CycloneDX serial number, both from one random UUID) and the creation
 //! time; [`Stamp`] holds those two so that tests and reproducible pipelines can fix them.
 
 mod cyclonedx;
+mod cyclonedx_xml;
+mod github;
 mod spdx;
+mod spdx_tv;
+mod syftjson;
 mod table;
+
+pub use syftjson::SCHEMA_VERSION as SYFT_JSON_SCHEMA_VERSION;
 
 use std::fmt;
 use std::str::FromStr;
@@ -23,8 +30,18 @@ pub use table::table;
 pub enum Format {
     /// SPDX 2.3 JSON (`spdx-json`).
     SpdxJson,
+    /// SPDX 2.3 tag-value (`spdx-tag-value`, also `spdx`).
+    SpdxTagValue,
     /// CycloneDX 1.6 JSON (`cyclonedx-json`).
     CycloneDxJson,
+    /// CycloneDX 1.6 XML (`cyclonedx-xml`, also `cyclonedx`).
+    CycloneDxXml,
+    /// syft's own JSON, schema 16.1.13 (`syft-json`).
+    SyftJson,
+    /// A GitHub dependency submission API snapshot (`github-json`, also `github`).
+    GithubJson,
+    /// Package URLs, one a line (`purls`).
+    Purls,
     /// A table for people (`table`).
     Table,
     /// vouch's own JSON: the package model as it is (`json`).
@@ -33,13 +50,28 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Self; 4] = [Self::SpdxJson, Self::CycloneDxJson, Self::Table, Self::Json];
+    pub const ALL: [Self; 9] = [
+        Self::SpdxJson,
+        Self::SpdxTagValue,
+        Self::CycloneDxJson,
+        Self::CycloneDxXml,
+        Self::SyftJson,
+        Self::GithubJson,
+        Self::Purls,
+        Self::Table,
+        Self::Json,
+    ];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Self::SpdxJson => "spdx-json",
+            Self::SpdxTagValue => "spdx-tag-value",
             Self::CycloneDxJson => "cyclonedx-json",
+            Self::CycloneDxXml => "cyclonedx-xml",
+            Self::SyftJson => "syft-json",
+            Self::GithubJson => "github-json",
+            Self::Purls => "purls",
             Self::Table => "table",
             Self::Json => "json",
         }
@@ -54,14 +86,24 @@ impl fmt::Display for Format {
 
 impl FromStr for Format {
     type Err = Error;
+    /// syft's names and aliases (`syft/format/*/encoder.go` `ID()` and `Aliases()`); a
+    /// `@VERSION` suffix is accepted only for the version vouch writes.
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "spdx-json" | "spdx-json@2.3" => Ok(Self::SpdxJson),
+            "spdx-tag-value" | "spdx-tv" | "spdx" | "spdx-tag-value@2.3" => Ok(Self::SpdxTagValue),
             "cyclonedx-json" | "cyclonedx-json@1.6" | "cdx-json" => Ok(Self::CycloneDxJson),
-            "table" => Ok(Self::Table),
+            "cyclonedx-xml" | "cyclonedx" | "cyclone" | "cdx" | "cyclonedx-xml@1.6" => {
+                Ok(Self::CycloneDxXml)
+            }
+            "syft-json" | "syft-json@16.1.13" => Ok(Self::SyftJson),
+            "github-json" | "github" => Ok(Self::GithubJson),
+            "purls" | "purl" => Ok(Self::Purls),
+            "table" | "syft-table" => Ok(Self::Table),
             "json" | "vouch-json" => Ok(Self::Json),
             other => Err(Error::Unsupported(format!(
-                "unknown SBOM format {other:?} (spdx-json, cyclonedx-json, table, json)"
+                "unknown SBOM format {other:?} (syft-json, spdx-json, spdx-tag-value, \
+                 cyclonedx-json, cyclonedx-xml, github-json, purls, table, json)"
             ))),
         }
     }
@@ -159,6 +201,20 @@ pub fn write_with(
         Format::CycloneDxJson => {
             serde_json::to_writer_pretty(&mut *w, &cyclonedx::encode(sbom, stamp)).map_err(json)?
         }
+        Format::SyftJson => {
+            serde_json::to_writer_pretty(&mut *w, &syftjson::encode(sbom)).map_err(json)?
+        }
+        Format::GithubJson => {
+            serde_json::to_writer_pretty(&mut *w, &github::encode(sbom, stamp)).map_err(json)?
+        }
+        Format::SpdxTagValue => {
+            return Ok(w.write_all(spdx_tv::render(&spdx::encode(sbom, stamp)).as_bytes())?);
+        }
+        Format::CycloneDxXml => {
+            let xml = cyclonedx_xml::render(&cyclonedx::encode(sbom, stamp))?;
+            return Ok(w.write_all(xml.as_bytes())?);
+        }
+        Format::Purls => return Ok(w.write_all(github::purls(sbom).as_bytes())?),
         Format::Json => serde_json::to_writer_pretty(
             &mut *w,
             &VouchJsonRef {
@@ -171,6 +227,12 @@ pub fn write_with(
     }
     w.write_all(b"\n")?;
     Ok(())
+}
+
+/// Renders a CycloneDX 1.6 JSON document (an SBOM, or a vulnerability report with
+/// `vulnerabilities`) as CycloneDX 1.6 XML.
+pub fn cyclonedx_json_to_xml(doc: &serde_json::Value) -> Result<String> {
+    cyclonedx_xml::render(doc)
 }
 
 /// vouch JSON as written: the model, borrowed, with a format marker.
@@ -198,6 +260,8 @@ pub enum DocumentKind {
     CycloneDx,
     /// vouch JSON.
     Vouch,
+    /// syft JSON.
+    Syft,
 }
 
 /// Tells the format of a document from its top-level keys.
@@ -208,12 +272,14 @@ pub fn detect(v: &serde_json::Value) -> Option<DocumentKind> {
         Some(DocumentKind::CycloneDx)
     } else if v.get("vouch_sbom").is_some() {
         Some(DocumentKind::Vouch)
+    } else if syftjson::is_syft_json(v) {
+        Some(DocumentKind::Syft)
     } else {
         None
     }
 }
 
-/// Reads an SPDX 2.x JSON, CycloneDX JSON or vouch JSON document (vouch's or syft's) into
+/// Reads an SPDX 2.x JSON, CycloneDX JSON, syft JSON or vouch JSON document into
 /// the package model: name, version, type, purl, CPEs, licences, supplier and the
 /// relationships between packages.
 pub fn decode(bytes: &[u8]) -> Result<Sbom> {
@@ -222,6 +288,7 @@ pub fn decode(bytes: &[u8]) -> Result<Sbom> {
     let mut sbom = match detect(&v) {
         Some(DocumentKind::Spdx) => spdx::decode(&v)?,
         Some(DocumentKind::CycloneDx) => cyclonedx::decode(&v)?,
+        Some(DocumentKind::Syft) => syftjson::decode(&v)?,
         Some(DocumentKind::Vouch) => {
             let doc =
                 serde_json::from_value::<VouchJson>(v).map_err(|e| Error::Decode(e.to_string()))?;
@@ -235,7 +302,9 @@ pub fn decode(bytes: &[u8]) -> Result<Sbom> {
         }
         None => {
             return Err(Error::Decode(
-                "neither SPDX (spdxVersion), CycloneDX (bomFormat) nor vouch JSON".into(),
+                "neither SPDX (spdxVersion), CycloneDX (bomFormat), syft JSON (schema.url) nor \
+                 vouch JSON"
+                    .into(),
             ));
         }
     };

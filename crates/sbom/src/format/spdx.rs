@@ -330,6 +330,7 @@ pub(super) fn decode(v: &Value) -> Result<Sbom> {
         name,
         digest: None,
         image_id: None,
+        version: None,
         platform: None,
         layers: Vec::new(),
         supplier: None,
