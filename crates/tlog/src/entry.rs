@@ -132,11 +132,16 @@ fn hashedrekord(spec: &Value) -> Result<(Value, Vec<String>)> {
             check: "hashedrekord signature over spec.data.hash",
             source,
         })?;
+    // Canonical: the digest in lower-case hex and the key re-encoded as Go's PEM encoder
+    // writes it (Rekor's `keyObj.CanonicalValue()`), so that the same signature sent with an
+    // upper-case digest or a CRLF/re-wrapped PEM is the same entry (de-duplicated).
+    let value = hex::encode(&digest);
     let mut keys = material.index_keys();
     keys.push(format!("{algorithm}:{value}"));
     let body = json!({
         "data": {"hash": {"algorithm": algorithm, "value": value}},
-        "signature": {"content": B64.encode(&sig), "publicKey": {"content": B64.encode(&pem)}},
+        "signature": {"content": B64.encode(&sig),
+                      "publicKey": {"content": B64.encode(material.canonical_pem.as_bytes())}},
     });
     Ok((body, keys))
 }
@@ -369,8 +374,9 @@ impl Material {
     /// Parses PEM `PUBLIC KEY` or `CERTIFICATE` (the first block), as Rekor's
     /// `x509.NewPublicKey`; the certificate goes through `vouch-sign`'s certificate parser.
     fn parse(what: &'static str, pem: &[u8]) -> Result<Self> {
-        let (label, der) = der::pem::decode_vec(first_pem_block(pem))
-            .map_err(|e| Error::malformed(what, format!("not a PEM block: {e}")))?;
+        let (label, der) = decode_pem(first_pem_block(pem))
+            .ok_or_else(|| Error::malformed(what, "not a PEM block"))?;
+        let label = label.as_str();
         let key_err = |source| Error::Key { what, source };
         match label {
             "PUBLIC KEY" => {
@@ -412,6 +418,21 @@ impl Material {
 /// with `publicKey`).
 pub fn public_key_index_key(pem: &[u8]) -> Result<String> {
     Ok(Material::parse("publicKey.content", pem)?.index_keys()[0].clone())
+}
+
+/// One PEM block read as Go's `encoding/pem` reads it (Rekor's parser): the base64 between the
+/// BEGIN and END lines whatever its line length and line ends (CRLF, re-wrapped), so that such
+/// a key is the same key (and its canonical re-encoding the same entry). Headers are refused.
+fn decode_pem(pem: &[u8]) -> Option<(String, Vec<u8>)> {
+    let text = std::str::from_utf8(pem).ok()?.trim();
+    let rest = text.strip_prefix("-----BEGIN ")?;
+    let (label, rest) = rest.split_once("-----")?;
+    let body = rest.strip_suffix(&format!("-----END {label}-----"))?;
+    let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if b64.contains(':') {
+        return None;
+    }
+    Some((label.to_owned(), B64.decode(b64).ok()?))
 }
 
 fn first_pem_block(pem: &[u8]) -> &[u8] {

@@ -8,6 +8,10 @@
 //! * Checkpoints: signed notes with origin `"<host> - <tree id>"`, key name `<host>` and key
 //!   hint = the first 4 bytes of the log ID (Rekor v1 flavour, `pkg/util/checkpoint.go`), for
 //!   ECDSA P-256 and Ed25519 keys alike.
+//! * Rekor v2 ([`LogKey::new_v2`], `sigstore/rekor-tiles:pkg/note/note.go`): origin = key name
+//!   = the configured origin string; Ed25519 key hint per C2SP `signed-note.md`
+//!   (`SHA-256(name || 0x0A || 0x01 || key)[:4]`) and log ID = that whole hash; ECDSA P-256
+//!   hint and log ID = `SHA-256(SPKI DER)` (rekor-tiles' `ecdsaKeyHash`). No SETs.
 
 use std::fmt;
 
@@ -32,6 +36,8 @@ pub struct LogKey {
     log_id: [u8; 32],
     note: Box<dyn NoteSigner + Send + Sync>,
     host: String,
+    /// Rekor v2 flavour: `host` is the whole origin, no SETs, C2SP key IDs.
+    v2: bool,
 }
 
 impl fmt::Debug for LogKey {
@@ -67,8 +73,32 @@ impl LogKey {
         Self::new(signing, host)
     }
 
-    /// Wraps a signing key.
+    /// Wraps a signing key (Rekor v1 flavour).
     pub fn new(signing: SigningKey, host: &str) -> Result<Self> {
+        Self::build(signing, host, false)
+    }
+
+    /// A Rekor v2 (tlog-tiles) log key: checkpoints with origin and key name `origin`, C2SP
+    /// key IDs, no SignedEntryTimestamps. `origin` must be a valid C2SP origin (no spaces, no
+    /// `+`): rekor-tiles' `isValidName`.
+    pub fn new_v2(signing: SigningKey, origin: &str) -> Result<Self> {
+        if origin.is_empty() || origin.contains('+') || origin.chars().any(char::is_whitespace) {
+            return Err(Error::LogKey {
+                reason: format!(
+                    "origin {origin:?} must be non-empty, without spaces or '+' (C2SP tlog-checkpoint)"
+                ),
+            });
+        }
+        Self::build(signing, origin, true)
+    }
+
+    /// [`LogKey::from_pem`] for a Rekor v2 log ([`LogKey::new_v2`]).
+    pub fn from_pem_v2(pem: &str, origin: &str) -> Result<Self> {
+        let v1 = Self::from_pem(pem, "unused")?;
+        Self::new_v2(v1.signing, origin)
+    }
+
+    fn build(signing: SigningKey, host: &str, v2: bool) -> Result<Self> {
         let bad = |reason: String| Error::LogKey { reason };
         let pkcs8 = signing.to_pkcs8_der().map_err(|e| bad(e.to_string()))?;
         let note: Box<dyn NoteSigner + Send + Sync> = match signing.algorithm() {
@@ -80,7 +110,12 @@ impl LogKey {
             KeyAlgorithm::Ed25519 => {
                 let key = vouch_merkle::ed25519_dalek::SigningKey::from_pkcs8_der(pkcs8.as_bytes())
                     .map_err(|e| bad(e.to_string()))?;
-                Box::new(Ed25519Signer::new(host, key, KeyIdScheme::SpkiSha256)?)
+                let scheme = if v2 {
+                    KeyIdScheme::C2sp
+                } else {
+                    KeyIdScheme::SpkiSha256
+                };
+                Box::new(Ed25519Signer::new(host, key, scheme)?)
             }
             other => {
                 return Err(bad(format!(
@@ -102,14 +137,25 @@ impl LogKey {
             _ => None,
         };
         let public = signing.public_key();
+        let log_id = if v2 && public.is_ed25519() {
+            c2sp_ed25519_key_id(host, public.spki_der())
+        } else {
+            public.key_id()
+        };
         Ok(Self {
-            log_id: public.key_id(),
+            log_id,
             public,
             signing,
             fast,
             note,
             host: host.to_owned(),
+            v2,
         })
+    }
+
+    /// Whether this is a Rekor v2 (tlog-tiles) key.
+    pub fn is_v2(&self) -> bool {
+        self.v2
     }
 
     /// The public key.
@@ -117,7 +163,8 @@ impl LogKey {
         &self.public
     }
 
-    /// SHA-256 of the public key's SubjectPublicKeyInfo DER.
+    /// The log ID: SHA-256 of the public key's SubjectPublicKeyInfo DER; for a Rekor v2
+    /// Ed25519 key the whole C2SP key ID hash (rekor-tiles' `note.KeyHash`).
     pub fn log_id(&self) -> [u8; 32] {
         self.log_id
     }
@@ -127,8 +174,11 @@ impl LogKey {
         &self.host
     }
 
-    /// The checkpoint origin for a tree: `"<host> - <tree id>"`.
+    /// The checkpoint origin for a tree: `"<host> - <tree id>"` (v2: the origin as given).
     pub fn origin(&self, tree_id: u64) -> String {
+        if self.v2 {
+            return self.host.clone();
+        }
         format!("{} - {tree_id}", self.host)
     }
 
@@ -137,7 +187,11 @@ impl LogKey {
         Ok(NoteVerifier::from_spki_der(
             &self.host,
             self.public.spki_der(),
-            KeyIdScheme::SpkiSha256,
+            if self.v2 {
+                KeyIdScheme::C2sp
+            } else {
+                KeyIdScheme::SpkiSha256
+            },
         )?)
     }
 
@@ -146,6 +200,10 @@ impl LogKey {
     /// ECDSA P-256 keys sign through ring (random nonces, as Rekor's Go signer); Ed25519
     /// (deterministic by definition) through `vouch-sign`.
     pub fn sign_set(&self, body: &[u8], integrated_time: u64, log_index: u64) -> Vec<u8> {
+        if self.v2 {
+            // Rekor v2 makes no promise: the inclusion proof is the receipt.
+            return Vec::new();
+        }
         let message =
             vouch_sign::set_message(&set_entry(body, integrated_time, log_index, &self.log_id));
         if let Some((pair, rng)) = &self.fast
@@ -161,6 +219,19 @@ impl LogKey {
         let checkpoint = Checkpoint::new(self.origin(tree_id), size, root)?;
         Ok(SignedCheckpoint::sign(checkpoint, self.note.as_ref())?.to_string())
     }
+}
+
+/// `SHA-256(name || "\n" || 0x01 || 32-byte Ed25519 key)`: the C2SP signed-note key ID
+/// before truncation, which rekor-tiles uses as the log ID.
+fn c2sp_ed25519_key_id(name: &str, spki_der: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    let raw = &spki_der[spki_der.len().saturating_sub(32)..];
+    let mut sha = sha2::Sha256::new();
+    sha.update(name.as_bytes());
+    sha.update(b"\n");
+    sha.update([0x01]);
+    sha.update(raw);
+    sha.finalize().into()
 }
 
 /// The fields of a bundle tlog entry that the SET covers (the rest is left empty).

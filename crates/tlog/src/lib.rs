@@ -13,6 +13,9 @@
 //!   one fsync, acknowledging only after the commit; proofs and signed tree heads.
 //! * [`server`]: the axum [`router`] (Rekor v1 paths, JSON errors, limits, `/metrics`).
 //! * [`client`]: the blocking [`Client`], offline [`verify_entry`] and the [`Monitor`].
+//! * [`v2`]: Rekor v2 (`sigstore/rekor-tiles`): `POST /api/v2/log/entries` and the C2SP
+//!   tlog-tiles read API (`/checkpoint`, `/tile/...`) over the same [`Log`], with a
+//!   [`LogKey::new_v2`] key; [`DirStorage`] writes the log as tile files for static serving.
 //! * [`tls`]: HTTPS serving (`--tls-cert`/`--tls-key`) for this and vouch's other services.
 //!
 //! ```
@@ -51,6 +54,7 @@ mod log;
 pub mod server;
 pub mod storage;
 pub mod tls;
+pub mod v2;
 pub mod wire;
 
 pub use client::{Client, Monitor, MonitorReport, SeenHead, verify_checkpoint, verify_entry};
@@ -60,4 +64,4 @@ pub use key::LogKey;
 pub use limits::Limits;
 pub use log::{Integrated, Log, Metrics, TreeHead};
 pub use server::{AppState, router, serve, serve_tls};
-pub use storage::{PostgresStorage, SqliteStorage, Storage, StoredEntry};
+pub use storage::{DirStorage, PostgresStorage, SqliteStorage, Storage, StoredEntry};

@@ -55,6 +55,8 @@ pub struct Metrics {
     pub batch_failures: AtomicU64,
     /// Microseconds spent in sequencer transactions.
     pub batch_micros: AtomicU64,
+    /// Checkpoints the storage failed to publish (directory backend).
+    pub publish_failures: AtomicU64,
 }
 
 /// A signed tree head.
@@ -135,14 +137,26 @@ impl Log {
                 backend: "sequencer",
                 reason: e.to_string(),
             })?;
-        Ok(Arc::new(Self {
+        let log = Arc::new(Self {
             storage,
             key,
             limits,
             sequencer: tx,
             heads,
             metrics,
-        }))
+        });
+        // A restart publishes the committed size's checkpoint (the directory backend may have
+        // committed a batch whose checkpoint was not yet written).
+        // Best effort: a database that is down now is retried by the service.
+        if let Ok(head) = log.tree_head()
+            && log
+                .storage
+                .publish_checkpoint(head.size, &head.checkpoint)
+                .is_err()
+        {
+            log.metrics.publish_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(log)
     }
 
     /// The signing key and names.
@@ -383,6 +397,14 @@ impl Sequencer {
                         self.key
                             .sign_checkpoint(self.storage.tree_id(), size, frontier.root())
                 {
+                    // A static reader's checkpoint (directory backend) moves before any
+                    // append of the batch is answered; a failure to publish is retried with
+                    // the next batch and does not undo the commit.
+                    if self.storage.publish_checkpoint(size, &checkpoint).is_err() {
+                        self.metrics
+                            .publish_failures
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
                     self.heads.put(TreeHead {
                         size,
                         root: frontier.root(),

@@ -28,7 +28,7 @@ use crate::wire::{self, ConsistencyProof, InclusionProof, LogEntry, LogInfo};
 /// Shared state of the service.
 #[derive(Debug)]
 pub struct AppState {
-    log: Arc<Log>,
+    pub(crate) log: Arc<Log>,
     /// Print one line per request on stderr.
     access_log: bool,
     requests: AtomicU64,
@@ -49,8 +49,14 @@ impl AppState {
     }
 }
 
-/// The service's routes.
+/// The service's routes: Rekor v1's API, or for a Rekor v2 log key ([`LogKey::new_v2`])
+/// Rekor v2's write API and the tlog-tiles read API ([`crate::v2::router`]).
+///
+/// [`LogKey::new_v2`]: crate::LogKey::new_v2
 pub fn router(state: Arc<AppState>) -> Router {
+    if state.log.key().is_v2() {
+        return crate::v2::router(state);
+    }
     Router::new()
         .route(
             "/api/v1/log/entries",
@@ -109,7 +115,11 @@ pub async fn serve_tls(
 }
 
 /// Timeout, access log and status counters around every request.
-async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+pub(crate) async fn guard(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -144,7 +154,7 @@ impl From<Error> for ApiError {
     }
 }
 
-fn error_response(status: u16, message: String) -> Response {
+pub(crate) fn error_response(status: u16, message: String) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         code,
@@ -165,9 +175,11 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = std::result::Result<T, ApiError>;
+pub(crate) type ApiResult<T> = std::result::Result<T, ApiError>;
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::Storage {
@@ -176,7 +188,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         })?
 }
 
-async fn read_body(body: Body, log: &Log) -> Result<Bytes> {
+pub(crate) async fn read_body(body: Body, log: &Log) -> Result<Bytes> {
     let limit = log.limits().max_request_bytes;
     axum::body::to_bytes(body, limit)
         .await
@@ -513,7 +525,7 @@ async fn consistency(
     }))
 }
 
-async fn public_key(State(state): State<Arc<AppState>>) -> Response {
+pub(crate) async fn public_key(State(state): State<Arc<AppState>>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/x-pem-file")],
         state.log.key().public_key().to_pem(),
@@ -523,7 +535,7 @@ async fn public_key(State(state): State<Arc<AppState>>) -> Response {
 
 /// Liveness: the storage answers a read. A database that cannot be reached is a 503 naming
 /// it (storage reconnects by itself; see [`crate::storage`]).
-async fn healthz(State(state): State<Arc<AppState>>) -> ApiResult<&'static str> {
+pub(crate) async fn healthz(State(state): State<Arc<AppState>>) -> ApiResult<&'static str> {
     let log = Arc::clone(&state.log);
     blocking(move || log.storage().size())
         .await
@@ -533,7 +545,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> ApiResult<&'static str> 
 
 /// Readiness: appends can be written now (the write path's connection works and the database
 /// accepts writes); 503 with the reason while they cannot.
-async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<&'static str> {
+pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<&'static str> {
     let log = Arc::clone(&state.log);
     blocking(move || log.storage().check_writable())
         .await
@@ -552,7 +564,7 @@ fn unavailable(e: Error) -> ApiError {
     })
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
     let log = Arc::clone(&state.log);
     let size = blocking(move || log.storage().size()).await?;
     let m = state.log.metrics();

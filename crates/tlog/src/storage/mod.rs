@@ -11,11 +11,13 @@
 //! `BEGIN IMMEDIATE`, PostgreSQL `SELECT … FOR UPDATE` on the metadata row): several
 //! processes (API replicas on one PostgreSQL) can append without reusing an index.
 
+mod dir;
 mod postgres;
 mod sqlite;
 
-use vouch_merkle::{Hash, NodeId};
+use vouch_merkle::{Hash, NodeId, TileId};
 
+pub use self::dir::DirStorage;
 pub use self::postgres::PostgresStorage;
 pub use self::sqlite::SqliteStorage;
 use crate::error::{Error, Result};
@@ -80,12 +82,39 @@ pub trait Storage: Send + Sync + 'static {
     fn check_writable(&self) -> Result<()> {
         self.size().map(|_| ())
     }
+    /// A tlog-tiles hash tile (C2SP `tlog-tiles.md`): the concatenated hashes of
+    /// [`TileId::node_ids`]. The caller checks that the committed tree holds it.
+    fn tile(&self, id: &TileId) -> Result<Vec<u8>> {
+        let hashes = self.node_hashes(&id.node_ids())?;
+        Ok(hashes.iter().flat_map(|h| *h.as_bytes()).collect())
+    }
+    /// A tlog-tiles entry bundle: the entries `id.index * 256 ..` (`id.width` of them), each
+    /// prefixed by its big-endian `u16` length. The caller checks that the tree holds them.
+    fn entry_bundle(&self, id: &TileId) -> Result<Vec<u8>> {
+        let first = id.index * vouch_merkle::tiles::TILE_WIDTH;
+        let mut bundle = Vec::new();
+        for index in first..first + u64::from(id.width) {
+            let entry = self.entry_by_index(index)?.ok_or_else(|| Error::Corrupt {
+                reason: format!("entry {index} is not stored"),
+            })?;
+            vouch_merkle::tiles::push_bundle_entry(&mut bundle, &entry.body)?;
+        }
+        Ok(bundle)
+    }
+    /// Publishes the signed checkpoint of the committed size where static readers find it
+    /// (the directory backend writes `checkpoint`); databases serve it dynamically.
+    fn publish_checkpoint(&self, _size: u64, _checkpoint: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
-/// Opens storage from a URL: `sqlite:PATH` (created if missing) or `postgres://…` /
-/// `postgresql://…` (a libpq connection URL; tables created if missing).
+/// Opens storage from a URL: `sqlite:PATH` (created if missing), `postgres://…` /
+/// `postgresql://…` (a libpq connection URL; tables created if missing), or `dir:PATH` (a
+/// tlog-tiles directory, [`DirStorage`]; Rekor v2 logs only).
 pub fn open(url: &str) -> Result<Box<dyn Storage>> {
-    if let Some(path) = url.strip_prefix("sqlite:") {
+    if let Some(path) = url.strip_prefix("dir:") {
+        Ok(Box::new(DirStorage::open(path)?))
+    } else if let Some(path) = url.strip_prefix("sqlite:") {
         let path = path.strip_prefix("//").unwrap_or(path);
         Ok(Box::new(SqliteStorage::open(path)?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -93,7 +122,7 @@ pub fn open(url: &str) -> Result<Box<dyn Storage>> {
     } else {
         Err(Error::malformed(
             "database URL",
-            "expected sqlite:PATH or postgres://USER@HOST:PORT/DB",
+            "expected sqlite:PATH, postgres://USER@HOST:PORT/DB or dir:PATH",
         ))
     }
 }

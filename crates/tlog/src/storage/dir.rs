@@ -1,0 +1,455 @@
+//! A tlog-tiles directory: the log as the files of C2SP `tlog-tiles.md`, so that any static web
+//! server (or object store) serves the read API: `checkpoint`, `tile/<L>/<N>[.p/<W>]` and
+//! `tile/entries/<N>[.p/<W>]` under the directory. For Rekor v2 logs (entries only; no SETs,
+//! integrated times or search index).
+//!
+//! **Durability.** Each write transaction writes the entry bundles and hash tiles its entries
+//! touch (each file written to a temporary name, fsynced and renamed, then its directory
+//! fsynced), and only then replaces `.state` (tree ID and committed size) the same way: the
+//! size only covers files already durable, as Tessera's POSIX driver does with its tree state.
+//! A crash between the two leaves files beyond the committed size; they are rewritten by the
+//! next transaction (a rename replaces them) and no checkpoint ever covered them. Partial
+//! tiles are kept after their full tile is written (C2SP allows deleting them; clients holding
+//! an older checkpoint still fetch them).
+//!
+//! **Reads.** A node hash at tree level `8L + k` is folded from the `2^k` hashes of level-`L`
+//! tile it lies in ([`vouch_merkle::tiles::node_from_tile`]). Tiles read are cached in memory
+//! (their content at a given width never changes). Duplicates are found through an in-memory
+//! map from leaf hash to index, rebuilt from the level-0 tiles when the directory is opened.
+//!
+//! One process may write a directory at a time (the caller's duty: nothing locks it).
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use vouch_merkle::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileId};
+use vouch_merkle::{Hash, NodeId};
+
+use super::{Batch, Storage, StoredEntry, WriteTx, new_tree_id};
+use crate::error::{Error, Result};
+
+const STATE: &str = ".state";
+const STATE_MAGIC: &str = "vouch-tlog-tiles 1";
+/// Tiles kept in the read cache before it is cleared.
+const CACHE_TILES: usize = 4096;
+
+/// The log as a directory of tlog-tiles files.
+pub struct DirStorage {
+    root: PathBuf,
+    tree_id: u64,
+    size: AtomicU64,
+    /// Leaf hash -> index of every committed entry; also the writer's lock.
+    dedup: Mutex<HashMap<Hash, u64>>,
+    cache: Mutex<HashMap<TileId, Arc<Vec<u8>>>>,
+}
+
+impl std::fmt::Debug for DirStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirStorage")
+            .field("root", &self.root)
+            .field("tree_id", &self.tree_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> Error {
+    Error::Storage {
+        backend: "dir",
+        reason: format!("{}: {e}", path.display()),
+    }
+}
+
+/// Writes `bytes` to `path` durably: temporary file, fsync, rename (the directory is fsynced by
+/// the caller, once per directory).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut file = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+    file.write_all(bytes).map_err(|e| io_err(&tmp, e))?;
+    file.sync_all().map_err(|e| io_err(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err(dir, e))
+}
+
+impl DirStorage {
+    /// Opens (creating if needed) the log directory at `root`.
+    pub fn open(root: impl AsRef<Path>) -> Result<Self> {
+        let root = root.as_ref().to_path_buf();
+        std::fs::create_dir_all(&root).map_err(|e| io_err(&root, e))?;
+        let state_path = root.join(STATE);
+        let (tree_id, size) = match std::fs::read_to_string(&state_path) {
+            Ok(text) => parse_state(&text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let id = new_tree_id()?;
+                write_atomic(&state_path, state_text(id, 0).as_bytes())?;
+                sync_dir(&root)?;
+                (id, 0)
+            }
+            Err(e) => return Err(io_err(&state_path, e)),
+        };
+        let storage = Self {
+            root,
+            tree_id,
+            size: AtomicU64::new(size),
+            dedup: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::new()),
+        };
+        let mut dedup = HashMap::with_capacity(usize::try_from(size).unwrap_or(0));
+        for tile in tiles::tiles_for_size(size).filter(|t| t.level == Some(0)) {
+            let bytes = storage.read_tile(&tile)?;
+            for (i, hash) in bytes.chunks_exact(Hash::LEN).enumerate() {
+                let hash = Hash::from_slice(hash)?;
+                dedup.insert(hash, tile.index * TILE_WIDTH + i as u64);
+            }
+        }
+        *storage.dedup.lock().map_err(|_| Error::Unavailable)? = dedup;
+        Ok(storage)
+    }
+
+    fn path(&self, id: &TileId) -> PathBuf {
+        self.root.join(id.path())
+    }
+
+    /// A tile or bundle file at exactly `id.width`, through the cache.
+    fn read_tile(&self, id: &TileId) -> Result<Arc<Vec<u8>>> {
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(id).cloned()) {
+            return Ok(hit);
+        }
+        let path = self.path(id);
+        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Corrupt {
+                reason: format!("{} is missing", path.display()),
+            },
+            _ => io_err(&path, e),
+        })?;
+        if id.level.is_some() && bytes.len() != usize::from(id.width) * Hash::LEN {
+            return Err(Error::Corrupt {
+                reason: format!("{} holds {} bytes", path.display(), bytes.len()),
+            });
+        }
+        let bytes = Arc::new(bytes);
+        self.remember(*id, Arc::clone(&bytes));
+        Ok(bytes)
+    }
+
+    fn remember(&self, id: TileId, bytes: Arc<Vec<u8>>) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_TILES {
+                cache.clear();
+            }
+            cache.insert(id, bytes);
+        }
+    }
+
+    /// Node hashes at the committed `size`.
+    fn nodes_at(&self, ids: &[NodeId], size: u64) -> Result<Vec<Hash>> {
+        ids.iter()
+            .map(|id| {
+                let level = id.level / TILE_HEIGHT;
+                let first = id.index << (id.level % TILE_HEIGHT);
+                if id.end() > size {
+                    return Err(super::missing_node(id));
+                }
+                let tile = tiles::tile_for_node(level, first, size);
+                let bytes = self.read_tile(&tile)?;
+                let hashes = bytes
+                    .chunks_exact(Hash::LEN)
+                    .map(Hash::from_slice)
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                Ok(tiles::node_from_tile(
+                    *id,
+                    tile.index * TILE_WIDTH,
+                    &hashes,
+                )?)
+            })
+            .collect()
+    }
+
+    /// The entries of the bundle holding `index`, at the committed `size`.
+    fn bundle_at(&self, bundle: u64, size: u64) -> Result<Arc<Vec<u8>>> {
+        let width = (size - bundle * TILE_WIDTH).min(TILE_WIDTH) as u16;
+        self.read_tile(&TileId {
+            level: None,
+            index: bundle,
+            width,
+        })
+    }
+}
+
+fn state_text(tree_id: u64, size: u64) -> String {
+    format!("{STATE_MAGIC}\n{tree_id}\n{size}\n")
+}
+
+fn parse_state(text: &str) -> Result<(u64, u64)> {
+    let mut lines = text.lines();
+    let bad = || Error::Corrupt {
+        reason: format!("{STATE} is not \"{STATE_MAGIC}\\n<tree id>\\n<size>\\n\""),
+    };
+    if lines.next() != Some(STATE_MAGIC) {
+        return Err(bad());
+    }
+    let tree_id = lines.next().and_then(|l| l.parse().ok()).ok_or_else(bad)?;
+    let size = lines.next().and_then(|l| l.parse().ok()).ok_or_else(bad)?;
+    Ok((tree_id, size))
+}
+
+impl Storage for DirStorage {
+    fn tree_id(&self) -> u64 {
+        self.tree_id
+    }
+
+    fn size(&self) -> Result<u64> {
+        Ok(self.size.load(Ordering::Acquire))
+    }
+
+    fn node_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>> {
+        self.nodes_at(ids, self.size.load(Ordering::Acquire))
+    }
+
+    fn entry_by_index(&self, index: u64) -> Result<Option<StoredEntry>> {
+        let size = self.size.load(Ordering::Acquire);
+        if index >= size {
+            return Ok(None);
+        }
+        let bundle = self.bundle_at(index / TILE_WIDTH, size)?;
+        let entries = tiles::parse_bundle(&bundle)?;
+        let body = entries
+            .get((index % TILE_WIDTH) as usize)
+            .ok_or_else(|| Error::Corrupt {
+                reason: format!("entry bundle of entry {index} is short"),
+            })?
+            .to_vec();
+        Ok(Some(StoredEntry {
+            index,
+            uuid: vouch_merkle::leaf_hash(&body),
+            body,
+            integrated_time: 0,
+            set: Vec::new(),
+        }))
+    }
+
+    fn entry_by_uuid(&self, uuid: &Hash) -> Result<Option<StoredEntry>> {
+        let index = self
+            .dedup
+            .lock()
+            .map_err(|_| Error::Unavailable)?
+            .get(uuid)
+            .copied();
+        match index {
+            Some(i) => self.entry_by_index(i),
+            None => Ok(None),
+        }
+    }
+
+    fn search(&self, _key: &str, _limit: usize) -> Result<Vec<Hash>> {
+        Ok(Vec::new())
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
+        let mut dedup = self.dedup.lock().map_err(|_| Error::Unavailable)?;
+        let size = self.size.load(Ordering::Acquire);
+        let mut tx = DirTx {
+            storage: self,
+            size,
+            dedup: &dedup,
+            appended: None,
+        };
+        f(&mut tx)?;
+        let Some((new_size, leaves)) = tx.appended else {
+            return Ok(());
+        };
+        write_atomic(
+            &self.root.join(STATE),
+            state_text(self.tree_id, new_size).as_bytes(),
+        )?;
+        sync_dir(&self.root)?;
+        dedup.extend(leaves);
+        self.size.store(new_size, Ordering::Release);
+        Ok(())
+    }
+
+    fn tile(&self, id: &TileId) -> Result<Vec<u8>> {
+        let size = self.size.load(Ordering::Acquire);
+        let level = id.level.unwrap_or(0);
+        let current = tiles::tile_for_node(level, id.index * TILE_WIDTH, size);
+        let bytes = self.read_tile(&current)?;
+        let len = usize::from(id.width) * Hash::LEN;
+        bytes
+            .get(..len)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| Error::Corrupt {
+                reason: format!("tile {} is short", id.path()),
+            })
+    }
+
+    fn entry_bundle(&self, id: &TileId) -> Result<Vec<u8>> {
+        let size = self.size.load(Ordering::Acquire);
+        let bytes = self.bundle_at(id.index, size)?;
+        let entries = tiles::parse_bundle(&bytes)?;
+        let mut out = Vec::new();
+        for entry in entries.iter().take(usize::from(id.width)) {
+            tiles::push_bundle_entry(&mut out, entry)?;
+        }
+        Ok(out)
+    }
+
+    fn publish_checkpoint(&self, size: u64, checkpoint: &str) -> Result<()> {
+        // Only ever move the published checkpoint forward.
+        if size < self.size.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        write_atomic(&self.root.join("checkpoint"), checkpoint.as_bytes())
+    }
+}
+
+struct DirTx<'a> {
+    storage: &'a DirStorage,
+    size: u64,
+    dedup: &'a HashMap<Hash, u64>,
+    /// The new size and the new leaves, once `append` wrote them.
+    appended: Option<(u64, Vec<(Hash, u64)>)>,
+}
+
+impl WriteTx for DirTx<'_> {
+    fn size(&mut self) -> Result<u64> {
+        Ok(self.size)
+    }
+
+    fn node_hashes(&mut self, ids: &[NodeId]) -> Result<Vec<Hash>> {
+        self.storage.nodes_at(ids, self.size)
+    }
+
+    fn existing(&mut self, uuids: &[Hash]) -> Result<Vec<(Hash, u64)>> {
+        Ok(uuids
+            .iter()
+            .filter_map(|u| self.dedup.get(u).map(|i| (*u, *i)))
+            .collect())
+    }
+
+    fn append(&mut self, batch: &Batch, new_size: u64) -> Result<()> {
+        if self.appended.is_some() {
+            return Err(Error::Storage {
+                backend: "dir",
+                reason: "one append per transaction".into(),
+            });
+        }
+        let old = self.size;
+        let storage = self.storage;
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let mut write = |id: TileId, bytes: Vec<u8>| -> Result<()> {
+            let path = storage.path(&id);
+            // A directory created now must be made durable in its parent too, up to the root.
+            let mut dir = path.parent();
+            let created = dir.is_some_and(|d| !d.exists());
+            write_atomic(&path, &bytes)?;
+            while let Some(d) = dir {
+                if !dirs.iter().any(|known| known == d) {
+                    dirs.push(d.to_path_buf());
+                }
+                if !created || d == storage.root {
+                    break;
+                }
+                dir = d.parent();
+            }
+            storage.remember(id, Arc::new(bytes));
+            Ok(())
+        };
+        // Entry bundles: extend the partial bundle of the old size, then new ones.
+        let mut bundle_index = old / TILE_WIDTH;
+        let mut bundle = if old % TILE_WIDTH != 0 {
+            storage.bundle_at(bundle_index, old)?.to_vec()
+        } else {
+            Vec::new()
+        };
+        let mut in_bundle = old % TILE_WIDTH;
+        for (expected, entry) in (old..).zip(&batch.entries) {
+            if entry.index != expected {
+                return Err(Error::Corrupt {
+                    reason: format!("entry {} appended at size {expected}", entry.index),
+                });
+            }
+            tiles::push_bundle_entry(&mut bundle, &entry.body)?;
+            in_bundle += 1;
+            if in_bundle == TILE_WIDTH {
+                let id = TileId {
+                    level: None,
+                    ..TileId::full(0, bundle_index)
+                };
+                write(id, std::mem::take(&mut bundle))?;
+                bundle_index += 1;
+                in_bundle = 0;
+            }
+        }
+        if in_bundle > 0 {
+            let id = TileId {
+                level: None,
+                index: bundle_index,
+                width: in_bundle as u16,
+            };
+            write(id, bundle)?;
+        }
+        // Hash tiles: the nodes at levels 8L, grouped by tile.
+        let mut by_level: HashMap<u8, Vec<(u64, Hash)>> = HashMap::new();
+        for (id, hash) in &batch.nodes {
+            if id.level % TILE_HEIGHT == 0 {
+                by_level
+                    .entry(id.level / TILE_HEIGHT)
+                    .or_default()
+                    .push((id.index, *hash));
+            }
+        }
+        let mut levels: Vec<u8> = by_level.keys().copied().collect();
+        levels.sort_unstable();
+        for level in levels {
+            let mut nodes = by_level.remove(&level).unwrap_or_default();
+            nodes.sort_unstable_by_key(|(i, _)| *i);
+            let shift = u32::from(level) * u32::from(TILE_HEIGHT);
+            let old_count = old >> shift;
+            let mut tile_index = old_count / TILE_WIDTH;
+            let mut tile = if old_count % TILE_WIDTH != 0 {
+                let id = tiles::tile_for_node(level, old_count - 1, old);
+                storage.read_tile(&id)?.to_vec()
+            } else {
+                Vec::new()
+            };
+            let mut next = old_count;
+            for (index, hash) in nodes {
+                if index != next {
+                    return Err(Error::Corrupt {
+                        reason: format!("node ({}, {index}) appended after {next}", level * 8),
+                    });
+                }
+                tile.extend_from_slice(hash.as_bytes());
+                next += 1;
+                if next % TILE_WIDTH == 0 {
+                    write(TileId::full(level, tile_index), std::mem::take(&mut tile))?;
+                    tile_index += 1;
+                }
+            }
+            if !tile.is_empty() {
+                let id = TileId {
+                    level: Some(level),
+                    index: tile_index,
+                    width: (tile.len() / Hash::LEN) as u16,
+                };
+                write(id, tile)?;
+            }
+        }
+        for dir in &dirs {
+            sync_dir(dir)?;
+        }
+        let leaves = batch.entries.iter().map(|e| (e.uuid, e.index)).collect();
+        self.appended = Some((new_size, leaves));
+        Ok(())
+    }
+}

@@ -1,0 +1,355 @@
+//! Rekor v2 `CreateEntryRequest`s (`sigstore/rekor-tiles:api/proto/rekor/v2/entry.proto`,
+//! proto3 JSON): validation, signature verification and the canonical entry body.
+//!
+//! * `hashedRekordRequestV002 {digest, signature {content, verifier}}`: the signature is
+//!   verified over the digest with the verifier's key (`pkg/types/hashedrekord`), whose
+//!   `keyDetails` must name the key's type; the digest length must be the one of the key
+//!   details' hash. Canonical body: `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":
+//!   {"hashedRekordV002":{"data":{"algorithm":..,"digest":..},"signature":..}}}`.
+//! * `dsseRequestV002 {envelope, verifiers}` (dropped by rekor-tiles in 2025 but still in
+//!   protobuf-specs and sent by sigstore clients of that era): every envelope signature must
+//!   verify over the DSSE PAE with one of at most 10 distinct verifiers, each verifier tried
+//!   must verify one (`pkg/types/dsse`, before its removal). Canonical body: payload SHA-256
+//!   and the `{content, verifier}` pairs sorted by signature bytes.
+//!
+//! Bodies are serialised as RFC 8785 JSON ([`crate::jcs`]) of the proto3 JSON form, as
+//! rekor-tiles' `protojson.Marshal` + `jsoncanonicalizer.Transform`. Bytes fields accept
+//! standard or URL-safe base64 with or without padding (proto3 JSON) and are written back as
+//! padded standard base64, so equivalent requests give the same body (and are de-duplicated).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use vouch_merkle::leaf_hash;
+use vouch_sign::{HashAlgorithm, VerifyingKey};
+
+use crate::entry::Canonical;
+use crate::error::{Error, Result};
+use crate::{Limits, jcs};
+
+/// Most verifiers and signatures in a DSSE request (rekor-tiles' `maxVerifiers`,
+/// `maxSignatures`).
+const MAX_DSSE: usize = 10;
+
+/// Largest canonical body: entry bundles prefix each entry with a 16-bit length.
+const MAX_BODY: usize = u16::MAX as usize;
+
+/// Validates a `CreateEntryRequest` (JSON) and returns the canonical entry.
+pub fn canonicalize_request(request: &[u8], limits: &Limits) -> Result<Canonical> {
+    let value: Value =
+        serde_json::from_slice(request).map_err(|e| Error::malformed("CreateEntryRequest", e))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| Error::malformed("CreateEntryRequest", "expected a JSON object"))?;
+    let hashed = field(
+        &value,
+        "hashedRekordRequestV002",
+        "hashed_rekord_request_v002",
+    );
+    let dsse = field(&value, "dsseRequestV002", "dsse_request_v002");
+    if object.len() != 1 {
+        return Err(Error::malformed(
+            "CreateEntryRequest",
+            "expected exactly one of hashedRekordRequestV002 or dsseRequestV002",
+        ));
+    }
+    let (kind, spec) = match (hashed, dsse) {
+        (Some(h), None) => ("hashedrekord", hashedrekord(h)?),
+        (None, Some(d)) => ("dsse", dsse_entry(d, limits)?),
+        _ => {
+            let found: String = object.keys().next().cloned().unwrap_or_default();
+            return Err(Error::malformed(
+                "CreateEntryRequest",
+                format!(
+                    "unknown entry type {:?}; expected hashedRekordRequestV002 or dsseRequestV002",
+                    found.chars().take(64).collect::<String>()
+                ),
+            ));
+        }
+    };
+    let body = jcs::to_vec(&json!({"apiVersion": "0.0.2", "kind": kind, "spec": spec}));
+    if body.len() > MAX_BODY {
+        return Err(Error::TooLarge {
+            what: "canonical entry (tlog-tiles entry bundles hold at most 65535 bytes)",
+            limit: MAX_BODY,
+            actual: body.len(),
+        });
+    }
+    Ok(Canonical {
+        kind,
+        api_version: "0.0.2",
+        leaf: leaf_hash(&body),
+        body,
+        index_keys: Vec::new(),
+    })
+}
+
+/// A proto3 JSON field under its JSON name or its original (snake_case) name.
+fn field<'a>(value: &'a Value, json_name: &str, proto_name: &str) -> Option<&'a Value> {
+    value.get(json_name).or_else(|| value.get(proto_name))
+}
+
+/// A proto3 JSON `bytes` field.
+fn bytes(value: &Value, name: &str, proto_name: &str, what: &'static str) -> Result<Vec<u8>> {
+    let text = field(value, name, proto_name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::malformed(what, "missing base64 string"))?;
+    [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text).ok())
+        .ok_or_else(|| Error::malformed(what, "not base64"))
+}
+
+fn b64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// What a `PublicKeyDetails` value requires of the key and the digest.
+struct Details {
+    name: &'static str,
+    key: &'static str,
+    hash: HashAlgorithm,
+}
+
+/// The key details this log accepts: rekor-tiles' `AllowedClientSigningAlgorithms` that
+/// `vouch-sign` verifies over a digest (ECDSA P-256 and P-384; not yet P-521, RSA,
+/// Ed25519ph).
+fn details(value: &Value, what: &'static str) -> Result<Details> {
+    let name = field(value, "keyDetails", "key_details")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::malformed(what, "missing keyDetails"))?;
+    match name {
+        "PKIX_ECDSA_P256_SHA_256" => Ok(Details {
+            name: "PKIX_ECDSA_P256_SHA_256",
+            key: "ECDSA P-256",
+            hash: HashAlgorithm::Sha2_256,
+        }),
+        "PKIX_ECDSA_P384_SHA_384" => Ok(Details {
+            name: "PKIX_ECDSA_P384_SHA_384",
+            key: "ECDSA P-384",
+            hash: HashAlgorithm::Sha2_384,
+        }),
+        other => Err(Error::malformed(
+            what,
+            format!(
+                "keyDetails {:?} is not accepted (PKIX_ECDSA_P256_SHA_256, PKIX_ECDSA_P384_SHA_384)",
+                other.chars().take(64).collect::<String>()
+            ),
+        )),
+    }
+}
+
+/// A request's `Verifier`: its key, its details, and its canonical JSON.
+struct Verifier {
+    key: VerifyingKey,
+    details: Details,
+    raw: Vec<u8>,
+    json: Value,
+}
+
+fn verifier(value: &Value, what: &'static str) -> Result<Verifier> {
+    let public = field(value, "publicKey", "public_key");
+    let cert = field(value, "x509Certificate", "x509_certificate");
+    let details = details(value, what)?;
+    let key_err = |source| Error::Key { what, source };
+    let (key, raw, material) = match (public, cert) {
+        (Some(p), None) => {
+            let raw = bytes(p, "rawBytes", "raw_bytes", what)?;
+            let key = VerifyingKey::from_spki_der(&raw).map_err(key_err)?;
+            (key, raw, "publicKey")
+        }
+        (None, Some(c)) => {
+            let raw = bytes(c, "rawBytes", "raw_bytes", what)?;
+            let key = vouch_sign::certificate_public_key(&raw).map_err(key_err)?;
+            (key, raw, "x509Certificate")
+        }
+        _ => {
+            return Err(Error::malformed(
+                what,
+                "expected exactly one of publicKey or x509Certificate",
+            ));
+        }
+    };
+    if raw.is_empty() {
+        return Err(Error::malformed(what, "empty rawBytes"));
+    }
+    if key.algorithm_name() != details.key {
+        return Err(Error::malformed(
+            what,
+            format!(
+                "keyDetails {} needs an {} key, the verifier holds an {} key",
+                details.name,
+                details.key,
+                key.algorithm_name()
+            ),
+        ));
+    }
+    let mut json = serde_json::Map::new();
+    json.insert("keyDetails".into(), json!(details.name));
+    json.insert(material.into(), json!({"rawBytes": b64(&raw)}));
+    let json = Value::Object(json);
+    Ok(Verifier {
+        key,
+        details,
+        raw,
+        json,
+    })
+}
+
+fn hashedrekord(request: &Value) -> Result<Value> {
+    let what = "hashedRekordRequestV002";
+    let digest = bytes(
+        request,
+        "digest",
+        "digest",
+        "hashedRekordRequestV002.digest",
+    )?;
+    let signature = field(request, "signature", "signature")
+        .ok_or_else(|| Error::malformed(what, "missing signature"))?;
+    let content = bytes(
+        signature,
+        "content",
+        "content",
+        "hashedRekordRequestV002.signature.content",
+    )?;
+    if content.is_empty() {
+        return Err(Error::malformed(
+            "hashedRekordRequestV002.signature.content",
+            "empty signature",
+        ));
+    }
+    let v = verifier(
+        field(signature, "verifier", "verifier")
+            .ok_or_else(|| Error::malformed(what, "missing signature.verifier"))?,
+        "hashedRekordRequestV002.signature.verifier",
+    )?;
+    if digest.len() != v.details.hash.digest_len() {
+        return Err(Error::malformed(
+            "hashedRekordRequestV002.digest",
+            format!(
+                "{} bytes, {} needs {}",
+                digest.len(),
+                v.details.name,
+                v.details.hash.digest_len()
+            ),
+        ));
+    }
+    v.key
+        .verify_prehashed("hashedrekord signature", v.details.hash, &digest, &content)
+        .map_err(|source| Error::Signature {
+            check: "hashedrekord signature over the digest",
+            source,
+        })?;
+    Ok(json!({"hashedRekordV002": {
+        "data": {"algorithm": v.details.hash.proto_name(), "digest": b64(&digest)},
+        "signature": {"content": b64(&content), "verifier": v.json},
+    }}))
+}
+
+fn dsse_entry(request: &Value, limits: &Limits) -> Result<Value> {
+    let what = "dsseRequestV002";
+    let envelope = field(request, "envelope", "envelope")
+        .ok_or_else(|| Error::malformed(what, "missing envelope"))?;
+    let payload = bytes(
+        envelope,
+        "payload",
+        "payload",
+        "dsseRequestV002.envelope.payload",
+    )?;
+    let payload_type = field(envelope, "payloadType", "payload_type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::malformed("dsseRequestV002.envelope.payloadType", "missing"))?;
+    let signatures = field(envelope, "signatures", "signatures")
+        .and_then(Value::as_array)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            Error::malformed("dsseRequestV002.envelope.signatures", "missing or empty")
+        })?;
+    let verifiers = field(request, "verifiers", "verifiers")
+        .and_then(Value::as_array)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::malformed("dsseRequestV002.verifiers", "missing or empty"))?;
+    let max = MAX_DSSE.min(limits.max_signatures);
+    for (list, name) in [
+        (signatures, "dsseRequestV002.envelope.signatures"),
+        (verifiers, "dsseRequestV002.verifiers"),
+    ] {
+        if list.len() > max {
+            return Err(Error::TooLarge {
+                what: name,
+                limit: max,
+                actual: list.len(),
+            });
+        }
+    }
+    let mut sigs = Vec::with_capacity(signatures.len());
+    for s in signatures {
+        let sig = bytes(s, "sig", "sig", "dsseRequestV002.envelope.signatures[].sig")?;
+        if sig.is_empty() {
+            return Err(Error::malformed(
+                "dsseRequestV002.envelope.signatures[].sig",
+                "empty signature",
+            ));
+        }
+        sigs.push(sig);
+    }
+    let mut parsed: Vec<Verifier> = Vec::with_capacity(verifiers.len());
+    for v in verifiers {
+        let v = verifier(v, "dsseRequestV002.verifiers[]")?;
+        if parsed.iter().any(|p| p.raw == v.raw) {
+            return Err(Error::malformed(
+                "dsseRequestV002.verifiers",
+                "duplicate verifier",
+            ));
+        }
+        parsed.push(v);
+    }
+    let pae = vouch_sign::dsse::pae(payload_type, &payload);
+    // Each verifier in turn, until every signature has one; a verifier tried must verify
+    // at least one signature (go-securesystemslib's threshold of 1).
+    let mut matched: Vec<Option<usize>> = vec![None; sigs.len()];
+    for (vi, v) in parsed.iter().enumerate() {
+        if matched.iter().all(Option::is_some) {
+            break;
+        }
+        let mut any = false;
+        for (si, sig) in sigs.iter().enumerate() {
+            if v.key.verify("DSSE envelope", &pae, sig).is_ok() {
+                matched[si].get_or_insert(vi);
+                any = true;
+            }
+        }
+        if !any {
+            return Err(Error::Signature {
+                check: "DSSE signature (a verifier verifies no signature)",
+                source: vouch_sign::Error::SignatureInvalid {
+                    check: "DSSE envelope",
+                },
+            });
+        }
+    }
+    let mut pairs: Vec<(&Vec<u8>, &Verifier)> = Vec::with_capacity(sigs.len());
+    for (sig, m) in sigs.iter().zip(&matched) {
+        let Some(vi) = m else {
+            return Err(Error::Signature {
+                check: "DSSE signature (every signature needs a verifier that verifies it)",
+                source: vouch_sign::Error::SignatureInvalid {
+                    check: "DSSE envelope",
+                },
+            });
+        };
+        pairs.push((sig, &parsed[*vi]));
+    }
+    // Sorted by the raw signature bytes (Go's sort of byte strings); one pair per signature.
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    pairs.dedup_by(|a, b| a.0 == b.0);
+    let signatures: Vec<Value> = pairs
+        .iter()
+        .map(|(sig, v)| json!({"content": b64(sig), "verifier": v.json.clone()}))
+        .collect();
+    Ok(json!({"dsseV002": {
+        "payloadHash": {"algorithm": "SHA2_256", "digest": b64(&Sha256::digest(&payload))},
+        "signatures": signatures,
+    }}))
+}

@@ -1,0 +1,226 @@
+//! The Rekor v2 routes (see the [module docs](super)).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use vouch_merkle::TileId;
+
+use crate::error::{Error, Result};
+use crate::log::{Integrated, Log};
+use crate::server::{
+    ApiError, ApiResult, AppState, blocking, guard, healthz, metrics, public_key, read_body, readyz,
+};
+use crate::storage::StoredEntry;
+
+/// The `TransparencyLogEntry` a Rekor v2 log answers (`sigstore/protobuf-specs:
+/// protos/sigstore_rekor.proto`, proto3 JSON: 64-bit integers as strings, bytes as base64),
+/// fields in proto order, without `integratedTime` and `inclusionPromise`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransparencyLogEntry {
+    /// Index of the entry.
+    pub log_index: String,
+    /// `{"keyId": base64(log ID)}`.
+    pub log_id: LogId,
+    /// `{"kind", "version"}`.
+    pub kind_version: KindVersion,
+    /// The inclusion proof with its checkpoint.
+    pub inclusion_proof: InclusionProof,
+    /// base64 of the canonical body (the leaf data).
+    pub canonicalized_body: String,
+}
+
+/// `LogId`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogId {
+    /// base64 of the log ID.
+    pub key_id: String,
+}
+
+/// `KindVersion`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindVersion {
+    /// `hashedrekord` or `dsse`.
+    pub kind: String,
+    /// `0.0.2`.
+    pub version: String,
+}
+
+/// `InclusionProof`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InclusionProof {
+    /// Index of the entry.
+    pub log_index: String,
+    /// base64 root hash at `tree_size`.
+    pub root_hash: String,
+    /// Tree size the proof is for.
+    pub tree_size: String,
+    /// base64 sibling hashes, leaf to root.
+    pub hashes: Vec<String>,
+    /// `{"envelope": signed note text}`.
+    pub checkpoint: CheckpointEnvelope,
+}
+
+/// `Checkpoint`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointEnvelope {
+    /// The signed checkpoint.
+    pub envelope: String,
+}
+
+/// The `TransparencyLogEntry` of a stored entry with a proof at `size` (at least the
+/// entry's own).
+pub fn transparency_log_entry(
+    log: &Log,
+    entry: &StoredEntry,
+    size: u64,
+) -> Result<TransparencyLogEntry> {
+    let size = size.max(entry.index + 1);
+    let head = log.tree_head_at(size)?;
+    let proof = log.inclusion_proof(entry.index, size)?;
+    let body: serde_json::Value =
+        serde_json::from_slice(&entry.body).map_err(|e| Error::Corrupt {
+            reason: format!("entry {} body: {e}", entry.index),
+        })?;
+    let text = |k: &str| {
+        body.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Ok(TransparencyLogEntry {
+        log_index: entry.index.to_string(),
+        log_id: LogId {
+            key_id: B64.encode(log.key().log_id()),
+        },
+        kind_version: KindVersion {
+            kind: text("kind"),
+            version: text("apiVersion"),
+        },
+        inclusion_proof: InclusionProof {
+            log_index: entry.index.to_string(),
+            root_hash: B64.encode(head.root.as_bytes()),
+            tree_size: size.to_string(),
+            hashes: proof
+                .hashes()
+                .iter()
+                .map(|h| B64.encode(h.as_bytes()))
+                .collect(),
+            checkpoint: CheckpointEnvelope {
+                envelope: head.checkpoint,
+            },
+        },
+        canonicalized_body: B64.encode(&entry.body),
+    })
+}
+
+/// The Rekor v2 and tlog-tiles routes over `state`'s log.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/api/v2/log/entries", post(create_entry))
+        .route("/checkpoint", get(checkpoint))
+        .route("/api/v2/checkpoint", get(checkpoint))
+        .route("/tile/{*path}", get(tile))
+        .route("/api/v2/tile/{*path}", get(tile))
+        .route("/api/v2/log/publicKey", get(public_key))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async {
+            ApiError(Error::NotFound {
+                what: "no such API path (Rekor v2 log: POST /api/v2/log/entries, GET /checkpoint, /tile/...)".into(),
+            })
+        })
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
+        .with_state(state)
+}
+
+async fn create_entry(State(state): State<Arc<AppState>>, body: Body) -> ApiResult<Response> {
+    let log = Arc::clone(&state.log);
+    let bytes = read_body(body, &log).await?;
+    let limits = log.limits().clone();
+    let canonical = blocking(move || super::canonicalize_request(&bytes, &limits)).await?;
+    let (status, entry, size) = match log.append(canonical).await {
+        Ok(Integrated { entry, tree_size }) => (StatusCode::CREATED, entry, tree_size),
+        Err(Error::Duplicate { index, .. }) => {
+            let log = Arc::clone(&log);
+            let (entry, size) = blocking(move || {
+                let size = log.storage().size()?;
+                let entry = log.storage().entry_by_index(index)?.ok_or(Error::Corrupt {
+                    reason: format!("duplicate's entry {index} is not stored"),
+                })?;
+                Ok((entry, size))
+            })
+            .await?;
+            (StatusCode::OK, entry, size)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let index = entry.index;
+    let answer = blocking(move || transparency_log_entry(&log, &entry, size)).await?;
+    let mut response = (status, axum::Json(answer)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&index.to_string()) {
+        response.headers_mut().insert("x-log-index", v);
+    }
+    Ok(response)
+}
+
+async fn checkpoint(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
+    let log = Arc::clone(&state.log);
+    let head = blocking(move || log.tree_head()).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        head.checkpoint,
+    )
+        .into_response())
+}
+
+async fn tile(State(state): State<Arc<AppState>>, Path(path): Path<String>) -> ApiResult<Response> {
+    let id = TileId::parse_path(&path).map_err(|e| Error::Malformed {
+        what: "tile path",
+        reason: e.to_string(),
+    })?;
+    let log = Arc::clone(&state.log);
+    let bytes = blocking(move || {
+        let size = log.storage().size()?;
+        if !id.exists_in(size) {
+            return Err(Error::NotFound {
+                what: format!("{} (tree size {size})", id.path()),
+            });
+        }
+        match id.level {
+            Some(_) => log.storage().tile(&id),
+            None => log.storage().entry_bundle(&id),
+        }
+    })
+    .await?;
+    let cache = if id.is_full() {
+        "public, max-age=31536000, immutable"
+    } else {
+        // A partial tile's content never changes either, but C2SP lets a log delete it once
+        // the full tile exists.
+        "public, max-age=3600"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, cache),
+        ],
+        bytes,
+    )
+        .into_response())
+}
