@@ -5,9 +5,15 @@
 //! issuer and the RFC 3161 timestamp authority; the trusted root is what the result is
 //! checked against.
 //!
-//! Service selection follows sigstore-python (`sigstore/models.py` `SigningConfig`): entries
-//! currently valid, with a supported `majorApiVersion` (Fulcio 1, Rekor 1), newest
-//! `validFor.start` first.
+//! Service selection follows sigstore-python 4.x (`sigstore/models.py`
+//! `SigningConfig._get_valid_services`): entries currently valid with a supported
+//! `majorApiVersion` (Fulcio 1, Rekor 1 or 2, TSA 1), one per `operator` (its highest API
+//! version, then the newest `validFor.start`), then pruned by the `ServiceConfiguration`
+//! selector (`ALL`: every one; `ANY`: the first; `EXACT`: `count` of them, fewer is an error).
+//! vouch signs into one log (the first selected) and asks every selected TSA for a timestamp,
+//! so a config listing two TSAs with `tsaConfig.selector: ALL` yields bundles that pass
+//! `--timestamp-threshold 2`. A Rekor v2 log gives no signed time of its own
+//! (`sigstore/architecture-docs:rekor-v2-spec.md`), so it needs at least one TSA.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -30,13 +36,26 @@ pub struct TrustConfig {
     pub trusted_root: TrustedRoot,
     /// The CA's base URL (`/api/v2/signingCert` is appended).
     pub ca_url: String,
-    /// The Rekor v1 log's base URL (`/api/v1/log/entries` is appended).
+    /// The log's base URL (`/api/v1/log/entries` or `/api/v2/log/entries` is appended).
     pub log_url: String,
+    /// The log's API: Rekor v1 or Rekor v2 (`majorApiVersion` of the selected entry).
+    pub log_api: RekorApi,
     /// The OIDC issuer the signing config names, if any.
     pub oidc_url: Option<String>,
-    /// The RFC 3161 timestamp authority the signing config names (`tsaUrls[].url`, the URL
-    /// requests are POSTed to, e.g. `https://timestamp.sigstore.dev/api/v1/timestamp`), if any.
-    pub tsa_url: Option<String>,
+    /// The RFC 3161 timestamp authorities selected (`tsaUrls[].url`, the URL requests are
+    /// POSTed to, e.g. `https://timestamp.sigstore.dev/api/v1/timestamp`); each signature gets
+    /// a timestamp from every one. Empty: the log's integrated time is the signing time.
+    pub tsa_urls: Vec<String>,
+}
+
+/// Which Rekor API a log speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RekorApi {
+    /// Rekor v1 (`POST /api/v1/log/entries`, `hashedrekord`/`dsse` 0.0.1, SET + proof).
+    V1,
+    /// Rekor v2 (`POST /api/v2/log/entries`, `hashedrekord` 0.0.2, proof + checkpoint, no
+    /// signed time: `sigstore/rekor-tiles:CLIENTS.md`).
+    V2,
 }
 
 impl TrustConfig {
@@ -62,20 +81,52 @@ impl TrustConfig {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let ca_url = select(&signing["caUrls"], 1, now)?
-            .ok_or_else(|| bad("signingConfig.caUrls has no valid Fulcio (API 1) entry".into()))?;
-        let log_url = select(&signing["rekorTlogUrls"], 1, now)?.ok_or_else(|| {
-            bad("signingConfig.rekorTlogUrls has no valid Rekor v1 entry (vouch signs with Rekor v1)".into())
+        let ca_url = select(&signing["caUrls"], &[1], &Value::Null, now)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| bad("signingConfig.caUrls has no valid Fulcio (API 1) entry".into()))?
+            .url;
+        let log = select(
+            &signing["rekorTlogUrls"],
+            &[1, 2],
+            &signing["rekorTlogConfig"],
+            now,
+        )?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            bad(
+                "signingConfig.rekorTlogUrls has no valid Rekor entry (majorApiVersion 1 or 2)"
+                    .into(),
+            )
         })?;
-        let oidc_url = select(&signing["oidcUrls"], 1, now)?;
+        let log_api = if log.major_api_version == 2 {
+            RekorApi::V2
+        } else {
+            RekorApi::V1
+        };
+        let oidc_url = select(&signing["oidcUrls"], &[1], &Value::Null, now)?
+            .into_iter()
+            .next()
+            .map(|s| s.url);
         // sigstore-python: `tsaUrls` entries with majorApiVersion 1 (timestamp-authority v1).
-        let tsa_url = select(&signing["tsaUrls"], 1, now)?;
+        let tsa_urls: Vec<String> = select(&signing["tsaUrls"], &[1], &signing["tsaConfig"], now)?
+            .into_iter()
+            .map(|s| s.url)
+            .collect();
+        if log_api == RekorApi::V2 && tsa_urls.is_empty() {
+            return Err(bad(format!(
+                "signingConfig.rekorTlogUrls selects the Rekor v2 log {} but tsaUrls has no valid timestamp authority: a Rekor v2 entry carries no signed time, so a signature needs an RFC 3161 timestamp",
+                log.url
+            )));
+        }
         Ok(Self {
             trusted_root,
             ca_url,
-            log_url,
+            log_url: log.url,
+            log_api,
             oidc_url,
-            tsa_url,
+            tsa_urls,
         })
     }
 
@@ -95,16 +146,30 @@ impl TrustConfig {
     }
 }
 
-/// The newest currently valid service with `majorApiVersion == version`.
-fn select(services: &Value, version: u64, now: u64) -> Result<Option<String>> {
+/// A selected service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Service {
+    url: String,
+    major_api_version: u64,
+}
+
+/// sigstore-python's `_get_valid_services`: currently valid services with a supported
+/// `majorApiVersion`, one per `operator` (highest API version, then newest `validFor.start`),
+/// in order of the operators' first appearance, pruned by `config` (a
+/// `ServiceConfiguration`; absent = `ALL`).
+fn select(services: &Value, versions: &[u64], config: &Value, now: u64) -> Result<Vec<Service>> {
     let Some(list) = services.as_array() else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    let mut best: Option<(u64, String)> = None;
+    // (operator, best so far as (version, start, url))
+    let mut by_operator: Vec<(String, (u64, u64, String))> = Vec::new();
     for service in list {
-        if service["majorApiVersion"].as_u64() != Some(version) {
+        let Some(version) = service["majorApiVersion"]
+            .as_u64()
+            .filter(|v| versions.contains(v))
+        else {
             continue;
-        }
+        };
         let Some(url) = service["url"].as_str() else {
             continue;
         };
@@ -120,11 +185,47 @@ fn select(services: &Value, version: u64, now: u64) -> Result<Option<String>> {
         if start > now || end.is_some_and(|e| e < now) {
             continue;
         }
-        if best.as_ref().is_none_or(|(s, _)| start > *s) {
-            best = Some((start, url.trim_end_matches('/').to_owned()));
+        let operator = service["operator"].as_str().unwrap_or_default().to_owned();
+        let candidate = (version, start, url.trim_end_matches('/').to_owned());
+        match by_operator.iter_mut().find(|(o, _)| *o == operator) {
+            Some((_, best)) => {
+                if (candidate.0, candidate.1) > (best.0, best.1) {
+                    *best = candidate;
+                }
+            }
+            None => by_operator.push((operator, candidate)),
         }
     }
-    Ok(best.map(|(_, url)| url))
+    let result: Vec<Service> = by_operator
+        .into_iter()
+        .map(|(_, (major_api_version, _, url))| Service {
+            url,
+            major_api_version,
+        })
+        .collect();
+    let selector = config["selector"].as_str().unwrap_or("ALL");
+    let count = match selector {
+        "ALL" | "SERVICE_SELECTOR_UNDEFINED" => return Ok(result),
+        "ANY" => 1,
+        "EXACT" => {
+            let count = config["count"].as_u64().filter(|c| *c > 0).unwrap_or(1);
+            if (result.len() as u64) < count {
+                return Err(Error::TrustConfig {
+                    reason: format!(
+                        "the signing config asks for EXACT {count} services but lists {} valid ones",
+                        result.len()
+                    ),
+                });
+            }
+            usize::try_from(count).unwrap_or(usize::MAX)
+        }
+        other => {
+            return Err(Error::TrustConfig {
+                reason: format!("unknown service selector {other:?} (ALL, ANY or EXACT)"),
+            });
+        }
+    };
+    Ok(result.into_iter().take(count).collect())
 }
 
 fn is_loopback_url(url: &str) -> bool {
@@ -156,11 +257,53 @@ mod tests {
             {"url": "https://future", "majorApiVersion": 1, "validFor": {"start": "2999-01-01T00:00:00Z"}},
         ]);
         let now = parse_rfc3339("2025-01-01T00:00:00Z").expect("time");
+        let urls = |versions: &[u64], config: &Value| -> Vec<String> {
+            select(&services, versions, config, now)
+                .expect("select")
+                .into_iter()
+                .map(|s| s.url)
+                .collect()
+        };
+        // One operator (absent = ""): the highest supported version, then the newest start.
+        assert_eq!(urls(&[1], &Value::Null), ["https://new"]);
+        assert_eq!(urls(&[1, 2], &Value::Null), ["https://v2"]);
+        assert!(urls(&[3], &Value::Null).is_empty());
+    }
+
+    #[test]
+    fn one_service_per_operator_pruned_by_the_selector() {
+        let services = serde_json::json!([
+            {"url": "https://a", "majorApiVersion": 1, "operator": "a"},
+            {"url": "https://b", "majorApiVersion": 1, "operator": "b"},
+            {"url": "https://a2", "majorApiVersion": 1, "operator": "a",
+             "validFor": {"start": "2024-01-01T00:00:00Z"}},
+        ]);
+        let now = parse_rfc3339("2025-01-01T00:00:00Z").expect("time");
+        let urls = |config: Value| -> Result<Vec<String>> {
+            Ok(select(&services, &[1], &config, now)?
+                .into_iter()
+                .map(|s| s.url)
+                .collect())
+        };
+        let all = serde_json::json!({"selector": "ALL"});
+        assert_eq!(urls(all).expect("all"), ["https://a2", "https://b"]);
         assert_eq!(
-            select(&services, 1, now).expect("select").as_deref(),
-            Some("https://new")
+            urls(Value::Null).expect("absent"),
+            ["https://a2", "https://b"]
         );
-        assert_eq!(select(&services, 3, now).expect("select"), None);
+        let any = serde_json::json!({"selector": "ANY"});
+        assert_eq!(urls(any).expect("any"), ["https://a2"]);
+        let exact = serde_json::json!({"selector": "EXACT", "count": 2});
+        assert_eq!(urls(exact).expect("exact"), ["https://a2", "https://b"]);
+        let too_many = serde_json::json!({"selector": "EXACT", "count": 3});
+        assert!(
+            urls(too_many)
+                .expect_err("3 of 2")
+                .to_string()
+                .contains("EXACT 3")
+        );
+        let unknown = serde_json::json!({"selector": "SOME"});
+        assert!(urls(unknown).is_err());
     }
 
     #[test]

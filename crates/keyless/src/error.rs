@@ -82,6 +82,15 @@ pub enum Error {
     /// The transparency log.
     #[error(transparent)]
     Log(Box<vouch_tlog::Error>),
+    /// A Rekor v2 log refused the entry or answered with something that is no
+    /// TransparencyLogEntry.
+    #[error("Rekor v2 log {url}: {reason}")]
+    LogV2 {
+        /// The entries endpoint.
+        url: String,
+        /// What went wrong (the log's message when it refused).
+        reason: String,
+    },
     /// Keys, bundles, verification, registry storage.
     #[error(transparent)]
     Sign(#[from] vouch_sign::Error),

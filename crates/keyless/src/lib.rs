@@ -6,14 +6,17 @@
 //! * [`KeylessSigner::certify`]: ephemeral ECDSA P-256 key + Fulcio v2
 //!   `POST /api/v2/signingCert` (public key and proof of possession over the token's principal,
 //!   `sigstore/fulcio:fulcio.proto`) = a [`Session`].
-//! * [`Session`]: signs blobs, statements and images; every signature is uploaded to the Rekor v1
-//!   log (`hashedrekord 0.0.1` for message signatures, `dsse 0.0.1` for envelopes) and the answer
-//!   (SET, inclusion proof, checkpoint) becomes the bundle's tlog entry. Images get cosign's
-//!   legacy annotations (`dev.sigstore.cosign/certificate`, `/chain`, `/bundle`) and/or the
-//!   v0.3 referrer bundle. When the signing config lists a timestamp authority, an RFC 3161
-//!   timestamp over the signature goes into
-//!   `verificationMaterial.timestampVerificationData.rfc3161Timestamps`. Each bundle is verified against the trust config's trusted root
-//!   before it is returned, so a misconfigured instance fails at signing, not at admission.
+//! * [`Session`]: signs blobs, statements and images; every signature is uploaded to the log
+//!   the signing config selects: Rekor v1 (`hashedrekord 0.0.1` for message signatures,
+//!   `dsse 0.0.1` for envelopes; the answer's SET, inclusion proof and checkpoint become the
+//!   bundle's tlog entry) or Rekor v2 ([`rekor_v2`]: `hashedrekord 0.0.2` for both, inclusion
+//!   proof and checkpoint). Images get cosign's legacy annotations
+//!   (`dev.sigstore.cosign/certificate`, `/chain`, `/bundle`; Rekor v1 only, they need a SET)
+//!   and/or the v0.3 referrer bundle. Every timestamp authority the signing config selects
+//!   adds an RFC 3161 timestamp over the signature to
+//!   `verificationMaterial.timestampVerificationData.rfc3161Timestamps` (Rekor v2 requires at
+//!   least one). Each bundle is verified against the trust config's trusted root before it is
+//!   returned, so a misconfigured instance fails at signing, not at admission.
 //!
 //! ```no_run
 //! use vouch_keyless::{KeylessSigner, config::TrustConfig, token};
@@ -29,6 +32,7 @@
 
 pub mod config;
 mod error;
+mod rekor_v2;
 mod seam;
 pub mod token;
 
@@ -52,7 +56,7 @@ use vouch_sign::{
     SignerPolicy, SigningKey, Verifier,
 };
 
-pub use config::TrustConfig;
+pub use config::{RekorApi, TrustConfig};
 pub use error::{Error, Result};
 pub use seam::RekorLog;
 pub use token::{IdentityToken, TokenSource};
@@ -207,16 +211,23 @@ impl KeylessSigner {
 }
 
 impl KeylessSigner {
-    /// An RFC 3161 timestamp over `signature` from the signing config's TSA, if it lists one
-    /// (none: an empty list, the log's integrated time is the signing time). The imprint is the
+    /// An RFC 3161 timestamp over `signature` from each TSA the signing config selects (none:
+    /// an empty list, the log's integrated time is the signing time). Any TSA failing fails
+    /// the signature: the config asked for all of them.
+    fn timestamps(&self, signature: &[u8]) -> Result<Vec<Vec<u8>>> {
+        self.config
+            .tsa_urls
+            .iter()
+            .map(|url| self.timestamp(url, signature))
+            .collect()
+    }
+
+    /// An RFC 3161 timestamp over `signature` from the TSA at `url`. The imprint is the
     /// SHA-256 of the signature bytes (`sigstore/architecture-docs:client-spec.md` §2.1.5, as
     /// sigstore-python `_get_timestamp` and sigstore-go `sign.TimestampAuthority`), with a
     /// random nonce and `certReq` set; the reply must be granted and echo the nonce. The
     /// token's signature and chain are checked when the bundle is verified before return.
-    fn timestamp(&self, signature: &[u8]) -> Result<Vec<Vec<u8>>> {
-        let Some(url) = self.config.tsa_url.as_deref() else {
-            return Ok(Vec::new());
-        };
+    fn timestamp(&self, url: &str, signature: &[u8]) -> Result<Vec<u8>> {
         let bad = |reason: String| Error::Timestamp {
             url: url.to_owned(),
             reason,
@@ -249,7 +260,7 @@ impl KeylessSigner {
             return Err(bad(format!("HTTP {status}: {why}")));
         }
         granted.map_err(bad)?;
-        Ok(vec![reply])
+        Ok(reply)
     }
 }
 
@@ -373,7 +384,7 @@ impl Session<'_> {
     /// certificate and a `hashedrekord` log entry; verified before it is returned.
     pub fn sign_blob(&self, artifact: &[u8]) -> Result<Bundle> {
         let (signature, entry) = self.sign_and_log_message(artifact)?;
-        let timestamps = self.signer.timestamp(&signature)?;
+        let timestamps = self.signer.timestamps(&signature)?;
         let mut bundle = Bundle::new_v0_3(
             VerificationMaterial::Certificate(self.leaf().to_vec()),
             vec![entry],
@@ -395,7 +406,7 @@ impl Session<'_> {
         let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, statement.to_json(), &self.key)?;
         let entry = self.log_envelope(&envelope)?;
         let timestamps = match envelope.signatures.first() {
-            Some(s) => self.signer.timestamp(&s.sig)?,
+            Some(s) => self.signer.timestamps(&s.sig)?,
             None => Vec::new(),
         };
         let mut bundle = Bundle::new_v0_3(
@@ -500,10 +511,17 @@ impl Session<'_> {
         Ok(out)
     }
 
-    /// Signs `message` and logs it as `hashedrekord 0.0.1` (`sigstore/rekor:pkg/types/hashedrekord`):
-    /// SHA-256 of the message, the signature, the PEM certificate.
+    /// Signs `message` and logs it: Rekor v1 `hashedrekord 0.0.1`
+    /// (`sigstore/rekor:pkg/types/hashedrekord`: SHA-256 of the message, the signature, the PEM
+    /// certificate) or Rekor v2 `hashedrekord 0.0.2`.
     fn sign_and_log_message(&self, message: &[u8]) -> Result<(Vec<u8>, TlogEntry)> {
         let signature = self.key.sign_bytes(message);
+        if self.signer.config.log_api == RekorApi::V2 {
+            let request =
+                rekor_v2::hashed_rekord_request(&Sha256::digest(message), &signature, self.leaf());
+            let entry = rekor_v2::upload(&self.signer.http, &self.signer.config.log_url, &request)?;
+            return Ok((signature, entry));
+        }
         let proposed = json!({
             "apiVersion": "0.0.1",
             "kind": "hashedrekord",
@@ -521,7 +539,23 @@ impl Session<'_> {
 
     /// Logs a DSSE envelope as `dsse 0.0.1` (`sigstore/rekor:pkg/types/dsse`): the envelope
     /// JSON and the PEM certificate as verifier.
+    /// On a Rekor v2 log: a `hashedrekord 0.0.2` over the SHA-256 of the envelope's PAE with
+    /// its one signature (rekor-v2-spec §6.1.4; sigstore-python `_build_dsse_request`).
     fn log_envelope(&self, envelope: &Envelope) -> Result<TlogEntry> {
+        if self.signer.config.log_api == RekorApi::V2 {
+            let signature = envelope
+                .signatures
+                .first()
+                .ok_or_else(|| Error::Certificate {
+                    reason: "internal: envelope without a signature".into(),
+                })?;
+            let request = rekor_v2::hashed_rekord_request(
+                &Sha256::digest(envelope.pae()),
+                &signature.sig,
+                self.leaf(),
+            );
+            return rekor_v2::upload(&self.signer.http, &self.signer.config.log_url, &request);
+        }
         let envelope_json = String::from_utf8_lossy(&envelope.to_json()).into_owned();
         let proposed = json!({
             "apiVersion": "0.0.1",
@@ -547,7 +581,9 @@ impl Session<'_> {
             .signed_entry_timestamp
             .as_ref()
             .ok_or_else(|| Error::Certificate {
-                reason: "the log answered without a signed entry timestamp".into(),
+                reason: "the log answered without a signed entry timestamp (cosign's legacy \
+                         annotations need a Rekor v1 log; with Rekor v2 store bundles)"
+                    .into(),
             })?;
         let rekor_bundle = json!({
             "SignedEntryTimestamp": B64.encode(set),

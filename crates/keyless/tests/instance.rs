@@ -15,9 +15,10 @@ fn signer(running: &vouch_instance::RunningInstance) -> KeylessSigner {
     assert_eq!(config.ca_url, running.ca_url());
     assert_eq!(config.log_url, running.log_url());
     assert_eq!(config.dev_issuer(), running.oidc_url());
+    assert_eq!(config.log_api, vouch_keyless::RekorApi::V1);
     assert_eq!(
-        config.tsa_url.as_deref(),
-        Some(format!("{}/api/v1/timestamp", running.tsa_url()).as_str())
+        config.tsa_urls,
+        [format!("{}/api/v1/timestamp", running.tsa_url())]
     );
     KeylessSigner::new(config).unwrap()
 }
@@ -205,7 +206,7 @@ fn a_trust_config_for_another_instance_fails_at_signing() {
             .unwrap();
     config.ca_url = a.ca_url().to_owned();
     config.log_url = a.log_url().to_owned();
-    config.tsa_url = Some(format!("{}/api/v1/timestamp", a.tsa_url()));
+    config.tsa_urls = vec![format!("{}/api/v1/timestamp", a.tsa_url())];
     let signer = KeylessSigner::new(config).unwrap();
     let token = IdentityToken::parse(&a.token().unwrap(), TokenSource::Flag).unwrap();
     let session = signer.certify(&token).unwrap();
@@ -222,7 +223,7 @@ fn a_timestamp_the_trusted_root_does_not_list_or_a_refusing_tsa_fails_at_signing
 
     // A's CA and log, B's TSA: B's timestamp does not chain to A's timestampAuthorities.
     let mut config = TrustConfig::from_file(&a.trust_config_path(), &Limits::default()).unwrap();
-    config.tsa_url = Some(format!("{}/api/v1/timestamp", b.tsa_url()));
+    config.tsa_urls = vec![format!("{}/api/v1/timestamp", b.tsa_url())];
     let signer = KeylessSigner::new(config).unwrap();
     let session = signer.certify(&token).unwrap();
     match session.sign_blob(b"x") {
@@ -233,7 +234,7 @@ fn a_timestamp_the_trusted_root_does_not_list_or_a_refusing_tsa_fails_at_signing
     // A URL that answers no TimeStampResp (the CA's): refused, naming the TSA.
     let mut config = TrustConfig::from_file(&a.trust_config_path(), &Limits::default()).unwrap();
     let bogus = format!("{}/api/v2/signingCert", a.ca_url());
-    config.tsa_url = Some(bogus.clone());
+    config.tsa_urls = vec![bogus.clone()];
     let signer = KeylessSigner::new(config).unwrap();
     let session = signer.certify(&token).unwrap();
     match session.sign_blob(b"x") {
