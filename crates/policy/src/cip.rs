@@ -24,6 +24,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::Scheme;
 use crate::error::Problem;
 use crate::eval::{CheckError, ImageVerifier, Outcome};
 use crate::image::{ImageInfo, glob_match};
@@ -229,11 +230,26 @@ pub struct Authority {
     pub ctlog: Option<TlogRef>,
     /// TSA settings (not supported).
     pub rfc3161timestamp: Option<Value>,
-    /// `legacy` or `bundle`.
+    /// `legacy` (default) or `bundle`: the one storage scheme this authority reads.
     pub signature_format: Option<String>,
     /// Attestations that satisfy this authority.
     #[serde(default)]
     pub attestations: Vec<CipAttestation>,
+}
+
+impl Authority {
+    /// The one storage scheme `signatureFormat` names. policy-controller
+    /// (`pkg/webhook/validator.go`, `checkOptsFromAuthority`) sets
+    /// `NewBundleFormat: authority.SignatureFormat == "bundle"`, and cosign then reads only
+    /// Sigstore bundles stored as OCI referrers; unset or `legacy` reads only cosign's
+    /// `.sig` / `.att` tags. Reading both would accept a signature the policy's own
+    /// controller never looks at.
+    pub fn scheme(&self) -> Scheme {
+        match self.signature_format.as_deref() {
+            Some("bundle") => Scheme::Referrer,
+            _ => Scheme::LegacyTag,
+        }
+    }
 }
 
 /// `key`.
@@ -807,7 +823,7 @@ impl ClusterImagePolicy {
             return any(
                 &mut |a| {
                     verifier
-                        .verify_signature(info, digest, None, a)
+                        .verify_signature(info, digest, Some(auth.scheme()), a)
                         .map(|_| true)
                 },
                 what.to_owned(),
@@ -824,7 +840,7 @@ impl ClusterImagePolicy {
             any(
                 &mut |a| {
                     verifier
-                        .verify_attestations(info, digest, None, pt, a)
+                        .verify_attestations(info, digest, Some(auth.scheme()), pt, a)
                         .map(|v| !v.is_empty())
                 },
                 format!(

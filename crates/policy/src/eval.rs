@@ -16,12 +16,15 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cip::ClusterImagePolicy;
-use crate::conditions::{evaluate as evaluate_conditions, statement_context, substitute};
+use crate::conditions::{
+    check as check_conditions, evaluate as evaluate_conditions, join_non_empty, statement_context,
+    substitute,
+};
 use crate::error::Result;
 use crate::image::{ImageInfo, wildcard_match};
 use crate::kyverno::{
-    Attestor, AttestorKind, AttestorSet, FailureAction, ImageVerification, Policy, PolicyScope,
-    Rule,
+    AnyAllConditions, Attestor, AttestorKind, AttestorSet, FailureAction, ImageVerification,
+    Policy, PolicyScope, Rule,
 };
 use crate::resource::{Resource, TEMPLATE_KINDS};
 use crate::{Limits, Scheme};
@@ -626,12 +629,41 @@ pub fn apply(
                 });
                 continue;
             }
-            if let Some(v) = &rule.validate {
-                let enforce = match v.failure_action.as_deref() {
-                    Some(a) => matches!(a, "Enforce" | "enforce"),
-                    None => policy.spec.enforce(),
+            let context = request_context(resource);
+            if let Some(pre) = &rule.preconditions {
+                // `K:pkg/engine/internal/preconditions.go` `CheckPreconditions`: not met is
+                // skip, an evaluation error is error.
+                let pre = autogen_conditions(pre, &rule_name);
+                let skip = match check_conditions(std::slice::from_ref(&pre), &context) {
+                    Ok((true, _)) => None,
+                    Ok((false, msg)) => Some((
+                        Status::Skip,
+                        join_non_empty(&["preconditions not met".into(), msg], "; "),
+                    )),
+                    Err(e) => Some((
+                        Status::Error,
+                        format!("failed to evaluate preconditions: {e}"),
+                    )),
                 };
-                let (mut status, message) = validate_patterns(v, &rule_name, resource);
+                if let Some((status, message)) = skip {
+                    let enforce = rule_enforces(rule, policy);
+                    report.results.push(RuleResult {
+                        policy: policy.name.clone(),
+                        rule: rule_name,
+                        status,
+                        message,
+                        enforce,
+                        evidence: Vec::new(),
+                    });
+                    continue;
+                }
+            }
+            if let Some(v) = &rule.validate {
+                let enforce = rule_enforces(rule, policy);
+                let (mut status, message) = match &v.deny {
+                    Some(deny) => validate_deny(v, deny, &rule_name, &context),
+                    None => validate_patterns(v, &rule_name, resource),
+                };
                 if status == Status::Fail && !enforce && options.audit_warn {
                     status = Status::Warn;
                 }
@@ -723,6 +755,122 @@ pub fn apply(
         }
     }
     Ok(report)
+}
+
+/// Whether a failure of `rule` blocks: the validate block's or verifyImages entries'
+/// action, else the policy's.
+fn rule_enforces(rule: &Rule, policy: &Policy) -> bool {
+    if let Some(v) = &rule.validate {
+        return match v.failure_action.as_deref() {
+            Some(a) => matches!(a, "Enforce" | "enforce"),
+            None => policy.spec.enforce(),
+        };
+    }
+    rule.verify_images
+        .iter()
+        .any(|vi| vi.action(&policy.spec) == FailureAction::Enforce)
+}
+
+/// Kyverno's JSON context for a rule (`request.object`, `request.operation`), as `kyverno
+/// apply` builds it for a resource.
+fn request_context(resource: &Resource) -> Value {
+    json!({"request": {"object": resource.object, "operation": resource.operation}})
+}
+
+/// Autogen's rewrite of variables for a pod controller's copy of a Pod rule
+/// (`K:pkg/autogen/v1/rule.go` `updateFields`: `request.object.spec` becomes
+/// `request.object.spec.template.spec`, `...jobTemplate.spec.template.spec` for CronJobs, and
+/// the same for `metadata` and `oldObject`), applied to every string.
+fn autogen_text(s: &str, rule_name: &str) -> String {
+    let to = if rule_name.starts_with("autogen-cronjob-") {
+        "spec.jobTemplate.spec.template"
+    } else if rule_name.starts_with("autogen-") {
+        "spec.template"
+    } else {
+        return s.to_owned();
+    };
+    let mut out = s.to_owned();
+    for obj in ["request.object", "request.oldObject"] {
+        for field in ["spec", "metadata"] {
+            out = out.replace(&format!("{obj}.{field}"), &format!("{obj}.{to}.{field}"));
+        }
+    }
+    out
+}
+
+fn autogen_value(v: &Value, rule_name: &str) -> Value {
+    match v {
+        Value::String(s) => Value::String(autogen_text(s, rule_name)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| autogen_value(x, rule_name)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), autogen_value(x, rule_name)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn autogen_conditions(c: &AnyAllConditions, rule_name: &str) -> AnyAllConditions {
+    let one = |c: &crate::kyverno::Condition| crate::kyverno::Condition {
+        key: autogen_value(&c.key, rule_name),
+        operator: c.operator.clone(),
+        value: autogen_value(&c.value, rule_name),
+        message: c.message.as_deref().map(|m| autogen_text(m, rule_name)),
+    };
+    AnyAllConditions {
+        any: c.any.iter().map(one).collect(),
+        all: c.all.iter().map(one).collect(),
+    }
+}
+
+/// `validate.deny` (`K:pkg/engine/handlers/validation/validate_resource.go` `validateDeny`,
+/// `getDenyMessage`): fail when the conditions hold, with the rule's message and the
+/// messages of the conditions that held, substituted.
+fn validate_deny(
+    v: &crate::kyverno::Validation,
+    deny: &crate::kyverno::Deny,
+    rule: &str,
+    context: &Value,
+) -> (Status, String) {
+    let Some(conditions) = &deny.conditions else {
+        // Refused at load; never a pass if it gets here anyway.
+        return (
+            Status::Error,
+            format!("failed to check deny conditions: rule {rule} has none"),
+        );
+    };
+    let conditions = autogen_conditions(conditions, rule);
+    match check_conditions(std::slice::from_ref(&conditions), context) {
+        Err(e) => (
+            Status::Error,
+            format!("failed to check deny conditions: {e}"),
+        ),
+        Ok((false, _)) => (Status::Pass, format!("validation rule '{rule}' passed.")),
+        Ok((true, msg)) => {
+            let message = v
+                .message
+                .as_deref()
+                .map(|m| autogen_text(m, rule))
+                .unwrap_or_default();
+            if message.is_empty() && msg.is_empty() {
+                return (
+                    Status::Fail,
+                    format!("validation error: rule {rule} failed"),
+                );
+            }
+            let joined = join_non_empty(&[message, msg.clone()], "; ");
+            let text = match crate::conditions::substitute_all(&Value::String(joined), context) {
+                Ok(Value::String(s)) => s,
+                Ok(_) => {
+                    "the produced message didn't resolve to a string, check your policy definition."
+                        .into()
+                }
+                Err(_) => msg,
+            };
+            (Status::Fail, text)
+        }
+    }
 }
 
 /// The rule's name for this resource if it applies: as written for a direct match, or

@@ -152,8 +152,9 @@ pub struct Rule {
     pub exclude: Option<MatchResources>,
     /// Custom image locations (not supported).
     pub image_extractors: Option<Value>,
-    /// Preconditions (not supported).
-    pub preconditions: Option<Value>,
+    /// Preconditions: the rule is skipped ("preconditions not met") unless they hold.
+    #[serde(default, deserialize_with = "any_all_or_list")]
+    pub preconditions: Option<AnyAllConditions>,
     /// CEL preconditions (not supported).
     #[serde(default)]
     pub cel_preconditions: Vec<Value>,
@@ -170,7 +171,8 @@ pub struct Rule {
     pub skip_background_requests: Option<bool>,
 }
 
-/// `rules[].validate`: read so that a misspelling is reported, refused as not supported.
+/// `rules[].validate`: `pattern`, `anyPattern` and `deny` are evaluated; the other checks are
+/// read so that a misspelling is reported, and refused as not supported.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Validation {
@@ -191,8 +193,8 @@ pub struct Validation {
     pub pattern: Option<Value>,
     /// anyPattern.
     pub any_pattern: Option<Value>,
-    /// deny.
-    pub deny: Option<Value>,
+    /// deny: the request is refused when the conditions hold.
+    pub deny: Option<Deny>,
     /// podSecurity.
     pub pod_security: Option<Value>,
     /// cel.
@@ -1056,6 +1058,32 @@ impl Policy {
                     "one of pattern, anyPattern, deny, foreach, podSecurity, cel, manifests or assert is required",
                 );
             }
+            if let Some(pre) = &rule.preconditions {
+                validate_conditions(pre, &format!("{rp}.preconditions"), &mut push);
+            }
+            if let Some(v) = &rule.validate {
+                if let Some(d) = &v.deny {
+                    match &d.conditions {
+                        Some(c) => validate_conditions(
+                            c,
+                            &format!("{rp}.validate.deny.conditions"),
+                            &mut push,
+                        ),
+                        // Kyverno would never deny; a deny that cannot deny is refused.
+                        None => push(
+                            format!("{rp}.validate.deny.conditions"),
+                            "deny needs conditions",
+                        ),
+                    }
+                }
+                if let Some(m) = &v.message {
+                    validate_expressions(
+                        &Value::String(m.clone()),
+                        &format!("{rp}.validate.message"),
+                        &mut push,
+                    );
+                }
+            }
             for (v, vi) in rule.verify_images.iter().enumerate() {
                 validate_verification(spec, vi, &format!("{rp}.verifyImages[{v}]"), &mut push);
             }
@@ -1130,9 +1158,6 @@ fn rule_unsupported(rule: &Rule, rp: &str) -> Vec<Problem> {
     if rule.image_extractors.is_some() {
         push(format!("{rp}.imageExtractors"), "custom image extractors");
     }
-    if rule.preconditions.is_some() {
-        push(format!("{rp}.preconditions"), "preconditions");
-    }
     if !rule.cel_preconditions.is_empty() {
         push(format!("{rp}.celPreconditions"), "CEL preconditions");
     }
@@ -1151,8 +1176,9 @@ fn rule_unsupported(rule: &Rule, rp: &str) -> Vec<Problem> {
     if let Some(v) = &rule.validate {
         let checks = v.checks();
         match checks.as_slice() {
-            // pattern and anyPattern are evaluated ([`crate::pattern`]) within its subset.
-            ["pattern"] | ["anyPattern"] => {
+            // pattern and anyPattern are evaluated ([`crate::pattern`]) within its subset;
+            // deny through [`crate::conditions`].
+            ["pattern"] | ["anyPattern"] | ["deny"] => {
                 if !v.failure_action_overrides.is_empty() {
                     push(
                         format!("{rp}.validate.failureActionOverrides"),
@@ -1192,7 +1218,7 @@ fn rule_unsupported(rule: &Rule, rp: &str) -> Vec<Problem> {
                 };
                 push(
                     path,
-                    "validate rules other than pattern and anyPattern are not evaluated by vouch",
+                    "validate rules other than pattern, anyPattern and deny are not evaluated by vouch",
                 );
             }
         }
@@ -1428,15 +1454,48 @@ fn validate_verification(
     {
         validate_conditions(c, &format!("{path}.validate.deny.conditions"), push);
     }
+    if let Some(m) = vi.validate.as_ref().and_then(|v| v.message.as_ref()) {
+        validate_expressions(
+            &Value::String(m.clone()),
+            &format!("{path}.validate.message"),
+            push,
+        );
+    }
 }
 
 fn validate_conditions(cond: &AnyAllConditions, path: &str, push: &mut impl FnMut(String, &str)) {
     for (which, list) in [("any", &cond.any), ("all", &cond.all)] {
         for (k, cnd) in list.iter().enumerate() {
-            if !OPERATORS.contains(&cnd.operator.as_str()) {
-                push(format!("{path}.{which}[{k}].operator"), "unknown operator");
+            let cp = format!("{path}.{which}[{k}]");
+            // Kyverno's `validateConditions`: "entered value of `key`, `value` or `operator`
+            // is missing or misspelled"; operators compare case-insensitively.
+            if !OPERATORS
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(&cnd.operator))
+            {
+                push(format!("{cp}.operator"), "unknown operator");
+            }
+            if cnd.key.is_null() {
+                push(format!("{cp}.key"), "a condition needs a key");
+            }
+            if cnd.value.is_null() {
+                push(format!("{cp}.value"), "a condition needs a value");
+            }
+            validate_expressions(&cnd.key, &format!("{cp}.key"), push);
+            validate_expressions(&cnd.value, &format!("{cp}.value"), push);
+            if let Some(m) = &cnd.message {
+                validate_expressions(&Value::String(m.clone()), &format!("{cp}.message"), push);
             }
         }
+    }
+}
+
+/// Every `{{ }}` must parse and call only functions vouch evaluates.
+fn validate_expressions(v: &Value, path: &str, push: &mut impl FnMut(String, &str)) {
+    let mut found = Vec::new();
+    crate::conditions::check_expressions(v, path, &mut found);
+    for (p, m) in found {
+        push(p, &m);
     }
 }
 

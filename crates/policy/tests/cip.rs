@@ -338,3 +338,91 @@ fn authorities_or_policies_and() {
         )
     );
 }
+
+/// Signatures and attestations stored under one scheme only.
+struct OneScheme(vouch_policy::Scheme);
+
+impl ImageVerifier for OneScheme {
+    fn resolve(&self, _: &ImageInfo) -> Result<String, CheckError> {
+        Ok(DIGEST.into())
+    }
+    fn verify_signature(
+        &self,
+        _: &ImageInfo,
+        _: &str,
+        scheme: Option<vouch_policy::Scheme>,
+        _: &Attestor,
+    ) -> Result<vouch_policy::Evidence, CheckError> {
+        if scheme == Some(self.0) {
+            Ok(evidence("k"))
+        } else {
+            Err(CheckError::Failed(format!(
+                "no signatures read as {scheme:?}"
+            )))
+        }
+    }
+    fn verify_attestations(
+        &self,
+        _: &ImageInfo,
+        _: &str,
+        scheme: Option<vouch_policy::Scheme>,
+        pt: &str,
+        _: &Attestor,
+    ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {
+        Ok(if scheme == Some(self.0) {
+            vec![statement(
+                json!({"_type": "https://in-toto.io/Statement/v1", "subject": [], "predicateType": pt, "predicate": {}}),
+                "k",
+            )]
+        } else {
+            vec![]
+        })
+    }
+}
+
+/// `signatureFormat` names the one scheme an authority reads (policy-controller's
+/// `checkOptsFromAuthority`: `NewBundleFormat` only for `bundle`): a bundle-only image fails
+/// a legacy (default) authority and a tag-only image fails a `bundle` one, for signatures
+/// and attestations alike; reading both would pass each.
+#[test]
+fn signature_format_reads_only_its_scheme() {
+    use vouch_policy::Scheme;
+    let keyless = "  - name: ci\n    keyless:\n      identities:\n      - {issuer: 'https://issuer.example', subject: 'ci@acme'}\n";
+    let with = |format: &str, attest: bool| {
+        let mut a = keyless.to_owned();
+        if !format.is_empty() {
+            a.push_str(&format!("    signatureFormat: {format}\n"));
+        }
+        if attest {
+            a.push_str("    attestations:\n    - {name: spdx, predicateType: spdxjson}\n");
+        }
+        cip("p", "ghcr.io/acme/**", &a, "enforce")
+    };
+    for attest in [false, true] {
+        for (format, stored, want) in [
+            ("", Scheme::LegacyTag, Status::Pass),
+            ("", Scheme::Referrer, Status::Fail),
+            ("legacy", Scheme::LegacyTag, Status::Pass),
+            ("legacy", Scheme::Referrer, Status::Fail),
+            ("bundle", Scheme::Referrer, Status::Pass),
+            ("bundle", Scheme::LegacyTag, Status::Fail),
+        ] {
+            let docs = load(&with(format, attest));
+            assert_eq!(docs.image_policies[0].validate(), []);
+            let r = evaluate(
+                &docs.policy_set(),
+                &pod(&["ghcr.io/acme/api:v1"]),
+                &OneScheme(stored),
+                Options::default(),
+                &Limits::default(),
+            )
+            .unwrap();
+            assert_eq!(
+                status(&r, "p").0,
+                want,
+                "signatureFormat {format:?}, stored {stored:?}, attestation {attest}: {:?}",
+                r.results
+            );
+        }
+    }
+}

@@ -466,8 +466,8 @@ spec:
   - name: no-latest
     match: {any: [{resources: {kinds: [Pod]}}]}
     validate:
-      message: "no host network"
-      deny: {conditions: {any: [{key: "{{ request.object.spec.hostNetwork }}", operator: Equals, value: true}]}}
+      message: "baseline"
+      podSecurity: {level: baseline, version: latest}
   - name: signed
     match: {any: [{resources: {kinds: [Pod]}}]}
     verifyImages:
@@ -481,7 +481,7 @@ spec:
     let set = docs.policy_set();
     let refused = set.validate();
     assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!(refused[0].1[0].path, "spec.rules[0].validate.deny");
+    assert_eq!(refused[0].1[0].path, "spec.rules[0].validate.podSecurity");
     assert!(refused[0].1[0].message.starts_with("not supported:"));
     assert!(set.validate_with(true).is_empty());
     let r = run(
@@ -500,7 +500,7 @@ spec:
     assert!(
         got[0]
             .2
-            .starts_with("spec.rules[0].validate.deny: not supported:"),
+            .starts_with("spec.rules[0].validate.podSecurity: not supported:"),
         "{got:?}"
     );
     assert_eq!(
@@ -591,10 +591,14 @@ fn verify_images_validate_deny_is_evaluated() {
     let list =
         with("          - {key: \"{{ sbom.spdxVersion }}\", operator: Equals, value: SPDX-2.3}\n");
     assert_eq!(one(&list, &pod(&["ghcr.io/acme/api:v1"])).0, Status::Fail);
-    // An expression vouch cannot evaluate is an error, not a pass.
-    let bad = with(
-        "            all: [{key: \"{{ to_upper(sbom.spdxVersion) }}\", operator: Equals, value: X}]\n",
+    // Kyverno's functions are evaluated.
+    let upper = with(
+        "            all: [{key: \"{{ to_upper(sbom.spdxVersion) }}\", operator: Equals, value: SPDX-2.3}]\n",
     );
+    assert_eq!(one(&upper, &pod(&["ghcr.io/acme/api:v1"])).0, Status::Fail);
+    // A path to a missing key is an error, as in Kyverno's JMESPath fork, not a pass.
+    let bad =
+        with("            all: [{key: \"{{ sbom.nothere }}\", operator: Equals, value: X}]\n");
     assert_eq!(one(&bad, &pod(&["ghcr.io/acme/api:v1"])).0, Status::Error);
 }
 
