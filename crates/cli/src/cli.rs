@@ -47,6 +47,10 @@ pub(crate) struct Global {
     /// Print nothing but results and errors; no progress bars.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
+    /// Answer yes to confirmation prompts (cosign's --yes; vouch asks only before `clean`,
+    /// never before uploading to a transparency log).
+    #[arg(short = 'y', long, global = true)]
+    pub(crate) yes: bool,
     /// Output format for commands that print data.
     /// `table` or `json`; `vouch sbom` also writes `spdx-json` and `cyclonedx-json`,
     /// takes FORMAT=FILE, and takes the flag more than once.
@@ -97,6 +101,8 @@ pub(crate) enum Format {
 pub(crate) struct Context {
     pub(crate) verbose: u8,
     pub(crate) quiet: bool,
+    /// `--yes`.
+    pub(crate) yes: bool,
     pub(crate) format: Format,
     /// Every `-o` as given (`vouch sbom` reads FORMAT[=FILE] from these).
     pub(crate) outputs: Vec<String>,
@@ -113,6 +119,7 @@ impl Global {
         Context {
             verbose: self.verbose,
             quiet: self.quiet,
+            yes: self.yes,
             format: self
                 .output
                 .iter()
@@ -202,6 +209,23 @@ pub(crate) enum Command {
     /// Write man pages (vouch.1 and one per command, e.g. vouch-verify.1) into a directory,
     /// or print vouch.1 to stdout: `vouch man --dir /usr/local/share/man/man1`.
     Man(crate::cmd::meta::ManArgs),
+    /// List what is stored about an image (signature, attestation and SBOM tags, OCI 1.1
+    /// referrers), unverified, as `cosign tree` does.
+    Tree(crate::cmd::cosign_compat::TreeArgs),
+    /// Print an image's stored signatures, attestations or attached SBOM, unverified, in
+    /// cosign's formats (`cosign download`).
+    #[command(subcommand)]
+    Download(crate::cmd::cosign_compat::DownloadCommand),
+    /// Store signatures, attestations or an SBOM made elsewhere with an image (`cosign attach`).
+    #[command(subcommand)]
+    Attach(crate::cmd::cosign_compat::AttachCommand),
+    /// Delete an image's signatures, attestations, SBOM and bundle referrers from its
+    /// registry (`cosign clean`).
+    Clean(crate::cmd::cosign_compat::CleanArgs),
+    /// Print the public key of a private key (file, env://, pkcs11:) as PEM (`cosign public-key`).
+    PublicKey(crate::cmd::cosign_compat::PublicKeyArgs),
+    /// Print where cosign's tag scheme stores an image's signatures (`cosign triangulate`).
+    Triangulate(crate::cmd::cosign_compat::TriangulateArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -518,6 +518,21 @@ impl Registry {
     pub fn repository(&self) -> RepositoryId {
         self.repository_id()
     }
+
+    /// Deletes the manifest `digest` (distribution-spec "Deleting Manifests": `DELETE
+    /// /v2/<name>/manifests/<digest>`, 202 Accepted; by digest because docker-registry refuses
+    /// deleting by tag). Returns `false` when the registry does not have it (404), as cosign's
+    /// `clean` treats a missing tag. Open the registry with `push` for a token that may delete.
+    pub fn delete_manifest(&self, digest: &Digest) -> Result<bool> {
+        let url = self.url(&format!("manifests/{digest}"));
+        let what = format!("DELETE {url}");
+        let resp = self.call(&http::Method::DELETE, &url, &[], Body::Empty)?;
+        match resp.status().as_u16() {
+            200 | 202 | 204 => Ok(true),
+            404 => Ok(false),
+            _ => Err(self.unexpected(&what, resp)),
+        }
+    }
 }
 
 impl ImageSink for Registry {

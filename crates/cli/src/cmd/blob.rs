@@ -42,6 +42,8 @@ pub(crate) struct SignBlobArgs {
     /// (`application/vnd.in-toto+json`), as an attestation bundle.
     #[arg(long)]
     in_toto: bool,
+    #[command(flatten)]
+    compat: super::cosign_compat::SignBlobCompat,
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +70,8 @@ pub(crate) struct AttestBlobArgs {
     /// Where to write the Sigstore bundle (v0.3, `dsseEnvelope`); `-` for stdout.
     #[arg(long, value_name = "OUT", default_value = "-")]
     bundle: PathBuf,
+    #[command(flatten)]
+    compat: super::cosign_compat::SignBlobCompat,
 }
 
 const ATTEST_BLOB_HELP: &str = "\
@@ -120,10 +124,12 @@ pub(crate) struct VerifyBlobArgs {
     #[arg(value_name = "FILE|sha256:HEX")]
     artifact: String,
     /// The Sigstore bundle (v0.1 to v0.3; messageSignature or dsseEnvelope).
-    #[arg(long, value_name = "IN")]
-    bundle: PathBuf,
+    #[arg(long, value_name = "IN", required_unless_present = "signature")]
+    bundle: Option<PathBuf>,
     #[command(flatten)]
     policy: PolicyArgs,
+    #[command(flatten)]
+    detached: super::cosign_compat::DetachedArgs,
 }
 
 #[derive(Serialize)]
@@ -161,6 +167,7 @@ fn sign_in_toto(
 
 /// `vouch attest-blob`.
 pub(crate) fn attest_blob(args: &AttestBlobArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    args.compat.check()?;
     let data =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let predicate_json = std::fs::read(&args.predicate)
@@ -184,10 +191,12 @@ pub(crate) fn attest_blob(args: &AttestBlobArgs, ctx: &Context) -> anyhow::Resul
         args.pin.as_deref(),
         &args.keyless,
     )?;
+    args.compat.write_outputs(&bundle)?;
     write_bundle(&args.bundle, &bundle, &args.file, &digest, signer, ctx)
 }
 
 pub(crate) fn sign_blob(args: &SignBlobArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    args.compat.check()?;
     let data =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     if args.in_toto {
@@ -200,6 +209,7 @@ pub(crate) fn sign_blob(args: &SignBlobArgs, ctx: &Context) -> anyhow::Result<Ex
             &args.keyless,
         )?;
         let digest = super::keys::hex_encode(&sha256(&data));
+        args.compat.write_outputs(&bundle)?;
         return write_bundle(&args.bundle, &bundle, &args.file, &digest, signer, ctx);
     }
     let (bundle, signer) = if args.keyless.enabled() {
@@ -221,6 +231,7 @@ pub(crate) fn sign_blob(args: &SignBlobArgs, ctx: &Context) -> anyhow::Result<Ex
         )
     };
     let digest = super::keys::hex_encode(&sha256(&data));
+    args.compat.write_outputs(&bundle)?;
     write_bundle(&args.bundle, &bundle, &args.file, &digest, signer, ctx)
 }
 
@@ -287,8 +298,13 @@ pub(crate) fn verify_blob(args: &VerifyBlobArgs, ctx: &Context) -> anyhow::Resul
             std::fs::read(&args.artifact).with_context(|| format!("reading {}", args.artifact))?;
         Artifact::Bytes(&bytes)
     };
-    let bundle_json = std::fs::read(&args.bundle)
-        .with_context(|| format!("reading {}", args.bundle.display()))?;
+    let artifact_sha256 = match &artifact {
+        Artifact::Sha256(digest) => *digest,
+        Artifact::Bytes(data) => sha256(data),
+    };
+    let bundle_json = args
+        .detached
+        .bundle(args.bundle.as_deref(), artifact_sha256)?;
     let outcome = Bundle::from_json(&bundle_json, &Limits::default())
         .and_then(|bundle| verifier.verify_blob(artifact, &bundle, &policy));
     let verdict = match &outcome {

@@ -5,6 +5,7 @@ pub(crate) mod admission;
 pub(crate) mod blob;
 pub(crate) mod build;
 pub(crate) mod ca;
+pub(crate) mod cosign_compat;
 pub(crate) mod db;
 mod image;
 pub(crate) mod instance;
@@ -65,6 +66,12 @@ pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Admission(c) => admission::run(c, ctx),
         Command::Completions(a) => meta::completions(&a),
         Command::Man(a) => meta::man(&a),
+        Command::Tree(a) => cosign_compat::tree(&a, ctx),
+        Command::Download(c) => cosign_compat::download(&c, ctx),
+        Command::Attach(c) => cosign_compat::attach(&c, ctx),
+        Command::Clean(a) => cosign_compat::clean(&a, ctx),
+        Command::PublicKey(a) => cosign_compat::public_key(&a, ctx),
+        Command::Triangulate(a) => cosign_compat::triangulate(&a, ctx),
     }
 }
 

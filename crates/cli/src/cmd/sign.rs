@@ -129,8 +129,10 @@ pub(crate) fn verify_blob_long_help() -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum FormatArg {
     /// OCI 1.1 referrer holding a Sigstore bundle (cosign 3 default).
+    #[value(alias = "true")]
     Bundle,
     /// `sha256-<hex>.sig` / `.att` tag (cosign 2).
+    #[value(alias = "false")]
     Legacy,
     /// Both.
     Both,
@@ -164,8 +166,10 @@ pub(crate) struct SignArgs {
     keyless: KeylessArgs,
     #[command(flatten)]
     targets: TargetArgs,
-    /// Where to store the signature.
-    #[arg(long, value_enum, default_value_t = FormatArg::Bundle)]
+    /// Where to store the signature. cosign's --new-bundle-format=true|false means
+    /// bundle|legacy.
+    #[arg(long, value_enum, default_value_t = FormatArg::Bundle,
+          visible_alias = "new-bundle-format")]
     signature_format: FormatArg,
     /// KEY=VALUE claim to sign along (repeatable); `vouch verify -a` can require it.
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
@@ -198,8 +202,10 @@ pub(crate) struct AttestArgs {
     keyless: KeylessArgs,
     #[command(flatten)]
     targets: TargetArgs,
-    /// Where to store the attestation.
-    #[arg(long, value_enum, default_value_t = FormatArg::Bundle)]
+    /// Where to store the attestation. cosign's --new-bundle-format=true|false means
+    /// bundle|legacy.
+    #[arg(long, value_enum, default_value_t = FormatArg::Bundle,
+          visible_alias = "new-bundle-format")]
     signature_format: FormatArg,
 }
 
@@ -240,6 +246,10 @@ pub(crate) struct KeylessArgs {
     /// A vouch dev OIDC issuer to get the token from (development only).
     #[arg(long, value_name = "URL", requires = "keyless")]
     oidc_dev_issuer: Option<String>,
+    /// The CA to get the certificate from instead of the trust config's (cosign's
+    /// --fulcio-url); the certificate is still checked against the trusted root.
+    #[arg(long, value_name = "URL", requires = "keyless")]
+    fulcio_url: Option<String>,
 }
 
 impl KeylessArgs {
@@ -258,8 +268,11 @@ impl KeylessArgs {
                 vouch_keyless::config::TRUST_CONFIG_ENV
             );
         };
-        let config = vouch_keyless::TrustConfig::from_file(path, &Limits::default())
+        let mut config = vouch_keyless::TrustConfig::from_file(path, &Limits::default())
             .with_context(|| format!("reading --trust-config {}", path.display()))?;
+        if let Some(url) = &self.fulcio_url {
+            config.ca_url.clone_from(url);
+        }
         let dev_issuer = self
             .oidc_dev_issuer
             .clone()

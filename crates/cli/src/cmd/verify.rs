@@ -126,6 +126,8 @@ pub(crate) struct PolicyArgs {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..))]
     timestamp_threshold: u32,
+    #[command(flatten)]
+    cosign: super::cosign_compat::VerifyCompat,
 }
 
 impl PolicyArgs {
@@ -142,6 +144,7 @@ impl PolicyArgs {
             }
             None => TrustedRoot::default(),
         };
+        let trust = self.cosign.apply(trust)?;
         let mut options = VerifierOptions {
             insecure_ignore_tlog: self.insecure_ignore_tlog,
             insecure_ignore_sct: self.insecure_ignore_sct,
