@@ -311,39 +311,30 @@ fn functions<'a>(ast: &'a Ast, out: &mut Vec<&'a str>) {
     }
 }
 
-/// The `{{ }}` expressions in `s`, trimmed (`{{ a.b }}` gives `a.b`). An unterminated `{{`
-/// is an error.
+/// Kyverno's `RegexVariables` (`K:pkg/engine/variables/regex/regex.go`): a `{{ }}` holding
+/// no other `{{` (one level of single braces allowed), not preceded by `\\`.
+static VARIABLE: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(?:^|[^\\])(\{\{(?:\{[^{}]*\}|[^{}])*\}\})")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+/// The innermost `{{ }}` expressions in `s` as `(start, end, trimmed inner text)`; nested
+/// ones are resolved innermost first, as Kyverno loops until none is left. An opening
+/// `{{` that no match covers is an error (Kyverno would leave it as text).
 fn expressions(s: &str) -> std::result::Result<Vec<(usize, usize, &str)>, String> {
-    let mut out = Vec::new();
-    let bytes = s.as_bytes();
+    let out: Vec<(usize, usize, &str)> = VARIABLE
+        .captures_iter(s)
+        .filter_map(|c| c.get(1))
+        .map(|m| (m.start(), m.end(), s[m.start() + 2..m.end() - 2].trim()))
+        .collect();
+    let covered = |i: usize| out.iter().any(|(a, b, _)| *a <= i && i < *b);
     let mut i = 0;
-    while let Some(start) = s[i..].find("{{").map(|p| p + i) {
-        if start > 0 && bytes[start - 1] == b'\\' {
-            // `\{{ }}` is Kyverno's escape: left as written.
-            i = start + 2;
-            continue;
-        }
-        // Kyverno's variable regex allows one level of braces inside (`{{ {a: b} }}`).
-        let mut depth = 0usize;
-        let mut j = start + 2;
-        let mut end = None;
-        while j < bytes.len() {
-            match bytes[j] {
-                b'{' => depth += 1,
-                b'}' if depth > 0 => depth -= 1,
-                b'}' if bytes.get(j + 1) == Some(&b'}') => {
-                    end = Some(j);
-                    break;
-                }
-                _ => {}
-            }
-            j += 1;
-        }
-        let Some(end) = end else {
+    while let Some(p) = s[i..].find("{{").map(|p| p + i) {
+        let escaped = p > 0 && s.as_bytes()[p - 1] == b'\\';
+        if !escaped && !covered(p) && !s[p..].contains("}}") {
             return Err(format!("unterminated {{{{ in {s:?}"));
-        };
-        out.push((start, end + 2, s[start + 2..end].trim()));
-        i = end + 2;
+        }
+        i = p + 2;
     }
     Ok(out)
 }
@@ -436,35 +427,41 @@ fn not_found(ast: &Ast, data: &Rcvar) -> std::result::Result<Option<String>, Str
     }
 }
 
-/// Kyverno's `substituteAll` over `v`: every `{{ }}` in every string. The error is Kyverno's
-/// (`failed to resolve a.b at path : JMESPath query failed: Unknown key "b" in path`).
+/// Kyverno's `substituteAll` over `v`: every `{{ }}` in every string, innermost first,
+/// until none is left. The error is Kyverno's (`failed to resolve a.b at path : JMESPath
+/// query failed: Unknown key "b" in path`).
 pub fn substitute_all(v: &Value, ctx: &Value) -> std::result::Result<Value, String> {
     match v {
         Value::String(s) => {
-            let list = expressions(s)?;
-            if list.is_empty() {
-                return Ok(v.clone());
-            }
-            let resolve = |e: &str| {
-                query(e, ctx).map_err(|err| {
-                    format!("failed to resolve {e} at path : JMESPath query failed: {err}")
-                })
-            };
-            if list.len() == 1 && list[0].0 == 0 && list[0].1 == s.len() {
-                return resolve(list[0].2);
-            }
-            let mut out = String::new();
-            let mut last = 0;
-            for (start, end, e) in list {
-                out.push_str(&s[last..start]);
-                match resolve(e)? {
-                    Value::String(x) => out.push_str(&x),
-                    other => out.push_str(&other.to_string()),
+            let mut current = s.clone();
+            // Each round resolves one nesting level; 16 is far beyond real policies.
+            for _ in 0..16 {
+                let list = expressions(&current)?;
+                if list.is_empty() {
+                    return Ok(Value::String(current));
                 }
-                last = end;
+                let resolve = |e: &str| {
+                    query(e, ctx).map_err(|err| {
+                        format!("failed to resolve {e} at path : JMESPath query failed: {err}")
+                    })
+                };
+                if list.len() == 1 && list[0].0 == 0 && list[0].1 == current.len() {
+                    return resolve(list[0].2);
+                }
+                let mut out = String::new();
+                let mut last = 0;
+                for (start, end, e) in list {
+                    out.push_str(&current[last..start]);
+                    match resolve(e)? {
+                        Value::String(x) => out.push_str(&x),
+                        other => out.push_str(&other.to_string()),
+                    }
+                    last = end;
+                }
+                out.push_str(&current[last..]);
+                current = out;
             }
-            out.push_str(&s[last..]);
-            Ok(Value::String(out))
+            Err(format!("variables nested too deeply in {s:?}"))
         }
         Value::Array(a) => a.iter().map(|x| substitute_all(x, ctx)).collect(),
         Value::Object(o) => o
@@ -723,12 +720,42 @@ enum SetMode {
     All,
 }
 
-/// Kyverno's range strings (`1-10`, `1!-10`) are not ported: refuse rather than misjudge.
-fn is_range(s: &str) -> bool {
-    static RANGE: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(r"^-?[0-9.]+[A-Za-z]*!?-[0-9.]+").unwrap_or_else(|_| unreachable!())
-    });
-    RANGE.is_match(s)
+/// Kyverno's range strings (`K:pkg/engine/operator/operator.go` `InRangeRegex`,
+/// `NotInRangeRegex`): `5000-6000`, `0Mi!-1024Mi`.
+static IN_RANGE: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"^([-|+]?\d+(?:\.\d+)?[A-Za-z]*)-([-|+]?\d+(?:\.\d+)?[A-Za-z]*)$")
+        .unwrap_or_else(|_| unreachable!())
+});
+static NOT_IN_RANGE: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"^([-|+]?\d+(?:\.\d+)?[A-Za-z]*)!-([-|+]?\d+(?:\.\d+)?[A-Za-z]*)$")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+/// `GetOperatorFromStringPattern(value) == InRange`: the only form the `In` family treats
+/// as a range (a `!-` value is not one there).
+fn is_in_range_pattern(s: &str) -> bool {
+    !NOT_IN_RANGE.is_match(s) && IN_RANGE.is_match(s)
+}
+
+/// `pattern.Validate` of `key` against a range (`K:pkg/engine/pattern/pattern.go`): inside
+/// `[left, right]` for `-`, outside for `!-`; both ends compared as durations, else as
+/// quantities (a plain number is one).
+fn in_range(key: &str, pattern: &str) -> bool {
+    let cmp = |a: &str, b: &str| -> Option<std::cmp::Ordering> {
+        if let (Some(x), Some(y)) = (go_duration(a), go_duration(b)) {
+            return Some(x.total_cmp(&y));
+        }
+        Some(quantity(a)?.total_cmp(&quantity(b)?))
+    };
+    use std::cmp::Ordering::{Greater, Less};
+    if let Some(c) = NOT_IN_RANGE.captures(pattern) {
+        return cmp(key, &c[1]) == Some(Less) || cmp(key, &c[2]) == Some(Greater);
+    }
+    if let Some(c) = IN_RANGE.captures(pattern) {
+        return cmp(key, &c[1]).is_some_and(|o| o != Less)
+            && cmp(key, &c[2]).is_some_and(|o| o != Greater);
+    }
+    false
 }
 
 /// `keyExistsInArray` and friends: `None` for Kyverno's `invalidType`.
@@ -742,8 +769,8 @@ fn key_in(key: &str, value: &Value, mode: KeyMode) -> std::result::Result<Option
             if wildcard_match(vals, key) {
                 return Ok(Some(true));
             }
-            if mode != KeyMode::Exact && is_range(vals) {
-                return Err(format!("range value {vals:?} is not supported by vouch"));
+            if mode != KeyMode::Exact && is_in_range_pattern(vals) {
+                return Ok(Some(in_range(key, vals)));
             }
             let arr: Vec<String> = match serde_json::from_str::<Value>(vals) {
                 Ok(Value::Array(a)) => {
@@ -784,8 +811,17 @@ fn set_in(
             if keys.len() == 1 && keys[0] == *s {
                 return Ok(Some(!not));
             }
-            if mode != SetMode::Exact && is_range(s) {
-                return Err(format!("range value {s:?} is not supported by vouch"));
+            if mode != SetMode::Exact && is_in_range_pattern(s) {
+                return Ok(Some(match (mode, not) {
+                    (SetMode::Any, false) => keys.iter().any(|k| in_range(k, s)),
+                    // `anySetExistsInArray`: the range negated by rewriting `-` to `!-`.
+                    (SetMode::Any, true) => {
+                        let outside = s.replacen('-', "!-", 1);
+                        keys.iter().any(|k| in_range(k, &outside))
+                    }
+                    (_, false) => keys.iter().all(|k| in_range(k, s)),
+                    (_, true) => !keys.iter().any(|k| in_range(k, s)),
+                }));
             }
             match serde_json::from_str::<Value>(s) {
                 Ok(Value::Array(a)) => {
@@ -1111,6 +1147,20 @@ mod tests {
             (json!("1Gi"), "GreaterThan", json!("1000Mi"), true),
             (json!("1.10.0"), "GreaterThan", json!("1.9.9"), true),
             (json!("500m"), "LessThan", json!("1"), true),
+            // Kyverno's ranges in the In family.
+            (json!(5500), "AnyIn", json!("5000-6000"), true),
+            (json!([80, 5500]), "AnyNotIn", json!("5000-6000"), true),
+            (json!([5100, 5500]), "AnyNotIn", json!("5000-6000"), false),
+            (json!([5100, 5500]), "AllIn", json!("5000-6000"), true),
+            (json!([80, 5500]), "AllNotIn", json!("5000-6000"), false),
+            (json!("256Mi"), "AnyIn", json!("0Mi-512Mi"), true),
+            // Nested variables resolve innermost first.
+            (
+                json!("{{ regex_match('^SPDX-', '{{ spdxVersion }}') }}"),
+                "Equals",
+                json!(true),
+                true,
+            ),
         ];
         for (key, op, value, want) in rows {
             let got = evaluate(&[cond(key.clone(), op, value.clone())], &ctx).unwrap();
@@ -1183,7 +1233,8 @@ mod tests {
         let ctx = json!({"x": "3"});
         for (key, op, value) in [
             ("{{ x }}", "Resembles", json!(1)),
-            ("{{ x }}", "AnyIn", json!("1-5")),
+            // The deprecated In with a list key holding a non-string (Kyverno panics).
+            ("{{ [x, `1`] }}", "In", json!(["3"])),
         ] {
             assert!(
                 evaluate(&[cond(json!(key), op, value.clone())], &ctx).is_err(),

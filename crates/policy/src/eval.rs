@@ -833,15 +833,12 @@ fn validate_deny(
     rule: &str,
     context: &Value,
 ) -> (Status, String) {
-    let Some(conditions) = &deny.conditions else {
-        // Refused at load; never a pass if it gets here anyway.
-        return (
-            Status::Error,
-            format!("failed to check deny conditions: rule {rule} has none"),
-        );
+    // `deny: {}` (no conditions) denies unconditionally, as in Kyverno.
+    let held = match &deny.conditions {
+        None => Ok((true, String::new())),
+        Some(c) => check_conditions(std::slice::from_ref(&autogen_conditions(c, rule)), context),
     };
-    let conditions = autogen_conditions(conditions, rule);
-    match check_conditions(std::slice::from_ref(&conditions), context) {
+    match held {
         Err(e) => (
             Status::Error,
             format!("failed to check deny conditions: {e}"),

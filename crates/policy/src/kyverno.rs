@@ -1062,19 +1062,10 @@ impl Policy {
                 validate_conditions(pre, &format!("{rp}.preconditions"), &mut push);
             }
             if let Some(v) = &rule.validate {
-                if let Some(d) = &v.deny {
-                    match &d.conditions {
-                        Some(c) => validate_conditions(
-                            c,
-                            &format!("{rp}.validate.deny.conditions"),
-                            &mut push,
-                        ),
-                        // Kyverno would never deny; a deny that cannot deny is refused.
-                        None => push(
-                            format!("{rp}.validate.deny.conditions"),
-                            "deny needs conditions",
-                        ),
-                    }
+                // `deny: {}` denies unconditionally, as in Kyverno (the policy library's
+                // restrict-jobs relies on it).
+                if let Some(c) = v.deny.as_ref().and_then(|d| d.conditions.as_ref()) {
+                    validate_conditions(c, &format!("{rp}.validate.deny.conditions"), &mut push);
                 }
                 if let Some(m) = &v.message {
                     validate_expressions(
