@@ -203,6 +203,9 @@ pub(crate) enum Command {
     /// Serve the Kubernetes admission webhook (AdmissionReview v1 over HTTPS), offline.
     #[command(subcommand)]
     Admission(crate::cmd::admission::AdmissionCommand),
+    /// Refresh and show Sigstore's public-good/staging trust (TUF) used by verifying commands.
+    #[command(subcommand)]
+    Trust(crate::cmd::trust::TrustCommand),
     /// Print a shell completion script: `vouch completions bash > /etc/bash_completion.d/vouch`,
     /// `vouch completions zsh > "${fpath[1]}/_vouch"`, `vouch completions fish`, `powershell`.
     Completions(crate::cmd::meta::CompletionsArgs),

@@ -565,7 +565,9 @@ pub fn update(cache: &Cache, options: &UpdateOptions) -> Result<Update, Error> {
             state: State {
                 instance: options.instance,
                 mirror: mirror.to_string(),
-                updated: jiff::Timestamp::now(),
+                // Whole seconds: what `trust show` prints.
+                updated: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+                    .unwrap_or_else(|_| jiff::Timestamp::now()),
                 versions,
                 expires,
                 targets: digests,

@@ -8,7 +8,6 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use vouch_admission::{CacheConfig, Config, Webhook};
 use vouch_policy::{Documents, Limits, NoMatch};
-use vouch_sign::TrustedRoot;
 
 use super::registry_options;
 use crate::cli::Context;
@@ -77,9 +76,9 @@ pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8443")]
     listen: String,
-    /// Sigstore trusted_root.json for keyless identities and transparency log entries.
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
+    /// Trust for keyless identities and transparency log entries.
+    #[command(flatten)]
+    trust: crate::cmd::trust::TrustArgs,
     /// Deadline for one review, in milliseconds (keep it below the webhook's timeoutSeconds).
     #[arg(long, value_name = "MS", default_value_t = 8000)]
     timeout: u64,
@@ -127,15 +126,8 @@ fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let trust = match &args.trusted_root {
-        Some(path) => {
-            let json = std::fs::read(path)
-                .with_context(|| format!("reading --trusted-root {}", path.display()))?;
-            TrustedRoot::from_json(&json, &vouch_sign::Limits::default())
-                .with_context(|| format!("parsing --trusted-root {}", path.display()))?
-        }
-        None => TrustedRoot::default(),
-    };
+    // Resolved once at start-up: the webhook never fetches trust while serving.
+    let trust = args.trust.resolve(ctx)?.root;
     let timeout = Duration::from_millis(args.timeout.max(100));
     let mut registry = registry_options(ctx)?;
     // Inside a deadline: one attempt, connect quickly, no read longer than the deadline.

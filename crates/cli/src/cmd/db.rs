@@ -253,7 +253,7 @@ fn push(args: &PushArgs, ctx: &Context) -> anyhow::Result<()> {
 fn pull(args: &PullArgs, ctx: &Context) -> anyhow::Result<()> {
     use vouch_oci::{Digest, Selector};
     registry_location(&args.reference)?;
-    let (verifier, policy) = args.policy.build()?;
+    let (verifier, policy) = args.policy.build(ctx)?;
     let opened = super::sign::open_image(&args.reference, ctx, None)?;
     let target = &opened.target;
     let report = vouch_sign::image::verify_image(

@@ -17,6 +17,7 @@ pub(crate) mod sbom;
 pub(crate) mod scan;
 pub(crate) mod sign;
 pub(crate) mod tlog;
+pub(crate) mod trust;
 pub(crate) mod tsa;
 pub(crate) mod verify;
 
@@ -63,6 +64,7 @@ pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Instance(c) => instance::run(c, ctx),
         Command::Tsa(c) => tsa::run(c, ctx),
         Command::Policy(c) => policy::run(c, ctx),
+        Command::Trust(c) => trust::run(c, ctx),
         Command::Admission(c) => admission::run(c, ctx),
         Command::Completions(a) => meta::completions(&a),
         Command::Man(a) => meta::man(&a),

@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use vouch_policy::{Documents, Limits, NoMatch, Options, ResourceReport, SigstoreVerifier, Status};
-use vouch_sign::TrustedRoot;
 
 use super::registry_options;
 use crate::cli::Context;
@@ -106,9 +105,9 @@ pub(crate) struct TestArgs {
     /// Name of the test files.
     #[arg(short = 'f', long, default_value = "kyverno-test.yaml")]
     file_name: String,
-    /// Sigstore trusted_root.json for attestors that carry no trust material of their own.
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
+    /// Trust for attestors that carry no trust material of their own.
+    #[command(flatten)]
+    trust: crate::cmd::trust::TrustArgs,
     /// Report rules using features vouch does not evaluate as skip instead of refusing
     /// the policy.
     #[arg(long)]
@@ -133,9 +132,9 @@ pub(crate) struct ApplyArgs {
     /// (multi-document YAML; `kyverno apply -o`).
     #[arg(long, value_name = "FILE")]
     mutated: Option<PathBuf>,
-    /// Sigstore trusted_root.json for keyless attestors and transparency log entries.
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
+    /// Trust for keyless attestors and transparency log entries.
+    #[command(flatten)]
+    trust: crate::cmd::trust::TrustArgs,
     /// Report failures of Audit rules (and ClusterImagePolicy mode: warn) as warn instead
     /// of fail.
     #[arg(long)]
@@ -261,18 +260,6 @@ fn policy_report(rep: &ApplyReport) -> serde_json::Value {
     })
 }
 
-fn trusted_root(path: Option<&std::path::Path>) -> anyhow::Result<TrustedRoot> {
-    Ok(match path {
-        Some(path) => {
-            let json = std::fs::read(path)
-                .with_context(|| format!("reading --trusted-root {}", path.display()))?;
-            TrustedRoot::from_json(&json, &vouch_sign::Limits::default())
-                .with_context(|| format!("parsing --trusted-root {}", path.display()))?
-        }
-        None => TrustedRoot::default(),
-    })
-}
-
 fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let limits = Limits::default();
     if args
@@ -309,10 +296,7 @@ fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     let mut resource_docs = Documents::default();
     load(&args.resources, &limits, &mut resource_docs)?;
-    let verifier = SigstoreVerifier::new(
-        trusted_root(args.trusted_root.as_deref())?,
-        registry_options(ctx)?,
-    );
+    let verifier = SigstoreVerifier::new(args.trust.resolve(ctx)?.root, registry_options(ctx)?);
     let options = Options {
         // `kyverno apply` reports the mutating phase: verify, then pin (--mutated).
         phase: vouch_policy::Phase::Mutate,
@@ -520,10 +504,7 @@ fn test(args: &TestArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             args.file_name
         );
     }
-    let verifier = SigstoreVerifier::new(
-        trusted_root(args.trusted_root.as_deref())?,
-        registry_options(ctx)?,
-    );
+    let verifier = SigstoreVerifier::new(args.trust.resolve(ctx)?.root, registry_options(ctx)?);
     let mut report = TestReport {
         rows: Vec::new(),
         passed: 0,

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
@@ -19,7 +18,7 @@ use vouch_sign::verify::{
 };
 use vouch_sign::{
     Evidence, IdentityPolicy, KeyRef, Limits, Match, SignerPolicy, Thresholds, TimeSourceKind,
-    TrustedRoot, Verified, VerifiedSigner, Verifier, VerifierOptions,
+    Verified, VerifiedSigner, Verifier, VerifierOptions,
 };
 
 use crate::cli::Context;
@@ -38,9 +37,11 @@ Who must have signed (exactly one):
   --certificate-oidc-issuer[-regexp]  SAN and OIDC issuer. Regular expressions are NOT anchored
                                     for you (as in cosign): write ^…$ to match whole values.
 
-Trust comes only from --trusted-root (a Sigstore trusted_root.json: Fulcio CAs, Rekor and CT
-log keys) or the trusted root inside --trust-config (a ClientTrustConfig); verification never
-uses the network for it.
+Trust (the Fulcio CAs, Rekor and CT log keys, timestamp authorities accepted), first that
+applies: --trusted-root FILE (a Sigstore trusted_root.json) or --trust-config FILE (a
+ClientTrustConfig); else Sigstore's public-good trust (--staging: staging) as last stored by
+`vouch trust update`; else the public-good (staging) trust built into vouch. Verification
+never fetches trust from the network (--offline states it); -v prints the trust in use.
 
 Time: a certificate is checked at every verified time: each RFC 3161 timestamp in the bundle
 (all must verify, against the trusted root's timestamp authorities) and the integrated time of
@@ -100,13 +101,8 @@ pub(crate) struct PolicyArgs {
     /// GitHub Actions: workflow name.
     #[arg(long, value_name = "NAME")]
     certificate_github_workflow_name: Option<String>,
-    /// Sigstore trusted_root.json: the CAs and log keys to trust (required for certificates).
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
-    /// A ClientTrustConfig (as `sigstore --trust-config`): its trusted root is used, as with
-    /// --trusted-root.
-    #[arg(long, value_name = "FILE", conflicts_with = "trusted_root")]
-    trust_config: Option<PathBuf>,
+    #[command(flatten)]
+    trust: crate::cmd::trust::TrustArgs,
     /// With --key, also require a transparency log entry.
     #[arg(long)]
     require_tlog: bool,
@@ -132,18 +128,9 @@ pub(crate) struct PolicyArgs {
 
 impl PolicyArgs {
     /// The verifier and signer policy the flags describe.
-    pub(crate) fn build(&self) -> anyhow::Result<(Verifier, SignerPolicy)> {
+    pub(crate) fn build(&self, ctx: &Context) -> anyhow::Result<(Verifier, SignerPolicy)> {
         let limits = Limits::default();
-        let trust_file = self.trusted_root.as_ref().or(self.trust_config.as_ref());
-        let trust = match trust_file {
-            Some(path) => {
-                let json = std::fs::read(path)
-                    .with_context(|| format!("reading trust file {}", path.display()))?;
-                TrustedRoot::from_json(&json, &limits)
-                    .with_context(|| format!("parsing trust file {}", path.display()))?
-            }
-            None => TrustedRoot::default(),
-        };
+        let trust = self.trust.resolve(ctx)?.root;
         let trust = self.cosign.apply(trust)?;
         let mut options = VerifierOptions {
             insecure_ignore_tlog: self.insecure_ignore_tlog,
@@ -179,11 +166,6 @@ impl PolicyArgs {
                     "--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required with a certificate identity"
                 ),
             };
-            if trust_file.is_none() {
-                bail!(
-                    "certificate verification needs --trusted-root FILE or --trust-config FILE (vouch trusts nothing by default)"
-                );
-            }
             let mut policy = IdentityPolicy {
                 identity,
                 issuer,
@@ -398,7 +380,7 @@ struct CandidateJson {
 
 pub(crate) fn verify(args: &VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let claims = parse_annotations(&args.annotations)?;
-    let (verifier, policy) = args.policy.build()?;
+    let (verifier, policy) = args.policy.build(ctx)?;
     run_image(&args.image, ctx, Kind::Signatures, |source, target| {
         verify_image(
             &verifier,
@@ -416,7 +398,7 @@ pub(crate) fn verify_attestation(
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
     let predicate_type = predicate_type_for(&args.predicate_type)?;
-    let (verifier, policy) = args.policy.build()?;
+    let (verifier, policy) = args.policy.build(ctx)?;
     run_image(&args.image, ctx, Kind::Attestations, |source, target| {
         verify_image_attestations(
             &verifier,
