@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 use vouch_sign::intoto::{Statement, Subject, predicate_type_for};
-use vouch_sign::sign::{sign_blob as sign_bytes, sign_statement};
+use vouch_sign::sign::{sign_blob_with, sign_statement_with};
 use vouch_sign::{Artifact, BlobContent, Bundle, Limits};
 
 use super::keys::load_signer;
@@ -35,6 +35,8 @@ pub(crate) struct SignBlobArgs {
     pin: Option<String>,
     #[command(flatten)]
     keyless: super::sign::KeylessArgs,
+    #[command(flatten)]
+    tlog: super::sign::TlogArgs,
     /// Where to write the Sigstore bundle (v0.3, `messageSignature`); `-` for stdout.
     #[arg(long, value_name = "OUT", default_value = "-")]
     bundle: PathBuf,
@@ -67,6 +69,8 @@ pub(crate) struct AttestBlobArgs {
     pin: Option<String>,
     #[command(flatten)]
     keyless: super::sign::KeylessArgs,
+    #[command(flatten)]
+    tlog: super::sign::TlogArgs,
     /// Where to write the Sigstore bundle (v0.3, `dsseEnvelope`); `-` for stdout.
     #[arg(long, value_name = "OUT", default_value = "-")]
     bundle: PathBuf,
@@ -104,6 +108,7 @@ Private keys (--key):
                      a key on a PKCS#11 token (RFC 7512 URI; PIN from pin-value, --pin,
                      $VOUCH_PKCS11_PIN or $COSIGN_PKCS11_PIN, else a prompt)
 ",
+    super::sign::tlog_help!(),
     super::sign::keyless_help!(),
     "
 With --keyless the bundle carries the certificate and a hashedrekord log entry (inclusion
@@ -148,6 +153,7 @@ fn sign_in_toto(
     key: Option<&str>,
     pin: Option<&str>,
     keyless: &super::sign::KeylessArgs,
+    tlog: &super::sign::TlogArgs,
 ) -> anyhow::Result<(Vec<u8>, super::sign::SignerJson)> {
     if keyless.enabled() {
         let (signer, token) = keyless.signer()?;
@@ -159,8 +165,13 @@ fn sign_in_toto(
     }
     let key_ref = key.ok_or_else(|| anyhow::anyhow!("give --key KEY or --keyless"))?;
     let key = load_signer(key_ref, pin)?;
+    let log = tlog.key_log(keyless, &*key)?;
+    let witnesses = log
+        .as_ref()
+        .map(super::sign::KeyLog::witnesses)
+        .unwrap_or_default();
     Ok((
-        sign_statement(statement, &*key)?.to_json(),
+        sign_statement_with(statement, &*key, &witnesses)?.to_json(),
         super::sign::SignerJson::key(&*key),
     ))
 }
@@ -190,6 +201,7 @@ pub(crate) fn attest_blob(args: &AttestBlobArgs, ctx: &Context) -> anyhow::Resul
         args.key.as_deref(),
         args.pin.as_deref(),
         &args.keyless,
+        &args.tlog,
     )?;
     args.compat.write_outputs(&bundle)?;
     write_bundle(&args.bundle, &bundle, &args.file, &digest, signer, ctx)
@@ -207,6 +219,7 @@ pub(crate) fn sign_blob(args: &SignBlobArgs, ctx: &Context) -> anyhow::Result<Ex
             args.key.as_deref(),
             args.pin.as_deref(),
             &args.keyless,
+            &args.tlog,
         )?;
         let digest = super::keys::hex_encode(&sha256(&data));
         args.compat.write_outputs(&bundle)?;
@@ -225,10 +238,16 @@ pub(crate) fn sign_blob(args: &SignBlobArgs, ctx: &Context) -> anyhow::Result<Ex
             .as_deref()
             .ok_or_else(|| anyhow::anyhow!("give --key KEY or --keyless"))?;
         let key = load_signer(key_ref, args.pin.as_deref())?;
-        (
-            sign_bytes(&data, &*key)?.to_json(),
-            super::sign::SignerJson::key(&*key),
-        )
+        let log = args.tlog.key_log(&args.keyless, &*key)?;
+        let witnesses = log
+            .as_ref()
+            .map(super::sign::KeyLog::witnesses)
+            .unwrap_or_default();
+        let bundle = sign_blob_with(&data, &*key, &witnesses)?;
+        if let Some(log) = &log {
+            log.check_blob(&data, &bundle)?;
+        }
+        (bundle.to_json(), super::sign::SignerJson::key(&*key))
     };
     let digest = super::keys::hex_encode(&sha256(&data));
     args.compat.write_outputs(&bundle)?;

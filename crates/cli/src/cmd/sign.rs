@@ -37,6 +37,22 @@ evidence are stored with it (cosign's annotations, the v0.3 bundle). Verify with
 }
 pub(crate) use keyless_help;
 
+/// Help on logging key signatures, shared with `sign-blob`.
+macro_rules! tlog_help {
+    () => {
+        "
+Transparency log (--key): as cosign, a key signature is uploaded to the transparency log
+whenever one is configured, --rekor-url URL or the log of --trust-config FILE
+($VOUCH_TRUST_CONFIG), as a hashedrekord entry (dsse for statements); the entry (inclusion
+proof, checkpoint, signed entry timestamp) goes into the bundle, or into cosign's
+dev.sigstore.cosign/bundle annotation of a legacy layer. `cosign verify --key` and
+`vouch verify --key --require-tlog` then check it against the trusted root.
+--tlog-upload=false signs without an entry (verify with --insecure-ignore-tlog in cosign).
+"
+    };
+}
+pub(crate) use tlog_help;
+
 const STORAGE_HELP: &str = concat!(
     "\
 Storage (--signature-format):
@@ -62,7 +78,12 @@ Private keys (--key):
   pkcs11:token=T;object=O?module-path=MODULE
                      a key on a PKCS#11 token (RFC 7512 URI; PIN from pin-value, --pin,
                      $VOUCH_PKCS11_PIN or $COSIGN_PKCS11_PIN, else a prompt)
+  hashivault://KEY   a Vault/OpenBao transit key ($VAULT_ADDR, $VAULT_TOKEN)
+  awskms://[ENDPOINT]/KEY
+                     an AWS KMS key by id, ARN or alias/NAME ($AWS_REGION, $AWS_ACCESS_KEY_ID,
+                     $AWS_SECRET_ACCESS_KEY; ENDPOINT names an AWS-compatible service)
 ",
+    tlog_help!(),
     keyless_help!(),
     "
 Exit codes: 0 signed and stored, 1 error"
@@ -165,6 +186,8 @@ pub(crate) struct SignArgs {
     #[command(flatten)]
     keyless: KeylessArgs,
     #[command(flatten)]
+    tlog: TlogArgs,
+    #[command(flatten)]
     targets: TargetArgs,
     /// Where to store the signature. cosign's --new-bundle-format=true|false means
     /// bundle|legacy.
@@ -201,6 +224,8 @@ pub(crate) struct AttestArgs {
     #[command(flatten)]
     keyless: KeylessArgs,
     #[command(flatten)]
+    tlog: TlogArgs,
+    #[command(flatten)]
     targets: TargetArgs,
     /// Where to store the attestation. cosign's --new-bundle-format=true|false means
     /// bundle|legacy.
@@ -235,12 +260,11 @@ pub(crate) struct KeylessArgs {
     #[arg(long, value_name = "TOKEN|@FILE", requires = "keyless")]
     identity_token: Option<String>,
     /// ClientTrustConfig naming the CA and transparency log (and the trusted root the result
-    /// is checked against).
+    /// is checked against). With --key: the log key signatures are uploaded to.
     #[arg(
         long,
         value_name = "FILE",
-        env = vouch_keyless::config::TRUST_CONFIG_ENV,
-        requires = "keyless"
+        env = vouch_keyless::config::TRUST_CONFIG_ENV
     )]
     trust_config: Option<PathBuf>,
     /// A vouch dev OIDC issuer to get the token from (development only).
@@ -286,6 +310,116 @@ impl KeylessArgs {
             signer.http(),
         )?;
         Ok((signer, token))
+    }
+}
+
+/// Transparency log flags for key signing (`sign`, `attest`, `sign-blob`, `attest-blob`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Transparency log")]
+pub(crate) struct TlogArgs {
+    /// Upload key signatures to the transparency log, as cosign does: on whenever a log is
+    /// configured (--rekor-url, or the log of --trust-config / $VOUCH_TRUST_CONFIG);
+    /// --tlog-upload=false signs without a log entry. Keyless signatures are always logged.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    tlog_upload: bool,
+    /// Rekor v1 transparency log (base URL) key signatures are uploaded to; else the log the
+    /// --trust-config signing config names.
+    #[arg(long, value_name = "URL")]
+    rekor_url: Option<String>,
+}
+
+/// The log key signatures go to, and (with a trust config) the check of every bundle against
+/// its trusted root before anything is stored, as keyless signing checks its own.
+pub(crate) struct KeyLog {
+    log: vouch_keyless::RekorLog,
+    trust: Option<std::rc::Rc<(vouch_sign::Verifier, vouch_sign::SignerPolicy)>>,
+    check: Option<Box<dyn Fn(&vouch_sign::Bundle) -> vouch_sign::Result<()>>>,
+}
+
+impl KeyLog {
+    /// What vouches for key signatures besides the key: the log, the check.
+    pub(crate) fn witnesses(&self) -> vouch_sign::sign::Witnesses<'_> {
+        vouch_sign::sign::Witnesses {
+            log: Some(&self.log),
+            timestamper: None,
+            check: self.check.as_deref(),
+        }
+    }
+
+    /// Verifies a message-signature bundle over `data` against the trust config's root.
+    pub(crate) fn check_blob(
+        &self,
+        data: &[u8],
+        bundle: &vouch_sign::Bundle,
+    ) -> anyhow::Result<()> {
+        if let Some(trust) = &self.trust {
+            let (verifier, policy) = &**trust;
+            verifier
+                .verify_blob(vouch_sign::Artifact::Bytes(data), bundle, policy)
+                .context("the logged signature does not verify against the trust config's root")?;
+        }
+        Ok(())
+    }
+}
+
+impl TlogArgs {
+    /// The log `key`'s signatures are uploaded to: none with --tlog-upload=false or when no
+    /// log is configured.
+    pub(crate) fn key_log(
+        &self,
+        keyless: &KeylessArgs,
+        key: &dyn vouch_sign::Signer,
+    ) -> anyhow::Result<Option<KeyLog>> {
+        if !self.tlog_upload {
+            return Ok(None);
+        }
+        let trust = match &keyless.trust_config {
+            Some(path) => Some(
+                vouch_keyless::TrustConfig::from_file(path, &Limits::default())
+                    .with_context(|| format!("reading --trust-config {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let Some(url) = self
+            .rekor_url
+            .clone()
+            .or_else(|| trust.as_ref().map(|t| t.log_url.clone()))
+        else {
+            return Ok(None);
+        };
+        let log = vouch_keyless::RekorLog::new(&url)
+            .with_context(|| format!("transparency log {url}"))?;
+        // The trusted root checks what the log answered when the log is the trust config's
+        // own (an explicit --rekor-url may be a log that root does not list).
+        let trust = trust
+            .filter(|t| {
+                self.rekor_url
+                    .as_deref()
+                    .is_none_or(|u| u.trim_end_matches('/') == t.log_url)
+            })
+            .map(|t| {
+                std::rc::Rc::new((
+                    vouch_sign::Verifier::new(t.trusted_root),
+                    vouch_sign::SignerPolicy::Key(key.verifying_key()),
+                ))
+            });
+        let check = trust.clone().map(|trust| {
+            Box::new(move |bundle: &vouch_sign::Bundle| {
+                let (verifier, policy) = &*trust;
+                verifier
+                    .verify_attestation(bundle, None, None, policy)
+                    .map(|_| ())
+            }) as Box<dyn Fn(&vouch_sign::Bundle) -> vouch_sign::Result<()>>
+        });
+        Ok(Some(KeyLog { log, trust, check }))
     }
 }
 
@@ -380,6 +514,8 @@ pub(crate) fn sign(args: &SignArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         );
     }
     let key = load_signer(key_arg(args.key.as_deref())?, args.pin.as_deref())?;
+    let log = args.tlog.key_log(&args.keyless, &*key)?;
+    let witnesses = log.as_ref().map(KeyLog::witnesses).unwrap_or_default();
     with_store(
         &args.image,
         ctx,
@@ -387,7 +523,13 @@ pub(crate) fn sign(args: &SignArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         None,
         SignerJson::key(&*key),
         |store, target| {
-            Ok(store.sign_image(target, &*key, args.signature_format.into(), &annotations)?)
+            Ok(store.sign_image_with(
+                target,
+                &*key,
+                &witnesses,
+                args.signature_format.into(),
+                &annotations,
+            )?)
         },
     )
 }
@@ -431,6 +573,8 @@ pub(crate) fn attest(args: &AttestArgs, ctx: &Context) -> anyhow::Result<ExitCod
         );
     }
     let key = load_signer(key_arg(args.key.as_deref())?, args.pin.as_deref())?;
+    let log = args.tlog.key_log(&args.keyless, &*key)?;
+    let witnesses = log.as_ref().map(KeyLog::witnesses).unwrap_or_default();
     with_store(
         &args.image,
         ctx,
@@ -438,9 +582,10 @@ pub(crate) fn attest(args: &AttestArgs, ctx: &Context) -> anyhow::Result<ExitCod
         Some(predicate_type.clone()),
         SignerJson::key(&*key),
         |store, target| {
-            Ok(store.attest_image(
+            Ok(store.attest_image_with(
                 target,
                 &*key,
+                &witnesses,
                 args.signature_format.into(),
                 &predicate_type,
                 predicate.clone(),
