@@ -28,6 +28,9 @@ Examples:
   vouch tlog serve --db sqlite:/var/lib/vouch/tlog.db --key log.key --listen 0.0.0.0:3000
   vouch tlog serve --db postgres://tlog@db.internal/tlog --key log.key --hostname tlog.corp
   vouch tlog serve --db sqlite:tlog.db --key log.key --tls-cert tls.crt --tls-key tls.key
+  openssl genpkey -algorithm ed25519 -out log2.key
+  vouch tlog serve --api v2 --db dir:/srv/log --key log2.key --origin log.corp/v2
+  vouch tlog serve --api v2 --db sqlite:tlog2.db --key log2.key --batch-max-size 256 --batch-max-age 5
   vouch tlog verify --url https://tlog.corp:3000 --ca corp-ca.pem --public-key log.pub
   curl -s http://127.0.0.1:3000/api/v1/log/publicKey > log.pub
   vouch tlog verify --url http://127.0.0.1:3000 --public-key log.pub --entry <UUID>
@@ -43,7 +46,11 @@ pub(crate) enum TlogCommand {
     /// and are durable before they are acknowledged. A PostgreSQL restart is survived:
     /// appends answer 503 while it is down and succeed again within a second of its return.
     /// Each connection must send its request head within 10 s (idle ones are closed); at most
-    /// 128 connections are held at once.
+    /// 128 connections are held at once. With --api v2: Rekor v2 instead (POST
+    /// /api/v2/log/entries taking hashedrekord/dsse 0.0.2 requests, answered with the
+    /// TransparencyLogEntry once integrated) and the C2SP tlog-tiles reads (/checkpoint,
+    /// /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>]), integrated in batches of
+    /// --batch-max-size entries.
     #[command(after_help = TLOG_HELP)]
     Serve(ServeArgs),
     /// Fetch the log's signed checkpoint and verify it with the log's public key; with
@@ -57,11 +64,36 @@ pub(crate) enum TlogCommand {
     Monitor(MonitorArgs),
 }
 
+/// Which log API `vouch tlog serve` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogApi {
+    /// Rekor v1: REST API, SignedEntryTimestamps, origin "<hostname> - <tree id>".
+    V1,
+    /// Rekor v2: POST /api/v2/log/entries (hashedrekord/dsse 0.0.2) and the C2SP tlog-tiles
+    /// read API (/checkpoint, /tile/<L>/<N>, /tile/entries/<N>); see `vouch_tlog::v2`.
+    V2,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Database: sqlite:PATH (one file, created if missing) or postgres://USER@HOST[:PORT]/DB.
+    /// Database: sqlite:PATH (one file, created if missing), postgres://USER@HOST[:PORT]/DB, or
+    /// (--api v2 only) dir:PATH, a tlog-tiles directory any static web server can serve.
     #[arg(long, value_name = "URL")]
     db: String,
+    /// The API: v1 (Rekor v1) or v2 (Rekor v2 writes, tlog-tiles reads).
+    #[arg(long, value_enum, default_value = "v1")]
+    api: LogApi,
+    /// (--api v2) Checkpoint origin and signature key name, e.g. the log's URL without scheme
+    /// (C2SP tlog-checkpoint); default: --hostname.
+    #[arg(long, value_name = "ORIGIN")]
+    origin: Option<String>,
+    /// Most entries integrated in one batch (one transaction, one fsync).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_batch)]
+    batch_max_size: usize,
+    /// Under concurrent load, wait up to this many milliseconds for more entries before
+    /// integrating a batch (a lone client never waits).
+    #[arg(long, value_name = "MS", default_value_t = 2)]
+    batch_max_age: u64,
     /// The log's signing key: PKCS#8 PEM (ECDSA P-256 or Ed25519) or SEC1 "EC PRIVATE KEY".
     #[arg(long, value_name = "PEM")]
     key: PathBuf,
@@ -146,12 +178,23 @@ pub(crate) fn run(command: TlogCommand, ctx: &Context) -> anyhow::Result<ExitCod
 fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let pem = std::fs::read_to_string(&args.key)
         .with_context(|| format!("reading --key {}", args.key.display()))?;
-    let key = LogKey::from_pem(&pem, &args.hostname)?;
+    if args.api == LogApi::V1 && args.db.starts_with("dir:") {
+        anyhow::bail!("--db dir:PATH holds a tlog-tiles log: it needs --api v2");
+    }
+    if args.api == LogApi::V1 && args.origin.is_some() {
+        anyhow::bail!("--origin applies to --api v2 (v1 origins are \"<hostname> - <tree id>\")");
+    }
+    let key = match args.api {
+        LogApi::V1 => LogKey::from_pem(&pem, &args.hostname)?,
+        LogApi::V2 => LogKey::from_pem_v2(&pem, args.origin.as_deref().unwrap_or(&args.hostname))?,
+    };
     let storage =
         vouch_tlog::storage::open(&args.db).with_context(|| format!("opening --db {}", args.db))?;
     let limits = Limits {
         max_request_bytes: args.max_request_bytes,
         request_timeout: Duration::from_secs(args.request_timeout),
+        max_batch: args.batch_max_size.max(1),
+        batch_window: Duration::from_millis(args.batch_max_age),
         ..Limits::default()
     };
     let tls = match (&args.tls_cert, &args.tls_key) {
