@@ -47,7 +47,12 @@ pub struct Options {
 /// `oci-archive:FILE`, `oci-dir:DIR`, `file:PATH`, a bare path that exists).
 pub fn generate(input: &str, options: &Options) -> Result<Sbom> {
     match crate::sources::resolve(input)? {
-        crate::sources::Resolved::Native(loc) => generate_at(&loc, input, options),
+        // syft names a `registry:` source by its reference alone (`userInput`).
+        crate::sources::Resolved::Native(loc) => generate_at(
+            &loc,
+            input.strip_prefix("registry:").unwrap_or(input),
+            options,
+        ),
         crate::sources::Resolved::OciArchive(path) => {
             let dir = tempfile::tempdir().map_err(Error::Io)?;
             crate::sources::unpack_oci_archive(

@@ -29,8 +29,9 @@ use crate::cli::{Command, Context};
 
 /// Runs a parsed command.
 pub(crate) fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
-    if !matches!(command, Command::Sbom(_)) {
-        // Only `vouch sbom` writes SBOM formats and files; the rest print table or JSON.
+    if !matches!(command, Command::Sbom(_) | Command::Scan(_)) {
+        // Only `vouch sbom` and `vouch scan` (grype's -o formats) write other formats and
+        // files; the rest print table or JSON.
         if let Some(bad) = ctx
             .outputs
             .iter()

@@ -15,11 +15,13 @@ use crate::cli::{Context, Format};
 pub(crate) const EXIT_VULNERABLE: u8 = 3;
 
 const SCAN_HELP: &str = "\
-Input: an SPDX 2.2/2.3 JSON or CycloneDX JSON SBOM (vouch's or syft's), or a text file
-of purls, one per line. Packages are matched by ecosystem and name (PEP 503 names for
-PyPI); OS packages (deb, apk) by source package in their distro release's advisories
-(Debian:12, Alpine:v3.19). One CVE reported by several records is one finding; withdrawn
-records and RustSec informational notices are not findings.
+Input: an SPDX 2.2/2.3 JSON, CycloneDX JSON or syft JSON SBOM (vouch's or syft's; `sbom:FILE`
+as in grype), a text file of purls, one per line, or an image or directory to catalog
+first (any `vouch sbom` source: REF, registry:REF, oci-archive:FILE, dir:PATH, …).
+Packages are matched by ecosystem and name (PEP 503 names for PyPI); OS packages (deb,
+apk) by source package in their distro release's advisories (Debian:12, Alpine:v3.19).
+One CVE reported by several records is one finding; withdrawn records and RustSec
+informational notices are not findings.
 
 Severity: for OS packages the distro's own rating wins where it gives one (Debian
 urgency, Ubuntu priority, Red Hat / AlmaLinux / Rocky severity), as in grype. Otherwise
@@ -46,6 +48,18 @@ Ignore file (--ignore, YAML or JSON):
 OpenVEX (--vex): statements with status not_affected or fixed suppress the finding for
 the products/subcomponents they name; the justification is shown. Suppressed findings
 stay in JSON, SARIF and VEX output, marked, and never count for --fail-on.
+
+Outputs (-o FORMAT[=FILE], repeatable, as grype; one may go to stdout):
+  table, json, sarif (SARIF 2.1.0), cyclonedx (CycloneDX 1.6 XML with vulnerabilities),
+  cyclonedx-json (the same as JSON)
+
+grype's configuration file (-c FILE, else .grype.yaml, .grype/config.yaml,
+~/.grype.yaml, $XDG_CONFIG_HOME/grype/config.yaml): its `ignore:` rules (vulnerability,
+include-aliases, fix-state, package name/version/type/language/location/upstream-name)
+suppress findings as grype documents; only-fixed, only-notfixed, ignore-wontfix, by-cve,
+fail-on-severity and output are read. Keys vouch cannot evaluate (namespace, match-type,
+vex-status rules, or other settings that change results) make loading fail.
+Fix states: `fixed` when a newer fixed version is known, else `not-fixed`.
 
 Exit codes:
   0  no finding at or above --fail-on (or no --fail-on)
@@ -83,8 +97,22 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "AGE", value_parser = parse_age)]
     max_db_age: Option<u64>,
     /// Report only findings with a known fixed version.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "only_notfixed")]
     only_fixed: bool,
+    /// Suppress findings that have a fixed version (grype's --only-notfixed).
+    #[arg(long)]
+    only_notfixed: bool,
+    /// Suppress findings in these fix states, comma-separated: fixed, not-fixed,
+    /// wont-fix, unknown (grype's --ignore-states).
+    #[arg(long, value_name = "STATES", value_parser = parse_states)]
+    ignore_states: Option<FixStates>,
+    /// Report findings under their CVE id where one is known (grype's --by-cve).
+    #[arg(long)]
+    by_cve: bool,
+    /// grype configuration file to read ignore rules and settings from (default: the first
+    /// of .grype.yaml, .grype/config.yaml, ~/.grype.yaml that exists).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    grype_config: Option<PathBuf>,
     /// Ignore-rules file (see below).
     #[arg(long, value_name = "FILE")]
     ignore: Option<PathBuf>,
@@ -99,6 +127,7 @@ pub(crate) struct ScanArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FailOn {
+    Negligible,
     Low,
     Medium,
     High,
@@ -108,6 +137,7 @@ enum FailOn {
 impl FailOn {
     fn severity(self) -> Severity {
         match self {
+            Self::Negligible => Severity::Negligible,
             Self::Low => Severity::Low,
             Self::Medium => Severity::Medium,
             Self::High => Severity::High,
@@ -121,11 +151,102 @@ enum ScanFormat {
     Table,
     Json,
     Sarif,
+    /// CycloneDX 1.6 JSON with vulnerabilities (also `cyclonedx-json`).
+    #[value(alias = "cyclonedx-json")]
     CyclonedxVex,
+    /// CycloneDX 1.6 XML with vulnerabilities (grype's `cyclonedx`).
+    #[value(name = "cyclonedx", alias = "cyclonedx-xml")]
+    CyclonedxXml,
+}
+
+/// `--ignore-states` as one value (clap would read a `Vec` as repeated values).
+#[derive(Debug, Clone)]
+struct FixStates(Vec<vouch_vuln::grype::FixState>);
+
+fn parse_states(s: &str) -> Result<FixStates, String> {
+    vouch_vuln::grype::parse_fix_states(s).map(FixStates)
+}
+
+/// One `-o FORMAT[=FILE]` of `vouch scan`, in grype's names.
+fn parse_output(s: &str) -> anyhow::Result<(ScanFormat, Option<PathBuf>)> {
+    let (f, file) = match s.split_once('=') {
+        Some((f, p)) if !p.is_empty() => (f, Some(PathBuf::from(p))),
+        Some((f, _)) => (f, None),
+        None => (s, None),
+    };
+    let format = ScanFormat::from_str(f, false).map_err(|_| {
+        anyhow::anyhow!(
+            "-o {f}: vouch scan writes table, json, sarif, cyclonedx (XML) and cyclonedx-json"
+        )
+    })?;
+    Ok((format, file))
 }
 
 pub(crate) fn run(args: ScanArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let limits = vouch_vuln::Limits::default();
+    // grype's configuration: named with -c, else found where grype looks.
+    let config_path = match &args.grype_config {
+        Some(p) => Some(p.clone()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| vouch_vuln::grype::find_config(&d)),
+    };
+    let grype = match &config_path {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .with_context(|| format!("reading grype configuration {}", p.display()))?;
+            let g = vouch_vuln::grype::GrypeConfig::parse(&bytes, &p.display().to_string())?;
+            if ctx.verbose > 0 {
+                eprintln!(
+                    "vouch: grype configuration {} ({} ignore rules)",
+                    p.display(),
+                    g.config.ignore.len()
+                );
+            }
+            Some(g)
+        }
+        None => None,
+    };
+    let conf = grype.as_ref().map(|g| &g.config);
+    let mut outputs: Vec<(ScanFormat, Option<PathBuf>)> = ctx
+        .outputs
+        .iter()
+        .map(|o| parse_output(o))
+        .collect::<anyhow::Result<_>>()?;
+    if outputs.is_empty()
+        && let Some(o) = conf.and_then(|c| c.output.as_ref())
+    {
+        let names: Vec<String> = match o {
+            serde_norway::Value::String(s) => vec![s.clone()],
+            serde_norway::Value::Sequence(v) => v
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for n in names {
+            outputs.push(parse_output(&n).context("grype configuration `output`")?);
+        }
+    }
+    if let Some(f) = args.format {
+        // --format overrides the stdout -o (older vouch spelling).
+        outputs.retain(|(_, file)| file.is_some());
+        outputs.push((f, None));
+    }
+    if outputs.iter().all(|(_, file)| file.is_some()) {
+        outputs.push((
+            match ctx.format {
+                Format::Json => ScanFormat::Json,
+                Format::Table => ScanFormat::Table,
+            },
+            None,
+        ));
+    }
+    if outputs.iter().filter(|(_, file)| file.is_none()).count() > 1 {
+        anyhow::bail!(
+            "more than one -o writes to stdout; give all but one a file (-o FORMAT=FILE)"
+        );
+    }
     let (bytes, label) = read_input(&args.source, ctx)?;
     let list = vouch_vuln::read_sbom(&bytes, &label, &limits)?;
     let db = Database::open(&args.db.path())?;
@@ -146,18 +267,45 @@ pub(crate) fn run(args: ScanArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             ),
         }
     }
-    let mut report = db.scan(
-        &list.packages,
-        ScanOptions {
-            only_fixed: args.only_fixed,
-        },
-    )?;
+    let only_fixed = args.only_fixed || conf.is_some_and(|c| c.only_fixed);
+    let only_notfixed = args.only_notfixed || conf.is_some_and(|c| c.only_notfixed);
+    if only_fixed && only_notfixed {
+        anyhow::bail!("--only-fixed and --only-notfixed together leave nothing to report");
+    }
+    let mut report = db.scan(&list.packages, ScanOptions { only_fixed })?;
+    if args.by_cve || conf.is_some_and(|c| c.by_cve) {
+        vouch_vuln::grype::by_cve(&mut report);
+    }
     let mut warnings: Vec<String> = Vec::new();
     if let Some(path) = &args.ignore {
         let bytes =
             std::fs::read(path).with_context(|| format!("reading --ignore {}", path.display()))?;
         let rules = IgnoreRules::parse(&bytes, &path.display().to_string())?;
         warnings.extend(rules.apply(&mut report));
+    }
+    if let Some(g) = &grype {
+        g.apply(&mut report);
+    }
+    if only_notfixed {
+        vouch_vuln::grype::ignore_fix_states(
+            &mut report,
+            &[vouch_vuln::grype::FixState::Fixed],
+            "--only-notfixed",
+        );
+    }
+    let mut states = args
+        .ignore_states
+        .as_ref()
+        .map(|s| s.0.clone())
+        .unwrap_or_default();
+    if let Some(c) = conf.filter(|c| !c.ignore_wontfix.is_empty()) {
+        states.extend(
+            vouch_vuln::grype::parse_fix_states(&c.ignore_wontfix)
+                .map_err(|e| anyhow::anyhow!("grype configuration ignore-wontfix: {e}"))?,
+        );
+    }
+    if !states.is_empty() {
+        vouch_vuln::grype::ignore_fix_states(&mut report, &states, "--ignore-states");
     }
     for path in &args.vex {
         let bytes =
@@ -184,30 +332,61 @@ pub(crate) fn run(args: ScanArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let format = args.format.unwrap_or(match ctx.format {
-        Format::Json => ScanFormat::Json,
-        Format::Table => ScanFormat::Table,
-    });
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    match format {
-        ScanFormat::Json => serde_json::to_writer_pretty(&mut out, &report)?,
-        ScanFormat::Sarif => {
-            serde_json::to_writer_pretty(&mut out, &vouch_vuln::report::sarif(&report, &label))?
+    for (format, file) in &outputs {
+        match file {
+            Some(path) => {
+                let f = std::fs::File::create(path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                let mut w = std::io::BufWriter::new(f);
+                write_report(&mut w, *format, &report, &label)?;
+                w.flush()
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            None => {
+                let stdout = std::io::stdout();
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                write_report(&mut out, *format, &report, &label)?;
+                out.flush()?;
+            }
         }
-        ScanFormat::CyclonedxVex => {
-            serde_json::to_writer_pretty(&mut out, &vouch_vuln::report::cyclonedx_vex(&report))?
-        }
-        ScanFormat::Table => table(&mut out, &report)?,
     }
-    if format != ScanFormat::Table {
-        writeln!(out)?;
-    }
-    out.flush()?;
     if !ctx.quiet {
         eprintln!("vouch: {}", summary(&report, list.skipped.len()));
     }
-    Ok(verdict(&report, &args, ctx))
+    let fail_on = args
+        .fail_on
+        .or_else(|| conf.and_then(|c| FailOn::from_str(&c.fail_on_severity, false).ok()));
+    Ok(verdict(&report, &args, fail_on, ctx))
+}
+
+fn write_report(
+    out: &mut dyn Write,
+    format: ScanFormat,
+    report: &ScanReport,
+    label: &str,
+) -> anyhow::Result<()> {
+    match format {
+        ScanFormat::Json => serde_json::to_writer_pretty(&mut *out, report)?,
+        ScanFormat::Sarif => {
+            serde_json::to_writer_pretty(&mut *out, &vouch_vuln::report::sarif(report, label))?
+        }
+        ScanFormat::CyclonedxVex => {
+            serde_json::to_writer_pretty(&mut *out, &vouch_vuln::report::cyclonedx_vex(report))?
+        }
+        ScanFormat::CyclonedxXml => {
+            let xml = vouch_sbom::format::cyclonedx_json_to_xml(
+                &vouch_vuln::report::cyclonedx_vex(report),
+            )?;
+            out.write_all(xml.as_bytes())?;
+            return Ok(());
+        }
+        ScanFormat::Table => {
+            table(out, report)?;
+            return Ok(());
+        }
+    }
+    writeln!(out)?;
+    Ok(())
 }
 
 fn read_input(source: &str, ctx: &Context) -> anyhow::Result<(Vec<u8>, String)> {
@@ -217,10 +396,21 @@ fn read_input(source: &str, ctx: &Context) -> anyhow::Result<(Vec<u8>, String)> 
             .context("reading the SBOM from stdin")?;
         return Ok((bytes, "stdin".into()));
     }
+    // grype's `sbom:FILE` names an SBOM explicitly.
+    if let Some(file) = source.strip_prefix("sbom:") {
+        let bytes = std::fs::read(file).with_context(|| format!("reading SBOM {file}"))?;
+        return Ok((bytes, file.to_owned()));
+    }
     let path = Path::new(source);
     if path.is_file() && !source.starts_with("docker-archive:") {
         let bytes = std::fs::read(path).with_context(|| format!("reading {source}"))?;
-        return Ok((bytes, source.to_owned()));
+        // A tarball (`docker save`, OCI archive) is cataloged; a document is scanned.
+        let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+        let is_document =
+            start.is_some_and(|i| bytes[i] == b'{' || bytes[i..].starts_with(b"pkg:"));
+        if is_document || !is_tar(&bytes) {
+            return Ok((bytes, source.to_owned()));
+        }
     }
     // An image or directory: catalog it first, then scan its CycloneDX form (the same path
     // an SBOM file takes, so distro and source-package details are read one way).
@@ -240,6 +430,11 @@ fn read_input(source: &str, ctx: &Context) -> anyhow::Result<(Vec<u8>, String)> 
     }
     let bytes = vouch_sbom::format::encode(&sbom, vouch_sbom::format::Format::CycloneDxJson)?;
     Ok((bytes, source.to_owned()))
+}
+
+/// A POSIX tar header: `ustar` magic at offset 257.
+fn is_tar(bytes: &[u8]) -> bool {
+    bytes.get(257..262) == Some(b"ustar")
 }
 
 fn parse_probability(s: &str) -> Result<f64, String> {
@@ -266,7 +461,12 @@ fn parse_age(s: &str) -> Result<u64, String> {
     n.checked_mul(mul).ok_or_else(err)
 }
 
-fn verdict(report: &ScanReport, args: &ScanArgs, ctx: &Context) -> ExitCode {
+fn verdict(
+    report: &ScanReport,
+    args: &ScanArgs,
+    fail_on: Option<FailOn>,
+    ctx: &Context,
+) -> ExitCode {
     let kev = if args.fail_on_kev {
         report.open().filter(|f| f.kev.is_some()).count()
     } else {
@@ -287,7 +487,7 @@ fn verdict(report: &ScanReport, args: &ScanArgs, ctx: &Context) -> ExitCode {
             args.fail_on_epss.unwrap_or_default()
         );
     }
-    let Some(fail_on) = args.fail_on else {
+    let Some(fail_on) = fail_on else {
         return if kev + epss > 0 {
             ExitCode::from(EXIT_VULNERABLE)
         } else {
