@@ -230,7 +230,10 @@ fn update_rotation_and_attacks_keep_the_previous_trust() {
     let staging_json: Value = serde_json::from_slice(&std::fs::read(&staging).unwrap()).unwrap();
     assert_eq!(
         report["trustedRoot"]["certificateAuthorities"],
-        staging_json["certificateAuthorities"].as_array().unwrap().len(),
+        staging_json["certificateAuthorities"]
+            .as_array()
+            .unwrap()
+            .len(),
         "{report}"
     );
     let show = json_in(cache, &["trust", "show"]);
@@ -456,4 +459,64 @@ fn unreachable_mirror_is_an_error_and_keeps_the_trust() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("plain HTTP"), "{}", text(&out));
+}
+
+/// policy apply and policy test take their trust from the same resolution (their flags come
+/// from the same struct): -v names it, --staging picks staging, --staging with a trust file
+/// is a usage error.
+#[test]
+fn policy_commands_resolve_trust_the_same_way() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let template =
+        std::fs::read_to_string(data("../policy/tests/data/seed/policy-keyless.yaml")).unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        template
+            .replace("REGISTRY", "localhost:1")
+            .replace("SUBJECT_REGEXP", "^ci@example\\\\.com$")
+            .replace("SUBJECT", "ci@example.com")
+            .replace("ISSUER", "https://issuer.example")
+            .replace("REKOR_URL", "https://rekor.example"),
+    )
+    .unwrap();
+    let pods = dir.path().join("pods.yaml");
+    std::fs::write(
+        &pods,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: app, namespace: default}\nspec:\n  containers:\n  - {name: app, image: \"localhost:1/app:1\"}\n",
+    )
+    .unwrap();
+    let (policy, pods) = (policy.to_str().unwrap(), pods.to_str().unwrap());
+    let out = vouch_in(cache.path(), &["policy", "apply", policy, "-r", pods, "-v"]);
+    assert!(
+        text(&out).contains("vouch: trust: public-good trust built into vouch"),
+        "{}",
+        text(&out)
+    );
+    let out = vouch_in(
+        cache.path(),
+        &["policy", "apply", policy, "-r", pods, "-v", "--staging"],
+    );
+    assert!(
+        text(&out).contains("vouch: trust: staging trust built into vouch"),
+        "{}",
+        text(&out)
+    );
+    let out = vouch_in(
+        cache.path(),
+        &[
+            "policy",
+            "apply",
+            policy,
+            "-r",
+            pods,
+            "--staging",
+            "--trusted-root",
+            pods,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = vouch_in(cache.path(), &["admission", "serve", "--help"]);
+    assert!(text(&out).contains("--staging") && text(&out).contains("--trusted-root"));
 }
