@@ -371,7 +371,7 @@ fn attach_signature_attestation_sbom_as_cosign() {
     let stored = ok(&["download", "signature", &other]);
     let signed: Value = serde_json::from_str(stored.lines().next().unwrap()).unwrap();
     let other_payload = B64.decode(signed["Payload"].as_str().unwrap()).unwrap();
-    let payload_text = String::from_utf8(other_payload.clone())
+    let payload_text = String::from_utf8(other_payload)
         .unwrap()
         .replace(&other_digest, &digest);
     let payload = d.join("payload.json");

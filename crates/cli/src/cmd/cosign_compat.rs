@@ -1210,7 +1210,7 @@ fn attach_sbom(args: &AttachSbomArgs, ctx: &Context) -> anyhow::Result<ExitCode>
     let stored = vouch_sign::oci::Stored {
         scheme: Scheme::LegacyTag,
         tag: Some(tag),
-        manifest: raw.digest.clone(),
+        manifest: raw.digest,
         count: 1,
         note: media_type,
     };
