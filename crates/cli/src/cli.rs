@@ -52,8 +52,10 @@ pub(crate) struct Global {
     #[arg(short = 'y', long, global = true)]
     pub(crate) yes: bool,
     /// Output format for commands that print data.
-    /// `table` or `json`; `vouch sbom` also writes `spdx-json` and `cyclonedx-json`,
-    /// takes FORMAT=FILE, and takes the flag more than once.
+    /// `table` or `json`; `vouch sbom` also writes syft's formats (`syft-json`,
+    /// `spdx-json`, `spdx-tag-value`, `cyclonedx-json`, `cyclonedx-xml`, `github-json`,
+    /// `purls`) and `vouch scan` grype's (`sarif`, `cyclonedx`, `cyclonedx-json`); those
+    /// two take FORMAT=FILE and the flag more than once.
     #[arg(short, long, global = true, value_name = "FORMAT[=FILE]")]
     pub(crate) output: Vec<String>,
     /// Allow plain HTTP to this registry host[:port] (repeatable). Loopback hosts
@@ -157,9 +159,9 @@ pub(crate) enum Command {
     /// Import OSV advisories into the local vulnerability database and show its status.
     #[command(subcommand)]
     Db(crate::cmd::db::DbCommand),
-    /// Write the software bill of materials of an image or directory (SPDX, CycloneDX,
-    /// table, JSON), with packages from dpkg, apk, rpm, Python, npm, Go and Rust binaries,
-    /// Java archives, gems, composer and .NET.
+    /// Write the software bill of materials of an image or directory (syft JSON, SPDX,
+    /// CycloneDX, GitHub snapshot, purls, table, JSON), with packages from dpkg, apk, rpm,
+    /// Python, npm, Go and Rust binaries, Java archives, gems, composer and .NET.
     #[command(after_help = crate::cmd::sbom::SBOM_HELP)]
     Sbom(crate::cmd::sbom::SbomArgs),
     /// Find known vulnerabilities in an SBOM's packages, offline (exit 3 with --fail-on).
