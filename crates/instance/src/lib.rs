@@ -7,6 +7,11 @@
 //!   (`application/vnd.dev.sigstore.trustedroot+json;version=0.1`), `signing_config.json`
 //!   (v0.2) and `trust_config.json` (a ClientTrustConfig combining both, what
 //!   `sigstore --trust-config` and `vouch --trust-config` read).
+//!   With [`InitOptions::rekor_v2`] the log is a Rekor v2 tile log (`sigstore/rekor-tiles`
+//!   write API, C2SP tlog-tiles reads) with an Ed25519 checkpoint key in `tlog-v2.key.pem`,
+//!   origin [`LOG_ORIGIN_V2`]: the trusted root's `tlogs[0].logId` is its C2SP key ID and the
+//!   signing config lists it with `majorApiVersion: 2`. Rekor v2 gives no signed time, so
+//!   clients take it from the TSA (always part of an instance).
 //!   Formats: `sigstore/protobuf-specs:protos/sigstore_trustroot.proto`.
 //! * [`Instance::start`]: runs CA, log, TSA and dev OIDC issuer in-process on loopback ports (port 0
 //!   picks free ones), rewrites the trust files with the URLs actually served, and returns a
@@ -45,6 +50,9 @@ use vouch_tlog::{Log, LogKey, SqliteStorage};
 const VALID_FROM: &str = "1970-01-01T00:00:00Z";
 /// Host name in the log's checkpoints (origin `"<host> - <tree id>"`), as `vouch tlog serve`.
 pub const LOG_HOSTNAME: &str = "vouch-tlog";
+/// Checkpoint origin (and note key name) of an instance's Rekor v2 log. C2SP tlog-checkpoint
+/// wants a stable, unique-by-key origin; the log ID in the trusted root binds it to the key.
+pub const LOG_ORIGIN_V2: &str = "vouch-tlog";
 /// Default subject of dev tokens.
 pub const DEFAULT_SUBJECT: &str = "vouch-dev";
 /// Default (verified) email of dev tokens, the certificate SAN of keyless signatures.
@@ -146,6 +154,8 @@ pub struct InitOptions {
     pub urls: Urls,
     /// Organization name in the CA certificates.
     pub organization: String,
+    /// Make the log a Rekor v2 tile log (Ed25519 checkpoint key) instead of Rekor v1.
+    pub rekor_v2: bool,
 }
 
 impl Default for InitOptions {
@@ -153,6 +163,7 @@ impl Default for InitOptions {
         Self {
             urls: Urls::default(),
             organization: "vouch".into(),
+            rekor_v2: false,
         }
     }
 }
@@ -179,6 +190,9 @@ pub struct StartOptions {
     pub issuers: IssuerSet,
     /// Organization name, when `start` has to initialise the directory first.
     pub organization: String,
+    /// A Rekor v2 log, when `start` has to initialise the directory first
+    /// ([`InitOptions::rekor_v2`]); an initialised directory keeps the log it has.
+    pub rekor_v2: bool,
 }
 
 impl Default for StartOptions {
@@ -193,6 +207,7 @@ impl Default for StartOptions {
             email: DEFAULT_EMAIL.into(),
             issuers: IssuerSet::default(),
             organization: "vouch".into(),
+            rekor_v2: false,
         }
     }
 }
@@ -208,6 +223,8 @@ const INTERMEDIATE_CERT: &str = "ca/intermediate.crt.pem";
 const INTERMEDIATE_KEY: &str = "ca/intermediate.key.pem";
 const CT_KEY: &str = "ca/ctlog.key.pem";
 const LOG_KEY: &str = "tlog.key.pem";
+/// The Rekor v2 log's Ed25519 key; its presence makes the instance's log a v2 log.
+const LOG_KEY_V2: &str = "tlog-v2.key.pem";
 const OIDC_KEY: &str = "oidc.key.pem";
 const LOG_DB: &str = "tlog.db";
 /// The timestamp authority's directory (`vouch tsa init --dir` layout, so
@@ -249,16 +266,28 @@ impl Instance {
         )?;
         write_new(&dir.join(INTERMEDIATE_KEY), &m.intermediate_key_pem, true)?;
         write_new(&dir.join(CT_KEY), &m.ct_key_pem, true)?;
-        let log_key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
-        let log_pem = vouch_ca::issue::pem("PRIVATE KEY", log_key.to_pkcs8_der()?.as_bytes());
-        write_new(&dir.join(LOG_KEY), &log_pem, true)?;
+        // Rekor v2 logs sign checkpoints with Ed25519 as rekor-tiles does by default (C2SP
+        // key IDs); v1 logs keep ECDSA P-256 as Rekor v1.
+        let (algorithm, key_file) = if options.rekor_v2 {
+            (KeyAlgorithm::Ed25519, LOG_KEY_V2)
+        } else {
+            (KeyAlgorithm::EcdsaP256, LOG_KEY)
+        };
+        let log_signing = SigningKey::generate(algorithm)?;
+        let log_pem = vouch_ca::issue::pem("PRIVATE KEY", log_signing.to_pkcs8_der()?.as_bytes());
+        write_new(&dir.join(key_file), &log_pem, true)?;
+        let log_key = if options.rekor_v2 {
+            LogKey::new_v2(log_signing, LOG_ORIGIN_V2)?
+        } else {
+            LogKey::new(log_signing, LOG_HOSTNAME)?
+        };
         // RSA like GitHub's and most issuers' keys, so the CA's RS256 path is what dev runs use.
         let oidc_pem = DevKey::generate_rsa()?.to_pkcs8_pem()?;
         write_new(&dir.join(OIDC_KEY), &oidc_pem, true)?;
         let tsa = vouch_tsa::Material::generate(&options.organization)?;
         tsa.write(&dir.join(TSA_DIR))?;
         let instance = Self { dir };
-        instance.write_trust_files(&ca, &log_key.public_key(), &tsa, &options.urls)?;
+        instance.write_trust_files(&ca, &log_key, &tsa, &options.urls)?;
         Ok(instance)
     }
 
@@ -288,6 +317,7 @@ impl Instance {
                 dir,
                 &InitOptions {
                     organization: options.organization.clone(),
+                    rekor_v2: options.rekor_v2,
                     ..InitOptions::default()
                 },
             )?
@@ -372,6 +402,25 @@ impl Instance {
         Ok(DevIssuer::with_key(url, key, subject, email)?)
     }
 
+    /// Whether the instance's log is a Rekor v2 tile log.
+    pub fn is_rekor_v2(&self) -> bool {
+        self.dir.join(LOG_KEY_V2).exists()
+    }
+
+    /// The log's key: Rekor v2 (`tlog-v2.key.pem`, origin [`LOG_ORIGIN_V2`]) or v1.
+    fn load_log_key(&self) -> Result<LogKey> {
+        if self.is_rekor_v2() {
+            return Ok(LogKey::from_pem_v2(
+                &read(&self.dir.join(LOG_KEY_V2))?,
+                LOG_ORIGIN_V2,
+            )?);
+        }
+        Ok(LogKey::from_pem(
+            &read(&self.dir.join(LOG_KEY))?,
+            LOG_HOSTNAME,
+        )?)
+    }
+
     fn load_ca(&self) -> Result<CertificateAuthority> {
         Ok(CertificateAuthority::from_pem(&CaMaterial {
             root_cert_pem: read(&self.dir.join(ROOT_CERT))?,
@@ -403,7 +452,7 @@ impl Instance {
     fn write_trust_files(
         &self,
         ca: &CertificateAuthority,
-        log_key: &vouch_sign::VerifyingKey,
+        log_key: &LogKey,
         tsa: &vouch_tsa::Material,
         urls: &Urls,
     ) -> Result<()> {
@@ -420,11 +469,14 @@ impl Instance {
         });
         let trusted_root = json!({
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            // Rekor v2: the log ID is the checkpoint key's C2SP key ID (rekor-tiles
+            // `note.KeyHash`; sigstore-python and vouch select the checkpoint signature by its
+            // first 4 bytes), v1: SHA-256 of the SPKI.
             "tlogs": [{"baseUrl": urls.log, "hashAlgorithm": "SHA2_256",
-                       "publicKey": {"rawBytes": B64.encode(log_key.spki_der()),
-                                     "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                       "publicKey": {"rawBytes": B64.encode(log_key.public_key().spki_der()),
+                                     "keyDetails": log_key_details(log_key),
                                      "validFor": {"start": VALID_FROM}},
-                       "logId": {"keyId": B64.encode(log_key.key_id())}}],
+                       "logId": {"keyId": B64.encode(log_key.log_id())}}],
             "certificateAuthorities": [ca_entry],
             "ctlogs": [ctlog],
             "timestampAuthorities": [tsa_entry],
@@ -432,16 +484,18 @@ impl Instance {
         // sigstore-python 4.x: Fulcio/Rekor/OIDC/TSA `majorApiVersion` 1, one service per
         // operator (`sigstore/models.py` `SigningConfig`); the TSA URL is the full
         // `/api/v1/timestamp` endpoint, as in the public good signing config.
-        let service = |url: &str| {
-            json!({"url": url, "majorApiVersion": 1, "validFor": {"start": VALID_FROM},
+        let service_v = |url: &str, version: u32| {
+            json!({"url": url, "majorApiVersion": version, "validFor": {"start": VALID_FROM},
                    "operator": "vouch"})
         };
+        let service = |url: &str| service_v(url, 1);
+        let log_version = if log_key.is_v2() { 2 } else { 1 };
         let oidc: Vec<Value> = urls.oidc.iter().map(|u| service(u)).collect();
         let signing_config = json!({
             "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
             "caUrls": [service(&urls.ca)],
             "oidcUrls": oidc,
-            "rekorTlogUrls": [service(&urls.log)],
+            "rekorTlogUrls": [service_v(&urls.log, log_version)],
             "tsaUrls": [service(&format!("{}{TSA_PATH}", urls.tsa))],
             "rekorTlogConfig": {"selector": "ANY"},
             "tsaConfig": {"selector": "ANY"},
@@ -522,7 +576,7 @@ impl Instance {
         };
 
         let ca = self.load_ca()?;
-        let log_key = LogKey::from_pem(&read(&self.dir.join(LOG_KEY))?, LOG_HOSTNAME)?;
+        let log_key = self.load_log_key()?;
         let tsa_dir = self.dir.join(TSA_DIR);
         // An instance initialised before it had a TSA gets one on its next start; the trust
         // files written below then list it.
@@ -530,7 +584,7 @@ impl Instance {
             vouch_tsa::Material::generate(&options.organization)?.write(&tsa_dir)?;
         }
         let tsa = vouch_tsa::Material::load(&tsa_dir)?;
-        self.write_trust_files(&ca, log_key.public_key(), &tsa, &self.advertised(&urls))?;
+        self.write_trust_files(&ca, &log_key, &tsa, &self.advertised(&urls))?;
         let authority = Arc::new(vouch_tsa::TimestampAuthority::new(
             &tsa,
             &vouch_tsa::Config::default(),
@@ -778,6 +832,15 @@ impl RunningInstance {
 impl Drop for RunningInstance {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// `PublicKeyDetails` of the log key as the trusted root names it.
+fn log_key_details(key: &LogKey) -> &'static str {
+    if key.public_key().is_ed25519() {
+        KeyAlgorithm::Ed25519.key_details()
+    } else {
+        KeyAlgorithm::EcdsaP256.key_details()
     }
 }
 

@@ -242,3 +242,65 @@ fn a_timestamp_the_trusted_root_does_not_list_or_a_refusing_tsa_fails_at_signing
         other => panic!("expected a TSA refusal, got {other:?}"),
     }
 }
+
+#[test]
+fn a_rekor_v2_instance_gets_hashedrekord_0_0_2_entries_and_needs_a_tsa() {
+    let dir = tempfile::tempdir().unwrap();
+    vouch_instance::Instance::init_with(
+        dir.path(),
+        &vouch_instance::InitOptions {
+            rekor_v2: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let running = vouch_instance::Instance::start(dir.path(), &Default::default()).unwrap();
+    let json = std::fs::read(running.trust_config_path()).unwrap();
+    let config = TrustConfig::from_json(&json, &Limits::default()).unwrap();
+    assert_eq!(config.log_api, vouch_keyless::RekorApi::V2);
+    let signer = KeylessSigner::new(config).unwrap();
+    let token = IdentityToken::parse(&running.token().unwrap(), TokenSource::Flag).unwrap();
+    let session = signer.certify(&token).unwrap();
+    let bundle = session.sign_blob(b"into a tile log").unwrap();
+    let statement = vouch_sign::intoto::Statement::new(
+        vec![vouch_sign::intoto::Subject::sha256("x", "ef".repeat(32))],
+        "https://example.com/predicate",
+        json!({}),
+    );
+    let att = session.sign_statement(&statement).unwrap();
+    for (b, index) in [(&bundle, 0), (&att, 1)] {
+        let entry = &b.tlog_entries[0];
+        assert_eq!(
+            (entry.kind.as_str(), entry.kind_version.as_str()),
+            ("hashedrekord", "0.0.2")
+        );
+        assert_eq!(entry.log_index, index);
+        assert!(entry.signed_entry_timestamp.is_none());
+        assert_eq!(entry.integrated_time, 0);
+        assert_eq!(b.rfc3161_timestamps.len(), 1);
+    }
+    // The RFC 3161 timestamp is the only verified time: without it the bundle fails.
+    let root = TrustedRoot::from_json(
+        &std::fs::read(running.trusted_root_path()).unwrap(),
+        &Limits::default(),
+    )
+    .unwrap();
+    let mut untimed = bundle.clone();
+    untimed.rfc3161_timestamps.clear();
+    let identity = policy(running.email(), running.oidc_url().unwrap());
+    Verifier::new(root.clone())
+        .verify_blob(Artifact::Bytes(b"into a tile log"), &bundle, &identity)
+        .unwrap();
+    assert!(
+        Verifier::new(root)
+            .verify_blob(Artifact::Bytes(b"into a tile log"), &untimed, &identity)
+            .is_err()
+    );
+
+    // A signing config naming a Rekor v2 log but no TSA is refused when loaded.
+    let mut value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    value["signingConfig"]["tsaUrls"] = json!([]);
+    let err = TrustConfig::from_json(value.to_string().as_bytes(), &Limits::default())
+        .expect_err("Rekor v2 without a TSA");
+    assert!(err.to_string().contains("tsaUrls"), "{err}");
+}

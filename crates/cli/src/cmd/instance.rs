@@ -22,7 +22,9 @@ Exit codes:
 
 DIR holds:
   ca/                 root, intermediate and CT log keys (also for `vouch ca serve --dir DIR/ca`)
-  tlog.key.pem        the log key (also for `vouch tlog serve --key DIR/tlog.key.pem`)
+  tlog.key.pem        the Rekor v1 log key (also for `vouch tlog serve --key DIR/tlog.key.pem`)
+  tlog-v2.key.pem     instead, with --rekor-v2: the Rekor v2 tile log's Ed25519 checkpoint key
+                      (origin vouch-tlog; `vouch tlog serve --api v2 --origin vouch-tlog`)
   oidc.key.pem        the dev OIDC issuer's key (tokens stay valid across restarts)
   tsa/                the RFC 3161 timestamp authority's key and chain (also for
                       `vouch tsa serve --dir DIR/tsa`); its chain is in the trusted root
@@ -32,8 +34,14 @@ DIR holds:
   trust_config.json   ClientTrustConfig combining both (sigstore --trust-config, vouch --trust-config)
 serve rewrites the three trust files with the URLs it actually listens on (port 0 = any free).
 
+Rekor v2 (--rekor-v2): the log takes POST URL/api/v2/log/entries (hashedrekord/dsse 0.0.2)
+and serves C2SP tlog-tiles reads (URL/checkpoint, URL/tile/...); the signing config lists it
+with majorApiVersion 2 next to the TSA, since v2 entries carry no signed time: clients
+(sigstore-python 4.x, vouch --keyless) get an RFC 3161 timestamp for every signature.
+
 Examples:
   vouch instance init ./instance
+  vouch instance init --rekor-v2 ./instance-v2
   vouch instance serve --dev-oidc ./instance &
   vouch sign-blob --keyless --trust-config ./instance/trust_config.json \\
       --identity-token \"$(vouch instance token ./instance)\" --bundle a.sigstore.json a.txt
@@ -79,6 +87,10 @@ pub(crate) struct InitArgs {
     /// Organization name in the CA certificates.
     #[arg(long, default_value = "vouch")]
     organization: String,
+    /// Make the log a Rekor v2 tile log (rekor-tiles write API, C2SP tlog-tiles reads, Ed25519
+    /// checkpoints) instead of Rekor v1; signatures then need the instance's TSA.
+    #[arg(long)]
+    rekor_v2: bool,
 }
 
 #[derive(Debug, Args)]
@@ -89,7 +101,7 @@ pub(crate) struct ServeArgs {
     /// `instance init` wrote, when that is a loopback URL, else 127.0.0.1:5555.
     #[arg(long, value_name = "ADDR")]
     listen_ca: Option<SocketAddr>,
-    /// Address of the transparency log (Rekor v1 API); default as --listen-ca, else
+    /// Address of the transparency log (Rekor v1 or v2 API); default as --listen-ca, else
     /// 127.0.0.1:3000.
     #[arg(long, value_name = "ADDR")]
     listen_log: Option<SocketAddr>,
@@ -125,6 +137,10 @@ pub(crate) struct ServeArgs {
     /// Default `email` of dev tokens (the certificate SAN).
     #[arg(long, default_value = vouch_instance::DEFAULT_EMAIL)]
     email: String,
+    /// When DIR holds no instance yet: initialise it with a Rekor v2 log (as `init
+    /// --rekor-v2`). An initialised DIR keeps the log it has.
+    #[arg(long)]
+    rekor_v2: bool,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +189,7 @@ fn init(args: &InitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 tsa: args.tsa_url.clone(),
             },
             organization: args.organization.clone(),
+            rekor_v2: args.rekor_v2,
         },
     )?;
     if !ctx.quiet {
@@ -191,6 +208,8 @@ fn init(args: &InitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 struct Serving {
     ca_url: String,
     log_url: String,
+    /// 1 or 2: the Rekor API the log speaks.
+    log_api_version: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     oidc_url: Option<String>,
     tsa_url: String,
@@ -255,6 +274,7 @@ fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         subject: args.subject.clone(),
         email: args.email.clone(),
         issuers,
+        rekor_v2: args.rekor_v2,
         ..StartOptions::default()
     };
     let running = Instance::start(&args.dir, &options)
@@ -262,6 +282,11 @@ fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let report = Serving {
         ca_url: running.ca_url().to_owned(),
         log_url: running.log_url().to_owned(),
+        log_api_version: if running.instance().is_rekor_v2() {
+            2
+        } else {
+            1
+        },
         oidc_url: running.oidc_url().map(str::to_owned),
         tsa_url: running.tsa_url().to_owned(),
         trust_config: running.trust_config_path().display().to_string(),
@@ -269,7 +294,11 @@ fn serve(args: &ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     };
     emit(ctx.format, &report, |out, r| {
         writeln!(out, "CA:               {}", r.ca_url)?;
-        writeln!(out, "transparency log: {}", r.log_url)?;
+        writeln!(
+            out,
+            "transparency log: {} (Rekor v{})",
+            r.log_url, r.log_api_version
+        )?;
         writeln!(out, "timestamp (3161): {}", r.tsa_url)?;
         if let Some(oidc) = &r.oidc_url {
             writeln!(out, "dev OIDC issuer:  {oidc}")?;
