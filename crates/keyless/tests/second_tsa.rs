@@ -1,6 +1,6 @@
 //! sigstore's own timestamp authority (github.com/sigstore/timestamp-authority v2.1.3, its
 //! `timestamp-server` built by scripts/peers, in-memory signer) as a second, independent TSA
-//! next to the vouch instance's: a signing config listing both with `tsaConfig.selector: ALL`
+//! next to the vouch instance's (Rekor v2 log): a signing config listing both with `tsaConfig.selector: ALL`
 //! makes vouch's client collect a timestamp from each; the bundle passes
 //! `--timestamp-threshold 2`, and fails it with one timestamp altered or dropped.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -150,7 +150,16 @@ fn two_tsa_config(instance_config: &[u8], peer: &TimestampServer) -> Value {
 #[test]
 fn timestamps_of_sigstores_tsa_count_as_a_second_independent_authority() {
     let dir = tempfile::tempdir().unwrap();
-    let running = vouch_instance::Instance::start(dir.path(), &Default::default()).unwrap();
+    // A Rekor v2 instance: its entries carry no signed time, so the RFC 3161 timestamps are
+    // the only verified times and the threshold counts exactly them.
+    let running = vouch_instance::Instance::start(
+        dir.path(),
+        &vouch_instance::StartOptions {
+            rekor_v2: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let peer = TimestampServer::start();
     let config_json = two_tsa_config(&std::fs::read(running.trust_config_path()).unwrap(), &peer);
     let config =
@@ -183,12 +192,11 @@ fn timestamps_of_sigstores_tsa_count_as_a_second_independent_authority() {
             timestamps,
         })
     };
-    // Two timestamps + the Rekor v1 integrated time = 3 verified times; the threshold counts
-    // them all, so 2 and 3 pass and 4 does not.
-    verifier(2)
+    // Two timestamps = 2 verified times: `--timestamp-threshold 2` passes, 3 does not.
+    verifier(1)
         .verify_blob(Artifact::Bytes(blob), &bundle, &identity)
         .unwrap();
-    let evidence = verifier(3)
+    let evidence = verifier(2)
         .verify_blob(Artifact::Bytes(blob), &bundle, &identity)
         .unwrap();
     // Two authorities signed: vouch's TSA and sigstore's (its memory signer's leaf).
@@ -200,11 +208,11 @@ fn timestamps_of_sigstores_tsa_count_as_a_second_independent_authority() {
         .collect();
     assert_eq!(authorities.len(), 2, "{authorities:?}");
     assert_ne!(authorities[0], authorities[1], "{authorities:?}");
-    verifier(3)
+    verifier(2)
         .verify_attestation(&attestation, None, None, &identity)
         .unwrap();
     assert!(
-        verifier(4)
+        verifier(3)
             .verify_blob(Artifact::Bytes(blob), &bundle, &identity)
             .is_err()
     );
@@ -242,15 +250,15 @@ fn timestamps_of_sigstores_tsa_count_as_a_second_independent_authority() {
         assert!(err.to_string().contains("timestamp"), "{err}");
     }
 
-    // One timestamp dropped: 2 verified times no longer meet a threshold of 3.
+    // One timestamp dropped: 1 verified time no longer meets a threshold of 2.
     let mut dropped = bundle.clone();
     dropped.rfc3161_timestamps.truncate(1);
     assert!(
-        verifier(3)
+        verifier(2)
             .verify_blob(Artifact::Bytes(blob), &dropped, &identity)
             .is_err()
     );
-    verifier(2)
+    verifier(1)
         .verify_blob(Artifact::Bytes(blob), &dropped, &identity)
         .unwrap();
 }
