@@ -16,6 +16,7 @@ mod measure;
 mod pkcs11;
 mod sbom;
 mod tlog;
+mod tlog_v2;
 mod tsa;
 mod verify;
 mod vuln;
@@ -29,6 +30,7 @@ const USAGE: &str = "usage: vouch-bench BENCHMARK [FLAGS]
   vuln       [--packages N] [--runs N]          database import and scan times (needs ../shared)
   vuln --records N [--packages N] [--runs N]    same against N generated osv.dev-shaped records
   tlog       [--appends N] [--no-postgres]      appends/s, append and proof latency (SQLite, PostgreSQL)
+  tlog-v2    [--appends N] [--clients N]        Rekor v2 log appends/s, p50/p99 (in process, HTTP; SQLite, directory)
   keyless    [--requests N] [--threads N] [--runs N]   certificates/s, p99; keyless `vouch sign`
   admission  [--reviews N] [--threads N]        webhook p50/p99 cold and warm, reviews/s
   tsa        [--requests N] [--threads N]       RFC 3161 timestamps/s in process and over HTTP
@@ -92,6 +94,18 @@ fn main() -> anyhow::Result<()> {
                     r.proof_p99_us,
                     r.get_entry_p50_ms,
                     r.get_entry_p99_ms
+                );
+            }
+            Ok(())
+        }
+        "tlog-v2" => {
+            for r in tlog_v2::run(
+                flag("--appends", 20_000)? as usize,
+                flag("--clients", 64)? as usize,
+            )? {
+                println!(
+                    "tlog-v2 {:<6} {:<10} {:>8.0} appends/s  append-to-proof p50 {:.1} ms p99 {:.1} ms  ({} batches)",
+                    r.backend, r.mode, r.appends_per_sec, r.p50_ms, r.p99_ms, r.batches
                 );
             }
             Ok(())

@@ -47,6 +47,20 @@ fn tree_lines(out: &str) -> Vec<String> {
     lines
 }
 
+/// Runs `vouch ARGS` with stdout a pipe nobody reads: exit 0, no panic (as `closed_pipe.rs`).
+fn closed_stdout(args: &[&str]) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = common::vouch_cmd(args)
+        .stdout(std::process::Stdio::from(writer))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "vouch {args:?}: {stderr}");
+    assert_eq!(out.status.code(), Some(0), "vouch {args:?}: {stderr}");
+}
+
 /// Borrowed arguments.
 fn refs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
@@ -255,6 +269,17 @@ fn key_signing_tree_download_triangulate_clean_as_cosign() {
         ok(&["triangulate", &image]).trim(),
         format!("{repo}:sha256-{hex}.sig")
     );
+
+    // The new commands stop quietly on a closed stdout (`vouch tree IMG | head -c1`).
+    for args in [
+        &["tree", &image][..],
+        &["download", "signature", &image],
+        &["download", "attestation", &image],
+        &["triangulate", &image],
+        &["public-key", "--key", &key],
+    ] {
+        closed_stdout(args);
+    }
 
     // sigstore/docs content/en/cosign/signing/signing_with_containers.md: `cosign clean $IMAGE`.
     // Without a terminal, vouch wants the confirmation as a flag.

@@ -1,0 +1,239 @@
+//! Rekor v2 tile log benchmark: appends/s and append-to-proof latency of `vouch-tlog`'s v2 log,
+//! in process (canonical entries appended through `Log::append`, each answered with its
+//! inclusion proof: the log alone) and over loopback HTTP (`POST /api/v2/log/entries` from
+//! concurrent clients: request parsing, signature verification, integration, proof), on
+//! SQLite and the tile directory. Requests are signed up front: the signer is not measured.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use vouch_sign::{KeyAlgorithm, SigningKey};
+use vouch_tlog::{AppState, Limits, Log, LogKey, Storage};
+
+/// One backend's numbers.
+#[derive(Debug, Clone)]
+pub(crate) struct Report {
+    pub(crate) backend: &'static str,
+    pub(crate) mode: &'static str,
+    pub(crate) appends_per_sec: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) batches: u64,
+}
+
+/// Runs both modes on SQLite and a tile directory with `appends` entries each.
+pub(crate) fn run(appends: usize, clients: usize) -> anyhow::Result<Vec<Report>> {
+    let requests = Arc::new(signed_requests(appends)?);
+    let limits = Limits::default();
+    let canonical: Vec<vouch_tlog::Canonical> = requests
+        .iter()
+        .map(|r| vouch_tlog::v2::canonicalize_request(r, &limits))
+        .collect::<Result<_, _>>()?;
+    // Request validation alone (signature verification + canonical JSON), one core.
+    let t = Instant::now();
+    for r in requests.iter().take(2000) {
+        vouch_tlog::v2::canonicalize_request(r, &limits)?;
+    }
+    let per = t.elapsed() / requests.len().clamp(1, 2000) as u32;
+    println!(
+        "tlog-v2 request validation: {:.0} us per request ({:.0}/s on one core)",
+        per.as_secs_f64() * 1e6,
+        1.0 / per.as_secs_f64().max(1e-9)
+    );
+    let dir = tempfile::tempdir()?;
+    let mut reports = Vec::new();
+    for backend in ["sqlite", "dir"] {
+        let open = |name: &str| -> anyhow::Result<Box<dyn Storage>> {
+            let path = dir.path().join(format!("{backend}-{name}"));
+            Ok(match backend {
+                "sqlite" => Box::new(vouch_tlog::SqliteStorage::open(path)?),
+                _ => Box::new(vouch_tlog::DirStorage::open(path)?),
+            })
+        };
+        reports.push(in_process(
+            backend,
+            open("lib")?,
+            canonical.clone(),
+            clients,
+        )?);
+        reports.push(over_http(
+            backend,
+            open("http")?,
+            Arc::clone(&requests),
+            clients,
+        )?);
+    }
+    Ok(reports)
+}
+
+fn key() -> anyhow::Result<LogKey> {
+    Ok(LogKey::new_v2(
+        SigningKey::generate(KeyAlgorithm::Ed25519)?,
+        "bench.example/v2",
+    )?)
+}
+
+fn signed_requests(n: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+    let signer = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let spki = b64(signer.public_key().spki_der());
+    Ok((0..n)
+        .map(|i| {
+            let artifact = format!("tlog-v2 artifact {i}");
+            serde_json::to_vec(&serde_json::json!({"hashedRekordRequestV002": {
+                "digest": b64(&Sha256::digest(&artifact)),
+                "signature": {"content": b64(&signer.sign_bytes(artifact.as_bytes())),
+                              "verifier": {"publicKey": {"rawBytes": spki},
+                                           "keyDetails": "PKIX_ECDSA_P256_SHA_256"}}}}))
+            .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// `clients` tasks append the canonical entries through `Log::append` and build each one's
+/// inclusion proof and checkpoint, as the HTTP handler does.
+fn in_process(
+    backend: &'static str,
+    storage: Box<dyn Storage>,
+    entries: Vec<vouch_tlog::Canonical>,
+    clients: usize,
+) -> anyhow::Result<Report> {
+    let log = Log::start(storage, key()?, Limits::default())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let n = entries.len();
+    let entries = Arc::new(std::sync::Mutex::new(entries.into_iter()));
+    let started = Instant::now();
+    let latencies = runtime.block_on(async {
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let (log, entries) = (Arc::clone(&log), Arc::clone(&entries));
+                tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    loop {
+                        let next = entries.lock().ok().and_then(|mut e| e.next());
+                        let Some(entry) = next else {
+                            return Ok::<_, anyhow::Error>(latencies);
+                        };
+                        let t = Instant::now();
+                        let done = log.append(entry).await?;
+                        let log2 = Arc::clone(&log);
+                        tokio::task::spawn_blocking(move || {
+                            vouch_tlog::v2::transparency_log_entry(
+                                &log2,
+                                &done.entry,
+                                done.tree_size,
+                            )
+                        })
+                        .await??;
+                        latencies.push(t.elapsed());
+                    }
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await??);
+        }
+        Ok::<_, anyhow::Error>(all)
+    })?;
+    let elapsed = started.elapsed();
+    report(backend, "in-process", &log, n, elapsed, latencies)
+}
+
+fn over_http(
+    backend: &'static str,
+    storage: Box<dyn Storage>,
+    requests: Arc<Vec<Vec<u8>>>,
+    clients: usize,
+) -> anyhow::Result<Report> {
+    let log = Log::start(storage, key()?, Limits::default())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let state = AppState::new(Arc::clone(&log), false);
+    runtime.spawn(async move {
+        if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+            let _ = vouch_tlog::serve(listener, state, std::future::pending()).await;
+        }
+    });
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (requests, next, url) = (Arc::clone(&requests), Arc::clone(&next), url.clone());
+            std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
+                let agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .new_agent();
+                let mut latencies = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = requests.get(i) else {
+                        return Ok(latencies);
+                    };
+                    let t = Instant::now();
+                    let resp = agent
+                        .post(&format!("{url}/api/v2/log/entries"))
+                        .header("Content-Type", "application/json")
+                        .send(body.as_slice())?;
+                    anyhow::ensure!(
+                        resp.status().as_u16() == 201,
+                        "append answered {}",
+                        resp.status()
+                    );
+                    resp.into_body().read_to_vec()?;
+                    latencies.push(t.elapsed());
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for w in workers {
+        latencies.extend(w.join().map_err(|_| anyhow::anyhow!("client panicked"))??);
+    }
+    let elapsed = started.elapsed();
+    let r = report(backend, "http", &log, requests.len(), elapsed, latencies);
+    drop(runtime);
+    r
+}
+
+fn report(
+    backend: &'static str,
+    mode: &'static str,
+    log: &Log,
+    n: usize,
+    elapsed: Duration,
+    mut latencies: Vec<Duration>,
+) -> anyhow::Result<Report> {
+    anyhow::ensure!(
+        log.storage().size()? == n as u64,
+        "not every entry appended"
+    );
+    latencies.sort_unstable();
+    let at = |p: f64| {
+        let rank = ((p / 100.0) * (latencies.len().max(1) - 1) as f64).round() as usize;
+        latencies
+            .get(rank)
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3
+    };
+    Ok(Report {
+        backend,
+        mode,
+        appends_per_sec: n as f64 / elapsed.as_secs_f64(),
+        p50_ms: at(50.0),
+        p99_ms: at(99.0),
+        batches: log.metrics().batches.load(Ordering::Relaxed),
+    })
+}
