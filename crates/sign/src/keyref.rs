@@ -2,9 +2,10 @@
 //!
 //! `env://NAME` reads PEM text from environment variable `NAME` (as cosign does); `file://PATH`
 //! or a bare path reads a file; `pkcs11:...` names a key on a PKCS#11 token (RFC 7512, see
-//! [`crate::pkcs11`]). cosign's other KMS schemes (`awskms://`, `gcpkms://`, `azurekms://`,
-//! `hashivault://`, `k8s://`) are recognised and refused with "not supported yet" naming the
-//! scheme, so a user never sees them mistaken for a file path or a generic parse error.
+//! [`crate::pkcs11`]); `hashivault://KEY` and `awskms://[ENDPOINT]/KEY` name KMS keys
+//! ([`crate::kms`]). cosign's other KMS schemes (`gcpkms://`, `azurekms://`, `k8s://`) are
+//! parsed and refused with "not supported yet" naming the scheme, so a user never sees them
+//! mistaken for a file path or a generic parse error.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -28,31 +29,9 @@ pub enum KeyRef {
     Env(String),
     /// A key on a PKCS#11 token.
     Pkcs11(Box<Pkcs11Uri>),
+    /// A key in a KMS (Vault/OpenBao transit, AWS KMS).
+    Kms(Box<crate::kms::KmsRef>),
 }
-
-/// cosign's KMS schemes vouch recognises but does not implement yet, with the refusal reason.
-const UNSUPPORTED_KMS: [(&str, &str); 5] = [
-    (
-        "awskms://",
-        "not supported yet: awskms:// (AWS KMS) keys; sign with a key file or a pkcs11: URI",
-    ),
-    (
-        "gcpkms://",
-        "not supported yet: gcpkms:// (Google Cloud KMS) keys; sign with a key file or a pkcs11: URI",
-    ),
-    (
-        "azurekms://",
-        "not supported yet: azurekms:// (Azure Key Vault) keys; sign with a key file or a pkcs11: URI",
-    ),
-    (
-        "hashivault://",
-        "not supported yet: hashivault:// (HashiCorp Vault transit) keys; sign with a key file or a pkcs11: URI",
-    ),
-    (
-        "k8s://",
-        "not supported yet: k8s:// (Kubernetes secret) keys; sign with a key file or a pkcs11: URI",
-    ),
-];
 
 impl FromStr for KeyRef {
     type Err = Error;
@@ -73,18 +52,14 @@ impl FromStr for KeyRef {
         if s.starts_with("pkcs11:") {
             return Ok(Self::Pkcs11(Box::new(s.parse()?)));
         }
-        // Scheme names are case-insensitive (RFC 3986 §3.1).
-        let lower = s.to_ascii_lowercase();
-        if let Some((_, reason)) = UNSUPPORTED_KMS.iter().find(|(p, _)| lower.starts_with(p)) {
-            return Err(Error::KeyRef {
-                reference: s.to_owned(),
-                reason,
-            });
+        // cosign's KMS schemes (case-insensitive, RFC 3986 §3.1); the unsupported ones fail here.
+        if let Some(kms) = crate::kms::parse_reference(s) {
+            return Ok(Self::Kms(Box::new(kms?)));
         }
         if s.contains("://") {
             return Err(Error::KeyRef {
                 reference: s.to_owned(),
-                reason: "unknown key reference scheme (vouch reads PATH, file://, env://, pkcs11:)",
+                reason: "unknown key reference scheme (vouch reads PATH, file://, env://, pkcs11:, hashivault://, awskms://)",
             });
         }
         Ok(Self::File(PathBuf::from(s)))
@@ -115,6 +90,12 @@ impl KeyRef {
                     reason: "a PKCS#11 key has no PEM text: open it with Pkcs11Key::open",
                 });
             }
+            Self::Kms(kms) => {
+                return Err(Error::KeyRef {
+                    reference: kms.to_string(),
+                    reason: "a KMS key has no PEM text: open it with KmsRef::open",
+                });
+            }
         };
         limits::check("key file", limits.max_key_file_bytes, text.len())?;
         Ok(text)
@@ -125,11 +106,15 @@ impl KeyRef {
         read_private_key(&self.read_pem(limits)?, password, limits)
     }
 
-    /// Loads a `PUBLIC KEY` PEM, or for `pkcs11:` the token's public key object (PIN from the
-    /// URI or [`crate::pkcs11::PIN_ENV_VARS`] if set; public keys need no login).
+    /// Loads a `PUBLIC KEY` PEM, for `pkcs11:` the token's public key object (PIN from the
+    /// URI or [`crate::pkcs11::PIN_ENV_VARS`] if set; public keys need no login), for a KMS
+    /// key the public key the service reports.
     pub fn load_verifying_key(&self, limits: &Limits) -> Result<VerifyingKey> {
         if let Self::Pkcs11(uri) = self {
             return crate::pkcs11::public_key(uri, None, &|name| std::env::var(name).ok());
+        }
+        if let Self::Kms(kms) = self {
+            return kms.public_key(&|name| std::env::var(name).ok());
         }
         VerifyingKey::from_pem(&self.read_pem(limits)?)
     }

@@ -2,7 +2,7 @@
 //!
 //! * [`keys`]: [`SigningKey`] (ECDSA P-256/P-384, Ed25519) and [`VerifyingKey`] (plus RSA);
 //!   [`keyfile`] reads and writes cosign's encrypted key files; [`KeyRef`] resolves
-//!   `--key` arguments.
+//!   `--key` arguments; [`kms`] signs with Vault/OpenBao transit and AWS KMS keys.
 //! * [`dsse`] and [`intoto`]: envelopes, PAE, in-toto Statements.
 //! * [`bundle`]: Sigstore bundles v0.1 to v0.3, parsed into validated types that keep the
 //!   signed bytes.
@@ -38,6 +38,7 @@ pub mod intoto;
 pub mod keyfile;
 pub mod keyref;
 pub mod keys;
+pub mod kms;
 pub mod limits;
 pub mod oci;
 pub mod pkcs11;

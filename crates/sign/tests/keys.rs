@@ -120,5 +120,12 @@ fn key_refs_resolve_files_and_env_and_refuse_kms() {
     ));
 
     let kms = "awskms:///alias/x".parse::<KeyRef>();
+    assert!(matches!(kms, Ok(KeyRef::Kms(_))), "{kms:?}");
+    let kms = "awskms:///not-a-key".parse::<KeyRef>();
     assert!(matches!(kms, Err(Error::KeyRef { .. })), "{kms:?}");
+    let kms = "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k".parse::<KeyRef>();
+    assert!(
+        matches!(&kms, Err(Error::KeyRef { reason, .. }) if reason.starts_with("not supported yet: gcpkms://")),
+        "{kms:?}"
+    );
 }

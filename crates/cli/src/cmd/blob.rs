@@ -107,6 +107,10 @@ Private keys (--key):
   pkcs11:token=T;object=O?module-path=MODULE
                      a key on a PKCS#11 token (RFC 7512 URI; PIN from pin-value, --pin,
                      $VOUCH_PKCS11_PIN or $COSIGN_PKCS11_PIN, else a prompt)
+  hashivault://KEY   a Vault/OpenBao transit key ($VAULT_ADDR, $VAULT_TOKEN)
+  awskms://[ENDPOINT]/KEY
+                     an AWS KMS key by id, ARN or alias/NAME ($AWS_REGION, $AWS_ACCESS_KEY_ID,
+                     $AWS_SECRET_ACCESS_KEY; ENDPOINT names an AWS-compatible service)
 ",
     super::sign::tlog_help!(),
     super::sign::keyless_help!(),

@@ -52,9 +52,11 @@ pub(crate) struct GenerateKeyPairArgs {
     /// Overwrite existing key files.
     #[arg(long)]
     force: bool,
-    /// Create the key on a PKCS#11 token instead of in a file:
-    /// `pkcs11:token=T;object=LABEL?module-path=/path/to/module.so`. The private key is
-    /// generated on the token (sensitive, never extractable); only PREFIX.pub is written.
+    /// Create the key on a PKCS#11 token or in a KMS instead of in a file:
+    /// `pkcs11:token=T;object=LABEL?module-path=/path/to/module.so`, `hashivault://KEY`
+    /// (Vault/OpenBao transit: $VAULT_ADDR, $VAULT_TOKEN) or `awskms://[ENDPOINT]/alias/NAME`
+    /// (AWS KMS: $AWS_REGION, $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY). The private key is
+    /// generated there and never leaves it; only PREFIX.pub is written.
     #[arg(long, value_name = "URI")]
     kms: Option<String>,
     /// PIN of the PKCS#11 token (else the URI's pin-value, $VOUCH_PKCS11_PIN,
@@ -113,23 +115,32 @@ fn generate_on_token(
     algorithm: KeyAlgorithm,
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
-    let KeyRef::Pkcs11(uri) = kms.parse::<KeyRef>()? else {
-        bail!("--kms takes a key reference such as pkcs11:token=T;object=O (got {kms:?})");
+    let (uri, public) = match kms.parse::<KeyRef>()? {
+        KeyRef::Pkcs11(uri) => {
+            refuse_overwrite(&[&with_suffix(&args.output_key_prefix, "pub")], args.force)?;
+            let key = open_pkcs11(&uri, args.pin.as_deref(), Some(algorithm))?;
+            (uri.to_string(), key.verifying_key())
+        }
+        KeyRef::Kms(kms_ref) => {
+            refuse_overwrite(&[&with_suffix(&args.output_key_prefix, "pub")], args.force)?;
+            let key = kms_ref.create(&|name| std::env::var(name).ok(), algorithm)?;
+            (kms_ref.to_string(), key.verifying_key())
+        }
+        _ => bail!(
+            "--kms takes a key reference such as pkcs11:token=T;object=O, hashivault://KEY or awskms:///alias/NAME (got {kms:?})"
+        ),
     };
     let pub_path = with_suffix(&args.output_key_prefix, "pub");
-    refuse_overwrite(&[&pub_path], args.force)?;
-    let key = open_pkcs11(&uri, args.pin.as_deref(), Some(algorithm))?;
-    let public = key.verifying_key();
     std::fs::write(&pub_path, public.to_pem())
         .with_context(|| format!("writing {}", pub_path.display()))?;
     let report = Generated {
-        private_key: uri.to_string(),
+        private_key: uri,
         public_key: pub_path.display().to_string(),
         algorithm: algorithm.key_details(),
         key_id: hex_encode(&public.key_id()),
     };
     emit(ctx.format, &report, |out, r| {
-        writeln!(out, "Private key created on PKCS#11 {}", r.private_key)?;
+        writeln!(out, "Private key created in {}", r.private_key)?;
         writeln!(out, "Public key written to {}", r.public_key)
     })?;
     Ok(ExitCode::SUCCESS)
@@ -244,12 +255,16 @@ fn refuse_overwrite(paths: &[&PathBuf], force: bool) -> anyhow::Result<()> {
 }
 
 /// Opens the signer `--key` names: a key on a PKCS#11 token (`pkcs11:` URI, PIN from the URI,
-/// `pin` (--pin), $VOUCH_PKCS11_PIN / $COSIGN_PKCS11_PIN, else a prompt) or a key file.
+/// `pin` (--pin), $VOUCH_PKCS11_PIN / $COSIGN_PKCS11_PIN, else a prompt), a KMS key
+/// (`hashivault://`, `awskms://`) or a key file.
 pub(crate) fn load_signer(reference: &str, pin: Option<&str>) -> anyhow::Result<Box<dyn Signer>> {
     let key_ref: KeyRef = reference.parse()?;
     if let KeyRef::Pkcs11(uri) = &key_ref {
         let key = open_pkcs11(uri, pin, None)?;
         return Ok(Box::new(key));
+    }
+    if let KeyRef::Kms(kms) = &key_ref {
+        return Ok(kms.open(&|name| std::env::var(name).ok())?);
     }
     Ok(Box::new(load_signing_key(reference)?))
 }
