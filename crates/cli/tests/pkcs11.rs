@@ -493,3 +493,97 @@ fn other_kms_schemes_are_not_supported_yet() {
         assert!(!Path::new(&format!("{prefix}.pub")).exists());
     }
 }
+
+/// `vouch pipeline --key pkcs11:...` end to end: build, SBOM, scan, sign, attest and verify,
+/// every signature made by the token's non-extractable key; cosign (the peer) and vouch then
+/// verify the pipeline's signature and SBOM attestation with the token's public key.
+#[test]
+fn pipeline_signs_and_attests_through_the_token() {
+    let hsm = SoftHsm::new("P");
+    let prefix = hsm.path("pipeline");
+    let public = format!("{prefix}.pub");
+    let key = uri("P", "release", Some(PIN));
+    hsm.ok(&[
+        "generate-key-pair",
+        "--kms",
+        &key,
+        "--output-key-prefix",
+        &prefix,
+    ]);
+    let app = hsm.dir.path().join("app");
+    std::fs::create_dir_all(app.join("app")).unwrap();
+    std::fs::write(app.join("app/main.py"), "print('signed by a token')\n").unwrap();
+    // The bundled advisories (crates/pipeline/data/advisories, PyPA, CC-BY-4.0).
+    let advisories = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline/data/advisories");
+    let registry = RegistryServer::start();
+    let image = format!("{}/hsm/pipeline:v1", registry.host);
+    let add = format!("{}:/", app.display());
+    let out_dir = hsm.path("out");
+    let args = [
+        "pipeline",
+        &image,
+        "--add",
+        &add,
+        "--advisories",
+        advisories.to_str().unwrap(),
+        "--key",
+        &key,
+        "--out",
+        &out_dir,
+        "-o",
+        "json",
+    ];
+    let report: Value = serde_json::from_str(&hsm.ok(&args)).unwrap();
+    assert_eq!(report["passed"], true, "{report}");
+    for stage in ["build", "sbom", "scan", "sign", "attest-sbom", "verify"] {
+        let status = report["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == stage)
+            .map(|s| s["status"].clone());
+        assert_eq!(status, Some(Value::from("passed")), "{stage}: {report}");
+    }
+    assert!(
+        report["signer"]
+            .as_str()
+            .unwrap()
+            .starts_with("key sha256:"),
+        "{report}"
+    );
+    let pinned = format!(
+        "{}@{}",
+        image.trim_end_matches(":v1"),
+        report["digest"].as_str().unwrap()
+    );
+    let cosign = Peer::new("cosign");
+    let common = [
+        "--key",
+        &public,
+        "--insecure-ignore-tlog",
+        "--offline",
+        "--allow-http-registry",
+    ];
+    cosign.ok(&[&["verify", &pinned][..], &common].concat());
+    cosign.ok(&[
+        &["verify-attestation", &pinned, "--type", "spdxjson"][..],
+        &common,
+    ]
+    .concat());
+    let attested = ok(&[
+        "verify-attestation",
+        &pinned,
+        "--type",
+        "spdxjson",
+        "--key",
+        &public,
+        "-o",
+        "json",
+    ]);
+    assert!(attested.contains("SPDX-2.3"), "{attested}");
+    // A different key is refused: the signatures are the token's.
+    let other = hsm.path("other");
+    ok(&["generate-key-pair", "--output-key-prefix", &other]);
+    let said = common::fails_with(3, &["verify", &pinned, "--key", &format!("{other}.pub")]);
+    assert!(said.contains("FAILED"), "{said}");
+}

@@ -12,8 +12,8 @@ use vouch_vuln::Severity;
 use crate::error::{Error, Result};
 use crate::registry::{LocalRegistry, RegistryLimits};
 use crate::run::{
-    BuildPlan, Decision, Event, Expect, ImageSigner, KeySigner, Plan, Report, admission,
-    load_policy,
+    BuildPlan, Decision, Event, Expect, ImageSigner, KeySigner, Plan, Report, Signing,
+    admission, load_policy,
 };
 
 /// The sample application (`examples/demo-app/rootfs`), compiled in so the demo runs from
@@ -291,7 +291,7 @@ pub fn run_demo(
                 )
             };
             (
-                Box::new(KeySigner(key)),
+                Box::new(KeySigner::new(key)),
                 Expect::Key(public),
                 Box::new(entry),
                 TrustedRoot::default(),
@@ -349,7 +349,7 @@ pub fn run_demo(
         db,
         fail_on: Some(Severity::High),
         fail_on_unknown: false,
-        signer,
+        signing: Signing::With(signer),
         signature_format: Default::default(),
         expect,
         provenance: None,
@@ -359,7 +359,6 @@ pub fn run_demo(
             trust.clone(),
         )?),
         registry: registry_options.clone(),
-        verify_only: false,
         log_url,
     };
     let report = crate::run::run(&plan, progress)?;

@@ -5,8 +5,10 @@
 //!   expected signer -> (admission policy). It returns a [`Report`]: one [`StageResult`] per
 //!   stage (a failed stage stops the run and names itself), findings, packages,
 //!   attestations, log entries and admission decisions; artifacts go to the plan's `out_dir`.
-//! * [`ImageSigner`] is the signing seam: [`KeySigner`] (a cosign key, or an ephemeral one),
-//!   or [`keyless::Keyless`] (OIDC identity -> short-lived certificate -> log entry).
+//! * [`Signing`]: a run signs with an [`ImageSigner`] or only verifies. [`KeySigner`] signs
+//!   with any `vouch_sign::Signer` (key file, PKCS#11 token, KMS key, ephemeral key);
+//!   [`keyless::Keyless`] gets a short-lived certificate per signature (OIDC identity -> CA
+//!   -> log entry). Both go through vouch-sign's one signing seam.
 //! * [`config::Config`] reads `vouch.toml`.
 //! * [`registry::LocalRegistry`]: a minimal in-process OCI registry on loopback (the admission
 //!   verifier reads signatures from a registry; the demo needs one without `docker-registry`).
@@ -25,6 +27,6 @@ mod run;
 pub use error::{Error, Result};
 pub use run::{
     AttestationRow, BuildPlan, Decision, Event, Expect, ImageSigner, KeySigner, LogEntryRow,
-    PackageRow, Plan, PolicyPlan, Report, SignResult, Stage, StageResult, Status, Vulnerability,
-    admission, import_advisories, load_policy, run,
+    PackageRow, Plan, PolicyPlan, Report, SignResult, Signing, Stage, StageResult, Status,
+    Vulnerability, admission, import_advisories, load_policy, run,
 };

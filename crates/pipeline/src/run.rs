@@ -15,8 +15,8 @@ use vouch_sign::image::{ImageReport, verify_image, verify_image_attestations};
 use vouch_sign::intoto::{PREDICATE_SLSA_PROVENANCE_V1, PREDICATE_SPDX};
 use vouch_sign::oci::{Candidate, ImageTarget, Kind, SignatureFormat, Store, Stored, discover};
 use vouch_sign::{
-    IdentityPolicy, SignerPolicy, SigningKey, TrustedRoot, VerifiedSigner, Verifier,
-    VerifierOptions, VerifyingKey,
+    IdentityPolicy, Signer, SignerPolicy, TrustedRoot, VerifiedSigner, Verifier, VerifierOptions,
+    VerifyingKey,
 };
 use vouch_vuln::{Database, Severity};
 
@@ -104,9 +104,12 @@ pub enum Event<'a> {
 /// What a signer returns.
 pub type SignResult = std::result::Result<Vec<Stored>, Box<dyn std::error::Error + Send + Sync>>;
 
-/// The signing seam: a key (cosign key file or an ephemeral key) or keyless (short-lived
-/// certificate from a CA for an OIDC identity, logged in a transparency log).
-pub trait ImageSigner: Send + Sync {
+/// How a run signs: with a key ([`KeySigner`]: any [`vouch_sign::Signer`], a key file, a
+/// PKCS#11 token, a KMS key, or an ephemeral key) or keyless ([`crate::keyless::Keyless`]: a
+/// short-lived certificate per signature, logged in a transparency log). Both sign through
+/// vouch-sign's one seam ([`Store::sign_image_with`]); this trait only says who signs and
+/// gives keyless its fresh certificate per signature.
+pub trait ImageSigner {
     /// Who signs, for the report (`key sha256:…`, `dev@vouch.invalid (https://issuer)`).
     fn identity(&self) -> String;
     /// Signs `target` and stores the signature.
@@ -122,16 +125,27 @@ pub trait ImageSigner: Send + Sync {
     ) -> SignResult;
 }
 
-/// Signing with a private key (cosign key file, PEM, or generated for one run).
-pub struct KeySigner(pub SigningKey);
+/// Signing with a private key: a cosign key file or PEM, a PKCS#11 token or KMS key (any
+/// [`vouch_sign::Signer`]), or a key generated for one run.
+pub struct KeySigner(pub Box<dyn Signer>);
+
+impl KeySigner {
+    /// Signs with `key`.
+    pub fn new(key: impl Signer + 'static) -> Self {
+        Self(Box::new(key))
+    }
+}
 
 impl ImageSigner for KeySigner {
     fn identity(&self) -> String {
-        format!("key sha256:{}", hex::encode(self.0.public_key().key_id()))
+        format!(
+            "key sha256:{}",
+            hex::encode(self.0.verifying_key().key_id())
+        )
     }
 
     fn sign(&self, store: &Store<'_>, target: &ImageTarget, format: SignatureFormat) -> SignResult {
-        Ok(store.sign_image(target, &self.0, format, &BTreeMap::new())?)
+        Ok(store.sign_image(target, &*self.0, format, &BTreeMap::new())?)
     }
 
     fn attest(
@@ -142,7 +156,7 @@ impl ImageSigner for KeySigner {
         predicate_type: &str,
         predicate: Value,
     ) -> SignResult {
-        Ok(store.attest_image(target, &self.0, format, predicate_type, predicate)?)
+        Ok(store.attest_image(target, &*self.0, format, predicate_type, predicate)?)
     }
 }
 
@@ -244,8 +258,8 @@ pub struct Plan {
     pub fail_on: Option<Severity>,
     /// Count unknown severities for `fail_on`.
     pub fail_on_unknown: bool,
-    /// Who signs.
-    pub signer: Box<dyn ImageSigner>,
+    /// Sign with a signer, or only verify.
+    pub signing: Signing,
     /// Storage scheme of signatures.
     pub signature_format: SignatureFormat,
     /// Who verification expects.
@@ -258,9 +272,33 @@ pub struct Plan {
     pub registry: RegistryOptions,
     /// The transparency log's base URL (keyless), for links in the report.
     pub log_url: Option<String>,
+}
+
+/// What a run does about signatures.
+pub enum Signing {
+    /// Build, SBOM, scan, sign and attest with this signer, then verify.
+    With(Box<dyn ImageSigner>),
     /// Only verify (and evaluate the policy): the deploy-side check of an image signed by an
-    /// earlier run. Provenance is required only when `provenance` is given.
-    pub verify_only: bool,
+    /// earlier run. Provenance is required only when the plan's `provenance` is given.
+    VerifyOnly,
+}
+
+impl std::fmt::Debug for Signing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::With(s) => f.debug_tuple("With").field(&s.identity()).finish(),
+            Self::VerifyOnly => f.write_str("VerifyOnly"),
+        }
+    }
+}
+
+impl Signing {
+    fn signer(&self) -> std::result::Result<&dyn ImageSigner, Failure> {
+        match self {
+            Self::With(s) => Ok(s.as_ref()),
+            Self::VerifyOnly => Err(error("a verify-only run signs nothing")),
+        }
+    }
 }
 
 /// A vulnerability in the report.
@@ -472,7 +510,7 @@ pub fn run(plan: &Plan, progress: &mut dyn FnMut(Event<'_>)) -> Result<Report> {
         provenance: plan.provenance.clone(),
     };
     let mut stages: Vec<(Stage, StageFn)> = Vec::new();
-    if !plan.verify_only {
+    if let Signing::With(_) = plan.signing {
         if plan.build.is_some() {
             stages.push((Stage::Build, build));
         }
@@ -777,7 +815,7 @@ fn stored_summary(stored: &[Stored]) -> String {
 }
 
 fn sign(ctx: &mut Ctx<'_>) -> StageOutcome {
-    let signer = &ctx.plan.signer;
+    let signer = ctx.plan.signing.signer()?;
     ctx.report.signer = Some(signer.identity());
     let format = ctx.plan.signature_format;
     let stored = with_store(ctx, |store, target| {
@@ -795,7 +833,7 @@ fn attest_sbom(ctx: &mut Ctx<'_>) -> StageOutcome {
         return Err(error("no SBOM"));
     };
     let format = ctx.plan.signature_format;
-    let signer = &ctx.plan.signer;
+    let signer = ctx.plan.signing.signer()?;
     let stored = with_store(ctx, |store, target| {
         signer
             .attest(store, target, format, PREDICATE_SPDX, spdx)
@@ -812,7 +850,7 @@ fn attest_provenance(ctx: &mut Ctx<'_>) -> StageOutcome {
         return Ok("no provenance".into());
     };
     let format = ctx.plan.signature_format;
-    let signer = &ctx.plan.signer;
+    let signer = ctx.plan.signing.signer()?;
     let stored = with_store(ctx, |store, target| {
         signer
             .attest(store, target, format, PREDICATE_SLSA_PROVENANCE_V1, p)

@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use vouch_pipeline::config::{Config, parse_severity};
 use vouch_pipeline::{
-    BuildPlan, Event, Expect, ImageSigner, KeySigner, Plan, Report, StageResult, Status,
+    BuildPlan, Event, Expect, ImageSigner, KeySigner, Plan, Report, Signing, StageResult, Status,
 };
 use vouch_sign::{IdentityPolicy, KeyRef, Limits, Match, TrustedRoot, VerifierOptions};
 
@@ -79,7 +79,9 @@ pub(crate) struct PipelineArgs {
     /// Count findings of unknown severity for --fail-on.
     #[arg(long)]
     fail_on_unknown: bool,
-    /// Sign with this private key (cosign key file, PEM, env://NAME).
+    /// Sign with this private key: cosign key file, PEM, env://NAME, or a key on a PKCS#11
+    /// token (pkcs11:token=T;object=O?module-path=MODULE, PIN from pin-value,
+    /// $VOUCH_PKCS11_PIN or $COSIGN_PKCS11_PIN).
     #[arg(long, value_name = "KEY", conflicts_with = "keyless")]
     key: Option<String>,
     /// Sign keylessly (OIDC identity token -> certificate from the CA, log entry).
@@ -216,35 +218,6 @@ fn finish(report: &Report, ctx: &Context, html: Option<&Path>) -> anyhow::Result
                 crate::cli::EXIT_ERROR
             }))
         }
-    }
-}
-
-/// The signer of `--verify-only` runs, which never sign.
-struct NoSigner;
-
-impl ImageSigner for NoSigner {
-    fn identity(&self) -> String {
-        "nobody (verify only)".into()
-    }
-
-    fn sign(
-        &self,
-        _: &vouch_sign::oci::Store<'_>,
-        _: &vouch_sign::oci::ImageTarget,
-        _: vouch_sign::oci::SignatureFormat,
-    ) -> vouch_pipeline::SignResult {
-        Err("verify-only runs do not sign".into())
-    }
-
-    fn attest(
-        &self,
-        _: &vouch_sign::oci::Store<'_>,
-        _: &vouch_sign::oci::ImageTarget,
-        _: vouch_sign::oci::SignatureFormat,
-        _: &str,
-        _: serde_json::Value,
-    ) -> vouch_pipeline::SignResult {
-        Err("verify-only runs do not attest".into())
     }
 }
 
@@ -389,22 +362,22 @@ pub(crate) fn pipeline(args: &PipelineArgs, ctx: &Context) -> anyhow::Result<Exi
     let mut signing_key = None;
     let mut log_url = None;
     let mut keyless_trust = None;
-    let signer: Box<dyn ImageSigner> = if args.verify_only {
-        Box::new(NoSigner)
+    let signing = if args.verify_only {
+        Signing::VerifyOnly
     } else if keyless {
         let (signer, trust) = keyless_signer(args, &config)?;
         log_url = Some(trust.log_url.clone());
         keyless_trust = Some(trust.trusted_root);
-        signer
+        Signing::With(signer)
     } else {
         let key_arg = args
             .key
             .clone()
             .or(config.sign.key.clone())
             .context("no signer: give --key KEY (or [sign] key), or --keyless")?;
-        let key = super::keys::load_signing_key(&key_arg)?;
-        signing_key = Some(key.public_key());
-        Box::new(KeySigner(key))
+        let key = super::keys::load_signer(&key_arg, None)?;
+        signing_key = Some(key.verifying_key());
+        Signing::With(Box::new(KeySigner(key)))
     };
     // Without --trusted-root, a keyless run trusts its own instance's root.
     let verify_trust = match (
@@ -546,13 +519,12 @@ pub(crate) fn pipeline(args: &PipelineArgs, ctx: &Context) -> anyhow::Result<Exi
         db,
         fail_on,
         fail_on_unknown: args.fail_on_unknown || config.scan.fail_on_unknown,
-        signer,
+        signing,
         signature_format,
         expect,
         provenance,
         policy,
         registry,
-        verify_only: args.verify_only,
         log_url,
     };
     if ctx.format == Format::Table && !ctx.quiet {
