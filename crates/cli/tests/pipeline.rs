@@ -26,6 +26,18 @@ fn verdict(args: &[&str]) -> (Output, String) {
     (out, t)
 }
 
+/// `vouch policy apply` refusing: kyverno's exit 1; returns stdout + stderr.
+fn refused(args: &[&str]) -> (Output, String) {
+    let out = vouch(args);
+    let t = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "vouch {args:?} should exit 1:\n{t}"
+    );
+    (out, t)
+}
+
 struct Fixture {
     dir: tempfile::TempDir,
     registry: RegistryServer,
@@ -297,7 +309,7 @@ fn pipeline_passes_then_breaks_four_ways() {
     ]);
     assert!(t.contains("failed at stage `verify`"), "{t}");
     assert_eq!(report(&out)["failedStage"], "verify");
-    let (_, t) = verdict(&["policy", "apply", &policy, "-r", &pod]);
+    let (_, t) = refused(&["policy", "apply", &policy, "-r", &pod]);
     assert!(t.contains("fail"), "{t}");
     // The original digest still verifies: only the tag moved.
     ok(&[
@@ -320,7 +332,7 @@ fn pipeline_passes_then_breaks_four_ways() {
     ok(&["sign", &bare, "--key", &f.s("alice.key")]);
     ok(&["verify", &bare, "--key", &alice_pub]);
     let (_, bare_pod) = f.policy_and_pod("alice", &bare);
-    let (_, t) = verdict(&["policy", "apply", &policy, "-r", &bare_pod]);
+    let (_, t) = refused(&["policy", "apply", &policy, "-r", &bare_pod]);
     assert!(
         t.contains("https://spdx.dev/Document") || t.contains("attestation"),
         "{t}"
@@ -352,7 +364,7 @@ fn pipeline_passes_then_breaks_four_ways() {
     assert_eq!(r["failedStage"], "verify", "{r}");
     assert_eq!(stage_status(&r, "sign"), "passed");
     let (_, mallory_pod) = f.policy_and_pod("alice", &mimage);
-    verdict(&["policy", "apply", &policy, "-r", &mallory_pod]);
+    refused(&["policy", "apply", &policy, "-r", &mallory_pod]);
     // ...while mallory's own key verifies it (the refusal is about identity, not damage).
     ok(&["verify", &mimage, "--key", &f.s("mallory.pub")]);
 }
@@ -648,6 +660,15 @@ fn demo_runs_every_stage_with_nothing_else_running() {
     assert!(t.contains("✗ refused  pod/unsigned-app"), "{t}");
     assert!(t.contains("1 medium"), "{t}");
     assert!(html.is_file());
+    // Issue 15: the demo signs as the seed's GitHub Actions identity (a GitHub-shaped RS256
+    // token for acme/api) and its policy is the seed's `subject: https://github.com/acme/*`.
+    let policy = std::fs::read_to_string(work.path().join("w/policy.yaml")).unwrap();
+    assert!(
+        policy.contains("subject: \"https://github.com/acme/*\"")
+            && policy.contains("/github-actions\""),
+        "{policy}"
+    );
+    assert!(!policy.contains('@'), "no e-mail identity left:\n{policy}");
 
     // `vouch pipeline` with no image and no vouch.toml is the same embedded default.
     let out = Command::new(env!("CARGO_BIN_EXE_vouch"))

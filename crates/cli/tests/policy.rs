@@ -63,6 +63,7 @@ fn pod(name: &str, image: &str) -> String {
 
 /// (resource name, rule, status, message) of every result.
 /// `vouch policy apply POLICY -r PODS EXTRA... -o json`, expected to exit `code`; its report.
+/// `vouch policy apply ... -o json`, expecting exit `code` (kyverno's: 1 when a rule failed).
 fn apply_json(code: i32, policy: &Path, pods: &Path, extra: &[&str]) -> Value {
     let base = [
         "policy",
@@ -192,7 +193,7 @@ fn seed_scenario_admits_signed_and_attested_and_refuses_the_rest() {
         mutated.to_str().unwrap(),
     ];
     let out = vouch(&[&args[..], &["-o", "json"]].concat());
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let got = results(&report);
     let status = |name: &str| {
@@ -279,7 +280,7 @@ fn seed_scenario_admits_signed_and_attested_and_refuses_the_rest() {
         &std::fs::read_to_string(&public).unwrap(),
     );
     std::fs::write(&pods, pod("gone", &format!("{dead}/acme/api:v1"))).unwrap();
-    let report = apply_json(3, &dead_policy, &pods, &[]);
+    let report = apply_json(1, &dead_policy, &pods, &[]);
     assert_eq!(results(&report)[0].2, "error", "{report}");
 }
 
@@ -352,7 +353,7 @@ fn verification_type_reads_only_its_own_storage_scheme() {
             ),
         )
         .unwrap();
-        let report = apply_json(3, &policy, &pods, &[]);
+        let report = apply_json(1, &policy, &pods, &[]);
         let got = results(&report);
         let status = |name: &str| {
             got.iter()
@@ -843,7 +844,7 @@ fn cluster_image_policy_end_to_end() {
     )
     .unwrap();
     let mutated = d.join("mutated.yaml");
-    let report = apply_json(3, &policy, &pods, &["--mutated", mutated.to_str().unwrap()]);
+    let report = apply_json(1, &policy, &pods, &["--mutated", mutated.to_str().unwrap()]);
     let got = results(&report);
     let find = |name: &str, rule: &str| {
         got.iter()
@@ -1070,7 +1071,7 @@ fn keyless_seed_scenario_against_a_private_instance() {
     assert!(written.contains(&format!("image: {pinned}\n")), "{written}");
     assert!(written.contains(&format!("image: {wrong}\n")), "{written}");
     // Without the instance's trusted root nothing keyless verifies (no public-good fallback).
-    let report = apply_json(3, &policy, &pods, &[]);
+    let report = apply_json(1, &policy, &pods, &[]);
     assert_eq!(report["summary"]["pass"], 0, "{report}");
 
     // The same four through the HTTPS webhook, as the API server sends them.
@@ -1326,7 +1327,7 @@ fn per_attestor_trust_against_two_private_instances() {
     };
 
     // No --trusted-root: A's image verifies against the policy's own material alone.
-    let report = apply_json(3, &policy, &pods, &[]);
+    let report = apply_json(1, &policy, &pods, &[]);
     let got = status(&report);
     assert_eq!(got[0].0, "by-a");
     assert_eq!(got[0].1, "pass", "{got:?}");
@@ -1350,7 +1351,7 @@ fn per_attestor_trust_against_two_private_instances() {
 
     // B's trusted root as the global one does not widen the attestor's trust.
     let b_root = b.trusted_root_path().display().to_string();
-    let report = apply_json(3, &policy, &pods, &["--trusted-root", &b_root]);
+    let report = apply_json(1, &policy, &pods, &["--trusted-root", &b_root]);
     let got = status(&report);
     assert_eq!(got[0].1, "pass", "{got:?}");
     assert_eq!(got[1].1, "fail", "{got:?}");
@@ -1414,7 +1415,7 @@ spec:
         let extra: Vec<&str> = global
             .map(|g| vec!["--trusted-root", g])
             .unwrap_or_default();
-        let report = apply_json(3, &cip_path, &pods, &extra);
+        let report = apply_json(1, &cip_path, &pods, &extra);
         let got = status(&report);
         assert_eq!(got[0].1, "pass", "{global:?} {got:?}");
         assert_eq!(got[1].1, "fail", "{global:?} {got:?}");
@@ -1521,7 +1522,7 @@ results:
 
     std::fs::write(suite.join("kyverno-test.yaml"), test_yaml("fail")).unwrap();
     let out = vouch(&["policy", "test", dir.to_str().unwrap(), "-o", "json"]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["failed"], 1, "{report}");
     assert_eq!(report["passed"], 4, "{report}");
@@ -1579,7 +1580,7 @@ fn apply_reads_directories_and_stdin_and_writes_a_policy_report() {
     .unwrap();
     std::fs::write(
         pols.join("nested/no-latest.yml"),
-        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: no-latest}\nspec:\n  rules:\n  - name: tag\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate:\n      message: no host network\n      deny: {conditions: {any: [{key: '{{ request.object.spec.hostNetwork }}', operator: Equals, value: true}]}}\n",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: no-latest}\nspec:\n  rules:\n  - name: tag\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate:\n      message: baseline\n      podSecurity: {level: baseline, version: latest}\n",
     )
     .unwrap();
     std::fs::write(pols.join("README.md"), "not a manifest").unwrap();
@@ -1605,13 +1606,13 @@ fn apply_reads_directories_and_stdin_and_writes_a_policy_report() {
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("spec.rules[0].validate.deny: not supported"),
+        text(&out).contains("spec.rules[0].validate.podSecurity: not supported"),
         "{}",
         text(&out)
     );
     let out = run(&["--ignore-unsupported", "--policy-report"]);
     let shown = text(&out);
-    assert_eq!(out.status.code(), Some(3), "{shown}");
+    assert_eq!(out.status.code(), Some(1), "{shown}");
     let yaml = shown
         .split("POLICY REPORT:\n")
         .nth(1)
@@ -1642,7 +1643,7 @@ fn apply_reads_directories_and_stdin_and_writes_a_policy_report() {
         by("no-latest")["message"]
             .as_str()
             .unwrap()
-            .starts_with("spec.rules[0].validate.deny: not supported"),
+            .starts_with("spec.rules[0].validate.podSecurity: not supported"),
         "{report}"
     );
 }
@@ -1713,7 +1714,7 @@ fn kyverno_corpus_passes_vouch_policy_test() {
     assert_ne!(flipped, test);
     std::fs::write(copy.join(".kyverno-test/kyverno-test.yaml"), flipped).unwrap();
     let out = vouch(&["policy", "test", copy.to_str().unwrap(), "-o", "json"]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let peer = Command::new(&kyverno)
         .args(["test", copy.to_str().unwrap(), "--remove-color"])
         .output()
@@ -1732,4 +1733,121 @@ fn kyverno_corpus_passes_vouch_policy_test() {
             .any(|r| r["reason"] == "Want pass, got fail"),
         "{report}"
     );
+}
+
+/// The cells of a box-drawn table's rows (`│ a │ b │`), header first.
+fn table_rows(out: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .filter(|l| l.starts_with("│ "))
+        .map(|l| {
+            l.trim_matches('│')
+                .split('│')
+                .map(|c| c.trim().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// Issue 16 item 4: `--table` and `--detailed-results` print kyverno's table, and the exit
+/// code is kyverno's (1 when a rule failed or errored): the `validate.deny` corpus case
+/// (`kyverno-tests/vouch/deny-conditions`: preconditions, operators, functions, messages
+/// with variables, autogen) through vouch and through the Kyverno CLI give the same rows,
+/// result and message for every rule and resource (the two JMESPath type-error texts
+/// aside, which each implementation words its own way).
+#[test]
+fn apply_table_and_exit_code_as_kyverno() {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../policy/tests/data/kyverno-tests/vouch/deny-conditions");
+    let policy = case.join("policy.yaml");
+    let resources = case.join("resources.yaml");
+    let args = [
+        "policy",
+        "apply",
+        policy.to_str().unwrap(),
+        "-r",
+        resources.to_str().unwrap(),
+        "--table",
+        "--detailed-results",
+    ];
+    let out = vouch(&args);
+    let mine = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let kyverno = vouch_testkit::peer_tool("kyverno");
+    let peer = Command::new(&kyverno)
+        .args([
+            "apply",
+            policy.to_str().unwrap(),
+            "-r",
+            resources.to_str().unwrap(),
+            "--table",
+            "--detailed-results",
+            "--remove-color",
+        ])
+        .output()
+        .unwrap();
+    let theirs = String::from_utf8_lossy(&peer.stdout).into_owned();
+    assert_eq!(peer.status.code(), Some(1), "{theirs}");
+    let (mine_rows, their_rows) = (table_rows(&mine), table_rows(&theirs));
+    assert_eq!(
+        mine_rows[0],
+        [
+            "ID (81)", "POLICY", "RULE", "RESOURCE", "RESULT", "REASON", "MESSAGE"
+        ],
+        "{mine}"
+    );
+    assert_eq!(mine_rows[0], their_rows[0], "{theirs}");
+    // Kyverno wraps long messages onto continuation rows with an empty ID; join them back.
+    let join = |rows: &[Vec<String>]| {
+        let mut out: Vec<Vec<String>> = Vec::new();
+        for r in &rows[1..] {
+            match out.last_mut() {
+                Some(last) if r[0].is_empty() => {
+                    for (a, b) in last.iter_mut().zip(r) {
+                        if !b.is_empty() {
+                            if !a.is_empty() {
+                                a.push(' ');
+                            }
+                            a.push_str(b);
+                        }
+                    }
+                }
+                _ => out.push(r.clone()),
+            }
+        }
+        out.into_iter()
+            .map(|r| (r[2].clone(), r[3].clone(), r[4].clone(), r[6].clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let (m, t) = (join(&mine_rows), join(&their_rows));
+    assert_eq!(m.len(), 81, "{mine}");
+    assert_eq!(m.len(), t.len(), "{theirs}");
+    let strip = |s: &std::collections::BTreeSet<(String, String, String, String)>| {
+        s.iter()
+            .map(|(rule, res, result, msg)| {
+                let msg = if msg.contains("JMESPath query failed: Invalid type")
+                    || msg.contains("JMESPath query failed: Runtime error")
+                {
+                    "type error".to_owned()
+                } else {
+                    msg.clone()
+                };
+                (rule.clone(), res.clone(), result.clone(), msg)
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let (m, t) = (strip(&m), strip(&t));
+    let differ: Vec<_> = m.symmetric_difference(&t).collect();
+    assert!(differ.is_empty(), "{differ:#?}");
+    for result in ["Pass", "Fail", "Skip", "Error"] {
+        assert!(m.iter().any(|r| r.2 == result), "{result}");
+    }
+    // --detailed-results needs --table.
+    let out = vouch(
+        &args[..5]
+            .iter()
+            .copied()
+            .chain(["--detailed-results"])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }

@@ -88,6 +88,14 @@ SIGNER_ATTESTATION
             value: ["SPDX-2.2", "SPDX-2.3"]
 "#;
 
+/// The workflow the keyless demo signs as: the seed's GitHub Actions identity, for acme/api
+/// (`OWNER/REPO/.github/workflows/FILE@REF`, the `job_workflow_ref` claim).
+pub const DEMO_WORKFLOW: &str = "acme/api/.github/workflows/release.yml@refs/heads/main";
+
+/// The keyless demo policy's subject: the seed's wildcard over the owner's workflows, so
+/// any acme repository's release workflow is admitted and no other owner's.
+pub const DEMO_SUBJECT: &str = "https://github.com/acme/*";
+
 const POD: &str = r#"apiVersion: v1
 kind: Pod
 metadata:
@@ -224,12 +232,18 @@ pub fn run_demo(
                 service: "private Sigstore instance",
                 reason: e.to_string(),
             };
+            // The seed's identity (issue 15): a GitHub Actions workflow of acme/api, its token
+            // RS256-signed as GitHub's are, from the dev issuer's GitHub-shaped issuer URL. The
+            // certificate SAN is the workflow URI, so the policy's `subject:
+            // https://github.com/acme/*` (the seed's) is what the demo enforces.
+            let shape =
+                vouch_ca::dev_oidc::TokenShape::github(DEMO_WORKFLOW).map_err(|e| service(&e))?;
             let issuer = running
-                .oidc_url()
+                .dev_issuer()
                 .ok_or_else(|| service(&"no dev OIDC issuer"))?
-                .to_owned();
-            let email = running.email().to_owned();
-            let raw = running.token().map_err(|e| service(&e))?;
+                .issuer_for(&shape);
+            let identity = format!("https://github.com/{DEMO_WORKFLOW}");
+            let raw = running.token_shaped(&shape).map_err(|e| service(&e))?;
             let token =
                 vouch_keyless::IdentityToken::parse(&raw, vouch_keyless::TokenSource::DevIssuer)
                     .map_err(|e| service(&e))?;
@@ -250,13 +264,13 @@ pub fn run_demo(
             services.push(("OIDC", format!("{issuer} (dev issuer, in-process)")));
             let signer = crate::keyless::Keyless::new(config, token).map_err(|e| service(&e))?;
             let expect = Expect::Identity {
-                policy: vouch_sign::IdentityPolicy::exact(email.clone(), issuer.clone()),
+                policy: vouch_sign::IdentityPolicy::exact(identity, issuer.clone()),
                 trust: trust.clone(),
                 options: Default::default(),
             };
             // `rekor.url` names the log; vouch never fetches it (entries are checked offline
             // against the trusted root).
-            let (e2, i2, l2) = (email, issuer, log_url.clone());
+            let (e2, i2, l2) = (DEMO_SUBJECT, issuer, log_url.clone());
             let entry = move |indent: usize| {
                 let pad = " ".repeat(indent);
                 format!(

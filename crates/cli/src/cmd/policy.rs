@@ -16,8 +16,10 @@ use super::registry_options;
 use crate::cli::Context;
 use crate::output::emit;
 
-/// Exit code when a rule failed or errored.
-pub(crate) const EXIT_VIOLATIONS: u8 = 3;
+/// Exit code when a rule failed or errored, or a test result differed: kyverno's 1
+/// (`cmd/cli/kubectl-kyverno/commands/apply/command.go` `exit`, `commands/test/command.go`:
+/// the command returns an error and `main.go` exits 1).
+pub(crate) const EXIT_VIOLATIONS: u8 = 1;
 
 const APPLY_HELP: &str = "\
 Policies: Kyverno ClusterPolicy / Policy (kyverno.io/v1) with verifyImages rules, as written
@@ -54,22 +56,23 @@ use that digest. Only the registry holding the images is contacted: trust comes 
 policy's inline keys and --trusted-root, never from TUF, Rekor or a CT log.
 
 Output: one line per rule and resource (pass, fail, warn, error, skip) and the summary line
-`pass: N, fail: N, warn: N, error: N, skip: N`.
+`pass: N, fail: N, warn: N, error: N, skip: N`; with --table kyverno's table (ID, POLICY,
+RULE, RESOURCE, RESULT, REASON; --detailed-results adds MESSAGE) instead.
 
-Exit codes:
+Exit codes (kyverno apply's):
   0  no rule failed or errored
-  1  error: unreadable or invalid policy, unreadable resources, bad --trusted-root
-  2  usage error
-  3  a rule failed (fail) or could not be checked (error), as `kyverno apply` exits 1";
+  1  a rule failed (fail) or could not be checked (error); or an error: unreadable or invalid
+     policy, unreadable resources, bad --trusted-root
+  2  usage error";
 
 /// `vouch policy`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum PolicyCommand {
-    /// Evaluate Kyverno verifyImages policies against resource files (exit 3 on violations).
+    /// Evaluate Kyverno policies against resource files (exit 1 on violations, as kyverno).
     #[command(after_help = APPLY_HELP)]
     Apply(ApplyArgs),
     /// Run Kyverno CLI test directories (kyverno-test.yaml), like `kyverno test DIR`
-    /// (exit 3 when a result differs).
+    /// (exit 1 when a result differs, as kyverno).
     #[command(after_help = TEST_HELP)]
     Test(TestArgs),
 }
@@ -91,11 +94,11 @@ autogen-cronjob-<rule>), as kyverno's lookupRuleResponses.
 Not supported (the test is refused, naming the field): variables/values files, userinfo,
 exceptions, patchedResources, generatedResource and the other non-verifyImages inputs.
 
-Exit codes:
+Exit codes (kyverno test's):
   0  every expected result matched
-  1  error: unreadable test, policy or resource file; invalid policy
-  2  usage error
-  3  some result did not match (kyverno exits 1)";
+  1  some result did not match; or an error: unreadable test, policy or resource file,
+     invalid policy
+  2  usage error";
 
 #[derive(Debug, Args)]
 pub(crate) struct TestArgs {
@@ -128,6 +131,13 @@ pub(crate) struct ApplyArgs {
     /// `kyverno apply --policy-report` does, instead of one line per result.
     #[arg(short = 'p', long)]
     policy_report: bool,
+    /// Print kyverno's result table (ID, POLICY, RULE, RESOURCE, RESULT, REASON) instead of
+    /// one line per result (`kyverno apply --table`).
+    #[arg(short = 't', long)]
+    table: bool,
+    /// With --table, add each result's MESSAGE column (`kyverno apply --detailed-results`).
+    #[arg(long, requires = "table")]
+    detailed_results: bool,
     /// Write every resource, with verified tags rewritten to tag@digest, to FILE
     /// (multi-document YAML; `kyverno apply -o`).
     #[arg(long, value_name = "FILE")]
@@ -357,6 +367,9 @@ fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 serde_norway::to_string(&policy_report(rep)).map_err(std::io::Error::other)?;
             return write!(out, "{yaml}");
         }
+        if args.table {
+            return write_table(out, rep, args.detailed_results);
+        }
         for r in &rep.resources {
             for res in &r.results {
                 writeln!(
@@ -396,6 +409,80 @@ fn apply(args: &ApplyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_VIOLATIONS));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Kyverno's apply table (`cmd/cli/kubectl-kyverno/commands/apply/table.go` `printTable`):
+/// one row per rule response, the resource as `namespace/Kind/name`, the result capitalised,
+/// REASON empty, MESSAGE with --detailed-results; no summary line.
+fn write_table(
+    out: &mut dyn std::io::Write,
+    rep: &ApplyReport,
+    detailed: bool,
+) -> std::io::Result<()> {
+    let mut header = vec!["ID", "POLICY", "RULE", "RESOURCE", "RESULT", "REASON"];
+    if detailed {
+        header.push("MESSAGE");
+    }
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for r in &rep.resources {
+        for res in &r.results {
+            let name = res.status.name();
+            let mut row = vec![
+                (rows.len() + 1).to_string(),
+                res.policy.clone(),
+                res.rule.clone(),
+                if r.namespace.is_empty() {
+                    format!("{}/{}", r.kind, r.name)
+                } else {
+                    format!("{}/{}/{}", r.namespace, r.kind, r.name)
+                },
+                format!("{}{}", name[..1].to_uppercase(), &name[1..]),
+                String::new(),
+            ];
+            if detailed {
+                row.push(res.message.clone());
+            }
+            rows.push(row);
+        }
+    }
+    let mut header: Vec<String> = header.into_iter().map(str::to_owned).collect();
+    // tableprinter's `RowLengthTitle` (`output/table/printer.go`: more than 10 rows) puts the
+    // row count in the first title.
+    if rows.len() > 10 {
+        header[0] = format!("ID ({})", rows.len());
+    }
+    box_table(out, &header, &rows)
+}
+
+/// Kyverno's box-drawn table (lensesio/tableprinter with `│` and `─`).
+fn box_table(
+    out: &mut dyn std::io::Write,
+    header: &[String],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
+    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, c) in width.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |out: &mut dyn std::io::Write, cells: &[String]| -> std::io::Result<()> {
+        let mut s = String::from("│");
+        for (c, w) in cells.iter().zip(&width) {
+            let _ = write!(s, " {c:<w$} │");
+        }
+        writeln!(out, "{s}")
+    };
+    let rule: String = std::iter::once("│".to_owned())
+        .chain(width.iter().map(|w| format!("{}│", "─".repeat(w + 2))))
+        .collect();
+    writeln!(out, "{rule}")?;
+    line(out, header)?;
+    writeln!(out, "{rule}")?;
+    for row in rows {
+        line(out, row)?;
+    }
+    writeln!(out, "{rule}")
 }
 
 /// `cli.kyverno.io/v1alpha1` `Test` (`K:cmd/cli/kubectl-kyverno/apis/v1alpha1/test.go`): the
