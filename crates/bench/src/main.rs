@@ -13,6 +13,7 @@ mod admission;
 mod copy;
 mod keyless;
 mod measure;
+mod peers_v2;
 mod pkcs11;
 mod sbom;
 mod tlog;
@@ -34,6 +35,8 @@ const USAGE: &str = "usage: vouch-bench BENCHMARK [FLAGS]
   keyless    [--requests N] [--threads N] [--runs N]   certificates/s, p99; keyless `vouch sign`
   admission  [--reviews N] [--threads N]        webhook p50/p99 cold and warm, reviews/s
   tsa        [--requests N] [--threads N]       RFC 3161 timestamps/s in process and over HTTP
+  tlog-tessera [--appends N] [--clients N]      Rekor v2 log vs Tessera POSIX: appends/s, p50/p99 to proof
+  tsa-peer   [--requests N] [--clients N]       timestamps/s: vouch TSA vs sigstore timestamp-authority
   pkcs11     [--signatures N]                   signatures/s: SoftHSM2 token vs a key in memory
 Build first: cargo build --release -p vouch -p vouch-bench";
 
@@ -118,6 +121,14 @@ fn main() -> anyhow::Result<()> {
         "admission" => admission::run(
             flag("--reviews", 500)? as usize,
             flag("--threads", 4)? as usize,
+        ),
+        "tlog-tessera" => peers_v2::tlog(
+            flag("--appends", 20_000)? as usize,
+            flag("--clients", 256)? as usize,
+        ),
+        "tsa-peer" => peers_v2::tsa(
+            flag("--requests", 20_000)? as usize,
+            flag("--clients", 8)? as usize,
         ),
         "tsa" => tsa::run(
             flag("--requests", 20_000)? as usize,
