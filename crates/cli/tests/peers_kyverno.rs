@@ -782,3 +782,106 @@ fn verification_type_decides_the_storage_scheme() {
         );
     }
 }
+
+/// Issue 15's done-when, the Kyverno line, offline: the seed's policy (keyless signature and
+/// SPDX attestation, `subject: https://github.com/acme/*` as the seed's README describes it,
+/// with the private instance's trust inline) admits an image signed and attested in CI as
+/// `acme/api`'s release workflow (a GitHub-shaped RS256 token from the dev issuer's GitHub
+/// issuer URL) and refuses the same image content signed and attested by `evil/api`'s
+/// workflow, in `kyverno apply` and in `vouch policy apply` alike; a Deployment of the
+/// admitted image passes through autogen in both.
+#[test]
+fn kyverno_and_vouch_agree_on_the_seed_github_identity() {
+    use vouch_ca::dev_oidc::TokenShape;
+    let kyverno = Peer::new("kyverno");
+    let registry = RegistryServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let running = instance(&d.join("instance"));
+    let tc = running.trust_config_path().display().to_string();
+    let shape = |owner: &str| {
+        TokenShape::github(&format!(
+            "{owner}/api/.github/workflows/release.yml@refs/heads/main"
+        ))
+        .unwrap()
+    };
+    let issuer = running.dev_issuer().unwrap().issuer_for(&shape("acme"));
+    assert!(issuer.ends_with("/github-actions"), "{issuer}");
+    let acme = running.token_shaped(&shape("acme")).unwrap();
+    let evil = running.token_shaped(&shape("evil")).unwrap();
+    // RS256, as GitHub signs its tokens.
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            acme.split('.').next().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "RS256", "{header}");
+    let sbom = data("sbom.spdx.json");
+    let keyless = |image: &str, token: &str| {
+        let flags = [
+            "--keyless",
+            "--trust-config",
+            &tc,
+            "--identity-token",
+            token,
+            "--signature-format",
+            "legacy",
+        ];
+        ok(&[&["sign", image][..], &flags].concat());
+        ok(&[
+            &[
+                "attest",
+                image,
+                "--type",
+                "spdxjson",
+                "--predicate",
+                sbom.to_str().unwrap(),
+            ][..],
+            &flags,
+        ]
+        .concat());
+    };
+    let (api, _) = push(&registry.host, d, "acme/api", "v1");
+    keyless(&api, &acme);
+    let (evil_image, _) = push(&registry.host, d, "acme/api-evil", "v1");
+    keyless(&evil_image, &evil);
+    let resources = d.join("resources.yaml");
+    std::fs::write(
+        &resources,
+        [
+            pod("acme", &api),
+            pod("evil", &evil_image),
+            deployment("web", &api),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let (roots, rekor, ctlog) = instance_pems(&running.trusted_root_path());
+    let template = std::fs::read_to_string(data("kyverno/policy-keyless-inline.yaml")).unwrap();
+    let mut text = fill_pem(&template, "ROOTS", &roots);
+    text = fill_pem(&text, "REKOR_PUBKEY", &rekor);
+    text = fill_pem(&text, "CTLOG_PUBKEY", &ctlog);
+    let text = text
+        .replace("REGISTRY", &registry.host)
+        // YAML double-quoted: `\\.` is the regular expression's `\.`.
+        .replace("SUBJECT_REGEXP", "^https://github\\\\.com/acme/")
+        .replace("SUBJECT", "https://github.com/acme/*")
+        .replace("ISSUER", &issuer)
+        .replace("REKOR_URL", running.log_url());
+    let policy = d.join("policy-github.yaml");
+    std::fs::write(&policy, text).unwrap();
+
+    let k = kyverno_apply(&kyverno, &policy, &resources);
+    let (v, _) = vouch_apply(d, &policy, &resources, &[]);
+    let names = ["acme", "evil", "web"];
+    same_verdicts(&v, &k, &names);
+    assert_eq!(v["acme"].0, "pass", "{:?}", v["acme"]);
+    assert_eq!(v["web"].0, "pass", "{:?}", v["web"]);
+    assert_eq!(v["evil"].0, "fail", "{:?}", v["evil"]);
+    let needle = format!("failed to verify image {evil_image}: .attestors[0].entries[0].keyless: ");
+    assert!(v["evil"].1.starts_with(&needle), "vouch: {}", v["evil"].1);
+    assert!(k.said("evil", &needle), "kyverno:\n{}", k.raw);
+}
