@@ -836,3 +836,69 @@ fn keyless_cosign_spellings_against_a_private_instance() {
     );
     assert!(said.contains("--new-bundle-format=false"), "{said}");
 }
+
+/// sigstore/docs content/en/cosign/signing/pkcs11.md: `cosign public-key --key "<PKCS11_URI>"
+/// > pub.key`: the token's public key, read without logging in, is the one generate-key-pair
+/// wrote; a token that does not exist is named.
+#[test]
+fn public_key_of_a_pkcs11_key() {
+    const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+    let util = vouch_testkit::require_tool("softhsm2-util");
+    assert!(
+        std::path::Path::new(MODULE).is_file(),
+        "{MODULE} missing: apt-get install softhsm2 (listed in .ci/apt-packages.txt)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("tokens")).unwrap();
+    let conf = d.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            d.join("tokens").display()
+        ),
+    )
+    .unwrap();
+    vouch_testkit::run(
+        std::process::Command::new(util)
+            .env("SOFTHSM2_CONF", &conf)
+            .args(["--init-token", "--free", "--label", "T"])
+            .args(["--pin", "1234", "--so-pin", "5678"]),
+    );
+    let run = |args: &[&str]| {
+        common::vouch_cmd(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .env_remove("VOUCH_PKCS11_PIN")
+            .env_remove("COSIGN_PKCS11_PIN")
+            .output()
+            .unwrap()
+    };
+    let key = format!("pkcs11:token=T;object=signer?module-path={MODULE}");
+    let prefix = s(&d.join("hsm"));
+    let args = [
+        "generate-key-pair",
+        "--kms",
+        &key,
+        "--pin",
+        "1234",
+        "--output-key-prefix",
+        &prefix,
+    ];
+    common::check_ok(&run(&args), &args);
+    let args = ["public-key", "--key", &key];
+    let printed = common::check_ok(&run(&args), &args);
+    assert_eq!(
+        printed,
+        std::fs::read_to_string(format!("{prefix}.pub")).unwrap()
+    );
+    // Twin: another token label.
+    let missing = key.replace("token=T", "token=absent");
+    let out = run(&["public-key", "--key", &missing]);
+    assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("absent"),
+        "{}",
+        common::text(&out)
+    );
+}
