@@ -349,10 +349,16 @@ fn update(args: &UpdateArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let cache = Cache::user()?;
-    let mut http = vouch_http::ClientConfig::default();
-    http.connect_timeout = ctx.registry_timeout;
-    http.response_timeout = ctx.registry_timeout;
-    http.retry.budget = ctx.registry_retry_budget;
+    // The mirror is reached with the same timeouts and retry budget as registries.
+    let http = vouch_http::ClientConfig {
+        connect_timeout: ctx.registry_timeout,
+        response_timeout: ctx.registry_timeout,
+        retry: vouch_http::RetryPolicy {
+            budget: ctx.registry_retry_budget,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     let options = vouch_tuf::UpdateOptions {
         instance,
         mirror,
@@ -410,12 +416,12 @@ fn update(args: &UpdateArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let stored = cache.store(&fetched)?;
     let report = UpdateReport {
         instance: instance.name(),
-        mirror: stored.state.mirror.clone(),
-        cache_dir: stored.dir.clone(),
+        mirror: stored.state.mirror,
+        cache_dir: stored.dir,
         from_cache: fetched.from_cache,
         tuf_versions: stored.state.versions,
         expires: stored.state.expires.to_string(),
-        targets: stored.state.targets.clone(),
+        targets: stored.state.targets,
         trusted_root: RootSummary::from(&root),
     };
     emit(ctx.format, &report, |out, report| {
