@@ -100,6 +100,10 @@ impl Moto {
 
     /// `vouch ARGS` with this server's credentials (`secret` in place of the real one).
     fn vouch_as(&self, access_key: &str, secret: &str, args: &[&str]) -> Output {
+        self.cmd_as(access_key, secret, args).output().unwrap()
+    }
+
+    fn cmd_as(&self, access_key: &str, secret: &str, args: &[&str]) -> Command {
         let mut cmd = vouch_cmd(args);
         cmd.env("AWS_ACCESS_KEY_ID", access_key)
             .env("AWS_SECRET_ACCESS_KEY", secret)
@@ -108,7 +112,7 @@ impl Moto {
             .env_remove("AWS_DEFAULT_REGION")
             .env_remove("AWS_ENDPOINT_URL")
             .env_remove("AWS_ENDPOINT_URL_KMS");
-        cmd.output().unwrap()
+        cmd
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -217,6 +221,21 @@ fn generate_sign_and_verify_image_and_blob_through_aws_kms() {
     moto.ok(&["sign-blob", &blob, "--key", &key, "--bundle", &bundle]);
     moto.ok(&["verify-blob", &blob, "--key", &public, "--bundle", &bundle]);
     moto.ok(&["verify-blob", &blob, "--key", &key, "--bundle", &bundle]);
+    // cosign's form without a host finds the service through AWS_ENDPOINT_URL, as the SDKs do.
+    let args = [
+        "verify-blob",
+        blob.as_str(),
+        "--key",
+        "awskms:///alias/release",
+        "--bundle",
+        &bundle,
+    ];
+    let out = moto
+        .cmd_as(&moto.access_key, &moto.secret, &args)
+        .env("AWS_ENDPOINT_URL", format!("http://{}", moto.host))
+        .output()
+        .unwrap();
+    check_ok(&out, &args);
     std::fs::write(&blob, b"release notes, edited\n").unwrap();
     let out = moto.vouch_as(
         &moto.access_key,
