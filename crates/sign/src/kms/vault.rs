@@ -259,50 +259,8 @@ impl VaultKey {
         if answer.status != 200 {
             return Err(vault.refused(&operation, key, &answer));
         }
-        let data = &answer.json(&operation)?["data"];
-        let malformed = |reason: &str| KmsError::Response {
-            operation: operation.clone(),
-            reason: reason.to_owned(),
-        };
-        let key_type = data["type"]
-            .as_str()
-            .ok_or_else(|| malformed("no data.type"))?;
-        let algorithm = match key_type {
-            "ecdsa-p256" => KeyAlgorithm::EcdsaP256,
-            "ecdsa-p384" => KeyAlgorithm::EcdsaP384,
-            other => {
-                return Err(KmsError::Key {
-                    key: key.to_owned(),
-                    reason: format!(
-                        "not supported yet: transit keys of type {other} (vouch signs with ecdsa-p256 and ecdsa-p384 keys)"
-                    ),
-                });
-            }
-        };
-        if data["supports_signing"].as_bool() == Some(false) {
-            return Err(KmsError::Key {
-                key: key.to_owned(),
-                reason: "the transit key does not support signing".into(),
-            });
-        }
-        let version = data["latest_version"]
-            .as_u64()
-            .filter(|v| *v >= 1)
-            .ok_or_else(|| malformed("no data.latest_version"))?;
-        let pem = data["keys"][version.to_string()]["public_key"]
-            .as_str()
-            .ok_or_else(|| malformed("no public_key for data.latest_version"))?;
-        let public = VerifyingKey::from_pem(pem).map_err(|e| malformed(&e.to_string()))?;
-        let expected = match algorithm {
-            KeyAlgorithm::EcdsaP384 => "ECDSA P-384",
-            _ => "ECDSA P-256",
-        };
-        if public.algorithm_name() != expected {
-            return Err(malformed(&format!(
-                "data.type says {key_type} but the public key is {}",
-                public.algorithm_name()
-            )));
-        }
+        let (algorithm, version, public) =
+            parse_key(&operation, key, &answer.json(&operation)?["data"])?;
         Ok(Self {
             vault,
             key: key.to_owned(),
@@ -338,25 +296,86 @@ impl VaultKey {
         if answer.status != 200 {
             return Err(self.vault.refused(&operation, key, &answer));
         }
-        let value = answer.json(&operation)?;
-        let malformed = |reason: String| KmsError::Response {
-            operation: operation.clone(),
-            reason,
-        };
-        let signature = value["data"]["signature"]
-            .as_str()
-            .ok_or_else(|| malformed("no data.signature".into()))?;
-        let prefix = format!("vault:v{}:", self.version);
-        let encoded = signature.strip_prefix(&prefix).ok_or_else(|| {
-            malformed(format!(
-                "signature {:?} is not from key version {} (expected the prefix {prefix})",
-                signature.chars().take(16).collect::<String>(),
-                self.version
-            ))
-        })?;
-        B64.decode(encoded)
-            .map_err(|e| malformed(format!("signature is not base64: {e}")))
+        parse_signature(&operation, self.version, &answer.json(&operation)?)
     }
+}
+
+/// The key type, latest version and that version's public key from a `GET keys/KEY` answer's
+/// `data` (Vault API docs, transit "Read key": `type`, `latest_version`, `keys.<N>.public_key`).
+fn parse_key(
+    operation: &str,
+    key: &str,
+    data: &Value,
+) -> std::result::Result<(KeyAlgorithm, u64, VerifyingKey), KmsError> {
+    let malformed = |reason: &str| KmsError::Response {
+        operation: operation.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let key_type = data["type"]
+        .as_str()
+        .ok_or_else(|| malformed("no data.type"))?;
+    let algorithm = match key_type {
+        "ecdsa-p256" => KeyAlgorithm::EcdsaP256,
+        "ecdsa-p384" => KeyAlgorithm::EcdsaP384,
+        other => {
+            return Err(KmsError::Key {
+                key: key.to_owned(),
+                reason: format!(
+                    "not supported yet: transit keys of type {other} (vouch signs with ecdsa-p256 and ecdsa-p384 keys)"
+                ),
+            });
+        }
+    };
+    if data["supports_signing"].as_bool() == Some(false) {
+        return Err(KmsError::Key {
+            key: key.to_owned(),
+            reason: "the transit key does not support signing".into(),
+        });
+    }
+    let version = data["latest_version"]
+        .as_u64()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| malformed("no data.latest_version"))?;
+    let pem = data["keys"][version.to_string()]["public_key"]
+        .as_str()
+        .ok_or_else(|| malformed("no public_key for data.latest_version"))?;
+    let public = VerifyingKey::from_pem(pem).map_err(|e| malformed(&e.to_string()))?;
+    let expected = match algorithm {
+        KeyAlgorithm::EcdsaP384 => "ECDSA P-384",
+        _ => "ECDSA P-256",
+    };
+    if public.algorithm_name() != expected {
+        return Err(malformed(&format!(
+            "data.type says {key_type} but the public key is {}",
+            public.algorithm_name()
+        )));
+    }
+    Ok((algorithm, version, public))
+}
+
+/// The DER signature from a `POST sign/KEY/sha2-256` answer: `data.signature` is
+/// `vault:v<N>:<base64>`, and N must be the version vouch asked for.
+fn parse_signature(
+    operation: &str,
+    version: u64,
+    value: &Value,
+) -> std::result::Result<Vec<u8>, KmsError> {
+    let malformed = |reason: String| KmsError::Response {
+        operation: operation.to_owned(),
+        reason,
+    };
+    let signature = value["data"]["signature"]
+        .as_str()
+        .ok_or_else(|| malformed("no data.signature".into()))?;
+    let prefix = format!("vault:v{version}:");
+    let encoded = signature.strip_prefix(&prefix).ok_or_else(|| {
+        malformed(format!(
+            "signature {:?} is not from key version {version} (expected the prefix {prefix})",
+            signature.chars().take(16).collect::<String>(),
+        ))
+    })?;
+    B64.decode(encoded)
+        .map_err(|e| malformed(format!("signature is not base64: {e}")))
 }
 
 impl Signer for VaultKey {
@@ -385,6 +404,61 @@ mod tests {
         for bad in ["", "-k", "k-", "a/b", "k?x", "kéy", ".k"] {
             assert!(VaultKeyRef::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    /// A `GET /v1/transit/keys/KEY` answer's `data` as the Vault API docs show it.
+    fn key_data(key_type: &str, latest: u64, pem: &str) -> Value {
+        json!({
+            "type": key_type,
+            "supports_signing": true,
+            "latest_version": latest,
+            "keys": {
+                "1": {"name": "P-256", "public_key": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"},
+                latest.to_string(): {"name": "P-256", "public_key": pem, "creation_time": "2024-01-01T00:00:00Z"},
+            },
+        })
+    }
+
+    #[test]
+    fn key_answers_are_parsed_and_checked() {
+        let signing = crate::SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
+        let pem = signing.public_key().to_pem();
+        let (algorithm, version, public) =
+            parse_key("read", "k", &key_data("ecdsa-p256", 2, &pem)).expect("parse");
+        assert_eq!((algorithm, version), (KeyAlgorithm::EcdsaP256, 2));
+        assert_eq!(public, signing.public_key());
+
+        let err = parse_key("read", "k", &key_data("ecdsa-p384", 2, &pem)).expect_err("mismatch");
+        assert!(
+            err.to_string().contains("public key is ECDSA P-256"),
+            "{err}"
+        );
+        let err = parse_key("read", "k", &key_data("rsa-2048", 2, &pem)).expect_err("rsa");
+        assert!(err.to_string().contains("not supported yet"), "{err}");
+        let mut data = key_data("ecdsa-p256", 2, &pem);
+        data["supports_signing"] = json!(false);
+        let err = parse_key("read", "k", &data).expect_err("no signing");
+        assert!(
+            err.to_string().contains("does not support signing"),
+            "{err}"
+        );
+        let mut data = key_data("ecdsa-p256", 2, &pem);
+        data["latest_version"] = json!(3);
+        let err = parse_key("read", "k", &data).expect_err("no version 3");
+        assert!(err.to_string().contains("no public_key"), "{err}");
+    }
+
+    #[test]
+    fn signatures_must_come_from_the_pinned_version() {
+        let answer = |sig: &str| json!({"data": {"signature": sig, "key_version": 1}});
+        let der = parse_signature("sign", 1, &answer("vault:v1:MEUCIQ==")).expect("v1");
+        assert_eq!(der, B64.decode("MEUCIQ==").expect("b64"));
+        let err = parse_signature("sign", 1, &answer("vault:v2:MEUCIQ==")).expect_err("v2");
+        assert!(err.to_string().contains("not from key version 1"), "{err}");
+        let err = parse_signature("sign", 1, &answer("vault:v1:%%%")).expect_err("b64");
+        assert!(err.to_string().contains("not base64"), "{err}");
+        let err = parse_signature("sign", 1, &json!({"data": {}})).expect_err("missing");
+        assert!(err.to_string().contains("no data.signature"), "{err}");
     }
 
     #[test]
