@@ -660,9 +660,23 @@ pub fn apply(
             }
             if let Some(v) = &rule.validate {
                 let enforce = rule_enforces(rule, policy);
-                let (mut status, message) = match &v.deny {
-                    Some(deny) => validate_deny(v, deny, &rule_name, &context),
-                    None => validate_patterns(v, &rule_name, resource),
+                let outcome = if let Some(list) = &v.foreach {
+                    validate_foreach(v, list, &rule_name, resource, &context, 0)
+                } else if let Some(deny) = &v.deny {
+                    Some(validate_deny(v, deny, &rule_name, &context))
+                } else {
+                    Some(validate_patterns(
+                        v,
+                        &rule_name,
+                        &resource.object,
+                        &context,
+                        true,
+                    ))
+                };
+                // A foreach whose lists gave no element to check has no response in Kyverno
+                // (`validateForEach` returns nil): the rule is not reported.
+                let Some((mut status, message)) = outcome else {
+                    continue;
                 };
                 if status == Status::Fail && !enforce && options.audit_warn {
                     status = Status::Warn;
@@ -870,6 +884,132 @@ fn validate_deny(
     }
 }
 
+/// `validate.foreach` (`K:pkg/engine/handlers/validation/validate_resource.go`
+/// `validateForEach`, `validateElements`; `K:pkg/engine/utils/foreach.go`): each list is a
+/// JMESPath query (a missing key skips that list); every non-null element, put in the
+/// context as `element`/`elementIndex` (and `element<N>` for nesting level N), is checked by
+/// the entry's preconditions and then its deny, pattern/anyPattern (against the element when
+/// it is an object, unless `elementScope: false`) or nested foreach. The first element that
+/// does not pass decides (`validation failure: <its message>`); elements skipped or whose
+/// preconditions could not be evaluated are passed over. `None` when no element was checked.
+fn validate_foreach(
+    v: &crate::kyverno::Validation,
+    list: &[crate::kyverno::ForEachValidation],
+    rule: &str,
+    resource: &Resource,
+    context: &Value,
+    nesting: usize,
+) -> Option<(Status, String)> {
+    let mut applied = 0usize;
+    let mut list_error = None;
+    for fe in list {
+        let elements = match crate::conditions::query(&autogen_text(&fe.list, rule), context) {
+            Ok(Value::Array(a)) => a,
+            Ok(other) => vec![other],
+            Err(e) if e.contains("Unknown key") => continue,
+            Err(e) => {
+                list_error = Some(e);
+                continue;
+            }
+        };
+        for (index, element) in elements.iter().enumerate() {
+            if element.is_null() {
+                continue;
+            }
+            let mut ctx = context.clone();
+            if let Value::Object(root) = &mut ctx {
+                for (k, val) in [
+                    ("element".to_owned(), element.clone()),
+                    (format!("element{nesting}"), element.clone()),
+                    ("elementIndex".to_owned(), json!(index)),
+                    (format!("elementIndex{nesting}"), json!(index)),
+                ] {
+                    root.insert(k, val);
+                }
+            }
+            let scoped = match fe.element_scope {
+                Some(true) if !element.is_object() => {
+                    return Some((
+                        Status::Error,
+                        format!(
+                            "failed to process foreach: cannot use elementScope=true foreach rules for elements that are not maps, expected type=map got type={}",
+                            go_type(element)
+                        ),
+                    ));
+                }
+                Some(s) => s,
+                None => element.is_object(),
+            };
+            let inner: Option<(Status, String)> = (|| {
+                if let Some(pre) = &fe.preconditions {
+                    let pre = autogen_conditions(pre, rule);
+                    match check_conditions(std::slice::from_ref(&pre), &ctx) {
+                        Ok((true, _)) => {}
+                        Ok((false, msg)) => {
+                            return Some((
+                                Status::Skip,
+                                join_non_empty(&["preconditions not met".into(), msg], "; "),
+                            ));
+                        }
+                        Err(e) => {
+                            return Some((
+                                Status::Error,
+                                format!("failed to evaluate preconditions: {e}"),
+                            ));
+                        }
+                    }
+                }
+                if let Some(deny) = &fe.deny {
+                    return Some(validate_deny(v, deny, rule, &ctx));
+                }
+                if fe.pattern.is_some() || fe.any_pattern.is_some() {
+                    let inner_v = crate::kyverno::Validation {
+                        message: v.message.clone(),
+                        pattern: fe.pattern.clone(),
+                        any_pattern: fe.any_pattern.clone(),
+                        ..crate::kyverno::Validation::default()
+                    };
+                    let (object, wrap) = if scoped {
+                        (element, false)
+                    } else {
+                        (&resource.object, true)
+                    };
+                    return Some(validate_patterns(&inner_v, rule, object, &ctx, wrap));
+                }
+                if let Some(nested) = &fe.foreach {
+                    return validate_foreach(v, nested, rule, resource, &ctx, nesting + 1);
+                }
+                None
+            })();
+            let Some((status, message)) = inner else {
+                continue;
+            };
+            match status {
+                Status::Pass => applied += 1,
+                Status::Skip => {}
+                Status::Error if message.contains("failed to evaluate preconditions") => {}
+                other => return Some((other, format!("validation failure: {message}"))),
+            }
+        }
+    }
+    if applied == 0 {
+        return list_error.map(|e| (Status::Error, format!("failed to evaluate list: {e}")));
+    }
+    Some((Status::Pass, "rule passed".into()))
+}
+
+/// Go's `%T` of a decoded JSON value, for Kyverno's messages.
+fn go_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "<nil>",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "float64",
+        Value::String(_) => "string",
+        Value::Array(_) => "[]interface {}",
+        Value::Object(_) => "map[string]interface {}",
+    }
+}
+
 /// The rule's name for this resource if it applies: as written for a direct match, or
 /// `autogen-<rule>` / `autogen-cronjob-<rule>` for pod controllers of a Pod-only rule (§2.6).
 fn applicable(rule: &Rule, r: &Resource) -> Option<String> {
@@ -981,10 +1121,14 @@ fn combine(outcomes: &[Outcome]) -> (Status, String) {
 fn validate_patterns(
     v: &crate::kyverno::Validation,
     rule: &str,
-    resource: &Resource,
+    object: &Value,
+    context: &Value,
+    wrap_autogen: bool,
 ) -> (Status, String) {
     let wrap = |p: &Value| -> Value {
-        if rule.starts_with("autogen-cronjob-") {
+        if !wrap_autogen {
+            p.clone()
+        } else if rule.starts_with("autogen-cronjob-") {
             json!({"spec": {"jobTemplate": {"spec": {"template": p}}}})
         } else if rule.starts_with("autogen-") {
             json!({"spec": {"template": p}})
@@ -992,11 +1136,10 @@ fn validate_patterns(
             p.clone()
         }
     };
-    let context = json!({"request": {"object": resource.object, "operation": resource.operation}});
     let message =
         v.message
             .as_ref()
-            .map(|m| match substitute(&Value::String(m.clone()), &context) {
+            .map(|m| match substitute(&Value::String(m.clone()), context) {
                 Ok(Value::String(s)) => Ok(s),
                 _ => Err(()),
             });
@@ -1021,7 +1164,7 @@ fn validate_patterns(
         }
     };
     if let Some(p) = &v.pattern {
-        return match crate::pattern::match_pattern(&resource.object, &wrap(p)) {
+        return match crate::pattern::match_pattern(object, &wrap(p)) {
             Ok(()) => (Status::Pass, format!("validation rule '{rule}' passed.")),
             Err(e) if e.skip => (Status::Skip, e.message),
             Err(e) if e.path.is_empty() => (Status::Error, build(Err(&e.message))),
@@ -1037,7 +1180,7 @@ fn validate_patterns(
     let mut failed = Vec::new();
     let mut skipped = Vec::new();
     for (i, p) in patterns.iter().enumerate() {
-        match crate::pattern::match_pattern(&resource.object, &wrap(p)) {
+        match crate::pattern::match_pattern(object, &wrap(p)) {
             Ok(()) => {
                 return (
                     Status::Pass,

@@ -187,8 +187,8 @@ pub struct Validation {
     pub message: Option<String>,
     /// Signed manifests.
     pub manifests: Option<Value>,
-    /// foreach.
-    pub foreach: Option<Value>,
+    /// foreach: deny, pattern or anyPattern (or a nested foreach) per list element.
+    pub foreach: Option<Vec<ForEachValidation>>,
     /// pattern.
     pub pattern: Option<Value>,
     /// anyPattern.
@@ -220,6 +220,31 @@ impl Validation {
         .filter_map(|(n, set)| set.then_some(n))
         .collect()
     }
+}
+
+/// `validate.foreach[]` (`api/kyverno/v1/common_types.go` `ForEachValidation`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForEachValidation {
+    /// JMESPath query giving the elements.
+    #[serde(default)]
+    pub list: String,
+    /// Whether patterns apply to the element (default: when it is an object).
+    pub element_scope: Option<bool>,
+    /// Context variables (not supported).
+    #[serde(default)]
+    pub context: Vec<Value>,
+    /// Per-element preconditions.
+    #[serde(default, deserialize_with = "any_all_or_list")]
+    pub preconditions: Option<AnyAllConditions>,
+    /// Pattern the element (or resource) must match.
+    pub pattern: Option<Value>,
+    /// Patterns one of which must match.
+    pub any_pattern: Option<Value>,
+    /// Conditions that deny.
+    pub deny: Option<Deny>,
+    /// Nested loops.
+    pub foreach: Option<Vec<ForEachValidation>>,
 }
 
 /// `match` / `exclude`: `any` (OR), `all` (AND), or the legacy inline `resources`.
@@ -1067,6 +1092,9 @@ impl Policy {
                 if let Some(c) = v.deny.as_ref().and_then(|d| d.conditions.as_ref()) {
                     validate_conditions(c, &format!("{rp}.validate.deny.conditions"), &mut push);
                 }
+                if let Some(list) = &v.foreach {
+                    validate_foreach_entries(list, &format!("{rp}.validate.foreach"), 0, &mut push);
+                }
                 if let Some(m) = &v.message {
                     validate_expressions(
                         &Value::String(m.clone()),
@@ -1169,7 +1197,14 @@ fn rule_unsupported(rule: &Rule, rp: &str) -> Vec<Problem> {
         match checks.as_slice() {
             // pattern and anyPattern are evaluated ([`crate::pattern`]) within its subset;
             // deny through [`crate::conditions`].
-            ["pattern"] | ["anyPattern"] | ["deny"] => {
+            ["pattern"] | ["anyPattern"] | ["deny"] | ["foreach"] => {
+                if let Some(list) = &v.foreach {
+                    let mut found = Vec::new();
+                    foreach_unsupported(list, &format!("{rp}.validate.foreach"), &mut found);
+                    for (path, what) in found {
+                        push(path, &what);
+                    }
+                }
                 if !v.failure_action_overrides.is_empty() {
                     push(
                         format!("{rp}.validate.failureActionOverrides"),
@@ -1209,7 +1244,7 @@ fn rule_unsupported(rule: &Rule, rp: &str) -> Vec<Problem> {
                 };
                 push(
                     path,
-                    "validate rules other than pattern, anyPattern and deny are not evaluated by vouch",
+                    "validate rules other than pattern, anyPattern, deny and foreach are not evaluated by vouch",
                 );
             }
         }
@@ -1280,6 +1315,77 @@ fn rule_unsupported(rule: &Rule, rp: &str) -> Vec<Problem> {
         }
     }
     out
+}
+
+/// What vouch does not evaluate inside `foreach` entries: context variables and pattern
+/// forms outside [`crate::pattern`]'s subset.
+fn foreach_unsupported(list: &[ForEachValidation], path: &str, out: &mut Vec<(String, String)>) {
+    for (i, fe) in list.iter().enumerate() {
+        let fp = format!("{path}[{i}]");
+        if !fe.context.is_empty() {
+            out.push((format!("{fp}.context"), "context variables".into()));
+        }
+        if let Some(p) = &fe.pattern {
+            crate::pattern::unsupported(p, &format!("{fp}.pattern"), out);
+        }
+        match &fe.any_pattern {
+            Some(Value::Array(ps)) => {
+                for (j, p) in ps.iter().enumerate() {
+                    crate::pattern::unsupported(p, &format!("{fp}.anyPattern[{j}]"), out);
+                }
+            }
+            Some(_) => out.push((
+                format!("{fp}.anyPattern"),
+                "anyPattern that is not a list".into(),
+            )),
+            None => {}
+        }
+        if let Some(nested) = &fe.foreach {
+            foreach_unsupported(nested, &format!("{fp}.foreach"), out);
+        }
+    }
+}
+
+/// Kyverno's structural rules for `foreach` entries, and every expression in them.
+fn validate_foreach_entries(
+    list: &[ForEachValidation],
+    path: &str,
+    depth: usize,
+    push: &mut impl FnMut(String, &str),
+) {
+    if depth > 4 {
+        push(path.to_owned(), "foreach nested too deeply");
+        return;
+    }
+    for (i, fe) in list.iter().enumerate() {
+        let fp = format!("{path}[{i}]");
+        if fe.list.trim().is_empty() {
+            push(format!("{fp}.list"), "a list expression is required");
+        } else {
+            // `list` is a bare JMESPath expression; `{{ }}` inside it is substituted first.
+            let bare = Value::String(format!("{{{{ {} }}}}", fe.list));
+            validate_expressions(&bare, &format!("{fp}.list"), push);
+        }
+        let kinds = usize::from(fe.pattern.is_some())
+            + usize::from(fe.any_pattern.is_some())
+            + usize::from(fe.deny.is_some())
+            + usize::from(fe.foreach.is_some());
+        if kinds != 1 {
+            push(
+                fp.clone(),
+                "exactly one of pattern, anyPattern, deny or foreach is required",
+            );
+        }
+        if let Some(pre) = &fe.preconditions {
+            validate_conditions(pre, &format!("{fp}.preconditions"), push);
+        }
+        if let Some(c) = fe.deny.as_ref().and_then(|d| d.conditions.as_ref()) {
+            validate_conditions(c, &format!("{fp}.deny.conditions"), push);
+        }
+        if let Some(nested) = &fe.foreach {
+            validate_foreach_entries(nested, &format!("{fp}.foreach"), depth + 1, push);
+        }
+    }
 }
 
 fn set_unsupported(
