@@ -687,6 +687,34 @@ fn keyless_cosign_spellings_against_a_private_instance() {
         running.ca_url(),
         &pinned,
     ]);
+    // A keyless legacy signature: `download signature` carries its certificate, chain and Rekor
+    // bundle where cosign puts them; cosign's `Cert`/`Chain` are Go's whole x509.Certificate,
+    // of which vouch writes `Raw`: the fields both write are equal.
+    let (legacy, legacy_digest) = push(&registry.host, d, "acme/keyless", "legacy");
+    ok(&[
+        "sign",
+        "--keyless",
+        "--trust-config",
+        &tc,
+        "--identity-token",
+        &token,
+        "--new-bundle-format=false",
+        &by_digest(&legacy, &legacy_digest),
+    ]);
+    let ours: Value = serde_json::from_str(ok(&["download", "signature", &legacy]).trim()).unwrap();
+    let cosign = Peer::new("cosign");
+    let theirs: Value =
+        serde_json::from_str(cosign.ok(&["download", "signature", HTTP, &legacy]).trim()).unwrap();
+    for field in ["Base64Signature", "Payload", "Bundle", "RFC3161Timestamp"] {
+        assert_eq!(ours[field], theirs[field], "{field}");
+    }
+    assert!(ours["Bundle"]["Payload"]["logIndex"].is_i64(), "{ours}");
+    assert_eq!(ours["Cert"]["Raw"], theirs["Cert"]["Raw"]);
+    assert_eq!(ours["Chain"].as_array().unwrap().len(), 2, "{ours}");
+    for i in 0..2 {
+        assert_eq!(ours["Chain"][i]["Raw"], theirs["Chain"][i]["Raw"]);
+    }
+
     // Twin: a CA that is not there.
     let said = fails_with(
         1,
