@@ -31,12 +31,21 @@ kinds and namespaces. Rules matching only Pods also apply to the pod templates o
 ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs (Kyverno autogen: autogen-<rule>,
 autogen-cronjob-<rule>). validate rules with pattern or anyPattern are evaluated as Kyverno
 does (anchors (k), =(k), X(k), ^(k); wildcards, !, |, &), with Kyverno's messages and
-autogen. Policies are read strictly: an unknown field is refused with its path
+autogen; so are validate.deny, foreach (deny, pattern, anyPattern, nested; element,
+elementIndex, elementScope) and rule preconditions: conditions with any/all and Kyverno's
+operators (Equals, NotEquals, In, AnyIn, AllIn, NotIn, AnyNotIn, AllNotIn, GreaterThan(OrEquals),
+LessThan(OrEquals), Duration*; wildcards, ranges such as 5000-6000, quantities, durations),
+and {{ }} JMESPath variables (request.object, request.operation) with Kyverno's functions
+(to_upper, to_lower, split, regex_match, pattern_match, contains, base64_decode, truncate,
+compare, replace_all, trim, label_match, parse_json, ...); a path to a missing key is an
+error, as in Kyverno; a function Kyverno has and vouch does not refuses the load.
+Policies are read strictly: an unknown field is refused with its path
 and the nearest known name (`spec.rules[0].verifyImages[0].atestors: unknown field, did you
 mean attestors?`), and a mistake Kyverno rejects is reported with its field path. A feature
-vouch does not evaluate (validate deny/foreach/cel/podSecurity, mutate and generate rules,
-preconditions, namespaceSelector, KMS keys, certificate attestors, ...) refuses to load with `not supported: <path>`; with
---ignore-unsupported the rules using one are reported as `skip` with the reason.
+vouch does not evaluate (validate cel/podSecurity/manifests, mutate and generate rules,
+context variables, celPreconditions, namespaceSelector, certificate attestors, ...) refuses
+to load with `not supported: <path>`; with --ignore-unsupported the rules using one are
+reported as `skip` with the reason.
 
 Trust per attestor, as Kyverno: keyless.roots (PEM CA chain), rekor.pubkey and ctlog.pubkey
 are the only CAs/logs that entry trusts; --trusted-root supplies only what an entry does not
@@ -153,9 +162,9 @@ pub(crate) struct ApplyArgs {
     /// no-match-policy; deny is its fail-closed default.
     #[arg(long, value_enum, default_value = "deny")]
     no_match_policy: NoMatchArg,
-    /// Load policies that use features vouch does not evaluate (validate, mutate and
-    /// generate rules, preconditions, namespace selectors, KMS keys, ...): each rule using one is
-    /// reported as `skip` with the reason instead of failing to load.
+    /// Load policies that use features vouch does not evaluate (validate cel/podSecurity,
+    /// mutate and generate rules, context variables, namespace selectors, ...): each rule
+    /// using one is reported as `skip` with the reason instead of failing to load.
     #[arg(long)]
     ignore_unsupported: bool,
 }
