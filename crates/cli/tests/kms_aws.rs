@@ -167,6 +167,9 @@ fn generate_sign_and_verify_image_and_blob_through_aws_kms() {
     let pem = std::fs::read_to_string(&public).unwrap();
     assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
 
+    // `public-key` (cosign's command) prints the same PEM from KMS.
+    assert_eq!(moto.ok(&["public-key", "--key", &key]), pem);
+
     // The alias now names a key: generating again is refused, nothing overwritten.
     let again = moto.fails(&[
         "generate-key-pair",
