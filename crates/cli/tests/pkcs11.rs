@@ -587,3 +587,127 @@ fn pipeline_signs_and_attests_through_the_token() {
     let said = common::fails_with(3, &["verify", &pinned, "--key", &format!("{other}.pub")]);
     assert!(said.contains("FAILED"), "{said}");
 }
+
+/// Kyverno `keys.kms` and ClusterImagePolicy `key.kms` take the same `pkcs11:` references as
+/// `--key`: the token's public key admits the image it signed and refuses one signed by
+/// another key; KMS schemes vouch does not implement, and paths, are refused at load time.
+#[test]
+fn policies_verify_with_kms_references_to_the_token() {
+    let hsm = SoftHsm::new("K");
+    let key = uri("K", "admission", None);
+    hsm.ok(&[
+        "generate-key-pair",
+        "--kms",
+        &key,
+        "--pin",
+        PIN,
+        "--output-key-prefix",
+        &hsm.path("admission"),
+    ]);
+    let registry = RegistryServer::start();
+    let signed = push_image(&registry, hsm.dir.path(), "acme/by-token");
+    // Both schemes: Kyverno's SigstoreBundle reads the referrer, policy-controller the tag.
+    let args = [
+        "sign",
+        &signed,
+        "--key",
+        &key,
+        "--pin",
+        PIN,
+        "--signature-format",
+        "both",
+    ];
+    check_ok(&hsm.vouch(&args), &args);
+    let other = push_image(&registry, hsm.dir.path(), "acme/by-file");
+    let file_key = hsm.path("file");
+    ok(&["generate-key-pair", "--output-key-prefix", &file_key]);
+    ok(&[
+        "sign",
+        &other,
+        "--key",
+        &format!("{file_key}.key"),
+        "--signature-format",
+        "both",
+    ]);
+
+    let pod = |name: &str, image: &str| {
+        let path = hsm.path(&format!("pod-{name}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: prod}}\nspec:\n  containers:\n  - name: app\n    image: {image}\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let (good, bad) = (pod("good", &signed), pod("bad", &other));
+    let host = &registry.host;
+    let kyverno = |kms: &str| {
+        format!(
+            r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: token-signed
+spec:
+  rules:
+  - name: verify
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    verifyImages:
+    - failureAction: Enforce
+      type: SigstoreBundle
+      imageReferences: ["{host}/acme/*"]
+      attestors:
+      - entries:
+        - keys:
+            kms: "{kms}"
+            rekor: {{ignoreTlog: true}}
+"#
+        )
+    };
+    let cip = |kms: &str| {
+        format!(
+            "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: token-signed}}\nspec:\n  images:\n  - glob: \"{host}/acme/**\"\n  authorities:\n  - name: token\n    key:\n      kms: \"{kms}\"\n"
+        )
+    };
+    for (kind, policy) in [("kyverno", kyverno(&key)), ("cip", cip(&key))] {
+        let path = hsm.path(&format!("{kind}.yaml"));
+        std::fs::write(&path, policy).unwrap();
+        let apply = |pod: &str| hsm.vouch(&["policy", "apply", &path, "-r", pod]);
+        let out = apply(&good);
+        assert!(out.status.success(), "{kind}: {}", text(&out));
+        assert!(text(&out).contains("pass"), "{kind}: {}", text(&out));
+        let out = apply(&bad);
+        assert!(!out.status.success(), "{kind}: {}", text(&out));
+        assert!(text(&out).contains("fail"), "{kind}: {}", text(&out));
+    }
+    // Refused at load time, naming the field and the reason.
+    for (kms, reason) in [
+        (
+            "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k",
+            "not supported yet: gcpkms://",
+        ),
+        (
+            "/etc/keys/cosign.pub",
+            "is not a KMS or PKCS#11 key reference",
+        ),
+    ] {
+        for (kind, policy, field) in [
+            ("kyverno", kyverno(kms), "keys.kms"),
+            ("cip", cip(kms), "key.kms"),
+        ] {
+            let path = hsm.path(&format!("{kind}-refused.yaml"));
+            std::fs::write(&path, policy).unwrap();
+            let out = hsm.vouch(&["policy", "apply", &path, "-r", &good]);
+            let said = text(&out);
+            assert_eq!(out.status.code(), Some(1), "{kind} {kms}: {said}");
+            assert!(
+                said.contains(field) && said.contains(reason),
+                "{kind} {kms}: {said}"
+            );
+        }
+    }
+}

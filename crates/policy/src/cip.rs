@@ -478,11 +478,14 @@ impl ClusterImagePolicy {
                         "invalid value: not a public key".into(),
                     );
                 }
-                if k.secret_ref.is_some() || k.kms.is_some() {
+                if k.secret_ref.is_some() {
                     push(
                         format!("{ap}.key"),
-                        "not supported: secretRef and kms keys (inline data only, offline)".into(),
+                        "not supported: secretRef keys (no API server; inline data or kms)".into(),
                     );
+                }
+                if let Some(Err(reason)) = k.kms.as_deref().map(crate::sigstore::kms_key_ref) {
+                    push(format!("{ap}.key.kms"), format!("not supported: {reason}"));
                 }
                 if let Some(h) = &k.hash_algorithm
                     && !matches!(h.as_str(), "sha224" | "sha256" | "sha384" | "sha512")
@@ -691,13 +694,19 @@ impl ClusterImagePolicy {
             })
         };
         if let Some(k) = &auth.key {
-            let Some(pem) = &k.data else {
-                return Err(CheckError::Error(
-                    "key.secretRef / key.kms is not supported by vouch".into(),
-                ));
+            // Inline data, or a kms reference read as `vouch verify --key` reads it.
+            let (public_keys, kms) = match (&k.data, &k.kms) {
+                (Some(pem), _) => (Some(pem.trim().to_owned()), None),
+                (None, Some(kms)) => (None, Some(kms.clone())),
+                (None, None) => {
+                    return Err(CheckError::Error(
+                        "key.secretRef is not supported by vouch".into(),
+                    ));
+                }
             };
             return Ok(vec![Attestor::new(AttestorKind::Keys(StaticKeys {
-                public_keys: Some(pem.trim().to_owned()),
+                public_keys,
+                kms,
                 // A key authority without ctlog does not check the log
                 // (`checkOptsFromAuthority`).
                 rekor: rekor(auth.ctlog.is_none()),

@@ -1429,8 +1429,8 @@ fn set_unsupported(
         match &entry.kind {
             AttestorKind::Keys(k) => {
                 let kp = format!("{ep}.keys");
-                if k.kms.is_some() {
-                    push(format!("{kp}.kms"), "KMS keys (offline verification)");
+                if let Some(Err(reason)) = k.kms.as_deref().map(crate::sigstore::kms_key_ref) {
+                    push(format!("{kp}.kms"), &reason);
                 }
                 if k.secret.is_some() {
                     push(format!("{kp}.secret"), "keys in Secrets (no API server)");

@@ -20,6 +20,21 @@ use vouch_sign::{
 };
 
 use crate::eval::{CheckError, Evidence, ImageVerifier, VerifiedStatement};
+
+/// A Kyverno `keys.kms` / ClusterImagePolicy `key.kms` reference: the references `vouch sign
+/// --key` takes for keys it never holds (`pkcs11:` tokens and the KMS schemes vouch
+/// implements), read through the same [`vouch_sign::KeyRef`]. A scheme vouch does not
+/// implement is refused with `KeyRef`'s "not supported yet" reason; a path or `env://` is no
+/// KMS key and refused too.
+pub(crate) fn kms_key_ref(kms: &str) -> Result<vouch_sign::KeyRef, String> {
+    match kms.parse::<vouch_sign::KeyRef>() {
+        Ok(vouch_sign::KeyRef::File(_) | vouch_sign::KeyRef::Env(_)) => Err(format!(
+            "{kms:?} is not a KMS or PKCS#11 key reference (pkcs11:token=...;object=...)"
+        )),
+        Ok(r) => Ok(r),
+        Err(e) => Err(e.to_string()),
+    }
+}
 use crate::image::ImageInfo;
 use crate::kyverno::{Attestor, AttestorKind, CtLog, Rekor};
 use crate::trust::{AttestorMaterial, attestor_root};
@@ -208,14 +223,23 @@ impl SigstoreVerifier {
         };
         match &attestor.kind {
             AttestorKind::Keys(keys) => {
-                let Some(pem) = &keys.public_keys else {
-                    return unsupported("keys.kms / keys.secret");
+                let key = match (&keys.public_keys, &keys.kms) {
+                    (Some(pem), _) => {
+                        if pem.contains("{{") || pem.starts_with("k8s://") {
+                            return unsupported("a key from a variable or Secret");
+                        }
+                        VerifyingKey::from_pem(pem.trim())
+                            .map_err(|e| CheckError::Error(format!("keys.publicKeys: {e}")))?
+                    }
+                    // The token's or KMS's public key, read as `vouch verify --key` reads it.
+                    (None, Some(kms)) => kms_key_ref(kms)
+                        .and_then(|r| {
+                            r.load_verifying_key(&vouch_sign::Limits::default())
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(|e| CheckError::Error(format!("keys.kms: {e}")))?,
+                    (None, None) => return unsupported("keys.secret"),
                 };
-                if pem.contains("{{") || pem.starts_with("k8s://") {
-                    return unsupported("a key from a variable or Secret");
-                }
-                let key = VerifyingKey::from_pem(pem.trim())
-                    .map_err(|e| CheckError::Error(format!("keys.publicKeys: {e}")))?;
                 let root = trust(None, &keys.rekor, &keys.ctlog)?;
                 let v = Verifier::with_options(root, options(&keys.rekor, &keys.ctlog, true));
                 Ok((v, SignerPolicy::Key(key)))
