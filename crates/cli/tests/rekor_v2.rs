@@ -449,16 +449,124 @@ fn sigstore_python_and_vouch_sign_into_a_rekor_v2_instance_and_tilecheck_verifie
         "consistent 1 -> 4"
     );
 
+    // vouch's own tile reader: `tlog verify --tiles` records the checkpoint, one more entry
+    // is appended, `tlog monitor --tiles` proves consistency from the tiles alone.
+    let spki = B64
+        .decode(
+            trust["trustedRoot"]["tlogs"][0]["publicKey"]["rawBytes"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let pem_body: String = B64
+        .encode(&spki)
+        .as_bytes()
+        .chunks(64)
+        .map(|l| format!("{}\n", String::from_utf8_lossy(l)))
+        .collect();
+    let log_pub = dir.path().join("log.pub");
+    std::fs::write(
+        &log_pub,
+        format!("-----BEGIN PUBLIC KEY-----\n{pem_body}-----END PUBLIC KEY-----\n"),
+    )
+    .unwrap();
+    let state = dir.path().join("monitor.json");
+    let (lp, st) = (log_pub.to_str().unwrap(), state.to_str().unwrap());
+    let tile_args = |cmd: &'static str| -> Vec<String> {
+        [
+            "tlog",
+            cmd,
+            "--tiles",
+            "--url",
+            &served.log,
+            "--public-key",
+            lp,
+            "--state",
+            st,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    };
+    let args = tile_args("verify");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let first_contact: Value =
+        serde_json::from_str(&ok(&[&args[..], &["-o", "json"]].concat())).unwrap();
+    assert_eq!(first_contact["tree_size"], 4, "{first_contact}");
+    assert_eq!(first_contact["origin"], "vouch-tlog");
+    assert_eq!(first_contact["consistency_verified"], false);
+    ok(&[
+        "sign-blob",
+        m,
+        "--keyless",
+        "--trust-config",
+        &tc,
+        "--identity-token",
+        &token,
+        "--bundle",
+        dir.path().join("fifth.sigstore.json").to_str().unwrap(),
+    ]);
+    let args = tile_args("monitor");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let round = ok(&args);
+    assert!(
+        round.contains("size 5") && round.contains("consistency proved"),
+        "{round}"
+    );
+    // Refused: another origin pinned; another key; a recorded checkpoint that was altered.
+    let out = vouch(&[&args[..], &["--origin", "other.example/log"]].concat());
+    assert_eq!(out.status.code(), Some(3), "{}", said(&out));
+    assert!(said(&out).contains("LOG MISBEHAVIOUR"), "{}", said(&out));
+    let other_key = dir.path().join("other.key");
+    let other_pub = dir.path().join("other.pub");
+    let openssl = vouch_testkit::require_tool("openssl");
+    for args in [
+        vec![
+            "genpkey",
+            "-algorithm",
+            "ed25519",
+            "-out",
+            other_key.to_str().unwrap(),
+        ],
+        vec![
+            "pkey",
+            "-in",
+            other_key.to_str().unwrap(),
+            "-pubout",
+            "-out",
+            other_pub.to_str().unwrap(),
+        ],
+    ] {
+        vouch_testkit::run(Command::new(&openssl).args(&args));
+    }
+    let mut with_other = args.clone();
+    let at = with_other.iter().position(|a| *a == lp).unwrap();
+    with_other[at] = other_pub.to_str().unwrap();
+    let out = vouch(&with_other);
+    assert_eq!(out.status.code(), Some(3), "{}", said(&out));
+    let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let mut altered = saved.clone();
+    altered["checkpoint"] = Value::from(
+        saved["checkpoint"]
+            .as_str()
+            .unwrap()
+            .replacen("\n5\n", "\n3\n", 1),
+    );
+    std::fs::write(&state, serde_json::to_vec(&altered).unwrap()).unwrap();
+    let out = vouch(&args);
+    assert_eq!(out.status.code(), Some(3), "{}", said(&out));
+    std::fs::write(&state, serde_json::to_vec(&saved).unwrap()).unwrap();
+
     // A mirror of the log as files (a static web server's view) verifies too; one byte of its
     // level-0 tile changed, or an entry changed, is refused; so is another key.
     let mirror = dir.path().join("mirror");
     let checkpoint = ureq_get(&format!("{}/checkpoint", served.log));
-    let tile = ureq_get(&format!("{}/tile/0/000.p/4", served.log));
-    let entries = ureq_get(&format!("{}/tile/entries/000.p/4", served.log));
+    let tile = ureq_get(&format!("{}/tile/0/000.p/5", served.log));
+    let entries = ureq_get(&format!("{}/tile/entries/000.p/5", served.log));
     for (path, bytes) in [
         ("checkpoint", &checkpoint),
-        ("tile/0/000.p/4", &tile),
-        ("tile/entries/000.p/4", &entries),
+        ("tile/0/000.p/5", &tile),
+        ("tile/entries/000.p/5", &entries),
     ] {
         let p = mirror.join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -473,15 +581,15 @@ fn sigstore_python_and_vouch_sign_into_a_rekor_v2_instance_and_tilecheck_verifie
     );
     let mut bad_tile = tile.clone();
     bad_tile[2 * 32 + 5] ^= 0x01;
-    std::fs::write(mirror.join("tile/0/000.p/4"), &bad_tile).unwrap();
+    std::fs::write(mirror.join("tile/0/000.p/5"), &bad_tile).unwrap();
     let out = tilecheck(m, &vk, &["inclusion", "-index", "2"]);
     assert!(!out.status.success(), "tampered tile accepted");
     assert!(said(&out).contains("inconsistent tile"), "{}", said(&out));
-    std::fs::write(mirror.join("tile/0/000.p/4"), &tile).unwrap();
+    std::fs::write(mirror.join("tile/0/000.p/5"), &tile).unwrap();
     let mut bad_entries = entries.clone();
     let last = bad_entries.len() - 1;
     bad_entries[last] ^= 0x01;
-    std::fs::write(mirror.join("tile/entries/000.p/4"), &bad_entries).unwrap();
+    std::fs::write(mirror.join("tile/entries/000.p/5"), &bad_entries).unwrap();
     let out = tilecheck(m, &vk, &["inclusion", "-index", "0"]);
     assert!(!out.status.success(), "tampered entry bundle accepted");
     let (other, _) = vkey_for(vouch_instance::LOG_ORIGIN_V2, &[7; 32]);

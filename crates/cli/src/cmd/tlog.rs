@@ -14,6 +14,10 @@ use vouch_tlog::{Client, Error as TlogError, Limits, Log, LogKey, Monitor};
 use crate::cli::Context;
 use crate::output::emit;
 
+// The tile-log reader (`--tiles`), in its own file.
+#[path = "tlog_tiles.rs"]
+mod tiles;
+
 /// Exit code when the log misbehaves: a fork, a rollback, a bad signature or proof.
 const EXIT_MISBEHAVIOUR: u8 = 3;
 
@@ -34,7 +38,14 @@ Examples:
   vouch tlog verify --url https://tlog.corp:3000 --ca corp-ca.pem --public-key log.pub
   curl -s http://127.0.0.1:3000/api/v1/log/publicKey > log.pub
   vouch tlog verify --url http://127.0.0.1:3000 --public-key log.pub --entry <UUID>
-  vouch tlog monitor --url http://127.0.0.1:3000 --public-key log.pub --state tlog.json --interval 60";
+  vouch tlog monitor --url http://127.0.0.1:3000 --public-key log.pub --state tlog.json --interval 60
+  vouch tlog monitor --tiles --url http://127.0.0.1:3000 --public-key log2.pub --state tiles.json
+
+--tiles reads a C2SP tlog-tiles log (a Rekor v2 log such as `vouch tlog serve --api v2` or
+`vouch instance serve` after `init --rekor-v2`, Tessera, or a static mirror of one) from
+URL/checkpoint and URL/tile/<L>/<N> only: the checkpoint note is verified with --public-key
+under its origin (--origin pins it), and consistency with the --state checkpoint is proved
+from the hash tiles.";
 
 /// `vouch tlog …`
 #[derive(Debug, Subcommand)]
@@ -128,17 +139,49 @@ pub(crate) struct LogArgs {
     /// Trust this CA certificate (PEM) for an https:// URL instead of the public roots.
     #[arg(long, value_name = "PEM")]
     ca: Option<PathBuf>,
+    /// The log is a C2SP tlog-tiles log (Rekor v2, Tessera): read URL/checkpoint and the hash
+    /// tiles instead of the Rekor v1 API, and prove consistency from tiles.
+    #[arg(long)]
+    tiles: bool,
+    /// With --tiles: the checkpoint origin the log must sign (also its note key name).
+    #[arg(long, value_name = "ORIGIN", requires = "tiles")]
+    origin: Option<String>,
 }
 
 impl LogArgs {
-    fn client(&self) -> anyhow::Result<Client> {
+    fn http_config(&self) -> anyhow::Result<vouch_http::ClientConfig> {
         let mut config = vouch_http::ClientConfig::default();
         if let Some(ca) = &self.ca {
             config
                 .ca_pem
                 .push(std::fs::read(ca).with_context(|| format!("reading --ca {}", ca.display()))?);
         }
-        Ok(Client::with_config(&self.url, &config)?)
+        Ok(config)
+    }
+
+    fn client(&self) -> anyhow::Result<Client> {
+        Ok(Client::with_config(&self.url, &self.http_config()?)?)
+    }
+
+    fn tile_log(&self, key: VerifyingKey) -> anyhow::Result<tiles::TileLog> {
+        let http = vouch_http::Client::new(&self.http_config()?)?;
+        Ok(tiles::TileLog::new(
+            &self.url,
+            http,
+            key,
+            self.origin.clone(),
+        ))
+    }
+}
+
+/// A tile-log failure as an exit code: misbehaviour is exit 3 with a loud message.
+fn tile_failure(e: tiles::TileFailure) -> anyhow::Result<ExitCode> {
+    match e {
+        tiles::TileFailure::Misbehaviour(reason) => {
+            eprintln!("vouch: LOG MISBEHAVIOUR: {reason}");
+            Ok(ExitCode::from(EXIT_MISBEHAVIOUR))
+        }
+        tiles::TileFailure::Other(e) => Err(e),
     }
 }
 
@@ -297,6 +340,26 @@ fn misbehaviour(e: TlogError) -> anyhow::Result<ExitCode> {
 
 fn verify(args: &VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let key = load_key(&args.log.public_key)?;
+    if args.log.tiles {
+        anyhow::ensure!(
+            args.entry.is_none(),
+            "--entry needs the Rekor v1 API; a tile log's entries are proved from the bundle \
+             (vouch verify-blob) or from its tiles"
+        );
+        let report = match args.log.tile_log(key)?.check(args.state.as_deref()) {
+            Ok(r) => r,
+            Err(e) => return tile_failure(e),
+        };
+        let report = VerifyReport {
+            url: args.log.url.clone(),
+            origin: report.current.origin,
+            tree_size: report.current.size,
+            root_hash: report.current.root,
+            entry: None,
+            consistency_verified: args.state.as_ref().map(|_| report.consistency_verified),
+        };
+        return print_verify(ctx, &report);
+    }
     let client = args.log.client()?;
     let info = client.log_info()?;
     let checkpoint = match vouch_tlog::verify_checkpoint(&key, &info.signed_tree_head) {
@@ -328,7 +391,11 @@ fn verify(args: &VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             Err(e) => return misbehaviour(e),
         }
     }
-    emit(ctx.format, &report, |out, r| {
+    print_verify(ctx, &report)
+}
+
+fn print_verify(ctx: &Context, report: &VerifyReport) -> anyhow::Result<ExitCode> {
+    emit(ctx.format, report, |out, r| {
         writeln!(
             out,
             "checkpoint verified: {} size {} root {}",
@@ -359,9 +426,21 @@ fn verify(args: &VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 
 fn monitor(args: &MonitorArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let key = load_key(&args.log.public_key)?;
+    let tile_log = if args.log.tiles {
+        Some(args.log.tile_log(key.clone())?)
+    } else {
+        None
+    };
     let monitor = Monitor::new(args.log.client()?, key, &args.state);
     loop {
-        match monitor.check() {
+        let round = match &tile_log {
+            Some(log) => match log.check(Some(&args.state)) {
+                Ok(r) => Ok(r),
+                Err(e) => return tile_failure(e),
+            },
+            None => monitor.check(),
+        };
+        match round {
             Ok(report) => emit(ctx.format, &report, |out, r| {
                 let prev = r
                     .previous
