@@ -509,10 +509,21 @@ fn source_name_and_version() {
     let spdx: serde_json::Value = serde_json::from_str(&ok_in(
         d,
         None,
-        &["sbom", &src, "--source-name", "acme-api", "-o", "spdx-json"],
+        &[
+            "sbom",
+            &src,
+            "--source-name",
+            "acme-api",
+            "--source-version",
+            "1.2.3",
+            "-o",
+            "spdx-json",
+        ],
     ))
     .unwrap();
     assert_eq!(spdx["name"], "acme-api");
+    assert_eq!(spdx["packages"][0]["name"], "acme-api");
+    assert_eq!(spdx["packages"][0]["versionInfo"], "1.2.3");
 }
 
 /// `syft convert --help`: `syft convert img.syft.json -o spdx-json`,

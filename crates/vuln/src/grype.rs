@@ -422,7 +422,7 @@ impl Compiled {
         let all = check(!r.vulnerability.is_empty(), &|| {
             r.vulnerability == f.id
                 || r.vulnerability == grype_id(f)
-                || (r.include_aliases && f.aliases.iter().any(|a| *a == r.vulnerability))
+                || (r.include_aliases && f.aliases.contains(&r.vulnerability))
         }) && check(self.name.is_some(), &|| {
             self.name.as_ref().is_some_and(|m| m.is_match(&p.name))
         }) && check(!r.package.version.is_empty(), &|| {

@@ -196,7 +196,9 @@ pub(crate) fn run(args: ScanArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             let bytes = std::fs::read(p)
                 .with_context(|| format!("reading grype configuration {}", p.display()))?;
             let g = vouch_vuln::grype::GrypeConfig::parse(&bytes, &p.display().to_string())?;
-            if ctx.verbose > 0 {
+            // Said even without -v: a file found in the working directory or home can
+            // suppress findings, so the run names it.
+            if !ctx.quiet {
                 eprintln!(
                     "vouch: grype configuration {} ({} ignore rules)",
                     p.display(),

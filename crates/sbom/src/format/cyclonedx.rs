@@ -124,8 +124,13 @@ pub(super) fn encode(sbom: &Sbom, stamp: &Stamp) -> Value {
         "type": if sbom.source.kind == SourceKind::Image { "container" } else { "file" },
         "name": sbom.source.name,
     });
+    if let Some(v) = &sbom.source.version {
+        root["version"] = json!(v);
+    }
     if let Some(d) = &sbom.source.digest {
-        root["version"] = json!(d);
+        if sbom.source.version.is_none() {
+            root["version"] = json!(d);
+        }
         if let Some(h) = d.strip_prefix("sha256:") {
             root["hashes"] = json!([{ "alg": "SHA-256", "content": h }]);
         }

@@ -23,7 +23,7 @@ enum Node {
     Obj(&'static Kind),
     /// An array in a wrapper element, each item an element named `item` (or, with `None`,
     /// each item's members written straight into the wrapper: licence choices).
-    List(Option<&'static str>, &'static Node),
+    List(Option<&'static str>, &'static Self),
     /// An array of strings, each an empty element with the string as attribute `attr`
     /// (`<dependency ref="…"/>`).
     RefList(&'static str, &'static str),
@@ -351,10 +351,10 @@ fn object(tag: &str, v: &Value, k: &Kind, path: &str, out: &mut String) -> Resul
         }
     }
     out.push('>');
-    if let Some(t) = k.text {
-        if let Some(x) = o.get(t) {
-            escape(&scalar(x, &format!("{path}.{t}"))?, out);
-        }
+    if let Some(t) = k.text
+        && let Some(x) = o.get(t)
+    {
+        escape(&scalar(x, &format!("{path}.{t}"))?, out);
     }
     children(v, k, path, out)?;
     let _ = write!(out, "</{tag}>");

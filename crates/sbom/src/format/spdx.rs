@@ -144,9 +144,11 @@ pub(super) fn encode(sbom: &Sbom, stamp: &Stamp) -> Value {
     let mut ids: HashMap<&str, String> = HashMap::new();
     let mut packages = Vec::with_capacity(sbom.packages.len() + 1);
     let mut refs: BTreeSet<String> = BTreeSet::new();
-    let root_version = match &sbom.source.digest {
-        Some(d) => d.clone(),
-        None => {
+    // The version the user gave (`--source-version`, as syft), else the image digest.
+    let root_version = match (&sbom.source.version, &sbom.source.digest) {
+        (Some(v), _) => v.clone(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => {
             // A directory has no version; record a digest of what was found in it, so
             // two scans of the same tree agree.
             use sha2::Digest as _;
