@@ -387,6 +387,76 @@ fn check_expression(e: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The names every `{{ }}` in `v` reads from the top of the context (`request` in
+/// `request.object.spec`, `images` in `images.containers.*.registry`), each with the path
+/// of the string holding it: a rule may only read what vouch puts in its context.
+pub fn variable_roots(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) => {
+            for (_, _, e) in expressions(s).unwrap_or_default() {
+                if let Ok(ast) = jmespath::parse(e) {
+                    let mut names = Vec::new();
+                    roots(&ast, true, &mut names);
+                    out.extend(names.into_iter().map(|n| (path.to_owned(), n.to_owned())));
+                }
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                variable_roots(x, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o {
+                variable_roots(x, &format!("{path}.{k}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Fields of `ast` evaluated against the context root (`at_root`): the left of a
+/// sub-expression or projection, function arguments (not expression references),
+/// comparison and logical operands, list and hash elements.
+fn roots<'a>(ast: &'a Ast, at_root: bool, out: &mut Vec<&'a str>) {
+    match ast {
+        Ast::Field { name, .. } if at_root => out.push(name),
+        Ast::Subexpr { lhs, rhs, .. } | Ast::Projection { lhs, rhs, .. } => {
+            roots(lhs, at_root, out);
+            roots(rhs, false, out);
+        }
+        Ast::Function { args, .. } => {
+            for a in args {
+                roots(a, at_root, out);
+            }
+        }
+        Ast::Comparison { lhs, rhs, .. } | Ast::And { lhs, rhs, .. } | Ast::Or { lhs, rhs, .. } => {
+            roots(lhs, at_root, out);
+            roots(rhs, at_root, out);
+        }
+        Ast::Condition {
+            predicate, then, ..
+        } => {
+            roots(predicate, at_root, out);
+            roots(then, at_root, out);
+        }
+        Ast::Flatten { node, .. } | Ast::Not { node, .. } | Ast::ObjectValues { node, .. } => {
+            roots(node, at_root, out);
+        }
+        Ast::MultiList { elements, .. } => {
+            for e in elements {
+                roots(e, at_root, out);
+            }
+        }
+        Ast::MultiHash { elements, .. } => {
+            for e in elements {
+                roots(&e.value, at_root, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Evaluates one expression against `ctx` as Kyverno's fork does. The error is Kyverno's
 /// text (`Unknown key "x" in path`).
 pub fn query(expr: &str, ctx: &Value) -> std::result::Result<Value, String> {

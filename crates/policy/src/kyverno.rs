@@ -1168,9 +1168,92 @@ fn policy_unsupported(spec: &Spec) -> Vec<Problem> {
     out
 }
 
+/// Whether `name` is in the context vouch gives a rule: `request` (`object`, `operation`)
+/// and, inside `foreach`, `element`, `elementIndex`, `element<N>`, `elementIndex<N>`.
+/// Kyverno's other variables (`images`, `serviceAccountName`, context entries, ...) are not.
+fn known_root(name: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    matches!(name, "request" | "element" | "elementIndex")
+        || name
+            .strip_prefix("elementIndex")
+            .or_else(|| name.strip_prefix("element"))
+            .is_some_and(digits)
+}
+
+/// Every variable a validate rule or its preconditions read that vouch's context lacks.
+fn unknown_variables(rule: &Rule, rp: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let conditions = |c: &AnyAllConditions, path: &str, found: &mut Vec<(String, String)>| {
+        for (which, list) in [("any", &c.any), ("all", &c.all)] {
+            for (k, cnd) in list.iter().enumerate() {
+                let cp = format!("{path}.{which}[{k}]");
+                crate::conditions::variable_roots(&cnd.key, &format!("{cp}.key"), found);
+                crate::conditions::variable_roots(&cnd.value, &format!("{cp}.value"), found);
+            }
+        }
+    };
+    if let Some(pre) = &rule.preconditions {
+        conditions(pre, &format!("{rp}.preconditions"), &mut found);
+    }
+    if let Some(v) = &rule.validate {
+        if let Some(m) = &v.message {
+            crate::conditions::variable_roots(
+                &Value::String(m.clone()),
+                &format!("{rp}.validate.message"),
+                &mut found,
+            );
+        }
+        if let Some(c) = v.deny.as_ref().and_then(|d| d.conditions.as_ref()) {
+            conditions(c, &format!("{rp}.validate.deny.conditions"), &mut found);
+        }
+        fn each(
+            list: &[ForEachValidation],
+            path: &str,
+            found: &mut Vec<(String, String)>,
+            conditions: &dyn Fn(&AnyAllConditions, &str, &mut Vec<(String, String)>),
+        ) {
+            for (i, fe) in list.iter().enumerate() {
+                let fp = format!("{path}[{i}]");
+                crate::conditions::variable_roots(
+                    &Value::String(format!("{{{{ {} }}}}", fe.list)),
+                    &format!("{fp}.list"),
+                    found,
+                );
+                if let Some(pre) = &fe.preconditions {
+                    conditions(pre, &format!("{fp}.preconditions"), found);
+                }
+                if let Some(c) = fe.deny.as_ref().and_then(|d| d.conditions.as_ref()) {
+                    conditions(c, &format!("{fp}.deny.conditions"), found);
+                }
+                if let Some(nested) = &fe.foreach {
+                    each(nested, &format!("{fp}.foreach"), found, conditions);
+                }
+            }
+        }
+        if let Some(list) = &v.foreach {
+            each(
+                list,
+                &format!("{rp}.validate.foreach"),
+                &mut found,
+                &conditions,
+            );
+        }
+    }
+    found.retain(|(_, name)| !known_root(name));
+    found
+}
+
 fn rule_unsupported(rule: &Rule, rp: &str) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut push = |path: String, what: &str| out.push(not_supported(path, what));
+    for (path, name) in unknown_variables(rule, rp) {
+        push(
+            path,
+            &format!(
+                "variable {name} (vouch's context holds request.object, request.operation, element and elementIndex)"
+            ),
+        );
+    }
     if !rule.context.is_empty() {
         push(format!("{rp}.context"), "context variables");
     }
