@@ -288,15 +288,24 @@ fn update_rotation_and_attacks_keep_the_previous_trust() {
     refused(cache, &repo, "expired", &good);
     repo.run("publish", &[], &[]);
     let good = json_in(cache, &["trust", "update", "--mirror", &repo.url]);
-    let good_show = json_in(cache, &["trust", "show"]);
+    let mut good_show = json_in(cache, &["trust", "show"]);
     assert!(
         good["tufVersions"]["timestamp"].as_u64().unwrap() > 2,
         "{good}"
     );
 
-    // Expired snapshot.
-    repo.run("publish", &[], &["--expired", "snapshot"]);
-    refused(cache, &repo, "expired", &good_show);
+    // Expired snapshot, expired targets.
+    for role in ["snapshot", "targets"] {
+        repo.run("publish", &[], &["--expired", role]);
+        refused(cache, &repo, "expired", &good_show);
+        repo.run("publish", &[], &[]);
+        ok_in(cache, &["trust", "update", "--mirror", &repo.url]);
+        good_show = json_in(cache, &["trust", "show"]);
+    }
+
+    // A timestamp signed by a key the root does not list for it.
+    repo.run("publish", &[], &["--timestamp-key", "rogue"]);
+    refused(cache, &repo, "signature threshold", &good_show);
     repo.run("publish", &[], &[]);
     ok_in(cache, &["trust", "update", "--mirror", &repo.url]);
     let good_show = json_in(cache, &["trust", "show"]);
@@ -342,13 +351,31 @@ fn update_rotation_and_attacks_keep_the_previous_trust() {
     refused(cache, &repo, "target length or hash", &good_show);
     std::fs::write(&target, &original).unwrap();
     ok_in(cache, &["trust", "update", "--mirror", &repo.url]);
-    let good_show = json_in(cache, &["trust", "show"]);
+    let mut good_show = json_in(cache, &["trust", "show"]);
 
-    // A root rotation signed by only 1 of the 2 required old root keys (last: the bad
-    // N+1.root.json stays in the repository).
-    repo.run("rotate-root", &[], &["--old-signatures", "1"]);
-    refused(cache, &repo, "signature threshold", &good_show);
+    // Bad root rotations, each removed again after its refusal: signed by only 1 of the 2
+    // required old root keys; by only 1 of the 2 required new ones.
     assert_eq!(good_show["source"]["rootVersion"], 2);
+    for args in [["--old-signatures", "1"], ["--new-signatures", "1"]] {
+        let state = std::fs::read(repo.path("state.json")).unwrap();
+        repo.run("rotate-root", &[], &args);
+        refused(cache, &repo, "signature threshold", &good_show);
+        std::fs::remove_file(repo.path("repo/3.root.json")).unwrap();
+        std::fs::write(repo.path("state.json"), state).unwrap();
+        repo.run("publish", &[], &[]);
+        ok_in(cache, &["trust", "update", "--mirror", &repo.url]);
+        good_show = json_in(cache, &["trust", "show"]);
+    }
+    assert_eq!(good_show["source"]["rootVersion"], 2, "{good_show}");
+
+    // An expired root at the end of the chain (freeze). Correctly signed, it is persisted as
+    // the trusted root (TUF 5.3.8) but refused (5.3.10): only a newer root heals the mirror.
+    repo.run("rotate-root", &[], &["--expired"]);
+    refused(cache, &repo, "expired", &good_show);
+    refused(cache, &repo, "expired", &good_show);
+    repo.run("rotate-root", &[], &[]);
+    let report = json_in(cache, &["trust", "update", "--mirror", &repo.url]);
+    assert_eq!(report["tufVersions"]["root"], 4, "{report}");
 
     // The cached trust is still what verification uses.
     let out = verify_staging_bundle(cache);

@@ -5,10 +5,13 @@ uses); vouch never sees anything but the files.
 
     tuf_repo.py init WORK --target NAME=FILE...     repository v1 in WORK/repo, initial root
                                                      in WORK/root.json
-    tuf_repo.py publish WORK [--target NAME=FILE]... [--expired ROLE]...
+    tuf_repo.py publish WORK [--target NAME=FILE]... [--expired ROLE]... [--timestamp-key K]
                                                      new targets, snapshot and timestamp
-    tuf_repo.py rotate-root WORK [--old-signatures N] new root keys (threshold 2) and
+                                                     (the timestamp signed by key K instead)
+    tuf_repo.py rotate-root WORK [--old-signatures N] [--new-signatures N] [--expired]
+                                                     new root keys (threshold 2) and
                                                      timestamp key, signed by N old root keys
+                                                     and N new ones
 
 Layout (consistent snapshots, as sigstore/root-signing): N.root.json, timestamp.json,
 N.snapshot.json, N.targets.json, targets/SHA256.NAME.
@@ -103,11 +106,13 @@ def add_targets(work, targets, pairs):
             f.write(data)
 
 
-def publish(work, pairs, expired):
+def publish(work, pairs, expired, timestamp_key=None):
     """New targets (when pairs), snapshot and timestamp versions, signed by the current keys."""
     st = state(work)
     targets = load(work, f"{st['targets']}.targets.json")
-    if pairs or "targets" in expired:
+    # New targets metadata when targets change, when asked to expire, or when the current one
+    # has expired (a publish after an expired-targets test heals the repository).
+    if pairs or "targets" in expired or targets.signed.expires <= now():
         targets.signed.version += 1
         targets.signed.expires = in_days(-1) if "targets" in expired else in_days(30)
         add_targets(work, targets.signed, pairs)
@@ -128,7 +133,7 @@ def publish(work, pairs, expired):
         snapshot_meta=MetaFile(version=snapshot.version),
     )
     md = Metadata(timestamp)
-    md.sign(signer(work, st["keys"]["timestamp"]))
+    md.sign(signer(work, timestamp_key or st["keys"]["timestamp"]))
     write(work, "timestamp.json", md)
     st.update(targets=targets.signed.version, snapshot=snapshot.version, timestamp=timestamp.version)
     save_state(work, st)
@@ -162,7 +167,7 @@ def init(work, pairs):
     publish(work, [], [])
 
 
-def rotate_root(work, old_signatures):
+def rotate_root(work, old_signatures, new_signatures=3, expired=False):
     """Root N+1 with three new root keys (threshold 2) and a new timestamp key, signed by
     `old_signatures` keys of root N and by the new keys; then a timestamp signed by the new
     timestamp key."""
@@ -181,9 +186,9 @@ def rotate_root(work, old_signatures):
     ts_key = f"timestamp-v{generation}"
     root.add_key(signer(work, ts_key).public_key, "timestamp")
     root.version = generation
-    root.expires = in_days(365)
+    root.expires = in_days(-1) if expired else in_days(365)
     md = Metadata(root)
-    for name in old_keys[:old_signatures] + new_keys:
+    for name in old_keys[:old_signatures] + new_keys[:new_signatures]:
         md.sign(signer(work, name), append=True)
     write(work, f"{generation}.root.json", md)
     st["keys"]["root"] = new_keys
@@ -202,16 +207,19 @@ def main():
     u.add_argument("work")
     u.add_argument("--target", action="append", default=[])
     u.add_argument("--expired", action="append", default=[], choices=["timestamp", "snapshot", "targets"])
+    u.add_argument("--timestamp-key")
     r = sub.add_parser("rotate-root")
     r.add_argument("work")
     r.add_argument("--old-signatures", type=int, default=2)
+    r.add_argument("--new-signatures", type=int, default=3)
+    r.add_argument("--expired", action="store_true")
     a = p.parse_args()
     if a.cmd == "init":
         init(a.work, a.target)
     elif a.cmd == "publish":
-        publish(a.work, a.target, a.expired)
+        publish(a.work, a.target, a.expired, a.timestamp_key)
     else:
-        rotate_root(a.work, a.old_signatures)
+        rotate_root(a.work, a.old_signatures, a.new_signatures, a.expired)
 
 
 if __name__ == "__main__":
