@@ -848,6 +848,67 @@ fn keyless_cosign_spellings_against_a_private_instance() {
         ],
     );
     assert!(said.contains("transparency log entry"), "{said}");
+    // doc/cosign_verify-blob.md Options `--rfc3161-timestamp` (with `--insecure-ignore-tlog`):
+    // the timestamp `sign-blob --rfc3161-timestamp` wrote is the verified time the detached
+    // certificate is checked at.
+    let ts = d.join("artifact.tsr.json");
+    ok(&[
+        "sign-blob",
+        &s(&artifact),
+        "--bundle",
+        &s(&bundle),
+        "--keyless",
+        "--trust-config",
+        &tc,
+        "--identity-token",
+        &token,
+        "--output-certificate",
+        &s(&cert),
+        "--output-signature",
+        &s(&sig),
+        "--rfc3161-timestamp",
+        &s(&ts),
+    ]);
+    let detached = |ts: &std::path::Path| {
+        vec![
+            "verify-blob".to_owned(),
+            s(&artifact),
+            "--certificate".into(),
+            s(&cert),
+            "--signature".into(),
+            s(&sig),
+            "--rfc3161-timestamp".into(),
+            s(ts),
+            "--insecure-ignore-tlog".into(),
+            "--trusted-root".into(),
+            root.clone(),
+            "--certificate-identity".into(),
+            email.clone(),
+            "--certificate-oidc-issuer".into(),
+            issuer.clone(),
+        ]
+    };
+    let said = ok(&refs(&detached(&ts)));
+    assert!(said.contains("RFC 3161 timestamp"), "{said}");
+    // Twin: the timestamp of another signature. Refused.
+    let other = d.join("other");
+    std::fs::write(&other, "other bytes").unwrap();
+    let other_ts = d.join("other.tsr.json");
+    ok(&[
+        "sign-blob",
+        &s(&other),
+        "--bundle",
+        &s(&d.join("other.json")),
+        "--keyless",
+        "--trust-config",
+        &tc,
+        "--identity-token",
+        &token,
+        "--rfc3161-timestamp",
+        &s(&other_ts),
+    ]);
+    fails_with(3, &refs(&detached(&other_ts)));
+
     // `--new-bundle-format=false` asks sign-blob for cosign's old JSON: refused, named.
     let said = fails_with(
         1,
@@ -865,9 +926,9 @@ fn keyless_cosign_spellings_against_a_private_instance() {
     assert!(said.contains("--new-bundle-format=false"), "{said}");
 }
 
-/// sigstore/docs content/en/cosign/signing/pkcs11.md: `cosign public-key --key "<PKCS11_URI>"
-/// > pub.key`: the token's public key, read without logging in, is the one generate-key-pair
-/// wrote; a token that does not exist is named.
+/// sigstore/docs content/en/cosign/signing/pkcs11.md:
+/// `cosign public-key --key "<PKCS11_URI>" > pub.key`: the token's public key, read without
+/// logging in, is the one generate-key-pair wrote; a token that does not exist is named.
 #[test]
 fn public_key_of_a_pkcs11_key() {
     const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";

@@ -1374,6 +1374,10 @@ pub(crate) struct SignBlobCompat {
     /// Also write the signing certificate (keyless), PEM, to FILE (cosign's --output-certificate).
     #[arg(long, value_name = "FILE")]
     output_certificate: Option<PathBuf>,
+    /// Also write the bundle's RFC 3161 timestamp to FILE as cosign does
+    /// (`{"SignedRFC3161Timestamp": base64 DER}`); refused when the bundle has none.
+    #[arg(long, value_name = "FILE")]
+    rfc3161_timestamp: Option<PathBuf>,
     /// cosign 3's default, and vouch's only format: a Sigstore bundle. `=false` (cosign's
     /// old JSON) is refused.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
@@ -1396,7 +1400,10 @@ impl SignBlobCompat {
 
     /// Writes --output-signature and --output-certificate from the bundle just made.
     pub(crate) fn write_outputs(&self, bundle_json: &[u8]) -> anyhow::Result<()> {
-        if self.output_signature.is_none() && self.output_certificate.is_none() {
+        if self.output_signature.is_none()
+            && self.output_certificate.is_none()
+            && self.rfc3161_timestamp.is_none()
+        {
             return Ok(());
         }
         let bundle = Bundle::from_json(bundle_json, &Limits::default())
@@ -1415,6 +1422,20 @@ impl SignBlobCompat {
             };
             std::fs::write(path, pem_encode("CERTIFICATE", der))
                 .with_context(|| format!("writing --output-certificate {}", path.display()))?;
+        }
+        if let Some(path) = &self.rfc3161_timestamp {
+            let Some(der) = bundle.rfc3161_timestamps.first() else {
+                bail!(
+                    "--rfc3161-timestamp {}: the bundle has no RFC 3161 timestamp (the trust \
+                     config names no timestamp authority)",
+                    path.display()
+                );
+            };
+            let json = serde_json::to_string(&Rfc3161Timestamp {
+                signed_rfc3161_timestamp: B64.encode(der),
+            })?;
+            std::fs::write(path, json)
+                .with_context(|| format!("writing --rfc3161-timestamp {}", path.display()))?;
         }
         Ok(())
     }
@@ -1539,6 +1560,12 @@ pub(crate) struct DetachedArgs {
         requires = "signature"
     )]
     certificate: Option<PathBuf>,
+    /// cosign's RFC 3161 timestamp file (`{"SignedRFC3161Timestamp": base64 DER}`, as
+    /// `sign-blob --rfc3161-timestamp` writes) over the detached signature: the verified
+    /// time a --certificate is checked at (with --insecure-ignore-tlog when there is no log
+    /// entry). It must verify against the trusted root's timestamp authorities.
+    #[arg(long, value_name = "FILE", requires = "signature")]
+    rfc3161_timestamp: Option<PathBuf>,
 }
 
 impl DetachedArgs {
@@ -1583,6 +1610,23 @@ impl DetachedArgs {
             digest: Some((vouch_sign::HashAlgorithm::Sha2_256, sha256.to_vec())),
             signature: sig,
         });
-        Ok(Bundle::new_v0_3(material, Vec::new(), content).to_json())
+        let mut bundle = Bundle::new_v0_3(material, Vec::new(), content);
+        if let Some(path) = &self.rfc3161_timestamp {
+            let text = std::fs::read(path)
+                .with_context(|| format!("reading --rfc3161-timestamp {}", path.display()))?;
+            let ts: Rfc3161Timestamp = serde_json::from_slice(&text).with_context(|| {
+                format!(
+                    "--rfc3161-timestamp {}: not cosign's timestamp JSON",
+                    path.display()
+                )
+            })?;
+            bundle.rfc3161_timestamps.push(
+                B64.decode(ts.signed_rfc3161_timestamp.trim())
+                    .with_context(|| {
+                        format!("--rfc3161-timestamp {}: not base64", path.display())
+                    })?,
+            );
+        }
+        Ok(bundle.to_json())
     }
 }
