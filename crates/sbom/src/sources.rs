@@ -105,6 +105,9 @@ fn tar_kind(path: &Path) -> Option<TarKind> {
     docker.then_some(TarKind::Docker)
 }
 
+/// Most members an OCI archive may have.
+const MAX_ARCHIVE_MEMBERS: usize = 100_000;
+
 /// Unpacks an OCI archive's layout (`oci-layout`, `index.json`, `blobs/…`) into `dir`.
 /// Only regular files with plain relative names are written (no links, no `..`, no
 /// absolute paths); each blob is checked against its digest later, when it is read.
@@ -113,7 +116,13 @@ pub(crate) fn unpack_oci_archive(archive: &Path, dir: &Path, max_bytes: u64) -> 
     let f = std::fs::File::open(archive).map_err(|e| Error::Unsupported(format!("{what}: {e}")))?;
     let mut ar = tar::Archive::new(f);
     let mut total = 0u64;
-    for e in ar.entries()? {
+    for (n, e) in ar.entries()?.enumerate() {
+        // A layout holds a few files per image; a tarball of millions is not one.
+        if n >= MAX_ARCHIVE_MEMBERS {
+            return Err(Error::Unsupported(format!(
+                "{what}: more than {MAX_ARCHIVE_MEMBERS} members; not an OCI image archive"
+            )));
+        }
         let mut e = e?;
         if !e.header().entry_type().is_file() {
             continue;
@@ -202,6 +211,7 @@ pub fn exclude(sbom: &mut Sbom, patterns: &[String]) -> Result<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -225,5 +235,44 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let s = d.path().display().to_string();
         assert_eq!(resolve(&s).unwrap(), Resolved::Native(format!("dir:{s}")));
+    }
+
+    /// A tarball whose member is named `name` (written raw, as a hostile archive would).
+    fn tarball(dir: &Path, name: &[u8]) -> std::path::PathBuf {
+        let path = dir.join("a.tar");
+        let mut b = tar::Builder::new(std::fs::File::create(&path).unwrap());
+        for (n, data) in [(&b"oci-layout"[..], &b"{}"[..]), (name, &b"x"[..])] {
+            let mut h = tar::Header::new_gnu();
+            h.as_gnu_mut().unwrap().name[..n.len()].copy_from_slice(n);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_cksum();
+            b.append(&h, data).unwrap();
+        }
+        b.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn oci_archive_members_stay_inside() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let good = tarball(d.path(), b"blobs/sha256/ab");
+        unpack_oci_archive(&good, &out, 1 << 20).unwrap();
+        assert!(out.join("blobs/sha256/ab").is_file());
+        for bad in [&b"../evil"[..], b"blobs/../../evil", b"/etc/evil"] {
+            let t = tarball(d.path(), bad);
+            let err = unpack_oci_archive(&t, &out, 1 << 20)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("escapes the archive"), "{err}");
+        }
+        assert!(!d.path().join("evil").exists());
+        // The size limit holds.
+        let good = tarball(d.path(), b"blobs/sha256/ab");
+        let err = unpack_oci_archive(&good, &out, 2).unwrap_err().to_string();
+        assert!(err.contains("bytes unpacked"), "{err}");
     }
 }
