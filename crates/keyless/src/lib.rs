@@ -43,17 +43,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-use vouch_sign::bundle::{Bundle, Content, MessageSignature, TlogEntry, VerificationMaterial};
-use vouch_sign::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
-use vouch_sign::intoto::{PREDICATE_COSIGN_SIGN, Statement, Subject};
-use vouch_sign::oci::{
-    ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN, ANNOTATION_PREDICATE_TYPE, ANNOTATION_REKOR_BUNDLE,
-    ANNOTATION_SIGNATURE, DSSE_LAYER_MEDIA_TYPE, ImageTarget, Kind, SIMPLE_SIGNING_MEDIA_TYPE,
-    SignatureFormat, Store, Stored, simple_signing_payload,
-};
+use vouch_sign::bundle::Bundle;
+use vouch_sign::intoto::Statement;
+use vouch_sign::oci::{ImageTarget, SignatureFormat, Store, Stored};
+use vouch_sign::sign::{Witnesses, sign_blob_with, sign_statement_with};
 use vouch_sign::{
-    Artifact, CertificateIdentity, HashAlgorithm, IdentityPolicy, KeyAlgorithm, Match,
-    SignerPolicy, SigningKey, Verifier,
+    Artifact, CertificateIdentity, IdentityPolicy, KeyAlgorithm, Match, SignerPolicy, SigningKey,
+    Verifier,
 };
 
 pub use config::{RekorApi, TrustConfig};
@@ -73,7 +69,7 @@ const ID_SHA256: &str = "2.16.840.1.101.3.4.2.1";
 pub struct KeylessSigner {
     config: TrustConfig,
     http: vouch_http::Client,
-    log: vouch_tlog::Client,
+    log: seam::InstanceLog,
     verifier: Verifier,
 }
 
@@ -82,7 +78,15 @@ impl KeylessSigner {
     pub fn new(config: TrustConfig) -> Result<Self> {
         let http_config = vouch_http::ClientConfig::default();
         let http = vouch_http::Client::new(&http_config)?;
-        let log = vouch_tlog::Client::with_config(&config.log_url, &http_config)?;
+        let log = match config.log_api {
+            RekorApi::V1 => seam::InstanceLog::V1(RekorLog::from_client(
+                vouch_tlog::Client::with_config(&config.log_url, &http_config)?,
+            )),
+            RekorApi::V2 => seam::InstanceLog::V2(seam::RekorV2Log::new(
+                vouch_http::Client::new(&http_config)?,
+                &config.log_url,
+            )),
+        };
         let verifier = Verifier::new(config.trusted_root.clone());
         Ok(Self {
             config,
@@ -381,19 +385,12 @@ impl Session<'_> {
     }
 
     /// `sign-blob --keyless`: a v0.3 bundle with a message signature over `artifact`, the
-    /// certificate and a `hashedrekord` log entry; verified before it is returned.
+    /// certificate, a `hashedrekord` log entry and the timestamps; verified before it is
+    /// returned.
     pub fn sign_blob(&self, artifact: &[u8]) -> Result<Bundle> {
-        let (signature, entry) = self.sign_and_log_message(artifact)?;
-        let timestamps = self.signer.timestamps(&signature)?;
-        let mut bundle = Bundle::new_v0_3(
-            VerificationMaterial::Certificate(self.leaf().to_vec()),
-            vec![entry],
-            Content::MessageSignature(MessageSignature {
-                digest: Some((HashAlgorithm::Sha2_256, Sha256::digest(artifact).to_vec())),
-                signature,
-            }),
-        );
-        bundle.rfc3161_timestamps = timestamps;
+        let tsa = self.timestamper();
+        let bundle =
+            sign_blob_with(artifact, self, &self.witnesses(&tsa, None)).map_err(unwrap_service)?;
         self.signer
             .verifier
             .verify_blob(Artifact::Bytes(artifact), &bundle, &self.policy())?;
@@ -403,28 +400,17 @@ impl Session<'_> {
     /// An in-toto statement in a DSSE envelope as a v0.3 bundle with a `dsse` log entry;
     /// verified before it is returned.
     pub fn sign_statement(&self, statement: &Statement) -> Result<Bundle> {
-        let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, statement.to_json(), &self.key)?;
-        let entry = self.log_envelope(&envelope)?;
-        let timestamps = match envelope.signatures.first() {
-            Some(s) => self.signer.timestamps(&s.sig)?,
-            None => Vec::new(),
-        };
-        let mut bundle = Bundle::new_v0_3(
-            VerificationMaterial::Certificate(self.leaf().to_vec()),
-            vec![entry],
-            Content::DsseEnvelope(envelope),
-        );
-        bundle.rfc3161_timestamps = timestamps;
-        self.signer
-            .verifier
-            .verify_attestation(&bundle, None, None, &self.policy())?;
-        Ok(bundle)
+        let tsa = self.timestamper();
+        let check = self.check();
+        sign_statement_with(statement, self, &self.witnesses(&tsa, Some(&check)))
+            .map_err(unwrap_service)
     }
 
-    /// `vouch sign --keyless`: signs the image digest and stores the signature per `format`:
-    /// legacy = a simple-signing layer with cosign's keyless annotations (certificate, chain,
-    /// Rekor bundle), bundle = a v0.3 referrer bundle (statement with predicate
-    /// `https://sigstore.dev/cosign/sign/v1`). `annotations` become signed claims.
+    /// `vouch sign --keyless`: signs the image digest and stores the signature per `format`
+    /// through vouch-sign's seam ([`Store::sign_image_with`]): legacy = a simple-signing layer
+    /// with cosign's keyless annotations (certificate, chain, Rekor bundle), bundle = a v0.3
+    /// referrer bundle (statement with predicate `https://sigstore.dev/cosign/sign/v1`),
+    /// verified before it is stored. `annotations` become signed claims.
     pub fn sign_image(
         &self,
         store: &Store<'_>,
@@ -432,40 +418,16 @@ impl Session<'_> {
         format: SignatureFormat,
         annotations: &BTreeMap<String, String>,
     ) -> Result<Vec<Stored>> {
-        let mut out = Vec::new();
-        if matches!(format, SignatureFormat::Legacy | SignatureFormat::Both) {
-            let payload = simple_signing_payload(target, annotations);
-            let (signature, entry) = self.sign_and_log_message(&payload)?;
-            let mut layer_annotations = self.legacy_annotations(&entry)?;
-            layer_annotations.insert(ANNOTATION_SIGNATURE.to_owned(), B64.encode(signature));
-            out.push(store.append_legacy_layer(
-                target,
-                Kind::Signatures,
-                SIMPLE_SIGNING_MEDIA_TYPE,
-                payload,
-                layer_annotations,
-                &self.key.public_key(),
-            )?);
-        }
-        if matches!(format, SignatureFormat::Bundle | SignatureFormat::Both) {
-            let mut subject = Subject::sha256("", hex::encode(target.sha256()?));
-            if !annotations.is_empty() {
-                subject.annotations = Some(
-                    annotations
-                        .iter()
-                        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-                        .collect(),
-                );
-            }
-            let statement = Statement::new(vec![subject], PREDICATE_COSIGN_SIGN, json!({}));
-            let bundle = self.sign_statement(&statement)?;
-            out.push(store.push_bundle_referrer(target, &bundle, PREDICATE_COSIGN_SIGN)?);
-        }
-        Ok(out)
+        let tsa = self.timestamper();
+        let check = self.check();
+        let witnesses = self.witnesses(&tsa, Some(&check));
+        store
+            .sign_image_with(target, self, &witnesses, format, annotations)
+            .map_err(unwrap_service)
     }
 
     /// `vouch attest --keyless`: an in-toto statement about the image digest with `predicate`,
-    /// signed once, logged as a `dsse` entry, stored per `format`.
+    /// signed once, logged as a `dsse` entry, verified, stored per `format`.
     pub fn attest_image(
         &self,
         store: &Store<'_>,
@@ -474,146 +436,59 @@ impl Session<'_> {
         predicate_type: &str,
         predicate: Value,
     ) -> Result<Vec<Stored>> {
-        let subject = Subject::sha256(target.repository.as_str(), hex::encode(target.sha256()?));
-        let statement = Statement::new(vec![subject], predicate_type, predicate);
-        let bundle = self.sign_statement(&statement)?;
-        let Content::DsseEnvelope(envelope) = &bundle.content else {
-            return Err(Error::Certificate {
-                reason: "internal: statement bundle without an envelope".into(),
-            });
-        };
-        let mut out = Vec::new();
-        if matches!(format, SignatureFormat::Legacy | SignatureFormat::Both) {
-            let entry = bundle
-                .tlog_entries
-                .first()
-                .ok_or_else(|| Error::Certificate {
-                    reason: "internal: bundle without a log entry".into(),
-                })?;
-            let mut layer_annotations = self.legacy_annotations(entry)?;
-            layer_annotations.insert(ANNOTATION_SIGNATURE.to_owned(), String::new());
-            layer_annotations.insert(
-                ANNOTATION_PREDICATE_TYPE.to_owned(),
-                predicate_type.to_owned(),
-            );
-            out.push(store.append_legacy_layer(
-                target,
-                Kind::Attestations,
-                DSSE_LAYER_MEDIA_TYPE,
-                envelope.to_json(),
-                layer_annotations,
-                &self.key.public_key(),
-            )?);
-        }
-        if matches!(format, SignatureFormat::Bundle | SignatureFormat::Both) {
-            out.push(store.push_bundle_referrer(target, &bundle, predicate_type)?);
-        }
-        Ok(out)
+        let tsa = self.timestamper();
+        let check = self.check();
+        let witnesses = self.witnesses(&tsa, Some(&check));
+        store
+            .attest_image_with(target, self, &witnesses, format, predicate_type, predicate)
+            .map_err(unwrap_service)
     }
 
-    /// Signs `message` and logs it: Rekor v1 `hashedrekord 0.0.1`
-    /// (`sigstore/rekor:pkg/types/hashedrekord`: SHA-256 of the message, the signature, the PEM
-    /// certificate) or Rekor v2 `hashedrekord 0.0.2`.
-    fn sign_and_log_message(&self, message: &[u8]) -> Result<(Vec<u8>, TlogEntry)> {
-        let signature = self.key.sign_bytes(message);
-        if self.signer.config.log_api == RekorApi::V2 {
-            let request =
-                rekor_v2::hashed_rekord_request(&Sha256::digest(message), &signature, self.leaf());
-            let entry = rekor_v2::upload(&self.signer.http, &self.signer.config.log_url, &request)?;
-            return Ok((signature, entry));
+    /// The instance's log, and its timestamp authorities when the signing config lists any.
+    fn witnesses<'w>(
+        &'w self,
+        tsa: &'w dyn Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>>,
+        check: Option<vouch_sign::sign::BundleCheck<'w>>,
+    ) -> Witnesses<'w> {
+        Witnesses {
+            log: Some(&self.signer.log),
+            timestamper: (!self.signer.config.tsa_urls.is_empty()).then_some(tsa),
+            check,
         }
-        let proposed = json!({
-            "apiVersion": "0.0.1",
-            "kind": "hashedrekord",
-            "spec": {
-                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(message))}},
-                "signature": {
-                    "content": B64.encode(&signature),
-                    "publicKey": {"content": B64.encode(self.leaf_pem())},
-                },
-            },
-        });
-        let (_, entry) = self.signer.log.upload(&proposed)?;
-        Ok((signature, entry.to_tlog_entry()?))
     }
 
-    /// Logs a DSSE envelope as `dsse 0.0.1` (`sigstore/rekor:pkg/types/dsse`): the envelope
-    /// JSON and the PEM certificate as verifier.
-    /// On a Rekor v2 log: a `hashedrekord 0.0.2` over the SHA-256 of the envelope's PAE with
-    /// its one signature (rekor-v2-spec §6.1.4; sigstore-python `_build_dsse_request`).
-    fn log_envelope(&self, envelope: &Envelope) -> Result<TlogEntry> {
-        if self.signer.config.log_api == RekorApi::V2 {
-            let signature = envelope
-                .signatures
-                .first()
-                .ok_or_else(|| Error::Certificate {
-                    reason: "internal: envelope without a signature".into(),
-                })?;
-            let request = rekor_v2::hashed_rekord_request(
-                &Sha256::digest(envelope.pae()),
-                &signature.sig,
-                self.leaf(),
-            );
-            return rekor_v2::upload(&self.signer.http, &self.signer.config.log_url, &request);
+    /// Timestamps from every selected TSA; a failure keeps its own typed error inside.
+    fn timestamper(&self) -> impl Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>> + '_ {
+        |signature| {
+            self.signer
+                .timestamps(signature)
+                .map_err(|e| vouch_sign::Error::Service {
+                    service: "timestamp authority",
+                    source: Box::new(e),
+                })
         }
-        let envelope_json = String::from_utf8_lossy(&envelope.to_json()).into_owned();
-        let proposed = json!({
-            "apiVersion": "0.0.1",
-            "kind": "dsse",
-            "spec": {"proposedContent": {
-                "envelope": envelope_json,
-                "verifiers": [B64.encode(self.leaf_pem())],
-            }},
-        });
-        let (_, entry) = self.signer.log.upload(&proposed)?;
-        Ok(entry.to_tlog_entry()?)
     }
 
-    fn leaf_pem(&self) -> String {
-        pem("CERTIFICATE", self.leaf())
-    }
-
-    /// cosign's keyless layer annotations (`sigstore/cosign:pkg/oci/static/options.go`,
-    /// `pkg/cosign/bundle/rekor.go`): leaf PEM, the rest of the chain as concatenated PEM, and
-    /// the Rekor bundle `{"SignedEntryTimestamp","Payload":{body,integratedTime,logIndex,logID}}`.
-    fn legacy_annotations(&self, entry: &TlogEntry) -> Result<BTreeMap<String, String>> {
-        let set = entry
-            .signed_entry_timestamp
-            .as_ref()
-            .ok_or_else(|| Error::Certificate {
-                reason: "the log answered without a signed entry timestamp (cosign's legacy \
-                         annotations need a Rekor v1 log; with Rekor v2 store bundles)"
-                    .into(),
-            })?;
-        let rekor_bundle = json!({
-            "SignedEntryTimestamp": B64.encode(set),
-            "Payload": {
-                "body": B64.encode(&entry.canonicalized_body),
-                "integratedTime": entry.integrated_time,
-                "logIndex": entry.log_index,
-                "logID": hex::encode(&entry.log_id),
-            },
-        });
-        let chain: String = self.chain[1..]
-            .iter()
-            .map(|der| pem("CERTIFICATE", der))
-            .collect();
-        Ok(BTreeMap::from([
-            (ANNOTATION_CERTIFICATE.to_owned(), self.leaf_pem()),
-            (ANNOTATION_CHAIN.to_owned(), chain),
-            (ANNOTATION_REKOR_BUNDLE.to_owned(), rekor_bundle.to_string()),
-        ]))
+    /// Every statement bundle verifies against the trust config's root before it is stored.
+    fn check(&self) -> impl Fn(&Bundle) -> vouch_sign::Result<()> + '_ {
+        let policy = self.policy();
+        move |bundle| {
+            self.signer
+                .verifier
+                .verify_attestation(bundle, None, None, &policy)
+                .map(|_| ())
+        }
     }
 }
 
-/// Standard PEM: base64 in 64-column lines, LF endings (Rekor compares the bytes clients send).
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = B64.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
+/// A service error raised inside vouch-sign's seam by this crate's own clients (log upload,
+/// timestamp authority) comes back as that client's typed error.
+fn unwrap_service(e: vouch_sign::Error) -> Error {
+    match e {
+        vouch_sign::Error::Service { service, source } => match source.downcast::<Error>() {
+            Ok(ours) => *ours,
+            Err(source) => Error::Sign(vouch_sign::Error::Service { service, source }),
+        },
+        other => Error::Sign(other),
     }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
 }

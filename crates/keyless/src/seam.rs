@@ -6,6 +6,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
+use sha2::{Digest as _, Sha256};
 use vouch_sign::bundle::TlogEntry;
 use vouch_sign::dsse::Envelope;
 use vouch_sign::sign::{TransparencyLog, verifier_pem};
@@ -97,5 +98,105 @@ impl TransparencyLog for RekorLog {
                 "verifiers": [B64.encode(verifier_pem(signer))],
             }},
         }))
+    }
+}
+
+/// A Rekor v2 log (`POST /api/v2/log/entries`, [`crate::rekor_v2`]): message signatures as
+/// `hashedrekord 0.0.2`, DSSE envelopes as a `hashedrekord 0.0.2` over the SHA-256 of their
+/// PAE (rekor-v2-spec §6.1.4, as sigstore-python). The verifier is the DER leaf certificate
+/// with its key details; key signers are not logged to Rekor v2 yet.
+#[derive(Debug)]
+pub(crate) struct RekorV2Log {
+    http: vouch_http::Client,
+    url: String,
+}
+
+impl RekorV2Log {
+    pub(crate) fn new(http: vouch_http::Client, url: &str) -> Self {
+        Self {
+            http,
+            url: url.to_owned(),
+        }
+    }
+
+    fn upload(
+        &self,
+        digest: &[u8],
+        signature: &[u8],
+        signer: &dyn Signer,
+    ) -> vouch_sign::Result<TlogEntry> {
+        let service = |e: Error| vouch_sign::Error::Service {
+            service: "transparency log upload",
+            source: Box::new(e),
+        };
+        let leaf = signer.certificate_chain().first().ok_or_else(|| {
+            service(Error::LogV2 {
+                url: self.url.clone(),
+                reason: "key signatures are not logged to a Rekor v2 log yet (use a Rekor v1 \
+                         log, or --tlog-upload=false)"
+                    .into(),
+            })
+        })?;
+        let request = crate::rekor_v2::hashed_rekord_request(digest, signature, leaf);
+        crate::rekor_v2::upload(&self.http, &self.url, &request).map_err(service)
+    }
+}
+
+impl TransparencyLog for RekorV2Log {
+    fn log_message_signature(
+        &self,
+        sha256: &[u8; 32],
+        signature: &[u8],
+        signer: &dyn Signer,
+    ) -> vouch_sign::Result<TlogEntry> {
+        self.upload(sha256, signature, signer)
+    }
+
+    fn log_envelope(
+        &self,
+        envelope: &Envelope,
+        signer: &dyn Signer,
+    ) -> vouch_sign::Result<TlogEntry> {
+        let [only] = envelope.signatures.as_slice() else {
+            return Err(vouch_sign::Error::MissingField {
+                what: "DSSE envelope",
+                field: "exactly one signature (Rekor v2 logs one)",
+            });
+        };
+        self.upload(&Sha256::digest(envelope.pae()), &only.sig, signer)
+    }
+}
+
+/// The log an instance's signing config selects.
+#[derive(Debug)]
+pub(crate) enum InstanceLog {
+    /// Rekor v1.
+    V1(RekorLog),
+    /// Rekor v2.
+    V2(RekorV2Log),
+}
+
+impl TransparencyLog for InstanceLog {
+    fn log_message_signature(
+        &self,
+        sha256: &[u8; 32],
+        signature: &[u8],
+        signer: &dyn Signer,
+    ) -> vouch_sign::Result<TlogEntry> {
+        match self {
+            Self::V1(log) => log.log_message_signature(sha256, signature, signer),
+            Self::V2(log) => log.log_message_signature(sha256, signature, signer),
+        }
+    }
+
+    fn log_envelope(
+        &self,
+        envelope: &Envelope,
+        signer: &dyn Signer,
+    ) -> vouch_sign::Result<TlogEntry> {
+        match self {
+            Self::V1(log) => log.log_envelope(envelope, signer),
+            Self::V2(log) => log.log_envelope(envelope, signer),
+        }
     }
 }

@@ -43,8 +43,9 @@ pub trait TransparencyLog {
     fn log_envelope(&self, envelope: &Envelope, signer: &dyn Signer) -> Result<TlogEntry>;
 }
 
-/// An RFC 3161 timestamp authority: DER `TimeStampResp` over the signature bytes.
-pub type Timestamper<'a> = &'a dyn Fn(&[u8]) -> Result<Vec<u8>>;
+/// RFC 3161 timestamp authorities: every DER `TimeStampResp` the caller wants over the
+/// signature bytes (one per configured authority).
+pub type Timestamper<'a> = &'a dyn Fn(&[u8]) -> Result<Vec<Vec<u8>>>;
 
 /// A check run on every statement bundle before it is stored (keyless signing verifies each
 /// against the instance's trusted root, so a misconfigured instance fails at signing).
@@ -57,7 +58,7 @@ pub type BundleCheck<'a> = &'a dyn Fn(&Bundle) -> Result<()>;
 pub struct Witnesses<'a> {
     /// The log every signature is uploaded to.
     pub log: Option<&'a dyn TransparencyLog>,
-    /// The timestamp authority asked for a timestamp over every bundle's signature.
+    /// The timestamp authorities asked for timestamps over every bundle's signature.
     pub timestamper: Option<Timestamper<'a>>,
     /// Run on every statement bundle before it is stored.
     pub check: Option<BundleCheck<'a>>,
@@ -89,9 +90,7 @@ impl Witnesses<'_> {
 
     fn timestamps(&self, signature: &[u8]) -> Result<Vec<Vec<u8>>> {
         self.timestamper
-            .map(|tsa| tsa(signature))
-            .transpose()
-            .map(|t| t.into_iter().collect())
+            .map_or_else(|| Ok(Vec::new()), |tsa| tsa(signature))
     }
 }
 
