@@ -1551,8 +1551,8 @@ pub(crate) struct DetachedArgs {
     #[arg(long, value_name = "FILE|BASE64", conflicts_with = "bundle")]
     signature: Option<String>,
     /// The PEM signing certificate (cosign's --certificate); else --key verifies. A
-    /// certificate needs a verified time, which a detached signature cannot carry: it is
-    /// refused unless a bundle brings a log entry or timestamp.
+    /// certificate needs a verified time, which a detached signature does not carry: give
+    /// --rfc3161-timestamp FILE with --insecure-ignore-tlog (no log entry), else it is refused.
     #[arg(
         long,
         visible_alias = "cert",
