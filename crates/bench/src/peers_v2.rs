@@ -61,15 +61,17 @@ fn requests(n: usize) -> anyhow::Result<Arc<Vec<Vec<u8>>>> {
     Ok(Arc::new(out))
 }
 
+/// Judges one answer: `(request index, HTTP status, body, sent at)` to a latency, or `None`
+/// when the latency is measured later.
+type Answer = dyn Fn(usize, u16, &[u8], Instant) -> anyhow::Result<Option<Duration>> + Send + Sync;
+
 /// `clients` threads POST the bodies to `url` in turn; `answer(i, status, body, started)`
 /// returns the append-to-proof latency of request `i`, or `None` when it is measured later.
 fn load(
     url: &str,
     bodies: &Arc<Vec<Vec<u8>>>,
     clients: usize,
-    answer: Arc<
-        dyn Fn(usize, u16, &[u8], Instant) -> anyhow::Result<Option<Duration>> + Send + Sync,
-    >,
+    answer: Arc<Answer>,
 ) -> anyhow::Result<(Duration, Vec<Duration>)> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();

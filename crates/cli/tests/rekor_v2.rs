@@ -586,7 +586,7 @@ fn sigstore_python_and_vouch_sign_into_a_rekor_v2_instance_and_tilecheck_verifie
     assert!(!out.status.success(), "tampered tile accepted");
     assert!(said(&out).contains("inconsistent tile"), "{}", said(&out));
     std::fs::write(mirror.join("tile/0/000.p/5"), &tile).unwrap();
-    let mut bad_entries = entries.clone();
+    let mut bad_entries = entries;
     let last = bad_entries.len() - 1;
     bad_entries[last] ^= 0x01;
     std::fs::write(mirror.join("tile/entries/000.p/5"), &bad_entries).unwrap();

@@ -219,7 +219,7 @@ fn timestamps_of_sigstores_tsa_count_as_a_second_independent_authority() {
 
     // Which timestamp came from which TSA: each verifies only against its own chain.
     let only_vouch = {
-        let mut c = config_json.clone();
+        let mut c = config_json;
         c["trustedRoot"]["timestampAuthorities"]
             .as_array_mut()
             .unwrap()
@@ -251,7 +251,7 @@ fn timestamps_of_sigstores_tsa_count_as_a_second_independent_authority() {
     }
 
     // One timestamp dropped: 1 verified time no longer meets a threshold of 2.
-    let mut dropped = bundle.clone();
+    let mut dropped = bundle;
     dropped.rfc3161_timestamps.truncate(1);
     assert!(
         verifier(2)
