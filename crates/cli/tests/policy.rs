@@ -1018,7 +1018,7 @@ fn keyless_seed_scenario_against_a_private_instance() {
     .unwrap();
     let mutated = d.join("mutated.yaml");
     let report = apply_json(
-        3,
+        1,
         &policy,
         &pods,
         &[
@@ -1359,7 +1359,7 @@ fn per_attestor_trust_against_two_private_instances() {
     // A's roots with B's log key: A's entry is in A's log, which this attestor does not trust.
     let mixed = per_attestor_policy(d, &host, &trust_a, &trust_b.rekor);
     let report = apply_json(
-        3,
+        1,
         &mixed,
         &pods,
         &[
