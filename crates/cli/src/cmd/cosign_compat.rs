@@ -1269,13 +1269,9 @@ pub(crate) fn clean(args: &CleanArgs, ctx: &Context) -> anyhow::Result<ExitCode>
         CleanType::Sbom => &[".sbom"][..],
         CleanType::Referrer => &[""][..],
     };
+    // "" is the referrers tag index (`sha256-<hex>`); every bundle referrer follows.
     for suffix in types {
-        if suffix.is_empty() {
-            // The referrers tag index (`sha256-<hex>`), then every bundle referrer.
-            tag("")?;
-        } else {
-            tag(suffix)?;
-        }
+        tag(suffix)?;
     }
     if types.contains(&"") {
         for descriptor in registry.referrers(&target.digest, None)? {
