@@ -244,7 +244,7 @@ pub struct ForEachValidation {
     /// Conditions that deny.
     pub deny: Option<Deny>,
     /// Nested loops.
-    pub foreach: Option<Vec<ForEachValidation>>,
+    pub foreach: Option<Vec<Self>>,
 }
 
 /// `match` / `exclude`: `any` (OR), `all` (AND), or the legacy inline `resources`.
@@ -1180,6 +1180,9 @@ fn known_root(name: &str) -> bool {
             .is_some_and(digits)
 }
 
+/// Collects the variable roots of a conditions block at a path.
+type ConditionRoots = dyn Fn(&AnyAllConditions, &str, &mut Vec<(String, String)>);
+
 /// Every variable a validate rule or its preconditions read that vouch's context lacks.
 fn unknown_variables(rule: &Rule, rp: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
@@ -1210,7 +1213,7 @@ fn unknown_variables(rule: &Rule, rp: &str) -> Vec<(String, String)> {
             list: &[ForEachValidation],
             path: &str,
             found: &mut Vec<(String, String)>,
-            conditions: &dyn Fn(&AnyAllConditions, &str, &mut Vec<(String, String)>),
+            conditions: &ConditionRoots,
         ) {
             for (i, fe) in list.iter().enumerate() {
                 let fp = format!("{path}[{i}]");
