@@ -371,3 +371,33 @@ fn key_signed_blob_bundle_is_logged_and_tampering_with_the_entry_is_refused_by_b
         "--require-tlog",
     ]);
 }
+
+#[test]
+fn key_signing_refuses_a_rekor_v2_log_it_cannot_write_to_rather_than_skipping_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inst = d.join("instance");
+    ok(&["instance", "init", "--rekor-v2", inst.to_str().unwrap()]);
+    let tc = inst.join("trust_config.json");
+    assert!(tc.is_file(), "instance init writes {}", tc.display());
+    let (key, _) = keypair(d, "cosign");
+    let file = d.join("a.txt");
+    std::fs::write(&file, b"a\n").unwrap();
+    let args = [
+        "sign-blob",
+        file.to_str().unwrap(),
+        "--key",
+        &key,
+        "--trust-config",
+        tc.to_str().unwrap(),
+    ];
+    let said = fails_with(1, &args);
+    assert!(said.contains("is a Rekor v2 log"), "{said}");
+    assert!(said.contains("--tlog-upload=false"), "{said}");
+    // Opting out signs without an entry.
+    let bundle = json(&ok(&[&args[..], &["--tlog-upload=false"]].concat()));
+    assert!(
+        bundle["verificationMaterial"]["tlogEntries"].is_null(),
+        "{bundle}"
+    );
+}

@@ -388,6 +388,17 @@ impl TlogArgs {
             ),
             None => None,
         };
+        if self.rekor_url.is_none()
+            && let Some(t) = &trust
+            && t.log_api != vouch_keyless::RekorApi::V1
+        {
+            bail!(
+                "the trust config's log {} is a Rekor v2 log; vouch logs key signatures to \
+                 Rekor v1 logs only so far: give --rekor-url for a Rekor v1 log, or \
+                 --tlog-upload=false",
+                t.log_url
+            );
+        }
         let Some(url) = self
             .rekor_url
             .clone()
