@@ -413,6 +413,13 @@ fn update(args: &UpdateArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             options.mirror
         );
     }
+    if args.root.is_some() && fetched.from_cache && !ctx.quiet {
+        eprintln!(
+            "vouch: note: --root was not used: the cache already trusts this mirror's root (TUF \
+             starts from the last trusted root; remove {} to start over)",
+            cache.mirror_dir(&options.mirror).display()
+        );
+    }
     let stored = cache.store(&fetched)?;
     let report = UpdateReport {
         instance: instance.name(),
