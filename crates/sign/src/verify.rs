@@ -174,8 +174,9 @@ pub struct VerifierOptions {
     /// Skip the embedded SCT check (cosign `--insecure-ignore-sct`).
     pub insecure_ignore_sct: bool,
     /// Accept key-signed bundles that carry no transparency log entry (an entry that is present
-    /// is still verified). Certificate-signed bundles always need one. vouch has no log client
-    /// yet, so `vouch verify --key` sets this; cosign's equivalent is `--insecure-ignore-tlog`.
+    /// is still verified). Certificate-signed bundles always need one. Key signatures are
+    /// logged only when their signer configured a log (`--tlog-upload`), so `vouch verify
+    /// --key` sets this unless `--require-tlog`; cosign's equivalent is `--insecure-ignore-tlog`.
     pub keys_without_tlog: bool,
 }
 
