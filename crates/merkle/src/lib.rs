@@ -29,6 +29,12 @@
 //! key-hint conventions: `SHA-256(SPKI)[:4]` (Rekor v1) and C2SP's hash of name and key
 //! (Rekor v2).
 //!
+//! **Tiles** (C2SP `tlog-tiles.md`, [`tiles`]): a tile at level `L` holds the node hashes at
+//! height `8L`, so a log that stores every perfect subtree serves any tile; [`TileId`] parses
+//! and writes `tile/<L>/<N>[.p/<W>]` and `tile/entries/<N>[.p/<W>]`, and
+//! [`tiles::TileNodes`] is a [`NodeSource`] over fetched tiles, so a client proves inclusion
+//! and consistency from a tile log with [`prove_inclusion`] / [`prove_consistency`].
+//!
 //! Every failure is an [`Error`] variant naming the check and carrying the values compared.
 //!
 //! ```

@@ -184,7 +184,7 @@ fn exercise(storage: Box<dyn Storage>, dir: Option<&std::path::Path>) {
         .as_str()
         .unwrap();
     assert_eq!(
-        String::from_utf8(body.clone()).unwrap(),
+        String::from_utf8(body).unwrap(),
         expected_hashed_body(&signer, b"artifact 0", sig)
     );
 

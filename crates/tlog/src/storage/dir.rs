@@ -65,13 +65,21 @@ fn io_err(path: &Path, e: std::io::Error) -> Error {
 /// Writes `bytes` to `path` durably: temporary file, fsync, rename (the directory is fsynced by
 /// the caller, once per directory).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replacing(path, bytes, true)
+}
+
+/// Writes `bytes` to a temporary file renamed over `path` (readers see the old or the new
+/// content, never a mix), fsynced first when `durable`.
+fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp"));
     let mut file = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
     file.write_all(bytes).map_err(|e| io_err(&tmp, e))?;
-    file.sync_all().map_err(|e| io_err(&tmp, e))?;
+    if durable {
+        file.sync_all().map_err(|e| io_err(&tmp, e))?;
+    }
     std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
 }
 
@@ -308,7 +316,9 @@ impl Storage for DirStorage {
         if size < self.size.load(Ordering::Acquire) {
             return Ok(());
         }
-        write_atomic(&self.root.join("checkpoint"), checkpoint.as_bytes())
+        // Not fsynced: the checkpoint is derived from durable state, and a restart publishes
+        // the committed size's checkpoint again.
+        write_replacing(&self.root.join("checkpoint"), checkpoint.as_bytes(), false)
     }
 }
 
@@ -366,7 +376,7 @@ impl WriteTx for DirTx<'_> {
         };
         // Entry bundles: extend the partial bundle of the old size, then new ones.
         let mut bundle_index = old / TILE_WIDTH;
-        let mut bundle = if old % TILE_WIDTH != 0 {
+        let mut bundle = if !old.is_multiple_of(TILE_WIDTH) {
             storage.bundle_at(bundle_index, old)?.to_vec()
         } else {
             Vec::new()
@@ -416,7 +426,7 @@ impl WriteTx for DirTx<'_> {
             let shift = u32::from(level) * u32::from(TILE_HEIGHT);
             let old_count = old >> shift;
             let mut tile_index = old_count / TILE_WIDTH;
-            let mut tile = if old_count % TILE_WIDTH != 0 {
+            let mut tile = if !old_count.is_multiple_of(TILE_WIDTH) {
                 let id = tiles::tile_for_node(level, old_count - 1, old);
                 storage.read_tile(&id)?.to_vec()
             } else {
@@ -431,7 +441,7 @@ impl WriteTx for DirTx<'_> {
                 }
                 tile.extend_from_slice(hash.as_bytes());
                 next += 1;
-                if next % TILE_WIDTH == 0 {
+                if next.is_multiple_of(TILE_WIDTH) {
                     write(TileId::full(level, tile_index), std::mem::take(&mut tile))?;
                     tile_index += 1;
                 }
