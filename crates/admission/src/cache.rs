@@ -151,9 +151,15 @@ impl VerificationCache {
         map.insert(key, (now + ttl, value.clone()));
     }
 
+    #[cfg(test)]
     fn through(&self, key: [u8; 32], run: impl FnOnce() -> Stored) -> Stored {
+        self.through_traced(key, run).0
+    }
+
+    /// The result and where it came from (for the decision log's `explain`).
+    fn through_traced(&self, key: [u8; 32], run: impl FnOnce() -> Stored) -> (Stored, Source) {
         if let Some(hit) = self.get(&key) {
-            return hit;
+            return (hit, Source::Hit);
         }
         // Join a running check of the same key, or become the one running it.
         let (flight, leader) = match self.in_flight.lock() {
@@ -165,7 +171,7 @@ impl VerificationCache {
                     (f, true)
                 }
             },
-            Err(_) => return run(),
+            Err(_) => return (run(), Source::Verified),
         };
         if !leader {
             if let Ok(mut done) = flight.done.lock() {
@@ -174,14 +180,14 @@ impl VerificationCache {
                 while done.is_none() {
                     done = match flight.ready.wait(done) {
                         Ok(d) => d,
-                        Err(_) => return run(),
+                        Err(_) => return (run(), Source::Verified),
                     };
                 }
                 if let Some(v) = done.as_ref() {
-                    return v.clone();
+                    return (v.clone(), Source::Joined);
                 }
             }
-            return run();
+            return (run(), Source::Verified);
         }
         // Waiters must be released whatever happens to the check.
         let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
@@ -194,7 +200,28 @@ impl VerificationCache {
         if let Ok(mut m) = self.in_flight.lock() {
             m.remove(&key);
         }
-        value
+        (value, Source::Verified)
+    }
+}
+
+/// Where a check's result came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A live cache entry.
+    Hit,
+    /// Another review running the same check at the same time.
+    Joined,
+    /// Verified now.
+    Verified,
+}
+
+impl Source {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Hit => "cache hit",
+            Self::Joined => "joined the same check running for another review",
+            Self::Verified => "cache miss, verified",
+        }
     }
 }
 
@@ -205,6 +232,18 @@ pub struct CachedVerifier<'a> {
     pub cache: &'a VerificationCache,
     /// The real verifier.
     pub inner: &'a dyn ImageVerifier,
+    /// Where each check's result came from is appended here (the decision log's `explain`).
+    pub trace: Option<&'a Mutex<Vec<String>>>,
+}
+
+impl CachedVerifier<'_> {
+    fn note(&self, what: impl FnOnce() -> String, source: Source) {
+        if let Some(t) = self.trace
+            && let Ok(mut t) = t.lock()
+        {
+            t.push(format!("{}: {}", what(), source.describe()));
+        }
+    }
 }
 
 impl ImageVerifier for CachedVerifier<'_> {
@@ -226,11 +265,13 @@ impl ImageVerifier for CachedVerifier<'_> {
             scheme,
             attestor: attestor.clone(),
         });
-        match self.cache.through(key, || {
+        let (stored, source) = self.cache.through_traced(key, || {
             self.inner
                 .verify_signature(image, digest, scheme, attestor)
                 .map(CheckOutcome::Signature)
-        })? {
+        });
+        self.note(|| format!("signature of {}@{digest}", image.name()), source);
+        match stored? {
             CheckOutcome::Signature(e) => Ok(e),
             CheckOutcome::Statements(_) => {
                 Err(CheckError::Error("cache entry of another check".into()))
@@ -253,11 +294,16 @@ impl ImageVerifier for CachedVerifier<'_> {
             scheme,
             attestor: attestor.clone(),
         });
-        match self.cache.through(key, || {
+        let (stored, source) = self.cache.through_traced(key, || {
             self.inner
                 .verify_attestations(image, digest, scheme, predicate_type, attestor)
                 .map(CheckOutcome::Statements)
-        })? {
+        });
+        self.note(
+            || format!("attestation {predicate_type} of {}@{digest}", image.name()),
+            source,
+        );
+        match stored? {
             CheckOutcome::Statements(s) => Ok(s),
             CheckOutcome::Signature(_) => {
                 Err(CheckError::Error("cache entry of another check".into()))

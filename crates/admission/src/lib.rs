@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cache;
+pub mod decision;
 mod error;
 pub mod metrics;
 pub mod resolve;
@@ -47,6 +48,7 @@ use vouch_policy::{
 use vouch_sign::TrustedRoot;
 
 pub use cache::{CacheConfig, CachedVerifier, VerificationCache};
+pub use decision::{DecisionLog, DecisionRecord, LoggedImage, Trace};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
 pub use resolve::TagResolver;
@@ -95,6 +97,8 @@ pub struct Config {
     pub timeout: Duration,
     /// Images no `ClusterImagePolicy` matches (when any is loaded).
     pub no_match: NoMatch,
+    /// Where one JSON line per answered review goes ([`decision`]); none by default.
+    pub decision_log: Option<Arc<DecisionLog>>,
 }
 
 impl Config {
@@ -108,6 +112,7 @@ impl Config {
             cache: CacheConfig::default(),
             timeout: Duration::from_secs(8),
             no_match: NoMatch::default(),
+            decision_log: None,
         }
     }
 }
@@ -244,12 +249,15 @@ impl Webhook {
             None => self.config.timeout,
         };
         let uid = request.uid.clone();
-        let verdict = match Arc::clone(&self.slots).try_acquire_owned() {
+        let (verdict, trace) = match Arc::clone(&self.slots).try_acquire_owned() {
             Err(_) => {
                 self.metrics.overloaded();
-                self.unfinished(
-                    &request,
-                    "every evaluation slot is busy (webhook overloaded)",
+                (
+                    self.unfinished(
+                        &request,
+                        "every evaluation slot is busy (webhook overloaded)",
+                    ),
+                    Trace::default(),
                 )
             }
             Ok(permit) => {
@@ -257,19 +265,25 @@ impl Webhook {
                 let req = request.clone();
                 let task = tokio::task::spawn_blocking(move || {
                     let _permit = permit;
-                    this.evaluate(endpoint, &req)
+                    this.evaluate_traced(endpoint, &req)
                 });
                 match tokio::time::timeout(deadline, task).await {
                     Ok(Ok(v)) => v,
-                    Ok(Err(e)) => self.unfinished(&request, &format!("evaluation failed: {e}")),
+                    Ok(Err(e)) => (
+                        self.unfinished(&request, &format!("evaluation failed: {e}")),
+                        Trace::default(),
+                    ),
                     Err(_) => {
                         self.metrics.timeout();
-                        self.unfinished(
-                            &request,
-                            &format!(
-                                "verification did not finish within the {} ms deadline (registry slow or unreachable)",
-                                deadline.as_millis()
+                        (
+                            self.unfinished(
+                                &request,
+                                &format!(
+                                    "verification did not finish within the {} ms deadline (registry slow or unreachable)",
+                                    deadline.as_millis()
+                                ),
                             ),
+                            Trace::default(),
                         )
                     }
                 }
@@ -281,6 +295,16 @@ impl Webhook {
             metrics::Outcome::Denied
         };
         self.metrics.record(mutate, outcome, start.elapsed());
+        if let Some(log) = &self.config.decision_log {
+            log.write(&decision_record(
+                endpoint,
+                &request,
+                &verdict,
+                trace,
+                start.elapsed(),
+                log.verbose(),
+            ));
+        }
         Answer {
             status: 200,
             body: verdict.to_review(&uid),
@@ -305,7 +329,27 @@ impl Webhook {
 
     /// Evaluates one request synchronously (blocking registry I/O).
     pub fn evaluate(&self, endpoint: Endpoint, request: &Request) -> Verdict {
+        self.evaluate_traced(endpoint, request).0
+    }
+
+    /// [`Webhook::evaluate`], with what the decision log records: the images and their
+    /// digests, the deciding rule and attestor, tag resolutions and cache hits.
+    pub fn evaluate_traced(&self, endpoint: Endpoint, request: &Request) -> (Verdict, Trace) {
+        let mut trace = Trace::default();
+        let verdict = self.judge(endpoint, request, &mut trace);
+        if trace.reason.is_none() {
+            trace.reason = Some(if verdict.allowed {
+                "no policy rule applies".to_owned()
+            } else {
+                verdict.message.clone().unwrap_or_default()
+            });
+        }
+        (verdict, trace)
+    }
+
+    fn judge(&self, endpoint: Endpoint, request: &Request, trace: &mut Trace) -> Verdict {
         if matches!(request.operation.as_str(), "DELETE" | "CONNECT") {
+            trace.reason = Some(format!("{} is not checked", request.operation));
             return Verdict::allow();
         }
         if request.object.is_null() {
@@ -351,6 +395,7 @@ impl Webhook {
             n.clone_into(&mut resource.name);
         }
         if resource.pod_spec_pointer().is_none() {
+            trace.reason = Some(format!("{} has no pod template", resource.kind));
             return Verdict::allow();
         }
         let phase = match endpoint {
@@ -360,25 +405,57 @@ impl Webhook {
         // Tags are resolved on every review (never cached), all of them at once, sharing
         // requests already in flight for the same tag; digest-pinned references are not
         // resolved at all (`tags_to_resolve` leaves them out).
-        let resolved =
-            match self
-                .config
-                .policies
-                .tags_to_resolve(&resource, &self.config.limits.policy, phase)
-            {
-                Ok(tags) => {
-                    let answers = self.resolver.resolve_all(&self.verifier, &tags);
-                    tags.into_iter().zip(answers).collect()
+        let resolved = match self.config.policies.tags_to_resolve(
+            &resource,
+            &self.config.limits.policy,
+            phase,
+        ) {
+            Ok(tags) => {
+                let answers = self.resolver.resolve_all_traced(&self.verifier, &tags);
+                tags.into_iter()
+                        .zip(answers)
+                        .map(|(tag, (answer, joined))| {
+                            trace.explain.push(match (&answer, joined) {
+                                (Ok(d), false) => format!("tag {} resolved to {d} (registry request)", tag.fetch_reference()),
+                                (Ok(d), true) => format!("tag {} resolved to {d} (joined a request in flight for another review)", tag.fetch_reference()),
+                                (Err(CheckError::Failed(e) | CheckError::Error(e)), _) => {
+                                    format!("tag {} not resolved: {e}", tag.fetch_reference())
+                                },
+                            });
+                            (tag, answer)
+                        })
+                        .collect::<Vec<_>>()
+            }
+            Err(_) => Vec::new(),
+        };
+        trace.images = resource
+            .images(&self.config.limits.policy)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| {
+                let digest = ImageInfo::parse(&c.image).ok().and_then(|info| {
+                    info.digest.clone().or_else(|| {
+                        resolved
+                            .iter()
+                            .find(|(i, _)| *i == info)
+                            .and_then(|(_, r)| r.as_ref().ok().cloned())
+                    })
+                });
+                LoggedImage {
+                    image: c.image,
+                    digest,
                 }
-                Err(_) => Vec::new(),
-            };
+            })
+            .collect();
         let prefetched = Prefetched {
             resolved,
             inner: self.verifier.as_ref(),
         };
+        let explain = std::sync::Mutex::new(Vec::new());
         let verifier = CachedVerifier {
             cache: &self.cache,
             inner: &prefetched,
+            trace: Some(&explain),
         };
         let options = Options {
             audit_warn: false,
@@ -394,6 +471,7 @@ impl Webhook {
         ) {
             Ok(r) => r,
             Err(e) => {
+                trace.reason = Some(e.to_string());
                 return Verdict::deny(format!(
                     "vouch: {} {}/{}: {e}",
                     resource.kind, resource.namespace, resource.name
@@ -408,6 +486,30 @@ impl Webhook {
             })
             .map(|r| format!("{}/{}: {}", r.policy, r.rule, r.message))
             .collect();
+        trace
+            .explain
+            .extend(explain.into_inner().unwrap_or_default());
+        if let Some(r) = report
+            .results
+            .iter()
+            .find(|r| r.enforce && matches!(r.status, Status::Fail | Status::Error))
+        {
+            trace.rule = Some(format!("{}/{}", r.policy, r.rule));
+            trace.reason = Some(r.message.clone());
+        } else if let Some(r) = report.results.iter().find(|r| !r.evidence.is_empty()) {
+            trace.rule = Some(format!("{}/{}", r.policy, r.rule));
+            trace.attestor = r.evidence.first().map(|d| d.attestor.clone());
+            trace.reason = Some(
+                r.evidence
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        } else if let Some(r) = report.results.first() {
+            trace.rule = Some(format!("{}/{}", r.policy, r.rule));
+            trace.reason = Some(format!("{}: {}", r.status.name(), r.message));
+        }
         if report.blocked() {
             // Kyverno's GetBlockedMessages shape (notes §2.7).
             let mut m = format!(
@@ -490,6 +592,51 @@ impl ImageVerifier for Prefetched<'_> {
     ) -> Result<Vec<vouch_policy::VerifiedStatement>, CheckError> {
         self.inner
             .verify_attestations(image, digest, scheme, predicate_type, attestor)
+    }
+}
+
+fn decision_record(
+    endpoint: Endpoint,
+    request: &Request,
+    verdict: &Verdict,
+    trace: Trace,
+    latency: Duration,
+    verbose: bool,
+) -> DecisionRecord {
+    let name = request
+        .name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .or_else(|| request.object["metadata"]["name"].as_str())
+        .or_else(|| request.object["metadata"]["generateName"].as_str())
+        .unwrap_or_default();
+    let reason = trace
+        .reason
+        .or_else(|| verdict.message.clone())
+        .unwrap_or_default();
+    DecisionRecord {
+        uid: request.uid.clone(),
+        namespace: request.namespace.clone().unwrap_or_default(),
+        name: name.to_owned(),
+        kind: request.kind["kind"]
+            .as_str()
+            .or_else(|| request.object["kind"].as_str())
+            .unwrap_or_default()
+            .to_owned(),
+        operation: request.operation.clone(),
+        endpoint: match endpoint {
+            Endpoint::Validate => "validate",
+            Endpoint::Mutate => "mutate",
+        },
+        dry_run: request.dry_run == Some(true),
+        images: trace.images,
+        rule: trace.rule,
+        attestor: trace.attestor,
+        verdict: if verdict.allowed { "allow" } else { "deny" },
+        reason,
+        warnings: verdict.warnings.clone(),
+        latency_ms: latency.as_secs_f64() * 1000.0,
+        explain: verbose.then_some(trace.explain),
     }
 }
 

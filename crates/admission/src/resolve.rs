@@ -138,12 +138,28 @@ impl TagResolver {
     where
         V: ImageVerifier + Send + Sync + 'static,
     {
+        self.resolve_all_traced(verifier, tags)
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect()
+    }
+
+    /// [`TagResolver::resolve_all`], each answer with whether it came from joining a request
+    /// already in flight (`true`) rather than sending one (for the decision log's `explain`).
+    pub fn resolve_all_traced<V>(
+        &self,
+        verifier: &Arc<V>,
+        tags: &[ImageInfo],
+    ) -> Vec<(Resolved, bool)>
+    where
+        V: ImageVerifier + Send + Sync + 'static,
+    {
         let Some((first, rest)) = tags.split_first() else {
             return Vec::new();
         };
         let pool = self.pool.get_or_init(start_pool).as_ref();
-        let (tx, rx) = mpsc::channel::<(usize, Resolved)>();
-        let mut out: Vec<Option<Resolved>> = vec![None; tags.len()];
+        let (tx, rx) = mpsc::channel::<(usize, (Resolved, bool))>();
+        let mut out: Vec<Option<(Resolved, bool)>> = vec![None; tags.len()];
         for (i, tag) in rest.iter().enumerate() {
             let (shared, verifier, tag, tx) = (
                 Arc::clone(&self.shared),
@@ -152,7 +168,7 @@ impl TagResolver {
                 tx.clone(),
             );
             let job: Job = Box::new(move || {
-                let _ = tx.send((i + 1, shared.resolve(verifier.as_ref(), &tag)));
+                let _ = tx.send((i + 1, shared.resolve_traced(verifier.as_ref(), &tag)));
             });
             // No pool (threads could not be started): resolve here, one after the other.
             let sent = match pool {
@@ -164,19 +180,31 @@ impl TagResolver {
             }
         }
         drop(tx);
-        out[0] = Some(self.shared.resolve(verifier.as_ref(), first));
+        out[0] = Some(self.shared.resolve_traced(verifier.as_ref(), first));
         // Ends when every job has answered or dropped its sender (a panic).
         for (i, r) in rx {
             out[i] = Some(r);
         }
         out.into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(CheckError::Error("tag resolution aborted".into()))))
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    (
+                        Err(CheckError::Error("tag resolution aborted".into())),
+                        false,
+                    )
+                })
+            })
             .collect()
     }
 }
 
 impl Shared {
     fn resolve(&self, verifier: &dyn ImageVerifier, image: &ImageInfo) -> Resolved {
+        self.resolve_traced(verifier, image).0
+    }
+
+    /// The answer and whether it came from joining a flight.
+    fn resolve_traced(&self, verifier: &dyn ImageVerifier, image: &ImageInfo) -> (Resolved, bool) {
         let key = image.fetch_reference();
         let (flight, leader) = match self.in_flight.lock() {
             Ok(mut m) => match m.get(&key) {
@@ -189,7 +217,7 @@ impl Shared {
             },
             Err(_) => {
                 self.requests.fetch_add(1, Ordering::Relaxed);
-                return verifier.resolve(image);
+                return (verifier.resolve(image), false);
             }
         };
         if leader {
@@ -202,21 +230,21 @@ impl Shared {
             };
             let value = verifier.resolve(image);
             publish.value = Some(value.clone());
-            return value;
+            return (value, false);
         }
         self.joined.fetch_add(1, Ordering::Relaxed);
         // Bounded by the leader's registry timeouts (one attempt, read timeout = the review
         // deadline); the review's own deadline answers the API server meanwhile.
         let Ok(mut done) = flight.done.lock() else {
-            return verifier.resolve(image);
+            return (verifier.resolve(image), false);
         };
         loop {
             if let Some(v) = done.as_ref() {
-                return v.clone();
+                return (v.clone(), true);
             }
             done = match flight.ready.wait(done) {
                 Ok(d) => d,
-                Err(_) => return verifier.resolve(image),
+                Err(_) => return (verifier.resolve(image), false),
             };
         }
     }

@@ -236,3 +236,93 @@ pub fn legacy_annotations(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intoto::Subject;
+    use crate::keys::{KeyAlgorithm, SigningKey};
+
+    /// A key with a (never parsed) certificate chain: the seam must treat it as a certificate
+    /// signer.
+    struct Certified {
+        key: SigningKey,
+        chain: Vec<Vec<u8>>,
+    }
+
+    impl Signer for Certified {
+        fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+            self.key.sign(message)
+        }
+        fn verifying_key(&self) -> VerifyingKey {
+            self.key.public_key()
+        }
+        fn certificate_chain(&self) -> &[Vec<u8>] {
+            &self.chain
+        }
+    }
+
+    fn statement() -> Statement {
+        Statement::new(
+            vec![Subject::sha256("a", hex::encode([1u8; 32]))],
+            "https://vouch.example/t",
+            json!({}),
+        )
+    }
+
+    #[test]
+    fn certificate_signers_are_refused_without_a_log() {
+        let signer = Certified {
+            key: SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key"),
+            chain: vec![b"leaf".to_vec(), b"ca".to_vec()],
+        };
+        assert!(signer.requires_log());
+        let none = Witnesses::default();
+        for outcome in [
+            sign_blob_with(b"artifact", &signer, &none).map(|_| ()),
+            sign_statement_with(&statement(), &signer, &none).map(|_| ()),
+        ] {
+            assert!(
+                matches!(
+                    outcome,
+                    Err(Error::Service {
+                        service: "transparency log",
+                        ..
+                    })
+                ),
+                "{outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_sign_without_a_log_and_a_refusing_check_stops_the_bundle() {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
+        assert!(!key.requires_log());
+        let bundle = sign_blob_with(b"artifact", &key, &Witnesses::default()).expect("sign");
+        assert!(bundle.tlog_entries.is_empty());
+        assert!(matches!(
+            bundle.material,
+            VerificationMaterial::PublicKey { ref hint } if *hint == public_key_hint(&key.public_key())
+        ));
+        let refuse = |_: &Bundle| -> Result<()> {
+            Err(Error::InvalidBundle {
+                rule: "refused by the check",
+            })
+        };
+        let witnesses = Witnesses {
+            check: Some(&refuse),
+            ..Witnesses::default()
+        };
+        let outcome = sign_statement_with(&statement(), &key, &witnesses);
+        assert!(
+            matches!(
+                outcome,
+                Err(Error::InvalidBundle {
+                    rule: "refused by the check"
+                })
+            ),
+            "{outcome:?}"
+        );
+    }
+}
