@@ -145,7 +145,13 @@ fn archive<R: Read + Seek>(
             own_pom = Some(0);
         }
         if name.is_empty() {
-            name = if fname.is_empty() {
+            // syft's selectName: the bundle plugin's symbolic name, the file name, then
+            // the manifest's naming fields (java/parse_java_manifest.go).
+            name = if let Some(n) = name_from_bundle_plugin(m) {
+                n
+            } else if !fname.is_empty() {
+                name_from_file_name(&fname)
+            } else {
                 mget(&[
                     "Name",
                     "Bundle-Name",
@@ -154,8 +160,6 @@ fn archive<R: Read + Seek>(
                     "Implementation-Title",
                 ])
                 .unwrap_or_default()
-            } else {
-                fname
             };
         }
         if version.is_empty() {
@@ -179,8 +183,11 @@ fn archive<R: Read + Seek>(
                 version = poms[i]["version"].clone();
             }
         }
+        // syft's groupIDFromJavaMetadata order: pom.properties, syft's table of well-known
+        // artifact ids, the manifest (java/package_url.go).
         let group = own_pom
             .and_then(|i| pom_group(&poms[i]))
+            .or_else(|| known_group(&name).map(str::to_owned))
             .or_else(|| m.group_id());
         // Archives that say nothing about their version are left out: a package without a
         // version cannot be matched against anything (syft lists them as "UNKNOWN").
@@ -301,6 +308,13 @@ impl Manifest {
         Self { sections }
     }
 
+    /// A field of the main section only (syft's `manifest.Main.MustGet`).
+    fn main(&self, key: &str) -> Option<String> {
+        self.sections
+            .first()
+            .and_then(|s| s.get(key).filter(|v| !v.is_empty()).cloned())
+    }
+
     /// A field of the main section, else of any named section.
     fn get(&self, key: &str) -> Option<String> {
         self.sections
@@ -344,6 +358,20 @@ impl Manifest {
     }
 }
 
+/// The group id syft's table of well-known artifact ids gives `artifact`
+/// (cpegenerate/java_groupid_map.go `DefaultArtifactIDToGroupID`, copied to
+/// `src/data/java-artifact-groups.tsv`).
+pub(crate) fn known_group(artifact: &str) -> Option<&'static str> {
+    static TABLE: std::sync::LazyLock<BTreeMap<&'static str, &'static str>> =
+        std::sync::LazyLock::new(|| {
+            include_str!("../data/java-artifact-groups.tsv")
+                .lines()
+                .filter_map(|l| l.split_once('\t'))
+                .collect()
+        });
+    TABLE.get(artifact).copied()
+}
+
 /// `org.bar;uses:="org.foo"` -> `org.bar` (OSGi directives and fragments dropped).
 fn clean_group(g: &str) -> String {
     g.split(';')
@@ -376,8 +404,6 @@ fn parse_properties(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// `commons-io-2.11.0.jar` -> (`commons-io`, `2.11.0`): the version starts at the first
-/// `-` followed by a digit.
 /// The `<name>` of each `<license>` in a pom.xml's `<licenses>` (POM 4.0.0), read without an
 /// XML library: comments are dropped, and only the first `<licenses>` element (the
 /// project's; no other POM element has one) is looked at.
@@ -412,18 +438,78 @@ fn pom_licence_names(xml: &str) -> Vec<String> {
         .collect()
 }
 
+/// An archive's file name split into name and version as syft does
+/// (java/archive_filename.go `newJavaArchiveFilename`, same regular expressions: Go's
+/// `regexp` and the `regex` crate are both leftmost-first over ASCII classes). The extension
+/// is dropped; the version starts at the first `-` group that begins with a digit,
+/// `build<digit>` or `r`/`rc<digit>`; failing that, a trailing `_`/`.`/`-` version
+/// (`tool_2.0`) counts.
 fn split_file_name(file: &str) -> (String, String) {
+    static PRIMARY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?Ui)^(?P<name>(?:[[:alpha:]][[:word:].]*(?:\.[[:alpha:]][[:word:].]*)*-?)+)(?:-(?P<version>(\d.*|(build\d+.*)|(rc?\d+(?:^[[:alpha:]].*)?))))?$",
+        )
+        .expect("valid regex")
+    });
+    static SECONDARY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?:[._-](?P<version>(\d.*|(build\d+.*)|(rc?\d+(?:^[[:alpha:]].*)?))))?$",
+        )
+        .expect("valid regex")
+    });
+    // filepath.Ext: from the last `.` of the base name.
     let stem = match file.rfind('.') {
         Some(i) => &file[..i],
         None => file,
     };
-    let b = stem.as_bytes();
-    for i in 0..b.len().saturating_sub(1) {
-        if b[i] == b'-' && b[i + 1].is_ascii_digit() {
-            return (stem[..i].to_owned(), stem[i + 1..].to_owned());
+    let group = |re: &regex::Regex, s: &str, g: &str| {
+        re.captures(s)
+            .and_then(|c| c.name(g).map(|m| m.as_str().to_owned()))
+            .unwrap_or_default()
+    };
+    let mut name = group(&PRIMARY, stem, "name");
+    let mut version = group(&PRIMARY, stem, "version");
+    if version.is_empty() {
+        version = group(&SECONDARY, &name, "version");
+        if !version.is_empty() {
+            name.truncate(name.len() - version.len() - 1);
         }
     }
-    (stem.to_owned(), String::new())
+    (name, version)
+}
+
+/// The package name a file name gives (syft's `extractNameFromArchiveFilename`,
+/// java/parse_java_manifest.go): `org.eclipse.*` names stay whole; a dotted name whose every
+/// field could start a Java identifier is taken as `groupId.artifactId` and gives its last
+/// field.
+fn name_from_file_name(name: &str) -> String {
+    if name.contains('.') && !name.starts_with("org.eclipse.") {
+        let fields: Vec<&str> = name.split('.').collect();
+        // Java identifier start: a letter, `$`-like currency symbols or `_`-like connectors.
+        let starts_identifier = |f: &&str| {
+            f.chars().next().is_some_and(|c| {
+                c.is_alphabetic() || c == '$' || c == '_' || c == '\u{203f}' || c == '\u{2040}'
+            })
+        };
+        if fields.iter().all(starts_identifier) {
+            return fields[fields.len() - 1].to_owned();
+        }
+    }
+    name.to_owned()
+}
+
+/// The artifact id the Apache Maven Bundle Plugin wrote into `Bundle-SymbolicName`
+/// (`groupId.artifactId` by that plugin's convention), unless it is only the group id
+/// (syft's `extractNameFromApacheMavenBundlePlugin`).
+fn name_from_bundle_plugin(m: &Manifest) -> Option<String> {
+    if !m.main("Created-By")?.contains("Apache Maven Bundle Plugin") {
+        return None;
+    }
+    let symbolic = m.main("Bundle-SymbolicName")?;
+    if m.main("Implementation-Vendor-Id").as_deref() == Some(symbolic.as_str()) {
+        return None;
+    }
+    symbolic.rsplit('.').next().map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -453,6 +539,71 @@ mod tests {
             split_file_name("guava.jar"),
             ("guava".into(), String::new())
         );
+        // syft's archive_filename_test.go cases.
+        for (file, name, version) in [
+            ("pkg-maven-4.3.2.blerg", "pkg-maven", "4.3.2"),
+            (
+                "pkg-extra-field-maven-4.3.2-rc1.jar",
+                "pkg-extra-field-maven",
+                "4.3.2-rc1",
+            ),
+            ("jetpack-build235-rc5.jar", "jetpack", "build235-rc5"),
+            ("ironman-r4-2009.jar", "ironman-r4", "2009"),
+            ("pkg-maven-4.3.2.jar", "pkg-maven", "4.3.2"),
+            (
+                "wagon-webdav-1.0.2-beta-2.2.3a-hudson.jar",
+                "wagon-webdav",
+                "1.0.2-beta-2.2.3a-hudson",
+            ),
+            (
+                "spring-instrumentation-4.3.0-1.0.jar",
+                "spring-instrumentation",
+                "4.3.0-1.0",
+            ),
+            (
+                "org.eclipse.ant.core-3.7.0.jar",
+                "org.eclipse.ant.core",
+                "3.7.0",
+            ),
+            (
+                "org.multiverse.universe-1.0.jar",
+                "org.multiverse.universe",
+                "1.0",
+            ),
+            ("hudson-core-1.376.jar", "hudson-core", "1.376"),
+            ("pkg-rc-4.3.2.jar", "pkg-rc", "4.3.2"),
+            ("tool_2.0.1.jar", "tool", "2.0.1"),
+            ("pkg-maven.4.3.2.blerg", "pkg-maven", "4.3.2"),
+            ("guava-r06.jar", "guava", "r06"),
+            (
+                "jtidy-4aug2000r7-dev-hudson-1.jar",
+                "jtidy",
+                "4aug2000r7-dev-hudson-1",
+            ),
+            (
+                "spring-data-r2dbc-1.1.0.RELEASE.jar",
+                "spring-data-r2dbc",
+                "1.1.0.RELEASE",
+            ),
+            (
+                "jboss-saaj-api_1.4_spec-1.0.2.Final.jar",
+                "jboss-saaj-api_1.4_spec",
+                "1.0.2.Final",
+            ),
+            ("no-version.jar", "no-version", ""),
+        ] {
+            assert_eq!(
+                split_file_name(file),
+                (name.into(), version.into()),
+                "{file}"
+            );
+        }
+        assert_eq!(name_from_file_name("org.multiverse.universe"), "universe");
+        assert_eq!(
+            name_from_file_name("org.eclipse.ant.core"),
+            "org.eclipse.ant.core"
+        );
+        assert_eq!(name_from_file_name("app.3x"), "app.3x");
         let m = Manifest::parse(
             "Manifest-Version: 1.0\nImplementation-Title: a very long\n  title\n\nName: x\nMain-Class: org.example.Main\n",
         );

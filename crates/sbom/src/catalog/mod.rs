@@ -308,7 +308,7 @@ impl<'a> Cx<'a> {
                 .as_deref()
                 .and_then(crate::purl::Purl::parse)
                 .and_then(|u| u.namespace);
-            p.cpes.extend(crate::cpe::for_package(&p, ns.as_deref()));
+            p.cpes = crate::cpe::for_package(&p, ns.as_deref());
         }
         p.files.sort();
         p.files.dedup();
