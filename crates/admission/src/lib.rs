@@ -257,7 +257,7 @@ impl Webhook {
                         &request,
                         "every evaluation slot is busy (webhook overloaded)",
                     ),
-                    Trace::default(),
+                    self.unfinished_trace(&request),
                 )
             }
             Ok(permit) => {
@@ -271,7 +271,7 @@ impl Webhook {
                     Ok(Ok(v)) => v,
                     Ok(Err(e)) => (
                         self.unfinished(&request, &format!("evaluation failed: {e}")),
-                        Trace::default(),
+                        self.unfinished_trace(&request),
                     ),
                     Err(_) => {
                         self.metrics.timeout();
@@ -283,7 +283,7 @@ impl Webhook {
                                     deadline.as_millis()
                                 ),
                             ),
-                            Trace::default(),
+                            self.unfinished_trace(&request),
                         )
                     }
                 }
@@ -308,6 +308,24 @@ impl Webhook {
         Answer {
             status: 200,
             body: verdict.to_review(&uid),
+        }
+    }
+
+    /// What the decision log says about a review whose evaluation did not finish: its images
+    /// as written (digests only where the reference pins one: nothing was resolved in time).
+    fn unfinished_trace(&self, request: &Request) -> Trace {
+        let images = Resource::from_value(request.object.clone())
+            .images(&self.config.limits.policy)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| LoggedImage {
+                digest: ImageInfo::parse(&c.image).ok().and_then(|i| i.digest),
+                image: c.image,
+            })
+            .collect();
+        Trace {
+            images,
+            ..Trace::default()
         }
     }
 

@@ -108,7 +108,22 @@ fn certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (dir.join("ca.crt"), dir.join("tls.crt"), dir.join("tls.key"))
 }
 
+/// The decision log's lines, in memory.
+#[derive(Clone, Default)]
+struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 struct Server {
+    log: Lines,
     base: String,
     agent: ureq::Agent,
     runtime: tokio::runtime::Runtime,
@@ -128,6 +143,11 @@ impl Server {
         registry.http.read_timeout = Duration::from_secs(3);
         let mut config = Config::new(policies(yaml), vouch_sign::TrustedRoot::default(), registry);
         config.timeout = timeout;
+        let log = Lines::default();
+        config.decision_log = Some(Arc::new(vouch_admission::DecisionLog::to_writer(
+            Box::new(log.clone()),
+            true,
+        )));
         let webhook = Webhook::new(config).unwrap();
         let tls = vouch_admission::server::tls_config(
             &std::fs::read(cert).unwrap(),
@@ -168,11 +188,21 @@ impl Server {
             .build()
             .new_agent();
         Self {
+            log,
             base,
             agent,
             runtime,
             _dir: dir,
         }
+    }
+
+    /// Every decision line so far, parsed.
+    fn decisions(&self) -> Vec<Value> {
+        String::from_utf8(self.log.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 
     fn post(&self, path: &str, body: &str) -> (u16, Value) {
@@ -250,6 +280,33 @@ fn registry_down_is_a_denial_naming_the_image() {
         "{m}"
     );
     assert!(m.contains(&image), "{m}");
+    // The decision line: denied by signed/check, the tag not resolved, and why.
+    let d = server.decisions();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["uid"], "u1");
+    assert_eq!(d[0]["verdict"], "deny");
+    assert_eq!(d[0]["endpoint"], "validate");
+    assert_eq!(d[0]["rule"], "signed/check");
+    assert_eq!(
+        d[0]["images"],
+        serde_json::json!([{"image": image, "digest": null}])
+    );
+    assert!(
+        d[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("failed to resolve image"),
+        "{}",
+        d[0]
+    );
+    assert!(
+        d[0]["explain"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("tag {image} not resolved: ")),
+        "{}",
+        d[0]
+    );
 }
 
 #[test]
@@ -291,6 +348,24 @@ fn slow_registry_answers_at_the_deadline() {
         metrics.contains("vouch_admission_timeouts_total 2"),
         "{metrics}"
     );
+    // Logged as denials naming the deadline, with the images as written.
+    let d = server.decisions();
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!((&d[0]["uid"], &d[1]["uid"]), (&"s1".into(), &"s2".into()));
+    assert!(d.iter().all(|l| l["verdict"] == "deny"), "{d:?}");
+    assert!(
+        d[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("within the 1500 ms deadline"),
+        "{}",
+        d[0]
+    );
+    assert_eq!(
+        d[0]["images"],
+        serde_json::json!([{"image": image, "digest": null}])
+    );
+    assert!(d[0]["latency_ms"].is_f64(), "{}", d[0]);
 
     // Audit: the same timeout admits, with a warning naming it.
     let audit = Server::start(&kyverno_policy("Audit"), Duration::from_millis(1000));
