@@ -108,7 +108,7 @@ pub(crate) struct ManifestsArgs {
     /// Webhook replicas.
     #[arg(long, value_name = "N", default_value_t = 2)]
     replicas: u32,
-    /// The webhooks' timeoutSeconds (2..=30); serve's --timeout is 2 s less.
+    /// The webhooks' timeoutSeconds (3..=30; the API server allows 1..30); serve's --timeout is 2 s less.
     #[arg(long, value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(3..=30))]
     timeout_seconds: u32,
