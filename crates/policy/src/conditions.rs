@@ -5,9 +5,10 @@
 //!   ([`KYVERNO_FUNCTIONS`], `K:pkg/engine/jmespath/functions.go`). A policy naming any other
 //!   function is refused at load ([`check_expressions`]), never evaluated.
 //! * Kyverno's JMESPath fork (`kyverno/go-jmespath`, `interpreter.go`) fails a query whose
-//!   path reaches a missing key at the top level (`Unknown key "x" in path`) and yields null
-//!   for one inside a function call, comparison, `||`, `&&`, pipe or projection; [`query`]
-//!   does the same on top of the standard interpreter.
+//!   path reaches a missing key at the top level (`Unknown key "x" in path`), skips the rest
+//!   of a sub-expression after one, and yields null for it inside a function call,
+//!   comparison, `||`, `&&`, or projection (dropping the element); [`query`] runs the fork's
+//!   tree interpreter over the crate's AST and functions to do the same.
 //! * Substitution (`K:pkg/engine/variables/vars.go`): a string that is exactly one `{{ }}`
 //!   becomes the value; otherwise each is replaced by its text (strings as is, anything else
 //!   as JSON).
@@ -465,36 +466,204 @@ pub fn query(expr: &str, ctx: &Value) -> std::result::Result<Value, String> {
         .map(Rcvar::new)
         .map_err(|e| format!("context is not JSON: {e}"))?;
     let ast = jmespath::parse(expr).map_err(|e| e.reason.to_string())?;
-    if let Some(key) = not_found(&ast, &data)? {
-        return Err(format!("Unknown key \"{key}\" in path"));
+    let mut jctx = Context::new(expr, &RUNTIME);
+    match interpret(&ast, &data, &mut jctx) {
+        Ok(result) => serde_json::to_value(&*result).map_err(|e| e.to_string()),
+        Err(Miss::NotFound(key)) => Err(format!("Unknown key \"{key}\" in path")),
+        Err(Miss::Failed(e)) => Err(e.reason.to_string()),
     }
-    let result = search(expr, &ast, data)?;
-    serde_json::to_value(&*result).map_err(|e| e.to_string())
 }
 
-fn search(expr: &str, ast: &Ast, data: Rcvar) -> std::result::Result<Rcvar, String> {
-    jmespath::Expression::new(expr, ast.clone(), &RUNTIME)
-        .search(data)
-        .map_err(|e| e.reason.to_string())
+/// Why a sub-expression has no value: Kyverno's fork's `NotFoundError` (a field missing from
+/// an object), or an evaluation error.
+enum Miss {
+    NotFound(String),
+    Failed(JmespathError),
 }
 
-/// The key that makes Kyverno's fork fail the query: a field missing from an object, reached
-/// through fields, sub-expressions and indexes only (every other node turns it into null).
-fn not_found(ast: &Ast, data: &Rcvar) -> std::result::Result<Option<String>, String> {
-    match ast {
-        Ast::Field { name, .. } => Ok(data
-            .as_object()
-            .is_some_and(|o| !o.contains_key(name))
-            .then(|| name.clone())),
+impl From<JmespathError> for Miss {
+    fn from(e: JmespathError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+fn null() -> Rcvar {
+    Rcvar::new(Variable::Null)
+}
+
+/// A missing key becomes null; an error stays one (where the fork catches `NotFoundError`).
+fn caught(r: Result<Rcvar, Miss>) -> Result<Rcvar, Miss> {
+    match r {
+        Err(Miss::NotFound(_)) => Ok(null()),
+        other => other,
+    }
+}
+
+/// The tree interpreter of Kyverno's JMESPath fork (`kyverno/go-jmespath` `interpreter.go`)
+/// over the `jmespath` crate's AST and functions: a field missing from an object is
+/// `NotFound`, which a sub-expression passes up without evaluating its right side, and which
+/// comparisons, function arguments, `||`, `&&` (left), `!`, multi-selects and projection
+/// elements turn into null (the element then dropped); everything else as the crate does.
+fn interpret(ast: &Ast, data: &Rcvar, ctx: &mut Context<'_>) -> Result<Rcvar, Miss> {
+    Ok(match ast {
+        Ast::Field { name, .. } => match data.as_object() {
+            Some(o) => o
+                .get(name)
+                .cloned()
+                .ok_or_else(|| Miss::NotFound(name.clone()))?,
+            None => null(),
+        },
         Ast::Subexpr { lhs, rhs, .. } => {
-            if let Some(k) = not_found(lhs, data)? {
-                return Ok(Some(k));
-            }
-            let left = search("", lhs, data.clone())?;
-            not_found(rhs, &left)
+            let left = interpret(lhs, data, ctx)?;
+            interpret(rhs, &left, ctx)?
         }
-        _ => Ok(None),
-    }
+        Ast::Identity { .. } => data.clone(),
+        Ast::Literal { value, .. } => value.clone(),
+        Ast::Index { idx, .. } => match data.as_array() {
+            Some(a) => {
+                let len = i64::try_from(a.len()).unwrap_or(i64::MAX);
+                let i = if *idx < 0 {
+                    len + i64::from(*idx)
+                } else {
+                    i64::from(*idx)
+                };
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| a.get(i).cloned())
+                    .unwrap_or_else(null)
+            }
+            None => null(),
+        },
+        Ast::Slice {
+            start, stop, step, ..
+        } => match data.slice(*start, *stop, *step) {
+            Some(v) => Rcvar::new(Variable::Array(v)),
+            None => null(),
+        },
+        Ast::Projection { lhs, rhs, .. } => {
+            let left = match interpret(lhs, data, ctx) {
+                Ok(v) => v,
+                // A filter projection (`a[?p]`) returns null on any error of its left side.
+                Err(_) if matches!(**rhs, Ast::Condition { .. }) => return Ok(null()),
+                Err(Miss::NotFound(_)) => null(),
+                Err(e) => return Err(e),
+            };
+            match left.as_array() {
+                None => null(),
+                Some(items) => {
+                    let mut out = Vec::new();
+                    for item in items {
+                        let v = caught(interpret(rhs, item, ctx))?;
+                        if !v.is_null() {
+                            out.push(v);
+                        }
+                    }
+                    Rcvar::new(Variable::Array(out))
+                }
+            }
+        }
+        Ast::Condition {
+            predicate, then, ..
+        } => {
+            if caught(interpret(predicate, data, ctx))?.is_truthy() {
+                caught(interpret(then, data, ctx))?
+            } else {
+                null()
+            }
+        }
+        Ast::Flatten { node, .. } => match interpret(node, data, ctx) {
+            Err(_) => null(),
+            Ok(v) => match v.as_array() {
+                None => null(),
+                Some(items) => {
+                    let mut out = Vec::new();
+                    for item in items {
+                        match item.as_array() {
+                            Some(inner) => out.extend(inner.iter().cloned()),
+                            None => out.push(item.clone()),
+                        }
+                    }
+                    Rcvar::new(Variable::Array(out))
+                }
+            },
+        },
+        Ast::ObjectValues { node, .. } => match interpret(node, data, ctx) {
+            Err(_) => null(),
+            Ok(v) => match v.as_object() {
+                Some(o) => Rcvar::new(Variable::Array(o.values().cloned().collect())),
+                None => null(),
+            },
+        },
+        Ast::Comparison {
+            comparator,
+            lhs,
+            rhs,
+            ..
+        } => {
+            let left = caught(interpret(lhs, data, ctx))?;
+            let right = caught(interpret(rhs, data, ctx))?;
+            match left.compare(comparator, &right) {
+                Some(b) => Rcvar::new(Variable::Bool(b)),
+                None => null(),
+            }
+        }
+        Ast::And { lhs, rhs, .. } => {
+            let left = caught(interpret(lhs, data, ctx))?;
+            if left.is_truthy() {
+                interpret(rhs, data, ctx)?
+            } else {
+                left
+            }
+        }
+        Ast::Or { lhs, rhs, .. } => {
+            let left = caught(interpret(lhs, data, ctx))?;
+            if left.is_truthy() {
+                left
+            } else {
+                caught(interpret(rhs, data, ctx))?
+            }
+        }
+        Ast::Not { node, .. } => Rcvar::new(Variable::Bool(
+            !caught(interpret(node, data, ctx))?.is_truthy(),
+        )),
+        Ast::MultiList { elements, .. } => {
+            if data.is_null() {
+                null()
+            } else {
+                let mut out = Vec::new();
+                for e in elements {
+                    out.push(caught(interpret(e, data, ctx))?);
+                }
+                Rcvar::new(Variable::Array(out))
+            }
+        }
+        Ast::MultiHash { elements, .. } => {
+            if data.is_null() {
+                null()
+            } else {
+                let mut out = std::collections::BTreeMap::new();
+                for kv in elements {
+                    out.insert(kv.key.clone(), caught(interpret(&kv.value, data, ctx))?);
+                }
+                Rcvar::new(Variable::Object(out))
+            }
+        }
+        Ast::Expref { ast, .. } => Rcvar::new(Variable::Expref(*ast.clone())),
+        Ast::Function { name, args, offset } => {
+            let mut values = Vec::with_capacity(args.len());
+            for a in args {
+                values.push(caught(interpret(a, data, ctx))?);
+            }
+            ctx.offset = *offset;
+            let Some(f) = RUNTIME.get_function(name) else {
+                return Err(Miss::Failed(JmespathError::from_ctx(
+                    ctx,
+                    ErrorReason::Parse(format!("unknown function {name}()")),
+                )));
+            };
+            f.evaluate(&values, ctx)?
+        }
+    })
 }
 
 /// Kyverno's `substituteAll` over `v`: every `{{ }}` in every string, innermost first,
@@ -1269,6 +1438,21 @@ mod tests {
         );
         assert_eq!(
             query("request.object.metadata.name.x", &ctx).unwrap(),
+            Value::Null
+        );
+        // A function over a missing key inside a projection: the fork drops the element
+        // (`containers[].resources.keys(@)` with a container without resources).
+        let pod = json!({"spec": {"containers": [{"resources": {"limits": {}}}, {"name": "x"}]}});
+        assert_eq!(
+            query("spec.containers[].resources.keys(@)[]", &pod).unwrap(),
+            json!(["limits"])
+        );
+        // An explicit null is evaluated, as the fork does: keys(null) is an error, which a
+        // flatten (`[]`) turns into null, as the fork's flatten does with any error.
+        let pod = json!({"spec": {"containers": [{"resources": null}]}});
+        assert!(query("spec.containers[].resources.keys(@)", &pod).is_err());
+        assert_eq!(
+            query("spec.containers[].resources.keys(@)[]", &pod).unwrap(),
             Value::Null
         );
         let err = check(
