@@ -1,12 +1,15 @@
 //! CPE 2.3 formatted strings (NISTIR 7695 §6.2) for packages.
 //!
-//! Debian packages get syft's candidate set ([`candidates`]: name variants as vendor and
-//! product, most specific first), so a CPE-matching tool finds what it finds with syft's
-//! SBOM. Other ecosystems still get one CPE, vendor and product taken from the package (the
-//! namespace, when there is one, as vendor): syft consults its NVD-derived dictionary first
-//! for npm, gem, pypi, cargo, go and composer packages (cpegenerate/generate.go
-//! `FromDictionaryFind`) and adds ecosystem rules (vendor from author, group id, GitHub
-//! organisation: cpegenerate/{java,python,ruby,javascript,go}.go) not ported yet.
+//! Debian packages, Go modules and Rust crates get syft's CPEs ([`for_package`]): the NVD
+//! dictionary's entries for Go modules and crates when it has the package, else syft's
+//! generated candidates (name variants as vendor and product, most specific first), so a
+//! CPE-matching tool finds what it finds with syft's SBOM. Other ecosystems still get one
+//! CPE, vendor and product taken from the package (the namespace, when there is one, as
+//! vendor): for them syft consults its dictionary's npm/pypi/rubygems/composer entries
+//! first (cpegenerate/generate.go `FromDictionaryFind`) and adds vendors from metadata
+//! vouch's model does not keep (python.go: Author/Author-email; ruby.go: authors and
+//! homepage; javascript.go: repository URL and homepage; java.go: group ids and manifest
+//! names), not ported yet.
 
 use std::collections::BTreeSet;
 
@@ -47,58 +50,284 @@ pub fn for_package(p: &Package, namespace: Option<&str>) -> Vec<String> {
     if p.name.is_empty() || p.version.is_empty() {
         return Vec::new();
     }
-    if p.kind == PackageType::Deb {
-        return candidates(&p.name, &p.version);
+    match p.kind {
+        PackageType::Deb => candidates(p.kind, &p.name, &p.version),
+        PackageType::GoModule | PackageType::RustCrate => {
+            from_dictionary(p.kind, &p.name, &p.version)
+                .unwrap_or_else(|| candidates(p.kind, &p.name, &p.version))
+        }
+        _ => one(p, namespace).into_iter().collect(),
     }
-    one(p, namespace).into_iter().collect()
 }
 
-/// syft's generated candidates for a package with no ecosystem-specific vendor or product
-/// sources (dpkg: cpegenerate/generate.go `FromPackageAttributes` with no case for
-/// DpkgDBEntry in `candidateVendorsByType`): products are the name and its `-`/`_`
-/// variations; vendors are those, their variations again, and every prefix ending before a
-/// `-` or `_` (`addAllSubSelections`); an `apache` vendor stands alone (`knownVendors`).
-/// Every product is paired with every vendor, then sorted as syft's
-/// `BySourceThenSpecificity` (cpe/by_specificity.go): longer first, then by the string.
-/// syft's one Debian addition (candidate_by_package_type.go: dnsmasq's vendor
-/// `thekelleys`) is included.
-pub fn candidates(name: &str, version: &str) -> Vec<String> {
-    let mut products: BTreeSet<String> = BTreeSet::from([name.to_owned()]);
+/// A vendor or product candidate with syft's two flags (cpegenerate/field_candidate.go):
+/// (value, no sub-selections, no delimiter variations). Like syft's map the same value may
+/// sit in the set twice with different flags.
+type Field = (String, bool, bool);
+
+fn plain(v: impl Into<String>) -> Field {
+    (v.into(), false, false)
+}
+
+/// syft's generated candidates (cpegenerate/generate.go `FromPackageAttributes`) for the
+/// package types whose inputs are the name alone:
+/// - Debian: no case for DpkgDBEntry in `candidateVendorsByType`; products are the name
+///   and its `-`/`_` variations, vendors those plus every prefix ending before a `-`/`_`
+///   (`addAllSubSelections`); the one Debian addition (candidate_by_package_type.go:
+///   dnsmasq's vendor `thekelleys`).
+/// - Go modules: product and vendor from the module path only (cpegenerate/go.go).
+/// - Rust crates: vendors also `NAME_project`, target software `rust`, and the removals of
+///   candidate_by_package_type.go.
+///
+/// An `apache` vendor stands alone (`knownVendors`). Every product is paired with every
+/// vendor and sorted as syft's `BySourceThenSpecificity` (cpe/by_specificity.go).
+pub fn candidates(kind: PackageType, name: &str, version: &str) -> Vec<String> {
+    let mut products: BTreeSet<Field> = BTreeSet::new();
+    let mut vendors: BTreeSet<Field> = BTreeSet::new();
+    match kind {
+        PackageType::GoModule => {
+            products.extend(go_product(name).map(plain));
+            vendors.extend(go_vendor(name).map(plain));
+        }
+        _ => {
+            products.insert(plain(name));
+        }
+    }
+    products.retain(|f| !f.0.is_empty() && f.0 != "*");
     delimiter_variations(&mut products);
-    let mut vendors = products.clone();
+    if kind == PackageType::RustCrate && name == "opentelemetry" {
+        products.retain(|f| f.0 != "opentelemetry");
+    }
+    // candidateVendors starts from the product set, except for Go (cleared).
+    if kind != PackageType::GoModule {
+        vendors.extend(products.iter().cloned());
+    }
+    vendors.retain(|f| !f.0.is_empty() && f.0 != "*");
     delimiter_variations(&mut vendors);
-    for v in vendors.clone() {
-        vendors.extend(sub_selections(&v));
+    if kind == PackageType::RustCrate {
+        vendors.insert(plain(format!("{name}_project")));
     }
-    if name == "dnsmasq" && vendors.contains("dnsmasq") {
-        vendors.insert("thekelleys".to_owned());
+    let subs: Vec<String> = vendors
+        .iter()
+        .filter(|f| !f.1)
+        .flat_map(|f| sub_selections(&f.0))
+        .collect();
+    vendors.extend(subs.into_iter().map(plain));
+    if kind == PackageType::Deb && name == "dnsmasq" && vendors.iter().any(|f| f.0 == "dnsmasq") {
+        vendors.insert(plain("thekelleys"));
     }
-    vendors.remove("");
-    vendors.remove("*");
+    if kind == PackageType::RustCrate {
+        let removed = match name {
+            "hyper" => Some("vercel"),
+            "prometheus" | "phf" | "redis" => Some(name),
+            _ => None,
+        };
+        vendors.retain(|f| Some(f.0.as_str()) != removed);
+    }
+    let mut vendors: BTreeSet<&str> = vendors.iter().map(|f| f.0.as_str()).collect();
+    let products: BTreeSet<&str> = products.iter().map(|f| f.0.as_str()).collect();
     if vendors.contains("apache") {
-        vendors = BTreeSet::from(["apache".to_owned()]);
+        vendors = BTreeSet::from(["apache"]);
     }
-    let mut out: Vec<(usize, String)> = Vec::new();
+    let target = if kind == PackageType::RustCrate {
+        "rust"
+    } else {
+        ""
+    };
+    let mut out: Vec<Cpe> = Vec::new();
     for product in &products {
         for vendor in &vendors {
-            // countFieldLength: part + vendor + product + version + target_sw (`*`).
-            let len = 1 + vendor.len() + product.len() + version.len() + 1;
-            out.push((len, format(vendor, product, version)));
+            let c = Cpe {
+                vendor: (*vendor).to_owned(),
+                product: (*product).to_owned(),
+                version: version.to_owned(),
+                target_sw: target.to_owned(),
+            };
+            if !c.filtered(name) {
+                out.push(c);
+            }
         }
     }
-    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    out.dedup();
-    out.into_iter().map(|(_, c)| c).collect()
+    sorted(out)
 }
 
-/// `a-b` adds `a_b` and `a_b` adds `a-b` (generate.go `addDelimiterVariations`).
-fn delimiter_variations(set: &mut BTreeSet<String>) {
-    for v in set.clone() {
+/// One CPE's attributes as syft's `cpe.Attributes`, unescaped; `""` is ANY.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cpe {
+    vendor: String,
+    product: String,
+    version: String,
+    target_sw: String,
+}
+
+impl Cpe {
+    /// `cpe:2.3:a:VENDOR:PRODUCT:VERSION:*:*:*:*:TARGET_SW:*:*`, escaped as syft's
+    /// `Attributes.String` (cpe/cpe.go `sanitize`, then the formatted-string binding).
+    fn bind(&self) -> String {
+        let f = |v: &str| {
+            if v.is_empty() {
+                return "*".to_owned();
+            }
+            let mut out = String::with_capacity(v.len());
+            for c in v.chars() {
+                match c {
+                    ' ' => out.push('_'),
+                    // allowedCPEPunctuation, less `-` and `.` which the binding unquotes.
+                    '!' | '"' | '#' | '$' | '%' | '&' | '\'' | '(' | ')' | '+' | ',' | '/'
+                    | ':' | ';' | '<' | '=' | '>' | '@' | '[' | ']' | '^' | '`' | '{' | '|'
+                    | '}' | '~' => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    _ => out.push(c),
+                }
+            }
+            out
+        };
+        format!(
+            "cpe:2.3:a:{}:{}:{}:*:*:*:*:{}:*:*",
+            f(&self.vendor),
+            f(&self.product),
+            f(&self.version),
+            f(&self.target_sw)
+        )
+    }
+
+    /// syft's `cpeFilters` (cpegenerate/filter.go): Jira server CPEs for client packages,
+    /// Jenkins CPEs for packages that are not Jenkins.
+    fn filtered(&self, name: &str) -> bool {
+        let lower = name.to_lowercase();
+        (self.product == "jira"
+            && lower.contains("client")
+            && ["", "jira", "atlassian"].contains(&self.vendor.as_str()))
+            || (self.product == "jenkins"
+                && !lower.contains("jenkins")
+                && ["", "jenkins", "cloudbees"].contains(&self.vendor.as_str()))
+    }
+
+    /// syft's `weightedCountForSpecifiedFields` (part is always set).
+    fn weight(&self) -> usize {
+        2 + 3 * usize::from(!self.vendor.is_empty())
+            + 4 * usize::from(!self.product.is_empty())
+            + usize::from(!self.version.is_empty())
+            + usize::from(!self.target_sw.is_empty())
+    }
+
+    fn field_length(&self) -> usize {
+        1 + self.vendor.len() + self.product.len() + self.version.len() + self.target_sw.len()
+    }
+}
+
+/// Most specific first, then longest, then by the formatted string (cpe/by_specificity.go
+/// `isMoreSpecific`), duplicates dropped.
+fn sorted(cpes: Vec<Cpe>) -> Vec<String> {
+    let mut keyed: Vec<(usize, usize, String)> = cpes
+        .iter()
+        .map(|c| (c.weight(), c.field_length(), c.bind()))
+        .collect();
+    keyed.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(b.1.cmp(&a.1))
+            .then_with(|| a.2.cmp(&b.2))
+    });
+    keyed.dedup_by(|a, b| a.2 == b.2);
+    keyed.into_iter().map(|k| k.2).collect()
+}
+
+/// syft's `candidateProductForGo` (cpegenerate/go.go): the path after the host, the whole
+/// path on golang.org and gopkg.in, its first element on google.golang.org.
+fn go_product(name: &str) -> Option<String> {
+    let (host, path) = name.split_once('/').unwrap_or((name, ""));
+    let path = path.trim_matches('/');
+    let elements: Vec<&str> = path.split('/').collect();
+    match host {
+        "golang.org" | "gopkg.in" => Some(path.to_owned()),
+        "google.golang.org" => Some(elements[0].to_owned()),
+        _ if elements.len() < 2 => None,
+        _ => Some(elements[1..].join("/")),
+    }
+}
+
+/// syft's `candidateVendorForGo`: the first path element, `google`/`golang` for Google's
+/// hosts, none for gopkg.in.
+fn go_vendor(name: &str) -> Option<String> {
+    let (host, path) = name.split_once('/').unwrap_or((name, ""));
+    match host {
+        "google.golang.org" => return Some("google".into()),
+        "golang.org" => return Some("golang".into()),
+        "gopkg.in" => return None,
+        _ => {}
+    }
+    let elements: Vec<&str> = path.trim_matches('/').split('/').collect();
+    (elements.len() >= 2).then(|| elements[0].to_owned())
+}
+
+/// The CPEs syft's NVD-derived dictionary lists for a Go module or crate, with the
+/// package's version (cpegenerate/generate.go `FromDictionaryFind`; data copied to
+/// `src/data/cpe-dictionary-go-rust.json`, see the README there). syft uses them instead
+/// of generating any.
+fn from_dictionary(kind: PackageType, name: &str, version: &str) -> Option<Vec<String>> {
+    static DICT: std::sync::LazyLock<
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>,
+    > = std::sync::LazyLock::new(|| {
+        serde_json::from_str(include_str!("data/cpe-dictionary-go-rust.json"))
+            .expect("the bundled dictionary is valid JSON")
+    });
+    let eco = match kind {
+        PackageType::GoModule => "go_modules",
+        PackageType::RustCrate => "rust_crates",
+        _ => return None,
+    };
+    let entries = DICT.get(eco)?.get(name)?;
+    let cpes: Vec<Cpe> = entries
+        .iter()
+        .filter_map(|e| {
+            let f = split_bound(e)?;
+            Some(Cpe {
+                vendor: f[3].clone(),
+                product: f[4].clone(),
+                version: version.to_owned(),
+                target_sw: f[10].clone(),
+            })
+        })
+        .collect();
+    (!cpes.is_empty()).then(|| sorted(cpes))
+}
+
+/// A formatted-string CPE's 13 fields, unquoted, `*` as empty (ANY).
+fn split_bound(s: &str) -> Option<Vec<String>> {
+    let mut fields = vec![String::new()];
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => fields.last_mut()?.push(chars.next()?),
+            ':' => fields.push(String::new()),
+            _ => fields.last_mut()?.push(c),
+        }
+    }
+    if fields.len() != 13 {
+        return None;
+    }
+    for f in &mut fields {
+        if f == "*" {
+            f.clear();
+        }
+    }
+    Some(fields)
+}
+
+/// `a-b` adds `a_b` and `a_b` adds `a-b` (generate.go `addDelimiterVariations`), keeping
+/// the candidate's flags; candidates that disallow it are skipped.
+fn delimiter_variations(set: &mut BTreeSet<Field>) {
+    for (v, no_sub, no_delim) in set.clone() {
+        if no_delim {
+            continue;
+        }
         if v.contains('-') {
-            set.insert(v.replace('-', "_"));
+            set.insert((v.replace('-', "_"), no_sub, no_delim));
         }
         if v.contains('_') {
-            set.insert(v.replace('_', "-"));
+            set.insert((v.replace('_', "-"), no_sub, no_delim));
         }
     }
 }
@@ -126,6 +355,27 @@ fn sub_selections(field: &str) -> Vec<String> {
     out
 }
 
+/// The Go standard library's CPE as syft writes it (golang/stdlib_package.go
+/// `generateStdlibCpe`): `go1.22.5` -> `golang:go:1.22.5:-` (update `-`: none), `go1.21rc2`
+/// -> `golang:go:1.21:rc2`; build metadata after `+` dropped.
+pub fn go_stdlib(go_version: &str) -> Option<String> {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?P<version>\d+(\.\d+)?(\.\d+)?)(?P<candidate>\w*)")
+            .expect("valid regex")
+    });
+    let v = go_version.strip_prefix("go").unwrap_or(go_version);
+    let v = v.split('+').next().unwrap_or(v);
+    let c = RE.captures(v)?;
+    let update = match c.name("candidate").map(|m| m.as_str()) {
+        Some(u) if !u.is_empty() => u,
+        _ => "-",
+    };
+    Some(format!(
+        "cpe:2.3:a:golang:go:{}:{update}:*:*:*:*:*:*",
+        &c["version"]
+    ))
+}
+
 /// One CPE: vendor and product from the package.
 fn one(p: &Package, namespace: Option<&str>) -> Option<String> {
     let product = match p.kind {
@@ -149,11 +399,71 @@ fn one(p: &Package, namespace: Option<&str>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::PackageType::{Deb, GoModule, RustCrate};
+
+    #[test]
+    fn go_and_rust_as_syft() {
+        assert_eq!(
+            super::go_stdlib("go1.22.5").as_deref(),
+            Some("cpe:2.3:a:golang:go:1.22.5:-:*:*:*:*:*:*")
+        );
+        assert_eq!(
+            super::go_stdlib("go1.21rc2").as_deref(),
+            Some("cpe:2.3:a:golang:go:1.21:rc2:*:*:*:*:*:*")
+        );
+        // syft's go_test.go cases.
+        assert_eq!(
+            super::go_product("github.com/someone/something").as_deref(),
+            Some("something")
+        );
+        assert_eq!(
+            super::go_vendor("github.com/someone/something").as_deref(),
+            Some("someone")
+        );
+        assert_eq!(
+            super::go_product("golang.org/x/net").as_deref(),
+            Some("x/net")
+        );
+        assert_eq!(
+            super::go_vendor("golang.org/x/net").as_deref(),
+            Some("golang")
+        );
+        assert_eq!(
+            super::go_product("google.golang.org/grpc").as_deref(),
+            Some("grpc")
+        );
+        assert_eq!(super::go_vendor("gopkg.in/yaml.v3"), None);
+        assert_eq!(super::go_product("github.com/someone"), None);
+        assert_eq!(
+            super::candidates(GoModule, "golang.org/x/net", "v0.1.0"),
+            ["cpe:2.3:a:golang:x\\/net:v0.1.0:*:*:*:*:*:*:*"]
+        );
+        assert!(super::candidates(GoModule, "gopkg.in/yaml.v3", "v3.0.1").is_empty());
+        // A dictionary entry replaces generation.
+        assert_eq!(
+            super::from_dictionary(GoModule, "github.com/Azure/go-ntlmssp", "v0.0.1"),
+            Some(vec![
+                "cpe:2.3:a:microsoft:go-ntlmssp:v0.0.1:*:*:*:*:go:*:*".to_owned()
+            ])
+        );
+        let serde = super::candidates(RustCrate, "serde_json", "1.0.1");
+        assert_eq!(
+            serde[0],
+            "cpe:2.3:a:serde_json_project:serde-json:1.0.1:*:*:*:*:rust:*:*"
+        );
+        assert!(serde.contains(&"cpe:2.3:a:serde:serde-json:1.0.1:*:*:*:*:rust:*:*".to_owned()));
+        assert!(
+            !super::candidates(RustCrate, "redis", "0.1.0")
+                .iter()
+                .any(|c| c.starts_with("cpe:2.3:a:redis:"))
+        );
+    }
+
     #[test]
     fn debian_candidates_as_syft() {
         // syft latest's cpes for Debian 12's libpam-runtime, in its order.
         assert_eq!(
-            super::candidates("libpam-runtime", "1.5.2-6+deb12u1"),
+            super::candidates(Deb, "libpam-runtime", "1.5.2-6+deb12u1"),
             [
                 "cpe:2.3:a:libpam-runtime:libpam-runtime:1.5.2-6\\+deb12u1:*:*:*:*:*:*:*",
                 "cpe:2.3:a:libpam-runtime:libpam_runtime:1.5.2-6\\+deb12u1:*:*:*:*:*:*:*",
@@ -165,7 +475,7 @@ mod tests {
         );
         assert_eq!(super::sub_selections("a--b_c"), ["a", "a-b", "a-b_c"]);
         assert_eq!(
-            super::candidates("apache2-bin", "2.4.62-1"),
+            super::candidates(Deb, "apache2-bin", "2.4.62-1"),
             [
                 "cpe:2.3:a:apache2-bin:apache2-bin:2.4.62-1:*:*:*:*:*:*:*",
                 "cpe:2.3:a:apache2-bin:apache2_bin:2.4.62-1:*:*:*:*:*:*:*",

@@ -1,5 +1,5 @@
 //! CPE candidates against the latest syft, on this machine's whole dpkg database (hundreds
-//! of real Debian packages): for every Debian package vouch's `cpes` equal syft's, in
+//! of real Debian packages), a Go binary's modules and a Cargo.lock's crates: for every Debian package vouch's `cpes` equal syft's, in
 //! syft's order (the first is the one CycloneDX's `cpe` carries, the rest are alternates),
 //! and the SPDX, CycloneDX and syft JSON documents carry all of them.
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -11,19 +11,19 @@ use std::collections::BTreeMap;
 use common::*;
 use vouch_sbom::PackageType;
 
-#[test]
-fn debian_cpe_candidates_equal_syft_latest() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("root");
-    let debs = debian_base(&root, None);
-    let input = format!("dir:{}", root.display());
-    let sbom = vouch(&input);
-    let latest = syft_latest(&input);
-    let syft_cpes: BTreeMap<(String, String), Vec<String>> = latest["artifacts"]
+/// Every package of `kind` (syft's type name `ty`) has the CPEs syft latest gives it, in
+/// its order; returns (packages, vouch's CPEs, syft's CPEs).
+fn compare(
+    sbom: &vouch_sbom::Sbom,
+    syft: &serde_json::Value,
+    kind: PackageType,
+    ty: &str,
+) -> (usize, usize, usize) {
+    let syft_cpes: BTreeMap<(String, String), Vec<String>> = syft["artifacts"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|a| a["type"] == "deb")
+        .filter(|a| a["type"] == ty)
         .map(|a| {
             let cpes = a["cpes"]
                 .as_array()
@@ -35,27 +35,78 @@ fn debian_cpe_candidates_equal_syft_latest() {
             ((s("name"), s("version")), cpes)
         })
         .collect();
-    let mut compared = 0;
-    let (mut ours_total, mut theirs_total) = (0, 0);
+    let (mut compared, mut ours, mut theirs) = (0, 0, 0);
     let mut differ = Vec::new();
-    for p in sbom.packages.iter().filter(|p| p.kind == PackageType::Deb) {
-        let theirs = &syft_cpes[&(p.name.clone(), p.version.clone())];
-        ours_total += p.cpes.len();
-        theirs_total += theirs.len();
+    for p in sbom.packages.iter().filter(|p| p.kind == kind) {
+        let want = syft_cpes
+            .get(&(p.name.clone(), p.version.clone()))
+            .unwrap_or_else(|| panic!("syft has no {ty} {} {}", p.name, p.version));
+        ours += p.cpes.len();
+        theirs += want.len();
         compared += 1;
-        if &p.cpes != theirs {
+        if &p.cpes != want {
             differ.push(format!(
                 "{} {}:\n  vouch {:?}\n  syft  {:?}",
-                p.name, p.version, p.cpes, theirs
+                p.name, p.version, p.cpes, want
             ));
         }
     }
     eprintln!(
-        "deb: {compared} packages, vouch {ours_total} CPEs, syft latest {theirs_total}, {} differ",
+        "{ty}: {compared} packages, vouch {ours} CPEs, syft latest {theirs}, {} differ",
         differ.len()
     );
-    assert_eq!(compared, debs.len());
     assert!(differ.is_empty(), "{}", differ.join("\n"));
+    (compared, ours, theirs)
+}
+
+#[test]
+fn go_module_and_crate_cpes_equal_syft_latest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    // A Go binary with a full module list: syft latest itself (built from the Go module
+    // proxy by scripts/peers), whose modules include dictionary entries and google/golang
+    // hosts.
+    let bin = root.join("usr/local/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(vouch_testkit::peer_tool("syft"), bin.join("syft")).unwrap();
+    // Crates: one from syft's dictionary (actix-http), removals (hyper, redis, phf,
+    // opentelemetry), delimiters (serde_json, tokio-util).
+    let mut lock = String::from("version = 3\n");
+    for (name, version) in [
+        ("actix-http", "3.9.0"),
+        ("hyper", "1.5.1"),
+        ("redis", "0.27.5"),
+        ("phf", "0.11.2"),
+        ("opentelemetry", "0.27.1"),
+        ("serde_json", "1.0.133"),
+        ("tokio-util", "0.7.13"),
+    ] {
+        lock.push_str(&format!(
+            "\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{}\"\n",
+            "0".repeat(64)
+        ));
+    }
+    std::fs::create_dir_all(root.join("src/app")).unwrap();
+    std::fs::write(root.join("src/app/Cargo.lock"), lock).unwrap();
+    let input = format!("dir:{}", root.display());
+    let sbom = vouch(&input);
+    let latest = syft_latest(&input);
+    let (go, _, _) = compare(&sbom, &latest, PackageType::GoModule, "go-module");
+    assert!(go > 50, "syft's modules and stdlib");
+    let (crates, _, _) = compare(&sbom, &latest, PackageType::RustCrate, "rust-crate");
+    assert_eq!(crates, 7);
+}
+
+#[test]
+fn debian_cpe_candidates_equal_syft_latest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let debs = debian_base(&root, None);
+    let input = format!("dir:{}", root.display());
+    let sbom = vouch(&input);
+    let latest = syft_latest(&input);
+    let (compared, ours_total, _) = compare(&sbom, &latest, PackageType::Deb, "deb");
+    assert_eq!(compared, debs.len());
     assert!(ours_total > compared, "candidate sets, not one CPE each");
 
     // Every candidate reaches the documents: SPDX as cpe23Type references, CycloneDX the

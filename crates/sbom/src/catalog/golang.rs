@@ -521,11 +521,7 @@ fn add_packages(cx: &mut Cx<'_>, path: &str, info: &BuildInfo) {
         p.locations.push(location);
         p.purl = crate::purl::build("golang", None, "stdlib", go.trim_start_matches("go"), &[]);
         p.licenses = vec!["BSD-3-Clause".into()];
-        p.cpes = vec![crate::cpe::format(
-            "golang",
-            "go",
-            go.trim_start_matches("go"),
-        )];
+        p.cpes = crate::cpe::go_stdlib(go).into_iter().collect();
         let id = cx.add(p);
         if let Some(m) = &main_id {
             cx.depends(m, &id);
