@@ -285,7 +285,7 @@ fn key_signing_tree_download_triangulate_clean_as_cosign() {
     // Without a terminal, vouch wants the confirmation as a flag.
     let said = fails_with(1, &["clean", &image]);
     assert!(said.contains("--force"), "{said}");
-    ok(&["verify", &image, "--key", &public]);
+    ok(&["verify", &image, "--insecure-ignore-tlog", "--key", &public]);
     let out = vouch(&["clean", "--type", "signature", "-f", &image]);
     assert!(out.status.success(), "{}", common::text(&out));
     let said = String::from_utf8_lossy(&out.stderr);
@@ -294,10 +294,13 @@ fn key_signing_tree_download_triangulate_clean_as_cosign() {
         "{said}"
     );
     // The bundle signature is still there: cosign and vouch verify it.
-    ok(&["verify", &image, "--key", &public]);
+    ok(&["verify", &image, "--insecure-ignore-tlog", "--key", &public]);
     ok(&["clean", "--yes", &image]);
     // Nothing left: both tools refuse to verify, and tree shows nothing.
-    fails_with(3, &["verify", &image, "--key", &public]);
+    fails_with(
+        3,
+        &["verify", &image, "--insecure-ignore-tlog", "--key", &public],
+    );
     cosign.fails(&[
         "verify",
         HTTP,
@@ -420,6 +423,7 @@ fn attach_signature_attestation_sbom_as_cosign() {
     ok(&[
         "verify-blob",
         &s(&payload),
+        "--insecure-ignore-tlog",
         "--key",
         &public,
         "--signature",
@@ -441,6 +445,7 @@ fn attach_signature_attestation_sbom_as_cosign() {
         &[
             "verify-blob",
             &s(&d.join("other.txt")),
+            "--insecure-ignore-tlog",
             "--key",
             &public,
             "--signature",
@@ -477,7 +482,13 @@ fn attach_signature_attestation_sbom_as_cosign() {
         "--new-bundle-format=false",
         &pinned,
     ]);
-    ok(&["verify", &pinned, "--key", &public]);
+    ok(&[
+        "verify",
+        &pinned,
+        "--insecure-ignore-tlog",
+        "--key",
+        &public,
+    ]);
     // Twin: the payload of the other image with this signature, attached to a third image:
     // stored (attach verifies nothing), refused by both.
     let (third, third_digest) = push(&registry.host, d, "acme/attach", "v3");
@@ -500,7 +511,16 @@ fn attach_signature_attestation_sbom_as_cosign() {
         "--new-bundle-format=false",
         &third_pinned,
     ]);
-    fails_with(3, &["verify", &third_pinned, "--key", &public]);
+    fails_with(
+        3,
+        &[
+            "verify",
+            &third_pinned,
+            "--insecure-ignore-tlog",
+            "--key",
+            &public,
+        ],
+    );
     // Twin: garbage as a signature is refused before anything is stored.
     std::fs::write(d.join("bad.sig"), "not base64 !!").unwrap();
     let said = fails_with(
@@ -542,6 +562,7 @@ fn attach_signature_attestation_sbom_as_cosign() {
             &other,
             "--type",
             "spdxjson",
+            "--insecure-ignore-tlog",
             "--key",
             &public,
         ],
@@ -569,6 +590,7 @@ fn attach_signature_attestation_sbom_as_cosign() {
         &other,
         "--type",
         "spdxjson",
+        "--insecure-ignore-tlog",
         "--key",
         &public,
     ]);
@@ -586,6 +608,7 @@ fn attach_signature_attestation_sbom_as_cosign() {
             &pinned,
             "--type",
             "spdxjson",
+            "--insecure-ignore-tlog",
             "--key",
             &public,
         ],

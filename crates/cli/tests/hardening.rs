@@ -77,7 +77,13 @@ fn broken_referrers_are_rejected_candidates_and_the_good_one_verifies() {
     std::fs::remove_file(registry.blob_path(layer)).unwrap();
     std::fs::remove_file(registry.blob_path(&manifestless)).unwrap();
 
-    let report = ok_json(&["verify", &image, "--key", &good_pub]);
+    let report = ok_json(&[
+        "verify",
+        &image,
+        "--insecure-ignore-tlog",
+        "--key",
+        &good_pub,
+    ]);
     assert_eq!(report["verified"], true, "{report}");
     assert_eq!(
         signatures(&report).len(),
@@ -96,9 +102,15 @@ fn broken_referrers_are_rejected_candidates_and_the_good_one_verifies() {
         );
     }
     // The human report lists the rejected ones with their reason.
-    let out = vouch_cmd(&["verify", &image, "--key", &good_pub])
-        .output()
-        .unwrap();
+    let out = vouch_cmd(&[
+        "verify",
+        &image,
+        "--insecure-ignore-tlog",
+        "--key",
+        &good_pub,
+    ])
+    .output()
+    .unwrap();
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     assert!(said.contains("1 of 3 signatures verified"), "{said}");
@@ -108,7 +120,16 @@ fn broken_referrers_are_rejected_candidates_and_the_good_one_verifies() {
     );
 
     // The key whose only signature is unreadable does not verify: fail closed.
-    let said = fails_with(3, &["verify", &image, "--key", &blobless_pub]);
+    let said = fails_with(
+        3,
+        &[
+            "verify",
+            &image,
+            "--insecure-ignore-tlog",
+            "--key",
+            &blobless_pub,
+        ],
+    );
     assert!(said.contains("none of the 3 signatures"), "{said}");
 }
 
@@ -140,6 +161,7 @@ fn a_registry_that_never_answers_fails_within_the_retry_budget() {
         &[
             "verify",
             &image,
+            "--insecure-ignore-tlog",
             "--key",
             &public,
             "--registry-timeout",
@@ -152,7 +174,10 @@ fn a_registry_that_never_answers_fails_within_the_retry_budget() {
     assert!(said.contains("first-byte timeout 1s"), "{said}");
     assert!(said.contains("gave up after "), "{said}");
     // The defaults: 10 s to the first byte, 30 s budget (0.1 waited 4 x 60 s).
-    let said = fails_with(1, &["verify", &image, "--key", &public]);
+    let said = fails_with(
+        1,
+        &["verify", &image, "--insecure-ignore-tlog", "--key", &public],
+    );
     assert!(said.contains("retry budget 30s"), "{said}");
     assert!(said.contains("first-byte timeout 10s"), "{said}");
 }
@@ -164,6 +189,7 @@ fn error_causes_are_printed_once() {
         &[
             "verify-blob",
             "/nonexistent/artifact",
+            "--insecure-ignore-tlog",
             "--key",
             "/nonexistent/key.pub",
             "--bundle",

@@ -186,9 +186,25 @@ fn generate_sign_and_verify_image_and_blob_through_aws_kms() {
     let image = push_image(&registry, moto.dir.path(), "kms/app");
     moto.ok(&["sign", &image, "--key", &key]);
     let key_id = generated["keyId"].as_str().unwrap();
-    let by_file = moto.ok(&["verify", &image, "--key", &public, "-o", "json"]);
+    let by_file = moto.ok(&[
+        "verify",
+        &image,
+        "--insecure-ignore-tlog",
+        "--key",
+        &public,
+        "-o",
+        "json",
+    ]);
     assert!(by_file.contains(key_id), "{by_file}");
-    let by_kms = moto.ok(&["verify", &image, "--key", &key, "-o", "json"]);
+    let by_kms = moto.ok(&[
+        "verify",
+        &image,
+        "--insecure-ignore-tlog",
+        "--key",
+        &key,
+        "-o",
+        "json",
+    ]);
     assert!(by_kms.contains(key_id), "{by_kms}");
 
     // An attestation signed through KMS.
@@ -210,6 +226,7 @@ fn generate_sign_and_verify_image_and_blob_through_aws_kms() {
         &image,
         "--type",
         predicate_type,
+        "--insecure-ignore-tlog",
         "--key",
         &public,
         "-o",
@@ -222,12 +239,29 @@ fn generate_sign_and_verify_image_and_blob_through_aws_kms() {
     std::fs::write(&blob, b"release notes\n").unwrap();
     let bundle = moto.path("artifact.bundle");
     moto.ok(&["sign-blob", &blob, "--key", &key, "--bundle", &bundle]);
-    moto.ok(&["verify-blob", &blob, "--key", &public, "--bundle", &bundle]);
-    moto.ok(&["verify-blob", &blob, "--key", &key, "--bundle", &bundle]);
+    moto.ok(&[
+        "verify-blob",
+        &blob,
+        "--insecure-ignore-tlog",
+        "--key",
+        &public,
+        "--bundle",
+        &bundle,
+    ]);
+    moto.ok(&[
+        "verify-blob",
+        &blob,
+        "--insecure-ignore-tlog",
+        "--key",
+        &key,
+        "--bundle",
+        &bundle,
+    ]);
     // cosign's form without a host finds the service through AWS_ENDPOINT_URL, as the SDKs do.
     let args = [
         "verify-blob",
         blob.as_str(),
+        "--insecure-ignore-tlog",
         "--key",
         "awskms:///alias/release",
         "--bundle",
@@ -243,7 +277,15 @@ fn generate_sign_and_verify_image_and_blob_through_aws_kms() {
     let out = moto.vouch_as(
         &moto.access_key,
         &moto.secret,
-        &["verify-blob", &blob, "--key", &public, "--bundle", &bundle],
+        &[
+            "verify-blob",
+            &blob,
+            "--insecure-ignore-tlog",
+            "--key",
+            &public,
+            "--bundle",
+            &bundle,
+        ],
     );
     let said = text(&out);
     assert_eq!(out.status.code(), Some(3), "{said}");

@@ -166,7 +166,7 @@ fn cosign_verifies_vouch_key_signatures_in_both_schemes() {
         assert_verified_digest(&out, &digest);
         assert_eq!(printed_json(&out)[0]["optional"]["env"], "prod", "{out}");
         assert_eq!(
-            vouch_verified(&["verify", &image, "--key", &public]),
+            vouch_verified(&["verify", &image, "--insecure-ignore-tlog", "--key", &public]),
             [scheme]
         );
         // The signed claim (-a) required by both; twin: a claim that was not signed.
@@ -176,10 +176,29 @@ fn cosign_verifies_vouch_key_signatures_in_both_schemes() {
             args
         };
         cosign.ok(&strs(&with_claim("env=prod")));
-        vouch_verified(&["verify", &image, "--key", &public, "-a", "env=prod"]);
+        vouch_verified(&[
+            "verify",
+            &image,
+            "--insecure-ignore-tlog",
+            "--key",
+            &public,
+            "-a",
+            "env=prod",
+        ]);
         let said = cosign.fails(&strs(&with_claim("env=dev")));
         assert!(said.contains("missing or incorrect annotation"), "{said}");
-        fails_with(3, &["verify", &image, "--key", &public, "-a", "env=dev"]);
+        fails_with(
+            3,
+            &[
+                "verify",
+                &image,
+                "--insecure-ignore-tlog",
+                "--key",
+                &public,
+                "-a",
+                "env=dev",
+            ],
+        );
 
         // Twin: another key. Both refuse.
         let said = cosign.fails(&strs(&verify(&stranger)));
@@ -187,7 +206,16 @@ fn cosign_verifies_vouch_key_signatures_in_both_schemes() {
             said.contains("no matching signatures") || said.contains("verif"),
             "{said}"
         );
-        fails_with(3, &["verify", &image, "--key", &stranger]);
+        fails_with(
+            3,
+            &[
+                "verify",
+                &image,
+                "--insecure-ignore-tlog",
+                "--key",
+                &stranger,
+            ],
+        );
 
         // Twin: one bit of the stored signature flipped. Both refuse.
         let n = match format {
@@ -196,7 +224,10 @@ fn cosign_verifies_vouch_key_signatures_in_both_schemes() {
         };
         assert_eq!(n, 1, "{format}");
         cosign.fails(&strs(&verify(&public)));
-        fails_with(3, &["verify", &image, "--key", &public]);
+        fails_with(
+            3,
+            &["verify", &image, "--insecure-ignore-tlog", "--key", &public],
+        );
     }
 }
 
@@ -273,6 +304,7 @@ fn cosign_verifies_vouch_key_attestations_of_each_type_in_both_schemes() {
                     &image,
                     "--type",
                     kind,
+                    "--insecure-ignore-tlog",
                     "--key",
                     &public
                 ]),
@@ -287,6 +319,7 @@ fn cosign_verifies_vouch_key_attestations_of_each_type_in_both_schemes() {
                     &image,
                     "--type",
                     kind,
+                    "--insecure-ignore-tlog",
                     "--key",
                     &stranger,
                 ],
@@ -302,6 +335,7 @@ fn cosign_verifies_vouch_key_attestations_of_each_type_in_both_schemes() {
                 &image,
                 "--type",
                 "openvex",
+                "--insecure-ignore-tlog",
                 "--key",
                 &public,
             ],
@@ -321,6 +355,7 @@ fn cosign_verifies_vouch_key_attestations_of_each_type_in_both_schemes() {
                     &image,
                     "--type",
                     kind,
+                    "--insecure-ignore-tlog",
                     "--key",
                     &public,
                 ],
@@ -492,7 +527,10 @@ fn cosign_verify_counts_an_attestation_as_a_signature_vouch_does_not() {
             cosign_flags,
         ]
         .concat();
-        let said = fails_with(3, &["verify", &image, "--key", &public]);
+        let said = fails_with(
+            3,
+            &["verify", &image, "--insecure-ignore-tlog", "--key", &public],
+        );
         assert!(said.contains("no signatures found"), "{said}");
         if format == "bundle" {
             let out = cosign.ok(&args);
@@ -553,7 +591,7 @@ fn vouch_verifies_cosign_key_signatures_and_attestations_in_both_schemes() {
         ]
         .concat());
         assert_eq!(
-            vouch_verified(&["verify", &image, "--key", &public]),
+            vouch_verified(&["verify", &image, "--insecure-ignore-tlog", "--key", &public]),
             [scheme],
             "{format}"
         );
@@ -562,6 +600,7 @@ fn vouch_verifies_cosign_key_signatures_and_attestations_in_both_schemes() {
             &image,
             "--type",
             "spdxjson",
+            "--insecure-ignore-tlog",
             "--key",
             &public,
         ]);
@@ -781,6 +820,7 @@ fn blob_bundles_signed_with_a_key_verify_both_ways() {
         f,
         "--bundle",
         &by_cosign,
+        "--insecure-ignore-tlog",
         "--key",
         &cosign_pub,
     ]);
@@ -793,9 +833,31 @@ fn blob_bundles_signed_with_a_key_verify_both_ways() {
         (&by_cosign, &cosign_pub, &public),
     ] {
         assert!(!cosign_verify(o, bundle, right).status.success());
-        fails_with(3, &["verify-blob", o, "--bundle", bundle, "--key", right]);
+        fails_with(
+            3,
+            &[
+                "verify-blob",
+                o,
+                "--bundle",
+                bundle,
+                "--insecure-ignore-tlog",
+                "--key",
+                right,
+            ],
+        );
         assert!(!cosign_verify(f, bundle, wrong).status.success());
-        fails_with(3, &["verify-blob", f, "--bundle", bundle, "--key", wrong]);
+        fails_with(
+            3,
+            &[
+                "verify-blob",
+                f,
+                "--bundle",
+                bundle,
+                "--insecure-ignore-tlog",
+                "--key",
+                wrong,
+            ],
+        );
     }
 }
 
@@ -975,7 +1037,7 @@ fn cosign_copy_of_vouch_signed_images_verifies_in_both() {
     assert!(att.status.success(), "{}", common::text(&att));
     assert_verified_digest(&String::from_utf8_lossy(&sig.stdout), &digest);
     assert_eq!(
-        vouch_verified(&["verify", &copy, "--key", &public]),
+        vouch_verified(&["verify", &copy, "--insecure-ignore-tlog", "--key", &public]),
         ["legacy-tag"]
     );
     assert_eq!(
@@ -984,6 +1046,7 @@ fn cosign_copy_of_vouch_signed_images_verifies_in_both() {
             &copy,
             "--type",
             "spdxjson",
+            "--insecure-ignore-tlog",
             "--key",
             &public
         ]),
@@ -992,7 +1055,16 @@ fn cosign_copy_of_vouch_signed_images_verifies_in_both() {
     // Twin: another key.
     let (sig, att) = verify(&stranger);
     assert!(!sig.status.success() && !att.status.success());
-    fails_with(3, &["verify", &copy, "--key", &stranger]);
+    fails_with(
+        3,
+        &[
+            "verify",
+            &copy,
+            "--insecure-ignore-tlog",
+            "--key",
+            &stranger,
+        ],
+    );
     fails_with(
         3,
         &[
@@ -1000,6 +1072,7 @@ fn cosign_copy_of_vouch_signed_images_verifies_in_both() {
             &copy,
             "--type",
             "spdxjson",
+            "--insecure-ignore-tlog",
             "--key",
             &stranger,
         ],
@@ -1072,7 +1145,7 @@ fn vouch_copy_of_cosign_signed_images_verifies_in_both() {
         assert!(att.status.success(), "{format}: {}", common::text(&att));
         assert_verified_digest(&String::from_utf8_lossy(&sig.stdout), &digest);
         assert_eq!(
-            vouch_verified(&["verify", &copy, "--key", &public]),
+            vouch_verified(&["verify", &copy, "--insecure-ignore-tlog", "--key", &public]),
             [scheme]
         );
         assert_eq!(
@@ -1081,6 +1154,7 @@ fn vouch_copy_of_cosign_signed_images_verifies_in_both() {
                 &copy,
                 "--type",
                 "spdxjson",
+                "--insecure-ignore-tlog",
                 "--key",
                 &public
             ]),
@@ -1089,7 +1163,16 @@ fn vouch_copy_of_cosign_signed_images_verifies_in_both() {
         // Twin: another key.
         let (sig, att) = verify(&stranger);
         assert!(!sig.status.success() && !att.status.success());
-        fails_with(3, &["verify", &copy, "--key", &stranger]);
+        fails_with(
+            3,
+            &[
+                "verify",
+                &copy,
+                "--insecure-ignore-tlog",
+                "--key",
+                &stranger,
+            ],
+        );
         fails_with(
             3,
             &[
@@ -1097,6 +1180,7 @@ fn vouch_copy_of_cosign_signed_images_verifies_in_both() {
                 &copy,
                 "--type",
                 "spdxjson",
+                "--insecure-ignore-tlog",
                 "--key",
                 &stranger,
             ],
@@ -1150,10 +1234,19 @@ fn layouts_signed_by_vouch_verify_in_cosign_after_a_copy() {
         assert!(!verify(&stranger).status.success(), "{scheme}");
     }
     assert_eq!(
-        vouch_verified(&["verify", &image, "--key", &public]),
+        vouch_verified(&["verify", &image, "--insecure-ignore-tlog", "--key", &public]),
         ["legacy-tag", "referrer"]
     );
-    fails_with(3, &["verify", &image, "--key", &stranger]);
+    fails_with(
+        3,
+        &[
+            "verify",
+            &image,
+            "--insecure-ignore-tlog",
+            "--key",
+            &stranger,
+        ],
+    );
 
     // cosign reads only its own layout format...
     let said = cosign.fails(&[
@@ -1177,6 +1270,7 @@ fn layouts_signed_by_vouch_verify_in_cosign_after_a_copy() {
         &[
             "verify",
             &format!("oci:{}", saved.display()),
+            "--insecure-ignore-tlog",
             "--key",
             &public,
         ],

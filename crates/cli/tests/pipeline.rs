@@ -257,6 +257,7 @@ fn pipeline_passes_then_breaks_four_ways() {
     ok(&[
         "verify",
         &format!("{}/acme/app@{digest}", f.registry.host),
+        "--insecure-ignore-tlog",
         "--key",
         &alice_pub,
     ]);
@@ -284,7 +285,13 @@ fn pipeline_passes_then_breaks_four_ways() {
     let r = report(&out);
     assert_eq!(r["failedStage"], "scan");
     assert_eq!(stage_status(&r, "sign"), "skipped");
-    verdict(&["verify", &vimage, "--key", &alice_pub]);
+    verdict(&[
+        "verify",
+        &vimage,
+        "--insecure-ignore-tlog",
+        "--key",
+        &alice_pub,
+    ]);
 
     // 3. The image is tampered with after signing: another image pushed under the signed tag.
     //    The deploy-side run (verify only) and the admission check both refuse it.
@@ -315,6 +322,7 @@ fn pipeline_passes_then_breaks_four_ways() {
     ok(&[
         "verify",
         &format!("{}/acme/app@{digest}", f.registry.host),
+        "--insecure-ignore-tlog",
         "--key",
         &alice_pub,
     ]);
@@ -330,7 +338,13 @@ fn pipeline_passes_then_breaks_four_ways() {
         &bare,
     ]);
     ok(&["sign", &bare, "--key", &f.s("alice.key")]);
-    ok(&["verify", &bare, "--key", &alice_pub]);
+    ok(&[
+        "verify",
+        &bare,
+        "--insecure-ignore-tlog",
+        "--key",
+        &alice_pub,
+    ]);
     let (_, bare_pod) = f.policy_and_pod("alice", &bare);
     let (_, t) = refused(&["policy", "apply", &policy, "-r", &bare_pod]);
     assert!(
@@ -366,7 +380,13 @@ fn pipeline_passes_then_breaks_four_ways() {
     let (_, mallory_pod) = f.policy_and_pod("alice", &mimage);
     refused(&["policy", "apply", &policy, "-r", &mallory_pod]);
     // ...while mallory's own key verifies it (the refusal is about identity, not damage).
-    ok(&["verify", &mimage, "--key", &f.s("mallory.pub")]);
+    ok(&[
+        "verify",
+        &mimage,
+        "--insecure-ignore-tlog",
+        "--key",
+        &f.s("mallory.pub"),
+    ]);
 }
 
 /// A Kyverno policy requiring a keyless signature and SPDX attestation by `email` from

@@ -203,8 +203,16 @@ fn generate_on_token_sign_image_and_blob_verify_with_cosign_pub() {
             .unwrap(),
         &args,
     );
-    let verified: Value =
-        serde_json::from_str(&ok(&["verify", &image, "--key", &public, "-o", "json"])).unwrap();
+    let verified: Value = serde_json::from_str(&ok(&[
+        "verify",
+        &image,
+        "--insecure-ignore-tlog",
+        "--key",
+        &public,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
     let key_id = generated["keyId"].as_str().unwrap();
     assert!(verified.to_string().contains(key_id), "{verified}");
     // cosign (the peer) verifies the token's signature in both storage schemes.
@@ -249,6 +257,7 @@ fn generate_on_token_sign_image_and_blob_verify_with_cosign_pub() {
         &image,
         "--type",
         predicate_type,
+        "--insecure-ignore-tlog",
         "--key",
         &public,
         "-o",
@@ -256,13 +265,27 @@ fn generate_on_token_sign_image_and_blob_verify_with_cosign_pub() {
     ]);
     assert!(attested.contains("softhsm2"), "{attested}");
     // verify --key pkcs11:... reads the token's public key object (no PIN needed), as cosign.
-    let by_token = hsm.vouch(&["verify", &image, "--key", &key, "-o", "json"]);
+    let by_token = hsm.vouch(&[
+        "verify",
+        &image,
+        "--insecure-ignore-tlog",
+        "--key",
+        &key,
+        "-o",
+        "json",
+    ]);
     assert!(check_ok(&by_token, &["verify"]).contains(key_id));
     // A different key does not verify it.
     let stranger = common::keypair(hsm.dir.path(), "stranger").1;
-    let out = vouch_cmd(&["verify", &image, "--key", &stranger])
-        .output()
-        .unwrap();
+    let out = vouch_cmd(&[
+        "verify",
+        &image,
+        "--insecure-ignore-tlog",
+        "--key",
+        &stranger,
+    ])
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
 
     // sign-blob with the PIN in the URI (cosign's pin-value), and $COSIGN_PKCS11_PIN wrong:
@@ -279,7 +302,15 @@ fn generate_on_token_sign_image_and_blob_verify_with_cosign_pub() {
             .unwrap(),
         &args,
     );
-    ok(&["verify-blob", &blob, "--bundle", &bundle, "--key", &public]);
+    ok(&[
+        "verify-blob",
+        &blob,
+        "--bundle",
+        &bundle,
+        "--insecure-ignore-tlog",
+        "--key",
+        &public,
+    ]);
     cosign.ok(&[
         "verify-blob",
         &blob,
@@ -290,9 +321,17 @@ fn generate_on_token_sign_image_and_blob_verify_with_cosign_pub() {
         "--insecure-ignore-tlog",
     ]);
     std::fs::write(&blob, b"tampered bytes").unwrap();
-    let out = vouch_cmd(&["verify-blob", &blob, "--bundle", &bundle, "--key", &public])
-        .output()
-        .unwrap();
+    let out = vouch_cmd(&[
+        "verify-blob",
+        &blob,
+        "--bundle",
+        &bundle,
+        "--insecure-ignore-tlog",
+        "--key",
+        &public,
+    ])
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
 }
 
@@ -323,6 +362,7 @@ fn p384_key_on_token_signs_blobs() {
         &blob,
         "--bundle",
         &bundle,
+        "--insecure-ignore-tlog",
         "--key",
         &format!("{prefix}.pub"),
     ]);
@@ -342,6 +382,7 @@ fn p384_key_on_token_signs_blobs() {
         &blob,
         "--bundle",
         &bundle,
+        "--insecure-ignore-tlog",
         "--key",
         &format!("{by_id_prefix}.pub"),
     ]);
@@ -399,6 +440,7 @@ fn wrong_pin_missing_token_missing_object_are_named() {
         &blob,
         "--bundle",
         &bundle,
+        "--insecure-ignore-tlog",
         "--key",
         &uri("T", "missing", None),
     ]);
@@ -575,6 +617,7 @@ fn pipeline_signs_and_attests_through_the_token() {
         &pinned,
         "--type",
         "spdxjson",
+        "--insecure-ignore-tlog",
         "--key",
         &public,
         "-o",
@@ -584,7 +627,16 @@ fn pipeline_signs_and_attests_through_the_token() {
     // A different key is refused: the signatures are the token's.
     let other = hsm.path("other");
     ok(&["generate-key-pair", "--output-key-prefix", &other]);
-    let said = common::fails_with(3, &["verify", &pinned, "--key", &format!("{other}.pub")]);
+    let said = common::fails_with(
+        3,
+        &[
+            "verify",
+            &pinned,
+            "--insecure-ignore-tlog",
+            "--key",
+            &format!("{other}.pub"),
+        ],
+    );
     assert!(said.contains("FAILED"), "{said}");
 }
 

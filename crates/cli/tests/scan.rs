@@ -602,7 +602,17 @@ fn db_push_and_pull_through_a_registry_with_the_signature_checked() {
 
     // Pulled with the right key: written, and scans exactly as the original.
     let pulled = dir.path().join("pulled/vuln.db");
-    let out = vouch_db(&pulled, &["db", "pull", &reference, "--key", &public]);
+    let out = vouch_db(
+        &pulled,
+        &[
+            "db",
+            "pull",
+            &reference,
+            "--insecure-ignore-tlog",
+            "--key",
+            &public,
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let scan_of = |path: &Path| {
         let out = vouch(path, &["scan", sbom.to_str().unwrap(), "-o", "json"]);
@@ -614,7 +624,17 @@ fn db_push_and_pull_through_a_registry_with_the_signature_checked() {
 
     // The wrong key: refused, nothing written.
     let fresh = dir.path().join("fresh/vuln.db");
-    let out = vouch_db(&fresh, &["db", "pull", &reference, "--key", &other_public]);
+    let out = vouch_db(
+        &fresh,
+        &[
+            "db",
+            "pull",
+            &reference,
+            "--insecure-ignore-tlog",
+            "--key",
+            &other_public,
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("refusing"), "{}", stderr(&out));
     assert!(!fresh.exists());
@@ -626,7 +646,17 @@ fn db_push_and_pull_through_a_registry_with_the_signature_checked() {
     let out = vouch_db(&db, &["db", "push", &reference, "--key", &other_key]);
     assert!(out.status.success(), "{}", stderr(&out));
     let before = std::fs::read(&pulled).unwrap();
-    let out = vouch_db(&pulled, &["db", "pull", &reference, "--key", &public]);
+    let out = vouch_db(
+        &pulled,
+        &[
+            "db",
+            "pull",
+            &reference,
+            "--insecure-ignore-tlog",
+            "--key",
+            &public,
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no signature verifies"),
@@ -636,7 +666,17 @@ fn db_push_and_pull_through_a_registry_with_the_signature_checked() {
     assert_eq!(std::fs::read(&pulled).unwrap(), before);
 
     // It was the signature that failed: whoever trusts the other key gets that database.
-    let out = vouch_db(&pulled, &["db", "pull", &reference, "--key", &other_public]);
+    let out = vouch_db(
+        &pulled,
+        &[
+            "db",
+            "pull",
+            &reference,
+            "--insecure-ignore-tlog",
+            "--key",
+            &other_public,
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_ne!(std::fs::read(&pulled).unwrap(), before);
 }

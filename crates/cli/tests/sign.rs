@@ -113,19 +113,36 @@ fn key_pair_and_blob_signatures_round_trip() {
     );
     assert!(written["messageSignature"]["signature"].is_string());
 
-    let table = ok(&["verify-blob", f, "--bundle", b, "--key", &public]);
+    let table = ok(&[
+        "verify-blob",
+        f,
+        "--bundle",
+        b,
+        "--insecure-ignore-tlog",
+        "--key",
+        &public,
+    ]);
     assert!(table.starts_with("Verified OK"), "{table}");
     assert!(table.contains("ok      signature"), "{table}");
     let digest = format!(
         "sha256:{}",
         vouch_oci::Digest::sha256(b"release bytes\n").hex()
     );
-    ok(&["verify-blob", &digest, "--bundle", b, "--key", &public]);
+    ok(&[
+        "verify-blob",
+        &digest,
+        "--bundle",
+        b,
+        "--insecure-ignore-tlog",
+        "--key",
+        &public,
+    ]);
     let report: Value = serde_json::from_str(&ok(&[
         "verify-blob",
         f,
         "--bundle",
         b,
+        "--insecure-ignore-tlog",
         "--key",
         &public,
         "-o",
@@ -151,6 +168,7 @@ fn key_pair_and_blob_signatures_round_trip() {
             tampered.to_str().unwrap(),
             "--bundle",
             b,
+            "--insecure-ignore-tlog",
             "--key",
             &public,
         ],
@@ -171,6 +189,7 @@ fn key_pair_and_blob_signatures_round_trip() {
             f,
             "--bundle",
             bad_path.to_str().unwrap(),
+            "--insecure-ignore-tlog",
             "--key",
             &public,
         ],
@@ -185,6 +204,7 @@ fn key_pair_and_blob_signatures_round_trip() {
             f,
             "--bundle",
             b,
+            "--insecure-ignore-tlog",
             "--key",
             &other_pub,
             "-o",
@@ -226,6 +246,7 @@ fn key_pair_and_blob_signatures_round_trip() {
             f,
             "--bundle",
             "/nonexistent",
+            "--insecure-ignore-tlog",
             "--key",
             &public
         ])
@@ -477,7 +498,15 @@ fn image_signatures_both_schemes_append_and_verify() {
     );
 
     let report: Value = serde_json::from_str(&ok(&[
-        "verify", &image, "--key", &public, "-a", "env=prod", "-o", "json",
+        "verify",
+        &image,
+        "--insecure-ignore-tlog",
+        "--key",
+        &public,
+        "-a",
+        "env=prod",
+        "-o",
+        "json",
     ]))
     .unwrap();
     assert_eq!(report["verified"], true);
@@ -512,7 +541,13 @@ fn image_signatures_both_schemes_append_and_verify() {
     let index = manifest_json(&client, Selector::Tag(format!("sha256-{hex}")));
     assert_eq!(index["manifests"].as_array().unwrap().len(), 2);
     for public_key in [&public, &public2] {
-        let table = ok(&["verify", &image, "--key", public_key]);
+        let table = ok(&[
+            "verify",
+            &image,
+            "--insecure-ignore-tlog",
+            "--key",
+            public_key,
+        ]);
         assert!(table.contains("2 of 4 signatures verified"), "{table}");
     }
     // The default format is the cosign 3 bundle: one more referrer, no new legacy layer.
@@ -527,15 +562,38 @@ fn image_signatures_both_schemes_append_and_verify() {
 
     // Negative: wrong key, unsigned claim, unsigned image.
     let (_, stranger) = keypair(dir.path(), "stranger");
-    let text = fails_with(3, &["verify", &image, "--key", &stranger]);
+    let text = fails_with(
+        3,
+        &[
+            "verify",
+            &image,
+            "--insecure-ignore-tlog",
+            "--key",
+            &stranger,
+        ],
+    );
     assert!(
         text.contains("FAILED  message signature") && text.contains("FAILED  DSSE envelope"),
         "{text}"
     );
-    let text = fails_with(3, &["verify", &image, "--key", &public, "-a", "env=dev"]);
+    let text = fails_with(
+        3,
+        &[
+            "verify",
+            &image,
+            "--insecure-ignore-tlog",
+            "--key",
+            &public,
+            "-a",
+            "env=dev",
+        ],
+    );
     assert!(text.contains("FAILED  signed claims"), "{text}");
     let (other, _) = push_image(&registry, dir.path(), "e2e/app", "v2", b"two\n");
-    let text = fails_with(3, &["verify", &other, "--key", &public]);
+    let text = fails_with(
+        3,
+        &["verify", &other, "--insecure-ignore-tlog", "--key", &public],
+    );
     assert!(text.contains("no signatures found"), "{text}");
 }
 
@@ -590,7 +648,10 @@ fn replayed_and_tampered_image_signatures_fail() {
         Some(&format!("sha256-{b_hex}")),
     );
 
-    let report = fails_with(3, &["verify", &b, "--key", &public]);
+    let report = fails_with(
+        3,
+        &["verify", &b, "--insecure-ignore-tlog", "--key", &public],
+    );
     assert!(
         report.contains("FAILED  payload digest == image digest"),
         "{report}"
@@ -634,7 +695,15 @@ fn replayed_and_tampered_image_signatures_fail() {
         Some(&format!("sha256-{a_hex}.sig")),
     );
     let report: Value = {
-        let out = vouch(&["verify", &a, "--key", &public, "-o", "json"]);
+        let out = vouch(&[
+            "verify",
+            &a,
+            "--insecure-ignore-tlog",
+            "--key",
+            &public,
+            "-o",
+            "json",
+        ]);
         serde_json::from_slice(&out.stdout).unwrap()
     };
     // The referrer still verifies; both tampered legacy layers are rejected by the signature check.
@@ -698,6 +767,7 @@ fn attestations_in_both_schemes_verify_by_predicate_type() {
         &image,
         "--type",
         "spdxjson",
+        "--insecure-ignore-tlog",
         "--key",
         &public,
         "-o",
@@ -719,13 +789,17 @@ fn attestations_in_both_schemes_verify_by_predicate_type() {
             &image,
             "--type",
             "cyclonedx",
+            "--insecure-ignore-tlog",
             "--key",
             &public,
         ],
     );
     assert!(text.contains("FAILED  predicate type"), "{text}");
     // Image signatures and attestations do not stand in for each other.
-    let text = fails_with(3, &["verify", &image, "--key", &public]);
+    let text = fails_with(
+        3,
+        &["verify", &image, "--insecure-ignore-tlog", "--key", &public],
+    );
     assert!(text.contains("no signatures found"), "{text}");
 }
 

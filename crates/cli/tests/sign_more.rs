@@ -86,7 +86,7 @@ fn sign_twice(dir: &Path, image: &str, format: &str, tag: &str) -> (String, Stri
     }
     let per_key = if format == "both" { 2 } else { 1 };
     for public in [&pub1, &pub2] {
-        let report = ok_json(&["verify", image, "--key", public]);
+        let report = ok_json(&["verify", image, "--insecure-ignore-tlog", "--key", public]);
         let sigs = report["signatures"].as_array().unwrap();
         assert_eq!(
             sigs.len(),
@@ -142,7 +142,13 @@ fn resigning_appends_in_every_scheme_registry_and_layout() {
     let index = manifest_json(&c2, Selector::Tag(format!("sha256-{hex2}")));
     assert_eq!(count(&index, "manifests"), 3, "{index}");
     for public in [&pub1, &pub2, &pub3] {
-        let table = ok(&["verify", &bundle_image, "--key", public]);
+        let table = ok(&[
+            "verify",
+            &bundle_image,
+            "--insecure-ignore-tlog",
+            "--key",
+            public,
+        ]);
         assert_eq!(verified_counts(&table).1, 4, "{table}");
     }
     // Ed25519 signatures are deterministic: the same key signing the same payload again is
@@ -190,6 +196,7 @@ fn resigning_appends_in_every_scheme_registry_and_layout() {
             &legacy_image,
             "--type",
             "spdxjson",
+            "--insecure-ignore-tlog",
             "--key",
             public,
         ]);
@@ -307,6 +314,7 @@ fn import_key_pair_of_openssl_keys_signs_what_openssl_verifies() {
             &artifact,
             "--bundle",
             &bundle,
+            "--insecure-ignore-tlog",
             "--key",
             &openssl_pub,
         ]);
@@ -406,7 +414,13 @@ fn import_key_pair_of_openssl_keys_signs_what_openssl_verifies() {
         "--signature-format",
         "both",
     ]);
-    let table = ok(&["verify", &image, "--key", &d("ed25519.openssl.pub")]);
+    let table = ok(&[
+        "verify",
+        &image,
+        "--insecure-ignore-tlog",
+        "--key",
+        &d("ed25519.openssl.pub"),
+    ]);
     assert_eq!(verified_counts(&table), (2, 2), "{table}");
 }
 
@@ -461,9 +475,9 @@ fn layout_signatures_travel_with_image_copy() {
     let l = vouch_oci::Layout::open(&layout, &vouch_oci::Limits::default()).unwrap();
     let referrers = l.referrers(&digest.parse().unwrap(), None).unwrap();
     assert_eq!(referrers.len(), 2, "signature and attestation referrers");
-    let table = ok(&["verify", &image, "--key", &public]);
+    let table = ok(&["verify", &image, "--insecure-ignore-tlog", "--key", &public]);
     assert_eq!(verified_counts(&table), (2, 2), "{table}");
-    let report = ok_json(&["verify", &image, "--key", &public]);
+    let report = ok_json(&["verify", &image, "--insecure-ignore-tlog", "--key", &public]);
     assert_eq!(
         report["signatures"][0]["payload"]["critical"]["identity"]["docker-reference"],
         format!("{}/air/app", registry.host)
@@ -473,20 +487,30 @@ fn layout_signatures_travel_with_image_copy() {
         &image,
         "--type",
         "slsaprovenance",
+        "--insecure-ignore-tlog",
         "--key",
         &public,
     ]);
     // `oci:DIR` without a tag still means the one image (signatures do not count).
     let untagged = format!("oci:{}", layout.display());
     assert_eq!(
-        ok_json(&["verify", &untagged, "--key", &public])["digest"],
+        ok_json(&[
+            "verify",
+            &untagged,
+            "--insecure-ignore-tlog",
+            "--key",
+            &public
+        ])["digest"],
         digest.as_str()
     );
 
     // Copy without --signatures: the image arrives unsigned.
     let plain = format!("{}/air/plain:1.0", registry.host);
     ok(&["image", "copy", &image, &plain]);
-    let text = fails_with(3, &["verify", &plain, "--key", &public]);
+    let text = fails_with(
+        3,
+        &["verify", &plain, "--insecure-ignore-tlog", "--key", &public],
+    );
     assert!(text.contains("no signatures found"), "{text}");
 
     // Copy with --signatures, then verify in the registry.
@@ -495,13 +519,14 @@ fn layout_signatures_travel_with_image_copy() {
     assert_eq!(copied["digest"], digest.as_str());
     let places = copied["signatures"].as_array().unwrap();
     assert_eq!(places.len(), 4, "{copied}"); // .sig and .att tags + 2 referrers
-    let table = ok(&["verify", &dest, "--key", &public]);
+    let table = ok(&["verify", &dest, "--insecure-ignore-tlog", "--key", &public]);
     assert_eq!(verified_counts(&table), (2, 2), "{table}");
     let att = ok_json(&[
         "verify-attestation",
         &dest,
         "--type",
         "slsaprovenance",
+        "--insecure-ignore-tlog",
         "--key",
         &public,
     ]);
@@ -551,12 +576,18 @@ fn layout_signatures_travel_with_image_copy() {
         3
     );
     for k in [&public, &public2] {
-        let table = ok(&["verify", &dest, "--key", k]);
+        let table = ok(&["verify", &dest, "--insecure-ignore-tlog", "--key", k]);
         assert_eq!(verified_counts(&table), (2, 4), "{table}");
     }
     // And the layout gains the registry-side signature when copied back (merge, not replace).
     ok(&["image", "copy", &dest, &image, "--signatures"]);
-    let table = ok(&["verify", &image, "--key", &public2]);
+    let table = ok(&[
+        "verify",
+        &image,
+        "--insecure-ignore-tlog",
+        "--key",
+        &public2,
+    ]);
     assert_eq!(verified_counts(&table), (2, 4), "{table}");
 
     // An untagged image in a layout: `oci:DIR` names it, before and after signing (the
@@ -565,12 +596,18 @@ fn layout_signatures_travel_with_image_copy() {
     ok(&["image", "copy", &dest, &bare]);
     ok(&["sign", &bare, "--key", &key, "--signature-format", "both"]);
     ok(&["sign", &bare, "--key", &key2]);
-    let report = ok_json(&["verify", &bare, "--key", &public]);
+    let report = ok_json(&["verify", &bare, "--insecure-ignore-tlog", "--key", &public]);
     assert_eq!(report["digest"], digest.as_str());
     // ... and `image copy oci:DIR --signatures` too.
     let from_bare = format!("{}/air/bare:1.0", registry.host);
     ok(&["image", "copy", &bare, &from_bare, "--signatures"]);
-    let report = ok_json(&["verify", &from_bare, "--key", &public]);
+    let report = ok_json(&[
+        "verify",
+        &from_bare,
+        "--insecure-ignore-tlog",
+        "--key",
+        &public,
+    ]);
     assert_eq!(
         report["signatures"].as_array().unwrap().len(),
         3,
@@ -619,10 +656,20 @@ fn recursive_signs_the_index_and_every_platform() {
     ok(&[
         "verify",
         &format!("{repo}@{index_digest}"),
+        "--insecure-ignore-tlog",
         "--key",
         &public0,
     ]);
-    let text = fails_with(3, &["verify", &format!("{repo}@{amd}"), "--key", &public0]);
+    let text = fails_with(
+        3,
+        &[
+            "verify",
+            &format!("{repo}@{amd}"),
+            "--insecure-ignore-tlog",
+            "--key",
+            &public0,
+        ],
+    );
     assert!(text.contains("no signatures found"), "{text}");
 
     let signed = ok_json(&[
@@ -652,7 +699,13 @@ fn recursive_signs_the_index_and_every_platform() {
         ]
     );
     for digest in [&index_digest, &amd, &arm] {
-        let table = ok(&["verify", &format!("{repo}@{digest}"), "--key", &public]);
+        let table = ok(&[
+            "verify",
+            &format!("{repo}@{digest}"),
+            "--insecure-ignore-tlog",
+            "--key",
+            &public,
+        ]);
         assert_eq!(verified_counts(&table).0, 2, "{digest}: {table}");
     }
 
@@ -679,6 +732,7 @@ fn recursive_signs_the_index_and_every_platform() {
         &format!("{repo}@{arm}"),
         "--type",
         "cyclonedx",
+        "--insecure-ignore-tlog",
         "--key",
         &public,
     ]);
@@ -697,7 +751,13 @@ fn recursive_signs_the_index_and_every_platform() {
         "--signatures",
     ]);
     for digest in [&index_digest, &amd, &arm] {
-        ok(&["verify", &format!("{mirror}@{digest}"), "--key", &public]);
+        ok(&[
+            "verify",
+            &format!("{mirror}@{digest}"),
+            "--insecure-ignore-tlog",
+            "--key",
+            &public,
+        ]);
     }
 }
 

@@ -1,9 +1,10 @@
 //! Key signing logs by default, as cosign: with a transparency log configured (the instance's
 //! trust config, or `--rekor-url`), `sign`, `attest` and `sign-blob --key` upload a
 //! hashedrekord / dsse entry and carry it in the bundle or the legacy layer's Rekor bundle
-//! annotation. vouch (`--require-tlog`) and cosign v3 (`verify --key` without
-//! `--insecure-ignore-tlog`) both accept the result against the instance's trusted root, and
-//! both refuse it with the entry removed (`--tlog-upload=false`) or tampered with.
+//! annotation. vouch and cosign v3 (`verify --key`, no flag: both require a log entry for
+//! keys by default) accept the result against the instance's trusted root, and both refuse it
+//! with the entry removed (`--tlog-upload=false`) or tampered with, unless
+//! `--insecure-ignore-tlog` (image, attestation and blob).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
@@ -80,15 +81,7 @@ fn key_signed_image_and_attestation_carry_log_entries_cosign_and_vouch_verify_th
         ("verify-attestation", &["--type", "spdxjson"][..]),
     ] {
         let args = [
-            &[
-                command,
-                &image,
-                "--key",
-                &public,
-                "--trusted-root",
-                &root,
-                "--require-tlog",
-            ][..],
+            &[command, &image, "--key", &public, "--trusted-root", &root][..],
             extra,
             &["-o", "json"],
         ]
@@ -140,19 +133,85 @@ fn key_signed_image_and_attestation_carry_log_entries_cosign_and_vouch_verify_th
         "--signature-format",
         "both",
     ]);
+    // vouch refuses it by default, names the check and the way out, for the signature and
+    // the attestation; the deprecated --require-tlog changes nothing.
+    ok(&[
+        "attest",
+        &unlogged,
+        "--key",
+        &key,
+        "--trust-config",
+        &tc,
+        "--tlog-upload=false",
+        "--predicate",
+        sbom,
+        "--type",
+        "spdxjson",
+    ]);
+    for (command, extra) in [
+        ("verify", &[][..]),
+        ("verify", &["--require-tlog"][..]),
+        ("verify-attestation", &["--type", "spdxjson"][..]),
+    ] {
+        let args = [
+            &[
+                command,
+                &unlogged,
+                "--key",
+                &public,
+                "--trusted-root",
+                &root,
+            ][..],
+            extra,
+        ]
+        .concat();
+        let said = fails_with(3, &args);
+        assert!(
+            said.contains(
+                "FAILED  transparency log entry: invalid bundle: expected a transparency log entry"
+            ),
+            "{command} {extra:?}: {said}"
+        );
+        assert!(said.contains("--insecure-ignore-tlog"), "{said}");
+        assert!(said.contains("--rekor-url or --trust-config"), "{said}");
+        let report = json(
+            &String::from_utf8(common::vouch(&[&args[..], &["-o", "json"]].concat()).stdout)
+                .unwrap(),
+        );
+        assert_eq!(report["verified"], false, "{report}");
+        assert_eq!(
+            report["signatures"][0]["failedCheck"], "transparency log entry",
+            "{report}"
+        );
+        if extra == ["--require-tlog"] {
+            continue; // contradicts the insecure flag: below
+        }
+        // Accepted when the user says so, in those words.
+        let report = ok_json(&[&args[..], &["--insecure-ignore-tlog"]].concat());
+        assert_eq!(report["verified"], true, "{report}");
+        assert!(
+            report["signatures"][0]["evidence"]["tlogEntries"]
+                .as_array()
+                .is_some_and(Vec::is_empty),
+            "{report}"
+        );
+    }
+    // Contradictory flags are a usage error, not a silent choice.
     let said = fails_with(
-        3,
+        1,
         &[
             "verify",
             &unlogged,
             "--key",
             &public,
-            "--trusted-root",
-            &root,
             "--require-tlog",
+            "--insecure-ignore-tlog",
         ],
     );
-    assert!(said.contains("transparency log entry"), "{said}");
+    assert!(
+        said.contains("contradicts --insecure-ignore-tlog"),
+        "{said}"
+    );
     for legacy in [false, true] {
         let format: &[&str] = if legacy {
             &["--new-bundle-format=false"]
@@ -183,9 +242,6 @@ fn key_signed_image_and_attestation_carry_log_entries_cosign_and_vouch_verify_th
         };
         assert!(said.contains(expected), "{said}");
     }
-    // ... and vouch's lenient default for keys still accepts it (as cosign with
-    // --insecure-ignore-tlog does).
-    ok(&["verify", &unlogged, "--key", &public]);
 }
 
 #[test]
@@ -243,7 +299,6 @@ fn key_signed_blob_bundle_is_logged_and_tampering_with_the_entry_is_refused_by_b
             &public,
             "--trusted-root",
             &root,
-            "--require-tlog",
         ])
         .to_string();
         assert!(
@@ -309,7 +364,6 @@ fn key_signed_blob_bundle_is_logged_and_tampering_with_the_entry_is_refused_by_b
                 &public,
                 "--trusted-root",
                 &root,
-                "--require-tlog",
             ],
         );
         let said = cosign.fails(&[
@@ -368,8 +422,41 @@ fn key_signed_blob_bundle_is_logged_and_tampering_with_the_entry_is_refused_by_b
         &public,
         "--trusted-root",
         &root,
-        "--require-tlog",
     ]);
+
+    // A blob signed with no log: refused by default, naming the check and the flag; accepted
+    // with --insecure-ignore-tlog.
+    let unlogged = d.join("unlogged.sigstore.json");
+    ok(&[
+        "sign-blob",
+        file,
+        "--key",
+        &key,
+        "--bundle",
+        unlogged.to_str().unwrap(),
+    ]);
+    let args = [
+        "verify-blob",
+        file,
+        "--bundle",
+        unlogged.to_str().unwrap(),
+        "--key",
+        &public,
+    ];
+    let said = fails_with(3, &args);
+    assert!(
+        said.contains(
+            "FAILED  transparency log entry: invalid bundle: expected a transparency log entry"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("--insecure-ignore-tlog"), "{said}");
+    let report = json(
+        &String::from_utf8(common::vouch(&[&args[..], &["-o", "json"]].concat()).stdout).unwrap(),
+    );
+    assert_eq!(report["failedCheck"], "transparency log entry", "{report}");
+    let report = ok_json(&[&args[..], &["--insecure-ignore-tlog"]].concat());
+    assert_eq!(report["verified"], true, "{report}");
 }
 
 #[test]

@@ -163,7 +163,7 @@ impl ImageSigner for KeySigner {
 /// Who verification must find as the signer.
 #[derive(Debug, Clone)]
 pub enum Expect {
-    /// A public key (key-signed, no log entry needed: cosign `--insecure-ignore-tlog` for keys).
+    /// A public key (key-signed without a log entry: `vouch verify --key --insecure-ignore-tlog`).
     Key(VerifyingKey),
     /// A certificate identity chaining to `trust`, with a log entry.
     Identity {
@@ -181,7 +181,8 @@ impl Expect {
     /// by hand (`IMAGE` is a placeholder).
     pub fn commands(&self) -> Vec<String> {
         let who = match self {
-            Self::Key(_) => "--key cosign.pub".to_owned(),
+            // The pipeline's key signatures are not logged (run.rs `verifier`).
+            Self::Key(_) => "--key cosign.pub --insecure-ignore-tlog".to_owned(),
             Self::Identity { policy, .. } => {
                 let m = |flag: &str, m: &vouch_sign::Match| match m {
                     vouch_sign::Match::Exact(s) => format!("--{flag} '{s}'"),

@@ -342,17 +342,17 @@ pub(crate) fn verify_blob(args: &VerifyBlobArgs, ctx: &Context) -> anyhow::Resul
             failed_check: None,
             error: None,
         },
-        Err(e) => match e.failed_check() {
+        Err(e) => match super::verify::failure(e, &policy) {
             None => {
                 return Err(anyhow::anyhow!("{e}")).context(format!("verifying {}", args.artifact));
             }
-            Some(check) => BlobVerdict {
+            Some((check, message)) => BlobVerdict {
                 artifact: args.artifact.clone(),
                 verified: false,
                 evidence: None,
                 payload: None,
                 failed_check: Some(check),
-                error: Some(e.to_string()),
+                error: Some(message),
             },
         },
     };
@@ -368,9 +368,14 @@ pub(crate) fn verify_blob(args: &VerifyBlobArgs, ctx: &Context) -> anyhow::Resul
                 write_checks(out, &verified.evidence().checks)?;
                 write_times(out, verified.evidence())?;
             }
-            Err(e) => {
+            Err(_) => {
                 writeln!(out, "FAILED: {}", v.artifact)?;
-                writeln!(out, "    FAILED  {}: {e}", v.failed_check.unwrap_or("?"))?;
+                writeln!(
+                    out,
+                    "    FAILED  {}: {}",
+                    v.failed_check.unwrap_or("?"),
+                    v.error.as_deref().unwrap_or_default()
+                )?;
             }
         }
         Ok(())

@@ -270,7 +270,11 @@ fn pull(args: &PullArgs, ctx: &Context) -> anyhow::Result<()> {
             .checked
             .iter()
             .filter_map(|c| c.outcome.as_ref().err())
-            .map(|e| format!("{}: {e}", e.failed_check().unwrap_or("reading signature")))
+            .map(|e| {
+                let (check, message) = super::verify::failure(e, &policy)
+                    .unwrap_or(("reading signature", e.to_string()));
+                format!("{check}: {message}")
+            })
             .collect();
         anyhow::bail!(
             "refusing {}: no signature verifies against the given key or identity{}; the \

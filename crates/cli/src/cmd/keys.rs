@@ -38,7 +38,7 @@ Examples:
   COSIGN_PASSWORD=s3cret vouch generate-key-pair
   vouch generate-key-pair --output-key-prefix release --algorithm ed25519
   vouch sign registry.example/app:1.0 --key cosign.key
-  vouch verify registry.example/app:1.0 --key cosign.pub
+  vouch verify registry.example/app:1.0 --key cosign.pub --insecure-ignore-tlog   (no log)
 
 Exit codes: 0 written, 1 error (files exist without --force, no password source…)"
 )]

@@ -46,8 +46,9 @@ whenever one is configured, --rekor-url URL or the log of --trust-config FILE
 ($VOUCH_TRUST_CONFIG), as a hashedrekord entry (dsse for statements); the entry (inclusion
 proof, checkpoint, signed entry timestamp) goes into the bundle, or into cosign's
 dev.sigstore.cosign/bundle annotation of a legacy layer. `cosign verify --key` and
-`vouch verify --key --require-tlog` then check it against the trusted root.
---tlog-upload=false signs without an entry (verify with --insecure-ignore-tlog in cosign).
+`vouch verify --key` then check it against the trusted root (both require an entry).
+--tlog-upload=false, or no log configured, signs without an entry: verify that with
+--insecure-ignore-tlog (vouch and cosign).
 "
     };
 }
@@ -114,12 +115,12 @@ const ATTEST_EXAMPLES: &str = "  vouch attest registry.example/app:1.0 --predica
 pub(crate) fn verify_long_help() -> String {
     with_examples(
         super::verify::VERIFY_HELP,
-        "  vouch verify registry.example/app:1.0 --key cosign.pub
-  vouch verify registry.example/app:1.0 --key cosign.pub -a env=prod -o json
+        "  vouch verify registry.example/app:1.0 --key cosign.pub --trusted-root trusted_root.json
+  vouch verify registry.example/app:1.0 --key cosign.pub --insecure-ignore-tlog -a env=prod -o json
   vouch verify registry.example/app:1.0 --trusted-root trusted_root.json \\
       --certificate-identity-regexp '^https://github.com/org/app/' \\
       --certificate-oidc-issuer https://token.actions.githubusercontent.com
-  vouch verify oci:./layout:1.0 --key cosign.pub",
+  vouch verify oci:./layout:1.0 --key cosign.pub --insecure-ignore-tlog",
     )
 }
 
@@ -139,7 +140,8 @@ pub(crate) fn verify_blob_long_help() -> String {
     with_examples(
         super::verify::VERIFY_HELP,
         "  vouch verify-blob release.tar.gz --bundle release.tar.gz.sigstore.json --key cosign.pub
-  vouch verify-blob sha256:<hex> --bundle release.tar.gz.sigstore.json --key cosign.pub
+  vouch verify-blob sha256:<hex> --bundle release.tar.gz.sigstore.json --key cosign.pub \\
+      --insecure-ignore-tlog
   vouch verify-blob release.tar.gz --bundle release.tar.gz.sigstore.json \\
       --trusted-root trusted_root.json --certificate-identity ci@example.com \\
       --certificate-oidc-issuer https://accounts.example.com",

@@ -30,9 +30,12 @@ pub(crate) const EXIT_VERIFY_FAILED: u8 = 3;
 /// Help text shared by the verifying commands.
 pub(crate) const VERIFY_HELP: &str = "\
 Who must have signed (exactly one):
-  --key PEM                         a public key (file, file://PATH or env://NAME); key-signed
-                                    bundles need no transparency log entry unless
-                                    --require-tlog, but an entry that is present is checked
+  --key PEM                         a public key (file, file://PATH or env://NAME); as with a
+                                    certificate, at least one verified transparency log entry
+                                    is required (--tlog-threshold), as in cosign v3:
+                                    --insecure-ignore-tlog accepts a key signature without one.
+                                    `vouch sign --key` logs when a log is configured
+                                    (--rekor-url or --trust-config)
   --certificate-identity[-regexp]   a Fulcio certificate chaining to --trusted-root, with this
   --certificate-oidc-issuer[-regexp]  SAN and OIDC issuer. Regular expressions are NOT anchored
                                     for you (as in cosign): write ^…$ to match whole values.
@@ -103,10 +106,11 @@ pub(crate) struct PolicyArgs {
     certificate_github_workflow_name: Option<String>,
     #[command(flatten)]
     trust: crate::cmd::trust::TrustArgs,
-    /// With --key, also require a transparency log entry.
-    #[arg(long)]
+    /// Deprecated, no effect: a log entry is now required by default, with --key too.
+    #[arg(long, hide = true)]
     require_tlog: bool,
-    /// Skip the transparency log checks (certificates then cannot be time-checked and fail).
+    /// Skip the transparency log checks: accept a key signature without a log entry
+    /// (certificates then need an RFC 3161 timestamp, or fail).
     #[arg(long)]
     insecure_ignore_tlog: bool,
     /// Skip the certificate's embedded SCT check (private Fulcio without a CT log).
@@ -139,7 +143,15 @@ impl PolicyArgs {
         };
         let policy = if let Some(key) = &self.key {
             let key_ref: KeyRef = key.parse()?;
-            options.keys_without_tlog = !self.require_tlog;
+            // A key signature needs a log entry unless --insecure-ignore-tlog, as in cosign v3
+            // (cmd/cosign/cli/verify: IgnoreTlog) and Kyverno (`rekor.ignoreTlog`); the
+            // deprecated --require-tlog asks for what is now the default.
+            options.keys_without_tlog = false;
+            if self.require_tlog && self.insecure_ignore_tlog {
+                bail!(
+                    "--require-tlog (deprecated, now the default) contradicts --insecure-ignore-tlog"
+                );
+            }
             SignerPolicy::Key(
                 key_ref
                     .load_verifying_key(&limits)
@@ -208,6 +220,33 @@ impl PolicyArgs {
             policy,
         ))
     }
+}
+
+/// The check a verification error names and its message. A key signature refused for want
+/// of a log entry (`vouch_sign` verify.rs, rule "expected a transparency log entry") names
+/// the check "transparency log entry" and the way out, since this default is new to users of
+/// vouch's earlier releases. `None` when the error is not a verdict (I/O, registry).
+pub(crate) fn failure(
+    e: &vouch_sign::Error,
+    policy: &SignerPolicy,
+) -> Option<(&'static str, String)> {
+    let check = e.failed_check()?;
+    let missing_entry = matches!(
+        e,
+        vouch_sign::Error::InvalidBundle { rule } if *rule == "expected a transparency log entry"
+    );
+    Some(if missing_entry && matches!(policy, SignerPolicy::Key(_)) {
+        (
+            "transparency log entry",
+            format!(
+                "{e}: a key signature must be in a transparency log unless \
+                 --insecure-ignore-tlog is given (as in cosign); `vouch sign --key` logs \
+                 it when a log is configured (--rekor-url or --trust-config)"
+            ),
+        )
+    } else {
+        (check, e.to_string())
+    })
 }
 
 /// Evidence as JSON.
@@ -381,16 +420,22 @@ struct CandidateJson {
 pub(crate) fn verify(args: &VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let claims = parse_annotations(&args.annotations)?;
     let (verifier, policy) = args.policy.build(ctx)?;
-    run_image(&args.image, ctx, Kind::Signatures, |source, target| {
-        verify_image(
-            &verifier,
-            source,
-            target,
-            &policy,
-            &claims,
-            &Limits::default(),
-        )
-    })
+    run_image(
+        &args.image,
+        ctx,
+        Kind::Signatures,
+        &policy,
+        |source, target| {
+            verify_image(
+                &verifier,
+                source,
+                target,
+                &policy,
+                &claims,
+                &Limits::default(),
+            )
+        },
+    )
 }
 
 pub(crate) fn verify_attestation(
@@ -399,22 +444,29 @@ pub(crate) fn verify_attestation(
 ) -> anyhow::Result<ExitCode> {
     let predicate_type = predicate_type_for(&args.predicate_type)?;
     let (verifier, policy) = args.policy.build(ctx)?;
-    run_image(&args.image, ctx, Kind::Attestations, |source, target| {
-        verify_image_attestations(
-            &verifier,
-            source,
-            target,
-            Some(&predicate_type),
-            &policy,
-            &Limits::default(),
-        )
-    })
+    run_image(
+        &args.image,
+        ctx,
+        Kind::Attestations,
+        &policy,
+        |source, target| {
+            verify_image_attestations(
+                &verifier,
+                source,
+                target,
+                Some(&predicate_type),
+                &policy,
+                &Limits::default(),
+            )
+        },
+    )
 }
 
 fn run_image(
     image: &str,
     ctx: &Context,
     kind: Kind,
+    policy: &SignerPolicy,
     check: impl FnOnce(&dyn vouch_oci::ImageSource, &ImageTarget) -> vouch_sign::Result<ImageReport>,
 ) -> anyhow::Result<ExitCode> {
     // A registry reference or an OCI layout (signatures stored in the layout).
@@ -426,7 +478,12 @@ fn run_image(
             return Err(e).context(format!("reading {} of {}", kind.name(), target.pinned()));
         }
         Err(e) => {
-            eprintln!("vouch: verification FAILED for {}: {e}", target.pinned());
+            let (check, message) =
+                failure(&e, policy).unwrap_or(("reading signature", e.to_string()));
+            eprintln!(
+                "vouch: verification FAILED for {}: {check}: {message}",
+                target.pinned()
+            );
             return Ok(ExitCode::from(EXIT_VERIFY_FAILED));
         }
     };
@@ -447,15 +504,19 @@ fn run_image(
                     failed_check: None,
                     error: None,
                 },
-                Err(e) => CandidateJson {
-                    location: c.location.clone(),
-                    scheme: c.scheme.name(),
-                    verified: false,
-                    evidence: None,
-                    payload: None,
-                    failed_check: Some(e.failed_check().unwrap_or("reading signature")),
-                    error: Some(e.to_string()),
-                },
+                Err(e) => {
+                    let (check, message) =
+                        failure(e, policy).unwrap_or(("reading signature", e.to_string()));
+                    CandidateJson {
+                        location: c.location.clone(),
+                        scheme: c.scheme.name(),
+                        verified: false,
+                        evidence: None,
+                        payload: None,
+                        failed_check: Some(check),
+                        error: Some(message),
+                    }
+                }
             })
             .collect(),
     };
@@ -496,12 +557,13 @@ fn run_image(
                     )?;
                     write_checks(out, &verified.evidence().checks)?;
                 }
-                Err(e) => {
+                Err(_) => {
                     writeln!(out, "  {} ({}): rejected", c.location, c.scheme)?;
                     writeln!(
                         out,
-                        "    FAILED  {}: {e}",
-                        e.failed_check().unwrap_or("reading signature")
+                        "    FAILED  {}: {}",
+                        c.failed_check.unwrap_or("reading signature"),
+                        c.error.as_deref().unwrap_or_default()
                     )?;
                 }
             }
