@@ -55,8 +55,12 @@ pub const KYVERNO_FUNCTIONS: &[&str] = &[
     "parse_json",
 ];
 
-/// Bound on one expression's length: far above real policies, well below parser trouble.
-const MAX_EXPRESSION: usize = 4096;
+/// Bound on one expression's length: far above real policies (a few hundred bytes), and it
+/// bounds the recursion of the parser and interpreter over a chain such as `a.b.c...`.
+const MAX_EXPRESSION: usize = 1024;
+
+/// Bound on bracket nesting in one expression.
+const MAX_NESTING: usize = 64;
 
 static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
     let mut rt = Runtime::new();
@@ -373,6 +377,23 @@ fn check_expression(e: &str) -> std::result::Result<(), String> {
         return Err(format!(
             "JMESPath expression longer than {MAX_EXPRESSION} bytes"
         ));
+    }
+    // The parser and the interpreter recurse per nesting level: bound it before either runs
+    // (real policies nest a handful of levels; an admission worker's stack is small).
+    let mut depth = 0usize;
+    for c in e.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(format!(
+                        "JMESPath expression nested deeper than {MAX_NESTING} levels"
+                    ));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
     }
     let ast = jmespath::parse(e)
         .map_err(|err| format!("JMESPath expression {e:?} does not parse: {}", err.reason))?;
@@ -1481,7 +1502,10 @@ mod tests {
             "k",
             &mut problems,
         );
-        assert_eq!(problems.len(), 4, "{problems:?}");
+        let deep = format!("{{{{ {}x{} }}}}", "(".repeat(65), ")".repeat(65));
+        check_expressions(&json!(deep), "k", &mut problems);
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert!(problems[4].1.contains("nested deeper"), "{problems:?}");
         assert!(problems[0].1.contains("nonesuch() in"), "{problems:?}");
         assert!(problems[3].1.contains("time_now()"), "{problems:?}");
         let ctx = json!({"x": "3"});
