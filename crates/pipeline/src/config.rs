@@ -115,9 +115,10 @@ pub struct SignConfig {
     pub signature_format: Option<String>,
     /// A provenance predicate file to attest (a `[build]` makes one).
     pub provenance: Option<PathBuf>,
-    /// Keyless: CA URL.
+    /// Refused at load ([`Config::parse`]): the CA comes from `trust_config`.
     pub fulcio_url: Option<String>,
-    /// Keyless: log URL.
+    /// Refused at load ([`Config::parse`]): the log comes from `trust_config`; key signatures
+    /// are not logged by the pipeline.
     pub rekor_url: Option<String>,
     /// Keyless: trust config (instance `trust_config.json`).
     pub trust_config: Option<PathBuf>,
@@ -170,7 +171,27 @@ impl Config {
 
     /// Parses TOML text.
     pub fn parse(text: &str, name: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| Error::config(name, e))
+        let config: Self = toml::from_str(text).map_err(|e| Error::config(name, e))?;
+        // A URL that is parsed and then ignored would sign somewhere else than the user
+        // asked (or not log at all), silently: refuse it instead.
+        for (key, value) in [
+            ("fulcio_url", &config.sign.fulcio_url),
+            ("rekor_url", &config.sign.rekor_url),
+        ] {
+            if value.is_some() {
+                return Err(Error::config(
+                    name,
+                    format!(
+                        "[sign] {key} is not supported: keyless signing takes the CA and the \
+                         log from [sign] trust_config (a ClientTrustConfig such as the \
+                         trust_config.json `vouch instance serve` writes), and the pipeline \
+                         signs with a key without a log entry (`vouch sign --key --rekor-url` \
+                         logs one); remove {key}"
+                    ),
+                ));
+            }
+        }
+        Ok(config)
     }
 
     fn rebase(&mut self, base: &Path) {
@@ -313,5 +334,19 @@ resources = ["r.yaml"]
             Config::parse("imagee = 1", "x"),
             Err(Error::Config { .. })
         ));
+    }
+
+    #[test]
+    fn sign_urls_that_would_be_ignored_are_refused_naming_the_key() {
+        for key in ["fulcio_url", "rekor_url"] {
+            let text = format!("[sign]\nkeyless = true\n{key} = \"https://log.example\"\n");
+            let err = Config::parse(&text, "vouch.toml").unwrap_err().to_string();
+            assert!(err.starts_with("vouch.toml: [sign] "), "{err}");
+            assert!(err.contains(&format!("{key} is not supported")), "{err}");
+            assert!(err.contains("trust_config"), "{err}");
+        }
+        // The supported way to name the instance still loads.
+        let c = Config::parse("[sign]\nkeyless = true\ntrust_config = \"tc.json\"\n", "x").unwrap();
+        assert_eq!(c.sign.trust_config.unwrap(), PathBuf::from("tc.json"));
     }
 }
