@@ -52,6 +52,7 @@ pub fn for_package(p: &Package, namespace: Option<&str>) -> Vec<String> {
     }
     match p.kind {
         PackageType::Deb => candidates(p.kind, &p.name, &p.version),
+        PackageType::Python => python(&p.name, &p.version, None, None),
         PackageType::GoModule | PackageType::RustCrate => {
             from_dictionary(p.kind, &p.name, &p.version)
                 .unwrap_or_else(|| candidates(p.kind, &p.name, &p.version))
@@ -82,6 +83,56 @@ fn plain(v: impl Into<String>) -> Field {
 /// An `apache` vendor stands alone (`knownVendors`). Every product is paired with every
 /// vendor and sorted as syft's `BySourceThenSpecificity` (cpe/by_specificity.go).
 pub fn candidates(kind: PackageType, name: &str, version: &str) -> Vec<String> {
+    generate(kind, name, version, BTreeSet::new())
+}
+
+/// A Python package's CPEs (syft: the dictionary's pypi entries, else generated with
+/// cpegenerate/python.go's vendors from the METADATA `Author` and `Author-email`).
+pub fn python(
+    name: &str,
+    version: &str,
+    author: Option<&str>,
+    author_email: Option<&str>,
+) -> Vec<String> {
+    if let Some(c) = from_dictionary(PackageType::Python, name, version) {
+        return c;
+    }
+    // candidateVendorsForPython: the normalised author (no variations at all) and its
+    // `project`/`_project` forms; the e-mail's local part (delimiter variations allowed).
+    let project = |v: &str| -> Vec<Field> {
+        if v.ends_with("project") {
+            Vec::new()
+        } else {
+            vec![
+                (format!("{v}project"), true, true),
+                (format!("{v}_project"), true, true),
+            ]
+        }
+    };
+    let mut vendors = BTreeSet::new();
+    if let Some(a) = author {
+        let n = person_name(a);
+        vendors.extend(project(&n));
+        vendors.insert((n, true, true));
+    }
+    if let Some(e) = author_email {
+        let n = person_name(e.split('@').next().unwrap_or(e));
+        vendors.extend(project(&n));
+        vendors.insert((n, true, false));
+    }
+    generate(PackageType::Python, name, version, vendors)
+}
+
+/// syft's `normalizePersonName` (cpegenerate/utils.go): lower case, `-`, ` ` and `.` as
+/// `_`, a leading `the_` dropped.
+fn person_name(n: &str) -> String {
+    let n = n.trim().to_lowercase().replace(['-', ' ', '.'], "_");
+    n.strip_prefix("the_").map(str::to_owned).unwrap_or(n)
+}
+
+/// syft's `FromPackageAttributes` with `by_type` the vendors `candidateVendorsByType`
+/// adds.
+fn generate(kind: PackageType, name: &str, version: &str, by_type: BTreeSet<Field>) -> Vec<String> {
     let mut products: BTreeSet<Field> = BTreeSet::new();
     let mut vendors: BTreeSet<Field> = BTreeSet::new();
     match kind {
@@ -89,19 +140,39 @@ pub fn candidates(kind: PackageType, name: &str, version: &str) -> Vec<String> {
             products.extend(go_product(name).map(plain));
             vendors.extend(go_vendor(name).map(plain));
         }
+        PackageType::Python => {
+            products.insert(plain(name));
+            if !name.starts_with("python") {
+                products.insert(plain(format!("python-{name}")));
+            }
+        }
         _ => {
             products.insert(plain(name));
         }
     }
     products.retain(|f| !f.0.is_empty() && f.0 != "*");
     delimiter_variations(&mut products);
-    if kind == PackageType::RustCrate && name == "opentelemetry" {
-        products.retain(|f| f.0 != "opentelemetry");
+    // defaultCandidateAdditions / defaultCandidateRemovals (candidate_by_package_type.go).
+    let (more_products, more_vendors): (&[&str], &[&str]) = match (kind, name) {
+        (PackageType::Python, "python-rrdtool") => (&["rrdtool"], &[]),
+        (PackageType::Python, "cryptography") => {
+            (&["python-cryptography"], &["python-cryptography_project"])
+        }
+        (PackageType::Python, "pip") => (&[], &["pypa"]),
+        _ => (&[], &[]),
+    };
+    products.extend(more_products.iter().map(|p| plain(*p)));
+    if matches!(
+        (kind, name),
+        (PackageType::RustCrate, "opentelemetry") | (PackageType::Python, "kubernetes")
+    ) {
+        products.retain(|f| f.0 != name);
     }
     // candidateVendors starts from the product set, except for Go (cleared).
     if kind != PackageType::GoModule {
         vendors.extend(products.iter().cloned());
     }
+    vendors.extend(by_type);
     vendors.retain(|f| !f.0.is_empty() && f.0 != "*");
     delimiter_variations(&mut vendors);
     if kind == PackageType::RustCrate {
@@ -116,10 +187,14 @@ pub fn candidates(kind: PackageType, name: &str, version: &str) -> Vec<String> {
     if kind == PackageType::Deb && name == "dnsmasq" && vendors.iter().any(|f| f.0 == "dnsmasq") {
         vendors.insert(plain("thekelleys"));
     }
-    if kind == PackageType::RustCrate {
-        let removed = match name {
-            "hyper" => Some("vercel"),
-            "prometheus" | "phf" | "redis" => Some(name),
+    if !more_vendors.is_empty() {
+        vendors.extend(more_vendors.iter().map(|v| plain(*v)));
+    }
+    {
+        let removed = match (kind, name) {
+            (PackageType::RustCrate, "hyper") => Some("vercel"),
+            (PackageType::RustCrate, "prometheus" | "phf" | "redis") => Some(name),
+            (PackageType::Python, "redis") => Some(name),
             _ => None,
         };
         vendors.retain(|f| Some(f.0.as_str()) != removed);
@@ -143,7 +218,7 @@ pub fn candidates(kind: PackageType, name: &str, version: &str) -> Vec<String> {
                 version: version.to_owned(),
                 target_sw: target.to_owned(),
             };
-            if !c.filtered(name) {
+            if !c.filtered(name) && valid(&c.bind()) {
                 out.push(c);
             }
         }
@@ -218,6 +293,30 @@ impl Cpe {
     }
 }
 
+/// Whether a bound CPE passes syft's `cpe.ValidateString` (newCPE drops the rest): every
+/// attribute is `*`, `-`, or ASCII letters, digits, `-`, `.`, `_` and backslash-quoted
+/// punctuation (the CPE 2.3 formatted-string grammar, NISTIR 7695 §6.2.5); so a vendor from
+/// an author named with letters outside ASCII gives no CPE.
+fn valid(bound: &str) -> bool {
+    const QUOTABLE: &str = "\\*?!\"#$%&'()+,/:;<=>@[]^`{|}~";
+    let Some(rest) = bound.strip_prefix("cpe:2.3:") else {
+        return false;
+    };
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(q) if QUOTABLE.contains(q) => {}
+                _ => return false,
+            },
+            ':' | '*' | '-' | '.' | '_' => {}
+            c if c.is_ascii_alphanumeric() => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Most specific first, then longest, then by the formatted string (cpe/by_specificity.go
 /// `isMoreSpecific`), duplicates dropped.
 fn sorted(cpes: Vec<Cpe>) -> Vec<String> {
@@ -264,16 +363,17 @@ fn go_vendor(name: &str) -> Option<String> {
 
 /// The CPEs syft's NVD-derived dictionary lists for a Go module or crate, with the
 /// package's version (cpegenerate/generate.go `FromDictionaryFind`; data copied to
-/// `src/data/cpe-dictionary-go-rust.json`, see the README there). syft uses them instead
+/// `src/data/cpe-dictionary.json`, see the README there). syft uses them instead
 /// of generating any.
 fn from_dictionary(kind: PackageType, name: &str, version: &str) -> Option<Vec<String>> {
     static DICT: std::sync::LazyLock<
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>,
     > = std::sync::LazyLock::new(|| {
-        serde_json::from_str(include_str!("data/cpe-dictionary-go-rust.json"))
+        serde_json::from_str(include_str!("data/cpe-dictionary.json"))
             .expect("the bundled dictionary is valid JSON")
     });
     let eco = match kind {
+        PackageType::Python => "pypi",
         PackageType::GoModule => "go_modules",
         PackageType::RustCrate => "rust_crates",
         _ => return None,
@@ -400,6 +500,23 @@ fn one(p: &Package, namespace: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use crate::model::PackageType::{Deb, GoModule, RustCrate};
+
+    #[test]
+    fn invalid_cpes_are_dropped_as_syft() {
+        assert!(super::valid(
+            "cpe:2.3:a:raphael_barrois\\+semver:x:1.0:*:*:*:*:*:*:*"
+        ));
+        assert!(!super::valid("cpe:2.3:a:víctor_muñoz:x:1.0:*:*:*:*:*:*:*"));
+        assert!(!super::valid("cpe:2.3:a:a\\é:x:1.0:*:*:*:*:*:*:*"));
+        let c = super::python(
+            "isoduration",
+            "20.11.0",
+            Some("Víctor Muñoz"),
+            Some("victorm@x"),
+        );
+        assert!(c.iter().all(|c| c.is_ascii()), "{c:?}");
+        assert!(c.contains(&"cpe:2.3:a:victorm:isoduration:20.11.0:*:*:*:*:*:*:*".to_owned()));
+    }
 
     #[test]
     fn go_and_rust_as_syft() {

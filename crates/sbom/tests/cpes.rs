@@ -98,6 +98,26 @@ fn go_module_and_crate_cpes_equal_syft_latest() {
 }
 
 #[test]
+fn python_cpes_equal_syft_latest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    // Installed distributions (the venv's real dist-info directories: authors, author
+    // e-mails, dictionary entries such as pip, jinja2, cryptography) and pinned
+    // requirements (no author: name-only candidates, additions and removals).
+    let installed = python_metadata(&root, "usr/lib/python3/site-packages");
+    std::fs::write(
+        root.join("requirements.txt"),
+        "redis==5.2.1\nkubernetes==31.0.0\npython-rrdtool==1.4.7\nzope.interface==7.2\n",
+    )
+    .unwrap();
+    let input = format!("dir:{}", root.display());
+    let sbom = vouch(&input);
+    let latest = syft_latest(&input);
+    let (n, _, _) = compare(&sbom, &latest, PackageType::Python, "python");
+    assert_eq!(n, installed + 4);
+}
+
+#[test]
 fn debian_cpe_candidates_equal_syft_latest() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");

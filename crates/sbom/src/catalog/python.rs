@@ -87,6 +87,7 @@ impl Cataloger for Python {
                             .map(|(_, u)| u.trim().to_owned())
                     })
             });
+            p.cpes = crate::cpe::python(&name, &version, get("Author"), get("Author-email"));
             p.supplier = supplier(get("Author"), get("Author-email"))
                 .or_else(|| supplier(get("Maintainer"), get("Maintainer-email")));
             // Installed files.
