@@ -1,15 +1,15 @@
 //! CPE 2.3 formatted strings (NISTIR 7695 §6.2) for packages.
 //!
-//! Debian packages, Go modules and Rust crates get syft's CPEs ([`for_package`]): the NVD
-//! dictionary's entries for Go modules and crates when it has the package, else syft's
-//! generated candidates (name variants as vendor and product, most specific first), so a
-//! CPE-matching tool finds what it finds with syft's SBOM. Other ecosystems still get one
-//! CPE, vendor and product taken from the package (the namespace, when there is one, as
-//! vendor): for them syft consults its dictionary's npm/pypi/rubygems/composer entries
-//! first (cpegenerate/generate.go `FromDictionaryFind`) and adds vendors from metadata
-//! vouch's model does not keep (python.go: Author/Author-email; ruby.go: authors and
-//! homepage; javascript.go: repository URL and homepage; java.go: group ids and manifest
-//! names), not ported yet.
+//! Debian packages, Go modules, Rust crates, Python packages and gems get syft's CPEs
+//! ([`for_package`], [`python`], [`gem`]): the NVD dictionary's entries for the package when
+//! syft's index has it (cpegenerate/generate.go `FromDictionaryFind`), else syft's generated
+//! candidates (name variants as vendor and product, vendors from authors and home pages,
+//! syft's additions and removals), most specific first, so a CPE-matching tool finds what
+//! it finds with syft's SBOM. Other ecosystems still get one CPE, vendor and product taken
+//! from the package (the namespace, when there is one, as vendor); not ported yet: npm
+//! (javascript.go: vendors from the repository URL, which vouch's model does not keep; the
+//! dictionary's npm entries), Java (java.go: vendors and products from group ids and
+//! manifest names), composer, .NET, apk and rpm.
 
 use std::collections::BTreeSet;
 
@@ -53,6 +53,7 @@ pub fn for_package(p: &Package, namespace: Option<&str>) -> Vec<String> {
     match p.kind {
         PackageType::Deb => candidates(p.kind, &p.name, &p.version),
         PackageType::Python => python(&p.name, &p.version, None, None),
+        PackageType::Gem => gem(&p.name, &p.version, &[], None),
         PackageType::GoModule | PackageType::RustCrate => {
             from_dictionary(p.kind, &p.name, &p.version)
                 .unwrap_or_else(|| candidates(p.kind, &p.name, &p.version))
@@ -123,6 +124,47 @@ pub fn python(
     generate(PackageType::Python, name, version, vendors)
 }
 
+/// A gem's CPEs (syft: the dictionary's rubygems entries, else generated with
+/// cpegenerate/ruby.go's vendors: each author's normalised name or e-mail local part, and
+/// the homepage's vendor).
+pub fn gem(name: &str, version: &str, authors: &[String], homepage: Option<&str>) -> Vec<String> {
+    if let Some(c) = from_dictionary(PackageType::Gem, name, version) {
+        return c;
+    }
+    let mut vendors: BTreeSet<Field> = authors
+        .iter()
+        .map(|a| (person_name(a.split('@').next().unwrap_or(a)), true, false))
+        .collect();
+    vendors.extend(homepage.and_then(vendor_from_url));
+    generate(PackageType::Gem, name, version, vendors)
+}
+
+/// syft's `candidateVendorsFromURL` (cpegenerate/vendors_from_url.go): a vendor for a few
+/// project sites, else the GitHub or GitLab owner.
+fn vendor_from_url(url: &str) -> Option<Field> {
+    const PREFIXES: &[(&str, &str)] = &[
+        ("https://www.gnu.org/", "gnu"),
+        ("https://developer.gnome.org/", "gnome"),
+        ("https://www.ruby-lang.org/", "ruby-lang"),
+        ("https://llvm.org/", "llvm"),
+        ("https://www.isc.org/", "isc"),
+        ("https://musl.libc.org/", "musl-libc"),
+        ("https://www.mozilla.org/", "mozilla"),
+        ("https://www.x.org/", "x.org"),
+        ("https://w1.fi/", "w1.fi"),
+    ];
+    static OWNER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^(?:https|http|git)://(?:github|gitlab)\.com/(?P<vendor>[\w\-]*?)/.*$")
+            .expect("valid regex")
+    });
+    if let Some((_, v)) = PREFIXES.iter().find(|(p, _)| url.starts_with(p)) {
+        return Some(((*v).to_owned(), true, true));
+    }
+    OWNER
+        .captures(url)
+        .map(|c| (c["vendor"].to_owned(), true, true))
+}
+
 /// syft's `normalizePersonName` (cpegenerate/utils.go): lower case, `-`, ` ` and `.` as
 /// `_`, a leading `the_` dropped.
 fn person_name(n: &str) -> String {
@@ -159,6 +201,18 @@ fn generate(kind: PackageType, name: &str, version: &str, by_type: BTreeSet<Fiel
             (&["python-cryptography"], &["python-cryptography_project"])
         }
         (PackageType::Python, "pip") => (&[], &["pypa"]),
+        (PackageType::Gem, "Arabic-Prawn") => (&["arabic_prawn"], &[]),
+        (PackageType::Gem, "bio-basespace-sdk") => (&["basespace_ruby_sdk"], &[]),
+        (PackageType::Gem, "cremefraiche") => (&["creme_fraiche"], &[]),
+        (PackageType::Gem, "html-sanitizer") => (&["html_sanitizer"], &[]),
+        (PackageType::Gem, "sentry-raven") => (&["raven-ruby"], &[]),
+        (PackageType::Gem, "RedCloth") => (&["redcloth_library"], &[]),
+        (PackageType::Gem, "VladTheEnterprising") => (&["vladtheenterprising"], &[]),
+        (PackageType::Gem, "yajl-ruby") => (&["yajl-ruby_gem"], &[]),
+        (
+            PackageType::Gem,
+            "cgi" | "date" | "openssl" | "rake" | "rdoc" | "rexml" | "trunk" | "webrick",
+        ) => (&[], &["ruby-lang"]),
         _ => (&[], &[]),
     };
     products.extend(more_products.iter().map(|p| plain(*p)));
@@ -171,6 +225,10 @@ fn generate(kind: PackageType, name: &str, version: &str, by_type: BTreeSet<Fiel
     // candidateVendors starts from the product set, except for Go (cleared).
     if kind != PackageType::GoModule {
         vendors.extend(products.iter().cloned());
+    }
+    // candidateVendors' language case: every Ruby package may be the language's own.
+    if kind == PackageType::Gem {
+        vendors.insert(plain("ruby-lang"));
     }
     vendors.extend(by_type);
     vendors.retain(|f| !f.0.is_empty() && f.0 != "*");
@@ -374,6 +432,7 @@ fn from_dictionary(kind: PackageType, name: &str, version: &str) -> Option<Vec<S
     });
     let eco = match kind {
         PackageType::Python => "pypi",
+        PackageType::Gem => "rubygems",
         PackageType::GoModule => "go_modules",
         PackageType::RustCrate => "rust_crates",
         _ => return None,

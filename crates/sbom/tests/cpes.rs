@@ -118,6 +118,74 @@ fn python_cpes_equal_syft_latest() {
 }
 
 #[test]
+fn gem_cpes_equal_syft_latest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let specs = root.join("var/lib/gems/3.1.0/specifications");
+    std::fs::create_dir_all(&specs).unwrap();
+    // (name, version, authors, homepage): ruby-lang additions, a dictionary entry, an
+    // author given as an e-mail address, GitHub/GitLab owners, a product addition.
+    let gems: &[(&str, &str, &str, &str)] = &[
+        (
+            "rake",
+            "13.0.6",
+            r#""Hiroshi SHIBATA".freeze, "Eric Hodel".freeze, "Jim Weirich".freeze"#,
+            "https://github.com/ruby/rake",
+        ),
+        (
+            "json",
+            "2.6.3",
+            r#""Florian Frank".freeze"#,
+            "https://flori.github.io/json",
+        ),
+        (
+            "actionpack",
+            "7.1.3",
+            r#""David Heinemeier Hansson".freeze"#,
+            "https://rubyonrails.org",
+        ),
+        (
+            "mini_portile2",
+            "2.8.5",
+            r#""Luis Lavena".freeze, "Mike Dalessio".freeze, "Lars Kanis".freeze"#,
+            "https://github.com/flavorjones/mini_portile",
+        ),
+        (
+            "RedCloth",
+            "4.3.3",
+            r#""Jason Garber".freeze, "why the lucky stiff".freeze"#,
+            "https://github.com/jgarber/redcloth",
+        ),
+        (
+            "net-http-persistent",
+            "4.0.2",
+            r#""drbrain@segment7.net".freeze"#,
+            "https://gitlab.com/drbrain/net-http-persistent",
+        ),
+        ("the-gem", "0.1.0", r#""The Gem Authors".freeze"#, ""),
+    ];
+    for (name, version, authors, homepage) in gems {
+        let homepage = if homepage.is_empty() {
+            String::new()
+        } else {
+            format!("  s.homepage = \"{homepage}\".freeze\n")
+        };
+        std::fs::write(
+            specs.join(format!("{name}-{version}.gemspec")),
+            format!(
+                "# -*- encoding: utf-8 -*-\n# stub: {name} {version} ruby lib\n\nGem::Specification.new do |s|\n  s.name = \"{name}\".freeze\n  s.version = \"{version}\"\n\n  s.require_paths = [\"lib\".freeze]\n  s.authors = [{authors}]\n{homepage}  s.licenses = [\"MIT\".freeze]\n  s.summary = \"A gem\".freeze\nend\n"
+            ),
+        )
+        .unwrap();
+    }
+    let input = format!("dir:{}", root.display());
+    let sbom = vouch(&input);
+    let latest = syft_latest(&input);
+    let (n, _, _) = compare(&sbom, &latest, PackageType::Gem, "gem");
+    assert_eq!(n, gems.len());
+}
+
+#[test]
 fn debian_cpe_candidates_equal_syft_latest() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");

@@ -94,6 +94,7 @@ fn catalog_gemspecs(cx: &mut Cx<'_>, found: &[String]) {
             .iter()
             .filter_map(|l| crate::license::normalise(l))
             .collect();
+        p.cpes = crate::cpe::gem(&name, &version, &authors, homepage.as_deref());
         p.supplier = authors.first().and_then(|a| Supplier::from_maintainer(a));
         p.homepage = homepage;
         p.purl = crate::purl::build("gem", None, &name, &version, &[]);
