@@ -10,7 +10,8 @@
 //!   and a proof exists once a published checkpoint covers the index, so its latency ends
 //!   when a poller (GET /checkpoint every 2 ms) first sees a checkpoint that large. Tessera's
 //!   conformance server batches 256 entries or 1 s and checkpoints every second
-//!   (`cmd/conformance/posix/main.go`); vouch's defaults are 1024 entries or 2 ms.
+//!   (`cmd/conformance/posix/main.go`); vouch's defaults are 1024 entries or 2 ms. vouch's
+//!   per-service connection limit (128 by default) is raised to the client count.
 //! * `tsa-peer`: RFC 3161 timestamps/s over loopback HTTP from vouch's TSA and from sigstore's
 //!   timestamp-authority v2.1.3 (`timestamp-server`, in-memory signer), same DER requests
 //!   (SHA-256 imprint, nonce, certReq), same `clients` keep-alive clients.
@@ -69,6 +70,7 @@ type Answer = dyn Fn(usize, u16, &[u8], Instant) -> anyhow::Result<Option<Durati
 /// returns the append-to-proof latency of request `i`, or `None` when it is measured later.
 fn load(
     url: &str,
+    content_type: &'static str,
     bodies: &Arc<Vec<Vec<u8>>>,
     clients: usize,
     answer: Arc<Answer>,
@@ -95,7 +97,10 @@ fn load(
                         return Ok(latencies);
                     };
                     let t = Instant::now();
-                    let resp = agent.post(&url).send(body.as_slice())?;
+                    let resp = agent
+                        .post(&url)
+                        .header("Content-Type", content_type)
+                        .send(body.as_slice())?;
                     let status = resp.status().as_u16();
                     let bytes = resp.into_body().read_to_vec()?;
                     if let Some(l) = answer(i, status, &bytes, t)? {
@@ -127,9 +132,24 @@ fn vouch_log(bodies: &Arc<Vec<Vec<u8>>>, clients: usize) -> anyhow::Result<Row> 
     listener.set_nonblocking(true)?;
     let url = format!("http://{}/api/v2/log/entries", listener.local_addr()?);
     let state = AppState::new(Arc::clone(&log), false);
+    // `vouch tlog serve` holds at most 128 connections per service (vouch_http::server); the
+    // client load here is larger (Tessera's batches only fill with 256 writers in flight), so
+    // the limits are raised to the load for this comparison.
+    let config = vouch_http::server::ServerConfig {
+        max_connections: clients + 16,
+        process: vouch_http::server::ConnectionLimit::new(clients + 64),
+        ..vouch_http::server::ServerConfig::named("log")
+    };
     runtime.spawn(async move {
         if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
-            let _ = vouch_tlog::serve(listener, state, std::future::pending()).await;
+            let _ = vouch_http::server::serve(
+                listener,
+                vouch_tlog::router(state),
+                None,
+                config,
+                std::future::pending(),
+            )
+            .await;
         }
     });
     let answer = Arc::new(|_: usize, status: u16, body: &[u8], t: Instant| {
@@ -141,7 +161,7 @@ fn vouch_log(bodies: &Arc<Vec<Vec<u8>>>, clients: usize) -> anyhow::Result<Row> 
         );
         Ok(Some(t.elapsed()))
     });
-    let (elapsed, mut latencies) = load(&url, bodies, clients, answer)?;
+    let (elapsed, mut latencies) = load(&url, "application/json", bodies, clients, answer)?;
     anyhow::ensure!(
         log.storage().size()? == bodies.len() as u64,
         "entries missing"
@@ -242,7 +262,13 @@ fn tessera(bodies: &Arc<Vec<Vec<u8>>>, clients: usize) -> anyhow::Result<Row> {
         })
     };
     let t0 = Instant::now();
-    let (elapsed, _) = load(&format!("{base}/add"), bodies, clients, answer)?;
+    let (elapsed, _) = load(
+        &format!("{base}/add"),
+        "application/json",
+        bodies,
+        clients,
+        answer,
+    )?;
     // Wait until a checkpoint covers every entry.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -365,7 +391,8 @@ fn timestamps(
         );
         Ok(Some(t.elapsed()))
     });
-    let (elapsed, mut latencies) = load(url, queries, clients, answer)?;
+    let (elapsed, mut latencies) =
+        load(url, "application/timestamp-query", queries, clients, answer)?;
     latencies.sort_unstable();
     Ok((
         queries.len() as f64 / elapsed.as_secs_f64(),
@@ -402,6 +429,9 @@ pub(crate) fn tsa(requests: usize, clients: usize) -> anyhow::Result<()> {
 
     // sigstore's timestamp-server (its metrics listener always takes :2112).
     let port = vouch_testkit::free_port();
+    // Its log goes to a file: a pipe nobody reads would fill and stall the server.
+    let log_dir = tempfile::tempdir()?;
+    let log = std::fs::File::create(log_dir.path().join("timestamp-server.log"))?;
     let mut peer = Peer(
         Command::new(vouch_testkit::peer_tool("timestamp-server"))
             .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
@@ -413,12 +443,14 @@ pub(crate) fn tsa(requests: usize, clients: usize) -> anyhow::Result<()> {
                 "prod",
             ])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log)
             .spawn()
             .context("starting timestamp-server")?,
     );
     let base = format!("http://127.0.0.1:{port}");
-    wait_for(&format!("{base}/ping"), &mut peer, "timestamp-server")?;
+    wait_for(&format!("{base}/ping"), &mut peer, "timestamp-server").with_context(|| {
+        std::fs::read_to_string(log_dir.path().join("timestamp-server.log")).unwrap_or_default()
+    })?;
     let peer_rate = timestamps(&format!("{base}/api/v1/timestamp"), &queries, clients)?;
     drop(peer);
 

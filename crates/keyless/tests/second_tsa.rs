@@ -5,7 +5,6 @@
 //! `--timestamp-threshold 2`, and fails it with one timestamp altered or dropped.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,6 +25,7 @@ struct TimestampServer {
     child: Child,
     url: String,
     _lock: std::fs::File,
+    _log: tempfile::TempDir,
 }
 
 impl TimestampServer {
@@ -40,25 +40,22 @@ impl TimestampServer {
             .unwrap();
         lock.lock().unwrap();
         let port = vouch_testkit::free_port();
+        // Its log goes to a file: a pipe nobody reads would fill and stall the server.
+        let log_dir = tempfile::tempdir().unwrap();
+        let log_path = log_dir.path().join("timestamp-server.log");
         let mut child = Command::new(binary)
             .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--timestamp-signer", "memory", "--disable-ntp-monitoring"])
             .args(["--log-type", "prod"])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .unwrap();
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                let mut err = String::new();
-                child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut err)
-                    .unwrap();
+                let err = std::fs::read_to_string(&log_path).unwrap_or_default();
                 panic!("timestamp-server exited ({status}) before serving: {err}");
             }
             if ureq::get(&format!("{url}/ping")).call().is_ok() {
@@ -74,6 +71,7 @@ impl TimestampServer {
             child,
             url,
             _lock: lock,
+            _log: log_dir,
         }
     }
 
