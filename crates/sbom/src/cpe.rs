@@ -1,14 +1,12 @@
 //! CPE 2.3 formatted strings (NISTIR 7695 §6.2) for packages.
 //!
-//! Debian packages, Go modules, Rust crates, Python packages and gems get syft's CPEs
-//! ([`for_package`], [`python`], [`gem`]): the NVD dictionary's entries for the package when
+//! Debian packages, Go modules, Rust crates, Python packages, gems and npm packages get
+//! syft's CPEs ([`for_package`], [`python`], [`gem`], [`npm`]): the NVD dictionary's entries for the package when
 //! syft's index has it (cpegenerate/generate.go `FromDictionaryFind`), else syft's generated
 //! candidates (name variants as vendor and product, vendors from authors and home pages,
 //! syft's additions and removals), most specific first, so a CPE-matching tool finds what
 //! it finds with syft's SBOM. Other ecosystems still get one CPE, vendor and product taken
-//! from the package (the namespace, when there is one, as vendor); not ported yet: npm
-//! (javascript.go: vendors from the repository URL, which vouch's model does not keep; the
-//! dictionary's npm entries), Java (java.go: vendors and products from group ids and
+//! from the package (the namespace, when there is one, as vendor); not ported yet: Java (java.go: vendors and products from group ids and
 //! manifest names), composer, .NET, apk and rpm.
 
 use std::collections::BTreeSet;
@@ -54,6 +52,7 @@ pub fn for_package(p: &Package, namespace: Option<&str>) -> Vec<String> {
         PackageType::Deb => candidates(p.kind, &p.name, &p.version),
         PackageType::Python => python(&p.name, &p.version, None, None),
         PackageType::Gem => gem(&p.name, &p.version, &[], None),
+        PackageType::Npm => npm(&p.name, &p.version, None, None),
         PackageType::GoModule | PackageType::RustCrate => {
             from_dictionary(p.kind, &p.name, &p.version)
                 .unwrap_or_else(|| candidates(p.kind, &p.name, &p.version))
@@ -139,6 +138,27 @@ pub fn gem(name: &str, version: &str, authors: &[String], homepage: Option<&str>
     generate(PackageType::Gem, name, version, vendors)
 }
 
+/// An npm package's CPEs (syft: the dictionary's npm entries, else generated with
+/// cpegenerate/javascript.go's vendors from package.json's `repository` URL and
+/// `homepage`). Packages from lock files have neither.
+pub fn npm(
+    name: &str,
+    version: &str,
+    repository: Option<&str>,
+    homepage: Option<&str>,
+) -> Vec<String> {
+    if let Some(c) = from_dictionary(PackageType::Npm, name, version) {
+        return c;
+    }
+    let vendors = [repository, homepage]
+        .into_iter()
+        .flatten()
+        .filter(|u| !u.is_empty())
+        .filter_map(vendor_from_url)
+        .collect();
+    generate(PackageType::Npm, name, version, vendors)
+}
+
 /// syft's `candidateVendorsFromURL` (cpegenerate/vendors_from_url.go): a vendor for a few
 /// project sites, else the GitHub or GitLab owner.
 fn vendor_from_url(url: &str) -> Option<Field> {
@@ -201,6 +221,12 @@ fn generate(kind: PackageType, name: &str, version: &str, by_type: BTreeSet<Fiel
             (&["python-cryptography"], &["python-cryptography_project"])
         }
         (PackageType::Python, "pip") => (&[], &["pypa"]),
+        (PackageType::Npm, "next") => (&["next.js"], &["vercel"]),
+        (PackageType::Npm, "hapi") => (&["hapi_server_framework"], &[]),
+        (PackageType::Npm, "handlebars.js") => (&["handlebars"], &[]),
+        (PackageType::Npm, "is-my-json-valid") => (&["is_my_json_valid"], &[]),
+        (PackageType::Npm, "mustache") => (&["mustache.js"], &[]),
+        (PackageType::Npm, "redis") => (&[], &["redis.js"]),
         (PackageType::Gem, "Arabic-Prawn") => (&["arabic_prawn"], &[]),
         (PackageType::Gem, "bio-basespace-sdk") => (&["basespace_ruby_sdk"], &[]),
         (PackageType::Gem, "cremefraiche") => (&["creme_fraiche"], &[]),
@@ -230,6 +256,9 @@ fn generate(kind: PackageType, name: &str, version: &str, by_type: BTreeSet<Fiel
     if kind == PackageType::Gem {
         vendors.insert(plain("ruby-lang"));
     }
+    if kind == PackageType::Npm && name == "node.js" {
+        vendors.insert(plain("nodejs"));
+    }
     vendors.extend(by_type);
     vendors.retain(|f| !f.0.is_empty() && f.0 != "*");
     delimiter_variations(&mut vendors);
@@ -253,6 +282,7 @@ fn generate(kind: PackageType, name: &str, version: &str, by_type: BTreeSet<Fiel
             (PackageType::RustCrate, "hyper") => Some("vercel"),
             (PackageType::RustCrate, "prometheus" | "phf" | "redis") => Some(name),
             (PackageType::Python, "redis") => Some(name),
+            (PackageType::Npm, "redis" | "php" | "delegate" | "docker") => Some(name),
             _ => None,
         };
         vendors.retain(|f| Some(f.0.as_str()) != removed);
@@ -433,6 +463,7 @@ fn from_dictionary(kind: PackageType, name: &str, version: &str) -> Option<Vec<S
     let eco = match kind {
         PackageType::Python => "pypi",
         PackageType::Gem => "rubygems",
+        PackageType::Npm => "npm",
         PackageType::GoModule => "go_modules",
         PackageType::RustCrate => "rust_crates",
         _ => return None,

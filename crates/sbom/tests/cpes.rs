@@ -186,6 +186,29 @@ fn gem_cpes_equal_syft_latest() {
 }
 
 #[test]
+fn npm_cpes_equal_syft_latest() {
+    // Installed packages (package.json with repository URLs and home pages: npm's own
+    // node_modules from Debian) in an image, where syft reads package.json.
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = image(
+        tmp.path(),
+        "npm",
+        &[&[("/usr/lib/node_modules/npm", "/usr/lib/node_modules/npm")]],
+        &[],
+    );
+    let sbom = vouch(&format!("oci:{}:npm", layout.display()));
+    let latest = syft_latest(&format!("oci-dir:{}", layout.display()));
+    let (n, _, _) = compare(&sbom, &latest, PackageType::Npm, "npm");
+    assert!(n > 100, "npm's node_modules");
+    // Lock file entries (name and version only) in a directory.
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/npm-lock-v2");
+    let sbom = vouch(&format!("dir:{data}"));
+    let latest = syft_latest(&format!("dir:{data}"));
+    let (n, _, _) = compare(&sbom, &latest, PackageType::Npm, "npm");
+    assert!(n > 0);
+}
+
+#[test]
 fn debian_cpe_candidates_equal_syft_latest() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");

@@ -43,6 +43,12 @@ impl Cataloger for PackageJson {
             p.locations.push(cx.location(path));
             p.licenses = licenses(&v);
             p.homepage = str_field(&v, "homepage").map(str::to_owned);
+            // `repository` is a URL string or `{"url": …}` (syft's parse_package_json.go).
+            let repository = v.get("repository").and_then(|r| {
+                r.as_str()
+                    .or_else(|| r.get("url").and_then(serde_json::Value::as_str))
+            });
+            p.cpes = crate::cpe::npm(name, version, repository, p.homepage.as_deref());
             p.supplier = author(&v);
             p.purl = purl(name, version);
             cx.add(p);
