@@ -576,7 +576,7 @@ fn keyless_pipeline_against_a_private_instance() {
     assert_eq!(r["failedStage"], "verify", "{r}");
     assert_eq!(r["signer"], format!("mallory@evil.invalid ({issuer})"));
     let (_, mpod) = f.policy_and_pod("alice", &mimage);
-    let (_, t) = verdict(&[
+    let (_, t) = refused(&[
         "policy",
         "apply",
         &policy,
