@@ -131,6 +131,18 @@ impl Database {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
+        // Into an empty `affected` table (a first import, the common case): the package
+        // index is dropped and built once after the load, inside this transaction, so a
+        // failed import still leaves the previous file (with its index) untouched.
+        let empty: bool = tx
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM affected)", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql)?;
+        if empty {
+            tx.execute_batch("DROP INDEX IF EXISTS affected_by_package")
+                .map_err(sql)?;
+        }
         let mut report = ImportReport::default();
         for source in sources {
             let location = source.location();
@@ -248,6 +260,8 @@ impl Database {
             .map_err(sql)?;
             report.sources.push(counts);
         }
+        tx.execute_batch(crate::store::AFFECTED_BY_PACKAGE)
+            .map_err(sql)?;
         tx.commit().map_err(sql)?;
         Ok(report)
     }

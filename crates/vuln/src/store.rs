@@ -40,7 +40,6 @@ CREATE TABLE IF NOT EXISTS affected (
   advisory_id TEXT NOT NULL, ecosystem TEXT NOT NULL, name TEXT NOT NULL,
   package TEXT NOT NULL, ranges TEXT NOT NULL, informational TEXT,
   severity TEXT, score REAL, severity_source TEXT, vector TEXT, distro INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS affected_by_package ON affected (ecosystem, name);
 CREATE INDEX IF NOT EXISTS affected_by_advisory ON affected (advisory_id);
 CREATE TABLE IF NOT EXISTS rating (
   id TEXT NOT NULL, provider TEXT NOT NULL, modified INTEGER NOT NULL,
@@ -51,6 +50,12 @@ CREATE TABLE IF NOT EXISTS kev (
   cve TEXT PRIMARY KEY, date_added TEXT NOT NULL, due_date TEXT, ransomware INTEGER NOT NULL,
   name TEXT);
 ";
+
+/// The index a scan reads `affected` by. Its own constant so an import into an empty table
+/// can build it once after the load ([`Database::import`]): SQLite builds an index from
+/// sorted keys much faster than it inserts 200,000 keys in random order.
+pub(crate) const AFFECTED_BY_PACKAGE: &str =
+    "CREATE INDEX IF NOT EXISTS affected_by_package ON affected (ecosystem, name)";
 
 /// An open advisory database.
 #[derive(Debug)]
@@ -204,6 +209,9 @@ impl Database {
             db.check_schema()?;
         } else {
             db.conn.execute_batch(SCHEMA).map_err(|e| db.sql(e))?;
+            db.conn
+                .execute_batch(AFFECTED_BY_PACKAGE)
+                .map_err(|e| db.sql(e))?;
             db.conn
                 .execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?1)",

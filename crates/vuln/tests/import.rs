@@ -384,3 +384,58 @@ fn update_from_a_mirror_directory_is_incremental_by_modified() {
     assert!(err.to_string().contains("Debian"), "{err}");
     assert_eq!(scan(&db, &["pkg:pypi/three@0.5"]).findings.len(), 1);
 }
+
+/// What the planner uses to read `affected` by package, from the file itself.
+fn package_lookup_plan(path: &Path) -> String {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    let mut stmt = conn
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT * FROM affected WHERE ecosystem = 'PyPI' AND name = 'x'",
+        )
+        .expect("plan");
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(3))
+        .expect("rows")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("plan rows");
+    rows.join("; ")
+}
+
+/// A first import builds the package index after the load (issue 22 speed); the index is
+/// there afterwards, and a first import that fails leaves the empty database with its index
+/// (the drop is part of the rolled-back transaction).
+#[test]
+fn package_index_is_built_after_a_first_import_and_kept_when_it_fails() {
+    let src = tempfile::tempdir().expect("tempdir");
+    let good = write(
+        src.path(),
+        "A-1.json",
+        &record("A-1", "2024-01-01T00:00:00Z", "indexed", "2.0"),
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("failed.db");
+    let mut db = Database::open_or_create(&path).expect("create");
+    let err = import(&mut db, &[&good, &src.path().join("nope")]).expect_err("missing");
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    let plan = package_lookup_plan(&path);
+    assert!(plan.contains("affected_by_package"), "{plan}");
+
+    let path = dir.path().join("good.db");
+    let mut db = Database::open_or_create(&path).expect("create");
+    import(&mut db, &[&good]).expect("import");
+    let plan = package_lookup_plan(&path);
+    assert!(plan.contains("affected_by_package"), "{plan}");
+    assert_eq!(scan(&db, &["pkg:pypi/indexed@1.0"]).findings.len(), 1);
+
+    // A second import into the now non-empty table keeps the index as it is.
+    let more = write(
+        src.path(),
+        "A-2.json",
+        &record("A-2", "2024-01-01T00:00:00Z", "indexed", "3.0"),
+    );
+    import(&mut db, &[&more]).expect("import");
+    let plan = package_lookup_plan(&path);
+    assert!(plan.contains("affected_by_package"), "{plan}");
+    assert_eq!(scan(&db, &["pkg:pypi/indexed@1.0"]).findings.len(), 2);
+}
