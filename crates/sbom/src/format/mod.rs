@@ -193,7 +193,9 @@ pub fn write_with(
     stamp: &Stamp,
     w: &mut dyn std::io::Write,
 ) -> Result<()> {
-    let json = |e: serde_json::Error| Error::Io(std::io::Error::other(e));
+    // serde_json's conversion hands back the writer's own io::Error (a closed pipe stays
+    // BrokenPipe, which the CLI treats as a quiet exit); io::Error::other would hide it.
+    let json = |e: serde_json::Error| Error::Io(e.into());
     match format {
         Format::SpdxJson => {
             serde_json::to_writer_pretty(&mut *w, &spdx::encode(sbom, stamp)).map_err(json)?
