@@ -12,8 +12,8 @@ use vouch_vuln::Severity;
 use crate::error::{Error, Result};
 use crate::registry::{LocalRegistry, RegistryLimits};
 use crate::run::{
-    BuildPlan, Decision, Event, Expect, ImageSigner, KeySigner, Plan, Report, Signing,
-    admission, load_policy,
+    BuildPlan, Decision, Event, Expect, ImageSigner, KeySigner, Plan, Report, Signing, admission,
+    load_policy,
 };
 
 /// The sample application (`examples/demo-app/rootfs`), compiled in so the demo runs from

@@ -32,9 +32,7 @@ use crate::error::{Error, Result};
 use crate::intoto::{PREDICATE_COSIGN_SIGN, Statement, Subject};
 use crate::keys::{Signer, VerifyingKey};
 use crate::limits::Limits;
-use crate::sign::{
-    Witnesses, legacy_annotations, sign_message, sign_statement_with,
-};
+use crate::sign::{Witnesses, legacy_annotations, sign_message, sign_statement_with};
 
 /// Layer media type of a simple-signing payload (`sigstore/cosign:pkg/types/media.go`).
 pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
