@@ -817,7 +817,7 @@ pub fn evaluate(conditions: &[AnyAllConditions], context: &Value) -> Result<Resu
             Ok((true, _)) => {}
             Ok((false, msg)) => {
                 return Ok(Err(if msg.is_empty() {
-                    first_failed(block)
+                    first_failed(block, context)
                 } else {
                     msg
                 }));
@@ -833,11 +833,18 @@ pub fn evaluate(conditions: &[AnyAllConditions], context: &Value) -> Result<Resu
     Ok(Ok(()))
 }
 
-fn first_failed(block: &AnyAllConditions) -> String {
-    block
+/// Names the condition that decided a failed block when it carries no `message` (Kyverno
+/// then reports none): the first `all` condition that does not hold, else (every `any`
+/// condition failed) the first `any` condition. Never a condition that held.
+fn first_failed(block: &AnyAllConditions, ctx: &Value) -> String {
+    let failing_all = block
         .all
-        .first()
-        .or(block.any.first())
+        .iter()
+        .find(|c| !matches!(holds(c, ctx), Ok(true)));
+    let any_failed =
+        !block.any.is_empty() && !block.any.iter().any(|c| matches!(holds(c, ctx), Ok(true)));
+    failing_all
+        .or(if any_failed { block.any.first() } else { None })
         .map(|c| {
             format!(
                 "condition failed: key {} operator {} value {}",
@@ -1322,6 +1329,29 @@ mod tests {
                 message: Some("nope".into()),
             }],
         }
+    }
+
+    /// A failed `all` block without messages names the condition that failed, not the first.
+    #[test]
+    fn failed_block_names_the_failing_condition() {
+        let ctx =
+            statement_context(&json!({"predicate": {"spdxVersion": "SPDX-2.3", "packages": []}}));
+        let c = |key: &str, op: &str, value: Value| Condition {
+            key: json!(key),
+            operator: op.into(),
+            value,
+            message: None,
+        };
+        let block = AnyAllConditions {
+            any: vec![],
+            all: vec![
+                c("{{ spdxVersion }}", "AnyIn", json!(["SPDX-2.3"])),
+                c("{{ length(packages) }}", "GreaterThan", json!(0)),
+            ],
+        };
+        let msg = evaluate(&[block], &ctx).unwrap().unwrap_err();
+        assert!(msg.contains("length(packages)"), "{msg}");
+        assert!(!msg.contains("spdxVersion"), "{msg}");
     }
 
     #[test]
