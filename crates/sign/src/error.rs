@@ -69,6 +69,11 @@ pub enum Error {
         /// The missing field.
         field: &'static str,
     },
+    /// The bundle has no transparency log entry where one is required (every certificate;
+    /// key signatures unless the caller allowed them without one, as cosign's
+    /// `--insecure-ignore-tlog`).
+    #[error("invalid bundle: expected a transparency log entry")]
+    MissingTlogEntry,
     /// The bundle's shape breaks a rule of its version (tlog entry count, missing
     /// checkpoint, certificate form, ...).
     #[error("invalid bundle: {rule}")]
@@ -321,6 +326,7 @@ impl Error {
             | Self::UnexpectedPemLabel { .. } => "bundle format",
             Self::UnsupportedAlgorithm { .. } => "supported algorithm",
             Self::UnsupportedEntryKind { .. } => "transparency log entry kind",
+            Self::MissingTlogEntry => "transparency log entry",
             Self::SignatureInvalid { check } => check,
             Self::DigestMismatch { check, .. } => check,
             Self::TlogBodyMismatch { .. } => "tlog entry matches bundle",

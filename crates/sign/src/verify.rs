@@ -520,9 +520,7 @@ impl Verifier {
         let mut tlog_entries = Vec::new();
         if !(self.options.insecure_ignore_tlog || key_signed_without_log) {
             if bundle.tlog_entries.is_empty() {
-                return Err(Error::InvalidBundle {
-                    rule: "expected a transparency log entry",
-                });
+                return Err(Error::MissingTlogEntry);
             }
             let expected = rekor::Expected {
                 content: &bundle.content,

@@ -223,21 +223,17 @@ impl PolicyArgs {
 }
 
 /// The check a verification error names and its message. A key signature refused for want
-/// of a log entry (`vouch_sign` verify.rs, rule "expected a transparency log entry") names
-/// the check "transparency log entry" and the way out, since this default is new to users of
+/// of a log entry (`vouch_sign::Error::MissingTlogEntry`) also names the way out, since this default is new to users of
 /// vouch's earlier releases. `None` when the error is not a verdict (I/O, registry).
 pub(crate) fn failure(
     e: &vouch_sign::Error,
     policy: &SignerPolicy,
 ) -> Option<(&'static str, String)> {
     let check = e.failed_check()?;
-    let missing_entry = matches!(
-        e,
-        vouch_sign::Error::InvalidBundle { rule } if *rule == "expected a transparency log entry"
-    );
+    let missing_entry = matches!(e, vouch_sign::Error::MissingTlogEntry);
     Some(if missing_entry && matches!(policy, SignerPolicy::Key(_)) {
         (
-            "transparency log entry",
+            check,
             format!(
                 "{e}: a key signature must be in a transparency log unless \
                  --insecure-ignore-tlog is given (as in cosign); `vouch sign --key` logs \
