@@ -8,12 +8,11 @@ mod common;
 
 use common::vouch_cmd;
 
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use vouch_testkit::free_port;
 
 /// The per-service limit `instance serve` runs with (`ServerConfig::named`).
@@ -98,19 +97,7 @@ fn a_flooded_ca_does_not_starve_the_log_or_the_issuer_and_idle_connections_close
     let stdout = child.stdout.take().unwrap();
     let served = Served(child);
     // The JSON report is printed once everything listens.
-    let mut text = String::new();
-    let mut reader = std::io::BufReader::new(stdout);
-    loop {
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "instance serve exited: {text}"
-        );
-        text.push_str(&line);
-        if serde_json::from_str::<Value>(&text).is_ok() {
-            break;
-        }
-    }
+    common::read_json_report(stdout);
     let (ca, log, oidc) = (addr(ca), addr(log), addr(oidc));
     let check = |when: &str| {
         for (service, at, path) in [

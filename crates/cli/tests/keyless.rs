@@ -8,7 +8,6 @@ mod common;
 
 use common::{check_ok, fails_with, ok, vouch, vouch_cmd};
 
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -54,19 +53,7 @@ fn serve(dir: &Path) -> Served {
     .spawn()
     .unwrap();
     // The JSON report is printed once everything listens.
-    let mut text = String::new();
-    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
-    let report: Value = loop {
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "instance serve exited: {text}"
-        );
-        text.push_str(&line);
-        if let Ok(v) = serde_json::from_str(&text) {
-            break v;
-        }
-    };
+    let report = common::read_json_report(child.stdout.take().unwrap());
     assert_eq!(report["caUrl"], format!("http://{}", addr(ca)));
     assert_eq!(report["logUrl"], format!("http://{}", addr(log)));
     assert_eq!(report["tsaUrl"], format!("http://{}", addr(tsa)));

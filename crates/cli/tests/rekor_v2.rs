@@ -11,7 +11,6 @@ mod common;
 
 use common::{ok, vouch, vouch_cmd};
 
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -58,19 +57,8 @@ fn serve(dir: &Path) -> Served {
     .stderr(Stdio::inherit())
     .spawn()
     .unwrap();
-    let mut text = String::new();
-    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
-    let report: Value = loop {
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "instance serve exited: {text}"
-        );
-        text.push_str(&line);
-        if let Ok(v) = serde_json::from_str(&text) {
-            break v;
-        }
-    };
+    // The JSON report is printed once everything listens.
+    let report = common::read_json_report(child.stdout.take().unwrap());
     assert_eq!(report["logApiVersion"], 2, "{report}");
     Served {
         child,

@@ -120,3 +120,24 @@ pub fn sign_data(path: &str) -> PathBuf {
         .join("../sign/tests/data")
         .join(path)
 }
+
+/// Reads the JSON report a serving command (`instance serve -o json`) prints once everything
+/// listens; the report may span several lines. Panics with what was read if the process exits
+/// first.
+#[allow(dead_code)]
+pub fn read_json_report(stdout: impl std::io::Read) -> serde_json::Value {
+    use std::io::BufRead as _;
+    let mut text = String::new();
+    let mut reader = std::io::BufReader::new(stdout);
+    loop {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "the server exited before its report: {text}"
+        );
+        text.push_str(&line);
+        if let Ok(v) = serde_json::from_str(&text) {
+            return v;
+        }
+    }
+}
