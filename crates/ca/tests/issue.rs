@@ -1,7 +1,7 @@
 //! Certificates issued by vouch-ca pass vouch-sign's keyless verification (chain, profile, SCT,
 //! identity), and fail it for the wrong identity, issuer, time, or trust root.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

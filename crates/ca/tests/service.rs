@@ -1,7 +1,7 @@
 //! The CA service over HTTP on loopback, with the dev OIDC issuer as the token source:
 //! token -> certificate -> keyless verification, and every refusal with a 4xx and a reason.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -5,7 +5,7 @@
 //! each tag was resolved and which checks came from the cache.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{keypair, ok, text};
 

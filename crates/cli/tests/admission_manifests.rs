@@ -6,7 +6,7 @@
 //! the same objects as the command.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{fails_with, ok, text, vouch};
 

@@ -5,7 +5,7 @@
 //! with EPIPE every time: no race with how fast the reader goes.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 

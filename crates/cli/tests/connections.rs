@@ -4,7 +4,7 @@
 //! at once, the held ones at the header timeout).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::vouch_cmd;
 

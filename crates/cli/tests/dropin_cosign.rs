@@ -13,8 +13,8 @@
 //! cases have refusing twins (a signature over another payload, another CA).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-mod peers;
+use crate::common;
+use crate::peers;
 
 use std::collections::BTreeSet;
 

@@ -14,7 +14,7 @@
 //! SPDX through spdx-tools; and against syft's own output on the same image.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

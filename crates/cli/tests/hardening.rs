@@ -4,7 +4,7 @@
 //! printed once.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{fails_with, keypair_with, ok_json, text, vouch_cmd};
 

@@ -1,7 +1,7 @@
 //! `vouch image …` end to end: the binary against a real registry and peer tools.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{ok, vouch};
 

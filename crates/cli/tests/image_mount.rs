@@ -3,7 +3,7 @@
 //! cross-repository mounts, proven by the registry's own storage and by the copy report.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

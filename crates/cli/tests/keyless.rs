@@ -4,7 +4,7 @@
 //! issuer before and after the instance is stopped.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{check_ok, fails_with, ok, vouch, vouch_cmd};
 

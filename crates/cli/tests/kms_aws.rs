@@ -10,8 +10,8 @@
 //! is wrong, and a signature the KMS got wrong never reaches a bundle.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-mod peers;
+use crate::common;
+use crate::peers;
 
 use common::{check_ok, text, vouch_cmd};
 use peers::Peer;

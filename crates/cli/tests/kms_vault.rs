@@ -4,7 +4,7 @@
 //! server binary the tests can build (see issue 21).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{text, vouch_cmd};
 

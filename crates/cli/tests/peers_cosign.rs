@@ -12,8 +12,8 @@
 //! `--use-signing-config=false` or the instance's own `--signing-config`.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-mod peers;
+use crate::common;
+use crate::peers;
 
 use common::{fails_with, keypair, ok};
 use peers::{Peer, by_digest, data, instance, mallory_token, push, tamper_bundles, tamper_legacy};

@@ -16,8 +16,8 @@
 //!   the images its validate phase sees (`peers/data/kyverno/observe-images.yaml`).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-mod peers;
+use crate::common;
+use crate::peers;
 
 use common::{keypair, ok, text, vouch};
 use peers::{Peer, data, instance, instance_pems, mallory_token, push, tamper_legacy};

@@ -4,7 +4,7 @@
 //! from another identity), each failing at the stage that should catch it.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{ok, text, vouch};
 

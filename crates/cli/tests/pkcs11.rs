@@ -6,8 +6,8 @@
 //! with "not supported yet" (awskms:// and hashivault:// are tested in kms_*.rs).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-mod peers;
+use crate::common;
+use crate::peers;
 
 use common::{check_ok, ok, text, vouch_cmd};
 use peers::Peer;

@@ -3,7 +3,7 @@
 //! Enforce) against images pushed to a real docker-registry, signed and attested by `vouch`.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{keypair, ok, text, vouch};
 

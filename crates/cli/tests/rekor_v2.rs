@@ -7,7 +7,7 @@
 //! and refuses a tampered tile.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{ok, vouch, vouch_cmd};
 

@@ -3,7 +3,7 @@
 //! for `vouch sbom`.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::vouch;
 

@@ -2,7 +2,7 @@
 //! (copied into crates/vuln/tests/data) and SBOMs in the shapes syft and vouch write.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

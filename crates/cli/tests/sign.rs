@@ -3,7 +3,7 @@
 //! referrers API, so the referrers tag schema is exercised), with a negative test per check.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{fails_with, keypair, ok, sign_data, vouch};
 

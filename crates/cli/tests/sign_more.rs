@@ -5,7 +5,7 @@
 //! `--recursive` signing of a multi-platform index.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{fails_with, keypair_with, ok, ok_json, text};
 

@@ -7,8 +7,8 @@
 //! `--insecure-ignore-tlog` (image, attestation and blob).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-mod peers;
+use crate::common;
+use crate::peers;
 
 use common::{fails_with, keypair, ok, ok_json};
 use peers::Peer;

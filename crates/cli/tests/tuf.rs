@@ -8,7 +8,7 @@
 //! trust in use exactly as the last good update stored it.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@
 //! tampering, replay, expiry and untrusted-root cases.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::{sign_data, text, vouch};
 

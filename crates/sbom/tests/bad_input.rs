@@ -4,7 +4,7 @@
 //! thousands of damaged variants of real inputs (a fuzz run that fits in CI).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 /// The property the fuzz targets check, run here on the mutated inputs.
 #[path = "../../../fuzz/fuzz_targets/sbom_check.rs"]

@@ -4,7 +4,7 @@
 //! and the SPDX, CycloneDX and syft JSON documents carry all of them.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! read back into the same packages. Fields are checked, not byte snapshots.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! must read the same modules as `go version -m` and agree with syft.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

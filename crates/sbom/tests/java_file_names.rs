@@ -4,7 +4,7 @@
 //! here with the zip crate; the latest syft reads the same directory and must agree exactly.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! layer left them, deleted and replaced ones included.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

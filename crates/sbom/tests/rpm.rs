@@ -10,7 +10,7 @@
 //! vouch must list exactly the packages rpm lists, and agree with syft.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -5,7 +5,7 @@
 //! remains is printed, and the ones known to be syft's are explained in `common`.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::Write;

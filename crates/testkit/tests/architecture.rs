@@ -149,3 +149,46 @@ fn dependencies_point_down_the_layers() {
         violations.join("\n")
     );
 }
+
+/// A crate whose integration tests are one binary (`autotests = false`, `tests/main.rs`) only
+/// compiles the files main.rs declares: a `tests/*.rs` file left out would be skipped without a
+/// word. Every such file must be a module of main.rs (or a test target of its own).
+#[test]
+fn every_test_file_is_compiled() {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(&crates).unwrap() {
+        let dir = entry.unwrap().path();
+        let main = dir.join("tests/main.rs");
+        let Ok(main_src) = std::fs::read_to_string(&main) else {
+            continue;
+        };
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        let declared: BTreeSet<String> = main_src
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("mod "))
+            .filter_map(|l| l.strip_suffix(';'))
+            .map(str::to_owned)
+            .collect();
+        for file in std::fs::read_dir(dir.join("tests")).unwrap() {
+            let path = file.unwrap().path();
+            let Some(stem) = path
+                .extension()
+                .filter(|e| *e == "rs")
+                .and(path.file_stem())
+                .and_then(|s| s.to_str())
+            else {
+                continue;
+            };
+            let own_target = manifest.contains(&format!("path = \"tests/{stem}.rs\""));
+            if stem != "main" && !declared.contains(stem) && !own_target {
+                missing.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "test files no target compiles (add `mod <name>;` to the crate's tests/main.rs):\n{}",
+        missing.join("\n")
+    );
+}

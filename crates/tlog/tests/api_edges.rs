@@ -1,7 +1,7 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 //! Out-of-range and malformed queries are the client's error (400/404), never a 500 or an
 //! empty success.
-mod common;
+use crate::common;
 
 use common::{TestServer, get, hashedrekord, post};
 use vouch_sign::KeyAlgorithm;

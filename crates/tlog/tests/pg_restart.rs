@@ -3,7 +3,7 @@
 //! in flight: while it is down appends answer 503 naming the storage and `/readyz` and
 //! `/healthz` fail; once it is back appends succeed again without restarting the log, and
 //! every acknowledged entry is in the log at the index it was acknowledged with.
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

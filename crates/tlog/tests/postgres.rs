@@ -1,6 +1,6 @@
 #![allow(missing_docs)]
 //! The same suite against a real PostgreSQL server started by the test harness.
-mod common;
+use crate::common;
 
 use vouch_testkit::PostgresServer;
 use vouch_tlog::{PostgresStorage, Storage};

@@ -1,6 +1,6 @@
 #![allow(missing_docs)]
 //! The suite against SQLite, plus SQLite-specific checks.
-mod common;
+use crate::common;
 
 use vouch_tlog::{SqliteStorage, Storage};
 

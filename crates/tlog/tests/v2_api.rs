@@ -4,7 +4,7 @@
 //! checkpoint signature, inclusion proof), de-duplication of equivalent requests, the
 //! tlog-tiles reads (tiles, entry bundles, caching headers) proving inclusion and consistency
 //! on their own, and the refusals (400 naming the field, 413, 404).
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

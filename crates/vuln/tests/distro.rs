@@ -2,7 +2,7 @@
 //! write them (source-package names, one `affected[]` per release, urgency words), matched
 //! against binary packages by source package and release.
 
-mod common;
+use crate::common;
 
 use common::{db_with, ids_and_fixes, scan, write};
 use vouch_vuln::Severity;

@@ -1,7 +1,7 @@
 //! Import behaviour: malformed records, incremental re-import, zip and URL sources,
 //! missing/corrupt databases, and failed imports leaving the previous database intact.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::path::Path;

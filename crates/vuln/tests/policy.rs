@@ -1,6 +1,6 @@
 //! Ignore rules, OpenVEX suppression, and the SARIF / CycloneDX VEX reports.
 
-mod common;
+use crate::common;
 
 use common::{data, db_with, scan};
 use vouch_vuln::{IgnoreRules, ScanReport, Vex, report};

@@ -5,7 +5,7 @@
 //! explicit `versions` list (which the PyPA database enumerates for every affected
 //! release), and checked against the records' ECOSYSTEM ranges by hand.
 
-mod common;
+use crate::common;
 
 use common::{data, db_with, ids_and_fixes, scan};
 

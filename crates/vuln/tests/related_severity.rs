@@ -5,7 +5,7 @@
 //! follow osv.dev's converters field for field; `data/osv-dev/{nvd,cvelist}` are osv.dev's
 //! own test files (Apache-2.0).
 
-mod common;
+use crate::common;
 
 use common::{data, db_with, scan, write};
 use vouch_vuln::{Finding, ScanReport, Severity};
