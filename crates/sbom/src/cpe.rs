@@ -1,13 +1,16 @@
 //! CPE 2.3 formatted strings (NISTIR 7695 §6.2) for packages.
 //!
-//! Debian packages, Go modules, Rust crates, Python packages, gems and npm packages get
-//! syft's CPEs ([`for_package`], [`python`], [`gem`], [`npm`]): the NVD dictionary's entries for the package when
-//! syft's index has it (cpegenerate/generate.go `FromDictionaryFind`), else syft's generated
-//! candidates (name variants as vendor and product, vendors from authors and home pages,
-//! syft's additions and removals), most specific first, so a CPE-matching tool finds what
-//! it finds with syft's SBOM. Other ecosystems still get one CPE, vendor and product taken
-//! from the package (the namespace, when there is one, as vendor); not ported yet: Java (java.go: vendors and products from group ids and
-//! manifest names), composer, .NET, apk and rpm.
+//! Every ecosystem syft generates CPEs for gets syft's (v1.57, the release the tests
+//! compare with): Debian, Alpine and RPM packages, Go modules, crates, Python packages,
+//! gems, npm and composer packages, Java archives and .NET packages ([`for_package`] and
+//! the per-ecosystem entry points the catalogers call with their metadata: [`python`],
+//! [`gem`], [`npm`], [`java`], [`apk`], [`rpm`], [`dotnet`]). That is the NVD dictionary's
+//! entries for the package when syft's index has it (cpegenerate/generate.go
+//! `FromDictionaryFind`), else syft's generated candidates (name variants as vendor and
+//! product, vendors from authors, home pages, group ids and vendor fields, syft's additions
+//! and removals), most specific first, so a CPE-matching tool finds what it finds with
+//! syft's SBOM. Packages of other origins (a foreign SBOM's `unknown` type) get one CPE,
+//! vendor and product taken from the package.
 
 use std::collections::BTreeSet;
 
@@ -53,10 +56,16 @@ pub fn for_package(p: &Package, namespace: Option<&str>) -> Vec<String> {
         PackageType::Python => python(&p.name, &p.version, None, None),
         PackageType::Gem => gem(&p.name, &p.version, &[], None),
         PackageType::Npm => npm(&p.name, &p.version, None, None),
-        PackageType::GoModule | PackageType::RustCrate => {
+        PackageType::GoModule | PackageType::RustCrate | PackageType::PhpComposer => {
             from_dictionary(p.kind, &p.name, &p.version)
                 .unwrap_or_else(|| candidates(p.kind, &p.name, &p.version))
         }
+        // The catalogers pass these their metadata; without it, what syft generates from
+        // the name alone.
+        PackageType::JavaArchive => java(&p.name, &p.version, &JavaEvidence::default()),
+        PackageType::Apk => apk(&p.name, &p.version, p.homepage.as_deref()),
+        PackageType::Rpm => rpm(&p.name, &p.version, None),
+        PackageType::Dotnet => dotnet(&p.name, &p.version, &[&p.name], &[&p.name]),
         _ => one(p, namespace).into_iter().collect(),
     }
 }
@@ -192,17 +201,177 @@ fn person_name(n: &str) -> String {
     n.strip_prefix("the_").map(str::to_owned).unwrap_or(n)
 }
 
+/// What a package type feeds syft's `FromPackageAttributes` besides its name.
+#[derive(Debug, Default)]
+struct Inputs {
+    /// Replaces the name as the product candidates (.NET: `candidateProductsForDotnet`).
+    products: Option<BTreeSet<Field>>,
+    /// Products added to the name (Java: `candidateProductsForJava`; apk:
+    /// `candidateProductsForAPK`).
+    more_products: BTreeSet<Field>,
+    /// The vendors `candidateVendorsByType` adds.
+    vendors: BTreeSet<Field>,
+    /// .NET: `candidateVendorsByType` clears the candidates before adding its own.
+    replace_vendors: bool,
+}
+
+/// syft 1.57's bounds (generate.go `maxCandidateFieldLength`, `maxCandidates`,
+/// `maxSubSelections`): a hostile name cannot make the cross-product explode.
+const MAX_FIELD: usize = 512;
+const MAX_CANDIDATES: usize = 64;
+const MAX_SUB_SELECTIONS: usize = 10;
+
+/// syft's `boundCandidates`: candidates longer than [`MAX_FIELD`] dropped, and beyond
+/// [`MAX_CANDIDATES`] the shortest (then lexically first) kept.
+fn bound(set: BTreeSet<&str>) -> BTreeSet<&str> {
+    let mut v: Vec<&str> = set.into_iter().filter(|c| c.len() <= MAX_FIELD).collect();
+    if v.len() > MAX_CANDIDATES {
+        v.sort_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)));
+        v.truncate(MAX_CANDIDATES);
+    }
+    v.into_iter().collect()
+}
+
+/// syft's `defaultCandidateAdditions` (candidate_by_package_type.go) keyed by package
+/// name alone: (products, vendors) to add.
+fn additions(kind: PackageType, name: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    use PackageType::{Apk, Gem, JavaArchive, Npm, Python};
+    match (kind, name) {
+        (Python, "python-rrdtool") => (&["rrdtool"], &[]),
+        (Python, "cryptography") => (&["python-cryptography"], &["python-cryptography_project"]),
+        (Python, "pip") => (&[], &["pypa"]),
+        (Npm, "next") => (&["next.js"], &["vercel"]),
+        (Npm, "hapi") => (&["hapi_server_framework"], &[]),
+        (Npm, "handlebars.js") => (&["handlebars"], &[]),
+        (Npm, "is-my-json-valid") => (&["is_my_json_valid"], &[]),
+        (Npm, "mustache") => (&["mustache.js"], &[]),
+        (Npm, "redis") => (&[], &["redis.js"]),
+        (Gem, "Arabic-Prawn") => (&["arabic_prawn"], &[]),
+        (Gem, "bio-basespace-sdk") => (&["basespace_ruby_sdk"], &[]),
+        (Gem, "cremefraiche") => (&["creme_fraiche"], &[]),
+        (Gem, "html-sanitizer") => (&["html_sanitizer"], &[]),
+        (Gem, "sentry-raven") => (&["raven-ruby"], &[]),
+        (Gem, "RedCloth") => (&["redcloth_library"], &[]),
+        (Gem, "VladTheEnterprising") => (&["vladtheenterprising"], &[]),
+        (Gem, "yajl-ruby") => (&["yajl-ruby_gem"], &[]),
+        (Gem, "cgi" | "date" | "openssl" | "rake" | "rdoc" | "rexml" | "trunk" | "webrick") => {
+            (&[], &["ruby-lang"])
+        }
+        (JavaArchive, "springframework" | "spring-core") => (
+            &["spring_framework", "springsource_spring_framework"],
+            &["pivotal_software", "springsource", "vmware"],
+        ),
+        (JavaArchive, "spring-security-core") => (&["spring_security"], &["vmware"]),
+        (JavaArchive, "elasticsearch") => (&[], &["elastic"]),
+        (JavaArchive, "log4j") => (&[], &["apache"]),
+        (JavaArchive, "apache-cassandra") => (&["cassandra"], &[]),
+        (JavaArchive, "handlebars") => (&[], &["handlebarsjs"]),
+        (Apk, "curl") => (&[], &["haxx"]),
+        (Apk, "python3") => (&["python"], &["python", "python_software_foundation"]),
+        (Apk, "python") => (&[], &["python_software_foundation"]),
+        (Apk, "nodejs" | "nodejs-current") => (&["node.js"], &[]),
+        (Apk, "go") => (&[], &["golang"]),
+        (Apk, "ruby") => (&[], &["ruby-lang"]),
+        (Apk, "bazel") => (&[], &["google"]),
+        (Apk, "chromium") => (&["chrome"], &["google"]),
+        (Apk, "clang") => (&[], &["llvm"]),
+        (Apk, "openjdk") => (&[], &["oracle"]),
+        (Apk, "glibc" | "bash" | "make") => (&[], &["gnu"]),
+        (Apk, "glib") => (&[], &["gnome"]),
+        (Apk, "alsa-lib" | "alsa") => (&[], &["alsa-project"]),
+        (Apk, "git") => (&[], &["git-scm"]),
+        (Apk, "libavif") => (&[], &["aomedia"]),
+        (Apk, "bind") => (&[], &["isc"]),
+        (Apk, "libxpm") => (&[], &["libxpm_project"]),
+        (Apk, "musl") => (&[], &["musl-libc"]),
+        (Apk, "firefox" | "firefox-esr" | "thunderbird") => (&[], &["mozilla"]),
+        (Apk, "apache") => (&["http_server"], &[]),
+        (Apk, "tiff") => (&["libtiff"], &[]),
+        (Apk, "ghostscript") => (&[], &["artifex"]),
+        (Apk, "openjpeg") => (&[], &["uclouvain"]),
+        (Apk, "xorg-server") => (&["x_server"], &["x.org"]),
+        (Apk, "podofo") => (&[], &["podofo_project"]),
+        (Apk, "wpa_supplicant") => (&[], &["w1.fi"]),
+        _ => (&[], &[]),
+    }
+}
+
+/// The vendor additions keyed by name and vendor together (only dnsmasq's `thekelleys`, for
+/// Debian and Alpine), when `vendor` is a candidate.
+fn keyed_vendor_addition(kind: PackageType, name: &str, vendor: &str) -> Option<&'static str> {
+    (matches!(kind, PackageType::Deb | PackageType::Apk)
+        && name == "dnsmasq"
+        && vendor == "dnsmasq")
+        .then_some("thekelleys")
+}
+
+/// syft's `defaultCandidateRemovals`: (products, vendors) to remove.
+fn removals(kind: PackageType, name: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    use PackageType::{Gem, JavaArchive, Npm, Python, RustCrate};
+    match (kind, name) {
+        (Python, "redis") => (&[], &["redis"]),
+        (Python, "kubernetes") => (&["kubernetes"], &[]),
+        (Npm, "redis") => (&[], &["redis"]),
+        (Npm, "php") => (&[], &["php"]),
+        (Npm, "delegate") => (&[], &["delegate"]),
+        (Npm, "docker") => (&[], &["docker"]),
+        (
+            JavaArchive,
+            "maven-builder-support"
+            | "maven-model"
+            | "maven-repository-metadata"
+            | "maven-settings"
+            | "maven-settings-builder"
+            | "maven-resolver-api"
+            | "maven-resolver-connector-basic"
+            | "maven-resolver-impl"
+            | "maven-resolver-named-locks"
+            | "maven-resolver-spi"
+            | "maven-resolver-transport-file"
+            | "maven-resolver-transport-http"
+            | "maven-resolver-transport-wagon"
+            | "maven-resolver-util"
+            | "maven-shared-utils",
+        ) => (&["maven"], &[]),
+        (JavaArchive, "gradle-enterprise") => (&["gradle-enterprise"], &["gradle"]),
+        (Gem, "redis") => (&["redis"], &[]),
+        (Gem, "grpc") => (&["grpc"], &[]),
+        (RustCrate, "hyper") => (&[], &["vercel"]),
+        (RustCrate, "opentelemetry") => (&["opentelemetry"], &[]),
+        (RustCrate, "prometheus") => (&[], &["prometheus"]),
+        (RustCrate, "phf") => (&[], &["phf"]),
+        (RustCrate, "redis") => (&[], &["redis"]),
+        _ => (&[], &[]),
+    }
+}
+
 /// syft's `FromPackageAttributes` with `by_type` the vendors `candidateVendorsByType`
 /// adds.
 fn generate(kind: PackageType, name: &str, version: &str, by_type: BTreeSet<Field>) -> Vec<String> {
+    generate_from(
+        kind,
+        name,
+        version,
+        Inputs {
+            vendors: by_type,
+            ..Inputs::default()
+        },
+    )
+}
+
+/// syft's `FromPackageAttributes` (cpegenerate/generate.go): `candidateProductSet`, then
+/// `candidateVendors` starting from those products, every product paired with every vendor.
+fn generate_from(kind: PackageType, name: &str, version: &str, inputs: Inputs) -> Vec<String> {
+    if name.len() > MAX_FIELD || version.len() > MAX_FIELD {
+        return Vec::new();
+    }
     let mut products: BTreeSet<Field> = BTreeSet::new();
-    let mut vendors: BTreeSet<Field> = BTreeSet::new();
-    match kind {
-        PackageType::GoModule => {
+    match (kind, inputs.products) {
+        (_, Some(replaced)) => products = replaced,
+        (PackageType::GoModule, None) => {
             products.extend(go_product(name).map(plain));
-            vendors.extend(go_vendor(name).map(plain));
         }
-        PackageType::Python => {
+        (PackageType::Python, None) => {
             products.insert(plain(name));
             if !name.starts_with("python") {
                 products.insert(plain(format!("python-{name}")));
@@ -212,44 +381,18 @@ fn generate(kind: PackageType, name: &str, version: &str, by_type: BTreeSet<Fiel
             products.insert(plain(name));
         }
     }
+    products.extend(inputs.more_products);
     products.retain(|f| !f.0.is_empty() && f.0 != "*");
     delimiter_variations(&mut products);
-    // defaultCandidateAdditions / defaultCandidateRemovals (candidate_by_package_type.go).
-    let (more_products, more_vendors): (&[&str], &[&str]) = match (kind, name) {
-        (PackageType::Python, "python-rrdtool") => (&["rrdtool"], &[]),
-        (PackageType::Python, "cryptography") => {
-            (&["python-cryptography"], &["python-cryptography_project"])
-        }
-        (PackageType::Python, "pip") => (&[], &["pypa"]),
-        (PackageType::Npm, "next") => (&["next.js"], &["vercel"]),
-        (PackageType::Npm, "hapi") => (&["hapi_server_framework"], &[]),
-        (PackageType::Npm, "handlebars.js") => (&["handlebars"], &[]),
-        (PackageType::Npm, "is-my-json-valid") => (&["is_my_json_valid"], &[]),
-        (PackageType::Npm, "mustache") => (&["mustache.js"], &[]),
-        (PackageType::Npm, "redis") => (&[], &["redis.js"]),
-        (PackageType::Gem, "Arabic-Prawn") => (&["arabic_prawn"], &[]),
-        (PackageType::Gem, "bio-basespace-sdk") => (&["basespace_ruby_sdk"], &[]),
-        (PackageType::Gem, "cremefraiche") => (&["creme_fraiche"], &[]),
-        (PackageType::Gem, "html-sanitizer") => (&["html_sanitizer"], &[]),
-        (PackageType::Gem, "sentry-raven") => (&["raven-ruby"], &[]),
-        (PackageType::Gem, "RedCloth") => (&["redcloth_library"], &[]),
-        (PackageType::Gem, "VladTheEnterprising") => (&["vladtheenterprising"], &[]),
-        (PackageType::Gem, "yajl-ruby") => (&["yajl-ruby_gem"], &[]),
-        (
-            PackageType::Gem,
-            "cgi" | "date" | "openssl" | "rake" | "rdoc" | "rexml" | "trunk" | "webrick",
-        ) => (&[], &["ruby-lang"]),
-        _ => (&[], &[]),
-    };
+    let (more_products, more_vendors) = additions(kind, name);
+    let (fewer_products, fewer_vendors) = removals(kind, name);
     products.extend(more_products.iter().map(|p| plain(*p)));
-    if matches!(
-        (kind, name),
-        (PackageType::RustCrate, "opentelemetry") | (PackageType::Python, "kubernetes")
-    ) {
-        products.retain(|f| f.0 != name);
-    }
+    products.retain(|f| !fewer_products.contains(&f.0.as_str()));
     // candidateVendors starts from the product set, except for Go (cleared).
-    if kind != PackageType::GoModule {
+    let mut vendors: BTreeSet<Field> = BTreeSet::new();
+    if kind == PackageType::GoModule {
+        vendors.extend(go_vendor(name).map(plain));
+    } else {
         vendors.extend(products.iter().cloned());
     }
     // candidateVendors' language case: every Ruby package may be the language's own.
@@ -259,7 +402,10 @@ fn generate(kind: PackageType, name: &str, version: &str, by_type: BTreeSet<Fiel
     if kind == PackageType::Npm && name == "node.js" {
         vendors.insert(plain("nodejs"));
     }
-    vendors.extend(by_type);
+    if inputs.replace_vendors {
+        vendors.clear();
+    }
+    vendors.extend(inputs.vendors);
     vendors.retain(|f| !f.0.is_empty() && f.0 != "*");
     delimiter_variations(&mut vendors);
     if kind == PackageType::RustCrate {
@@ -271,27 +417,21 @@ fn generate(kind: PackageType, name: &str, version: &str, by_type: BTreeSet<Fiel
         .flat_map(|f| sub_selections(&f.0))
         .collect();
     vendors.extend(subs.into_iter().map(plain));
-    if kind == PackageType::Deb && name == "dnsmasq" && vendors.iter().any(|f| f.0 == "dnsmasq") {
-        vendors.insert(plain("thekelleys"));
-    }
-    if !more_vendors.is_empty() {
+    let keyed: Vec<&str> = vendors
+        .iter()
+        .filter_map(|f| keyed_vendor_addition(kind, name, &f.0))
+        .collect();
+    if !vendors.is_empty() {
         vendors.extend(more_vendors.iter().map(|v| plain(*v)));
     }
-    {
-        let removed = match (kind, name) {
-            (PackageType::RustCrate, "hyper") => Some("vercel"),
-            (PackageType::RustCrate, "prometheus" | "phf" | "redis") => Some(name),
-            (PackageType::Python, "redis") => Some(name),
-            (PackageType::Npm, "redis" | "php" | "delegate" | "docker") => Some(name),
-            _ => None,
-        };
-        vendors.retain(|f| Some(f.0.as_str()) != removed);
-    }
+    vendors.extend(keyed.into_iter().map(plain));
+    vendors.retain(|f| !fewer_vendors.contains(&f.0.as_str()));
     let mut vendors: BTreeSet<&str> = vendors.iter().map(|f| f.0.as_str()).collect();
     let products: BTreeSet<&str> = products.iter().map(|f| f.0.as_str()).collect();
     if vendors.contains("apache") {
         vendors = BTreeSet::from(["apache"]);
     }
+    let (vendors, products) = (bound(vendors), bound(products));
     let target = if kind == PackageType::RustCrate {
         "rust"
     } else {
@@ -312,6 +452,246 @@ fn generate(kind: PackageType, name: &str, version: &str, by_type: BTreeSet<Fiel
         }
     }
     sorted(out)
+}
+
+/// What a Java archive's metadata says for syft's CPE candidates (cpegenerate/java.go),
+/// gathered by the Java cataloger from the package's manifest, pom.properties and pom.xml.
+#[derive(Debug, Default, Clone)]
+pub struct JavaEvidence {
+    /// pom.properties' `artifactId` (`artifactIDFromJavaPackage`).
+    pub artifact_id: Option<String>,
+    /// `GroupIDsFromJavaMetadata`: pom.properties, pom.xml (and its parent), then the
+    /// manifest's reverse-domain fields or syft's table of well-known artifact ids.
+    pub group_ids: Vec<String>,
+    /// `Specification-Vendor` and `Implementation-Vendor` values not shaped like a domain,
+    /// in manifest order (`vendorsFromJavaManifestNames`).
+    pub manifest_vendors: Vec<String>,
+}
+
+/// A Java archive's CPEs (syft: no dictionary for Maven; generated with cpegenerate/java.go's
+/// products from the artifact id and group id fields, vendors from the group ids and the
+/// manifest's vendor names, and the Java additions and removals).
+pub fn java(name: &str, version: &str, e: &JavaEvidence) -> Vec<String> {
+    const FORBIDDEN_PRODUCT: &[&str] = &["plugin", "plugins", "client"];
+    const FORBIDDEN_VENDOR: &[&str] = &["plugin", "plugins"];
+    // artifactIDFromJavaPackage: an artifact id that looks like a group id is not one.
+    let artifact = e
+        .artifact_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.contains('.'))
+        .unwrap_or("");
+    // productsFromArtifactAndGroupIDs
+    let mut products: BTreeSet<Field> = BTreeSet::new();
+    if !artifact.is_empty() {
+        products.insert(plain(artifact));
+    }
+    for g in &e.group_ids {
+        let is_plugin = artifact.contains("plugin") || g.contains("plugin");
+        for (i, field) in g.split('.').enumerate() {
+            let field = field.trim();
+            if field.is_empty()
+                || FORBIDDEN_PRODUCT.contains(&field.to_lowercase().as_str())
+                || i <= 1
+            {
+                continue;
+            }
+            let project = artifact.starts_with(field) || artifact.ends_with(field);
+            if artifact.is_empty() || (project && !is_plugin) {
+                products.insert(plain(field));
+            }
+        }
+    }
+    // vendorsFromGroupIDs and vendorsFromJavaManifestNames
+    let mut vendors: BTreeSet<Field> = BTreeSet::new();
+    for g in &e.group_ids {
+        vendors.insert((g.clone(), true, true));
+        for (i, field) in g.split('.').enumerate() {
+            let field = field.trim();
+            if field.is_empty()
+                || FORBIDDEN_VENDOR.contains(&field.to_lowercase().as_str())
+                || i == 0
+            {
+                continue;
+            }
+            vendors.insert(plain(field));
+        }
+    }
+    for v in &e.manifest_vendors {
+        vendors.insert((person_name(v), true, false));
+    }
+    generate_from(
+        PackageType::JavaArchive,
+        name,
+        version,
+        Inputs {
+            more_products: products,
+            vendors,
+            ..Inputs::default()
+        },
+    )
+}
+
+/// syft's `startsWithTopLevelDomain` (cpegenerate/java.go): a plain prefix test, so
+/// `commons-io` counts as well as `com.example`.
+pub fn starts_with_domain(v: &str) -> bool {
+    ["com", "org", "net", "io", "be"]
+        .iter()
+        .any(|d| v.starts_with(d))
+}
+
+/// An apk package's CPEs (cpegenerate/apk.go): the upstream name (the package name without
+/// its stream version, `py-`/`ruby-` prefixes stripped and that ecosystem's additions
+/// applied) as product and vendor, and a vendor from the package URL.
+pub fn apk(name: &str, version: &str, url: Option<&str>) -> Vec<String> {
+    static STREAM: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        // Go's `\w` is ASCII.
+        regex::Regex::new(
+            r"^(?P<stream>[a-zA-Z][0-9A-Za-z_-]*?)(?P<streamVersion>-?[0-9][0-9.]*?)($|-(?P<subPackage>[a-zA-Z][0-9A-Za-z_-]*?)?)$",
+        )
+        .expect("valid regex")
+    });
+    let mut upstream = name.to_owned();
+    if let Some(c) = STREAM.captures(name)
+        && let Some(stream) = c
+            .name("stream")
+            .map(|m| m.as_str())
+            .filter(|s| !s.is_empty())
+    {
+        upstream = match c
+            .name("subPackage")
+            .map(|m| m.as_str())
+            .filter(|s| !s.is_empty())
+        {
+            Some(sub) => format!("{stream}-{sub}"),
+            None => stream.to_owned(),
+        };
+    }
+    // upstreamCandidates: `py-` and `ruby-` name Python and Ruby packages.
+    let (kind, upstream) = match (upstream.strip_prefix("py-"), upstream.strip_prefix("ruby-")) {
+        (Some(t), _) if !t.is_empty() => (PackageType::Python, t.to_owned()),
+        (_, Some(t)) if !t.is_empty() => (PackageType::Gem, t.to_owned()),
+        _ => (PackageType::Apk, upstream),
+    };
+    let mut products: BTreeSet<Field> = BTreeSet::new();
+    let mut vendors: BTreeSet<Field> = BTreeSet::new();
+    if !upstream.is_empty() {
+        // candidateProductsForAPK / candidateVendorsForAPK. Their closing loops that would
+        // forbid variations change copies of the set's keys (Go map iteration), so the
+        // candidates keep the default flags.
+        let (more_p, _) = additions(kind, &upstream);
+        let (less_p, _) = removals(kind, &upstream);
+        products.insert(plain(upstream.as_str()));
+        products.extend(more_p.iter().map(|p| plain(*p)));
+        products.retain(|f| !less_p.contains(&f.0.as_str()));
+        let add_vendor = |v: &str, vendors: &mut BTreeSet<Field>| {
+            vendors.insert(plain(v));
+            let (_, more_v) = additions(kind, v);
+            vendors.extend(more_v.iter().map(|x| plain(*x)));
+            vendors.extend(keyed_vendor_addition(kind, v, v).map(plain));
+            let (_, less_v) = removals(kind, v);
+            vendors.retain(|f| !less_v.contains(&f.0.as_str()));
+        };
+        add_vendor(&upstream, &mut vendors);
+        if kind == PackageType::Python && !upstream.ends_with("project") {
+            add_vendor(&format!("{upstream}project"), &mut vendors);
+            add_vendor(&format!("{upstream}_project"), &mut vendors);
+        }
+    }
+    vendors.extend(url.and_then(vendor_from_url));
+    generate_from(
+        PackageType::Apk,
+        name,
+        version,
+        Inputs {
+            more_products: products,
+            vendors,
+            ..Inputs::default()
+        },
+    )
+}
+
+/// An RPM's CPEs (cpegenerate/rpm.go): the name, and the header's `Vendor` (a trailing
+/// `<https://…>` dropped, then syft's `normalizeName`: up to the first comma, lower case,
+/// no spaces) as a vendor.
+pub fn rpm(name: &str, version: &str, vendor: Option<&str>) -> Vec<String> {
+    let mut vendors = BTreeSet::new();
+    if let Some(v) = vendor {
+        let v = strip_trailing_url(v);
+        if !v.is_empty() {
+            let n = v
+                .split(',')
+                .next()
+                .unwrap_or(v)
+                .trim()
+                .to_lowercase()
+                .replace(' ', "");
+            vendors.insert((n, true, false));
+        }
+    }
+    generate(PackageType::Rpm, name, version, vendors)
+}
+
+/// syft's `stripTrailingURL`: `Vendor Name <https://host/>` -> `Vendor Name`.
+fn strip_trailing_url(value: &str) -> &str {
+    let trimmed = value.trim();
+    let Some(inner) = trimmed.strip_suffix('>') else {
+        return value;
+    };
+    let Some(open) = inner.rfind('<') else {
+        return value;
+    };
+    let url = &inner[open + 1..];
+    let host_ok = ["http://", "https://"].iter().any(|s| {
+        url.strip_prefix(s)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '?', '#']))
+    });
+    if !host_ok || url.contains(char::is_whitespace) {
+        return value;
+    }
+    inner[..open].trim()
+}
+
+/// A .NET package's CPEs (cpegenerate/dotnet.go): products are the normalised names
+/// (`candidateProductsForDotnet`: a deps.json entry's name, else a PE's `ProductName`, each
+/// also with `_.net`), vendors only the normalised deps.json name or the PE's
+/// `CompanyName`; no variations.
+pub fn dotnet(
+    name: &str,
+    version: &str,
+    product_names: &[&str],
+    companies: &[&str],
+) -> Vec<String> {
+    let norm = |n: &str| {
+        let n = n.trim().to_lowercase();
+        let n = n.strip_suffix(".dll").unwrap_or(&n);
+        n.replace(['-', ' ', '.'], "_")
+    };
+    let mut products = BTreeSet::new();
+    for suffix in ["", "_.net"] {
+        for n in product_names.iter().filter(|n| !n.is_empty()) {
+            if !suffix.is_empty() && n.ends_with(suffix) {
+                continue;
+            }
+            products.insert((format!("{}{suffix}", norm(n)), true, true));
+        }
+    }
+    let vendors = companies
+        .iter()
+        .filter(|c| !c.is_empty())
+        .map(|c| (norm(c), true, true))
+        .collect();
+    generate_from(
+        PackageType::Dotnet,
+        name,
+        version,
+        Inputs {
+            products: Some(products),
+            vendors,
+            replace_vendors: true,
+            ..Inputs::default()
+        },
+    )
 }
 
 /// One CPE's attributes as syft's `cpe.Attributes`, unescaped; `""` is ANY.
@@ -466,6 +846,7 @@ fn from_dictionary(kind: PackageType, name: &str, version: &str) -> Option<Vec<S
         PackageType::Npm => "npm",
         PackageType::GoModule => "go_modules",
         PackageType::RustCrate => "rust_crates",
+        PackageType::PhpComposer => "php_composer",
         _ => return None,
     };
     let entries = DICT.get(eco)?.get(name)?;
@@ -528,7 +909,7 @@ fn sub_selections(field: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut last = '-';
     let mut rest = field;
-    while !rest.is_empty() {
+    while !rest.is_empty() && out.len() < MAX_SUB_SELECTIONS {
         let end = rest.find(['-', '_']).map_or(rest.len(), |i| i + 1);
         let raw = &rest[..end];
         rest = &rest[end..];

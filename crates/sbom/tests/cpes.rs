@@ -1,5 +1,9 @@
-//! CPE candidates against the latest syft, on this machine's whole dpkg database (hundreds
-//! of real Debian packages), a Go binary's modules and a Cargo.lock's crates: for every Debian package vouch's `cpes` equal syft's, in
+//! CPE candidates against the latest syft, ecosystem by ecosystem, on real packages: this
+//! machine's whole dpkg database, a Go binary's modules, a Cargo.lock's crates, the venv's
+//! Python distributions, gems, npm's node_modules, Debian's Java archives (manifests,
+//! pom.properties and pom.xml), RPMs built here with rpmbuild, an Alpine apk database,
+//! a composer.lock and a .NET deps.json (syft's own test data, in `tests/data/syft-v1.57.2`),
+//! and .NET assemblies from the venv: for every package vouch's `cpes` equal syft's, in
 //! syft's order (the first is the one CycloneDX's `cpe` carries, the rest are alternates),
 //! and the SPDX, CycloneDX and syft JSON documents carry all of them.
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -19,35 +23,44 @@ fn compare(
     kind: PackageType,
     ty: &str,
 ) -> (usize, usize, usize) {
-    let syft_cpes: BTreeMap<(String, String), Vec<String>> = syft["artifacts"]
+    // Several archives may share a name and version (a jar and the copy shaded into
+    // another): vouch's CPEs must be those of one of syft's packages of that identity.
+    let mut syft_cpes: BTreeMap<(String, String), Vec<Vec<String>>> = BTreeMap::new();
+    for a in syft["artifacts"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|a| a["type"] == ty)
-        .map(|a| {
-            let cpes = a["cpes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["cpe"].as_str().unwrap().to_owned())
-                .collect();
-            let s = |k: &str| a[k].as_str().unwrap().to_owned();
-            ((s("name"), s("version")), cpes)
-        })
-        .collect();
+    {
+        let cpes = a["cpes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["cpe"].as_str().unwrap().to_owned())
+            .collect();
+        let s = |k: &str| a[k].as_str().unwrap().to_owned();
+        syft_cpes
+            .entry((s("name"), s("version")))
+            .or_default()
+            .push(cpes);
+    }
     let (mut compared, mut ours, mut theirs) = (0, 0, 0);
     let mut differ = Vec::new();
     for p in sbom.packages.iter().filter(|p| p.kind == kind) {
-        let want = syft_cpes
+        let candidates = syft_cpes
             .get(&(p.name.clone(), p.version.clone()))
             .unwrap_or_else(|| panic!("syft has no {ty} {} {}", p.name, p.version));
+        let want = candidates
+            .iter()
+            .find(|w| **w == p.cpes)
+            .unwrap_or(&candidates[0]);
         ours += p.cpes.len();
         theirs += want.len();
         compared += 1;
         if &p.cpes != want {
             differ.push(format!(
                 "{} {}:\n  vouch {:?}\n  syft  {:?}",
-                p.name, p.version, p.cpes, want
+                p.name, p.version, p.cpes, candidates
             ));
         }
     }
@@ -235,4 +248,187 @@ fn debian_cpe_candidates_equal_syft_latest() {
             assert!(doc.contains(&quoted), "{f:?} lacks {c}");
         }
     }
+}
+
+/// syft's own test data, copied with its licence (see tests/data/README.md).
+fn syft_data(rel: &str) -> String {
+    format!(
+        "{}/tests/data/syft-v1.57.2/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn java_cpes_equal_syft_latest() {
+    // Debian's Java archives: manifests with and without vendor fields and reverse-domain
+    // names, embedded pom.properties and pom.xml (with parents), shaded dependencies.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    copy_into(&root, "/usr/share/java", "usr/share/java");
+    let input = format!("dir:{}", root.display());
+    let sbom = vouch(&input);
+    let latest = syft_latest(&input);
+    let (n, ours, _) = compare(&sbom, &latest, PackageType::JavaArchive, "java-archive");
+    assert!(n > 50, "Debian's jars: {n}");
+    assert!(ours > n, "candidate sets, not one CPE each");
+}
+
+#[test]
+fn rpm_cpes_equal_syft_latest() {
+    use std::process::Command;
+    use vouch_testkit::{require_tool, run};
+    require_tool("rpmbuild");
+    require_tool("rpm");
+    let tmp = tempfile::tempdir().unwrap();
+    let top = tmp.path().join("rpmbuild");
+    std::fs::create_dir_all(top.join("SPECS")).unwrap();
+    // Vendor fields as distributions write them: a company with a comma, a trailing
+    // bug-tracker URL, none at all; names with delimiters.
+    let packages: &[(&str, &str, Option<&str>)] = &[
+        ("openssl-libs", "3.0.7", Some("Red Hat, Inc.")),
+        ("python3-pip", "21.3.1", Some("Fedora Project")),
+        (
+            "libzypp",
+            "17.31.8",
+            Some("openSUSE <https://bugs.opensuse.org>"),
+        ),
+        ("vouch_tool", "1.0", None),
+    ];
+    for (name, version, vendor) in packages {
+        let vendor = vendor.map(|v| format!("Vendor: {v}\n")).unwrap_or_default();
+        let spec = format!(
+            "Name: {name}\nVersion: {version}\nRelease: 1\nSummary: vouch test package\n\
+             License: MIT\n{vendor}BuildArch: noarch\n%description\nA package for vouch's CPE tests.\n\
+             %install\nmkdir -p %{{buildroot}}/usr/share/{name}\n\
+             echo {name} > %{{buildroot}}/usr/share/{name}/README\n\
+             %files\n/usr/share/{name}/README\n"
+        );
+        let path = top.join("SPECS").join(format!("{name}.spec"));
+        std::fs::write(&path, spec).unwrap();
+        run(Command::new("rpmbuild")
+            .arg("--define")
+            .arg(format!("_topdir {}", top.display()))
+            .args(["--define", "__os_install_post %{nil}"])
+            .args(["--define", "debug_package %{nil}"])
+            .arg("-bb")
+            .arg(&path));
+    }
+    let rpms: Vec<_> = std::fs::read_dir(top.join("RPMS/noarch"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let root = tmp.path().join("root");
+    let db = root.join("var/lib/rpm");
+    std::fs::create_dir_all(&db).unwrap();
+    run(Command::new("rpm").arg("--dbpath").arg(&db).arg("--initdb"));
+    run(Command::new("rpm")
+        .arg("--dbpath")
+        .arg(&db)
+        .args(["-i", "--nodeps", "--justdb", "--ignorearch", "--ignoreos"])
+        .args(&rpms));
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        "NAME=\"Fedora Linux\"\nID=fedora\nVERSION_ID=39\n",
+    )
+    .unwrap();
+    let input = format!("dir:{}", root.display());
+    let sbom = vouch(&input);
+    let (n, _, _) = compare(&sbom, &syft_latest(&input), PackageType::Rpm, "rpm");
+    assert_eq!(n, packages.len());
+}
+
+#[test]
+fn apk_cpes_equal_syft_latest() {
+    // An Alpine 3.16 database (syft's test data): stream versions in names (libcrypto1.1,
+    // libssl1.1), sub-packages, additions (musl), URL vendors.
+    let root = syft_data("apk");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("root");
+    copy_into(&dir, &format!("{root}/lib"), "lib");
+    std::fs::create_dir_all(dir.join("etc")).unwrap();
+    std::fs::write(
+        dir.join("etc/os-release"),
+        "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.16.0\n",
+    )
+    .unwrap();
+    let input = format!("dir:{}", dir.display());
+    let sbom = vouch(&input);
+    let (n, _, _) = compare(&sbom, &syft_latest(&input), PackageType::Apk, "apk");
+    assert_eq!(n, 14);
+}
+
+#[test]
+fn composer_and_dotnet_cpes_equal_syft_latest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    copy_into(
+        &root,
+        &syft_data("composer/composer.lock"),
+        "srv/php/composer.lock",
+    );
+    // Two names the NVD dictionary lists for Packagist (syft's php_composer index).
+    std::fs::create_dir_all(root.join("srv/php2")).unwrap();
+    std::fs::write(
+        root.join("srv/php2/composer.lock"),
+        r#"{"packages": [{"name": "mustache/mustache", "version": "v2.14.2"}, {"name": "symfony/twig-bridge", "version": "v6.4.3"}], "packages-dev": []}"#,
+    )
+    .unwrap();
+    copy_into(
+        &root,
+        &syft_data("dotnet/TestLibrary.deps.json"),
+        "srv/dotnet/TestLibrary.deps.json",
+    );
+    // Managed assemblies with version resources (pythonnet's and clr-loader's).
+    let site = venv_site_packages();
+    for (src, dest) in [
+        (
+            "pythonnet/runtime/Python.Runtime.dll",
+            "opt/py/Python.Runtime.dll",
+        ),
+        (
+            "clr_loader/ffi/dlls/amd64/ClrLoader.dll",
+            "opt/py/ClrLoader.dll",
+        ),
+    ] {
+        copy_into(&root, &site.join(src).display().to_string(), dest);
+    }
+    let input = format!("dir:{}", root.display());
+    let mut sbom = vouch(&input);
+    let latest = syft_latest(&input);
+    // A cataloger difference, not a CPE one: syft latest leaves out deps.json packages that
+    // claim no DLL themselves or through their dependencies (dotnet/deps_binary_cataloger.go
+    // `DepPackagesMustClaimDLL`, deps_json.go `ClaimsDLLs`): here the two whose target
+    // entries list no `runtime` assets. Their CPEs are compared with nothing.
+    let listed: std::collections::BTreeSet<(String, String)> = latest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "dotnet")
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap().to_owned();
+            (s("name"), s("version"))
+        })
+        .collect();
+    let mut unclaimed: Vec<String> = Vec::new();
+    sbom.packages.retain(|p| {
+        let keep =
+            p.kind != PackageType::Dotnet || listed.contains(&(p.name.clone(), p.version.clone()));
+        if !keep {
+            unclaimed.push(p.name.clone());
+        }
+        keep
+    });
+    assert_eq!(
+        unclaimed,
+        [
+            "System.Diagnostics.DiagnosticSource",
+            "System.Runtime.CompilerServices.Unsafe"
+        ]
+    );
+    // composer.lock's `packages` (2) and the two dictionary names; not `packages-dev`.
+    let (n, _, _) = compare(&sbom, &latest, PackageType::PhpComposer, "php-composer");
+    assert_eq!(n, 4);
+    let (n, _, _) = compare(&sbom, &latest, PackageType::Dotnet, "dotnet");
+    assert!(n >= 12, "deps.json packages and both assemblies: {n}");
 }

@@ -18,7 +18,7 @@ use vouch_testkit::{require_tool, run};
 
 /// An ELF executable carrying a `cargo auditable` dependency list: the JSON cargo-auditable
 /// writes, zlib-compressed into a `.dep-v0` section added to a copy of /bin/true.
-pub fn auditable_binary(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn auditable_binary(dir: &Path) -> std::path::PathBuf {
     require_tool("objcopy");
     let json = serde_json::json!({"packages": [
         {"name": "demo-app", "version": "0.3.1", "source": "local", "kind": "runtime", "dependencies": [1, 2], "root": true},

@@ -71,6 +71,7 @@ impl Cataloger for Apk {
                     p.licenses = licenses(l);
                 }
                 p.homepage = get('U').map(str::to_owned);
+                p.cpes = crate::cpe::apk(name, version, get('U'));
                 p.supplier = get('m').and_then(Supplier::from_maintainer);
                 let mut dir = String::new();
                 for (k, v) in &rec {

@@ -69,7 +69,16 @@ impl Cataloger for DotnetPe {
             let mut p = Package::new(PackageType::Dotnet, &name, &version);
             p.locations.push(cx.location(path));
             p.purl = crate::purl::build("nuget", None, &name, &version, &[]);
-            cx.add(p);
+            // syft's DotnetPortableExecutableEntry: ProductName and CompanyName, trimmed
+            // (dotnet/package.go `cleanVersionResourceField`); no company, no CPE.
+            let field = |k: &str| info.strings.get(k).map_or("", |v| v.trim());
+            p.cpes = crate::cpe::dotnet(
+                &name,
+                &version,
+                &[field("ProductName")],
+                &[field("CompanyName")],
+            );
+            cx.add_with_cpes(p);
         }
     }
 }

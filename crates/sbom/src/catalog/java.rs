@@ -72,9 +72,13 @@ fn archive<R: Read + Seek>(
     };
     let mut manifest = None;
     let mut poms: Vec<BTreeMap<String, String>> = Vec::new();
+    // The directory of each pom.properties, parallel to `poms`.
+    let mut pom_dirs: Vec<String> = Vec::new();
     // Embedded pom.xml files by (groupId, artifactId) from their path
     // (`META-INF/maven/GROUP/ARTIFACT/pom.xml`): only their licences are read.
     let mut pom_licences: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    // Embedded pom.xml coordinates by directory, for the CPEs.
+    let mut pom_projects: BTreeMap<String, PomProject> = BTreeMap::new();
     let mut nested: Vec<(String, Vec<u8>)> = Vec::new();
     for i in 0..zip.len() {
         let mut entry = match zip.by_index(i) {
@@ -117,18 +121,28 @@ fn archive<R: Read + Seek>(
             manifest = Some(Manifest::parse(&String::from_utf8_lossy(&buf)));
         } else if is_pom {
             poms.push(parse_properties(&String::from_utf8_lossy(&buf)));
+            pom_dirs.push(parent_dir(&name).to_owned());
         } else if let Some(key) = pom_xml {
-            pom_licences.insert(key, pom_licence_names(&String::from_utf8_lossy(&buf)));
+            let text = String::from_utf8_lossy(&buf);
+            pom_licences.insert(key, pom_licence_names(&text));
+            pom_projects.insert(parent_dir(&name).to_owned(), PomProject::parse(&text));
         } else {
             nested.push((name, buf));
         }
     }
     let (fname, fversion) = split_file_name(file_name);
     // Only pom.properties naming both artifact and version count (as in syft).
-    poms.retain(|p| {
-        p.get("artifactId").is_some_and(|a| !a.is_empty())
-            && p.get("version").is_some_and(|v| !v.is_empty())
-    });
+    let keep: Vec<bool> = poms
+        .iter()
+        .map(|p| {
+            p.get("artifactId").is_some_and(|a| !a.is_empty())
+                && p.get("version").is_some_and(|v| !v.is_empty())
+        })
+        .collect();
+    let mut k = keep.iter();
+    poms.retain(|_| *k.next().unwrap_or(&false));
+    let mut k = keep.iter();
+    pom_dirs.retain(|_| *k.next().unwrap_or(&false));
     let mut own_id = None;
     let mut own_pom = None;
     // Without a manifest an archive has no package of its own, and its pom.properties are
@@ -185,9 +199,11 @@ fn archive<R: Read + Seek>(
         }
         // syft's groupIDFromJavaMetadata order: pom.properties, syft's table of well-known
         // artifact ids, the manifest (java/package_url.go).
+        let main_project = main_pom_project(&fname, &poms, &pom_dirs, &pom_projects);
         let group = own_pom
             .and_then(|i| pom_group(&poms[i]))
-            .or_else(|| known_group(&name).map(str::to_owned))
+            .or_else(|| main_project.and_then(PomProject::group))
+            .or_else(|| known_group(&name, &version).map(str::to_owned))
             .or_else(|| m.group_id());
         // Archives that say nothing about their version are left out: a package without a
         // version cannot be matched against anything (syft lists them as "UNKNOWN").
@@ -226,6 +242,17 @@ fn archive<R: Read + Seek>(
             .map(Supplier::Organization);
             p.homepage = mget(&["Bundle-DocURL"]);
             p.purl = purl(group.as_deref(), &name, &version);
+            p.cpes = crate::cpe::java(
+                &name,
+                &version,
+                &cpe_evidence(
+                    &name,
+                    &version,
+                    own_pom.map(|i| &poms[i]),
+                    main_project,
+                    Some(m),
+                ),
+            );
             own_id = Some(cx.add(p));
         }
         for (i, pom) in poms.iter().enumerate() {
@@ -247,6 +274,11 @@ fn archive<R: Read + Seek>(
                     .collect();
             }
             p.purl = purl(group.as_deref(), a, v);
+            p.cpes = crate::cpe::java(
+                a,
+                v,
+                &cpe_evidence(a, v, Some(pom), pom_projects.get(&pom_dirs[i]), None),
+            );
             let id = cx.add(p);
             if let Some(o) = &own_id {
                 cx.contains(o, &id);
@@ -293,9 +325,10 @@ impl Manifest {
                 continue;
             }
             let cur = sections.last_mut().expect("at least one section");
-            if let Some(cont) = line.strip_prefix(' ') {
+            if line.starts_with(' ') {
+                // syft (parse_java_manifest.go) trims the continuation on both sides.
                 if let Some(v) = last.as_ref().and_then(|k| cur.get_mut(k)) {
-                    v.push_str(cont);
+                    v.push_str(line.trim());
                 }
                 continue;
             }
@@ -325,6 +358,12 @@ impl Manifest {
     /// A group id from fields holding reverse domain names, as syft picks it: the
     /// alphabetically first candidate of the primary fields, else of the secondary ones.
     fn group_id(&self) -> Option<String> {
+        self.group_ids().into_iter().find(|g| !g.is_empty())
+    }
+
+    /// Every group id candidate of the primary fields, sorted, else of the secondary ones
+    /// (cpegenerate/java.go `groupIDsFromJavaManifest` without the artifact table).
+    fn group_ids(&self) -> Vec<String> {
         const PRIMARY: &[&str] = &[
             "Group-Id",
             "Bundle-SymbolicName",
@@ -341,27 +380,83 @@ impl Manifest {
             for f in fields {
                 for s in &self.sections {
                     if let Some(v) = s.get(*f)
-                        && ["com", "org", "net", "io", "be"]
-                            .iter()
-                            .any(|d| v.starts_with(d))
+                        && crate::cpe::starts_with_domain(v)
                     {
                         found.push(clean_group(v));
                     }
                 }
             }
             found.sort();
-            if let Some(g) = found.into_iter().find(|g| !g.is_empty()) {
-                return Some(g);
+            if !found.is_empty() {
+                return found;
             }
         }
-        None
+        Vec::new()
+    }
+
+    /// Every value of `key`, main section first (syft's `Main.Get`, then each section's).
+    fn all(&self, key: &str) -> impl Iterator<Item = &str> {
+        self.sections
+            .iter()
+            .filter_map(move |s| s.get(key).map(String::as_str))
     }
 }
 
-/// The group id syft's table of well-known artifact ids gives `artifact`
-/// (cpegenerate/java_groupid_map.go `DefaultArtifactIDToGroupID`, copied to
-/// `src/data/java-artifact-groups.tsv`).
-pub(crate) fn known_group(artifact: &str) -> Option<&'static str> {
+/// The group id syft's table of well-known artifact ids gives `artifact` at `version`
+/// (cpegenerate/java_groupid_map.go `ArtifactIDToGroupID`: the groovy artifacts moved from
+/// org.codehaus.groovy to org.apache.groovy at 4.0; the rest from
+/// `defaultArtifactIDToGroupID`, copied to `src/data/java-artifact-groups.tsv`).
+pub(crate) fn known_group(artifact: &str, version: &str) -> Option<&'static str> {
+    const GROOVY: &[&str] = &[
+        "groovy",
+        "groovy-all",
+        "groovy-all-jdk14",
+        "groovy-all-minimal",
+        "groovy-all-tests",
+        "groovy-ant",
+        "groovy-astbuilder",
+        "groovy-backports-compat23",
+        "groovy-binary",
+        "groovy-bom",
+        "groovy-bsf",
+        "groovy-cli-commons",
+        "groovy-cli-picocli",
+        "groovy-console",
+        "groovy-datetime",
+        "groovy-dateutil",
+        "groovy-docgenerator",
+        "groovy-groovydoc",
+        "groovy-groovysh",
+        "groovy-jaxb",
+        "groovy-jdk14",
+        "groovy-jmx",
+        "groovy-json",
+        "groovy-json-direct",
+        "groovy-jsr223",
+        "groovy-macro",
+        "groovy-nio",
+        "groovy-servlet",
+        "groovy-sql",
+        "groovy-swing",
+        "groovy-templates",
+        "groovy-test",
+        "groovy-test-junit5",
+        "groovy-testng",
+        "groovy-tests-vm8",
+        "groovy-xml",
+        "groovy-xmlrpc",
+        "groovy-yaml",
+    ];
+    if GROOVY.contains(&artifact) {
+        // majorVersion: the leading number before `.` or `-`, 0 when there is none.
+        let lead = version.split('.').next().unwrap_or("");
+        let major: u64 = lead.split('-').next().unwrap_or("").parse().unwrap_or(0);
+        return Some(if major >= 4 {
+            "org.apache.groovy"
+        } else {
+            "org.codehaus.groovy"
+        });
+    }
     static TABLE: std::sync::LazyLock<BTreeMap<&'static str, &'static str>> =
         std::sync::LazyLock::new(|| {
             include_str!("../data/java-artifact-groups.tsv")
@@ -372,16 +467,269 @@ pub(crate) fn known_group(artifact: &str) -> Option<&'static str> {
     TABLE.get(artifact).copied()
 }
 
-/// `org.bar;uses:="org.foo"` -> `org.bar` (OSGi directives and fragments dropped).
+/// `org.bar;uses:="org.foo"` -> `org.bar` (OSGi directives and fragments dropped;
+/// syft's one correction, `org.lz4.java` -> `org.lz4`).
 fn clean_group(g: &str) -> String {
-    g.split(';')
+    let g = g
+        .split(';')
         .next()
         .unwrap_or(g)
         .split('#')
         .next()
         .unwrap_or(g)
-        .trim()
-        .to_owned()
+        .trim();
+    if g == "org.lz4.java" { "org.lz4" } else { g }.to_owned()
+}
+
+/// `a/b/pom.xml` -> `a/b`.
+fn parent_dir(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// The coordinates of an embedded pom.xml, as syft's Maven resolver gives them offline
+/// (java/internal/maven/resolver.go `ResolveID`, `pomParent`): groupId inherited from the
+/// parent when absent; `${…}` resolved from `project.*`/`project.parent.*` and
+/// `<properties>`, an unresolvable reference becoming empty.
+#[derive(Debug, Default, Clone)]
+struct PomProject {
+    group_id: String,
+    artifact_id: String,
+    parent_group_id: String,
+    parent_artifact_id: String,
+}
+
+impl PomProject {
+    /// syft's `groupIDFromPomProject` (java/package_url.go): the group id, an artifact id
+    /// shaped like one, then the same of the parent.
+    fn group(&self) -> Option<String> {
+        [
+            (&self.group_id, &self.artifact_id),
+            (&self.parent_group_id, &self.parent_artifact_id),
+        ]
+        .into_iter()
+        .find_map(|(g, a)| {
+            if !g.is_empty() {
+                Some(clean_group(g))
+            } else if a.contains('.') {
+                Some(clean_group(a))
+            } else {
+                None
+            }
+        })
+    }
+
+    fn parse(xml: &str) -> Self {
+        let fields = pom_fields(xml);
+        let raw = |k: &str| fields.get(k).cloned();
+        let resolve = |v: Option<String>| -> String {
+            let Some(v) = v else { return String::new() };
+            let mut out = String::new();
+            let mut rest = v.as_str();
+            while let Some(i) = rest.find("${") {
+                out.push_str(&rest[..i]);
+                let Some(j) = rest[i..].find('}') else {
+                    out.push_str(&rest[i..]);
+                    rest = "";
+                    break;
+                };
+                let expr = rest[i + 2..i + j].trim();
+                let key = match expr.strip_prefix("project.").or(expr.strip_prefix("pom.")) {
+                    Some(k) => k.to_owned(),
+                    None => format!("properties.{expr}"),
+                };
+                let value = fields
+                    .get(&key)
+                    .or_else(|| match key.as_str() {
+                        "groupId" => fields.get("parent.groupId"),
+                        "version" => fields.get("parent.version"),
+                        _ => None,
+                    })
+                    .filter(|v| !v.contains("${"))
+                    .cloned()
+                    .unwrap_or_default();
+                out.push_str(&value);
+                rest = &rest[i + j + 1..];
+            }
+            out.push_str(rest);
+            out.trim().to_owned()
+        };
+        let mut group_id = resolve(raw("groupId"));
+        if group_id.is_empty() && raw("groupId").unwrap_or_default().is_empty() {
+            group_id = resolve(raw("parent.groupId"));
+        }
+        Self {
+            group_id,
+            artifact_id: resolve(raw("artifactId")),
+            parent_group_id: resolve(raw("parent.groupId")),
+            parent_artifact_id: resolve(raw("parent.artifactId")),
+        }
+    }
+}
+
+/// The text of a pom.xml's `<project>` children and grandchildren that carry text
+/// (`groupId`, `parent.groupId`, `properties.NAME`, …), read with a small tag walker: comments,
+/// processing instructions and CDATA-free markup only, which is what POMs are.
+fn pom_fields(xml: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = xml;
+    let mut text_start: Option<&str> = None;
+    while let Some(i) = rest.find('<') {
+        let before = &rest[..i];
+        rest = &rest[i..];
+        if rest.starts_with("<!--") {
+            rest = rest.find("-->").map_or("", |j| &rest[j + 3..]);
+            continue;
+        }
+        let Some(end) = rest.find('>') else { break };
+        let tag = &rest[1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            if let (Some(_), Some(top)) = (text_start.take(), stack.last())
+                && top == name.trim()
+                && (2..=3).contains(&stack.len())
+            {
+                let key = stack[1..].join(".");
+                let value = before
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&");
+                out.entry(key).or_insert_with(|| value.trim().to_owned());
+            }
+            stack.pop();
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let name = tag
+            .trim_end_matches('/')
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        if self_closing {
+            continue;
+        }
+        stack.push(name);
+        text_start = Some(rest);
+        if stack.len() > 64 {
+            break;
+        }
+    }
+    out
+}
+
+/// The pom.xml syft attaches to an archive's own package (java/archive_parser.go
+/// `discoverMainPackageFromPomInfo`): beside the first pom.properties (by directory) whose
+/// artifact id matches the file name, one with a pom.xml preferred; with no pom.properties
+/// and exactly one pom.xml, that one.
+fn main_pom_project<'a>(
+    file_name: &str,
+    poms: &[BTreeMap<String, String>],
+    dirs: &[String],
+    projects: &'a BTreeMap<String, PomProject>,
+) -> Option<&'a PomProject> {
+    if poms.is_empty() {
+        return match projects.len() {
+            1 => projects.values().next(),
+            _ => None,
+        };
+    }
+    if file_name.is_empty() {
+        return None;
+    }
+    let named_exactly = poms.iter().any(|p| p["artifactId"] == file_name);
+    let matches = |a: &str| {
+        if named_exactly {
+            a == file_name
+        } else {
+            a.starts_with(file_name) || file_name.ends_with(a)
+        }
+    };
+    let mut order: Vec<usize> = (0..poms.len()).collect();
+    order.sort_by(|a, b| dirs[*a].cmp(&dirs[*b]));
+    let mut chosen: Option<(usize, Option<&PomProject>)> = None;
+    for i in order {
+        let a = poms[i]["artifactId"].as_str();
+        if !matches(a) {
+            continue;
+        }
+        let project = projects.get(&dirs[i]);
+        match chosen {
+            None => chosen = Some((i, project)),
+            Some((_, None)) if project.is_some() => chosen = Some((i, project)),
+            Some((_, Some(_))) if project.is_some() => {
+                let g = poms[i].get("groupId").map_or("", String::as_str);
+                if file_name.contains(g) || file_name == a {
+                    chosen = Some((i, project));
+                }
+            }
+            _ => {}
+        }
+        // isExactMatch ends the search.
+        if let Some((j, Some(_))) = chosen
+            && j == i
+        {
+            let g = poms[i].get("groupId").map_or("", String::as_str);
+            if file_name.contains(g) || file_name == a {
+                break;
+            }
+        }
+    }
+    chosen.and_then(|(_, p)| p)
+}
+
+/// What syft's Java CPE generation reads from a package's metadata (cpegenerate/java.go
+/// `GroupIDsFromJavaMetadata`, `artifactIDFromJavaPackage`, `vendorsFromJavaManifestNames`).
+fn cpe_evidence(
+    name: &str,
+    version: &str,
+    pom: Option<&BTreeMap<String, String>>,
+    project: Option<&PomProject>,
+    manifest: Option<&Manifest>,
+) -> crate::cpe::JavaEvidence {
+    use crate::cpe::starts_with_domain;
+    let mut group_ids = Vec::new();
+    let mut from_pair = |g: &str, a: &str| {
+        if starts_with_domain(g) {
+            group_ids.push(clean_group(g));
+        }
+        if starts_with_domain(a) && a.split('.').count() > 1 {
+            group_ids.push(clean_group(a));
+        }
+    };
+    let field = |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or_default();
+    if let Some(p) = pom {
+        from_pair(&field(p, "groupId"), &field(p, "artifactId"));
+    }
+    if let Some(p) = project {
+        from_pair(&p.group_id, &p.artifact_id);
+        if !(p.parent_group_id.is_empty() && p.parent_artifact_id.is_empty()) {
+            from_pair(&p.parent_group_id, &p.parent_artifact_id);
+        }
+    }
+    if let Some(g) = known_group(name, version) {
+        group_ids.push(g.to_owned());
+    } else if let Some(m) = manifest {
+        group_ids.extend(m.group_ids());
+    }
+    let manifest_vendors = manifest
+        .map(|m| {
+            ["Specification-Vendor", "Implementation-Vendor"]
+                .iter()
+                .flat_map(|k| m.all(k))
+                .filter(|v| !starts_with_domain(v))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::cpe::JavaEvidence {
+        artifact_id: pom.map(|p| field(p, "artifactId")),
+        group_ids,
+        manifest_vendors,
+    }
 }
 
 /// A pom.properties' group: `groupId`, or an `artifactId` that looks like one.

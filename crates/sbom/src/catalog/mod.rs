@@ -278,9 +278,19 @@ impl<'a> Cx<'a> {
             .collect()
     }
 
-    /// Adds a package: stamps the cataloger's name, a CPE when there is none, and the id.
+    /// Adds a package: stamps the cataloger's name, CPEs when there are none, and the id.
     /// Returns the id.
-    pub fn add(&mut self, mut p: Package) -> String {
+    pub fn add(&mut self, p: Package) -> String {
+        self.insert(p, true)
+    }
+
+    /// Adds a package whose CPEs the cataloger decided, none included (syft generates none
+    /// for a .NET assembly without a company name).
+    pub fn add_with_cpes(&mut self, p: Package) -> String {
+        self.insert(p, false)
+    }
+
+    fn insert(&mut self, mut p: Package, fill_cpes: bool) -> String {
         if p.name.trim().is_empty() || p.version.trim().is_empty() {
             // Every format needs both; an entry without them identifies nothing.
             let path = p
@@ -302,7 +312,7 @@ impl<'a> Cx<'a> {
         if p.layer.is_none() {
             p.layer = p.locations.first().and_then(|l| l.layer);
         }
-        if p.cpes.is_empty() {
+        if fill_cpes && p.cpes.is_empty() {
             let ns = p
                 .purl
                 .as_deref()

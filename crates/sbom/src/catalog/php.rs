@@ -2,7 +2,8 @@
 //! (directories), as syft splits them.
 //!
 //! `installed.json` is an array of packages (composer 1) or `{"packages": [...]}`
-//! (composer 2); `composer.lock` has `packages` and `packages-dev`. Each package has
+//! (composer 2); `composer.lock` has `packages` (reported) and `packages-dev` (not, as
+//! syft). Each package has
 //! `name` (`vendor/project`), `version`, `license` (an array of SPDX ids), `authors` and
 //! `dist.url`. purl: `pkg:composer/VENDOR/PROJECT@VERSION`.
 
@@ -67,15 +68,14 @@ impl Cataloger for Lock {
             let Some(v) = cx.read_json(path) else {
                 continue;
             };
-            let mut list = Vec::new();
-            for k in ["packages", "packages-dev"] {
-                list.extend(
-                    v.get(k)
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default(),
-                );
-            }
+            // `packages` only: `packages-dev` are what `composer install --no-dev` leaves
+            // out of a deployment, and syft does not list them either
+            // (php/parse_composer_lock.go reads `packages-dev` and reports none of it).
+            let list = v
+                .get("packages")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             add_all(cx, path, &list);
         }
     }

@@ -105,10 +105,9 @@ impl Cataloger for Rpm {
                     .and_then(|l| crate::license::normalise(&l))
                     .into_iter()
                     .collect();
-                p.supplier = h
-                    .string(TAG_VENDOR)
-                    .filter(|v| !v.is_empty())
-                    .map(Supplier::Organization);
+                let vendor = h.string(TAG_VENDOR).filter(|v| !v.is_empty());
+                p.cpes = crate::cpe::rpm(&name, &version, vendor.as_deref());
+                p.supplier = vendor.map(Supplier::Organization);
                 p.locations.push(location.clone());
                 p.purl = cx.distro.and_then(|d| {
                     let ns = match d.id.as_str() {
