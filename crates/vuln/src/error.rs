@@ -100,6 +100,13 @@ pub enum Error {
         /// The status code.
         status: u16,
     },
+    /// A thread of an import stopped without finishing its part (it panicked); nothing was
+    /// committed.
+    #[error("import: the {what} thread stopped unexpectedly; the database was not changed")]
+    ImportThread {
+        /// Which thread: `reader`, `decoder` or `writer`.
+        what: &'static str,
+    },
     /// An SBOM or package list could not be understood.
     #[error("{path}: {reason}")]
     BadSbom {

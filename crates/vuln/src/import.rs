@@ -54,6 +54,22 @@ pub struct ImportOptions {
     pub http: vouch_http::ClientConfig,
     /// Which hosts may be fetched over plain HTTP (loopback always may).
     pub transport: vouch_http::TransportPolicy,
+    /// Threads decoding records while the calling thread writes them: `None` for one per
+    /// available core (at most 4), `Some(0)` to read, decode and write on
+    /// the calling thread alone. Either way the database ends up with the same rows.
+    pub decoders: Option<usize>,
+}
+
+/// Most decoder threads an import starts by default: past this, writing the rows is the
+/// bottleneck.
+const MAX_DECODERS: usize = 4;
+
+impl ImportOptions {
+    fn decoder_threads(&self) -> usize {
+        self.decoders.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_DECODERS))
+        })
+    }
 }
 
 /// A record that was skipped, and why.
@@ -111,6 +127,13 @@ impl Database {
     /// A record is stored if its id is new or its `modified` is newer than the stored
     /// copy's (incremental re-import). Malformed records are skipped and reported; they do
     /// not fail the import.
+    ///
+    /// Files are decoded on [`ImportOptions::decoders`] threads while this one writes
+    /// rows, in the order the files were read: the result is the same as decoding them one
+    /// after the other. A new database is written to a temporary file beside its path
+    /// without a rollback journal or fsyncs, synced once, and renamed into place
+    /// ([`Database::open_or_create`]); an existing one is updated through SQLite's rollback
+    /// journal.
     pub fn import(
         &mut self,
         sources: &[Source],
@@ -127,121 +150,66 @@ impl Database {
         self.conn
             .execute_batch("PRAGMA cache_size = -262144")
             .map_err(sql)?;
+        let fresh = self.pending.is_some();
+        if fresh {
+            // Nobody reads this file before it is synced and renamed, so a crash can only
+            // lose a file that is not the database yet: no fsync per commit, and the
+            // journal in memory (it still rolls back a failed import in this process;
+            // "PRAGMA journal_mode", "PRAGMA synchronous" in SQLite's documentation).
+            self.conn
+                .execute_batch(
+                    "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;
+                     PRAGMA locking_mode = EXCLUSIVE",
+                )
+                .map_err(sql)?;
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
-        // Into an empty `affected` table (a first import, the common case): the package
-        // index is dropped and built once after the load, inside this transaction, so a
-        // failed import still leaves the previous file (with its index) untouched.
+        // Into an empty `affected` table (a first import, the common case): the indexes of
+        // `affected` are dropped and built once after the load, inside this transaction
+        // (SQLite builds an index from sorted keys much faster than it inserts 200,000 keys
+        // in random order), so a failed import still leaves the previous file (with its
+        // indexes) untouched.
         let empty: bool = tx
             .query_row("SELECT NOT EXISTS (SELECT 1 FROM affected)", [], |r| {
                 r.get(0)
             })
             .map_err(sql)?;
         if empty {
-            tx.execute_batch("DROP INDEX IF EXISTS affected_by_package")
-                .map_err(sql)?;
+            tx.execute_batch(
+                "DROP INDEX IF EXISTS affected_by_package; DROP INDEX IF EXISTS affected_by_advisory",
+            )
+            .map_err(sql)?;
         }
+        let decoders = options.decoder_threads();
         let mut report = ImportReport::default();
         for source in sources {
             let location = source.location();
-            let mut counts = SourceReport {
-                location: location.clone(),
-                ..SourceReport::default()
+            let mut writer = Writer {
+                tx: &tx,
+                location: &location,
+                counts: SourceReport {
+                    location: location.clone(),
+                    ..SourceReport::default()
+                },
+                kinds: Vec::new(),
+                newest: None,
+                report: &mut report,
             };
-            // Two stages on two threads: reading and decoding records (the costly part) on a
-            // scoped worker, writing rows here, connected by a bounded channel.
-            let (send, receive) = std::sync::mpsc::sync_channel::<Parsed>(256);
-            let mut kinds: Vec<&'static str> = Vec::new();
-            let mut newest: Option<(i64, String)> = None;
-            let read_result = std::thread::scope(|scope| -> Result<(), Error> {
-                let worker = scope.spawn(move || {
-                    let mut visit = |file: &str, bytes: &[u8], format: Format| {
-                        for parsed in parse_file(file, bytes, format) {
-                            // A closed channel means the writer stopped on an error.
-                            let _ = send.send(parsed);
-                        }
-                    };
-                    read_source(source, options, &mut visit)
-                });
-                for parsed in receive {
-                    if let Item::Dated(kind, date) = &parsed.record.as_ref().unwrap_or(&Item::None)
-                    {
-                        if !kinds.contains(kind) {
-                            kinds.push(kind);
-                        }
-                        if newest.as_ref().is_none_or(|(_, n)| n < date) {
-                            newest = Some((0, date.clone()));
-                        }
-                        continue;
-                    }
-                    counts.records += 1;
-                    let item = match parsed.record {
-                        Ok(a) => a,
-                        Err(m) => {
-                            counts.malformed += 1;
-                            report.issues.push(issue(&parsed.label, m));
-                            continue;
-                        }
-                    };
-                    let (kind, modified) = match &item {
-                        Item::Osv(a) => ("osv", Some((a.modified, &a.modified_text))),
-                        Item::Rating(r) => (
-                            if r.provider == "NVD" {
-                                "nvd"
-                            } else {
-                                "cvelist"
-                            },
-                            Some((r.modified, &r.modified_text)),
-                        ),
-                        Item::Epss(_) => ("epss", None),
-                        Item::Kev(_) => ("kev", None),
-                        Item::Dated(..) | Item::None => continue,
-                    };
-                    if !kinds.contains(&kind) {
-                        kinds.push(kind);
-                    }
-                    if let Some((m, text)) = modified
-                        && newest.as_ref().is_none_or(|(n, _)| *n < m)
-                    {
-                        newest = Some((m, text.clone()));
-                    }
-                    let outcome = match item {
-                        Item::Osv(adv) => {
-                            for eco in &adv.unsupported {
-                                *report
-                                    .unsupported_ecosystems
-                                    .entry(eco.clone())
-                                    .or_default() += 1;
-                            }
-                            Self::upsert(&tx, &adv, &location)
-                        }
-                        Item::Rating(r) => Self::upsert_rating(&tx, &r, &location),
-                        Item::Epss(row) => Self::put_epss(&tx, &row),
-                        Item::Kev(row) => Self::put_kev(&tx, &row),
-                        Item::Dated(..) | Item::None => continue,
-                    };
-                    match outcome.map_err(sql)? {
-                        Upsert::Added => counts.added += 1,
-                        Upsert::Updated => counts.updated += 1,
-                        Upsert::Unchanged => counts.unchanged += 1,
-                    }
-                }
-                worker.join().unwrap_or_else(|_| {
-                    Err(Error::UnknownSource {
-                        path: location.clone(),
-                    })
-                })
-            });
-            read_result?;
-            kinds.sort_unstable();
-            counts.kind = if kinds.is_empty() {
-                "osv".to_owned()
+            let read = if decoders == 0 {
+                read_serial(source, options, &mut writer)
             } else {
-                kinds.join("+")
+                read_parallel(source, options, decoders, &mut writer)
             };
-            counts.newest = newest.map(|(_, t)| t);
+            read.map_err(|e| match e {
+                Stop::Sql(e) => sql(e),
+                Stop::Read(e) => e,
+                // Only the parallel reader halts, and it reports the writer's error instead.
+                Stop::Halted => Error::ImportThread { what: "writer" },
+            })?;
+            let mut counts = writer.finish();
             tx.execute(
                 "INSERT OR REPLACE INTO source (location, imported_at, records, added, updated,
                    unchanged, malformed, kind, newest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -258,13 +226,251 @@ impl Database {
                 ],
             )
             .map_err(sql)?;
-            report.sources.push(counts);
+            report.sources.push(std::mem::take(&mut counts));
         }
-        tx.execute_batch(crate::store::AFFECTED_BY_PACKAGE)
+        tx.execute_batch(crate::store::AFFECTED_INDEXES)
             .map_err(sql)?;
         tx.commit().map_err(sql)?;
+        if fresh {
+            self.publish()?;
+        }
         Ok(report)
     }
+}
+
+/// Why reading a source stopped early: the source (I/O, zip, download, limits), the
+/// database, or (in the reader of [`read_parallel`]) because the writer stopped.
+enum Stop {
+    Read(Error),
+    Sql(rusqlite::Error),
+    Halted,
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Self::Read(e)
+    }
+}
+
+/// Writes decoded records of one source into the import's transaction, counting them.
+struct Writer<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    location: &'a str,
+    counts: SourceReport,
+    kinds: Vec<&'static str>,
+    /// Newest date read, as microseconds (0 for whole-file dates) and text.
+    newest: Option<(i64, String)>,
+    report: &'a mut ImportReport,
+}
+
+impl Writer<'_> {
+    fn write(&mut self, parsed: Parsed) -> Result<(), rusqlite::Error> {
+        if let Ok(Item::Dated(kind, date)) = &parsed.record {
+            if !self.kinds.contains(kind) {
+                self.kinds.push(kind);
+            }
+            if self.newest.as_ref().is_none_or(|(_, n)| n < date) {
+                self.newest = Some((0, date.clone()));
+            }
+            return Ok(());
+        }
+        self.counts.records += 1;
+        let item = match parsed.record {
+            Ok(a) => a,
+            Err(m) => {
+                self.counts.malformed += 1;
+                self.report.issues.push(issue(&parsed.label, m));
+                return Ok(());
+            }
+        };
+        let (kind, modified) = match &item {
+            Item::Osv(a) => ("osv", Some((a.modified, &a.modified_text))),
+            Item::Rating(r) => (
+                if r.provider == "NVD" {
+                    "nvd"
+                } else {
+                    "cvelist"
+                },
+                Some((r.modified, &r.modified_text)),
+            ),
+            Item::Epss(_) => ("epss", None),
+            Item::Kev(_) => ("kev", None),
+            Item::Dated(..) => return Ok(()),
+        };
+        if !self.kinds.contains(&kind) {
+            self.kinds.push(kind);
+        }
+        if let Some((m, text)) = modified
+            && self.newest.as_ref().is_none_or(|(n, _)| *n < m)
+        {
+            self.newest = Some((m, text.clone()));
+        }
+        let outcome = match item {
+            Item::Osv(adv) => {
+                for eco in &adv.unsupported {
+                    *self
+                        .report
+                        .unsupported_ecosystems
+                        .entry(eco.clone())
+                        .or_default() += 1;
+                }
+                Database::upsert(self.tx, &adv, self.location)
+            }
+            Item::Rating(r) => Database::upsert_rating(self.tx, &r, self.location),
+            Item::Epss(row) => Database::put_epss(self.tx, &row),
+            Item::Kev(row) => Database::put_kev(self.tx, &row),
+            Item::Dated(..) => return Ok(()),
+        }?;
+        match outcome {
+            Upsert::Added => self.counts.added += 1,
+            Upsert::Updated => self.counts.updated += 1,
+            Upsert::Unchanged => self.counts.unchanged += 1,
+        }
+        Ok(())
+    }
+
+    /// The source's counts, with its kinds and newest date.
+    fn finish(mut self) -> SourceReport {
+        self.kinds.sort_unstable();
+        self.counts.kind = if self.kinds.is_empty() {
+            "osv".to_owned()
+        } else {
+            self.kinds.join("+")
+        };
+        self.counts.newest = self.newest.map(|(_, t)| t);
+        self.counts
+    }
+}
+
+/// Reads, decodes and writes on the calling thread (`decoders: 0`).
+fn read_serial(
+    source: &Source,
+    options: &ImportOptions,
+    writer: &mut Writer<'_>,
+) -> Result<(), Stop> {
+    read_source(source, options, &mut |file, bytes, format| {
+        for parsed in parse_file(file, &bytes, format) {
+            writer.write(parsed).map_err(Stop::Sql)?;
+        }
+        Ok(())
+    })
+}
+
+/// A file read but not decoded yet.
+struct RawFile {
+    label: String,
+    bytes: Vec<u8>,
+    format: Format,
+}
+
+/// Files go to the decoders in batches of this many (or [`BATCH_BYTES`]), one channel
+/// message each: handing over single records cost more in thread wake-ups than decoding
+/// them.
+const BATCH_FILES: usize = 64;
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Reads files on one thread, decodes batches of them on `decoders` threads, and writes
+/// the decoded records here in the order the files were read (batches are numbered and
+/// written strictly in sequence), so the rows are those of [`read_serial`].
+///
+/// Memory stays bounded: both channels hold at most `2 * decoders` batches, and the
+/// writer always drains the result channel (batches ahead of the next one wait in
+/// `ahead`), so no thread waits on another in a cycle. When the writer fails it drops the
+/// result channel; the decoders then stop, which drops the work channel and stops the
+/// reader.
+fn read_parallel(
+    source: &Source,
+    options: &ImportOptions,
+    decoders: usize,
+    writer: &mut Writer<'_>,
+) -> Result<(), Stop> {
+    use std::sync::mpsc::sync_channel;
+    let (work_send, work_receive) = sync_channel::<(u64, Vec<RawFile>)>(2 * decoders);
+    let (done_send, done_receive) = sync_channel::<(u64, Vec<Parsed>)>(2 * decoders);
+    let work_receive = std::sync::Arc::new(std::sync::Mutex::new(work_receive));
+    std::thread::scope(|scope| {
+        for _ in 0..decoders {
+            let work = std::sync::Arc::clone(&work_receive);
+            let done = done_send.clone();
+            scope.spawn(move || {
+                loop {
+                    // The lock is held only while waiting for the next batch.
+                    let job = match work.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, files)) = job else { return };
+                    let parsed: Vec<Parsed> = files
+                        .iter()
+                        .flat_map(|f| parse_file(&f.label, &f.bytes, f.format))
+                        .collect();
+                    if done.send((seq, parsed)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        // Only the decoders hold these now: when they all stop, the reader's sends fail.
+        drop(work_receive);
+        drop(done_send);
+        let reader = scope.spawn(move || -> Result<u64, Stop> {
+            let mut batch: Vec<RawFile> = Vec::new();
+            let mut bytes_in_batch = 0usize;
+            let mut sent = 0u64;
+            let send = |batch: &mut Vec<RawFile>, sent: &mut u64| -> Result<(), Stop> {
+                work_send
+                    .send((*sent, std::mem::take(batch)))
+                    .map_err(|_| Stop::Halted)?;
+                *sent += 1;
+                Ok(())
+            };
+            let read = read_source(source, options, &mut |file, bytes, format| {
+                bytes_in_batch += bytes.len();
+                batch.push(RawFile {
+                    label: file.to_owned(),
+                    bytes,
+                    format,
+                });
+                if batch.len() >= BATCH_FILES || bytes_in_batch >= BATCH_BYTES {
+                    bytes_in_batch = 0;
+                    send(&mut batch, &mut sent)?;
+                }
+                Ok(())
+            });
+            match read {
+                // The writer stopped: its error is the one reported.
+                Err(Stop::Halted) => Ok(sent),
+                Err(e) => Err(e),
+                Ok(()) => {
+                    if !batch.is_empty() {
+                        // A failed send means the writer stopped; it reports why.
+                        let _ = send(&mut batch, &mut sent);
+                    }
+                    Ok(sent)
+                }
+            }
+        });
+        let mut ahead: BTreeMap<u64, Vec<Parsed>> = BTreeMap::new();
+        let mut next = 0u64;
+        for (seq, parsed) in done_receive {
+            ahead.insert(seq, parsed);
+            while let Some(batch) = ahead.remove(&next) {
+                next += 1;
+                for parsed in batch {
+                    // Returning drops the result channel, which stops the other threads.
+                    writer.write(parsed).map_err(Stop::Sql)?;
+                }
+            }
+        }
+        let sent = reader
+            .join()
+            .map_err(|_| Stop::Read(Error::ImportThread { what: "reader" }))??;
+        if next != sent {
+            // A decoder stopped without handing back its batch (it panicked).
+            return Err(Stop::Read(Error::ImportThread { what: "decoder" }));
+        }
+        Ok(())
+    })
 }
 
 /// One record of a file, decoded and validated (or rejected).
@@ -282,7 +488,6 @@ enum Item {
     /// Not a record: the date a whole file states about itself (EPSS score date, KEV
     /// release), with the file's kind.
     Dated(&'static str, String),
-    None,
 }
 
 /// How a file's bytes are encoded.
@@ -356,13 +561,14 @@ fn issue(file: &str, m: Malformed) -> ImportIssue {
     }
 }
 
-type Visit<'a> = dyn FnMut(&str, &[u8], Format) + 'a;
+/// What a reader hands each record file to; an error stops the reading.
+type Visit<'a> = dyn FnMut(&str, Vec<u8>, Format) -> Result<(), Stop> + 'a;
 
 fn read_source(
     source: &Source,
     options: &ImportOptions,
     visit: &mut Visit<'_>,
-) -> Result<(), Error> {
+) -> Result<(), Stop> {
     match source {
         Source::Path(p) => read_path(p, &options.limits, visit),
         Source::Url(url) => read_url(url, options, visit),
@@ -408,17 +614,16 @@ fn size_limit(name: &str, limits: &Limits) -> u64 {
 /// Hands `bytes` to `visit`, gunzipped first when `gz` (bounded by the feed limit).
 fn visit_bytes(
     file: &str,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     (format, gz): (Format, bool),
     limits: &Limits,
     visit: &mut Visit<'_>,
-) -> Result<(), Error> {
+) -> Result<(), Stop> {
     if !gz {
-        visit(file, bytes, format);
-        return Ok(());
+        return visit(file, bytes, format);
     }
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
+    flate2::read::GzDecoder::new(&bytes[..])
         .take(limits.max_feed_bytes + 1)
         .read_to_end(&mut out)
         .map_err(|e| Error::io(file, e))?;
@@ -427,13 +632,13 @@ fn visit_bytes(
             what: file.to_owned(),
             limit: limits.max_feed_bytes,
             unit: "bytes",
-        });
+        }
+        .into());
     }
-    visit(file, &out, format);
-    Ok(())
+    visit(file, out, format)
 }
 
-fn read_path(path: &Path, limits: &Limits, visit: &mut Visit<'_>) -> Result<(), Error> {
+fn read_path(path: &Path, limits: &Limits, visit: &mut Visit<'_>) -> Result<(), Stop> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
         return walk_dir(path, limits, visit);
@@ -446,10 +651,11 @@ fn read_path(path: &Path, limits: &Limits, visit: &mut Visit<'_>) -> Result<(), 
     let Some(kind) = record_kind(&name) else {
         return Err(Error::UnknownSource {
             path: name.into_owned(),
-        });
+        }
+        .into());
     };
     let bytes = read_limited(path, size_limit(&name, limits))?;
-    visit_bytes(&name, &bytes, kind, limits, visit)
+    visit_bytes(&name, bytes, kind, limits, visit)
 }
 
 fn has_zip_magic(path: &Path) -> bool {
@@ -478,7 +684,7 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
 
 /// Walks `dir` depth-first in name order, visiting `.json`, `.yaml` and `.yml` files and
 /// skipping hidden entries (`.git`). Zip files inside a directory are not opened.
-fn walk_dir(dir: &Path, limits: &Limits, visit: &mut Visit<'_>) -> Result<(), Error> {
+fn walk_dir(dir: &Path, limits: &Limits, visit: &mut Visit<'_>) -> Result<(), Stop> {
     let mut stack = vec![dir.to_owned()];
     let mut files = 0u64;
     while let Some(d) = stack.pop() {
@@ -504,18 +710,19 @@ fn walk_dir(dir: &Path, limits: &Limits, visit: &mut Visit<'_>) -> Result<(), Er
                         what: dir.display().to_string(),
                         limit: limits.max_files,
                         unit: "files",
-                    });
+                    }
+                    .into());
                 }
                 // Reading one oversized file is a malformed record, not a failed import.
                 let label = path.to_string_lossy();
                 let limit = size_limit(&label, limits);
                 match read_limited(&path, limit) {
-                    Ok(bytes) => visit_bytes(&label, &bytes, kind, limits, visit)?,
+                    Ok(bytes) => visit_bytes(&label, bytes, kind, limits, visit)?,
                     Err(Error::TooLarge { .. }) => {
                         let reason = format!("larger than {limit} bytes");
-                        visit(&label, reason.as_bytes(), Format::Json);
+                        visit(&label, reason.into_bytes(), Format::Json)?;
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 }
             }
         }
@@ -530,7 +737,7 @@ fn read_zip<R: Read + Seek>(
     label: &str,
     limits: &Limits,
     visit: &mut Visit<'_>,
-) -> Result<(), Error> {
+) -> Result<(), Stop> {
     let zip_err = |source| Error::Zip {
         path: label.to_owned(),
         source,
@@ -541,9 +748,9 @@ fn read_zip<R: Read + Seek>(
             what: label.to_owned(),
             limit: limits.max_files,
             unit: "entries",
-        });
+        }
+        .into());
     }
-    let mut buf = Vec::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(zip_err)?;
         if entry.is_dir() {
@@ -555,7 +762,7 @@ fn read_zip<R: Read + Seek>(
         };
         let file = format!("{label}!{name}");
         let limit = size_limit(&file, limits);
-        buf.clear();
+        let mut buf = Vec::with_capacity(entry.size().min(limit + 1) as usize);
         (&mut entry)
             .take(limit + 1)
             .read_to_end(&mut buf)
@@ -568,16 +775,17 @@ fn read_zip<R: Read + Seek>(
                 what: file,
                 limit,
                 unit: "bytes",
-            });
+            }
+            .into());
         }
-        visit_bytes(&file, &buf, kind, limits, visit)?;
+        visit_bytes(&file, buf, kind, limits, visit)?;
     }
     Ok(())
 }
 
 /// Downloads `url` to a temporary file (bounded by [`Limits::max_download_bytes`]) and
 /// reads it as a zip archive or a single record.
-fn read_url(url: &str, options: &ImportOptions, visit: &mut Visit<'_>) -> Result<(), Error> {
+fn read_url(url: &str, options: &ImportOptions, visit: &mut Visit<'_>) -> Result<(), Stop> {
     let host = url.split_once("://").map_or("", |(_, rest)| {
         rest.split(['/', '?', '#']).next().unwrap_or("")
     });
@@ -588,7 +796,8 @@ fn read_url(url: &str, options: &ImportOptions, visit: &mut Visit<'_>) -> Result
     if scheme == "http" && options.transport.scheme_for(host) != "http" {
         return Err(Error::PlainHttp {
             url: url.to_owned(),
-        });
+        }
+        .into());
     }
     let client = vouch_http::Client::new(&options.http).map_err(|source| Error::Http {
         url: url.to_owned(),
@@ -606,7 +815,8 @@ fn read_url(url: &str, options: &ImportOptions, visit: &mut Visit<'_>) -> Result
         return Err(Error::HttpStatus {
             url: url.to_owned(),
             status,
-        });
+        }
+        .into());
     }
     let limit = options.limits.max_download_bytes;
     let mut tmp = tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?;
@@ -617,7 +827,8 @@ fn read_url(url: &str, options: &ImportOptions, visit: &mut Visit<'_>) -> Result
             what: url.to_owned(),
             limit,
             unit: "bytes",
-        });
+        }
+        .into());
     }
     tmp.rewind().map_err(|e| Error::io(url, e))?;
     let mut magic = [0u8; 4];
@@ -633,10 +844,11 @@ fn read_url(url: &str, options: &ImportOptions, visit: &mut Visit<'_>) -> Result
             what: url.to_owned(),
             limit,
             unit: "bytes",
-        });
+        }
+        .into());
     }
     let mut bytes = Vec::new();
     tmp.read_to_end(&mut bytes).map_err(|e| Error::io(url, e))?;
     let kind = record_kind(path_part).unwrap_or((Format::Json, false));
-    visit_bytes(url, &bytes, kind, &options.limits, visit)
+    visit_bytes(url, bytes, kind, &options.limits, visit)
 }

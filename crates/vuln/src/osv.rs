@@ -163,9 +163,9 @@ pub(crate) fn parse_record(v: &Value) -> Result<Advisory, Malformed> {
         };
         let ranges: Vec<RawRange> = match entry.get("ranges") {
             None | Some(Value::Null) => Vec::new(),
-            Some(r) => {
-                serde_json::from_value(r.clone()).map_err(|e| bad(at("ranges"), e.to_string()))?
-            }
+            // Deserialized from the borrowed tree: no copy of it.
+            Some(r) => <Vec<RawRange> as serde::Deserialize>::deserialize(r)
+                .map_err(|e| bad(at("ranges"), e.to_string()))?,
         };
         let versions = str_array(entry.get("versions"), &at("versions"))?;
         let full = match AffectedVersions::new(ecosystem.clone(), &ranges, &versions) {

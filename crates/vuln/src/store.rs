@@ -8,7 +8,9 @@
 //!
 //! Writes happen in one transaction per import ([`Database::import`]): SQLite's rollback
 //! journal guarantees that a crash or kill part-way leaves the previous contents intact
-//! (SQLite "Atomic Commit In SQLite", sections 3–4).
+//! (SQLite "Atomic Commit In SQLite", sections 3–4). A new database is imported into a
+//! temporary file that is synced and renamed into place only once complete, so its path
+//! never holds a half-imported file (rename(2) replaces the name atomically).
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -40,7 +42,6 @@ CREATE TABLE IF NOT EXISTS affected (
   advisory_id TEXT NOT NULL, ecosystem TEXT NOT NULL, name TEXT NOT NULL,
   package TEXT NOT NULL, ranges TEXT NOT NULL, informational TEXT,
   severity TEXT, score REAL, severity_source TEXT, vector TEXT, distro INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS affected_by_advisory ON affected (advisory_id);
 CREATE TABLE IF NOT EXISTS rating (
   id TEXT NOT NULL, provider TEXT NOT NULL, modified INTEGER NOT NULL,
   severity TEXT NOT NULL, score REAL, kind TEXT, vector TEXT, origin TEXT,
@@ -51,17 +52,26 @@ CREATE TABLE IF NOT EXISTS kev (
   name TEXT);
 ";
 
-/// The index a scan reads `affected` by. Its own constant so an import into an empty table
-/// can build it once after the load ([`Database::import`]): SQLite builds an index from
-/// sorted keys much faster than it inserts 200,000 keys in random order.
-pub(crate) const AFFECTED_BY_PACKAGE: &str =
-    "CREATE INDEX IF NOT EXISTS affected_by_package ON affected (ecosystem, name)";
+/// The indexes of `affected`: by package (what a scan reads) and by advisory (what an
+/// updated record's old rows are deleted by). Their own constant so an import into an
+/// empty table can build them once after the load ([`Database::import`]): SQLite builds an
+/// index from sorted keys much faster than it inserts 200,000 keys in random order.
+pub(crate) const AFFECTED_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS affected_by_package ON affected (ecosystem, name);
+CREATE INDEX IF NOT EXISTS affected_by_advisory ON affected (advisory_id);
+";
 
 /// An open advisory database.
 #[derive(Debug)]
 pub struct Database {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
+    /// A new database that is not at `path` yet: `conn` writes this temporary file beside
+    /// it, which the first successful import syncs and renames to `path`
+    /// ([`Database::publish`]); dropped unpublished, it is deleted. So a path holds either
+    /// nothing or a completely imported database, never an empty or half-written one that
+    /// a scan would read as "no vulnerabilities".
+    pub(crate) pending: Option<tempfile::TempPath>,
 }
 
 /// What happened to one record during an import.
@@ -186,45 +196,98 @@ impl Database {
         let db = Self {
             conn,
             path: path.to_owned(),
+            pending: None,
         };
         db.check_schema()?;
         Ok(db)
     }
 
-    /// Opens a database for import, creating the file and its directory if needed.
+    /// Opens a database for import, creating its directory if needed.
+    ///
+    /// An existing file is updated in place (each import is one transaction). For a path
+    /// with no file, the database is built in a temporary file in the same directory and
+    /// appears at `path` only when the first import succeeds; until then `path` stays
+    /// absent, and dropping the database without a successful import leaves nothing.
     ///
     /// An existing file that is not a vouch database is refused ([`Error::DatabaseCorrupt`])
     /// rather than overwritten.
     pub fn open_or_create(path: &Path) -> Result<Self, Error> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let existed = path.exists() && std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
-        let conn = Connection::open(path).map_err(|e| corrupt(path, &e))?;
+        if existed {
+            let conn = Connection::open(path).map_err(|e| corrupt(path, &e))?;
+            let db = Self {
+                conn,
+                path: path.to_owned(),
+                pending: None,
+            };
+            db.check_schema()?;
+            return Ok(db);
+        }
+        // Beside the target, so the final rename stays within one file system.
+        let name = path
+            .file_name()
+            .map_or_else(|| "vuln.db".into(), |n| n.to_string_lossy());
+        let pending = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".importing")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .into_temp_path();
+        let conn = Connection::open(&pending).map_err(|e| corrupt(&pending, &e))?;
         let db = Self {
             conn,
             path: path.to_owned(),
+            pending: Some(pending),
         };
-        if existed {
-            db.check_schema()?;
-        } else {
-            db.conn.execute_batch(SCHEMA).map_err(|e| db.sql(e))?;
-            db.conn
-                .execute_batch(AFFECTED_BY_PACKAGE)
-                .map_err(|e| db.sql(e))?;
-            db.conn
-                .execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?1)",
-                    [SCHEMA_VERSION],
-                )
-                .map_err(|e| db.sql(e))?;
-        }
+        db.conn.execute_batch(SCHEMA).map_err(|e| db.sql(e))?;
+        db.conn
+            .execute_batch(AFFECTED_INDEXES)
+            .map_err(|e| db.sql(e))?;
+        db.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?1)",
+                [SCHEMA_VERSION],
+            )
+            .map_err(|e| db.sql(e))?;
         Ok(db)
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Makes a new database (imported into [`Database::pending`] with the journal in
+    /// memory and no fsyncs) durable and visible: fsync the file, rename it to the
+    /// database's path, fsync the directory so the rename survives a crash, and reopen the
+    /// connection there (SQLite names its rollback journal after the path it opened, so
+    /// later imports through this value must use the final name).
+    pub(crate) fn publish(&mut self) -> Result<(), Error> {
+        let Some(pending) = self.pending.take() else {
+            return Ok(());
+        };
+        std::fs::File::open(&pending)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::io(&*pending, e))?;
+        pending.persist(&self.path).map_err(|e| Error::Io {
+            path: self.path.clone(),
+            source: e.error,
+        })?;
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(dir, e))?;
+        self.conn = Connection::open(&self.path).map_err(|e| self.sql(e))?;
+        Ok(())
     }
 
     fn check_schema(&self) -> Result<(), Error> {
@@ -668,7 +731,8 @@ impl Database {
             .map(|s| s.imported_at)
             .max()
             .map(|t| now_secs().saturating_sub(t));
-        let size_bytes = std::fs::metadata(&self.path).map_or(0, |m| m.len());
+        let file = self.pending.as_deref().unwrap_or(&self.path);
+        let size_bytes = std::fs::metadata(file).map_or(0, |m| m.len());
         let schema_version: String = self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {

@@ -6,6 +6,7 @@ mod common;
 
 mod distro;
 mod import;
+mod import_order;
 mod policy;
 mod real_advisories;
 mod related_severity;
