@@ -47,6 +47,15 @@ pub enum Error {
         #[source]
         source: vouch_sign::Error,
     },
+    /// The key or certificate of a Rekor v2 request is not one the log can read or accepts
+    /// (curve, RSA size, encoding).
+    #[error("invalid {what}: {reason}")]
+    ClientKey {
+        /// Which field.
+        what: &'static str,
+        /// What was wrong with it.
+        reason: String,
+    },
     /// A request exceeds a configured limit.
     #[error("{what} too large: {actual} > limit {limit}")]
     TooLarge {
@@ -200,6 +209,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Self::Malformed { .. } | Self::Signature { .. } | Self::Key { .. } => 400,
+            Self::ClientKey { .. } => 400,
             Self::UnsupportedKind { .. } | Self::ProofRange { .. } => 400,
             Self::TooLarge { .. } => 413,
             Self::Duplicate { .. } => 409,

@@ -9,3 +9,4 @@ mod pg_restart;
 mod postgres;
 mod sqlite;
 mod v2_api;
+mod v2_key_types;

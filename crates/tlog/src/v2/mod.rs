@@ -15,6 +15,15 @@
 //!
 //! Tiles and bundles outside the committed tree answer `404`; malformed tile paths `400`.
 //!
+//! # Key types
+//!
+//! As rekor-tiles' `AllowedClientSigningAlgorithms`: `keyDetails` `PKIX_ECDSA_P256_SHA_256`,
+//! `PKIX_ECDSA_P384_SHA_384`, `PKIX_ECDSA_P521_SHA_512`, `PKIX_RSA_PKCS1V15_{2048,3072,4096}_SHA256`
+//! and `PKIX_ED25519_PH` (Ed25519ph over the SHA-512 digest) for hashedrekords; the same with
+//! `PKIX_ED25519` instead of `PKIX_ED25519_PH` for DSSE. The details must describe the key
+//! (curve, RSA size); RSA-PSS, other curves and sizes, compressed EC points are refused.
+//! ECDSA and RSA are verified with aws-lc-rs, Ed25519 with ed25519-dalek (`verify_strict`).
+//!
 //! # `vouch tlog serve --api v2` flags
 //!
 //! `--key` (Ed25519 PKCS#8 PEM recommended: C2SP key ID; ECDSA P-256 also accepted),
@@ -43,6 +52,7 @@
 
 pub mod request;
 mod server;
+mod verify;
 
 pub use request::canonicalize_request;
 pub use server::{TransparencyLogEntry, router, transparency_log_entry};

@@ -3,8 +3,8 @@
 //!
 //! * `hashedRekordRequestV002 {digest, signature {content, verifier}}`: the signature is
 //!   verified over the digest with the verifier's key (`pkg/types/hashedrekord`), whose
-//!   `keyDetails` must name the key's type; the digest length must be the one of the key
-//!   details' hash. Canonical body: `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":
+//!   `keyDetails` must name the key's type (the accepted ones: [`super`] "Key types"); the
+//!   digest length must be the one of the key details' hash. Canonical body: `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":
 //!   {"hashedRekordV002":{"data":{"algorithm":..,"digest":..},"signature":..}}}`.
 //! * `dsseRequestV002 {envelope, verifiers}` (dropped by rekor-tiles in 2025 but still in
 //!   protobuf-specs and sent by sigstore clients of that era): every envelope signature must
@@ -22,7 +22,8 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use vouch_merkle::leaf_hash;
-use vouch_sign::{HashAlgorithm, VerifyingKey};
+
+use super::verify::{ClientKey, KeyDetails, KeyError, Use};
 
 use crate::entry::Canonical;
 use crate::error::{Error, Result};
@@ -105,65 +106,23 @@ fn b64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }
 
-/// What a `PublicKeyDetails` value requires of the key and the digest.
-struct Details {
-    name: &'static str,
-    key: &'static str,
-    hash: HashAlgorithm,
-}
-
-/// The key details this log accepts: rekor-tiles' `AllowedClientSigningAlgorithms` that
-/// `vouch-sign` verifies over a digest (ECDSA P-256 and P-384; not yet P-521, RSA,
-/// Ed25519ph).
-fn details(value: &Value, what: &'static str) -> Result<Details> {
-    let name = field(value, "keyDetails", "key_details")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::malformed(what, "missing keyDetails"))?;
-    match name {
-        "PKIX_ECDSA_P256_SHA_256" => Ok(Details {
-            name: "PKIX_ECDSA_P256_SHA_256",
-            key: "ECDSA P-256",
-            hash: HashAlgorithm::Sha2_256,
-        }),
-        "PKIX_ECDSA_P384_SHA_384" => Ok(Details {
-            name: "PKIX_ECDSA_P384_SHA_384",
-            key: "ECDSA P-384",
-            hash: HashAlgorithm::Sha2_384,
-        }),
-        other => Err(Error::malformed(
-            what,
-            format!(
-                "keyDetails {:?} is not accepted (PKIX_ECDSA_P256_SHA_256, PKIX_ECDSA_P384_SHA_384)",
-                other.chars().take(64).collect::<String>()
-            ),
-        )),
-    }
-}
-
-/// A request's `Verifier`: its key, its details, and its canonical JSON.
+/// A request's `Verifier`: its key (parsed for its details), and its canonical JSON.
 struct Verifier {
-    key: VerifyingKey,
-    details: Details,
+    key: ClientKey,
     raw: Vec<u8>,
     json: Value,
 }
 
-fn verifier(value: &Value, what: &'static str) -> Result<Verifier> {
+fn verifier(value: &Value, use_: Use, what: &'static str) -> Result<Verifier> {
     let public = field(value, "publicKey", "public_key");
     let cert = field(value, "x509Certificate", "x509_certificate");
-    let details = details(value, what)?;
-    let key_err = |source| Error::Key { what, source };
-    let (key, raw, material) = match (public, cert) {
-        (Some(p), None) => {
-            let raw = bytes(p, "rawBytes", "raw_bytes", what)?;
-            let key = VerifyingKey::from_spki_der(&raw).map_err(key_err)?;
-            (key, raw, "publicKey")
-        }
-        (None, Some(c)) => {
-            let raw = bytes(c, "rawBytes", "raw_bytes", what)?;
-            let key = vouch_sign::certificate_public_key(&raw).map_err(key_err)?;
-            (key, raw, "x509Certificate")
-        }
+    let name = field(value, "keyDetails", "key_details")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::malformed(what, "missing keyDetails"))?;
+    let details = KeyDetails::parse(name, use_).map_err(|reason| Error::malformed(what, reason))?;
+    let (raw, material) = match (public, cert) {
+        (Some(p), None) => (bytes(p, "rawBytes", "raw_bytes", what)?, "publicKey"),
+        (None, Some(c)) => (bytes(c, "rawBytes", "raw_bytes", what)?, "x509Certificate"),
         _ => {
             return Err(Error::malformed(
                 what,
@@ -174,27 +133,26 @@ fn verifier(value: &Value, what: &'static str) -> Result<Verifier> {
     if raw.is_empty() {
         return Err(Error::malformed(what, "empty rawBytes"));
     }
-    if key.algorithm_name() != details.key {
-        return Err(Error::malformed(
-            what,
-            format!(
-                "keyDetails {} needs an {} key, the verifier holds an {} key",
-                details.name,
-                details.key,
-                key.algorithm_name()
-            ),
-        ));
+    let key = match material {
+        "publicKey" => ClientKey::parse(&raw, details),
+        _ => ClientKey::from_certificate(&raw, details),
     }
+    .map_err(|e| match e {
+        KeyError::Malformed(reason) => Error::ClientKey { what, reason },
+        KeyError::Mismatch {
+            details,
+            needs,
+            holds,
+        } => Error::malformed(
+            what,
+            format!("keyDetails {details} needs an {needs} key, the verifier holds an {holds} key"),
+        ),
+    })?;
     let mut json = serde_json::Map::new();
-    json.insert("keyDetails".into(), json!(details.name));
+    json.insert("keyDetails".into(), json!(details.name()));
     json.insert(material.into(), json!({"rawBytes": b64(&raw)}));
     let json = Value::Object(json);
-    Ok(Verifier {
-        key,
-        details,
-        raw,
-        json,
-    })
+    Ok(Verifier { key, raw, json })
 }
 
 fn hashedrekord(request: &Value) -> Result<Value> {
@@ -222,27 +180,38 @@ fn hashedrekord(request: &Value) -> Result<Value> {
     let v = verifier(
         field(signature, "verifier", "verifier")
             .ok_or_else(|| Error::malformed(what, "missing signature.verifier"))?,
+        Use::HashedRekord,
         "hashedRekordRequestV002.signature.verifier",
     )?;
-    if digest.len() != v.details.hash.digest_len() {
+    let details = v.key.details();
+    // `KeyDetails::parse` refuses pure Ed25519 for a hashedrekord: every accepted one hashes.
+    let hash = details.hash().ok_or_else(|| {
+        Error::malformed(
+            "hashedRekordRequestV002.signature.verifier",
+            "keyDetails without a digest algorithm",
+        )
+    })?;
+    if digest.len() != hash.digest_len() {
         return Err(Error::malformed(
             "hashedRekordRequestV002.digest",
             format!(
                 "{} bytes, {} needs {}",
                 digest.len(),
-                v.details.name,
-                v.details.hash.digest_len()
+                details.name(),
+                hash.digest_len()
             ),
         ));
     }
-    v.key
-        .verify_prehashed("hashedrekord signature", v.details.hash, &digest, &content)
-        .map_err(|source| Error::Signature {
+    if !v.key.verify_digest(&digest, &content) {
+        return Err(Error::Signature {
             check: "hashedrekord signature over the digest",
-            source,
-        })?;
+            source: vouch_sign::Error::SignatureInvalid {
+                check: "hashedrekord signature",
+            },
+        });
+    }
     Ok(json!({"hashedRekordV002": {
-        "data": {"algorithm": v.details.hash.proto_name(), "digest": b64(&digest)},
+        "data": {"algorithm": hash.proto_name(), "digest": b64(&digest)},
         "signature": {"content": b64(&content), "verifier": v.json},
     }}))
 }
@@ -296,7 +265,7 @@ fn dsse_entry(request: &Value, limits: &Limits) -> Result<Value> {
     }
     let mut parsed: Vec<Verifier> = Vec::with_capacity(verifiers.len());
     for v in verifiers {
-        let v = verifier(v, "dsseRequestV002.verifiers[]")?;
+        let v = verifier(v, Use::Dsse, "dsseRequestV002.verifiers[]")?;
         if parsed.iter().any(|p| p.raw == v.raw) {
             return Err(Error::malformed(
                 "dsseRequestV002.verifiers",
@@ -315,7 +284,7 @@ fn dsse_entry(request: &Value, limits: &Limits) -> Result<Value> {
         }
         let mut any = false;
         for (si, sig) in sigs.iter().enumerate() {
-            if v.key.verify("DSSE envelope", &pae, sig).is_ok() {
+            if v.key.verify_message(&pae, sig) {
                 matched[si].get_or_insert(vi);
                 any = true;
             }
