@@ -32,6 +32,7 @@ pub(crate) fn run(appends: usize, clients: usize) -> anyhow::Result<Vec<Report>>
         .iter()
         .map(|r| vouch_tlog::v2::canonicalize_request(r, &limits))
         .collect::<Result<_, _>>()?;
+    verify_micro(2000)?;
     // Request validation alone (signature verification + canonical JSON), one core.
     let t = Instant::now();
     for r in requests.iter().take(2000) {
@@ -67,6 +68,47 @@ pub(crate) fn run(appends: usize, clients: usize) -> anyhow::Result<Vec<Report>>
         )?);
     }
     Ok(reports)
+}
+
+/// ECDSA P-256 signature verification over a given SHA-256 digest (the hashedrekord check),
+/// one core: RustCrypto `p256` through `vouch_sign::VerifyingKey::verify_prehashed` (the v2
+/// write path until aws-lc-rs replaced it) against `vouch_tlog::v2::verify::ClientKey`
+/// (aws-lc-rs), with the key parsed once and, as a request does, per verification.
+fn verify_micro(n: usize) -> anyhow::Result<()> {
+    use vouch_tlog::v2::verify::{ClientKey, KeyDetails};
+    let signer = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
+    let public = signer.public_key();
+    let spki = public.spki_der().to_vec();
+    let signed: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let m = format!("verify bench {i}");
+            (Sha256::digest(&m).to_vec(), signer.sign_bytes(m.as_bytes()))
+        })
+        .collect();
+    let rate = |f: &dyn Fn(&[u8], &[u8]) -> bool| -> anyhow::Result<f64> {
+        let t = Instant::now();
+        for (d, s) in &signed {
+            anyhow::ensure!(f(d, s), "a valid signature was refused");
+        }
+        Ok(n as f64 / t.elapsed().as_secs_f64())
+    };
+    let rustcrypto = rate(&|d, s| {
+        public
+            .verify_prehashed("bench", vouch_sign::HashAlgorithm::Sha2_256, d, s)
+            .is_ok()
+    })?;
+    let key = ClientKey::parse(&spki, KeyDetails::EcdsaP256Sha256)?;
+    let aws_lc = rate(&|d, s| key.verify_digest(d, s).is_ok())?;
+    let aws_lc_parse = rate(&|d, s| {
+        ClientKey::parse(&spki, KeyDetails::EcdsaP256Sha256)
+            .is_ok_and(|k| k.verify_digest(d, s).is_ok())
+    })?;
+    println!(
+        "tlog-v2 P-256 verify over a digest, one core: RustCrypto p256 {rustcrypto:.0}/s, \
+         aws-lc-rs {aws_lc:.0}/s ({:.1}x), aws-lc-rs with the key parsed each time {aws_lc_parse:.0}/s",
+        aws_lc / rustcrypto.max(1e-9)
+    );
+    Ok(())
 }
 
 fn key() -> anyhow::Result<LogKey> {

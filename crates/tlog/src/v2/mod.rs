@@ -52,7 +52,7 @@
 
 pub mod request;
 mod server;
-mod verify;
+pub mod verify;
 
 pub use request::canonicalize_request;
 pub use server::{TransparencyLogEntry, router, transparency_log_entry};

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use vouch_merkle::leaf_hash;
 
-use super::verify::{ClientKey, KeyDetails, KeyError, Use};
+use super::verify::{ClientKey, EntryKind, KeyDetails, KeyError};
 
 use crate::entry::Canonical;
 use crate::error::{Error, Result};
@@ -113,13 +113,13 @@ struct Verifier {
     json: Value,
 }
 
-fn verifier(value: &Value, use_: Use, what: &'static str) -> Result<Verifier> {
+fn verifier(value: &Value, kind: EntryKind, what: &'static str) -> Result<Verifier> {
     let public = field(value, "publicKey", "public_key");
     let cert = field(value, "x509Certificate", "x509_certificate");
     let name = field(value, "keyDetails", "key_details")
         .and_then(Value::as_str)
         .ok_or_else(|| Error::malformed(what, "missing keyDetails"))?;
-    let details = KeyDetails::parse(name, use_).map_err(|reason| Error::malformed(what, reason))?;
+    let details = KeyDetails::parse(name, kind).map_err(|reason| Error::malformed(what, reason))?;
     let (raw, material) = match (public, cert) {
         (Some(p), None) => (bytes(p, "rawBytes", "raw_bytes", what)?, "publicKey"),
         (None, Some(c)) => (bytes(c, "rawBytes", "raw_bytes", what)?, "x509Certificate"),
@@ -139,14 +139,7 @@ fn verifier(value: &Value, use_: Use, what: &'static str) -> Result<Verifier> {
     }
     .map_err(|e| match e {
         KeyError::Malformed(reason) => Error::ClientKey { what, reason },
-        KeyError::Mismatch {
-            details,
-            needs,
-            holds,
-        } => Error::malformed(
-            what,
-            format!("keyDetails {details} needs an {needs} key, the verifier holds an {holds} key"),
-        ),
+        e @ KeyError::Mismatch { .. } => Error::malformed(what, e),
     })?;
     let mut json = serde_json::Map::new();
     json.insert("keyDetails".into(), json!(details.name()));
@@ -180,7 +173,7 @@ fn hashedrekord(request: &Value) -> Result<Value> {
     let v = verifier(
         field(signature, "verifier", "verifier")
             .ok_or_else(|| Error::malformed(what, "missing signature.verifier"))?,
-        Use::HashedRekord,
+        EntryKind::HashedRekord,
         "hashedRekordRequestV002.signature.verifier",
     )?;
     let details = v.key.details();
@@ -202,14 +195,12 @@ fn hashedrekord(request: &Value) -> Result<Value> {
             ),
         ));
     }
-    if !v.key.verify_digest(&digest, &content) {
-        return Err(Error::Signature {
+    v.key
+        .verify_digest(&digest, &content)
+        .map_err(|source| Error::Signature {
             check: "hashedrekord signature over the digest",
-            source: vouch_sign::Error::SignatureInvalid {
-                check: "hashedrekord signature",
-            },
-        });
-    }
+            source,
+        })?;
     Ok(json!({"hashedRekordV002": {
         "data": {"algorithm": hash.proto_name(), "digest": b64(&digest)},
         "signature": {"content": b64(&content), "verifier": v.json},
@@ -265,7 +256,7 @@ fn dsse_entry(request: &Value, limits: &Limits) -> Result<Value> {
     }
     let mut parsed: Vec<Verifier> = Vec::with_capacity(verifiers.len());
     for v in verifiers {
-        let v = verifier(v, Use::Dsse, "dsseRequestV002.verifiers[]")?;
+        let v = verifier(v, EntryKind::Dsse, "dsseRequestV002.verifiers[]")?;
         if parsed.iter().any(|p| p.raw == v.raw) {
             return Err(Error::malformed(
                 "dsseRequestV002.verifiers",
@@ -284,7 +275,7 @@ fn dsse_entry(request: &Value, limits: &Limits) -> Result<Value> {
         }
         let mut any = false;
         for (si, sig) in sigs.iter().enumerate() {
-            if v.key.verify_message(&pae, sig) {
+            if v.key.verify_message(&pae, sig).is_ok() {
                 matched[si].get_or_insert(vi);
                 any = true;
             }

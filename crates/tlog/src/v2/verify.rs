@@ -62,7 +62,7 @@ const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 
 /// The entry kind a signature is verified for: what it signs differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Use {
+pub enum EntryKind {
     /// A hashedrekord: the signature is over the request's digest.
     HashedRekord,
     /// A DSSE envelope: the signature is over the PAE.
@@ -71,7 +71,8 @@ pub(crate) enum Use {
 
 /// A `PublicKeyDetails` value this log accepts (see the [module docs](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeyDetails {
+#[allow(missing_docs)] // the proto enum's values, named as in protobuf-specs
+pub enum KeyDetails {
     EcdsaP256Sha256,
     EcdsaP384Sha384,
     EcdsaP521Sha512,
@@ -84,12 +85,16 @@ pub(crate) enum KeyDetails {
 
 /// What a key is, as far as the accepted details tell keys apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeyKind {
+pub enum KeyKind {
+    /// ECDSA on NIST P-256.
     P256,
+    /// ECDSA on NIST P-384.
     P384,
+    /// ECDSA on NIST P-521.
     P521,
     /// RSA with a modulus of this many bits, counted in whole bytes as Go's `Size()*8`.
     Rsa(u32),
+    /// Ed25519.
     Ed25519,
 }
 
@@ -112,8 +117,8 @@ const ACCEPTED: &str = "PKIX_ECDSA_P256_SHA_256, PKIX_ECDSA_P384_SHA_384, \
 
 impl KeyDetails {
     /// The details named `name` (the proto enum's name, as proto3 JSON writes it), if this log
-    /// accepts them for `use_`; otherwise why not.
-    pub(crate) fn parse(name: &str, use_: Use) -> Result<Self, String> {
+    /// accepts them for `kind`; otherwise why not.
+    pub fn parse(name: &str, kind: EntryKind) -> Result<Self, String> {
         let details = match name {
             "PKIX_ECDSA_P256_SHA_256" => Self::EcdsaP256Sha256,
             "PKIX_ECDSA_P384_SHA_384" => Self::EcdsaP384Sha384,
@@ -130,14 +135,14 @@ impl KeyDetails {
                 ));
             }
         };
-        match (details, use_) {
-            (Self::Ed25519, Use::HashedRekord) => Err(
+        match (details, kind) {
+            (Self::Ed25519, EntryKind::HashedRekord) => Err(
                 "keyDetails \"PKIX_ED25519\" is not accepted for a hashedrekord: pure Ed25519 \
                  signs the artifact, which the log never sees (sign with Ed25519ph, \
                  PKIX_ED25519_PH)"
                     .into(),
             ),
-            (Self::Ed25519Ph, Use::Dsse) => Err(
+            (Self::Ed25519Ph, EntryKind::Dsse) => Err(
                 "keyDetails \"PKIX_ED25519_PH\" is not accepted for DSSE: a DSSE signature is \
                  over the PAE (PKIX_ED25519)"
                     .into(),
@@ -147,7 +152,7 @@ impl KeyDetails {
     }
 
     /// The proto enum name.
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::EcdsaP256Sha256 => "PKIX_ECDSA_P256_SHA_256",
             Self::EcdsaP384Sha384 => "PKIX_ECDSA_P384_SHA_384",
@@ -161,7 +166,7 @@ impl KeyDetails {
     }
 
     /// The digest a hashedrekord signature is over (`None`: pure Ed25519 signs the message).
-    pub(crate) fn hash(self) -> Option<HashAlgorithm> {
+    pub fn hash(self) -> Option<HashAlgorithm> {
         match self {
             Self::EcdsaP256Sha256
             | Self::Rsa2048Pkcs1v15Sha256
@@ -174,7 +179,7 @@ impl KeyDetails {
     }
 
     /// The key these details describe.
-    pub(crate) fn key_kind(self) -> KeyKind {
+    pub fn key_kind(self) -> KeyKind {
         match self {
             Self::EcdsaP256Sha256 => KeyKind::P256,
             Self::EcdsaP384Sha384 => KeyKind::P384,
@@ -202,7 +207,7 @@ impl KeyDetails {
 }
 
 /// A client's public key, parsed for the details it was sent with.
-pub(crate) struct ClientKey {
+pub struct ClientKey {
     details: KeyDetails,
     inner: Inner,
 }
@@ -214,7 +219,7 @@ enum Inner {
 
 /// Reads what a DER SubjectPublicKeyInfo holds (the checks of Go's `x509.ParsePKIXPublicKey`
 /// that tell keys apart), without trusting it to be well formed.
-pub(crate) fn key_kind(spki_der: &[u8]) -> Result<KeyKind, String> {
+pub fn key_kind(spki_der: &[u8]) -> Result<KeyKind, String> {
     let spki = SubjectPublicKeyInfoRef::from_der(spki_der)
         .map_err(|e| format!("not a DER SubjectPublicKeyInfo: {e}"))?;
     let key = spki
@@ -273,7 +278,7 @@ pub(crate) fn key_kind(spki_der: &[u8]) -> Result<KeyKind, String> {
 
 impl ClientKey {
     /// Parses a DER SubjectPublicKeyInfo that `details` must describe.
-    pub(crate) fn parse(spki_der: &[u8], details: KeyDetails) -> Result<Self, KeyError> {
+    pub fn parse(spki_der: &[u8], details: KeyDetails) -> Result<Self, KeyError> {
         let kind = key_kind(spki_der).map_err(KeyError::Malformed)?;
         let want = details.key_kind();
         if kind != want {
@@ -307,7 +312,7 @@ impl ClientKey {
     }
 
     /// The public key of a DER X.509 certificate (as Go's `x509.ParseCertificate` + `PublicKey`).
-    pub(crate) fn from_certificate(cert_der: &[u8], details: KeyDetails) -> Result<Self, KeyError> {
+    pub fn from_certificate(cert_der: &[u8], details: KeyDetails) -> Result<Self, KeyError> {
         let cert = x509_cert::Certificate::from_der(cert_der)
             .map_err(|e| KeyError::Malformed(format!("not a DER X.509 certificate: {e}")))?;
         let spki = cert
@@ -319,14 +324,14 @@ impl ClientKey {
     }
 
     /// The details the key was parsed for.
-    pub(crate) fn details(&self) -> KeyDetails {
+    pub fn details(&self) -> KeyDetails {
         self.details
     }
 
     /// Verifies a hashedrekord signature over `digest` (whose length the caller checked against
     /// [`KeyDetails::hash`]).
-    pub(crate) fn verify_digest(&self, digest: &[u8], sig: &[u8]) -> bool {
-        match (&self.inner, self.details.hash()) {
+    pub fn verify_digest(&self, digest: &[u8], sig: &[u8]) -> Result<(), vouch_sign::Error> {
+        let ok = match (&self.inner, self.details.hash()) {
             (Inner::AwsLc(key), Some(hash)) => {
                 let algorithm = match hash {
                     HashAlgorithm::Sha2_256 => &digest::SHA256,
@@ -337,38 +342,48 @@ impl ClientKey {
                     .is_ok_and(|d| key.verify_digest_sig(&d, sig).is_ok())
             }
             (Inner::Ed25519(key), Some(HashAlgorithm::Sha2_512)) => {
-                let Ok(prehash) = <[u8; 64]>::try_from(digest) else {
-                    return false;
-                };
-                EdSignature::from_slice(sig).is_ok_and(|sig| {
+                let prehash = <[u8; 64]>::try_from(digest).ok();
+                let sig = EdSignature::from_slice(sig).ok();
+                prehash.zip(sig).is_some_and(|(prehash, sig)| {
                     key.verify_prehashed_strict(Sha512Output(prehash), None, &sig)
                         .is_ok()
                 })
             }
             _ => false,
-        }
+        };
+        ok.then_some(()).ok_or(vouch_sign::Error::SignatureInvalid {
+            check: "hashedrekord signature",
+        })
     }
 
     /// Verifies a DSSE signature over `message` (the PAE).
-    pub(crate) fn verify_message(&self, message: &[u8], sig: &[u8]) -> bool {
-        match (&self.inner, self.details) {
+    pub fn verify_message(&self, message: &[u8], sig: &[u8]) -> Result<(), vouch_sign::Error> {
+        let ok = match (&self.inner, self.details) {
             (Inner::AwsLc(key), _) => key.verify_sig(message, sig).is_ok(),
             (Inner::Ed25519(key), KeyDetails::Ed25519) => EdSignature::from_slice(sig)
                 .is_ok_and(|sig| key.verify_strict(message, &sig).is_ok()),
             _ => false,
-        }
+        };
+        ok.then_some(()).ok_or(vouch_sign::Error::SignatureInvalid {
+            check: "DSSE envelope",
+        })
     }
 }
 
 /// Why a client key was refused.
-#[derive(Debug)]
-pub(crate) enum KeyError {
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
     /// Not a key (or certificate) this log can read.
+    #[error("{0}")]
     Malformed(String),
     /// A key of another type than the details name.
+    #[error("keyDetails {details} needs an {needs} key, the verifier holds an {holds} key")]
     Mismatch {
+        /// The details' name.
         details: &'static str,
+        /// The key they describe.
         needs: KeyKind,
+        /// The key sent.
         holds: KeyKind,
     },
 }
@@ -507,7 +522,11 @@ mod tests {
                     .verify_prehashed("test", HashAlgorithm::Sha2_256, d, &candidate)
                     .is_ok();
                 assert_eq!(rustcrypto, expected, "{name}: RustCrypto");
-                assert_eq!(key.verify_digest(d, &candidate), expected, "{name}: aws-lc");
+                assert_eq!(
+                    key.verify_digest(d, &candidate).is_ok(),
+                    expected,
+                    "{name}: aws-lc"
+                );
             }
         }
     }
@@ -542,10 +561,10 @@ mod tests {
                 ..
             })
         ));
-        assert!(KeyDetails::parse("PKIX_ED25519", Use::HashedRekord).is_err());
-        assert!(KeyDetails::parse("PKIX_ED25519_PH", Use::Dsse).is_err());
-        assert!(KeyDetails::parse("PKIX_RSA_PSS_2048_SHA256", Use::HashedRekord).is_err());
-        assert!(KeyDetails::parse("PKIX_ECDSA_P384_SHA_256", Use::Dsse).is_err());
+        assert!(KeyDetails::parse("PKIX_ED25519", EntryKind::HashedRekord).is_err());
+        assert!(KeyDetails::parse("PKIX_ED25519_PH", EntryKind::Dsse).is_err());
+        assert!(KeyDetails::parse("PKIX_RSA_PSS_2048_SHA256", EntryKind::HashedRekord).is_err());
+        assert!(KeyDetails::parse("PKIX_ECDSA_P384_SHA_256", EntryKind::Dsse).is_err());
         for name in [
             "PKIX_ECDSA_P256_SHA_256",
             "PKIX_ECDSA_P384_SHA_384",
@@ -556,7 +575,7 @@ mod tests {
             "PKIX_ED25519_PH",
         ] {
             assert_eq!(
-                KeyDetails::parse(name, Use::HashedRekord).map(KeyDetails::name),
+                KeyDetails::parse(name, EntryKind::HashedRekord).map(KeyDetails::name),
                 Ok(name)
             );
         }
@@ -579,14 +598,17 @@ mod tests {
         spki.extend_from_slice(&public);
         let key = ClientKey::parse(&spki, KeyDetails::Ed25519Ph).unwrap();
         let digest = HashAlgorithm::Sha2_512.digest(b"abc");
-        assert!(key.verify_digest(&digest, &sig));
-        assert!(!key.verify_digest(&HashAlgorithm::Sha2_512.digest(b"abd"), &sig));
+        assert!(key.verify_digest(&digest, &sig).is_ok());
+        assert!(
+            key.verify_digest(&HashAlgorithm::Sha2_512.digest(b"abd"), &sig)
+                .is_err()
+        );
         let mut bad = sig.clone();
         bad[63] ^= 1;
-        assert!(!key.verify_digest(&digest, &bad));
+        assert!(key.verify_digest(&digest, &bad).is_err());
         // The same signature is not a pure Ed25519 signature of the message or of the digest.
         let pure = ClientKey::parse(&spki, KeyDetails::Ed25519).unwrap();
-        assert!(!pure.verify_message(b"abc", &sig));
-        assert!(!pure.verify_message(&digest, &sig));
+        assert!(pure.verify_message(b"abc", &sig).is_err());
+        assert!(pure.verify_message(&digest, &sig).is_err());
     }
 }
