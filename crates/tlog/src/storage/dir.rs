@@ -8,7 +8,9 @@
 //! fsynced), and only then replaces `.state` (tree ID and committed size) the same way: the
 //! size only covers files already durable, as Tessera's POSIX driver does with its tree state.
 //! A crash between the two leaves files beyond the committed size; they are rewritten by the
-//! next transaction (a rename replaces them) and no checkpoint ever covered them. Partial
+//! next transaction (a rename replaces them) and no checkpoint ever covered them. The signed
+//! `checkpoint` is then written the same way (file and directory fsynced) before any append
+//! of the batch is answered. Partial
 //! tiles are kept after their full tile is written (C2SP allows deleting them; clients holding
 //! an older checkpoint still fetch them).
 //!
@@ -62,24 +64,17 @@ fn io_err(path: &Path, e: std::io::Error) -> Error {
     }
 }
 
-/// Writes `bytes` to `path` durably: temporary file, fsync, rename (the directory is fsynced by
-/// the caller, once per directory).
+/// Writes `bytes` to `path` durably: a temporary file, fsynced, renamed over `path` (readers
+/// see the old or the new content, never a mix); the directory is fsynced by the caller, once
+/// per directory.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_replacing(path, bytes, true)
-}
-
-/// Writes `bytes` to a temporary file renamed over `path` (readers see the old or the new
-/// content, never a mix), fsynced first when `durable`.
-fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp"));
     let mut file = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
     file.write_all(bytes).map_err(|e| io_err(&tmp, e))?;
-    if durable {
-        file.sync_all().map_err(|e| io_err(&tmp, e))?;
-    }
+    file.sync_all().map_err(|e| io_err(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
 }
 
@@ -316,9 +311,11 @@ impl Storage for DirStorage {
         if size < self.size.load(Ordering::Acquire) {
             return Ok(());
         }
-        // Not fsynced: the checkpoint is derived from durable state, and a restart publishes
-        // the committed size's checkpoint again.
-        write_replacing(&self.root.join("checkpoint"), checkpoint.as_bytes(), false)
+        // Durable before any append of its batch is answered (the sequencer publishes, then
+        // acknowledges): a static web server serving the directory after a power loss serves
+        // a checkpoint no older than what clients were answered with. File, then directory.
+        write_atomic(&self.root.join("checkpoint"), checkpoint.as_bytes())?;
+        sync_dir(&self.root)
     }
 }
 
