@@ -28,6 +28,11 @@ fn workspace() -> PathBuf {
 /// `scripts/image ARGS`, hermetic as `common::vouch_cmd` (no credentials, trust config or
 /// signing key from the machine), at a fixed SOURCE_DATE_EPOCH.
 fn script(args: &[&str]) -> Output {
+    script_with(args, &[])
+}
+
+/// `scripts/image ARGS` as [`script`], with `envs` set on top.
+fn script_with(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(workspace().join("scripts/image"));
     cmd.args(args)
         .env("REGISTRY_AUTH_FILE", "/nonexistent/auth.json")
@@ -48,7 +53,7 @@ fn script(args: &[&str]) -> Output {
     ] {
         cmd.env_remove(name);
     }
-    cmd.output().unwrap()
+    cmd.envs(envs.iter().copied()).output().unwrap()
 }
 
 fn read_json(path: &Path) -> Value {
@@ -584,4 +589,85 @@ fn scripts_image_ships_a_signed_webhook_image_that_runs_from_its_own_rootfs() {
     let message = r["response"]["status"]["message"].as_str().unwrap();
     assert!(message.contains(&tampered_pinned), "{message}");
     drop(hook);
+}
+
+/// "Keyless when configured": with $VOUCH_TRUST_CONFIG set and no key, the script signs with
+/// the OIDC identity (a private instance's CA and log); the image verifies for that identity
+/// against the instance's trusted root, and not for another identity.
+#[test]
+fn scripts_image_signs_keylessly_when_a_trust_config_is_set() {
+    require_tool("debootstrap");
+    require_tool("objcopy");
+    let registry = RegistryServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let running = vouch_instance::Instance::start(d.join("instance"), &Default::default()).unwrap();
+    let issuer = running.oidc_url().unwrap().to_owned();
+    let email = running.email().to_owned();
+    let token = running.token().unwrap();
+    let trust_config = running.trust_config_path().display().to_string();
+    let trusted_root = running.trusted_root_path().display().to_string();
+    let advisories = workspace().join("crates/vuln/tests/data/osv-dev/records");
+    let reference = format!("{}/acme/vouch-keyless:v1", registry.host);
+    let out_dir = d.join("out");
+    let out = script_with(
+        &[
+            &reference,
+            "--binary",
+            env!("CARGO_BIN_EXE_vouch"),
+            "--strip",
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--",
+            "--advisories",
+            advisories.to_str().unwrap(),
+            "--identity-token",
+            &token,
+            "--certificate-identity",
+            &email,
+            "--certificate-oidc-issuer",
+            &issuer,
+        ],
+        &[("VOUCH_TRUST_CONFIG", &trust_config)],
+    );
+    assert!(
+        out.status.success(),
+        "scripts/image (keyless) failed:\n{}",
+        text(&out)
+    );
+    let report = read_json(&out_dir.join("report.json"));
+    assert_eq!(report["signer"], format!("{email} ({issuer})"), "{report}");
+    assert_eq!(report["failedStage"], Value::Null, "{report}");
+    let digest = read_json(&out_dir.join("build.json"))["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pinned = format!("{reference}@{digest}");
+    ok(&[
+        "verify",
+        &pinned,
+        "--certificate-identity",
+        &email,
+        "--certificate-oidc-issuer",
+        &issuer,
+        "--trusted-root",
+        &trusted_root,
+    ]);
+    let said = fails_with(
+        3,
+        &[
+            "verify",
+            &pinned,
+            "--certificate-identity",
+            "mallory@vouch.invalid",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+            &trusted_root,
+        ],
+    );
+    assert!(
+        said.contains("mallory@vouch.invalid") || said.contains("identity"),
+        "{said}"
+    );
 }
