@@ -459,32 +459,644 @@ fn key_signed_blob_bundle_is_logged_and_tampering_with_the_entry_is_refused_by_b
     assert_eq!(report["verified"], true, "{report}");
 }
 
+/// A second Rekor v2 log: `vouch tlog serve --api v2` with its own Ed25519 key, killed on
+/// drop. `tlog` is its `trustedRoot.tlogs[]` entry (log ID = the C2SP key ID, as Rekor v2 and
+/// the instance's own log). Its origin is the host name of its URL: sigstore-go (cosign v3)
+/// verifies a Rekor v2 checkpoint under the host name of the trusted root's `baseUrl`
+/// (`pkg/verify/tlog.go`), as rekor-tiles names its logs.
+struct SecondLog {
+    child: std::process::Child,
+    url: String,
+    tlog: Value,
+}
+
+impl Drop for SecondLog {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn second_log(dir: &Path, name: &str) -> SecondLog {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use sha2::{Digest as _, Sha256};
+    use std::io::BufRead as _;
+    use vouch_sign::{KeyAlgorithm, SigningKey};
+
+    const ORIGIN: &str = "127.0.0.1";
+    let key = SigningKey::generate(KeyAlgorithm::Ed25519).unwrap();
+    let b64 = B64.encode(key.to_pkcs8_der().unwrap().as_bytes());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    let key_path = dir.join(format!("{name}.key"));
+    std::fs::write(&key_path, pem).unwrap();
+    let db = format!("sqlite:{}", dir.join(format!("{name}.db")).display());
+    let mut child = common::vouch_cmd(&[
+        "tlog",
+        "serve",
+        "--api",
+        "v2",
+        "--origin",
+        ORIGIN,
+        "--db",
+        &db,
+        "--listen",
+        "127.0.0.1:0",
+        "--key",
+        key_path.to_str().unwrap(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::inherit())
+    .spawn()
+    .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {line:?}"))
+        .to_owned();
+    let spki = key.public_key().spki_der().to_vec();
+    // C2SP signed-note key ID: SHA-256(origin || "\n" || 0x01 || Ed25519 public key).
+    let log_id = Sha256::new()
+        .chain_update(ORIGIN.as_bytes())
+        .chain_update(b"\n\x01")
+        .chain_update(&spki[spki.len() - 32..])
+        .finalize();
+    let tlog = serde_json::json!({
+        "baseUrl": url,
+        "hashAlgorithm": "SHA2_256",
+        "logId": {"keyId": B64.encode(log_id)},
+        "publicKey": {
+            "keyDetails": "PKIX_ED25519",
+            "rawBytes": B64.encode(&spki),
+            "validFor": {"start": "1970-01-01T00:00:00Z"},
+        },
+    });
+    SecondLog { child, url, tlog }
+}
+
+/// The instance's trust config with `logs` added to the trusted root and to the signing
+/// config (each its own operator; `only`: instead of the instance's log) under `selector`;
+/// written to `dir/name`, with its trusted root next to it. Returns (trust config, trusted
+/// root) paths.
+fn two_log_trust(
+    trust_config: &Path,
+    logs: &[&SecondLog],
+    selector: Value,
+    dir: &Path,
+    name: &str,
+    only: bool,
+) -> (String, String) {
+    let mut tc = json(&std::fs::read_to_string(trust_config).unwrap());
+    let template = tc["signingConfig"]["rekorTlogUrls"][0].clone();
+    if only {
+        tc["signingConfig"]["rekorTlogUrls"] = Value::Array(Vec::new());
+    }
+    for (i, log) in logs.iter().enumerate() {
+        tc["trustedRoot"]["tlogs"]
+            .as_array_mut()
+            .unwrap()
+            .push(log.tlog.clone());
+        let mut service = template.clone();
+        service["url"] = Value::from(log.url.clone());
+        service["operator"] = Value::from(format!("operator {i}"));
+        tc["signingConfig"]["rekorTlogUrls"]
+            .as_array_mut()
+            .unwrap()
+            .push(service);
+    }
+    tc["signingConfig"]["rekorTlogConfig"] = selector;
+    let tc_path = dir.join(format!("{name}.trust_config.json"));
+    let root_path = dir.join(format!("{name}.trusted_root.json"));
+    std::fs::write(&tc_path, tc.to_string()).unwrap();
+    std::fs::write(&root_path, tc["trustedRoot"].to_string()).unwrap();
+    (
+        tc_path.display().to_string(),
+        root_path.display().to_string(),
+    )
+}
+
+fn entries(bundle: &Value) -> &Vec<Value> {
+    bundle["verificationMaterial"]["tlogEntries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tlogEntries: {bundle}"))
+}
+
 #[test]
-fn key_signing_refuses_a_rekor_v2_log_it_cannot_write_to_rather_than_skipping_it() {
+fn key_signatures_go_into_every_selected_rekor_v2_log_with_a_timestamp_and_both_verify_them() {
+    let registry = RegistryServer::start();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let inst = d.join("instance");
-    ok(&["instance", "init", "--rekor-v2", inst.to_str().unwrap()]);
-    let tc = inst.join("trust_config.json");
-    assert!(tc.is_file(), "instance init writes {}", tc.display());
-    let (key, _) = keypair(d, "cosign");
-    let file = d.join("a.txt");
-    std::fs::write(&file, b"a\n").unwrap();
-    let args = [
+    let options = vouch_instance::StartOptions {
+        rekor_v2: true,
+        ..Default::default()
+    };
+    let running = vouch_instance::Instance::start(d.join("instance"), &options).unwrap();
+    let tc = running.trust_config_path().display().to_string();
+    let root = running.trusted_root_path().display().to_string();
+    let second = second_log(d, "second");
+    let third = second_log(d, "third");
+    let tc_path = running.trust_config_path();
+    // The second log alone (with the instance's TSA): what cosign can verify too (the
+    // instance's own log signs its checkpoints as "vouch-tlog", not as its URL's host name,
+    // which sigstore-go requires of a Rekor v2 log).
+    let (tc2, root2) = two_log_trust(
+        &tc_path,
+        &[&second],
+        serde_json::json!({"selector": "ANY"}),
+        d,
+        "second",
+        true,
+    );
+    let (key, public) = keypair(d, "cosign");
+    let cosign = Peer::new("cosign");
+    let file = d.join("release.tar.gz");
+    std::fs::write(&file, b"release bytes for Rekor v2\n").unwrap();
+    let file = file.to_str().unwrap();
+    let predicate = d.join("predicate.json");
+    std::fs::write(&predicate, br#"{"builder":"ci"}"#).unwrap();
+    let predicate = predicate.to_str().unwrap();
+    let vouch_verify = |bundle: &Path, root: &str, extra: &[&str]| {
+        let b = bundle.to_str().unwrap().to_owned();
+        [
+            &[
+                "verify-blob",
+                file,
+                "--bundle",
+                &b,
+                "--key",
+                &public,
+                "--trusted-root",
+                root,
+            ][..],
+            extra,
+        ]
+        .concat()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect::<Vec<String>>()
+    };
+    let run_ok = |args: &[String]| ok_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let run_fails =
+        |args: &[String]| fails_with(3, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let cosign_args = |bundle: &Path, root: &str| -> Vec<String> {
+        [
+            "verify-blob",
+            file,
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--key",
+            &public,
+            "--trusted-root",
+            root,
+            "--offline",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    };
+    let cosign_ok = |bundle: &Path, root: &str| {
+        cosign.ok(&cosign_args(bundle, root)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>())
+    };
+    let cosign_fails = |bundle: &Path, root: &str| {
+        cosign.fails(
+            &cosign_args(bundle, root)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+    };
+
+    // The instance's own trust config (its Rekor v2 log and TSA): logged, timestamped,
+    // verified by vouch.
+    let mine = d.join("instance-log.sigstore.json");
+    ok(&[
         "sign-blob",
-        file.to_str().unwrap(),
+        file,
         "--key",
         &key,
         "--trust-config",
-        tc.to_str().unwrap(),
-    ];
-    let said = fails_with(1, &args);
-    assert!(said.contains("is a Rekor v2 log"), "{said}");
-    assert!(said.contains("--tlog-upload=false"), "{said}");
-    // Opting out signs without an entry.
-    let bundle = json(&ok(&[&args[..], &["--tlog-upload=false"]].concat()));
+        &tc,
+        "--bundle",
+        mine.to_str().unwrap(),
+    ]);
+    let report = run_ok(&vouch_verify(&mine, &root, &[])).to_string();
+    assert!(report.contains("hashedrekord 0.0.2 (Rekor v2)"), "{report}");
+
+    // One Rekor v2 log: a hashedrekord 0.0.2 naming the public key, no promise, and the TSA's
+    // timestamp; a statement is logged as hashedrekord over its PAE (sigstore-go and
+    // sigstore-python 4.x on Rekor v2).
+    let (tc, root) = (tc2, root2);
+    let blob = d.join("blob.sigstore.json");
+    let att = d.join("att.sigstore.json");
+    ok(&[
+        "sign-blob",
+        file,
+        "--key",
+        &key,
+        "--trust-config",
+        &tc,
+        "--bundle",
+        blob.to_str().unwrap(),
+    ]);
+    ok(&[
+        "attest-blob",
+        file,
+        "--predicate",
+        predicate,
+        "--type",
+        "https://vouch.example/test/v1",
+        "--key",
+        &key,
+        "--trust-config",
+        &tc,
+        "--bundle",
+        att.to_str().unwrap(),
+    ]);
+    let spki = {
+        use base64::Engine as _;
+        let pem = std::fs::read_to_string(&public).unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD.encode(
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap(),
+        )
+    };
+    for bundle in [&blob, &att] {
+        let parsed = json(&std::fs::read_to_string(bundle).unwrap());
+        let [entry] = entries(&parsed).as_slice() else {
+            panic!("one entry: {parsed}");
+        };
+        assert_eq!(
+            entry["kindVersion"],
+            serde_json::json!({"kind": "hashedrekord", "version": "0.0.2"}),
+            "{parsed}"
+        );
+        assert!(entry["inclusionPromise"].is_null(), "{entry}");
+        assert!(
+            entry["integratedTime"].is_null() || entry["integratedTime"] == "0",
+            "{entry}"
+        );
+        let body = {
+            use base64::Engine as _;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(entry["canonicalizedBody"].as_str().unwrap())
+                .unwrap();
+            json(&String::from_utf8(raw).unwrap())
+        };
+        let verifier = &body["spec"]["hashedRekordV002"]["signature"]["verifier"];
+        assert_eq!(verifier["keyDetails"], "PKIX_ECDSA_P256_SHA_256", "{body}");
+        assert_eq!(verifier["publicKey"]["rawBytes"], spki.as_str(), "{body}");
+        assert!(parsed["verificationMaterial"]["publicKey"]["hint"].is_string());
+        assert_eq!(
+            parsed["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+                .as_array()
+                .map(Vec::len),
+            Some(1),
+            "{parsed}"
+        );
+        let report = run_ok(&vouch_verify(bundle, &root, &[])).to_string();
+        assert!(
+            report.contains("\"inclusionProofVerified\":true"),
+            "{report}"
+        );
+        assert!(report.contains("hashedrekord 0.0.2 (Rekor v2)"), "{report}");
+        cosign_ok(bundle, &root);
+    }
+
+    // Images: signed and attested (bundle format, cosign 3's) into the v2 log; cosign v3 and
+    // vouch verify them with the key and the instance's root. The legacy format needs a
+    // Rekor v1 signed entry timestamp for cosign's annotation: refused, not stored unlogged.
+    let image = push_image(&registry, d, "acme/v2logged", b"v2 logged\n");
+    ok(&["sign", &image, "--key", &key, "--trust-config", &tc]);
+    ok(&[
+        "attest",
+        &image,
+        "--key",
+        &key,
+        "--trust-config",
+        &tc,
+        "--predicate",
+        predicate,
+        "--type",
+        "custom",
+    ]);
+    let report = ok_json(&["verify", &image, "--key", &public, "--trusted-root", &root]);
     assert!(
-        bundle["verificationMaterial"]["tlogEntries"].is_null(),
-        "{bundle}"
+        report.to_string().contains("hashedrekord 0.0.2 (Rekor v2)"),
+        "{report}"
+    );
+    ok(&[
+        "verify-attestation",
+        &image,
+        "--type",
+        "custom",
+        "--key",
+        &public,
+        "--trusted-root",
+        &root,
+    ]);
+    let cosign_image = [
+        "--key",
+        &public,
+        "--trusted-root",
+        &root,
+        "--offline",
+        "--allow-http-registry",
+    ];
+    cosign.ok(&[&["verify", &image][..], &cosign_image].concat());
+    cosign.ok(&[
+        &["verify-attestation", &image, "--type", "custom"][..],
+        &cosign_image,
+    ]
+    .concat());
+    let said = fails_with(
+        1,
+        &[
+            "sign",
+            &image,
+            "--key",
+            &key,
+            "--trust-config",
+            &tc,
+            "--signature-format",
+            "legacy",
+        ],
+    );
+    assert!(said.contains("signed entry timestamp"), "{said}");
+
+    // Negative: the v2 entry tampered with, its timestamp removed, more entries required
+    // than there are: refused by vouch (naming the check) and by cosign.
+    let original = json(&std::fs::read_to_string(&blob).unwrap());
+    // cosign (sigstore-go) rebuilds a Rekor v2 entry's hash from the bundle instead of reading
+    // canonicalizedBody, and asks a key signature for no time: it accepts the changed body and
+    // the removed timestamp, where vouch refuses both (it compares the body with the bundle and
+    // wants a verified time for every v2 entry).
+    let tampers: [(&str, fn(&mut Value), &str, bool); 3] = [
+        (
+            "entry body",
+            |b| {
+                use base64::Engine as _;
+                let e = &mut b["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"];
+                let mut raw = base64::engine::general_purpose::STANDARD
+                    .decode(e.as_str().unwrap())
+                    .unwrap();
+                // The digest's first base64 character, inside the JSON string.
+                let at = String::from_utf8_lossy(&raw).find("\"digest\":\"").unwrap() + 10;
+                raw[at] = if raw[at] == b'A' { b'B' } else { b'A' };
+                *e = Value::from(base64::engine::general_purpose::STANDARD.encode(raw));
+            },
+            "FAILED  ",
+            false,
+        ),
+        (
+            "log index",
+            |b| {
+                let e = &mut b["verificationMaterial"]["tlogEntries"][0];
+                let index: u64 = e["logIndex"].as_str().unwrap().parse().unwrap();
+                e["logIndex"] = Value::from((index + 1).to_string());
+                e["inclusionProof"]["logIndex"] = Value::from((index + 1).to_string());
+            },
+            "FAILED  ",
+            true,
+        ),
+        (
+            "timestamp removed",
+            |b| {
+                b["verificationMaterial"]["timestampVerificationData"] =
+                    serde_json::json!({"rfc3161Timestamps": []});
+            },
+            "a Rekor v2 entry needs a verified RFC 3161 timestamp",
+            false,
+        ),
+    ];
+    for (what, tamper, expected, cosign_refuses) in tampers {
+        let mut bundle = original.clone();
+        tamper(&mut bundle);
+        let path = d.join("tampered.sigstore.json");
+        std::fs::write(&path, bundle.to_string()).unwrap();
+        let said = run_fails(&vouch_verify(&path, &root, &[]));
+        assert!(said.contains(expected), "{what}: {said}");
+        if cosign_refuses {
+            cosign_fails(&path, &root);
+        }
+    }
+    let said = run_fails(&vouch_verify(&blob, &root, &["--tlog-threshold", "2"]));
+    assert!(
+        said.contains("FAILED  threshold: transparency log entries: 1 verified, 2 required"),
+        "{said}"
+    );
+
+    // Two logs: the instance's and a second `vouch tlog serve --api v2`, both in the signing
+    // config (ALL): one entry from each, --tlog-threshold 2 met; EXACT 1 and ANY: one entry;
+    // EXACT 3 of 2: refused at signing.
+    let (tc, root) = (
+        running.trust_config_path().display().to_string(),
+        running.trusted_root_path().display().to_string(),
+    );
+    let (tc_all, root_all) = two_log_trust(
+        &tc_path,
+        &[&second],
+        serde_json::json!({"selector": "ALL"}),
+        d,
+        "all",
+        false,
+    );
+    let both = d.join("both.sigstore.json");
+    ok(&[
+        "sign-blob",
+        file,
+        "--key",
+        &key,
+        "--trust-config",
+        &tc_all,
+        "--bundle",
+        both.to_str().unwrap(),
+    ]);
+    let parsed = json(&std::fs::read_to_string(&both).unwrap());
+    let logged = entries(&parsed);
+    assert_eq!(logged.len(), 2, "{parsed}");
+    assert_ne!(logged[0]["logId"], logged[1]["logId"], "{parsed}");
+    let report = run_ok(&vouch_verify(&both, &root_all, &["--tlog-threshold", "2"]));
+    let verified = report["evidence"]["tlogEntries"].as_array().unwrap();
+    assert_eq!(verified.len(), 2, "{report}");
+    assert!(
+        verified.iter().all(|e| e["inclusionProofVerified"] == true),
+        "{report}"
+    );
+    // cosign v3 verifies a bundle with entries from two logs it can read (the instance's
+    // "vouch-tlog" origin aside): the second and a third `vouch tlog serve --api v2`.
+    let (tc_pair, root_pair) = two_log_trust(
+        &tc_path,
+        &[&second, &third],
+        serde_json::json!({"selector": "ALL"}),
+        d,
+        "pair",
+        true,
+    );
+    let pair = d.join("pair.sigstore.json");
+    ok(&[
+        "sign-blob",
+        file,
+        "--key",
+        &key,
+        "--trust-config",
+        &tc_pair,
+        "--bundle",
+        pair.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        entries(&json(&std::fs::read_to_string(&pair).unwrap())).len(),
+        2
+    );
+    run_ok(&vouch_verify(&pair, &root_pair, &["--tlog-threshold", "2"]));
+    cosign_ok(&pair, &root_pair);
+    // An attestation into both logs.
+    let both_att = d.join("both-att.sigstore.json");
+    ok(&[
+        "attest-blob",
+        file,
+        "--predicate",
+        predicate,
+        "--type",
+        "https://vouch.example/test/v1",
+        "--key",
+        &key,
+        "--trust-config",
+        &tc_all,
+        "--bundle",
+        both_att.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        entries(&json(&std::fs::read_to_string(&both_att).unwrap())).len(),
+        2
+    );
+    run_ok(&vouch_verify(
+        &both_att,
+        &root_all,
+        &["--tlog-threshold", "2"],
+    ));
+    // One of the two entries removed: threshold 2 not met; the instance's root alone does not
+    // know the second log.
+    let mut one = parsed.clone();
+    one["verificationMaterial"]["tlogEntries"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let one_path = d.join("one-of-two.sigstore.json");
+    std::fs::write(&one_path, one.to_string()).unwrap();
+    let said = run_fails(&vouch_verify(
+        &one_path,
+        &root_all,
+        &["--tlog-threshold", "2"],
+    ));
+    assert!(said.contains("1 verified, 2 required"), "{said}");
+    run_ok(&vouch_verify(&one_path, &root_all, &[]));
+    let said = run_fails(&vouch_verify(&both, &root, &[]));
+    assert!(said.contains("FAILED  "), "{said}");
+
+    for (name, selector, count) in [
+        (
+            "exact1",
+            serde_json::json!({"selector": "EXACT", "count": 1}),
+            1,
+        ),
+        ("any", serde_json::json!({"selector": "ANY"}), 1),
+        (
+            "exact2",
+            serde_json::json!({"selector": "EXACT", "count": 2}),
+            2,
+        ),
+    ] {
+        let (tc_n, root_n) = two_log_trust(&tc_path, &[&second], selector, d, name, false);
+        let out = d.join(format!("{name}.sigstore.json"));
+        ok(&[
+            "sign-blob",
+            file,
+            "--key",
+            &key,
+            "--trust-config",
+            &tc_n,
+            "--bundle",
+            out.to_str().unwrap(),
+        ]);
+        let parsed = json(&std::fs::read_to_string(&out).unwrap());
+        assert_eq!(entries(&parsed).len(), count, "{name}: {parsed}");
+        let threshold = count.to_string();
+        run_ok(&vouch_verify(
+            &out,
+            &root_n,
+            &["--tlog-threshold", &threshold],
+        ));
+    }
+    let (tc_3, _) = two_log_trust(
+        &tc_path,
+        &[&second],
+        serde_json::json!({"selector": "EXACT", "count": 3}),
+        d,
+        "exact3",
+        false,
+    );
+    let said = fails_with(
+        1,
+        &["sign-blob", file, "--key", &key, "--trust-config", &tc_3],
+    );
+    assert!(said.contains("EXACT 3"), "{said}");
+
+    // A signing config with the v2 log and no TSA is refused (a v2 entry carries no signed
+    // time); so is a key type the log entry cannot describe, naming it.
+    let mut no_tsa = json(&std::fs::read_to_string(&tc).unwrap());
+    no_tsa["signingConfig"]["tsaUrls"] = Value::Array(Vec::new());
+    let no_tsa_path = d.join("no-tsa.trust_config.json");
+    std::fs::write(&no_tsa_path, no_tsa.to_string()).unwrap();
+    let said = fails_with(
+        1,
+        &[
+            "sign-blob",
+            file,
+            "--key",
+            &key,
+            "--trust-config",
+            no_tsa_path.to_str().unwrap(),
+        ],
+    );
+    assert!(said.contains("tsaUrls"), "{said}");
+    let (ed_key, _) = common::keypair_with(d, "ed", "ed25519");
+    let said = fails_with(
+        1,
+        &["sign-blob", file, "--key", &ed_key, "--trust-config", &tc],
+    );
+    assert!(
+        said.contains("Ed25519 signatures are not logged to a Rekor v2 log"),
+        "{said}"
+    );
+    // Opting out signs without an entry.
+    let unlogged = json(&ok(&[
+        "sign-blob",
+        file,
+        "--key",
+        &key,
+        "--trust-config",
+        &tc,
+        "--tlog-upload=false",
+    ]));
+    assert!(
+        unlogged["verificationMaterial"]["tlogEntries"].is_null(),
+        "{unlogged}"
     );
 }

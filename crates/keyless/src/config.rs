@@ -10,10 +10,16 @@
 //! `majorApiVersion` (Fulcio 1, Rekor 1 or 2, TSA 1), one per `operator` (its highest API
 //! version, then the newest `validFor.start`), then pruned by the `ServiceConfiguration`
 //! selector (`ALL`: every one; `ANY`: the first; `EXACT`: `count` of them, fewer is an error).
-//! vouch signs into one log (the first selected) and asks every selected TSA for a timestamp,
-//! so a config listing two TSAs with `tsaConfig.selector: ALL` yields bundles that pass
-//! `--timestamp-threshold 2`. A Rekor v2 log gives no signed time of its own
-//! (`sigstore/architecture-docs:rekor-v2-spec.md`), so it needs at least one TSA.
+//! Logs are selected as sigstore-go's `root.SelectServices` (what cosign v3 signs with) also
+//! does: only services of the highest API version any operator offers (a Rekor v2 log and a
+//! Rekor v1 log of another operator: the v2 one).
+//!
+//! vouch signs into every selected log, as sigstore-go's `sign.Bundle` does (one tlog entry
+//! each; sigstore-python 4.x signs into the first only), and asks every selected TSA for a
+//! timestamp, so a config listing two logs with `rekorTlogConfig.selector: ALL` yields bundles
+//! that pass `--tlog-threshold 2`, and two TSAs `--timestamp-threshold 2`. A Rekor v2 log gives
+//! no signed time of its own (`sigstore/architecture-docs:rekor-v2-spec.md`), so it needs at
+//! least one TSA.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -36,16 +42,23 @@ pub struct TrustConfig {
     pub trusted_root: TrustedRoot,
     /// The CA's base URL (`/api/v2/signingCert` is appended).
     pub ca_url: String,
-    /// The log's base URL (`/api/v1/log/entries` or `/api/v2/log/entries` is appended).
-    pub log_url: String,
-    /// The log's API: Rekor v1 or Rekor v2 (`majorApiVersion` of the selected entry).
-    pub log_api: RekorApi,
+    /// The logs every signature is uploaded to, in signing config order (at least one).
+    pub logs: Vec<LogService>,
     /// The OIDC issuer the signing config names, if any.
     pub oidc_url: Option<String>,
     /// The RFC 3161 timestamp authorities selected (`tsaUrls[].url`, the URL requests are
     /// POSTed to, e.g. `https://timestamp.sigstore.dev/api/v1/timestamp`); each signature gets
     /// a timestamp from every one. Empty: the log's integrated time is the signing time.
     pub tsa_urls: Vec<String>,
+}
+
+/// A selected transparency log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogService {
+    /// Base URL (`/api/v1/log/entries` or `/api/v2/log/entries` is appended).
+    pub url: String,
+    /// Its API (`majorApiVersion` of the signing config entry).
+    pub api: RekorApi,
 }
 
 /// Which Rekor API a log speaks.
@@ -86,25 +99,28 @@ impl TrustConfig {
             .next()
             .ok_or_else(|| bad("signingConfig.caUrls has no valid Fulcio (API 1) entry".into()))?
             .url;
-        let log = select(
+        let logs: Vec<LogService> = select(
             &signing["rekorTlogUrls"],
             &[1, 2],
             &signing["rekorTlogConfig"],
             now,
         )?
         .into_iter()
-        .next()
-        .ok_or_else(|| {
-            bad(
+        .map(|s| LogService {
+            url: s.url,
+            api: if s.major_api_version == 2 {
+                RekorApi::V2
+            } else {
+                RekorApi::V1
+            },
+        })
+        .collect();
+        if logs.is_empty() {
+            return Err(bad(
                 "signingConfig.rekorTlogUrls has no valid Rekor entry (majorApiVersion 1 or 2)"
                     .into(),
-            )
-        })?;
-        let log_api = if log.major_api_version == 2 {
-            RekorApi::V2
-        } else {
-            RekorApi::V1
-        };
+            ));
+        }
         let oidc_url = select(&signing["oidcUrls"], &[1], &Value::Null, now)?
             .into_iter()
             .next()
@@ -114,17 +130,18 @@ impl TrustConfig {
             .into_iter()
             .map(|s| s.url)
             .collect();
-        if log_api == RekorApi::V2 && tsa_urls.is_empty() {
+        if let Some(v2) = logs.iter().find(|l| l.api == RekorApi::V2)
+            && tsa_urls.is_empty()
+        {
             return Err(bad(format!(
                 "signingConfig.rekorTlogUrls selects the Rekor v2 log {} but tsaUrls has no valid timestamp authority: a Rekor v2 entry carries no signed time, so a signature needs an RFC 3161 timestamp",
-                log.url
+                v2.url
             )));
         }
         Ok(Self {
             trusted_root,
             ca_url,
-            log_url: log.url,
-            log_api,
+            logs,
             oidc_url,
             tsa_urls,
         })
@@ -155,8 +172,9 @@ struct Service {
 
 /// sigstore-python's `_get_valid_services`: currently valid services with a supported
 /// `majorApiVersion`, one per `operator` (highest API version, then newest `validFor.start`),
-/// in order of the operators' first appearance, pruned by `config` (a
-/// `ServiceConfiguration`; absent = `ALL`).
+/// in order of the operators' first appearance, of the highest API version among them
+/// (sigstore-go), pruned by `config` (a `ServiceConfiguration`; absent = `ALL`; `ANY` takes
+/// the first where sigstore-go picks at random).
 fn select(services: &Value, versions: &[u64], config: &Value, now: u64) -> Result<Vec<Service>> {
     let Some(list) = services.as_array() else {
         return Ok(Vec::new());
@@ -196,8 +214,16 @@ fn select(services: &Value, versions: &[u64], config: &Value, now: u64) -> Resul
             None => by_operator.push((operator, candidate)),
         }
     }
+    // sigstore-go `SelectServices`: services of one API version only, the highest offered
+    // (sigstore-python would mix versions across operators, but signs into one log only).
+    let highest = by_operator
+        .iter()
+        .map(|(_, b)| b.0)
+        .max()
+        .unwrap_or_default();
     let result: Vec<Service> = by_operator
         .into_iter()
+        .filter(|(_, best)| best.0 == highest)
         .map(|(_, (major_api_version, _, url))| Service {
             url,
             major_api_version,
@@ -304,6 +330,28 @@ mod tests {
         );
         let unknown = serde_json::json!({"selector": "SOME"});
         assert!(urls(unknown).is_err());
+    }
+
+    #[test]
+    fn only_the_highest_api_version_across_operators_is_selected() {
+        let services = serde_json::json!([
+            {"url": "https://v1-a", "majorApiVersion": 1, "operator": "a"},
+            {"url": "https://v2-b", "majorApiVersion": 2, "operator": "b"},
+            {"url": "https://v2-c", "majorApiVersion": 2, "operator": "c"},
+        ]);
+        let now = parse_rfc3339("2025-01-01T00:00:00Z").expect("time");
+        let urls: Vec<String> = select(&services, &[1, 2], &Value::Null, now)
+            .expect("select")
+            .into_iter()
+            .map(|s| s.url)
+            .collect();
+        assert_eq!(urls, ["https://v2-b", "https://v2-c"]);
+        let v1: Vec<String> = select(&services, &[1], &Value::Null, now)
+            .expect("select")
+            .into_iter()
+            .map(|s| s.url)
+            .collect();
+        assert_eq!(v1, ["https://v1-a"]);
     }
 
     #[test]

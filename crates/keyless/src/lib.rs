@@ -52,9 +52,9 @@ use vouch_sign::{
     Verifier,
 };
 
-pub use config::{RekorApi, TrustConfig};
+pub use config::{LogService, RekorApi, TrustConfig};
 pub use error::{Error, Result};
-pub use seam::RekorLog;
+pub use seam::{RekorLog, RekorV2Log, transparency_logs};
 pub use token::{IdentityToken, TokenSource};
 
 /// Largest CA answer read (a chain of three PEM certificates is ~3 KiB).
@@ -64,12 +64,13 @@ const MAX_TSA_RESPONSE_BYTES: u64 = 64 * 1024;
 /// `id-sha256` (RFC 5754 §2.2).
 const ID_SHA256: &str = "2.16.840.1.101.3.4.2.1";
 
-/// A client of one instance (CA + log), with its trust.
+/// A client of one instance (CA, logs, timestamp authorities), with its trust.
 #[derive(Debug)]
 pub struct KeylessSigner {
     config: TrustConfig,
     http: vouch_http::Client,
-    log: seam::InstanceLog,
+    logs: Vec<Box<dyn vouch_sign::sign::TransparencyLog>>,
+    tsa: TimestampAuthorities,
     verifier: Verifier,
 }
 
@@ -78,20 +79,14 @@ impl KeylessSigner {
     pub fn new(config: TrustConfig) -> Result<Self> {
         let http_config = vouch_http::ClientConfig::default();
         let http = vouch_http::Client::new(&http_config)?;
-        let log = match config.log_api {
-            RekorApi::V1 => seam::InstanceLog::V1(RekorLog::from_client(
-                vouch_tlog::Client::with_config(&config.log_url, &http_config)?,
-            )),
-            RekorApi::V2 => seam::InstanceLog::V2(seam::RekorV2Log::new(
-                vouch_http::Client::new(&http_config)?,
-                &config.log_url,
-            )),
-        };
+        let logs = transparency_logs(&config, &http_config)?;
+        let tsa = TimestampAuthorities::with_http(http.clone(), config.tsa_urls.clone());
         let verifier = Verifier::new(config.trusted_root.clone());
         Ok(Self {
             config,
             http,
-            log,
+            logs,
+            tsa,
             verifier,
         })
     }
@@ -214,16 +209,51 @@ impl KeylessSigner {
     }
 }
 
-impl KeylessSigner {
-    /// An RFC 3161 timestamp over `signature` from each TSA the signing config selects (none:
-    /// an empty list, the log's integrated time is the signing time). Any TSA failing fails
-    /// the signature: the config asked for all of them.
-    fn timestamps(&self, signature: &[u8]) -> Result<Vec<Vec<u8>>> {
-        self.config
-            .tsa_urls
+/// The RFC 3161 timestamp authorities a signing config selects (`tsaUrls`), asked for a
+/// timestamp over every signature, keyless or key (cosign v3 and sigstore-go timestamp key
+/// signatures too when the signing config lists a TSA).
+#[derive(Debug, Clone)]
+pub struct TimestampAuthorities {
+    http: vouch_http::Client,
+    urls: Vec<String>,
+}
+
+impl TimestampAuthorities {
+    /// The authorities at `urls` (the URLs requests are POSTed to).
+    pub fn new(urls: Vec<String>) -> Result<Self> {
+        let http = vouch_http::Client::new(&vouch_http::ClientConfig::default())?;
+        Ok(Self::with_http(http, urls))
+    }
+
+    fn with_http(http: vouch_http::Client, urls: Vec<String>) -> Self {
+        Self { http, urls }
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.urls.is_empty()
+    }
+
+    /// An RFC 3161 timestamp over `signature` from each authority (none: an empty list, the
+    /// log's integrated time is the signing time). Any failing fails the signature: the config
+    /// asked for all of them.
+    pub fn timestamps(&self, signature: &[u8]) -> Result<Vec<Vec<u8>>> {
+        self.urls
             .iter()
             .map(|url| self.timestamp(url, signature))
             .collect()
+    }
+
+    /// [`Self::timestamps`] in the form of the signing seam ([`vouch_sign::sign::Timestamper`]):
+    /// a failure keeps this crate's typed error inside.
+    pub fn timestamper(&self) -> impl Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>> + '_ {
+        |signature| {
+            self.timestamps(signature)
+                .map_err(|e| vouch_sign::Error::Service {
+                    service: "timestamp authority",
+                    source: Box::new(e),
+                })
+        }
     }
 
     /// An RFC 3161 timestamp over `signature` from the TSA at `url`. The imprint is the
@@ -388,7 +418,7 @@ impl Session<'_> {
     /// certificate, a `hashedrekord` log entry and the timestamps; verified before it is
     /// returned.
     pub fn sign_blob(&self, artifact: &[u8]) -> Result<Bundle> {
-        let tsa = self.timestamper();
+        let tsa = self.signer.tsa.timestamper();
         let bundle =
             sign_blob_with(artifact, self, &self.witnesses(&tsa, None)).map_err(unwrap_service)?;
         self.signer
@@ -400,7 +430,7 @@ impl Session<'_> {
     /// An in-toto statement in a DSSE envelope as a v0.3 bundle with a `dsse` log entry;
     /// verified before it is returned.
     pub fn sign_statement(&self, statement: &Statement) -> Result<Bundle> {
-        let tsa = self.timestamper();
+        let tsa = self.signer.tsa.timestamper();
         let check = self.check();
         sign_statement_with(statement, self, &self.witnesses(&tsa, Some(&check)))
             .map_err(unwrap_service)
@@ -418,7 +448,7 @@ impl Session<'_> {
         format: SignatureFormat,
         annotations: &BTreeMap<String, String>,
     ) -> Result<Vec<Stored>> {
-        let tsa = self.timestamper();
+        let tsa = self.signer.tsa.timestamper();
         let check = self.check();
         let witnesses = self.witnesses(&tsa, Some(&check));
         store
@@ -436,7 +466,7 @@ impl Session<'_> {
         predicate_type: &str,
         predicate: Value,
     ) -> Result<Vec<Stored>> {
-        let tsa = self.timestamper();
+        let tsa = self.signer.tsa.timestamper();
         let check = self.check();
         let witnesses = self.witnesses(&tsa, Some(&check));
         store
@@ -444,28 +474,16 @@ impl Session<'_> {
             .map_err(unwrap_service)
     }
 
-    /// The instance's log, and its timestamp authorities when the signing config lists any.
+    /// The instance's logs, and its timestamp authorities when the signing config lists any.
     fn witnesses<'w>(
         &'w self,
         tsa: &'w dyn Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>>,
         check: Option<vouch_sign::sign::BundleCheck<'w>>,
     ) -> Witnesses<'w> {
         Witnesses {
-            log: Some(&self.signer.log),
-            timestamper: (!self.signer.config.tsa_urls.is_empty()).then_some(tsa),
+            logs: &self.signer.logs,
+            timestamper: (!self.signer.tsa.is_empty()).then_some(tsa),
             check,
-        }
-    }
-
-    /// Timestamps from every selected TSA; a failure keeps its own typed error inside.
-    fn timestamper(&self) -> impl Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>> + '_ {
-        |signature| {
-            self.signer
-                .timestamps(signature)
-                .map_err(|e| vouch_sign::Error::Service {
-                    service: "timestamp authority",
-                    source: Box::new(e),
-                })
         }
     }
 

@@ -25,20 +25,53 @@ use crate::error::{Error, Result};
 /// Largest log answer read (an entry with a 64-hash proof and a checkpoint is ~10 KiB).
 const MAX_LOG_RESPONSE_BYTES: u64 = 1024 * 1024;
 
-/// `PublicKeyDetails` of the ephemeral keys vouch signs with (ECDSA P-256, SHA-256).
-const KEY_DETAILS: &str = "PKIX_ECDSA_P256_SHA_256";
+/// What a Rekor v2 entry names as the signature's verifier (`dev.sigstore.rekor.v2.Verifier`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum V2Verifier<'a> {
+    /// A DER leaf certificate (`x509Certificate.rawBytes`), keyless signatures.
+    Certificate(&'a [u8]),
+    /// A DER SubjectPublicKeyInfo (`publicKey.rawBytes`), key signatures (sigstore-go
+    /// `pkg/sign/transparency.go` `getRekorV2TLE`: a bundle without certificate).
+    PublicKey(&'a [u8]),
+}
 
-/// The `CreateEntryRequest` for a signature over `digest` (SHA-256) by the certified `leaf`.
-pub(crate) fn hashed_rekord_request(digest: &[u8], signature: &[u8], leaf_der: &[u8]) -> Value {
+/// The `PublicKeyDetails` a Rekor v2 entry names for `key`, for the keys whose signatures
+/// vouch makes over a SHA-256 digest: ECDSA P-256 (`PKIX_ECDSA_P256_SHA_256`). vouch's
+/// P-384 keys sign over SHA-256 as cosign does, which `PKIX_ECDSA_P384_SHA_384` does not
+/// describe, and Ed25519 would need the prehash variant (`PKIX_ED25519_PH`, sigstore-go
+/// `options.WithED25519ph`): refused rather than logged under the wrong details.
+pub(crate) fn key_details(
+    key: &vouch_sign::VerifyingKey,
+) -> std::result::Result<&'static str, String> {
+    match key.algorithm_name() {
+        "ECDSA P-256" => Ok("PKIX_ECDSA_P256_SHA_256"),
+        other => Err(format!(
+            "{other} signatures are not logged to a Rekor v2 log yet (ECDSA P-256 keys are); \
+             use a P-256 key, a Rekor v1 log, or --tlog-upload=false"
+        )),
+    }
+}
+
+/// The `CreateEntryRequest` for a signature over `digest` (SHA-256) by `verifier`, whose key
+/// has `key_details`.
+pub(crate) fn hashed_rekord_request(
+    digest: &[u8],
+    signature: &[u8],
+    verifier: V2Verifier<'_>,
+    key_details: &str,
+) -> Value {
+    let material = match verifier {
+        V2Verifier::Certificate(der) => json!({"x509Certificate": {"rawBytes": B64.encode(der)}}),
+        V2Verifier::PublicKey(der) => json!({"publicKey": {"rawBytes": B64.encode(der)}}),
+    };
+    let mut verifier = material;
+    verifier["keyDetails"] = json!(key_details);
     json!({
         "hashedRekordRequestV002": {
             "digest": B64.encode(digest),
             "signature": {
                 "content": B64.encode(signature),
-                "verifier": {
-                    "x509Certificate": {"rawBytes": B64.encode(leaf_der)},
-                    "keyDetails": KEY_DETAILS,
-                },
+                "verifier": verifier,
             },
         }
     })
@@ -192,13 +225,29 @@ mod tests {
 
     #[test]
     fn request_is_spelled_as_sigstore_python_sends_it() {
-        let request = hashed_rekord_request(&[1; 32], b"sig", b"der");
+        let request = hashed_rekord_request(
+            &[1; 32],
+            b"sig",
+            V2Verifier::Certificate(b"der"),
+            "PKIX_ECDSA_P256_SHA_256",
+        );
         assert_eq!(
             request.to_string(),
             format!(
                 r#"{{"hashedRekordRequestV002":{{"digest":"{}","signature":{{"content":"c2ln","verifier":{{"keyDetails":"PKIX_ECDSA_P256_SHA_256","x509Certificate":{{"rawBytes":"ZGVy"}}}}}}}}}}"#,
                 B64.encode([1; 32])
             )
+        );
+        // A key signer: the SPKI as publicKey.rawBytes (sigstore-go's Verifier_PublicKey).
+        let request = hashed_rekord_request(
+            &[1; 32],
+            b"sig",
+            V2Verifier::PublicKey(b"spki"),
+            "PKIX_ECDSA_P256_SHA_256",
+        );
+        assert_eq!(
+            request["hashedRekordRequestV002"]["signature"]["verifier"],
+            json!({"keyDetails": "PKIX_ECDSA_P256_SHA_256", "publicKey": {"rawBytes": "c3BraQ=="}})
         );
     }
 

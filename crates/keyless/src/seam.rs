@@ -1,7 +1,8 @@
 //! The keyless side of vouch-sign's signing seam: a [`Session`] is a
-//! [`vouch_sign::Signer`] (its ephemeral key, certified by its chain), and [`RekorLog`] is the
-//! Rekor v1 [`TransparencyLog`] every keyless signature, and every key signature a caller
-//! wants logged, is uploaded to.
+//! [`vouch_sign::Signer`] (its ephemeral key, certified by its chain), and [`RekorLog`] (Rekor
+//! v1) and [`RekorV2Log`] are the [`TransparencyLog`]s every keyless signature, and every key
+//! signature a caller wants logged, is uploaded to ([`transparency_logs`]: those a trust
+//! config selects).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -13,6 +14,7 @@ use vouch_sign::sign::{TransparencyLog, verifier_pem};
 use vouch_sign::{Signer, VerifyingKey};
 
 use crate::Session;
+use crate::config::{RekorApi, TrustConfig};
 use crate::error::{Error, Result};
 
 impl Signer for Session<'_> {
@@ -103,19 +105,26 @@ impl TransparencyLog for RekorLog {
 
 /// A Rekor v2 log (`POST /api/v2/log/entries`, [`crate::rekor_v2`]): message signatures as
 /// `hashedrekord 0.0.2`, DSSE envelopes as a `hashedrekord 0.0.2` over the SHA-256 of their
-/// PAE (rekor-v2-spec §6.1.4, as sigstore-python). The verifier is the DER leaf certificate
-/// with its key details; key signers are not logged to Rekor v2 yet.
+/// PAE (rekor-v2-spec §6.1.4, as sigstore-python 4.x and sigstore-go upload them). The
+/// verifier is the DER leaf certificate, or for a key signer its DER SubjectPublicKeyInfo
+/// (sigstore-go `getRekorV2TLE`), with the key's details.
 #[derive(Debug)]
-pub(crate) struct RekorV2Log {
+pub struct RekorV2Log {
     http: vouch_http::Client,
     url: String,
 }
 
 impl RekorV2Log {
-    pub(crate) fn new(http: vouch_http::Client, url: &str) -> Self {
+    /// A client of the Rekor v2 log at `url` (its base URL).
+    pub fn new(url: &str) -> Result<Self> {
+        let http = vouch_http::Client::new(&vouch_http::ClientConfig::default())?;
+        Ok(Self::with_http(http, url))
+    }
+
+    pub(crate) fn with_http(http: vouch_http::Client, url: &str) -> Self {
         Self {
             http,
-            url: url.to_owned(),
+            url: url.trim_end_matches('/').to_owned(),
         }
     }
 
@@ -129,20 +138,28 @@ impl RekorV2Log {
             service: "transparency log upload",
             source: Box::new(e),
         };
-        let leaf = signer.certificate_chain().first().ok_or_else(|| {
+        let refused = |reason: String| {
             service(Error::LogV2 {
                 url: self.url.clone(),
-                reason: "key signatures are not logged to a Rekor v2 log yet (use a Rekor v1 \
-                         log, or --tlog-upload=false)"
-                    .into(),
+                reason,
             })
-        })?;
-        let request = crate::rekor_v2::hashed_rekord_request(digest, signature, leaf);
+        };
+        let key = signer.verifying_key();
+        let details = crate::rekor_v2::key_details(&key).map_err(refused)?;
+        let verifier = match signer.certificate_chain().first() {
+            Some(leaf) => crate::rekor_v2::V2Verifier::Certificate(leaf),
+            None => crate::rekor_v2::V2Verifier::PublicKey(key.spki_der()),
+        };
+        let request = crate::rekor_v2::hashed_rekord_request(digest, signature, verifier, details);
         crate::rekor_v2::upload(&self.http, &self.url, &request).map_err(service)
     }
 }
 
 impl TransparencyLog for RekorV2Log {
+    fn needs_timestamp(&self) -> bool {
+        true
+    }
+
     fn log_message_signature(
         &self,
         sha256: &[u8; 32],
@@ -167,36 +184,26 @@ impl TransparencyLog for RekorV2Log {
     }
 }
 
-/// The log an instance's signing config selects.
-#[derive(Debug)]
-pub(crate) enum InstanceLog {
-    /// Rekor v1.
-    V1(RekorLog),
-    /// Rekor v2.
-    V2(RekorV2Log),
-}
-
-impl TransparencyLog for InstanceLog {
-    fn log_message_signature(
-        &self,
-        sha256: &[u8; 32],
-        signature: &[u8],
-        signer: &dyn Signer,
-    ) -> vouch_sign::Result<TlogEntry> {
-        match self {
-            Self::V1(log) => log.log_message_signature(sha256, signature, signer),
-            Self::V2(log) => log.log_message_signature(sha256, signature, signer),
-        }
-    }
-
-    fn log_envelope(
-        &self,
-        envelope: &Envelope,
-        signer: &dyn Signer,
-    ) -> vouch_sign::Result<TlogEntry> {
-        match self {
-            Self::V1(log) => log.log_envelope(envelope, signer),
-            Self::V2(log) => log.log_envelope(envelope, signer),
-        }
-    }
+/// A client of every log the trust config selects, in its order: what
+/// [`vouch_sign::sign::Witnesses::logs`] takes.
+pub fn transparency_logs(
+    config: &TrustConfig,
+    http_config: &vouch_http::ClientConfig,
+) -> Result<Vec<Box<dyn TransparencyLog>>> {
+    config
+        .logs
+        .iter()
+        .map(|log| -> Result<Box<dyn TransparencyLog>> {
+            Ok(match log.api {
+                RekorApi::V1 => Box::new(RekorLog::from_client(vouch_tlog::Client::with_config(
+                    &log.url,
+                    http_config,
+                )?)),
+                RekorApi::V2 => Box::new(RekorV2Log::with_http(
+                    vouch_http::Client::new(http_config)?,
+                    &log.url,
+                )),
+            })
+        })
+        .collect()
 }

@@ -13,9 +13,10 @@ use vouch_sign::{
 fn signer(running: &vouch_instance::RunningInstance) -> KeylessSigner {
     let config = TrustConfig::from_file(&running.trust_config_path(), &Limits::default()).unwrap();
     assert_eq!(config.ca_url, running.ca_url());
-    assert_eq!(config.log_url, running.log_url());
+    assert_eq!(config.logs.len(), 1, "{:?}", config.logs);
+    assert_eq!(config.logs[0].url, running.log_url());
     assert_eq!(config.dev_issuer(), running.oidc_url());
-    assert_eq!(config.log_api, vouch_keyless::RekorApi::V1);
+    assert_eq!(config.logs[0].api, vouch_keyless::RekorApi::V1);
     assert_eq!(
         config.tsa_urls,
         [format!("{}/api/v1/timestamp", running.tsa_url())]
@@ -205,7 +206,7 @@ fn a_trust_config_for_another_instance_fails_at_signing() {
         TrustConfig::from_file(&b_dir.path().join("trust_config.json"), &Limits::default())
             .unwrap();
     config.ca_url = a.ca_url().to_owned();
-    config.log_url = a.log_url().to_owned();
+    config.logs[0].url = a.log_url().to_owned();
     config.tsa_urls = vec![format!("{}/api/v1/timestamp", a.tsa_url())];
     let signer = KeylessSigner::new(config).unwrap();
     let token = IdentityToken::parse(&a.token().unwrap(), TokenSource::Flag).unwrap();
@@ -257,7 +258,7 @@ fn a_rekor_v2_instance_gets_hashedrekord_0_0_2_entries_and_needs_a_tsa() {
     let running = vouch_instance::Instance::start(dir.path(), &Default::default()).unwrap();
     let json = std::fs::read(running.trust_config_path()).unwrap();
     let config = TrustConfig::from_json(&json, &Limits::default()).unwrap();
-    assert_eq!(config.log_api, vouch_keyless::RekorApi::V2);
+    assert_eq!(config.logs[0].api, vouch_keyless::RekorApi::V2);
     let signer = KeylessSigner::new(config).unwrap();
     let token = IdentityToken::parse(&running.token().unwrap(), TokenSource::Flag).unwrap();
     let session = signer.certify(&token).unwrap();
@@ -303,4 +304,103 @@ fn a_rekor_v2_instance_gets_hashedrekord_0_0_2_entries_and_needs_a_tsa() {
     let err = TrustConfig::from_json(value.to_string().as_bytes(), &Limits::default())
         .expect_err("Rekor v2 without a TSA");
     assert!(err.to_string().contains("tsaUrls"), "{err}");
+}
+
+/// Signing into every log the signing config selects (`rekorTlogConfig`, as sigstore-go's
+/// `sign.Bundle`): two Rekor v2 instances' logs under `ALL` give each bundle one entry from
+/// each, which `--tlog-threshold 2` (Thresholds::tlog) counts; `EXACT 1` gives one.
+#[test]
+fn keyless_signatures_go_into_every_selected_log() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let options = vouch_instance::StartOptions {
+        rekor_v2: true,
+        ..Default::default()
+    };
+    let a = vouch_instance::Instance::start(dirs[0].path(), &options).unwrap();
+    let b = vouch_instance::Instance::start(dirs[1].path(), &options).unwrap();
+    let read = |path: std::path::PathBuf| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    // A's instance (CA, TSA, log) plus B's log, trusted and selected.
+    let mut tc = read(a.trust_config_path());
+    let b_tc = read(b.trust_config_path());
+    tc["trustedRoot"]["tlogs"]
+        .as_array_mut()
+        .unwrap()
+        .push(b_tc["trustedRoot"]["tlogs"][0].clone());
+    let mut b_log = b_tc["signingConfig"]["rekorTlogUrls"][0].clone();
+    b_log["operator"] = json!("instance b");
+    tc["signingConfig"]["rekorTlogUrls"]
+        .as_array_mut()
+        .unwrap()
+        .push(b_log);
+    let root = TrustedRoot::from_json(tc["trustedRoot"].to_string().as_bytes(), &Limits::default())
+        .unwrap();
+    let token = IdentityToken::parse(&a.token().unwrap(), TokenSource::Flag).unwrap();
+    let identity = policy(a.email(), a.oidc_url().unwrap());
+    let two = vouch_sign::Thresholds {
+        tlog: 2,
+        ..Default::default()
+    };
+
+    for (selector, count) in [
+        (json!({"selector": "ALL"}), 2),
+        (json!({"selector": "EXACT", "count": 2}), 2),
+        (json!({"selector": "EXACT", "count": 1}), 1),
+    ] {
+        tc["signingConfig"]["rekorTlogConfig"] = selector.clone();
+        let config = TrustConfig::from_json(tc.to_string().as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(config.logs.len(), count, "{selector}");
+        let signer = KeylessSigner::new(config).unwrap();
+        let session = signer.certify(&token).unwrap();
+        let bundle = session.sign_blob(b"into two logs").unwrap();
+        assert_eq!(bundle.tlog_entries.len(), count, "{selector}");
+        let statement = vouch_sign::intoto::Statement::new(
+            vec![vouch_sign::intoto::Subject::sha256("x", "ef".repeat(32))],
+            "https://example.com/predicate",
+            json!({}),
+        );
+        assert_eq!(
+            session
+                .sign_statement(&statement)
+                .unwrap()
+                .tlog_entries
+                .len(),
+            count
+        );
+        let verified = Verifier::new(root.clone())
+            .with_thresholds(vouch_sign::Thresholds {
+                tlog: count,
+                ..Default::default()
+            })
+            .verify_blob(Artifact::Bytes(b"into two logs"), &bundle, &identity)
+            .unwrap();
+        assert_eq!(verified.evidence().tlog_entries.len(), count);
+        if count == 2 {
+            assert_ne!(bundle.tlog_entries[0].log_id, bundle.tlog_entries[1].log_id);
+            // One entry dropped: the threshold of two is not met.
+            let mut one = bundle.clone();
+            one.tlog_entries.pop();
+            let err = Verifier::new(root.clone())
+                .with_thresholds(two)
+                .verify_blob(Artifact::Bytes(b"into two logs"), &one, &identity)
+                .expect_err("one of two entries");
+            assert!(
+                matches!(
+                    err,
+                    vouch_sign::Error::ThresholdNotMet {
+                        required: 2,
+                        found: 1,
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+        }
+    }
+    // More logs demanded than listed: refused when the config is loaded.
+    tc["signingConfig"]["rekorTlogConfig"] = json!({"selector": "EXACT", "count": 3});
+    let err = TrustConfig::from_json(tc.to_string().as_bytes(), &Limits::default())
+        .expect_err("EXACT 3 of 2");
+    assert!(err.to_string().contains("EXACT 3"), "{err}");
 }

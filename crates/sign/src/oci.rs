@@ -294,8 +294,8 @@ impl Store<'_> {
         let mut out = Vec::new();
         if format.legacy() {
             let payload = simple_signing_payload(target, annotations);
-            let (signature, entry) = sign_message(&payload, signer, witnesses)?;
-            let mut layer_annotations = legacy_annotations(signer, entry.as_ref())?;
+            let (signature, entries) = sign_message(&payload, signer, witnesses)?;
+            let mut layer_annotations = legacy_annotations(signer, &entries)?;
             layer_annotations.insert(ANNOTATION_SIGNATURE.to_owned(), B64.encode(signature));
             let layer = NewLayer {
                 media_type: SIMPLE_SIGNING_MEDIA_TYPE,
@@ -365,7 +365,7 @@ impl Store<'_> {
         };
         let mut out = Vec::new();
         if format.legacy() {
-            let mut annotations = legacy_annotations(signer, bundle.tlog_entries.first())?;
+            let mut annotations = legacy_annotations(signer, &bundle.tlog_entries)?;
             annotations.insert(ANNOTATION_SIGNATURE.to_owned(), String::new());
             annotations.insert(
                 ANNOTATION_PREDICATE_TYPE.to_owned(),

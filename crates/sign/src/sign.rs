@@ -25,12 +25,19 @@ use crate::oci::{ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN, ANNOTATION_REKOR_BUND
 /// A transparency log a signature is uploaded to, answering with the bundle's log entry
 /// (inclusion proof, checkpoint and, on Rekor v1, the signed entry timestamp).
 ///
-/// Implementations: `vouch_keyless::RekorLog` (Rekor v1 `POST /api/v1/log/entries`); a Rekor
-/// v2 client (`hashedrekord`/`dsse` 0.0.2) is the second.
+/// Implementations: `vouch_keyless::RekorLog` (Rekor v1 `POST /api/v1/log/entries`) and the
+/// Rekor v2 client of `vouch_keyless` (`hashedrekord` 0.0.2).
 ///
 /// `signer` is who signed: the entry names its leaf certificate or public key as verifier
 /// (Rekor v1 as PEM, [`verifier_pem`]; Rekor v2 as DER with its key details).
-pub trait TransparencyLog {
+pub trait TransparencyLog: std::fmt::Debug {
+    /// Whether the log signs no time of its own (Rekor v2: no signed entry timestamp, no
+    /// integrated time), so a signature logged there needs an RFC 3161 timestamp to be
+    /// verifiable (`sigstore/architecture-docs:rekor-v2-spec.md`; sigstore-go's verifier
+    /// refuses a v2 entry without one).
+    fn needs_timestamp(&self) -> bool {
+        false
+    }
     /// Logs a message signature (`hashedrekord`): the SHA-256 of the signed bytes and the
     /// signature.
     fn log_message_signature(
@@ -52,12 +59,13 @@ pub type Timestamper<'a> = &'a dyn Fn(&[u8]) -> Result<Vec<Vec<u8>>>;
 pub type BundleCheck<'a> = &'a dyn Fn(&Bundle) -> Result<()>;
 
 /// What vouches for a signature besides the signer. `Witnesses::default()`: nothing (a key
-/// signature without log entry, verified with `--insecure-ignore-tlog` or vouch's default
-/// for keys).
+/// signature without log entry, verified with `--insecure-ignore-tlog`).
 #[derive(Default, Clone, Copy)]
 pub struct Witnesses<'a> {
-    /// The log every signature is uploaded to.
-    pub log: Option<&'a dyn TransparencyLog>,
+    /// The logs every signature is uploaded to, each giving the bundle one entry, in this
+    /// order (sigstore-go `sign.Bundle` appends one entry per log the signing config selects;
+    /// `--tlog-threshold N` then counts them).
+    pub logs: &'a [Box<dyn TransparencyLog>],
     /// The timestamp authorities asked for timestamps over every bundle's signature.
     pub timestamper: Option<Timestamper<'a>>,
     /// Run on every statement bundle before it is stored.
@@ -67,7 +75,7 @@ pub struct Witnesses<'a> {
 impl std::fmt::Debug for Witnesses<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Witnesses")
-            .field("log", &self.log.is_some())
+            .field("logs", &self.logs)
             .field("timestamper", &self.timestamper.is_some())
             .field("check", &self.check.is_some())
             .finish()
@@ -75,17 +83,26 @@ impl std::fmt::Debug for Witnesses<'_> {
 }
 
 impl Witnesses<'_> {
-    /// The log for `signer`'s signatures: the configured one, an error when the signer must be
-    /// logged and none is, else none.
-    fn log_for(&self, signer: &dyn Signer) -> Result<Option<&dyn TransparencyLog>> {
-        match self.log {
-            Some(log) => Ok(Some(log)),
-            None if signer.requires_log() => Err(Error::Service {
+    /// The logs for `signer`'s signatures: the configured ones; an error when the signer must
+    /// be logged and none is, or when a log that signs no time is configured without a
+    /// timestamp authority.
+    fn logs_for(&self, signer: &dyn Signer) -> Result<&[Box<dyn TransparencyLog>]> {
+        if self.logs.is_empty() && signer.requires_log() {
+            return Err(Error::Service {
                 service: "transparency log",
                 source: "certificate signatures must be logged and no log is configured".into(),
-            }),
-            None => Ok(None),
+            });
         }
+        if self.timestamper.is_none() && self.logs.iter().any(|log| log.needs_timestamp()) {
+            return Err(Error::Service {
+                service: "timestamp authority",
+                source: "a Rekor v2 log signs no time of its own, so a signature logged there \
+                         needs an RFC 3161 timestamp and no timestamp authority is configured \
+                         (signing config tsaUrls)"
+                    .into(),
+            });
+        }
+        Ok(self.logs)
     }
 
     fn timestamps(&self, signature: &[u8]) -> Result<Vec<Vec<u8>>> {
@@ -132,41 +149,37 @@ pub fn sign_blob(artifact: &[u8], signer: &dyn Signer) -> Result<Bundle> {
 }
 
 /// Signs `artifact` into a v0.3 bundle with a `messageSignature`, logged as a `hashedrekord`
-/// when `witnesses` has a log, timestamped when it has a timestamper.
+/// in every log of `witnesses`, timestamped when it has a timestamper.
 pub fn sign_blob_with(
     artifact: &[u8],
     signer: &dyn Signer,
     witnesses: &Witnesses<'_>,
 ) -> Result<Bundle> {
-    let (signature, entry) = sign_message(artifact, signer, witnesses)?;
+    let (signature, entries) = sign_message(artifact, signer, witnesses)?;
     let content = Content::MessageSignature(MessageSignature {
         digest: Some((HashAlgorithm::Sha2_256, Sha256::digest(artifact).to_vec())),
         signature,
     });
-    let mut bundle = Bundle::new_v0_3(
-        verification_material(signer),
-        entry.into_iter().collect(),
-        content,
-    );
+    let mut bundle = Bundle::new_v0_3(verification_material(signer), entries, content);
     bundle.rfc3161_timestamps = witnesses.timestamps(bundle.content.signature())?;
     Ok(bundle)
 }
 
-/// Signs `message` and logs the signature (`hashedrekord`) if there is a log: the pieces of a
+/// Signs `message` and logs the signature (`hashedrekord`) in every log: the pieces of a
 /// message-signature bundle or of a legacy signature layer.
 pub fn sign_message(
     message: &[u8],
     signer: &dyn Signer,
     witnesses: &Witnesses<'_>,
-) -> Result<(Vec<u8>, Option<TlogEntry>)> {
+) -> Result<(Vec<u8>, Vec<TlogEntry>)> {
+    let logs = witnesses.logs_for(signer)?;
     let signature = signer.sign(message)?;
-    let entry = match witnesses.log_for(signer)? {
-        Some(log) => {
-            Some(log.log_message_signature(&Sha256::digest(message).into(), &signature, signer)?)
-        }
-        None => None,
-    };
-    Ok((signature, entry))
+    let digest: [u8; 32] = Sha256::digest(message).into();
+    let entries = logs
+        .iter()
+        .map(|log| log.log_message_signature(&digest, &signature, signer))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((signature, entries))
 }
 
 /// Signs an in-toto statement into a v0.3 bundle with a `dsseEnvelope`, without log entry.
@@ -175,17 +188,18 @@ pub fn sign_statement(statement: &Statement, signer: &dyn Signer) -> Result<Bund
 }
 
 /// Signs an in-toto statement into a v0.3 bundle with a `dsseEnvelope`, logged as a `dsse`
-/// entry when `witnesses` has a log; `witnesses.check` runs on the result.
+/// entry in every log of `witnesses`; `witnesses.check` runs on the result.
 pub fn sign_statement_with(
     statement: &Statement,
     signer: &dyn Signer,
     witnesses: &Witnesses<'_>,
 ) -> Result<Bundle> {
+    let logs = witnesses.logs_for(signer)?;
     let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, statement.to_json(), signer)?;
-    let entries = match witnesses.log_for(signer)? {
-        Some(log) => vec![log.log_envelope(&envelope, signer)?],
-        None => Vec::new(),
-    };
+    let entries = logs
+        .iter()
+        .map(|log| log.log_envelope(&envelope, signer))
+        .collect::<Result<Vec<_>>>()?;
     let mut bundle = Bundle::new_v0_3(
         verification_material(signer),
         entries,
@@ -202,11 +216,16 @@ pub fn sign_statement_with(
 /// options.go`, `pkg/cosign/bundle/rekor.go`): for a certificate signer the leaf PEM and the
 /// rest of the chain as concatenated PEM; for a logged signature the Rekor bundle
 /// `{"SignedEntryTimestamp","Payload":{body,integratedTime,logIndex,logID}}` (a key-signed
-/// cosign 2 signature with a log entry carries just that one).
+/// cosign 2 signature with a log entry carries just that one). The annotation holds one entry:
+/// of `entries`, the first with a signed entry timestamp (a Rekor v1 log's), else the first.
 pub fn legacy_annotations(
     signer: &dyn Signer,
-    entry: Option<&TlogEntry>,
+    entries: &[TlogEntry],
 ) -> Result<BTreeMap<String, String>> {
+    let entry = entries
+        .iter()
+        .find(|e| e.signed_entry_timestamp.is_some())
+        .or(entries.first());
     let mut out = BTreeMap::new();
     if let Some((leaf, rest)) = signer.certificate_chain().split_first() {
         out.insert(ANNOTATION_CERTIFICATE.to_owned(), pem("CERTIFICATE", leaf));
@@ -292,6 +311,76 @@ mod tests {
                 ),
                 "{outcome:?}"
             );
+        }
+    }
+
+    /// A log that signs no time of its own (as Rekor v2), answering with an entry that names
+    /// it: the seam's bookkeeping, not a log (the logs themselves are tested against real
+    /// servers in vouch-keyless and the CLI).
+    #[derive(Debug)]
+    struct Untimed(u64);
+
+    impl TransparencyLog for Untimed {
+        fn needs_timestamp(&self) -> bool {
+            true
+        }
+        fn log_message_signature(
+            &self,
+            _: &[u8; 32],
+            _: &[u8],
+            _: &dyn Signer,
+        ) -> Result<TlogEntry> {
+            Ok(TlogEntry {
+                log_index: self.0,
+                log_id: vec![u8::try_from(self.0).unwrap_or_default(); 32],
+                kind: "hashedrekord".into(),
+                kind_version: "0.0.2".into(),
+                integrated_time: 0,
+                signed_entry_timestamp: None,
+                inclusion_proof: None,
+                canonicalized_body: Vec::new(),
+            })
+        }
+        fn log_envelope(&self, envelope: &Envelope, signer: &dyn Signer) -> Result<TlogEntry> {
+            self.log_message_signature(&[0; 32], &envelope.pae(), signer)
+        }
+    }
+
+    #[test]
+    fn every_log_gives_an_entry_in_order_and_untimed_logs_need_a_timestamper() {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
+        let logs: Vec<Box<dyn TransparencyLog>> = vec![Box::new(Untimed(7)), Box::new(Untimed(9))];
+        let untimed = Witnesses {
+            logs: &logs,
+            ..Witnesses::default()
+        };
+        for outcome in [
+            sign_blob_with(b"artifact", &key, &untimed).map(|_| ()),
+            sign_statement_with(&statement(), &key, &untimed).map(|_| ()),
+        ] {
+            assert!(
+                matches!(
+                    outcome,
+                    Err(Error::Service {
+                        service: "timestamp authority",
+                        ..
+                    })
+                ),
+                "{outcome:?}"
+            );
+        }
+        let tsa = |_: &[u8]| -> Result<Vec<Vec<u8>>> { Ok(vec![b"token".to_vec()]) };
+        let witnesses = Witnesses {
+            logs: &logs,
+            timestamper: Some(&tsa),
+            check: None,
+        };
+        let blob = sign_blob_with(b"artifact", &key, &witnesses).expect("blob");
+        let att = sign_statement_with(&statement(), &key, &witnesses).expect("statement");
+        for bundle in [blob, att] {
+            let indexes: Vec<u64> = bundle.tlog_entries.iter().map(|e| e.log_index).collect();
+            assert_eq!(indexes, [7, 9]);
+            assert_eq!(bundle.rfc3161_timestamps, [b"token".to_vec()]);
         }
     }
 

@@ -366,7 +366,7 @@ pub(crate) fn pipeline(args: &PipelineArgs, ctx: &Context) -> anyhow::Result<Exi
         Signing::VerifyOnly
     } else if keyless {
         let (signer, trust) = keyless_signer(args, &config)?;
-        log_url = Some(trust.log_url.clone());
+        log_url = trust.logs.first().map(|log| log.url.clone());
         keyless_trust = Some(trust.trusted_root);
         Signing::With(signer)
     } else {

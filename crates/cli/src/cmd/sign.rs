@@ -42,13 +42,17 @@ macro_rules! tlog_help {
     () => {
         "
 Transparency log (--key): as cosign, a key signature is uploaded to the transparency log
-whenever one is configured, --rekor-url URL or the log of --trust-config FILE
-($VOUCH_TRUST_CONFIG), as a hashedrekord entry (dsse for statements); the entry (inclusion
-proof, checkpoint, signed entry timestamp) goes into the bundle, or into cosign's
-dev.sigstore.cosign/bundle annotation of a legacy layer. `cosign verify --key` and
-`vouch verify --key` then check it against the trusted root (both require an entry).
---tlog-upload=false, or no log configured, signs without an entry: verify that with
---insecure-ignore-tlog (vouch and cosign).
+whenever one is configured: --rekor-url URL (a Rekor v1 log), or every log the signing config
+of --trust-config FILE ($VOUCH_TRUST_CONFIG) selects (rekorTlogUrls, Rekor v1 or v2;
+rekorTlogConfig ALL, ANY or EXACT n, as cosign v3 and sigstore-go sign). Rekor v1 gets a
+hashedrekord entry (dsse for statements); Rekor v2 a hashedrekord 0.0.2 (over the DSSE PAE for
+statements) naming the public key, and since a v2 log signs no time, the signature also gets
+an RFC 3161 timestamp from every TSA the signing config selects (tsaUrls; required). Every
+entry (inclusion proof, checkpoint, Rekor v1's signed entry timestamp) goes into the bundle,
+or into cosign's dev.sigstore.cosign/bundle annotation of a legacy layer (Rekor v1 only).
+`cosign verify --key` and `vouch verify --key` then check them against the trusted root
+(both require an entry; --tlog-threshold N requires N). --tlog-upload=false, or no log
+configured, signs without an entry: verify that with --insecure-ignore-tlog.
 "
     };
 }
@@ -320,7 +324,7 @@ impl KeylessArgs {
 #[command(next_help_heading = "Transparency log")]
 pub(crate) struct TlogArgs {
     /// Upload key signatures to the transparency log, as cosign does: on whenever a log is
-    /// configured (--rekor-url, or the log of --trust-config / $VOUCH_TRUST_CONFIG);
+    /// configured (--rekor-url, or the logs of --trust-config / $VOUCH_TRUST_CONFIG);
     /// --tlog-upload=false signs without a log entry. Keyless signatures are always logged.
     #[arg(
         long,
@@ -332,26 +336,28 @@ pub(crate) struct TlogArgs {
         action = clap::ArgAction::Set
     )]
     tlog_upload: bool,
-    /// Rekor v1 transparency log (base URL) key signatures are uploaded to; else the log the
-    /// --trust-config signing config names.
+    /// Rekor v1 transparency log (base URL) key signatures are uploaded to; else the logs the
+    /// --trust-config signing config selects.
     #[arg(long, value_name = "URL")]
     rekor_url: Option<String>,
 }
 
-/// The log key signatures go to, and (with a trust config) the check of every bundle against
-/// its trusted root before anything is stored, as keyless signing checks its own.
+/// The logs key signatures go to, the timestamp authorities, and (with a trust config) the
+/// check of every bundle against its trusted root before anything is stored, as keyless
+/// signing checks its own.
 pub(crate) struct KeyLog {
-    log: vouch_keyless::RekorLog,
+    logs: Vec<Box<dyn vouch_sign::sign::TransparencyLog>>,
+    timestamper: Option<Box<dyn Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>>>>,
     trust: Option<std::rc::Rc<(vouch_sign::Verifier, vouch_sign::SignerPolicy)>>,
     check: Option<Box<dyn Fn(&vouch_sign::Bundle) -> vouch_sign::Result<()>>>,
 }
 
 impl KeyLog {
-    /// What vouches for key signatures besides the key: the log, the check.
+    /// What vouches for key signatures besides the key: the logs, the timestamps, the check.
     pub(crate) fn witnesses(&self) -> vouch_sign::sign::Witnesses<'_> {
         vouch_sign::sign::Witnesses {
-            log: Some(&self.log),
-            timestamper: None,
+            logs: &self.logs,
+            timestamper: self.timestamper.as_deref(),
             check: self.check.as_deref(),
         }
     }
@@ -373,8 +379,10 @@ impl KeyLog {
 }
 
 impl TlogArgs {
-    /// The log `key`'s signatures are uploaded to: none with --tlog-upload=false or when no
-    /// log is configured.
+    /// The logs `key`'s signatures are uploaded to: --rekor-url, else every log the trust
+    /// config's signing config selects (Rekor v1 or v2, `rekorTlogConfig` ALL/ANY/EXACT, as
+    /// cosign v3 signs with a signing config), with a timestamp from every timestamp authority
+    /// it selects; none with --tlog-upload=false or when no log is configured.
     pub(crate) fn key_log(
         &self,
         keyless: &KeylessArgs,
@@ -390,33 +398,34 @@ impl TlogArgs {
             ),
             None => None,
         };
-        if self.rekor_url.is_none()
-            && let Some(t) = &trust
-            && t.log_api != vouch_keyless::RekorApi::V1
+        let logs: Vec<Box<dyn vouch_sign::sign::TransparencyLog>> = match (&self.rekor_url, &trust)
         {
-            bail!(
-                "the trust config's log {} is a Rekor v2 log; vouch logs key signatures to \
-                 Rekor v1 logs only so far: give --rekor-url for a Rekor v1 log, or \
-                 --tlog-upload=false",
-                t.log_url
-            );
-        }
-        let Some(url) = self
-            .rekor_url
-            .clone()
-            .or_else(|| trust.as_ref().map(|t| t.log_url.clone()))
-        else {
-            return Ok(None);
+            (Some(url), _) => vec![Box::new(
+                vouch_keyless::RekorLog::new(url)
+                    .with_context(|| format!("transparency log {url}"))?,
+            )],
+            (None, Some(t)) => {
+                vouch_keyless::transparency_logs(t, &vouch_http::ClientConfig::default())?
+            }
+            (None, None) => return Ok(None),
         };
-        let log = vouch_keyless::RekorLog::new(&url)
-            .with_context(|| format!("transparency log {url}"))?;
-        // The trusted root checks what the log answered when the log is the trust config's
-        // own (an explicit --rekor-url may be a log that root does not list).
+        let timestamper = match trust.as_ref().filter(|t| !t.tsa_urls.is_empty()) {
+            Some(t) => {
+                let tsa = vouch_keyless::TimestampAuthorities::new(t.tsa_urls.clone())?;
+                Some(
+                    Box::new(move |signature: &[u8]| tsa.timestamper()(signature))
+                        as Box<dyn Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>>>,
+                )
+            }
+            None => None,
+        };
+        // The trusted root checks what the logs answered when they are the trust config's own
+        // (an explicit --rekor-url may be a log that root does not list).
         let trust = trust
             .filter(|t| {
                 self.rekor_url
                     .as_deref()
-                    .is_none_or(|u| u.trim_end_matches('/') == t.log_url)
+                    .is_none_or(|u| t.logs.iter().any(|log| log.url == u.trim_end_matches('/')))
             })
             .map(|t| {
                 std::rc::Rc::new((
@@ -432,7 +441,12 @@ impl TlogArgs {
                     .map(|_| ())
             }) as Box<dyn Fn(&vouch_sign::Bundle) -> vouch_sign::Result<()>>
         });
-        Ok(Some(KeyLog { log, trust, check }))
+        Ok(Some(KeyLog {
+            logs,
+            timestamper,
+            trust,
+            check,
+        }))
     }
 }
 
