@@ -365,3 +365,76 @@ pub fn syft_latest_gopath_purl(t: &str, k: &Key) -> Option<&'static str> {
     (t == "go-module" && whole_path && gopath_repo)
         .then_some("syft latest names a GOPATH binary's package path as a module")
 }
+
+/// syft's own test data, copied with its licence (see tests/data/README.md).
+pub fn syft_data(rel: &str) -> String {
+    format!(
+        "{}/tests/data/syft-v1.57.2/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// (name, version, Vendor) of the RPMs [`rpm_db`] builds: vendor fields as distributions
+/// write them (a company with a comma, a trailing bug-tracker URL, none at all), names
+/// with delimiters.
+pub const RPMS: &[(&str, &str, Option<&str>)] = &[
+    ("openssl-libs", "3.0.7", Some("Red Hat, Inc.")),
+    ("python3-pip", "21.3.1", Some("Fedora Project")),
+    (
+        "libzypp",
+        "17.31.8",
+        Some("openSUSE <https://bugs.opensuse.org>"),
+    ),
+    ("vouch_tool", "1.0", None),
+];
+
+/// Builds [`RPMS`] with rpmbuild under `work` and installs them (`--justdb`) into an rpm
+/// database (SQLite, rpm's default) at `db`.
+pub fn rpm_db(work: &Path, db: &Path) {
+    require_tool("rpmbuild");
+    require_tool("rpm");
+    let top = work.join("rpmbuild");
+    std::fs::create_dir_all(top.join("SPECS")).unwrap();
+    for (name, version, vendor) in RPMS {
+        let vendor = vendor.map(|v| format!("Vendor: {v}\n")).unwrap_or_default();
+        let spec = format!(
+            "Name: {name}\nVersion: {version}\nRelease: 1\nSummary: vouch test package\n\
+             License: MIT\n{vendor}BuildArch: noarch\n%description\nA package for vouch's tests.\n\
+             %install\nmkdir -p %{{buildroot}}/usr/share/{name}\n\
+             echo {name} > %{{buildroot}}/usr/share/{name}/README\n\
+             %files\n/usr/share/{name}/README\n"
+        );
+        let path = top.join("SPECS").join(format!("{name}.spec"));
+        std::fs::write(&path, spec).unwrap();
+        run(Command::new("rpmbuild")
+            .arg("--define")
+            .arg(format!("_topdir {}", top.display()))
+            .args(["--define", "__os_install_post %{nil}"])
+            .args(["--define", "debug_package %{nil}"])
+            .arg("-bb")
+            .arg(&path));
+    }
+    let rpms: Vec<_> = std::fs::read_dir(top.join("RPMS/noarch"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    std::fs::create_dir_all(db).unwrap();
+    run(Command::new("rpm").arg("--dbpath").arg(db).arg("--initdb"));
+    run(Command::new("rpm")
+        .arg("--dbpath")
+        .arg(db)
+        .args(["-i", "--nodeps", "--justdb", "--ignorearch", "--ignoreos"])
+        .args(&rpms));
+}
+
+/// A composer 2 `installed.json` (`{"packages": [...]}`, as `composer install` writes it)
+/// holding the `packages` of syft's test composer.lock.
+pub fn composer_installed_json(dest: &Path) {
+    let lock: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(syft_data("composer/composer.lock")).unwrap(),
+    )
+    .unwrap();
+    let installed = serde_json::json!({"packages": lock["packages"], "dev": false});
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    std::fs::write(dest, serde_json::to_vec_pretty(&installed).unwrap()).unwrap();
+}
