@@ -12,6 +12,7 @@ mod ca;
 mod ci_examples;
 mod closed_pipe;
 mod connections;
+mod db_keyless;
 mod dropin_cosign;
 mod dropin_syft_grype;
 mod hardening;

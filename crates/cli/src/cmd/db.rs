@@ -74,23 +74,35 @@ pub(crate) enum DbCommand {
     /// Push the database to a registry as an OCI artifact and sign it.
     ///
     /// The artifact (artifactType application/vnd.vouch.vulndb.v1) holds the SQLite file
-    /// as its one layer; it is signed with --key like `vouch sign` signs an image (a
-    /// Sigstore bundle stored as an OCI 1.1 referrer), so it travels with `vouch image
-    /// copy` and is checked by `vouch db pull` before use.
+    /// as its one layer; it is signed like `vouch sign` signs an image (a Sigstore bundle
+    /// stored as an OCI 1.1 referrer), so it travels with `vouch image copy` and is checked
+    /// by `vouch db pull` before use. Sign with --key (logged to the transparency log when
+    /// one is configured, as `vouch sign --key`), or with --keyless: a short-lived
+    /// certificate for your OIDC identity from the CA of --trust-config, the signature
+    /// logged in its transparency log; `db pull --certificate-identity
+    /// --certificate-oidc-issuer` then checks who signed.
     ///
-    /// Example:
+    /// Examples:
     ///   vouch db push registry.example/security/vulndb:2024-06-01 --key cosign.key
+    ///   vouch db push registry.example/security/vulndb:2024-06-01 --keyless \
+    ///       --trust-config trust_config.json
     #[command(after_help = DB_HELP, verbatim_doc_comment)]
     Push(PushArgs),
     /// Pull a database pushed by `vouch db push`, verifying its signature first.
     ///
-    /// The artifact's signature must verify against --key (or a certificate identity and
-    /// issuer with --trusted-root); otherwise nothing is written. The layer is checked
-    /// against its digest, opened as a vouch database of this schema, and only then
-    /// replaces the database file (atomically).
+    /// The artifact's signature must verify against --key, or come from the certificate
+    /// identity and OIDC issuer given (--certificate-identity[-regexp] and
+    /// --certificate-oidc-issuer[-regexp], as cosign spells them) under the trusted root
+    /// (--trusted-root, --trust-config, or the TUF cache); otherwise nothing is written. The
+    /// layer is checked against its digest, opened as a vouch database of this schema, and
+    /// only then replaces the database file (atomically).
     ///
-    /// Example:
+    /// Examples:
     ///   vouch db pull registry.example/security/vulndb:2024-06-01 --key cosign.pub
+    ///   vouch db pull registry.example/security/vulndb:2024-06-01 \
+    ///       --certificate-identity release@example.com \
+    ///       --certificate-oidc-issuer https://accounts.example.com \
+    ///       --trust-config trust_config.json
     #[command(after_help = DB_HELP, verbatim_doc_comment)]
     Pull(Box<PullArgs>),
     /// Show the database's sources, advisory counts per ecosystem and age.
@@ -126,9 +138,18 @@ pub(crate) struct PushArgs {
     /// Registry reference to push to (`registry/repo:tag`).
     #[arg(value_name = "REF")]
     reference: String,
-    /// Private key to sign the artifact with (as for `vouch sign`).
-    #[arg(long, value_name = "KEY")]
-    key: String,
+    /// Private key to sign the artifact with, as for `vouch sign` (a file, env://NAME, a
+    /// KMS or pkcs11: URI), or --keyless.
+    #[arg(long, value_name = "KEY", required_unless_present = "keyless")]
+    key: Option<String>,
+    /// PIN of a pkcs11: key's token (else the URI's pin-value, $VOUCH_PKCS11_PIN,
+    /// $COSIGN_PKCS11_PIN, or a prompt).
+    #[arg(long, value_name = "PIN", requires = "key")]
+    pin: Option<String>,
+    #[command(flatten)]
+    keyless: super::sign::KeylessArgs,
+    #[command(flatten)]
+    tlog: super::sign::TlogArgs,
     #[command(flatten)]
     db: DbPath,
 }
@@ -179,12 +200,41 @@ fn registry_location(reference: &str) -> anyhow::Result<vouch_oci::Location> {
     Ok(location)
 }
 
+/// `db push -o json`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PushReport {
+    reference: String,
+    digest: String,
+    size: usize,
+    schema_version: String,
+    advisories: u64,
+    #[serde(flatten)]
+    signer: super::sign::SignerJson,
+}
+
 fn push(args: &PushArgs, ctx: &Context) -> anyhow::Result<()> {
     use vouch_oci::{Digest, RawManifest};
     let path = args.db.path();
     // Only a database this vouch can read is pushed.
     let status = Database::open(&path)?.status()?;
-    let key = super::keys::load_signing_key(&args.key)?;
+    // The signer is settled before anything is uploaded (a missing key, trust config or
+    // token fails here); a keyless certificate is requested only once the artifact is
+    // stored, so its ten minutes are not spent on the upload.
+    let keyless = if args.keyless.enabled() {
+        Some(args.keyless.signer()?)
+    } else {
+        None
+    };
+    let key = match (&keyless, &args.key) {
+        (None, Some(key)) => Some(super::keys::load_signer(key, args.pin.as_deref())?),
+        (None, None) => anyhow::bail!("give --key KEY or --keyless"),
+        (Some(_), _) => None,
+    };
+    let log = match &key {
+        Some(key) => args.tlog.key_log(&args.keyless, &**key)?,
+        None => None,
+    };
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let location = registry_location(&args.reference)?;
     let options = super::registry_options(ctx)?;
@@ -223,29 +273,45 @@ fn push(args: &PushArgs, ctx: &Context) -> anyhow::Result<()> {
         sink: sink.as_ref(),
         limits: vouch_sign::Limits::default(),
     };
-    store
-        .sign_image(
-            &opened.target,
-            &key,
-            vouch_sign::oci::SignatureFormat::Bundle,
-            &std::collections::BTreeMap::new(),
-        )
-        .with_context(|| format!("signing {pinned}"))?;
-    let report = serde_json::json!({
-        "reference": args.reference,
-        "digest": raw.digest.to_string(),
-        "size": bytes.len(),
-        "schemaVersion": status.schema_version,
-        "advisories": status.advisories,
-    });
-    emit(ctx.format, &report, |out, _| {
+    let format = vouch_sign::oci::SignatureFormat::Bundle;
+    let no_annotations = std::collections::BTreeMap::new();
+    let signer = match (&keyless, &key) {
+        (Some((signer, token)), _) => {
+            let session = signer.certify(token)?;
+            session
+                .sign_image(&store, &opened.target, format, &no_annotations)
+                .with_context(|| format!("signing {pinned}"))?;
+            super::sign::SignerJson::session(&session)
+        }
+        (None, Some(key)) => {
+            let witnesses = log
+                .as_ref()
+                .map(super::sign::KeyLog::witnesses)
+                .unwrap_or_default();
+            store
+                .sign_image_with(&opened.target, &**key, &witnesses, format, &no_annotations)
+                .with_context(|| format!("signing {pinned}"))?;
+            super::sign::SignerJson::key(&**key)
+        }
+        (None, None) => unreachable!("a signer was required above"),
+    };
+    let report = PushReport {
+        reference: args.reference.clone(),
+        digest: raw.digest.to_string(),
+        size: bytes.len(),
+        schema_version: status.schema_version.clone(),
+        advisories: status.advisories,
+        signer,
+    };
+    emit(ctx.format, &report, |out, r| {
         writeln!(
             out,
-            "pushed {} ({}, {} advisories) as {} and signed it",
+            "pushed {} ({}, {} advisories) as {} and signed it as {}",
             path.display(),
             human_bytes(bytes.len() as u64),
             status.advisories,
-            pinned
+            pinned,
+            r.signer.line()
         )
     })
 }
