@@ -283,7 +283,7 @@ fn ci_examples_install_vouch_only_when_the_release_signature_verifies() {
         text(&out)
     );
     let installed = runner.join("home/.local/bin/vouch");
-    let version_out = vouch_testkit::run(&mut Command::new(&installed).arg("--version"));
+    let version_out = vouch_testkit::run(Command::new(&installed).arg("--version"));
     assert!(version_out.starts_with("vouch "), "{version_out}");
     assert_eq!(
         std::fs::read_to_string(runner.join("github_path"))
