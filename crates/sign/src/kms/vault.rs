@@ -7,12 +7,17 @@
 //!   as the Vault CLI reads them;
 //! * public key: `GET /v1/<mount>/keys/<KEY>`, the `public_key` PEM of `latest_version`;
 //! * sign: `POST /v1/<mount>/sign/<KEY>/sha2-256` with the base64 SHA-256 digest and
-//!   `prehashed: true`; the answer is `vault:v<N>:<base64 ASN.1 DER>`
+//!   `prehashed: true` (and `signature_algorithm` `pkcs1v15` for RSA keys, as cosign asks;
+//!   Vault's RSA default is PSS); the answer is `vault:v<N>:<base64 ASN.1 DER>`
 //!   (`marshaling_algorithm` `asn1`, Vault's default);
 //! * create: `POST /v1/<mount>/keys/<KEY>` with `type` `ecdsa-p256` / `ecdsa-p384`.
 //!
+//! Keys of type `ecdsa-p256`, `ecdsa-p384` and `rsa-2048`/`-3072`/`-4096` sign (cosign's
+//! list, `hashivault/signer.go` `hvSupportedAlgorithms`, less `ed25519`, whose transit
+//! signatures cover a digest rather than the message, and `ecdsa-p521`).
 //! vouch pins the key version it read the public key of in each sign request, checks the
 //! version in the answer, and verifies the signature with that public key before using it.
+//! Tested against a Vault v1.14 dev server (crates/cli/tests/kms_vault.rs, scripts/peers).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -47,12 +52,66 @@ impl VaultKeyRef {
     }
 }
 
+/// The transit key types vouch signs with (Vault API docs, transit "Create key", `type`).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransitKeyType {
+    /// `ecdsa-p256`.
+    EcdsaP256,
+    /// `ecdsa-p384` (signing a SHA-256 digest, as cosign does).
+    EcdsaP384,
+    /// `rsa-2048` (PKCS#1 v1.5 over SHA-256, as cosign asks).
+    Rsa2048,
+    /// `rsa-3072`.
+    Rsa3072,
+    /// `rsa-4096`.
+    Rsa4096,
+}
+
+impl TransitKeyType {
+    /// Vault's name of the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EcdsaP256 => "ecdsa-p256",
+            Self::EcdsaP384 => "ecdsa-p384",
+            Self::Rsa2048 => "rsa-2048",
+            Self::Rsa3072 => "rsa-3072",
+            Self::Rsa4096 => "rsa-4096",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::EcdsaP256,
+            Self::EcdsaP384,
+            Self::Rsa2048,
+            Self::Rsa3072,
+            Self::Rsa4096,
+        ]
+        .into_iter()
+        .find(|t| t.name() == name)
+    }
+
+    fn is_rsa(self) -> bool {
+        matches!(self, Self::Rsa2048 | Self::Rsa3072 | Self::Rsa4096)
+    }
+
+    /// What [`VerifyingKey::algorithm_name`] says of this type's public keys.
+    fn public_key_algorithm(self) -> &'static str {
+        match self {
+            Self::EcdsaP256 => "ECDSA P-256",
+            Self::EcdsaP384 => "ECDSA P-384",
+            _ => "RSA",
+        }
+    }
+}
+
 /// A transit key, opened: signs through Vault.
 pub struct VaultKey {
     vault: Vault,
     key: String,
     version: u64,
-    algorithm: KeyAlgorithm,
+    key_type: TransitKeyType,
     public: VerifyingKey,
 }
 
@@ -63,7 +122,7 @@ impl std::fmt::Debug for VaultKey {
             .field("mount", &self.vault.mount)
             .field("key", &self.key)
             .field("version", &self.version)
-            .field("algorithm", &self.algorithm)
+            .field("key_type", &self.key_type)
             .finish_non_exhaustive()
     }
 }
@@ -169,8 +228,15 @@ impl Vault {
                 " (Vault refused the token: check VAULT_TOKEN and its policy for this transit key)",
             ),
             404 => {
+                // Vault says nothing for a missing key and "no handler for route" for a
+                // missing mount; its words, when there are any, come last.
+                let said = if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", errors.join("; "))
+                };
                 message = format!(
-                    "no transit key {key:?} under {}/v1/{} (check the key name and TRANSIT_SECRET_ENGINE_PATH)",
+                    "no transit key {key:?} under {}/v1/{} (check the key name and TRANSIT_SECRET_ENGINE_PATH){said}",
                     self.addr, self.mount
                 );
             }
@@ -259,20 +325,20 @@ impl VaultKey {
         if answer.status != 200 {
             return Err(vault.refused(&operation, key, &answer));
         }
-        let (algorithm, version, public) =
+        let (key_type, version, public) =
             parse_key(&operation, key, &answer.json(&operation)?["data"])?;
         Ok(Self {
             vault,
             key: key.to_owned(),
             version,
-            algorithm,
+            key_type,
             public,
         })
     }
 
-    /// The key's algorithm.
-    pub fn algorithm(&self) -> KeyAlgorithm {
-        self.algorithm
+    /// The transit key's type.
+    pub fn key_type(&self) -> TransitKeyType {
+        self.key_type
     }
 
     /// The key version that signs (the latest when the key was opened).
@@ -284,12 +350,16 @@ impl VaultKey {
         let key = &self.key;
         let operation = format!("sign with transit key {key}");
         let digest = Sha256::digest(message);
-        let body = json!({
+        let mut body = json!({
             "input": B64.encode(digest),
             "prehashed": true,
             "key_version": self.version,
             "marshaling_algorithm": "asn1",
         });
+        if self.key_type.is_rsa() {
+            // cosign's choice (hashivault/client.go `sign`); Vault would sign PSS otherwise.
+            body["signature_algorithm"] = json!("pkcs1v15");
+        }
         let answer = self
             .vault
             .call(&operation, &format!("sign/{key}/sha2-256"), Some(&body))?;
@@ -306,32 +376,27 @@ fn parse_key(
     operation: &str,
     key: &str,
     data: &Value,
-) -> std::result::Result<(KeyAlgorithm, u64, VerifyingKey), KmsError> {
+) -> std::result::Result<(TransitKeyType, u64, VerifyingKey), KmsError> {
     let malformed = |reason: &str| KmsError::Response {
         operation: operation.to_owned(),
         reason: reason.to_owned(),
     };
-    let key_type = data["type"]
+    let type_name = data["type"]
         .as_str()
         .ok_or_else(|| malformed("no data.type"))?;
-    let algorithm = match key_type {
-        "ecdsa-p256" => KeyAlgorithm::EcdsaP256,
-        "ecdsa-p384" => KeyAlgorithm::EcdsaP384,
-        other => {
-            return Err(KmsError::Key {
-                key: key.to_owned(),
-                reason: format!(
-                    "not supported yet: transit keys of type {other} (vouch signs with ecdsa-p256 and ecdsa-p384 keys)"
-                ),
-            });
-        }
-    };
+    // An encryption or HMAC key (aes256-gcm96, hmac ...) says so before its type is judged.
     if data["supports_signing"].as_bool() == Some(false) {
         return Err(KmsError::Key {
             key: key.to_owned(),
-            reason: "the transit key does not support signing".into(),
+            reason: format!("the transit key (type {type_name}) does not support signing"),
         });
     }
+    let key_type = TransitKeyType::from_name(type_name).ok_or_else(|| KmsError::Key {
+        key: key.to_owned(),
+        reason: format!(
+            "not supported yet: transit keys of type {type_name} (vouch signs with ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 and rsa-4096 keys)"
+        ),
+    })?;
     let version = data["latest_version"]
         .as_u64()
         .filter(|v| *v >= 1)
@@ -340,17 +405,13 @@ fn parse_key(
         .as_str()
         .ok_or_else(|| malformed("no public_key for data.latest_version"))?;
     let public = VerifyingKey::from_pem(pem).map_err(|e| malformed(&e.to_string()))?;
-    let expected = match algorithm {
-        KeyAlgorithm::EcdsaP384 => "ECDSA P-384",
-        _ => "ECDSA P-256",
-    };
-    if public.algorithm_name() != expected {
+    if public.algorithm_name() != key_type.public_key_algorithm() {
         return Err(malformed(&format!(
-            "data.type says {key_type} but the public key is {}",
+            "data.type says {type_name} but the public key is {}",
             public.algorithm_name()
         )));
     }
-    Ok((algorithm, version, public))
+    Ok((key_type, version, public))
 }
 
 /// The DER signature from a `POST sign/KEY/sha2-256` answer: `data.signature` is
@@ -423,9 +484,9 @@ mod tests {
     fn key_answers_are_parsed_and_checked() {
         let signing = crate::SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
         let pem = signing.public_key().to_pem();
-        let (algorithm, version, public) =
+        let (key_type, version, public) =
             parse_key("read", "k", &key_data("ecdsa-p256", 2, &pem)).expect("parse");
-        assert_eq!((algorithm, version), (KeyAlgorithm::EcdsaP256, 2));
+        assert_eq!((key_type, version), (TransitKeyType::EcdsaP256, 2));
         assert_eq!(public, signing.public_key());
 
         let err = parse_key("read", "k", &key_data("ecdsa-p384", 2, &pem)).expect_err("mismatch");
@@ -434,7 +495,14 @@ mod tests {
             "{err}"
         );
         let err = parse_key("read", "k", &key_data("rsa-2048", 2, &pem)).expect_err("rsa");
-        assert!(err.to_string().contains("not supported yet"), "{err}");
+        assert!(
+            err.to_string().contains("public key is ECDSA P-256"),
+            "{err}"
+        );
+        for unsupported in ["ed25519", "ecdsa-p521"] {
+            let err = parse_key("read", "k", &key_data(unsupported, 2, &pem)).expect_err("type");
+            assert!(err.to_string().contains("not supported yet"), "{err}");
+        }
         let mut data = key_data("ecdsa-p256", 2, &pem);
         data["supports_signing"] = json!(false);
         let err = parse_key("read", "k", &data).expect_err("no signing");
