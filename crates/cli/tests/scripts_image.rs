@@ -671,3 +671,33 @@ fn scripts_image_signs_keylessly_when_a_trust_config_is_set() {
         "{said}"
     );
 }
+
+/// With no cached base and no debootstrap on PATH, the script stops before building anything
+/// and says how to install it (it never builds on some other base).
+#[test]
+fn scripts_image_without_debootstrap_says_how_to_install_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, _) = keypair(d, "release");
+    let cache = d.join("cache");
+    let out = script_with(
+        &[
+            "oci:/nonexistent/layout:v1",
+            "--binary",
+            env!("CARGO_BIN_EXE_vouch"),
+            "--key",
+            &key,
+            "--base-cache",
+            cache.to_str().unwrap(),
+        ],
+        // /usr/bin and /bin only: no /usr/sbin/debootstrap.
+        &[("PATH", "/usr/bin:/bin")],
+    );
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("debootstrap is not installed: apt-get install debootstrap"),
+        "{said}"
+    );
+    assert!(!cache.join("bookworm-amd64-minbase.done").exists());
+}
