@@ -87,6 +87,26 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
 }
 
+/// Runs `f` on every item, each on its own scoped thread; the first error, once all ended.
+fn all_ok<T: Send>(
+    items: impl Iterator<Item = T>,
+    f: impl Fn(T) -> Result<()> + Sync,
+) -> Result<()> {
+    let f = &f;
+    std::thread::scope(|scope| {
+        let running: Vec<_> = items.map(|item| scope.spawn(move || f(item))).collect();
+        running.into_iter().fold(Ok(()), |first, handle| {
+            let result = handle.join().unwrap_or_else(|_| {
+                Err(Error::Storage {
+                    backend: "dir",
+                    reason: "a file writer thread panicked".into(),
+                })
+            });
+            first.and(result)
+        })
+    })
+}
+
 fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
@@ -387,23 +407,10 @@ impl WriteTx for DirTx<'_> {
         }
         let old = self.size;
         let storage = self.storage;
-        let mut dirs: Vec<PathBuf> = Vec::new();
+        // The files of the batch, written once all are known (below).
+        let mut files: Vec<(TileId, Vec<u8>)> = Vec::new();
         let mut write = |id: TileId, bytes: Vec<u8>| -> Result<()> {
-            let path = storage.path(&id);
-            // A directory created now must be made durable in its parent too, up to the root.
-            let mut dir = path.parent();
-            let created = dir.is_some_and(|d| !d.exists());
-            write_atomic(&path, &bytes)?;
-            while let Some(d) = dir {
-                if !dirs.iter().any(|known| known == d) {
-                    dirs.push(d.to_path_buf());
-                }
-                if !created || d == storage.root {
-                    break;
-                }
-                dir = d.parent();
-            }
-            storage.remember(id, Arc::new(bytes));
+            files.push((id, bytes));
             Ok(())
         };
         // Entry bundles: extend the partial bundle of the old size, then new ones.
@@ -487,8 +494,36 @@ impl WriteTx for DirTx<'_> {
                 write(id, tile)?;
             }
         }
-        for dir in &dirs {
-            sync_dir(dir)?;
+        // Directories the files go in; one created now must be made durable in its parent
+        // too, up to the root.
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for (id, _) in &files {
+            let path = storage.path(id);
+            let mut dir = path.parent();
+            let created = dir.is_some_and(|d| !d.exists());
+            if let Some(d) = dir {
+                std::fs::create_dir_all(d).map_err(|e| io_err(d, e))?;
+            }
+            while let Some(d) = dir {
+                if !dirs.iter().any(|known| known == d) {
+                    dirs.push(d.to_path_buf());
+                }
+                if !created || d == storage.root {
+                    break;
+                }
+                dir = d.parent();
+            }
+        }
+        // Each file (temporary name, fsync, rename) and then each directory is made durable on
+        // its own thread: the fsyncs wait on the disk, and concurrent ones share its flushes.
+        // Every one completes before `.state` (the commit) is written.
+        let paths: Vec<PathBuf> = files.iter().map(|(id, _)| storage.path(id)).collect();
+        all_ok(paths.iter().zip(&files), |(path, (_, bytes))| {
+            write_atomic(path, bytes)
+        })?;
+        all_ok(dirs.iter(), |dir| sync_dir(dir))?;
+        for (id, bytes) in files {
+            storage.remember(id, Arc::new(bytes));
         }
         let leaves = batch.entries.iter().map(|e| (e.uuid, e.index)).collect();
         self.appended = Some((new_size, leaves));
