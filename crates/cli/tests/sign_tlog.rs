@@ -1100,3 +1100,129 @@ fn key_signatures_go_into_every_selected_rekor_v2_log_with_a_timestamp_and_both_
         "{unlogged}"
     );
 }
+
+/// `vouch pipeline` with a key logs its signatures as `vouch sign --key` does: `[sign]
+/// rekor_url` (checked against `[verify] trusted_root`), or the logs of `[sign] trust_config`
+/// (a Rekor v2 instance: timestamped too). The pipeline's own verify stage and a plain `vouch
+/// verify --key --trusted-root` (no insecure flag) accept the result; URLs that do not apply
+/// to the signing mode are refused, naming the key.
+#[test]
+fn pipeline_key_signatures_are_logged_from_its_sign_config() {
+    let registry = RegistryServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let v1 = vouch_instance::Instance::start(d.join("v1"), &Default::default()).unwrap();
+    let v2 = vouch_instance::Instance::start(
+        d.join("v2"),
+        &vouch_instance::StartOptions {
+            rekor_v2: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (key, public) = keypair(d, "cosign");
+    let adv = d.join("advisories");
+    std::fs::create_dir_all(&adv).unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline/data/advisories");
+    for e in std::fs::read_dir(&data).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "yaml") {
+            std::fs::copy(&p, adv.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let app = d.join("app");
+    std::fs::create_dir_all(app.join("app")).unwrap();
+    std::fs::write(app.join("app/main.py"), "print('app')\n").unwrap();
+    let add = format!("{}:/", app.display());
+    let run = |name: &str, toml: &str| -> std::process::Output {
+        let config = d.join(format!("{name}.toml"));
+        std::fs::write(&config, toml).unwrap();
+        let image = format!("{}/acme/{name}:v1", registry.host);
+        let out = d.join(format!("out-{name}"));
+        common::vouch(&[
+            "pipeline",
+            &image,
+            "--config",
+            config.to_str().unwrap(),
+            "--add",
+            &add,
+            "--advisories",
+            adv.to_str().unwrap(),
+            "--fail-on",
+            "high",
+            "--out",
+            out.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+    };
+    let v1_root = v1.trusted_root_path().display().to_string();
+    let v2_tc = v2.trust_config_path().display().to_string();
+    let v2_root = v2.trusted_root_path().display().to_string();
+    for (name, toml, root, kind) in [
+        (
+            "rekor-url",
+            format!(
+                "[sign]\nkey = {key:?}\nrekor_url = {:?}\n[verify]\ntrusted_root = {v1_root:?}\n",
+                v1.log_url()
+            ),
+            &v1_root,
+            "\"version\":\"0.0.1\"",
+        ),
+        (
+            "trust-config",
+            format!("[sign]\nkey = {key:?}\ntrust_config = {v2_tc:?}\n"),
+            &v2_root,
+            "\"version\":\"0.0.2\"",
+        ),
+    ] {
+        let out = run(name, &toml);
+        let said = common::text(&out);
+        assert!(out.status.success(), "{name}: {said}");
+        let report = json(&String::from_utf8_lossy(&out.stdout));
+        let stages = report["stages"].to_string();
+        assert!(!stages.contains("\"failed\""), "{name}: {report}");
+        assert!(
+            report
+                .to_string()
+                .contains("--trusted-root trusted_root.json"),
+            "{name}: the verify commands name the root, not --insecure-ignore-tlog: {report}"
+        );
+        let image = format!("{}/acme/{name}:v1", registry.host);
+        let verified = ok_json(&["verify", &image, "--key", &public, "--trusted-root", root]);
+        let text = verified.to_string();
+        assert!(
+            text.contains("\"inclusionProofVerified\":true"),
+            "{name}: {text}"
+        );
+        assert!(text.contains(kind), "{name}: {text}");
+    }
+
+    // Refusals, each naming the key: a log whose entries nothing could check, a CA for a key
+    // signer, a log URL for keyless signing.
+    for (name, toml, expected) in [
+        (
+            "no-root",
+            format!("[sign]\nkey = {key:?}\nrekor_url = {:?}\n", v1.log_url()),
+            "[verify] trusted_root",
+        ),
+        (
+            "ca-for-key",
+            format!("[sign]\nkey = {key:?}\nfulcio_url = {:?}\n", v1.ca_url()),
+            "[sign] fulcio_url applies to keyless signing",
+        ),
+        (
+            "log-for-keyless",
+            format!(
+                "[sign]\nkeyless = true\ntrust_config = {v2_tc:?}\nrekor_url = {:?}\n",
+                v1.log_url()
+            ),
+            "[sign] rekor_url applies to key signing",
+        ),
+    ] {
+        let out = run(name, &toml);
+        let said = common::text(&out);
+        assert!(!out.status.success(), "{name}: {said}");
+        assert!(said.contains(expected), "{name}: {said}");
+    }
+}

@@ -115,12 +115,15 @@ pub struct SignConfig {
     pub signature_format: Option<String>,
     /// A provenance predicate file to attest (a `[build]` makes one).
     pub provenance: Option<PathBuf>,
-    /// Refused at load ([`Config::parse`]): the CA comes from `trust_config`.
+    /// Keyless: the CA to get certificates from instead of `trust_config`'s (`vouch sign
+    /// --fulcio-url`); the certificate is still checked against its trusted root.
     pub fulcio_url: Option<String>,
-    /// Refused at load ([`Config::parse`]): the log comes from `trust_config`; key signatures
-    /// are not logged by the pipeline.
+    /// Key signing: the Rekor v1 log key signatures are uploaded to (`vouch sign --key
+    /// --rekor-url`); else the logs `trust_config` selects. Verification then needs the log's
+    /// key: `[verify] trusted_root` (or `trust_config`'s).
     pub rekor_url: Option<String>,
-    /// Keyless: trust config (instance `trust_config.json`).
+    /// Trust config (instance `trust_config.json`): keyless, the CA, logs and TSAs; with a
+    /// key, the logs and TSAs key signatures go to (as `vouch sign --key --trust-config`).
     pub trust_config: Option<PathBuf>,
     /// Keyless: OIDC identity token file (else `$SIGSTORE_ID_TOKEN`, or the GitHub
     /// Actions token service).
@@ -171,27 +174,9 @@ impl Config {
 
     /// Parses TOML text.
     pub fn parse(text: &str, name: &str) -> Result<Self> {
-        let config: Self = toml::from_str(text).map_err(|e| Error::config(name, e))?;
-        // A URL that is parsed and then ignored would sign somewhere else than the user
-        // asked (or not log at all), silently: refuse it instead.
-        for (key, value) in [
-            ("fulcio_url", &config.sign.fulcio_url),
-            ("rekor_url", &config.sign.rekor_url),
-        ] {
-            if value.is_some() {
-                return Err(Error::config(
-                    name,
-                    format!(
-                        "[sign] {key} is not supported: keyless signing takes the CA and the \
-                         log from [sign] trust_config (a ClientTrustConfig such as the \
-                         trust_config.json `vouch instance serve` writes), and the pipeline \
-                         signs with a key without a log entry (`vouch sign --key --rekor-url` \
-                         logs one); remove {key}"
-                    ),
-                ));
-            }
-        }
-        Ok(config)
+        // Unknown keys are refused (`deny_unknown_fields`); how `[sign]` URLs combine with
+        // keyless or key signing is checked where the mode is known (`vouch pipeline`).
+        toml::from_str(text).map_err(|e| Error::config(name, e))
     }
 
     fn rebase(&mut self, base: &Path) {
@@ -337,15 +322,23 @@ resources = ["r.yaml"]
     }
 
     #[test]
-    fn sign_urls_that_would_be_ignored_are_refused_naming_the_key() {
-        for key in ["fulcio_url", "rekor_url"] {
-            let text = format!("[sign]\nkeyless = true\n{key} = \"https://log.example\"\n");
-            let err = Config::parse(&text, "vouch.toml").unwrap_err().to_string();
-            assert!(err.starts_with("vouch.toml: [sign] "), "{err}");
-            assert!(err.contains(&format!("{key} is not supported")), "{err}");
-            assert!(err.contains("trust_config"), "{err}");
-        }
-        // The supported way to name the instance still loads.
+    fn sign_urls_parse_and_unknown_keys_are_refused() {
+        let c = Config::parse(
+            "[sign]\nkey = \"k\"\nrekor_url = \"https://log.example\"\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.sign.rekor_url.as_deref(), Some("https://log.example"));
+        let c = Config::parse(
+            "[sign]\nkeyless = true\nfulcio_url = \"https://ca.example\"\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.sign.fulcio_url.as_deref(), Some("https://ca.example"));
+        let err = Config::parse("[sign]\nrekor_urls = \"https://log.example\"\n", "x")
+            .expect_err("unknown key")
+            .to_string();
+        assert!(err.contains("rekor_urls"), "{err}");
         let c = Config::parse("[sign]\nkeyless = true\ntrust_config = \"tc.json\"\n", "x").unwrap();
         assert_eq!(c.sign.trust_config.unwrap(), PathBuf::from("tc.json"));
     }

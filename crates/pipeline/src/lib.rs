@@ -28,5 +28,5 @@ pub use error::{Error, Result};
 pub use run::{
     AttestationRow, BuildPlan, Decision, Event, Expect, ImageSigner, KeySigner, LogEntryRow,
     PackageRow, Plan, PolicyPlan, Report, SignResult, Signing, Stage, StageResult, Status,
-    Vulnerability, admission, import_advisories, load_policy, run,
+    Timestamps, Vulnerability, admission, import_advisories, load_policy, run,
 };

@@ -14,6 +14,7 @@ use vouch_policy::{Policy, Resource, SigstoreVerifier, Status as RuleStatus};
 use vouch_sign::image::{ImageReport, verify_image, verify_image_attestations};
 use vouch_sign::intoto::{PREDICATE_SLSA_PROVENANCE_V1, PREDICATE_SPDX};
 use vouch_sign::oci::{Candidate, ImageTarget, Kind, SignatureFormat, Store, Stored, discover};
+use vouch_sign::sign::{TransparencyLog, Witnesses};
 use vouch_sign::{
     IdentityPolicy, Signer, SignerPolicy, TrustedRoot, VerifiedSigner, Verifier, VerifierOptions,
     VerifyingKey,
@@ -126,13 +127,50 @@ pub trait ImageSigner {
 }
 
 /// Signing with a private key: a cosign key file or PEM, a PKCS#11 token or KMS key (any
-/// [`vouch_sign::Signer`]), or a key generated for one run.
-pub struct KeySigner(pub Box<dyn Signer>);
+/// [`vouch_sign::Signer`]), or a key generated for one run; logged, as `vouch sign --key`
+/// logs, in the transparency logs it is given ([`KeySigner::logged`]).
+pub struct KeySigner {
+    key: Box<dyn Signer>,
+    logs: Vec<Box<dyn TransparencyLog>>,
+    timestamper: Option<Box<Timestamps>>,
+}
+
+/// RFC 3161 timestamps over a signature (one per authority), as the signing seam asks them.
+pub type Timestamps = dyn Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>>;
 
 impl KeySigner {
-    /// Signs with `key`.
+    /// Signs with `key`, without log entry.
     pub fn new(key: impl Signer + 'static) -> Self {
-        Self(Box::new(key))
+        Self::boxed(Box::new(key))
+    }
+
+    /// Signs with `key`, without log entry.
+    pub fn boxed(key: Box<dyn Signer>) -> Self {
+        Self {
+            key,
+            logs: Vec::new(),
+            timestamper: None,
+        }
+    }
+
+    /// Every signature is also uploaded to each of `logs` (one bundle entry each) and
+    /// timestamped by `timestamper` (required by a Rekor v2 log).
+    pub fn logged(
+        mut self,
+        logs: Vec<Box<dyn TransparencyLog>>,
+        timestamper: Option<Box<Timestamps>>,
+    ) -> Self {
+        self.logs = logs;
+        self.timestamper = timestamper;
+        self
+    }
+
+    fn witnesses(&self) -> Witnesses<'_> {
+        Witnesses {
+            logs: &self.logs,
+            timestamper: self.timestamper.as_deref(),
+            check: None,
+        }
     }
 }
 
@@ -140,12 +178,18 @@ impl ImageSigner for KeySigner {
     fn identity(&self) -> String {
         format!(
             "key sha256:{}",
-            hex::encode(self.0.verifying_key().key_id())
+            hex::encode(self.key.verifying_key().key_id())
         )
     }
 
     fn sign(&self, store: &Store<'_>, target: &ImageTarget, format: SignatureFormat) -> SignResult {
-        Ok(store.sign_image(target, &*self.0, format, &BTreeMap::new())?)
+        Ok(store.sign_image_with(
+            target,
+            &*self.key,
+            &self.witnesses(),
+            format,
+            &BTreeMap::new(),
+        )?)
     }
 
     fn attest(
@@ -156,7 +200,14 @@ impl ImageSigner for KeySigner {
         predicate_type: &str,
         predicate: Value,
     ) -> SignResult {
-        Ok(store.attest_image(target, &*self.0, format, predicate_type, predicate)?)
+        Ok(store.attest_image_with(
+            target,
+            &*self.key,
+            &self.witnesses(),
+            format,
+            predicate_type,
+            predicate,
+        )?)
     }
 }
 
@@ -165,6 +216,14 @@ impl ImageSigner for KeySigner {
 pub enum Expect {
     /// A public key (key-signed without a log entry: `vouch verify --key --insecure-ignore-tlog`).
     Key(VerifyingKey),
+    /// A public key whose signatures carry log entries from a log `trust` lists (key-signed
+    /// with a log: `vouch verify --key --trusted-root`).
+    LoggedKey {
+        /// The key.
+        key: VerifyingKey,
+        /// The logs' keys (and the timestamp authorities' chains).
+        trust: TrustedRoot,
+    },
     /// A certificate identity chaining to `trust`, with a log entry.
     Identity {
         /// Identity and issuer.
@@ -181,8 +240,11 @@ impl Expect {
     /// by hand (`IMAGE` is a placeholder).
     pub fn commands(&self) -> Vec<String> {
         let who = match self {
-            // The pipeline's key signatures are not logged (run.rs `verifier`).
+            // Key signatures without a log (run.rs `verifier`).
             Self::Key(_) => "--key cosign.pub --insecure-ignore-tlog".to_owned(),
+            Self::LoggedKey { .. } => {
+                "--key cosign.pub --trusted-root trusted_root.json".to_owned()
+            }
             Self::Identity { policy, .. } => {
                 let m = |flag: &str, m: &vouch_sign::Match| match m {
                     vouch_sign::Match::Exact(s) => format!("--{flag} '{s}'"),
@@ -213,6 +275,9 @@ impl Expect {
                 ),
                 SignerPolicy::Key(k.clone()),
             ),
+            Self::LoggedKey { key, trust } => {
+                (Verifier::new(trust.clone()), SignerPolicy::Key(key.clone()))
+            }
             Self::Identity {
                 policy,
                 trust,

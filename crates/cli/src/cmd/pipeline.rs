@@ -87,7 +87,8 @@ pub(crate) struct PipelineArgs {
     /// Sign keylessly (OIDC identity token -> certificate from the CA, log entry).
     #[arg(long)]
     keyless: bool,
-    /// Keyless: ClientTrustConfig naming the CA and log (default $VOUCH_TRUST_CONFIG).
+    /// ClientTrustConfig (default $VOUCH_TRUST_CONFIG): keyless, the CA, logs and TSAs; with
+    /// --key, the logs key signatures are uploaded to, as `vouch sign --key --trust-config`.
     #[arg(long, value_name = "FILE")]
     trust_config: Option<PathBuf>,
     /// Keyless: the OIDC identity token, or @FILE (else $SIGSTORE_ID_TOKEN, GitHub Actions,
@@ -235,8 +236,20 @@ fn keyless_signer(
             "keyless signing needs --trust-config FILE ([sign] trust_config, $VOUCH_TRUST_CONFIG): \
              the CA and log to use (`vouch instance serve` writes one)",
         )?;
-    let trust = vouch_keyless::TrustConfig::from_file(&path, &Limits::default())
+    let mut trust = vouch_keyless::TrustConfig::from_file(&path, &Limits::default())
         .with_context(|| format!("reading trust config {}", path.display()))?;
+    if config.sign.rekor_url.is_some() {
+        bail!(
+            "[sign] rekor_url applies to key signing: keyless signing logs in the logs of \
+             [sign] trust_config ({}); remove rekor_url",
+            path.display()
+        );
+    }
+    // `vouch sign --keyless --fulcio-url`: another CA, its certificates still checked
+    // against the trust config's root.
+    if let Some(url) = &config.sign.fulcio_url {
+        trust.ca_url = url.trim_end_matches('/').to_owned();
+    }
     let explicit = args.identity_token.clone().or_else(|| {
         config
             .sign
@@ -247,6 +260,60 @@ fn keyless_signer(
     let signer = vouch_pipeline::keyless::Keyless::resolve(trust.clone(), explicit)
         .context("keyless signing")?;
     Ok((Box::new(signer), trust))
+}
+
+/// A key signer logged as `vouch sign --key` logs: in `[sign] rekor_url` (Rekor v1), else in
+/// every log the trust config (--trust-config, `[sign] trust_config`, $VOUCH_TRUST_CONFIG)
+/// selects, timestamped by its TSAs. Returns the signer, whether it logs, and the trust
+/// config's root (what checks the entries unless a trusted root is given).
+fn key_signer(
+    args: &PipelineArgs,
+    config: &Config,
+    key: Box<dyn vouch_sign::Signer>,
+) -> anyhow::Result<(KeySigner, bool, Option<TrustedRoot>)> {
+    if config.sign.fulcio_url.is_some() {
+        bail!(
+            "[sign] fulcio_url applies to keyless signing (keyless = true); remove it to sign with a key"
+        );
+    }
+    let path = args
+        .trust_config
+        .clone()
+        .or(config.sign.trust_config.clone())
+        .or_else(|| std::env::var_os(vouch_keyless::config::TRUST_CONFIG_ENV).map(PathBuf::from));
+    let trust = match &path {
+        Some(p) => Some(
+            vouch_keyless::TrustConfig::from_file(p, &Limits::default())
+                .with_context(|| format!("reading trust config {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let logs: Vec<Box<dyn vouch_sign::sign::TransparencyLog>> =
+        match (&config.sign.rekor_url, &trust) {
+            (Some(url), _) => vec![Box::new(
+                vouch_keyless::RekorLog::new(url)
+                    .with_context(|| format!("[sign] rekor_url {url}"))?,
+            )],
+            (None, Some(t)) => {
+                vouch_keyless::transparency_logs(t, &vouch_http::ClientConfig::default())?
+            }
+            (None, None) => return Ok((KeySigner::boxed(key), false, None)),
+        };
+    let timestamper = match trust.as_ref().filter(|t| !t.tsa_urls.is_empty()) {
+        Some(t) => {
+            let tsa = vouch_keyless::TimestampAuthorities::new(t.tsa_urls.clone())?;
+            Some(
+                Box::new(move |signature: &[u8]| tsa.timestamper()(signature))
+                    as Box<vouch_pipeline::Timestamps>,
+            )
+        }
+        None => None,
+    };
+    Ok((
+        KeySigner::boxed(key).logged(logs, timestamper),
+        true,
+        trust.map(|t| t.trusted_root),
+    ))
 }
 
 fn trusted_root(path: Option<&Path>) -> anyhow::Result<TrustedRoot> {
@@ -360,6 +427,8 @@ pub(crate) fn pipeline(args: &PipelineArgs, ctx: &Context) -> anyhow::Result<Exi
     .iter()
     .any(|o| o.is_some());
     let mut signing_key = None;
+    // Key signatures with log entries: the root their logs are checked against.
+    let mut logged_key_trust = None;
     let mut log_url = None;
     let mut keyless_trust = None;
     let signing = if args.verify_only {
@@ -377,7 +446,27 @@ pub(crate) fn pipeline(args: &PipelineArgs, ctx: &Context) -> anyhow::Result<Exi
             .context("no signer: give --key KEY (or [sign] key), or --keyless")?;
         let key = super::keys::load_signer(&key_arg, None)?;
         signing_key = Some(key.verifying_key());
-        Signing::With(Box::new(KeySigner(key)))
+        let (signer, logged, key_trust) = key_signer(args, &config, key)?;
+        if logged {
+            let explicit = args.trusted_root.is_some() || config.verify.trusted_root.is_some();
+            logged_key_trust = Some(match (explicit, key_trust) {
+                (true, _) => verify_trust.clone(),
+                (false, Some(t)) => t,
+                (false, None) => bail!(
+                    "[sign] rekor_url logs the key signatures, and verifying them needs the \
+                     log's key: give --trusted-root FILE ([verify] trusted_root) or [sign] \
+                     trust_config"
+                ),
+            });
+        }
+        Signing::With(Box::new(signer))
+    };
+    let key_expect = |key: vouch_sign::VerifyingKey| match &logged_key_trust {
+        Some(trust) => Expect::LoggedKey {
+            key,
+            trust: trust.clone(),
+        },
+        None => Expect::Key(key),
     };
     // Without --trusted-root, a keyless run trusts its own instance's root.
     let verify_trust = match (
@@ -389,7 +478,7 @@ pub(crate) fn pipeline(args: &PipelineArgs, ctx: &Context) -> anyhow::Result<Exi
         _ => verify_trust,
     };
     let expect = if let Some(k) = args.verify_key.as_ref().or(v.key.as_ref()) {
-        Expect::Key(
+        key_expect(
             k.parse::<KeyRef>()?
                 .load_verifying_key(&Limits::default())
                 .with_context(|| format!("reading verify key {k}"))?,
@@ -423,7 +512,7 @@ pub(crate) fn pipeline(args: &PipelineArgs, ctx: &Context) -> anyhow::Result<Exi
             options: VerifierOptions::default(),
         }
     } else if let Some(k) = signing_key {
-        Expect::Key(k)
+        key_expect(k)
     } else {
         bail!("nothing to verify against: give --verify-key or --certificate-identity[-regexp]")
     };
