@@ -95,15 +95,19 @@ fn all_ok<T: Send>(
     let f = &f;
     std::thread::scope(|scope| {
         let running: Vec<_> = items.map(|item| scope.spawn(move || f(item))).collect();
-        running.into_iter().fold(Ok(()), |first, handle| {
+        let mut first = Ok(());
+        for handle in running {
             let result = handle.join().unwrap_or_else(|_| {
                 Err(Error::Storage {
                     backend: "dir",
                     reason: "a file writer thread panicked".into(),
                 })
             });
-            first.and(result)
-        })
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
     })
 }
 
