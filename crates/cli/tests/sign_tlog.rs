@@ -779,6 +779,60 @@ fn key_signatures_go_into_every_selected_rekor_v2_log_with_a_timestamp_and_both_
         cosign_ok(bundle, &root);
     }
 
+    // cosign v3's spelling: a bare signing config (--signing-config) and the trusted root to
+    // check against (--trusted-root). cosign v3 signs with the same two files into the same
+    // log; each tool verifies the other's bundle.
+    let signing_config = d.join("second.signing_config.json");
+    std::fs::write(
+        &signing_config,
+        json(&std::fs::read_to_string(&tc).unwrap())["signingConfig"].to_string(),
+    )
+    .unwrap();
+    let sc = signing_config.to_str().unwrap();
+    let by_vouch = d.join("by-vouch-sc.sigstore.json");
+    let by_cosign = d.join("by-cosign-sc.sigstore.json");
+    ok(&[
+        "sign-blob",
+        file,
+        "--key",
+        &key,
+        "--signing-config",
+        sc,
+        "--trusted-root",
+        &root,
+        "--bundle",
+        by_vouch.to_str().unwrap(),
+    ]);
+    cosign.ok(&[
+        "sign-blob",
+        file,
+        "--key",
+        &key,
+        "--signing-config",
+        sc,
+        "--trusted-root",
+        &root,
+        "--bundle",
+        by_cosign.to_str().unwrap(),
+        "--yes",
+    ]);
+    for bundle in [&by_vouch, &by_cosign] {
+        let parsed = json(&std::fs::read_to_string(bundle).unwrap());
+        assert_eq!(entries(&parsed).len(), 1, "{parsed}");
+        assert_eq!(
+            entries(&parsed)[0]["kindVersion"]["version"],
+            "0.0.2",
+            "{parsed}"
+        );
+        run_ok(&vouch_verify(bundle, &root, &[]));
+        cosign_ok(bundle, &root);
+    }
+    // Without --trusted-root key signing is not checked after signing (as cosign); keyless
+    // signing always is, so it needs one.
+    ok(&["sign-blob", file, "--key", &key, "--signing-config", sc]);
+    let said = fails_with(1, &["sign-blob", file, "--keyless", "--signing-config", sc]);
+    assert!(said.contains("needs --trusted-root"), "{said}");
+
     // Images: signed and attested (bundle format, cosign 3's) into the v2 log; cosign v3 and
     // vouch verify them with the key and the instance's root. The legacy format needs a
     // Rekor v1 signed entry timestamp for cosign's annotation: refused, not stored unlogged.

@@ -84,11 +84,26 @@ impl TrustConfig {
             )));
         }
         let trusted_root = TrustedRoot::from_json(json, limits)?;
-        let signing = &value["signingConfig"];
+        Self::from_signing_value(&value["signingConfig"], "signingConfig.", trusted_root)
+    }
+
+    /// A bare `SigningConfig` v0.2 (`application/vnd.dev.sigstore.signingconfig.v0.2+json`, as
+    /// cosign v3's `--signing-config` reads it) with the trusted root its results are checked
+    /// against (cosign v3's `--trusted-root`).
+    pub fn from_signing_config(json: &[u8], trusted_root: TrustedRoot) -> Result<Self> {
+        let value: Value = serde_json::from_slice(json).map_err(|e| Error::TrustConfig {
+            reason: format!("signing config is not JSON: {e}"),
+        })?;
+        Self::from_signing_value(&value, "", trusted_root)
+    }
+
+    /// `signing` is a SigningConfig v0.2; `at` prefixes its field names in errors.
+    fn from_signing_value(signing: &Value, at: &str, trusted_root: TrustedRoot) -> Result<Self> {
+        let bad = |reason: String| Error::TrustConfig { reason };
         let signing_type = signing["mediaType"].as_str().unwrap_or_default();
         if signing_type != SIGNING_CONFIG_V0_2 {
             return Err(bad(format!(
-                "signingConfig.mediaType {signing_type:?} is not {SIGNING_CONFIG_V0_2}"
+                "{at}mediaType {signing_type:?} is not {SIGNING_CONFIG_V0_2}"
             )));
         }
         let now = SystemTime::now()
@@ -97,7 +112,7 @@ impl TrustConfig {
         let ca_url = select(&signing["caUrls"], &[1], &Value::Null, now)?
             .into_iter()
             .next()
-            .ok_or_else(|| bad("signingConfig.caUrls has no valid Fulcio (API 1) entry".into()))?
+            .ok_or_else(|| bad(format!("{at}caUrls has no valid Fulcio (API 1) entry")))?
             .url;
         let logs: Vec<LogService> = select(
             &signing["rekorTlogUrls"],
@@ -116,10 +131,9 @@ impl TrustConfig {
         })
         .collect();
         if logs.is_empty() {
-            return Err(bad(
-                "signingConfig.rekorTlogUrls has no valid Rekor entry (majorApiVersion 1 or 2)"
-                    .into(),
-            ));
+            return Err(bad(format!(
+                "{at}rekorTlogUrls has no valid Rekor entry (majorApiVersion 1 or 2)"
+            )));
         }
         let oidc_url = select(&signing["oidcUrls"], &[1], &Value::Null, now)?
             .into_iter()
@@ -134,7 +148,7 @@ impl TrustConfig {
             && tsa_urls.is_empty()
         {
             return Err(bad(format!(
-                "signingConfig.rekorTlogUrls selects the Rekor v2 log {} but tsaUrls has no valid timestamp authority: a Rekor v2 entry carries no signed time, so a signature needs an RFC 3161 timestamp",
+                "{at}rekorTlogUrls selects the Rekor v2 log {} but tsaUrls has no valid timestamp authority: a Rekor v2 entry carries no signed time, so a signature needs an RFC 3161 timestamp",
                 v2.url
             )));
         }

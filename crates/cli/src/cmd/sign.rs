@@ -273,6 +273,14 @@ pub(crate) struct KeylessArgs {
         env = vouch_keyless::config::TRUST_CONFIG_ENV
     )]
     trust_config: Option<PathBuf>,
+    /// A bare signing config (SigningConfig v0.2, as cosign v3's --signing-config) naming the
+    /// CA, the logs and the timestamp authorities; takes precedence over --trust-config.
+    #[arg(long, value_name = "FILE")]
+    signing_config: Option<PathBuf>,
+    /// With --signing-config: the trusted root results are checked against before they are
+    /// stored (cosign v3's --trusted-root); required with --keyless.
+    #[arg(long, value_name = "FILE", requires = "signing_config")]
+    trusted_root: Option<PathBuf>,
     /// A vouch dev OIDC issuer to get the token from (development only).
     #[arg(long, value_name = "URL", requires = "keyless")]
     oidc_dev_issuer: Option<String>,
@@ -288,18 +296,60 @@ impl KeylessArgs {
         self.keyless
     }
 
+    /// The services and trust the flags name: --signing-config (with --trusted-root, else an
+    /// empty root: `checked` false), or --trust-config; none without either.
+    pub(crate) fn trust(&self) -> anyhow::Result<Option<Trust>> {
+        if let Some(path) = &self.signing_config {
+            let (root, checked) = match &self.trusted_root {
+                Some(root_path) => {
+                    let json = std::fs::read(root_path).with_context(|| {
+                        format!("reading --trusted-root {}", root_path.display())
+                    })?;
+                    let root = vouch_sign::TrustedRoot::from_json(&json, &Limits::default())
+                        .with_context(|| {
+                            format!("parsing --trusted-root {}", root_path.display())
+                        })?;
+                    (root, true)
+                }
+                None => (vouch_sign::TrustedRoot::default(), false),
+            };
+            let json = std::fs::read(path)
+                .with_context(|| format!("reading --signing-config {}", path.display()))?;
+            let config = vouch_keyless::TrustConfig::from_signing_config(&json, root)
+                .with_context(|| format!("reading --signing-config {}", path.display()))?;
+            return Ok(Some(Trust { config, checked }));
+        }
+        match &self.trust_config {
+            Some(path) => Ok(Some(Trust {
+                config: vouch_keyless::TrustConfig::from_file(path, &Limits::default())
+                    .with_context(|| format!("reading --trust-config {}", path.display()))?,
+                checked: true,
+            })),
+            None => Ok(None),
+        }
+    }
+
     /// The signer for the instance and the identity token, from the flags.
     pub(crate) fn signer(
         &self,
     ) -> anyhow::Result<(vouch_keyless::KeylessSigner, vouch_keyless::IdentityToken)> {
-        let Some(path) = &self.trust_config else {
+        let Some(Trust {
+            mut config,
+            checked,
+        }) = self.trust()?
+        else {
             bail!(
-                "--keyless needs --trust-config FILE (or ${}) naming the CA and transparency log",
+                "--keyless needs --trust-config FILE (or ${}), or --signing-config FILE with \
+                 --trusted-root FILE, naming the CA and transparency log",
                 vouch_keyless::config::TRUST_CONFIG_ENV
             );
         };
-        let mut config = vouch_keyless::TrustConfig::from_file(path, &Limits::default())
-            .with_context(|| format!("reading --trust-config {}", path.display()))?;
+        if !checked {
+            bail!(
+                "--keyless with --signing-config needs --trusted-root FILE: every keyless \
+                 signature is verified against it before it is stored"
+            );
+        }
         if let Some(url) = &self.fulcio_url {
             config.ca_url.clone_from(url);
         }
@@ -317,6 +367,15 @@ impl KeylessArgs {
         )?;
         Ok((signer, token))
     }
+}
+
+/// What --trust-config or --signing-config (+ --trusted-root) name.
+pub(crate) struct Trust {
+    /// Services and trusted root.
+    pub(crate) config: vouch_keyless::TrustConfig,
+    /// Whether results can be checked against a trusted root (--signing-config without
+    /// --trusted-root: no).
+    pub(crate) checked: bool,
 }
 
 /// Transparency log flags for key signing (`sign`, `attest`, `sign-blob`, `attest-blob`).
@@ -391,13 +450,9 @@ impl TlogArgs {
         if !self.tlog_upload {
             return Ok(None);
         }
-        let trust = match &keyless.trust_config {
-            Some(path) => Some(
-                vouch_keyless::TrustConfig::from_file(path, &Limits::default())
-                    .with_context(|| format!("reading --trust-config {}", path.display()))?,
-            ),
-            None => None,
-        };
+        let given = keyless.trust()?;
+        let checked = given.as_ref().is_some_and(|t| t.checked);
+        let trust = given.map(|t| t.config);
         let logs: Vec<Box<dyn vouch_sign::sign::TransparencyLog>> = match (&self.rekor_url, &trust)
         {
             (Some(url), _) => vec![Box::new(
@@ -422,6 +477,7 @@ impl TlogArgs {
         // The trusted root checks what the logs answered when they are the trust config's own
         // (an explicit --rekor-url may be a log that root does not list).
         let trust = trust
+            .filter(|_| checked)
             .filter(|t| {
                 self.rekor_url
                     .as_deref()
