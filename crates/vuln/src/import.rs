@@ -275,11 +275,12 @@ impl Writer<'_> {
             return Ok(());
         }
         self.counts.records += 1;
+        let label = parsed.label();
         let item = match parsed.record {
             Ok(a) => a,
             Err(m) => {
                 self.counts.malformed += 1;
-                self.report.issues.push(issue(&parsed.label, m));
+                self.report.issues.push(issue(&label, m));
                 return Ok(());
             }
         };
@@ -475,8 +476,21 @@ fn read_parallel(
 
 /// One record of a file, decoded and validated (or rejected).
 struct Parsed {
-    label: String,
+    /// The file, shared by all its records (a label is only formatted for a rejected one).
+    file: std::sync::Arc<str>,
+    /// The record's place in a JSON array of records.
+    index: Option<usize>,
     record: Result<Item, Malformed>,
+}
+
+impl Parsed {
+    /// How the record is named in an [`ImportIssue`]: `file`, or `file[3]` in an array.
+    fn label(&self) -> String {
+        match self.index {
+            Some(i) => format!("{}[{i}]", self.file),
+            None => self.file.to_string(),
+        }
+    }
 }
 
 /// What one record of a file is.
@@ -501,15 +515,18 @@ enum Format {
 /// Decodes a file into its records: one OSV record, several for a JSON array of records,
 /// every CVE of an NVD feed, one CVEList record, every row of an EPSS or KEV file.
 fn parse_file(file: &str, bytes: &[u8], format: Format) -> Vec<Parsed> {
-    let one = |label: String, record| Parsed { label, record };
+    let file: std::sync::Arc<str> = std::sync::Arc::from(file);
+    let at = |index, record| Parsed {
+        file: std::sync::Arc::clone(&file),
+        index,
+        record,
+    };
+    let one = |record| at(None, record);
     if format == Format::Csv {
         let (date, rows) = feeds::parse_epss(&String::from_utf8_lossy(bytes));
-        let mut out: Vec<Parsed> = rows
-            .into_iter()
-            .map(|r| one(file.to_owned(), r.map(Item::Epss)))
-            .collect();
+        let mut out: Vec<Parsed> = rows.into_iter().map(|r| one(r.map(Item::Epss))).collect();
         if let Some(d) = date {
-            out.push(one(file.to_owned(), Ok(Item::Dated("epss", d))));
+            out.push(one(Ok(Item::Dated("epss", d))));
         }
         return out;
     }
@@ -518,38 +535,30 @@ fn parse_file(file: &str, bytes: &[u8], format: Format) -> Vec<Parsed> {
             .into_iter()
             .enumerate()
             .map(|(i, v)| {
-                one(
-                    format!("{file}[{i}]"),
+                at(
+                    Some(i),
                     osv::parse_record(&v).map(|a| Item::Osv(Box::new(a))),
                 )
             })
             .collect(),
         Ok(v) => match feeds::classify(&v) {
-            feeds::Kind::Osv => vec![one(
-                file.to_owned(),
-                osv::parse_record(&v).map(|a| Item::Osv(Box::new(a))),
-            )],
+            feeds::Kind::Osv => vec![one(osv::parse_record(&v).map(|a| Item::Osv(Box::new(a))))],
             feeds::Kind::Nvd => feeds::parse_nvd(&v)
                 .into_iter()
-                .map(|r| one(file.to_owned(), r.map(Item::Rating)))
+                .map(|r| one(r.map(Item::Rating)))
                 .collect(),
-            feeds::Kind::CveList => vec![one(
-                file.to_owned(),
-                feeds::parse_cvelist(&v).map(Item::Rating),
-            )],
+            feeds::Kind::CveList => vec![one(feeds::parse_cvelist(&v).map(Item::Rating))],
             feeds::Kind::Kev => {
                 let (date, rows) = feeds::parse_kev(&v);
-                let mut out: Vec<Parsed> = rows
-                    .into_iter()
-                    .map(|r| one(file.to_owned(), r.map(Item::Kev)))
-                    .collect();
+                let mut out: Vec<Parsed> =
+                    rows.into_iter().map(|r| one(r.map(Item::Kev))).collect();
                 if let Some(d) = date {
-                    out.push(one(file.to_owned(), Ok(Item::Dated("kev", d))));
+                    out.push(one(Ok(Item::Dated("kev", d))));
                 }
                 out
             }
         },
-        Err(m) => vec![one(file.to_owned(), Err(m))],
+        Err(m) => vec![one(Err(m))],
     }
 }
 
@@ -668,7 +677,10 @@ fn has_zip_magic(path: &Path) -> bool {
 
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut bytes = Vec::new();
+    // Sized once from the file's length (`take` hides it from `read_to_end`, which would
+    // otherwise grow the buffer by doubling and copying).
+    let size = file.metadata().map_or(0, |m| m.len()).min(limit) as usize;
+    let mut bytes = Vec::with_capacity(size + 1);
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;

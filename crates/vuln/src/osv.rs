@@ -21,10 +21,13 @@ pub(crate) struct Advisory {
     pub(crate) modified_text: String,
     pub(crate) published: Option<String>,
     pub(crate) withdrawn: Option<String>,
-    pub(crate) aliases: Vec<String>,
-    /// `related` ids: other records about the same flaw that are not aliases (SUSE and
-    /// Red Hat name their CVEs here or in `upstream`). Used only to find a rating.
-    pub(crate) related: Vec<String>,
+    /// `aliases` (with `upstream`) as the JSON array the store keeps: encoded by the
+    /// decoding threads of an import rather than its one writing thread.
+    pub(crate) aliases_json: String,
+    /// `related` ids as a JSON array: other records about the same flaw that are not
+    /// aliases (SUSE and Red Hat name their CVEs here or in `upstream`). Used only to find
+    /// a rating.
+    pub(crate) related_json: String,
     pub(crate) summary: String,
     pub(crate) rating: Rating,
     pub(crate) url: Option<String>,
@@ -204,14 +207,15 @@ pub(crate) fn parse_record(v: &Value) -> Result<Advisory, Malformed> {
             cvss: severity::rate_affected_cvss(entry),
         });
     }
+    let json = |ids: &[String]| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
     Ok(Advisory {
         id: id.to_owned(),
         modified,
         modified_text: modified_text.to_owned(),
         published,
         withdrawn,
-        aliases,
-        related,
+        aliases_json: json(&aliases),
+        related_json: json(&related),
         summary,
         rating: severity::rate_record(v),
         url,

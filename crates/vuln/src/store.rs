@@ -339,8 +339,6 @@ impl Database {
             }
             None => Upsert::Added,
         };
-        let aliases = serde_json::to_string(&adv.aliases).unwrap_or_else(|_| "[]".into());
-        let related = serde_json::to_string(&adv.related).unwrap_or_else(|_| "[]".into());
         tx.prepare_cached(
             "INSERT OR REPLACE INTO advisory (id, modified, modified_text, published, withdrawn,
                summary, aliases, related, severity, score, severity_source, vector, url, source)
@@ -353,8 +351,8 @@ impl Database {
             adv.published,
             adv.withdrawn,
             adv.summary,
-            aliases,
-            related,
+            adv.aliases_json,
+            adv.related_json,
             adv.rating.severity.as_str(),
             adv.rating.score,
             adv.rating.source,
