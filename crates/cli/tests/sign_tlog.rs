@@ -320,7 +320,7 @@ fn key_signed_blob_bundle_is_logged_and_tampering_with_the_entry_is_refused_by_b
 
     // Tampered entries: each refused by vouch and by cosign.
     let original = json(&std::fs::read_to_string(&by_config).unwrap());
-    let tampers: [(&str, fn(&mut Value)); 4] = [
+    let tampers: [Edit; 4] = [
         ("entry removed", |b| {
             b["verificationMaterial"]["tlogEntries"] = Value::Array(Vec::new());
         }),
@@ -586,6 +586,12 @@ fn two_log_trust(
         root_path.display().to_string(),
     )
 }
+
+/// A named edit of a bundle.
+type Edit = (&'static str, fn(&mut Value));
+
+/// A named edit of a bundle, the check vouch names refusing it, whether cosign refuses it.
+type Tamper = (&'static str, fn(&mut Value), &'static str, bool);
 
 fn entries(bundle: &Value) -> &Vec<Value> {
     bundle["verificationMaterial"]["tlogEntries"]
@@ -901,7 +907,7 @@ fn key_signatures_go_into_every_selected_rekor_v2_log_with_a_timestamp_and_both_
     // canonicalizedBody, and asks a key signature for no time: it accepts the changed body and
     // the removed timestamp, where vouch refuses both (it compares the body with the bundle and
     // wants a verified time for every v2 entry).
-    let tampers: [(&str, fn(&mut Value), &str, bool); 3] = [
+    let tampers: [Tamper; 3] = [
         (
             "entry body",
             |b| {

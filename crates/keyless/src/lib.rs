@@ -6,11 +6,12 @@
 //! * [`KeylessSigner::certify`]: ephemeral ECDSA P-256 key + Fulcio v2
 //!   `POST /api/v2/signingCert` (public key and proof of possession over the token's principal,
 //!   `sigstore/fulcio:fulcio.proto`) = a [`Session`].
-//! * [`Session`]: signs blobs, statements and images; every signature is uploaded to the log
-//!   the signing config selects: Rekor v1 (`hashedrekord 0.0.1` for message signatures,
-//!   `dsse 0.0.1` for envelopes; the answer's SET, inclusion proof and checkpoint become the
-//!   bundle's tlog entry) or Rekor v2 ([`rekor_v2`]: `hashedrekord 0.0.2` for both, inclusion
-//!   proof and checkpoint). Images get cosign's legacy annotations
+//! * [`Session`]: signs blobs, statements and images; every signature is uploaded to every
+//!   log the signing config selects ([`transparency_logs`], one bundle entry each): Rekor v1
+//!   (`hashedrekord 0.0.1` for message signatures, `dsse 0.0.1` for envelopes; the answer's
+//!   SET, inclusion proof and checkpoint become the bundle's tlog entry) or Rekor v2 (`hashedrekord 0.0.2` for both, inclusion proof and
+//!   checkpoint). The same logs and [`TimestampAuthorities`] serve key signing (`vouch sign
+//!   --key --trust-config`). Images get cosign's legacy annotations
 //!   (`dev.sigstore.cosign/certificate`, `/chain`, `/bundle`; Rekor v1 only, they need a SET)
 //!   and/or the v0.3 referrer bundle. Every timestamp authority the signing config selects
 //!   adds an RFC 3161 timestamp over the signature to
@@ -477,7 +478,7 @@ impl Session<'_> {
     /// The instance's logs, and its timestamp authorities when the signing config lists any.
     fn witnesses<'w>(
         &'w self,
-        tsa: &'w dyn Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>>,
+        tsa: vouch_sign::sign::Timestamper<'w>,
         check: Option<vouch_sign::sign::BundleCheck<'w>>,
     ) -> Witnesses<'w> {
         Witnesses {

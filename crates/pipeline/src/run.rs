@@ -136,7 +136,7 @@ pub struct KeySigner {
 }
 
 /// RFC 3161 timestamps over a signature (one per authority), as the signing seam asks them.
-pub type Timestamps = dyn Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>>;
+pub type Timestamps = vouch_sign::sign::TimestampFn;
 
 impl KeySigner {
     /// Signs with `key`, without log entry.

@@ -52,6 +52,9 @@ pub trait TransparencyLog: std::fmt::Debug {
 
 /// RFC 3161 timestamp authorities: every DER `TimeStampResp` the caller wants over the
 /// signature bytes (one per configured authority).
+pub type TimestampFn = dyn Fn(&[u8]) -> Result<Vec<Vec<u8>>>;
+
+/// A borrowed timestamp function, as [`Witnesses`] holds it.
 pub type Timestamper<'a> = &'a dyn Fn(&[u8]) -> Result<Vec<Vec<u8>>>;
 
 /// A check run on every statement bundle before it is stored (keyless signing verifies each

@@ -401,14 +401,17 @@ pub(crate) struct TlogArgs {
     rekor_url: Option<String>,
 }
 
+/// A check run on every bundle before it is stored.
+type BundleCheckFn = dyn Fn(&vouch_sign::Bundle) -> vouch_sign::Result<()>;
+
 /// The logs key signatures go to, the timestamp authorities, and (with a trust config) the
 /// check of every bundle against its trusted root before anything is stored, as keyless
 /// signing checks its own.
 pub(crate) struct KeyLog {
     logs: Vec<Box<dyn vouch_sign::sign::TransparencyLog>>,
-    timestamper: Option<Box<dyn Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>>>>,
+    timestamper: Option<Box<vouch_sign::sign::TimestampFn>>,
     trust: Option<std::rc::Rc<(vouch_sign::Verifier, vouch_sign::SignerPolicy)>>,
-    check: Option<Box<dyn Fn(&vouch_sign::Bundle) -> vouch_sign::Result<()>>>,
+    check: Option<Box<BundleCheckFn>>,
 }
 
 impl KeyLog {
@@ -469,7 +472,7 @@ impl TlogArgs {
                 let tsa = vouch_keyless::TimestampAuthorities::new(t.tsa_urls.clone())?;
                 Some(
                     Box::new(move |signature: &[u8]| tsa.timestamper()(signature))
-                        as Box<dyn Fn(&[u8]) -> vouch_sign::Result<Vec<Vec<u8>>>>,
+                        as Box<vouch_sign::sign::TimestampFn>,
                 )
             }
             None => None,
@@ -495,7 +498,7 @@ impl TlogArgs {
                 verifier
                     .verify_attestation(bundle, None, None, policy)
                     .map(|_| ())
-            }) as Box<dyn Fn(&vouch_sign::Bundle) -> vouch_sign::Result<()>>
+            }) as Box<BundleCheckFn>
         });
         Ok(Some(KeyLog {
             logs,
