@@ -1145,6 +1145,28 @@ fn key_signatures_go_into_every_selected_rekor_v2_log_with_a_timestamp_and_both_
         said.contains("Ed25519 signatures are not logged to a Rekor v2 log"),
         "{said}"
     );
+    // A selected log that cannot be reached fails the signature (nothing is written), rather
+    // than leaving the bundle with fewer entries than the signing config asked for.
+    let mut dead = json(&std::fs::read_to_string(&tc_all).unwrap());
+    dead["signingConfig"]["rekorTlogUrls"][1]["url"] = Value::from("http://127.0.0.1:9");
+    let dead_path = d.join("dead.trust_config.json");
+    std::fs::write(&dead_path, dead.to_string()).unwrap();
+    let dead_bundle = d.join("dead.sigstore.json");
+    let said = fails_with(
+        1,
+        &[
+            "sign-blob",
+            file,
+            "--key",
+            &key,
+            "--trust-config",
+            dead_path.to_str().unwrap(),
+            "--bundle",
+            dead_bundle.to_str().unwrap(),
+        ],
+    );
+    assert!(said.contains("127.0.0.1:9"), "{said}");
+    assert!(!dead_bundle.exists());
     // Opting out signs without an entry.
     let unlogged = json(&ok(&[
         "sign-blob",
