@@ -270,6 +270,14 @@ fn report(
             .as_secs_f64()
             * 1e3
     };
+    let batches = log.metrics().batches.load(Ordering::Relaxed);
+    let micros = log.metrics().batch_micros.load(Ordering::Relaxed);
+    println!(
+        "tlog-v2 {backend:<6} {mode:<10} {:.1} entries and {:.1} ms per batch transaction \
+         (storage write, fsyncs)",
+        n as f64 / batches.max(1) as f64,
+        micros as f64 / batches.max(1) as f64 / 1e3
+    );
     Ok(Report {
         backend,
         mode,
