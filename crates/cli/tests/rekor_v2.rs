@@ -277,7 +277,7 @@ fn sigstore_python_and_vouch_sign_into_a_rekor_v2_instance_and_tilecheck_verifie
             entry_of(&bundle)["inclusionProof"]["checkpoint"]["envelope"]
                 .as_str()
                 .unwrap()
-                .starts_with("vouch-tlog\n")
+                .starts_with("127.0.0.1\n")
         );
         assert_eq!(
             bundle["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
@@ -377,7 +377,7 @@ fn sigstore_python_and_vouch_sign_into_a_rekor_v2_instance_and_tilecheck_verifie
 
     // The independent tile reader: checkpoint, every entry included (its bytes are the
     // bundle's canonicalizedBody), consistency from the first bundle's checkpoint to now.
-    let vk = vkey(&trust, vouch_instance::LOG_ORIGIN_V2);
+    let vk = vkey(&trust, "127.0.0.1");
     let out = tilecheck(&served.log, &vk, &["checkpoint"]);
     assert!(out.status.success(), "tilecheck checkpoint: {}", said(&out));
     assert!(
@@ -481,7 +481,8 @@ fn sigstore_python_and_vouch_sign_into_a_rekor_v2_instance_and_tilecheck_verifie
     let first_contact: Value =
         serde_json::from_str(&ok(&[&args[..], &["-o", "json"]].concat())).unwrap();
     assert_eq!(first_contact["tree_size"], 4, "{first_contact}");
-    assert_eq!(first_contact["origin"], "vouch-tlog");
+    // The origin is the log URL's host name, as sigstore-go requires of a v2 checkpoint.
+    assert_eq!(first_contact["origin"], "127.0.0.1");
     assert_eq!(first_contact["consistency_verified"], false);
     ok(&[
         "sign-blob",
@@ -580,7 +581,7 @@ fn sigstore_python_and_vouch_sign_into_a_rekor_v2_instance_and_tilecheck_verifie
     std::fs::write(mirror.join("tile/entries/000.p/5"), &bad_entries).unwrap();
     let out = tilecheck(m, &vk, &["inclusion", "-index", "0"]);
     assert!(!out.status.success(), "tampered entry bundle accepted");
-    let (other, _) = vkey_for(vouch_instance::LOG_ORIGIN_V2, &[7; 32]);
+    let (other, _) = vkey_for("127.0.0.1", &[7; 32]);
     let out = tilecheck(&served.log, &other, &["checkpoint"]);
     assert!(
         !out.status.success(),

@@ -614,9 +614,7 @@ fn key_signatures_go_into_every_selected_rekor_v2_log_with_a_timestamp_and_both_
     let second = second_log(d, "second");
     let third = second_log(d, "third");
     let tc_path = running.trust_config_path();
-    // The second log alone (with the instance's TSA): what cosign can verify too (the
-    // instance's own log signs its checkpoints as "vouch-tlog", not as its URL's host name,
-    // which sigstore-go requires of a Rekor v2 log).
+    // The second log alone (with the instance's TSA), a `vouch tlog serve --api v2` of its own.
     let (tc2, root2) = two_log_trust(
         &tc_path,
         &[&second],
@@ -702,6 +700,9 @@ fn key_signatures_go_into_every_selected_rekor_v2_log_with_a_timestamp_and_both_
     ]);
     let report = run_ok(&vouch_verify(&mine, &root, &[])).to_string();
     assert!(report.contains("hashedrekord 0.0.2 (Rekor v2)"), "{report}");
+    // cosign v3 (sigstore-go) names a v2 checkpoint's note verifier after the log URL's host
+    // name: the instance's log signs under that origin, so cosign verifies its entries too.
+    cosign_ok(&mine, &root);
 
     // One Rekor v2 log: a hashedrekord 0.0.2 naming the public key, no promise, and the TSA's
     // timestamp; a statement is logged as hashedrekord over its PAE (sigstore-go and
@@ -999,8 +1000,8 @@ fn key_signatures_go_into_every_selected_rekor_v2_log_with_a_timestamp_and_both_
         verified.iter().all(|e| e["inclusionProofVerified"] == true),
         "{report}"
     );
-    // cosign v3 verifies a bundle with entries from two logs it can read (the instance's
-    // "vouch-tlog" origin aside): the second and a third `vouch tlog serve --api v2`.
+    // cosign v3 verifies a bundle with entries from two logs: the second and a third
+    // `vouch tlog serve --api v2`.
     let (tc_pair, root_pair) = two_log_trust(
         &tc_path,
         &[&second, &third],

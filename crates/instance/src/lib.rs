@@ -9,7 +9,7 @@
 //!   `sigstore --trust-config` and `vouch --trust-config` read).
 //!   With [`InitOptions::rekor_v2`] the log is a Rekor v2 tile log (`sigstore/rekor-tiles`
 //!   write API, C2SP tlog-tiles reads) with an Ed25519 checkpoint key in `tlog-v2.key.pem`,
-//!   origin [`LOG_ORIGIN_V2`]: the trusted root's `tlogs[0].logId` is its C2SP key ID and the
+//!   origin [`log_origin_v2`] (the log URL's host name): the trusted root's `tlogs[0].logId` is its C2SP key ID and the
 //!   signing config lists it with `majorApiVersion: 2`. Rekor v2 gives no signed time, so
 //!   clients take it from the TSA (always part of an instance).
 //!   Formats: `sigstore/protobuf-specs:protos/sigstore_trustroot.proto`.
@@ -50,9 +50,23 @@ use vouch_tlog::{Log, LogKey, SqliteStorage};
 const VALID_FROM: &str = "1970-01-01T00:00:00Z";
 /// Host name in the log's checkpoints (origin `"<host> - <tree id>"`), as `vouch tlog serve`.
 pub const LOG_HOSTNAME: &str = "vouch-tlog";
-/// Checkpoint origin (and note key name) of an instance's Rekor v2 log. C2SP tlog-checkpoint
-/// wants a stable, unique-by-key origin; the log ID in the trusted root binds it to the key.
-pub const LOG_ORIGIN_V2: &str = "vouch-tlog";
+/// Checkpoint origin (and note key name) of an instance's Rekor v2 log served at `log_url`:
+/// the URL's host name, without port. sigstore-go (so cosign v3) verifies a v2 checkpoint with a
+/// note verifier named `url.Parse(baseUrl).Hostname()` (pkg/verify/tlog.go), as the public
+/// logs do (`log2025-1.rekor.sigstore.dev`); any other origin fails there with "note has no
+/// verifiable signatures". The log ID in the trusted root (the C2SP key ID) binds it to the key.
+pub fn log_origin_v2(log_url: &str) -> Result<String> {
+    let parsed = url::Url::parse(log_url).map_err(|e| Error::LogUrl {
+        url: log_url.to_owned(),
+        reason: e.to_string(),
+    })?;
+    // `host_str` keeps IPv6 brackets; Go's Hostname() drops them.
+    let host = parsed.host_str().ok_or_else(|| Error::LogUrl {
+        url: log_url.to_owned(),
+        reason: "no host name (a Rekor v2 checkpoint origin is the log's host name)".into(),
+    })?;
+    Ok(host.trim_start_matches('[').trim_end_matches(']').to_owned())
+}
 /// Default subject of dev tokens.
 pub const DEFAULT_SUBJECT: &str = "vouch-dev";
 /// Default (verified) email of dev tokens, the certificate SAN of keyless signatures.
@@ -90,6 +104,14 @@ pub enum Error {
         addr: SocketAddr,
         /// The cause.
         source: std::io::Error,
+    },
+    /// The log's URL cannot name a Rekor v2 checkpoint origin.
+    #[error("log URL {url}: {reason}")]
+    LogUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The dev OIDC issuer is not part of this instance.
     #[error("the dev OIDC issuer is disabled in this instance")]
@@ -277,7 +299,7 @@ impl Instance {
         let log_pem = vouch_ca::issue::pem("PRIVATE KEY", log_signing.to_pkcs8_der()?.as_bytes());
         write_new(&dir.join(key_file), &log_pem, true)?;
         let log_key = if options.rekor_v2 {
-            LogKey::new_v2(log_signing, LOG_ORIGIN_V2)?
+            LogKey::new_v2(log_signing, &log_origin_v2(&options.urls.log)?)?
         } else {
             LogKey::new(log_signing, LOG_HOSTNAME)?
         };
@@ -407,12 +429,13 @@ impl Instance {
         self.dir.join(LOG_KEY_V2).exists()
     }
 
-    /// The log's key: Rekor v2 (`tlog-v2.key.pem`, origin [`LOG_ORIGIN_V2`]) or v1.
-    fn load_log_key(&self) -> Result<LogKey> {
+    /// The log's key: Rekor v2 (`tlog-v2.key.pem`, origin [`log_origin_v2`] of the URL the
+    /// trust files advertise for it) or v1.
+    fn load_log_key(&self, log_url: &str) -> Result<LogKey> {
         if self.is_rekor_v2() {
             return Ok(LogKey::from_pem_v2(
                 &read(&self.dir.join(LOG_KEY_V2))?,
-                LOG_ORIGIN_V2,
+                &log_origin_v2(log_url)?,
             )?);
         }
         Ok(LogKey::from_pem(
@@ -576,7 +599,8 @@ impl Instance {
         };
 
         let ca = self.load_ca()?;
-        let log_key = self.load_log_key()?;
+        let advertised = self.advertised(&urls);
+        let log_key = self.load_log_key(&advertised.log)?;
         let tsa_dir = self.dir.join(TSA_DIR);
         // An instance initialised before it had a TSA gets one on its next start; the trust
         // files written below then list it.
@@ -584,7 +608,7 @@ impl Instance {
             vouch_tsa::Material::generate(&options.organization)?.write(&tsa_dir)?;
         }
         let tsa = vouch_tsa::Material::load(&tsa_dir)?;
-        self.write_trust_files(&ca, &log_key, &tsa, &self.advertised(&urls))?;
+        self.write_trust_files(&ca, &log_key, &tsa, &advertised)?;
         let authority = Arc::new(vouch_tsa::TimestampAuthority::new(
             &tsa,
             &vouch_tsa::Config::default(),

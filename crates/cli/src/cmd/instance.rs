@@ -24,7 +24,8 @@ DIR holds:
   ca/                 root, intermediate and CT log keys (also for `vouch ca serve --dir DIR/ca`)
   tlog.key.pem        the Rekor v1 log key (also for `vouch tlog serve --key DIR/tlog.key.pem`)
   tlog-v2.key.pem     instead, with --rekor-v2: the Rekor v2 tile log's Ed25519 checkpoint key
-                      (origin vouch-tlog; `vouch tlog serve --api v2 --origin vouch-tlog`)
+                      (origin: the log URL's host name, as sigstore-go/cosign check;
+                      `vouch tlog serve --api v2 --origin HOST`)
   oidc.key.pem        the dev OIDC issuer's key (tokens stay valid across restarts)
   tsa/                the RFC 3161 timestamp authority's key and chain (also for
                       `vouch tsa serve --dir DIR/tsa`); its chain is in the trusted root

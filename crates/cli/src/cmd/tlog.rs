@@ -33,7 +33,7 @@ Examples:
   vouch tlog serve --db postgres://tlog@db.internal/tlog --key log.key --hostname tlog.corp
   vouch tlog serve --db sqlite:tlog.db --key log.key --tls-cert tls.crt --tls-key tls.key
   openssl genpkey -algorithm ed25519 -out log2.key
-  vouch tlog serve --api v2 --db dir:/srv/log --key log2.key --origin log.corp/v2
+  vouch tlog serve --api v2 --db dir:/srv/log --key log2.key --origin log.corp
   vouch tlog serve --api v2 --db sqlite:tlog2.db --key log2.key --batch-max-size 256 --batch-max-age 5
   vouch tlog verify --url https://tlog.corp:3000 --ca corp-ca.pem --public-key log.pub
   curl -s http://127.0.0.1:3000/api/v1/log/publicKey > log.pub
@@ -94,8 +94,9 @@ pub(crate) struct ServeArgs {
     /// The API: v1 (Rekor v1) or v2 (Rekor v2 writes, tlog-tiles reads).
     #[arg(long, value_enum, default_value = "v1")]
     api: LogApi,
-    /// (--api v2) Checkpoint origin and signature key name, e.g. the log's URL without scheme
-    /// (C2SP tlog-checkpoint); default: --hostname.
+    /// (--api v2) Checkpoint origin and signature key name (C2SP tlog-checkpoint): the host
+    /// name of the URL clients are given, without port or path, since sigstore-go and cosign v3
+    /// verify a v2 checkpoint under `url.Parse(baseUrl).Hostname()`; default: --hostname.
     #[arg(long, value_name = "ORIGIN")]
     origin: Option<String>,
     /// Most entries integrated in one batch (one transaction, one fsync).
