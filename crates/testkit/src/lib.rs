@@ -38,7 +38,8 @@ pub fn require_tool(name: &str) -> PathBuf {
     }
     panic!(
         "required tool `{name}` is not installed; .ci/run installs it \
-         (apt-get install docker-registry skopeo umoci apache2-utils openssl)"
+         (apt-get install docker-registry skopeo umoci apache2-utils openssl debootstrap \
+         softhsm2 opensc postgresql; the list is .ci/apt-packages.txt)"
     );
 }
 
