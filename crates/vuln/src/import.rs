@@ -530,6 +530,29 @@ fn parse_file(file: &str, bytes: &[u8], format: Format) -> Vec<Parsed> {
         }
         return out;
     }
+    // A JSON array of records (a bundle of many) is decoded one element at a time, each
+    // validated and dropped before the next: one record's tree alive at a time instead of
+    // the whole file's, which keeps the allocator reusing the same memory. A syntax error
+    // anywhere still rejects the whole file, as decoding it at once did.
+    if format == Format::Json && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        let mut out = Vec::new();
+        let mut record = |i: usize, v: serde_json::Value| {
+            out.push(at(
+                Some(i),
+                osv::parse_record(&v).map(|a| Item::Osv(Box::new(a))),
+            ));
+        };
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let decoded = serde::Deserializer::deserialize_seq(&mut de, EachRecord(&mut record))
+            .and_then(|()| de.end());
+        return match decoded {
+            Ok(()) => out,
+            Err(e) => vec![one(Err(Malformed {
+                field: String::new(),
+                reason: format!("invalid JSON: {e}"),
+            }))],
+        };
+    }
     match osv::decode(bytes, format == Format::Yaml) {
         Ok(serde_json::Value::Array(items)) => items
             .into_iter()
@@ -559,6 +582,26 @@ fn parse_file(file: &str, bytes: &[u8], format: Format) -> Vec<Parsed> {
             }
         },
         Err(m) => vec![one(Err(m))],
+    }
+}
+
+/// Hands each element of a JSON array to a closure as it is decoded.
+struct EachRecord<'a, F: FnMut(usize, serde_json::Value)>(&'a mut F);
+
+impl<'de, F: FnMut(usize, serde_json::Value)> serde::de::Visitor<'de> for EachRecord<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of OSV records")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while let Some(v) = seq.next_element::<serde_json::Value>()? {
+            (self.0)(i, v);
+            i += 1;
+        }
+        Ok(())
     }
 }
 

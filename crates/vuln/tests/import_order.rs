@@ -277,3 +277,53 @@ fn a_new_database_appears_only_when_its_first_import_is_complete() {
     drop(db);
     assert_eq!(others(dir.path(), ""), Vec::<String>::new());
 }
+
+/// A JSON array of records is decoded element by element, but a syntax error anywhere in
+/// it still rejects the whole file: none of its records is stored.
+#[test]
+fn a_broken_json_array_rejects_the_whole_file() {
+    let src = tempfile::tempdir().expect("tempdir");
+    let good = record("ARR-1", "2024-01-01T00:00:00Z", "arrayed", "2.0");
+    write(src.path(), "broken.json", &format!("[{good}, {{\"id\": "));
+    write(src.path(), "trailing.json", &format!("[{good}] ]"));
+    write(
+        src.path(),
+        "fine.json",
+        &format!(
+            " \n[{good}, {}, 7]",
+            record("ARR-2", "2024-01-01T00:00:00Z", "arrayed", "3.0")
+        ),
+    );
+    for decoders in [0, 2] {
+        let (_dir, path, report) = import_with(decoders, &[Source::Path(src.path().to_owned())]);
+        let mut issues: Vec<(String, String, bool)> = report
+            .issues
+            .iter()
+            .map(|i| {
+                (
+                    Path::new(&i.file)
+                        .file_name()
+                        .expect("name")
+                        .to_string_lossy()
+                        .into_owned(),
+                    i.field.clone(),
+                    i.reason.starts_with("invalid JSON"),
+                )
+            })
+            .collect();
+        issues.sort();
+        assert_eq!(
+            issues,
+            [
+                ("broken.json".to_owned(), String::new(), true),
+                ("fine.json[2]".to_owned(), String::new(), false),
+                ("trailing.json".to_owned(), String::new(), true),
+            ],
+            "{decoders} decoders"
+        );
+        let db = Database::open(&path).expect("open");
+        assert_eq!(db.status().expect("status").advisories, 2);
+        let found = scan(&db, &["pkg:pypi/arrayed@1.0"]);
+        assert_eq!(found.findings.len(), 2, "{decoders} decoders");
+    }
+}
