@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
-use vouch_merkle::{ConsistencyProof, EMPTY_ROOT, Frontier, Hash, InclusionProof, ProofPlan};
+use vouch_merkle::{
+    ConsistencyProof, EMPTY_ROOT, Frontier, Hash, InclusionProof, NodeId, ProofPlan,
+};
 
 use crate::Limits;
 use crate::entry::Canonical;
@@ -33,6 +35,11 @@ pub struct Integrated {
     pub entry: StoredEntry,
     /// The committed tree size after its batch.
     pub tree_size: u64,
+    /// The entry's inclusion proof at `tree_size`, built by the sequencer from the nodes it
+    /// had in memory when it committed the batch (so the answer needs no storage read and no
+    /// hand-off to the blocking pool); `None` when a node was not at hand (then read the
+    /// proof with [`Log::inclusion_proof`]).
+    pub proof: Option<InclusionProof>,
 }
 
 type Reply = oneshot::Sender<Result<Integrated>>;
@@ -204,6 +211,12 @@ impl Log {
         answer.blocking_recv().map_err(|_| Error::Unavailable)?
     }
 
+    /// The signed tree head for `size` if it is cached (the sequencer signs each committed
+    /// size's head before answering its batch): no storage read, no signing.
+    pub fn cached_tree_head(&self, size: u64) -> Option<TreeHead> {
+        self.heads.get(size)
+    }
+
     /// The signed tree head at the committed size.
     pub fn tree_head(&self) -> Result<TreeHead> {
         self.tree_head_at(self.storage.size()?)
@@ -331,6 +344,11 @@ impl Sequencer {
         let started = std::time::Instant::now();
         let mut outcomes: Vec<Result<Integrated>> = Vec::with_capacity(batch.len());
         let mut committed = None;
+        // The perfect subtrees of the tree before the batch and those the batch completed:
+        // every node an inclusion proof of a batch entry at the new size needs (a left sibling
+        // wholly before the batch is a node of the old frontier, anything later was completed
+        // by the batch), so the proofs are answered from memory.
+        let mut nodes: Vec<(NodeId, Hash)> = Vec::new();
         let cached = self.frontier.take();
         let key = &self.key;
         let result = self.storage.write(&mut |tx| {
@@ -347,6 +365,8 @@ impl Sequencer {
             let uuids: Vec<Hash> = batch.iter().map(|p| p.entry.leaf).collect();
             let mut known: HashMap<Hash, u64> = tx.existing(&uuids)?.into_iter().collect();
             let now = unix_now();
+            nodes.clear();
+            nodes.extend(frontier.nodes());
             let mut write = Batch::default();
             for pending in &batch {
                 let leaf = pending.entry.leaf;
@@ -375,11 +395,13 @@ impl Sequencer {
                 outcomes.push(Ok(Integrated {
                     entry,
                     tree_size: 0,
+                    proof: None,
                 }));
             }
             if !write.entries.is_empty() {
                 tx.append(&write, frontier.size())?;
             }
+            nodes.extend(write.nodes.iter().copied());
             committed = Some(frontier);
             Ok(())
         });
@@ -413,10 +435,12 @@ impl Sequencer {
                 }
                 self.frontier = committed;
                 self.metrics.batches.fetch_add(1, Ordering::Relaxed);
+                let nodes: HashMap<NodeId, Hash> = nodes.into_iter().collect();
                 for (pending, mut outcome) in batch.into_iter().zip(outcomes) {
                     match &mut outcome {
                         Ok(done) => {
                             done.tree_size = size;
+                            done.proof = proof_from(&nodes, done.entry.index, size);
                             self.metrics.appended.fetch_add(1, Ordering::Relaxed);
                         }
                         Err(_) => {
@@ -454,6 +478,18 @@ impl Sequencer {
             }
         }
     }
+}
+
+/// The inclusion proof of `index` at `size` from `nodes`, or `None` when one is missing.
+fn proof_from(nodes: &HashMap<NodeId, Hash>, index: u64, size: u64) -> Option<InclusionProof> {
+    let plan = ProofPlan::inclusion(index, size).ok()?;
+    let hashes: Option<Vec<Hash>> = plan
+        .node_ids()
+        .iter()
+        .map(|id| nodes.get(id).copied())
+        .collect();
+    let hashes = plan.assemble(&hashes?).ok()?;
+    Some(InclusionProof::new(index, size, hashes))
 }
 
 fn unix_now() -> u64 {

@@ -228,7 +228,9 @@ async fn create_entry(State(state): State<Arc<AppState>>, body: Body) -> ApiResu
     let bytes = read_body(body, &log).await?;
     let limits = log.limits().clone();
     let canonical: Canonical = blocking(move || entry::canonicalize(&bytes, &limits)).await?;
-    let Integrated { entry, tree_size } = log.append(canonical).await?;
+    let Integrated {
+        entry, tree_size, ..
+    } = log.append(canonical).await?;
     let tree_id = log.tree_id();
     let id = wire::entry_id(tree_id, &entry.uuid);
     let answer = blocking(move || entry_with_proof(&log, &entry, tree_size)).await?;

@@ -10,3 +10,4 @@ mod postgres;
 mod sqlite;
 mod v2_api;
 mod v2_key_types;
+mod v2_proofs;

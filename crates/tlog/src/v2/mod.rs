@@ -55,4 +55,4 @@ mod server;
 pub mod verify;
 
 pub use request::canonicalize_request;
-pub use server::{TransparencyLogEntry, router, transparency_log_entry};
+pub use server::{TransparencyLogEntry, integrated_entry, router, transparency_log_entry};

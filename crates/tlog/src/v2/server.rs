@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use vouch_merkle::TileId;
 
 use crate::error::{Error, Result};
-use crate::log::{Integrated, Log};
+use crate::log::{Integrated, Log, TreeHead};
 use crate::server::{
     ApiError, ApiResult, AppState, blocking, guard, healthz, metrics, public_key, read_body, readyz,
 };
@@ -89,6 +89,29 @@ pub fn transparency_log_entry(
     let size = size.max(entry.index + 1);
     let head = log.tree_head_at(size)?;
     let proof = log.inclusion_proof(entry.index, size)?;
+    entry_with(log, entry, head, &proof)
+}
+
+/// The `TransparencyLogEntry` of a freshly integrated entry when the sequencer answered its
+/// proof and the new size's signed head is cached: built on the caller's thread without a
+/// storage read. `None` when either is missing (use [`transparency_log_entry`]).
+pub fn integrated_entry(log: &Log, done: &Integrated) -> Option<Result<TransparencyLogEntry>> {
+    let proof = done.proof.as_ref()?;
+    let head = log.cached_tree_head(done.tree_size)?;
+    // The proof and head must be for the same tree (the sequencer built both at tree_size).
+    if proof.size() != head.size || proof.index() != done.entry.index {
+        return None;
+    }
+    Some(entry_with(log, &done.entry, head, proof))
+}
+
+fn entry_with(
+    log: &Log,
+    entry: &StoredEntry,
+    head: TreeHead,
+    proof: &vouch_merkle::InclusionProof,
+) -> Result<TransparencyLogEntry> {
+    let size = head.size;
     let body: serde_json::Value =
         serde_json::from_slice(&entry.body).map_err(|e| Error::Corrupt {
             reason: format!("entry {} body: {e}", entry.index),
@@ -163,7 +186,14 @@ async fn create_entry(State(state): State<Arc<AppState>>, body: Body) -> ApiResu
         blocking(move || super::canonicalize_request(&bytes, &limits)).await?
     };
     let (status, entry, size) = match log.append(canonical).await {
-        Ok(Integrated { entry, tree_size }) => (StatusCode::CREATED, entry, tree_size),
+        Ok(done) => {
+            // Usual case: the proof came with the acknowledgement and the head is cached, so
+            // the answer is built here, without a second trip through the blocking pool.
+            if let Some(answer) = integrated_entry(&log, &done) {
+                return Ok(created(StatusCode::CREATED, answer?, done.entry.index));
+            }
+            (StatusCode::CREATED, done.entry, done.tree_size)
+        }
         Err(Error::Duplicate { index, .. }) => {
             let log = Arc::clone(&log);
             let (entry, size) = blocking(move || {
@@ -180,11 +210,15 @@ async fn create_entry(State(state): State<Arc<AppState>>, body: Body) -> ApiResu
     };
     let index = entry.index;
     let answer = blocking(move || transparency_log_entry(&log, &entry, size)).await?;
+    Ok(created(status, answer, index))
+}
+
+fn created(status: StatusCode, answer: TransparencyLogEntry, index: u64) -> Response {
     let mut response = (status, axum::Json(answer)).into_response();
     if let Ok(v) = HeaderValue::from_str(&index.to_string()) {
         response.headers_mut().insert("x-log-index", v);
     }
-    Ok(response)
+    response
 }
 
 async fn checkpoint(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
