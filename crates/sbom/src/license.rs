@@ -103,6 +103,17 @@ pub fn join(exprs: &[String]) -> Option<String> {
 /// nothing about later versions, the grant does. The family is the licence named before
 /// the grant: Lesser or Library GPL, Affero GPL, else the GPL.
 pub fn apply_or_later(exprs: &mut [String], text: &str) {
+    // Only `-only` identifiers are ever rewritten, and only where the text says "later"
+    // (one word, so whitespace folding cannot create it): without either there is nothing
+    // to do, and most Debian copyright files (tens of KB each) are spared the flattening.
+    if !exprs.iter().any(|e| e.contains("-only"))
+        || !text
+            .as_bytes()
+            .windows(5)
+            .any(|w| w.eq_ignore_ascii_case(b"later"))
+    {
+        return;
+    }
     let flat: String = text
         .split_whitespace()
         .collect::<Vec<_>>()

@@ -168,6 +168,13 @@ fn generate_at(loc: &str, input: &str, options: &Options) -> Result<Sbom> {
             let fs = squash(source.as_ref(), image.layers(), &keep, limits)?;
             sbom.distro = crate::distro::detect(&fs);
             catalog_into(&mut sbom, &fs, &catalogers, SourceKind::Image, None);
+            // Freeing the squashed view (an index of every path, the kept files' store
+            // on disk) takes as long as finishing the document: do both at once.
+            std::thread::scope(|s| {
+                s.spawn(move || drop(fs));
+                finish(&mut sbom);
+            });
+            return Ok(sbom);
         }
         Scope::AllLayers => {
             // Layer i is cataloged in the filesystem of layers 0..=i, so that paths resolve

@@ -249,8 +249,13 @@ fn copyright_licenses(text: &str) -> Vec<String> {
             out.push(p);
         }
     };
+    // The common-licenses references of the whole text, found in one pass (a substring
+    // searcher per line cost more than the rest of this function) and taken line by line:
+    // a reference never spans lines, and each line's come before its License: field.
+    let mut refs = common_license_refs(text).peekable();
     for line in text.lines() {
-        for name in common_license_refs(line) {
+        let end = line.as_ptr().addr() - text.as_ptr().addr() + line.len();
+        while let Some((_, name)) = refs.next_if(|(at, _)| *at < end) {
             if let Some(e) = crate::license::normalise(name) {
                 add(e, &mut out);
             }
@@ -285,17 +290,18 @@ fn copyright_licenses(text: &str) -> Vec<String> {
     out
 }
 
-/// The licence file names in `/usr/share/common-licenses/NAME` references on a line (a
-/// sentence's final `.` is not part of the name).
-fn common_license_refs(line: &str) -> impl Iterator<Item = &str> {
+/// The licence file names in `/usr/share/common-licenses/NAME` references in a text (a
+/// sentence's final `.` is not part of the name; a name ends at its line's end), each with
+/// the byte offset where its reference starts.
+fn common_license_refs(text: &str) -> impl Iterator<Item = (usize, &str)> {
     const DIR: &str = "/usr/share/common-licenses/";
-    line.match_indices(DIR).filter_map(|(i, _)| {
-        let rest = &line[i + DIR.len()..];
+    text.match_indices(DIR).filter_map(|(i, _)| {
+        let rest = &text[i + DIR.len()..];
         let end = rest
             .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
             .unwrap_or(rest.len());
         let name = rest[..end].trim_end_matches('.');
-        (!name.is_empty()).then_some(name)
+        (!name.is_empty()).then_some((i, name))
     })
 }
 
@@ -344,7 +350,7 @@ mod tests {
         assert_eq!(
             common_license_refs("/usr/share/common-licenses/ and /usr/share/common-licenses/BSD.")
                 .collect::<Vec<_>>(),
-            vec!["BSD"]
+            vec![(32, "BSD")]
         );
     }
 }
