@@ -112,24 +112,26 @@ fn entry_with(
     proof: &vouch_merkle::InclusionProof,
 ) -> Result<TransparencyLogEntry> {
     let size = head.size;
-    let body: serde_json::Value =
-        serde_json::from_slice(&entry.body).map_err(|e| Error::Corrupt {
-            reason: format!("entry {} body: {e}", entry.index),
-        })?;
-    let text = |k: &str| {
-        body.get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    // Only the kind and version are read back from the stored canonical body (the rest is
+    // skipped, not built into a tree: this runs for every append).
+    #[derive(Deserialize)]
+    struct Kind {
+        #[serde(default)]
+        kind: String,
+        #[serde(default, rename = "apiVersion")]
+        api_version: String,
+    }
+    let body: Kind = serde_json::from_slice(&entry.body).map_err(|e| Error::Corrupt {
+        reason: format!("entry {} body: {e}", entry.index),
+    })?;
     Ok(TransparencyLogEntry {
         log_index: entry.index.to_string(),
         log_id: LogId {
             key_id: B64.encode(log.key().log_id()),
         },
         kind_version: KindVersion {
-            kind: text("kind"),
-            version: text("apiVersion"),
+            kind: body.kind,
+            version: body.api_version,
         },
         inclusion_proof: InclusionProof {
             log_index: entry.index.to_string(),
