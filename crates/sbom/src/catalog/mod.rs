@@ -322,6 +322,9 @@ impl<'a> Cx<'a> {
         }
         p.files.sort();
         p.files.dedup();
+        // Collected from a file list of unknown length, the vector has up to twice the
+        // room it needs; on a Debian base every package's list stays alive to the end.
+        p.files.shrink_to_fit();
         p.assign_id();
         let id = p.id.clone();
         self.packages.push(p);
