@@ -114,11 +114,15 @@ pub fn apply_or_later(exprs: &mut [String], text: &str) {
     {
         return;
     }
-    let flat: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_ascii_lowercase();
+    // The words joined by single spaces, lower-cased: one buffer, no word list.
+    let mut flat = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !flat.is_empty() {
+            flat.push(' ');
+        }
+        flat.push_str(word);
+    }
+    flat.make_ascii_lowercase();
     let mut later: Vec<String> = Vec::new();
     for (i, _) in flat.match_indices("any later version") {
         let before = &flat[..i];
