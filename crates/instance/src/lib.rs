@@ -65,7 +65,10 @@ pub fn log_origin_v2(log_url: &str) -> Result<String> {
         url: log_url.to_owned(),
         reason: "no host name (a Rekor v2 checkpoint origin is the log's host name)".into(),
     })?;
-    Ok(host.trim_start_matches('[').trim_end_matches(']').to_owned())
+    Ok(host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned())
 }
 /// Default subject of dev tokens.
 pub const DEFAULT_SUBJECT: &str = "vouch-dev";
