@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::{keypair, ok, text};
+use common::{keypair, ok};
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
@@ -57,61 +57,6 @@ fn seed_policy(dir: &Path, host: &str, public_pem: &str) -> PathBuf {
     path
 }
 
-/// CA, serving certificate for 127.0.0.1 and its key.
-fn serving_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let openssl = vouch_testkit::require_tool("openssl");
-    let p = |n: &str| dir.join(n);
-    let run = |args: &[&str]| {
-        let out = Command::new(&openssl).args(args).output().unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {}", text(&out));
-    };
-    let s = |p: &PathBuf| p.to_str().unwrap().to_owned();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    run(&[
-        &["req", "-x509"][..],
-        &ec,
-        &["-days", "1", "-subj", "/CN=test CA"],
-        &["-keyout", &s(&p("ca.key")), "-out", &s(&p("ca.crt"))],
-    ]
-    .concat());
-    run(&[
-        &["req"][..],
-        &ec,
-        &["-subj", "/CN=webhook"],
-        &["-keyout", &s(&p("tls.key")), "-out", &s(&p("tls.csr"))],
-    ]
-    .concat());
-    std::fs::write(
-        p("ext.cnf"),
-        "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        &s(&p("tls.csr")),
-        "-CA",
-        &s(&p("ca.crt")),
-        "-CAkey",
-        &s(&p("ca.key")),
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        &s(&p("ext.cnf")),
-        "-out",
-        &s(&p("tls.crt")),
-    ]);
-    (p("ca.crt"), p("tls.crt"), p("tls.key"))
-}
-
 struct Webhook {
     child: Child,
     base: String,
@@ -127,7 +72,7 @@ impl Drop for Webhook {
 
 impl Webhook {
     fn start(dir: &Path, policy: &Path, extra: &[&str]) -> Self {
-        let (ca, cert, key) = serving_cert(dir);
+        let (ca, cert, key) = common::serving_cert(dir);
         let mut child = Command::new(env!("CARGO_BIN_EXE_vouch"))
             .args(["admission", "serve", "--policy"])
             .arg(policy)

@@ -420,62 +420,6 @@ fn invalid_policy_is_rejected_with_its_field_path() {
 // ---------------------------------------------------------------------------------------
 // `vouch admission serve` over real HTTPS, with AdmissionReviews as the API server sends them.
 
-/// A CA (what `caBundle` holds) and a serving certificate it signed for 127.0.0.1 and the
-/// in-cluster service name; returns (CA, certificate, key).
-fn serving_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let openssl = vouch_testkit::require_tool("openssl");
-    let p = |n: &str| dir.join(n);
-    let run = |args: &[&str]| {
-        let out = Command::new(&openssl).args(args).output().unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {}", text(&out));
-    };
-    let s = |p: &PathBuf| p.to_str().unwrap().to_owned();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    run(&[
-        &["req", "-x509"][..],
-        &ec,
-        &["-days", "1", "-subj", "/CN=vouch test CA"],
-        &["-keyout", &s(&p("ca.key")), "-out", &s(&p("ca.crt"))],
-    ]
-    .concat());
-    run(&[
-        &["req"][..],
-        &ec,
-        &["-subj", "/CN=vouch-admission.vouch-system.svc"],
-        &["-keyout", &s(&p("tls.key")), "-out", &s(&p("tls.csr"))],
-    ]
-    .concat());
-    std::fs::write(
-        p("ext.cnf"),
-        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:vouch-admission.vouch-system.svc\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        &s(&p("tls.csr")),
-        "-CA",
-        &s(&p("ca.crt")),
-        "-CAkey",
-        &s(&p("ca.key")),
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        &s(&p("ext.cnf")),
-        "-out",
-        &s(&p("tls.crt")),
-    ]);
-    (p("ca.crt"), p("tls.crt"), p("tls.key"))
-}
-
 struct Webhook {
     child: std::process::Child,
     base: String,
@@ -492,7 +436,7 @@ impl Drop for Webhook {
 impl Webhook {
     fn start(dir: &Path, policy: &Path, extra: &[&str]) -> Self {
         use std::io::BufRead as _;
-        let (ca, cert, key) = serving_cert(dir);
+        let (ca, cert, key) = common::serving_cert(dir);
         let mut child = Command::new(env!("CARGO_BIN_EXE_vouch"))
             .args(["admission", "serve", "--policy"])
             .arg(policy)

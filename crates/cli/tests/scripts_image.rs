@@ -82,61 +82,6 @@ fn seed_policy(host: &str, public_pem: &str) -> String {
     out
 }
 
-/// A CA and a serving certificate for 127.0.0.1 signed by it (openssl).
-fn serving_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let openssl = require_tool("openssl");
-    let p = |n: &str| dir.join(n);
-    let s = |p: &PathBuf| p.to_str().unwrap().to_owned();
-    let run = |args: &[&str]| {
-        let out = Command::new(&openssl).args(args).output().unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {}", text(&out));
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    run(&[
-        &["req", "-x509"][..],
-        &ec,
-        &["-days", "1", "-subj", "/CN=test CA"],
-        &["-keyout", &s(&p("ca.key")), "-out", &s(&p("ca.crt"))],
-    ]
-    .concat());
-    run(&[
-        &["req"][..],
-        &ec,
-        &["-subj", "/CN=vouch-admission.vouch-system.svc"],
-        &["-keyout", &s(&p("tls.key")), "-out", &s(&p("tls.csr"))],
-    ]
-    .concat());
-    std::fs::write(
-        p("ext.cnf"),
-        "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        &s(&p("tls.csr")),
-        "-CA",
-        &s(&p("ca.crt")),
-        "-CAkey",
-        &s(&p("ca.key")),
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        &s(&p("ext.cnf")),
-        "-out",
-        &s(&p("tls.crt")),
-    ]);
-    (p("ca.crt"), p("tls.crt"), p("tls.key"))
-}
-
 /// The webhook started from an unpacked image bundle as its runtime config says: the image's
 /// entrypoint (plus the Deployment's args), user and environment, chrooted into its rootfs.
 struct Webhook {
@@ -525,7 +470,7 @@ fn scripts_image_ships_a_signed_webhook_image_that_runs_from_its_own_rootfs() {
     let rootfs = bundle.join("rootfs");
     assert!(!rootfs.join("bin/sh").exists(), "a shell in the image");
     // What the Deployment mounts: the policy ConfigMap and the TLS Secret.
-    let (ca, cert, tls_key) = serving_cert(d);
+    let (ca, cert, tls_key) = common::serving_cert(d);
     let etc = rootfs.join("etc/vouch");
     std::fs::create_dir_all(etc.join("policies")).unwrap();
     std::fs::create_dir_all(etc.join("tls")).unwrap();

@@ -141,3 +141,59 @@ pub fn read_json_report(stdout: impl std::io::Read) -> serde_json::Value {
         }
     }
 }
+
+/// A test CA and a serving certificate for 127.0.0.1 signed by it (openssl, P-256): the
+/// webhook's TLS in admission tests. Returns (CA cert, serving cert, serving key).
+pub fn serving_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = vouch_testkit::require_tool("openssl");
+    let p = |n: &str| dir.join(n);
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl).args(args).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", text(&out));
+    };
+    let s = |p: &PathBuf| p.to_str().unwrap().to_owned();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &["-days", "1", "-subj", "/CN=vouch test CA"],
+        &["-keyout", &s(&p("ca.key")), "-out", &s(&p("ca.crt"))],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &["-subj", "/CN=vouch-admission.vouch-system.svc"],
+        &["-keyout", &s(&p("tls.key")), "-out", &s(&p("tls.csr"))],
+    ]
+    .concat());
+    std::fs::write(
+        p("ext.cnf"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:vouch-admission.vouch-system.svc\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &s(&p("tls.csr")),
+        "-CA",
+        &s(&p("ca.crt")),
+        "-CAkey",
+        &s(&p("ca.key")),
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        &s(&p("ext.cnf")),
+        "-out",
+        &s(&p("tls.crt")),
+    ]);
+    (p("ca.crt"), p("tls.crt"), p("tls.key"))
+}
