@@ -7,6 +7,11 @@
 //! the example expects the committed one). It installs a correctly signed release, and
 //! installs nothing for a replaced binary, a bundle from another key, a bundle without a log
 //! entry, or a verifier whose SHA-256 is not the pinned one.
+//!
+//! The composite action (.github/actions/vouch) and docs/ci/gitlab-ci.yml install vouch the
+//! same way: their install scripts must be the examples' byte for byte, no step or job may
+//! build, download or install vouch any other way, and their scripts run through the same
+//! cases.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use crate::common;
@@ -24,13 +29,58 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn example(name: &str) -> (String, Value) {
-    let path = workspace().join("examples/ci").join(name);
-    let yaml = std::fs::read_to_string(&path).unwrap();
+/// The CI file at `path` (from the workspace root), parsed.
+fn ci_file(path: &str) -> (String, Value) {
+    let yaml = std::fs::read_to_string(workspace().join(path)).unwrap();
     let mut docs =
-        vouch_policy::parse_documents(&yaml, name, &vouch_policy::Limits::default()).unwrap();
-    assert_eq!(docs.len(), 1, "{name}: one YAML document");
+        vouch_policy::parse_documents(&yaml, path, &vouch_policy::Limits::default()).unwrap();
+    assert_eq!(docs.len(), 1, "{path}: one YAML document");
     (yaml, docs.remove(0))
+}
+
+fn example(name: &str) -> (String, Value) {
+    ci_file(&format!("examples/ci/{name}"))
+}
+
+const ACTION: &str = ".github/actions/vouch/action.yml";
+const GITLAB_DOC: &str = "docs/ci/gitlab-ci.yml";
+
+/// The variables the install scripts read, and the action input each comes from.
+const INSTALL_INPUTS: [(&str, &str); 6] = [
+    ("VOUCH_RELEASES", "releases"),
+    ("VOUCH_VERSION", "version"),
+    ("VOUCH_VERIFIER_VERSION", "verifier-version"),
+    ("VOUCH_VERIFIER_SHA256", "verifier-sha256"),
+    ("VOUCH_RELEASE_KEY", "release-key"),
+    ("VOUCH_RELEASE_TRUSTED_ROOT", "release-trusted-root"),
+];
+
+/// What installs or fetches a binary other than the verified install script.
+const UNVERIFIED: [&str; 5] = ["cargo ", "curl ", "wget ", "rustup", "install -"];
+
+/// The action's install step: its script, and the variables it gets with the inputs' defaults
+/// (an input without a default gives the empty string, as GitHub does).
+fn action_install(action: &Value) -> (String, Value) {
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    let step = steps
+        .iter()
+        .find(|s| s["name"] == "Download and verify vouch")
+        .unwrap_or_else(|| panic!("no install step in {steps:?}"));
+    assert_eq!(step["shell"], "bash");
+    let mut vars = serde_json::Map::new();
+    for (var, input) in INSTALL_INPUTS {
+        assert_eq!(
+            step["env"][var],
+            format!("${{{{ inputs.{input} }}}}"),
+            "{ACTION}: env.{var}"
+        );
+        let default = action["inputs"][input]["default"].as_str().unwrap_or("");
+        vars.insert(var.to_owned(), default.into());
+    }
+    (
+        step["run"].as_str().unwrap().to_owned(),
+        Value::Object(vars),
+    )
 }
 
 fn github() -> (String, Value) {
@@ -141,6 +191,105 @@ fn ci_examples_parse_with_their_fields() {
     assert!(script.find("install -D").unwrap() > verify, "{script}");
 }
 
+#[test]
+fn ci_action_and_gitlab_doc_install_only_the_verified_release() {
+    let (_, gh) = github();
+    let (_, gl) = gitlab();
+
+    // The composite action: the example's install step, then the pipeline on what it installed.
+    let (_, action) = ci_file(ACTION);
+    assert_eq!(action["runs"]["using"], "composite");
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["name"], "Download and verify vouch", "{steps:?}");
+    // Skipped only for a binary the caller names (built or verified in its own step).
+    assert_eq!(steps[0]["if"], "inputs.vouch-binary == ''");
+    let (script, vars) = action_install(&action);
+    assert_eq!(
+        script,
+        github_install(&gh),
+        "{ACTION}: the install script is not the example's"
+    );
+    for (var, input) in INSTALL_INPUTS {
+        if var == "VOUCH_VERIFIER_SHA256" {
+            // No pin ships with the action: the caller vets its verifier.
+            assert_eq!(vars[var], "", "{ACTION}: inputs.{input} has a default");
+            assert_eq!(action["inputs"][input]["required"], true);
+        } else {
+            assert_eq!(vars[var], gh["env"][var], "{ACTION}: inputs.{input}");
+        }
+    }
+    for step in &steps[1..] {
+        let run = step["run"].as_str().unwrap_or("");
+        for word in UNVERIFIED {
+            assert!(
+                !run.contains(word),
+                "{ACTION}: step {} runs {word:?}: {run}",
+                step["name"]
+            );
+        }
+        assert!(step["uses"].is_null(), "{ACTION}: {step}");
+    }
+    let pipeline = steps.iter().find(|s| s["id"] == "run").unwrap();
+    assert!(
+        pipeline["run"]
+            .as_str()
+            .unwrap()
+            .contains(r#"VOUCH="${INPUT_VOUCH_BINARY:-$HOME/.local/bin/vouch}""#),
+        "{ACTION}: the pipeline step runs another binary than the installed one: {pipeline}"
+    );
+    assert!(script.contains(r#"install -D -m 0755 "$asset" "$HOME/.local/bin/vouch""#));
+
+    // The workflow that uses it: the verified install, not a binary of its own.
+    let (_, workflow) = ci_file(".github/workflows/vouch.yml");
+    assert!(
+        !workflow.to_string().contains("cargo "),
+        "vouch.yml builds from source"
+    );
+    let steps = workflow["jobs"]["pipeline"]["steps"].as_array().unwrap();
+    let uses = steps
+        .iter()
+        .find(|s| s["uses"] == "./.github/actions/vouch")
+        .unwrap();
+    assert!(uses["with"]["vouch-binary"].is_null(), "{uses}");
+    assert!(uses["with"]["verifier-sha256"].is_string(), "{uses}");
+
+    // docs/ci/gitlab-ci.yml: the example's variables and template; every job extends it and
+    // none replaces its before_script (GitLab would run the job's instead of the template's).
+    let (_, doc) = ci_file(GITLAB_DOC);
+    assert!(
+        !doc.to_string().contains("cargo install"),
+        "{GITLAB_DOC} builds from source"
+    );
+    assert_eq!(doc["variables"], gl["variables"], "{GITLAB_DOC}: variables");
+    assert_eq!(
+        gitlab_install(&doc),
+        gitlab_install(&gl),
+        "{GITLAB_DOC}: the install script is not the example's"
+    );
+    assert!(doc["default"].is_null(), "{GITLAB_DOC}: {}", doc["default"]);
+    let mut jobs = 0;
+    for (name, job) in doc.as_object().unwrap() {
+        if name.starts_with('.') || job.get("script").is_none() {
+            continue;
+        }
+        jobs += 1;
+        assert_eq!(job["extends"], ".install-vouch", "{GITLAB_DOC}: job {name}");
+        for key in ["before_script", "after_script"] {
+            assert!(job[key].is_null(), "{GITLAB_DOC}: job {name} has {key}");
+        }
+        for line in job["script"].as_array().unwrap() {
+            let line = line.as_str().unwrap();
+            for word in UNVERIFIED {
+                assert!(
+                    !line.contains(word),
+                    "{GITLAB_DOC}: job {name} runs {word:?}: {line}"
+                );
+            }
+        }
+    }
+    assert_eq!(jobs, 2, "{GITLAB_DOC}: the vouch and verify jobs");
+}
+
 /// A release directory, a checkout with the committed trust, and the runner's directories.
 struct Runner {
     dir: PathBuf,
@@ -248,8 +397,21 @@ fn ci_examples_install_vouch_only_when_the_release_signature_verifies() {
     .unwrap();
 
     // The releases: the vetted verifier and the release in use are both this build's binary.
+    let (action_script, action_vars) = action_install(&ci_file(ACTION).1);
+    let (_, gl_doc) = ci_file(GITLAB_DOC);
     let gh_runner = Runner::new(d, &gh["env"], &sha256_of(vouch));
     let gl_runner = Runner::new(d, &gl["variables"], &sha256_of(vouch));
+    let action_runner = Runner::new(d, &action_vars, &sha256_of(vouch));
+    let gl_doc_runner = Runner::new(d, &gl_doc["variables"], &sha256_of(vouch));
+    for r in [&action_runner, &gl_doc_runner] {
+        for var in [
+            "VOUCH_VERSION",
+            "VOUCH_RELEASE_KEY",
+            "VOUCH_RELEASE_TRUSTED_ROOT",
+        ] {
+            assert_eq!(r.var(var), gh_runner.var(var), "{var}");
+        }
+    }
     let version = gh_runner.var("VOUCH_VERSION").to_owned();
     assert_eq!(gl_runner.var("VOUCH_VERSION"), version);
     let release = gh_runner.release(&version);
@@ -272,63 +434,67 @@ fn ci_examples_install_vouch_only_when_the_release_signature_verifies() {
     // The release workflow's signature: the release key, logged.
     sign(&key, true);
 
+    // Each file's install script, with its variables, and where it installs vouch.
     let gh_script = github_install(&gh);
     let gl_script = gitlab_install(&gl);
+    let gl_doc_script = gitlab_install(&gl_doc);
+    const GH_BIN: &str = "home/.local/bin/vouch";
+    const GL_BIN: &str = "builds/.vouch/bin/vouch";
+    let sites = [
+        ("gh", &gh_runner, &gh_script, GH_BIN),
+        ("action", &action_runner, &action_script, GH_BIN),
+        ("gl", &gl_runner, &gl_script, GL_BIN),
+        ("gl-doc", &gl_doc_runner, &gl_doc_script, GL_BIN),
+    ];
 
     // Signed and logged: installed, and it runs.
-    let (out, runner) = gh_runner.run("gh-ok", &gh_script, &[]);
-    assert!(
-        out.status.success(),
-        "GitHub install step failed:\n{}",
-        text(&out)
-    );
-    let installed = runner.join("home/.local/bin/vouch");
-    let version_out = vouch_testkit::run(Command::new(&installed).arg("--version"));
-    assert!(version_out.starts_with("vouch "), "{version_out}");
-    assert_eq!(
-        std::fs::read_to_string(runner.join("github_path"))
-            .unwrap()
-            .trim(),
-        runner.join("home/.local/bin").display().to_string()
-    );
-    let (out, runner) = gl_runner.run("gl-ok", &gl_script, &[]);
-    assert!(
-        out.status.success(),
-        "GitLab install script failed:\n{}",
-        text(&out)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("vouch "),
-        "{}",
-        text(&out)
-    );
-    assert!(runner.join("builds/.vouch/bin/vouch").is_file());
-
-    // Each refusal installs nothing, in both examples.
-    let refused = |case: &str, expect: &str, extra: &[(&str, &str)]| {
-        for (runner, script, installed) in [
-            (&gh_runner, &gh_script, "home/.local/bin/vouch"),
-            (&gl_runner, &gl_script, "builds/.vouch/bin/vouch"),
-        ] {
-            let name = format!(
-                "{case}-{}",
-                if installed.starts_with("home") {
-                    "gh"
-                } else {
-                    "gl"
-                }
+    for (site, runner, script, installed) in sites {
+        let (out, dir) = runner.run(&format!("{site}-ok"), script, &[]);
+        assert!(
+            out.status.success(),
+            "{site}: install script failed:\n{}",
+            text(&out)
+        );
+        let version_out = vouch_testkit::run(Command::new(dir.join(installed)).arg("--version"));
+        assert!(version_out.starts_with("vouch "), "{site}: {version_out}");
+        if installed == GH_BIN {
+            assert_eq!(
+                std::fs::read_to_string(dir.join("github_path"))
+                    .unwrap()
+                    .trim(),
+                dir.join("home/.local/bin").display().to_string(),
+                "{site}"
             );
-            let (out, dir) = runner.run(&name, script, extra);
+        } else {
+            // The template runs the installed binary itself, on the job's PATH.
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("vouch "),
+                "{site}: {}",
+                text(&out)
+            );
+        }
+    }
+
+    // Each refusal installs nothing, in every file.
+    let refused = |case: &str, expect: &str, extra: &[(&str, &str)]| {
+        for (site, runner, script, installed) in sites {
+            let (out, dir) = runner.run(&format!("{case}-{site}"), script, extra);
             let said = text(&out);
-            assert!(!out.status.success(), "{case}: installed anyway:\n{said}");
-            assert!(!dir.join(installed).exists(), "{case}: {installed} exists");
+            assert!(
+                !out.status.success(),
+                "{case} ({site}): installed anyway:\n{said}"
+            );
+            assert!(
+                !dir.join(installed).exists(),
+                "{case} ({site}): {installed} exists"
+            );
             assert!(
                 said.contains(expect),
-                "{case}: expected {expect:?} in:\n{said}"
+                "{case} ({site}): expected {expect:?} in:\n{said}"
             );
             assert!(
                 !said.contains("pwned"),
-                "{case}: the replaced binary ran:\n{said}"
+                "{case} ({site}): the replaced binary ran:\n{said}"
             );
         }
     };
@@ -338,6 +504,12 @@ fn ci_examples_install_vouch_only_when_the_release_signature_verifies() {
         "verifier-hash",
         "FAILED",
         &[("VOUCH_VERIFIER_SHA256", &"0".repeat(64))],
+    );
+    // No pin at all (the action's verifier-sha256 left out).
+    refused(
+        "verifier-unpinned",
+        "no properly formatted",
+        &[("VOUCH_VERIFIER_SHA256", "")],
     );
     // A bundle from another key.
     sign(&other_key, true);
