@@ -1,13 +1,31 @@
 //! Reproducible layers: one `--add SRC:DEST` becomes one gzip tar layer whose bytes depend
-//! only on the files' paths, contents, symlink targets and executable bits.
+//! only on the files' paths, contents, symlink targets and permission bits.
 //!
-//! What is normalised (as `reproducible-builds.org/docs/archives/` recommends, and as
-//! BuildKit's `rewrite-timestamp` and `ko` do): entries sorted by path bytes; every mtime set
-//! to `SOURCE_DATE_EPOCH`; uid/gid 0 with empty user and group names; modes 0755 for
-//! directories and executable files, 0644 for other files, 0777 for symlinks; no xattrs or
-//! device numbers. The tar is GNU format (long names as `././@LongLink`), the gzip member has
-//! mtime 0, no file name and OS byte 255 (RFC 1952 §2.3 "unknown"), compression level 6.
-//! Parent directories of DEST are emitted as entries too, so the layer unpacks on scratch.
+//! Kept from the source: the permission bits of every file and directory, setuid, setgid and
+//! sticky included (`mode & 0o7777`): a 1777 `/tmp`, a 2775 shared directory or a 0600 key
+//! come out as they went in. BuildKit's COPY does the same (tonistiigi/fsutil
+//! `copy/copy_unix.go`, `copyFileInfo`: `os.Chmod(name, fi.Mode())`), as do umoci repack and
+//! GNU tar without `--mode`. The modes are part of the input, like the contents: a checkout
+//! made under umask 002 (0664 files, 0775 directories) is another input than one made under
+//! 022, and gives another digest.
+//!
+//! What is normalised, because it describes the machine that built rather than the image (as
+//! `reproducible-builds.org/docs/archives/` recommends, and as BuildKit's `rewrite-timestamp`
+//! and `ko` do): entries sorted by path bytes; every mtime set to `SOURCE_DATE_EPOCH`;
+//! uid/gid 0 with empty user and group names, which is what Dockerfile `COPY` does without
+//! `--chown` ("All new files and directories are created with a UID and GID of 0", Dockerfile
+//! reference): the builder's own uid (1000 on a laptop, 1001 on a CI runner) means nothing in
+//! the image; mode 0777 for symlinks (Linux ignores a symlink's mode); no xattrs or device
+//! numbers. The tar is GNU format (long names as `././@LongLink`), the gzip member has mtime
+//! 0, no file name and OS byte 255 (RFC 1952 §2.3 "unknown"), compression level 6.
+//!
+//! DEST and its parent directories are not in the source: on scratch they are emitted as
+//! 0755 root directories, so the layer unpacks on its own ([`Parents::Emit`]). On a base they
+//! are left out ([`Parents::FromBase`]): an entry for `tmp/` would replace the base's 1777
+//! `/tmp` with 0755, while without one the base's directory stands, and a parent the base
+//! lacks is created 0755 by the unpacker (moby `pkg/archive` `Unpack` and containerd
+//! `archive/tar.go`: `MkdirAll(parentPath, 0755)`), the same as the entry we would have
+//! written. Dockerfile COPY likewise copies a directory's contents, not the directory itself.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -68,24 +86,46 @@ pub struct Layer {
     pub entries: usize,
 }
 
+/// Whether DEST and its parent directories get entries of their own (module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parents {
+    /// On scratch: 0755 root entries, so the layer unpacks on its own.
+    Emit,
+    /// On a base: none, so the base's directories keep their modes.
+    FromBase,
+}
+
+/// The mode of DEST and its parents on scratch (what unpackers create for a missing parent).
+const CREATED_DIR_MODE: u32 = 0o755;
+
+/// The permission bits a tar header carries: rwx for all three, setuid, setgid, sticky
+/// (POSIX `ustar` mode field: TSUID 04000, TSGID 02000, TSVTX 01000, and 0777).
+const MODE_BITS: u32 = 0o7777;
+
 #[derive(Debug)]
 enum Kind {
-    Dir,
-    File { path: PathBuf, executable: bool },
+    Dir { mode: u32 },
+    File { path: PathBuf, mode: u32 },
     Symlink(PathBuf),
 }
 
 /// Builds the layer for `add`, all timestamps at `epoch`.
-pub fn build_layer(add: &Add, epoch: u64, limits: &Limits) -> Result<Layer> {
+pub fn build_layer(add: &Add, epoch: u64, parents: Parents, limits: &Limits) -> Result<Layer> {
     let meta = std::fs::symlink_metadata(&add.source).map_err(|e| Error::io(&add.source, e))?;
     // Entry paths inside the tar: relative, `/`-separated, no leading `/`.
     let dest = add.dest.trim_start_matches('/').trim_end_matches('/');
     let mut entries: Vec<(String, Kind)> = Vec::new();
-    // Parents of DEST (and DEST itself for a directory source) are entries too.
+    // Parents of DEST (and DEST itself for a directory source) are entries too, on scratch.
+    let emit = parents == Parents::Emit;
+    let created = || Kind::Dir {
+        mode: CREATED_DIR_MODE,
+    };
     let components: Vec<&str> = dest.split('/').filter(|c| !c.is_empty()).collect();
     let file_target = if meta.is_dir() {
         for i in 1..=components.len() {
-            entries.push((components[..i].join("/"), Kind::Dir));
+            if emit {
+                entries.push((components[..i].join("/"), created()));
+            }
         }
         walk(&add.source, dest, &mut entries, limits)?;
         None
@@ -110,7 +150,9 @@ pub fn build_layer(add: &Add, epoch: u64, limits: &Limits) -> Result<Layer> {
         };
         let tc: Vec<&str> = target.split('/').collect();
         for i in 1..tc.len() {
-            entries.push((tc[..i].join("/"), Kind::Dir));
+            if emit {
+                entries.push((tc[..i].join("/"), created()));
+            }
         }
         Some((target, kind_of(&add.source, &meta)?))
     };
@@ -140,17 +182,14 @@ pub fn build_layer(add: &Add, epoch: u64, limits: &Limits) -> Result<Layer> {
         let _ = h.set_groupname("");
         let io = |e| Error::io(&add.source, e);
         match kind {
-            Kind::Dir => {
+            Kind::Dir { mode } => {
                 h.set_entry_type(tar::EntryType::Directory);
-                h.set_mode(0o755);
+                h.set_mode(*mode);
                 h.set_size(0);
                 tar.append_data(&mut h, format!("{path}/"), std::io::empty())
                     .map_err(io)?;
             }
-            Kind::File {
-                path: src,
-                executable,
-            } => {
+            Kind::File { path: src, mode } => {
                 let data = std::fs::read(src).map_err(|e| Error::io(src, e))?;
                 total += data.len() as u64;
                 if total > limits.max_layer_bytes {
@@ -161,7 +200,7 @@ pub fn build_layer(add: &Add, epoch: u64, limits: &Limits) -> Result<Layer> {
                     });
                 }
                 h.set_entry_type(tar::EntryType::Regular);
-                h.set_mode(if *executable { 0o755 } else { 0o644 });
+                h.set_mode(*mode);
                 h.set_size(data.len() as u64);
                 tar.append_data(&mut h, path, data.as_slice()).map_err(io)?;
             }
@@ -197,23 +236,34 @@ fn kind_of(path: &Path, meta: &std::fs::Metadata) -> Result<Kind> {
         let target = std::fs::read_link(path).map_err(|e| Error::io(path, e))?;
         Ok(Kind::Symlink(target))
     } else if ft.is_dir() {
-        Ok(Kind::Dir)
+        Ok(Kind::Dir {
+            mode: mode_of(meta, CREATED_DIR_MODE),
+        })
     } else if ft.is_file() {
-        #[cfg(unix)]
-        let executable = {
-            use std::os::unix::fs::PermissionsExt as _;
-            meta.permissions().mode() & 0o111 != 0
-        };
-        #[cfg(not(unix))]
-        let executable = false;
         Ok(Kind::File {
             path: path.to_owned(),
-            executable,
+            mode: mode_of(meta, 0o644),
         })
     } else {
         Err(Error::UnsupportedFile {
             path: path.to_owned(),
         })
+    }
+}
+
+/// The source's permission bits, setuid/setgid/sticky included (module docs); `fallback`
+/// where the platform has no Unix modes.
+fn mode_of(meta: &std::fs::Metadata, fallback: u32) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = fallback;
+        meta.permissions().mode() & MODE_BITS
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (meta, MODE_BITS);
+        fallback
     }
 }
 
@@ -240,7 +290,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, Kind)>, limits: &Limits
             format!("{prefix}/{n}")
         };
         let kind = kind_of(&path, &meta)?;
-        let is_dir = matches!(kind, Kind::Dir);
+        let is_dir = matches!(kind, Kind::Dir { .. });
         out.push((rel.clone(), kind));
         if out.len() > limits.max_entries {
             return Err(Error::Limit {
@@ -287,15 +337,16 @@ mod tests {
             source: dir.path().to_owned(),
             dest: "/srv/app".into(),
         };
-        let one = build_layer(&add, 0, &Limits::default()).unwrap();
+        let one = build_layer(&add, 0, Parents::Emit, &Limits::default()).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1100));
         std::fs::write(dir.path().join("a.txt"), "a").unwrap();
-        let two = build_layer(&add, 0, &Limits::default()).unwrap();
+        let two = build_layer(&add, 0, Parents::Emit, &Limits::default()).unwrap();
         assert_eq!(one.digest, two.digest);
         assert_eq!(one.diff_id, two.diff_id);
         // srv, srv/app, a.txt, b, b/c, b/c/f.txt
         assert_eq!(one.entries, 6);
-        let other_epoch = build_layer(&add, 1_700_000_000, &Limits::default()).unwrap();
+        let other_epoch =
+            build_layer(&add, 1_700_000_000, Parents::Emit, &Limits::default()).unwrap();
         assert_ne!(one.digest, other_epoch.digest);
 
         let mut names = Vec::new();

@@ -5,7 +5,8 @@
 //!   labels, user, workdir, platform).
 //! * [`build`] writes the image to a registry or an OCI layout and returns [`Built`]: its
 //!   digest, manifest and layers. The same [`Spec`] (same files, same `SOURCE_DATE_EPOCH`)
-//!   gives the same digest: [`layer`] explains what is normalised.
+//!   gives the same digest: [`layer`] explains what is kept from the source (every mode
+//!   bit) and what is normalised (owners, timestamps, order).
 //! * [`provenance`] is the SLSA provenance v1 predicate (<https://slsa.dev/provenance/v1>)
 //!   describing what [`build`] did, for `vouch attest --type slsaprovenance1`.
 //!
@@ -40,7 +41,7 @@ use vouch_oci::manifest::{descriptor_digest, media};
 use vouch_oci::{Digest, Location, Platform, RawManifest, RegistryOptions};
 
 pub use error::{Error, Result};
-pub use layer::{Add, Layer, build_layer};
+pub use layer::{Add, Layer, Parents, build_layer};
 pub use limits::Limits;
 
 /// SLSA `buildType` of images built by `vouch build`: the external parameters are the
@@ -219,11 +220,17 @@ pub fn build(
         }
     };
 
+    // DEST's parent directories: entries on scratch, the base's own on a base (layer.rs).
+    let parents = if spec.base.is_some() {
+        Parents::FromBase
+    } else {
+        Parents::Emit
+    };
     let mut new_layers = Vec::new();
     for add in &spec.adds {
         new_layers.push((
             add.clone(),
-            build_layer(add, spec.source_date_epoch, limits)?,
+            build_layer(add, spec.source_date_epoch, parents, limits)?,
         ));
     }
 

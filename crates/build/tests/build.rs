@@ -54,7 +54,7 @@ fn same_inputs_give_the_same_digest_in_fresh_copies_and_layouts() {
     let b = tempfile::tempdir().unwrap();
     app_tree(a.path());
     app_tree(b.path());
-    // Different mtimes and permissions beyond the exec bit must not matter.
+    // Different mtimes must not matter (modes do, and are kept: modes.rs).
     std::thread::sleep(std::time::Duration::from_millis(1100));
     std::fs::write(b.path().join("etc/app/config.toml"), "mode = 'prod'\n").unwrap();
     let out1 = tempfile::tempdir().unwrap();
@@ -104,7 +104,7 @@ fn same_inputs_give_the_same_digest_in_fresh_copies_and_layouts() {
     {
         use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
         let m = std::fs::metadata(rootfs.join("bin/app")).unwrap();
-        assert_eq!(m.permissions().mode() & 0o777, 0o755);
+        assert_eq!(m.permissions().mode() & 0o7777, 0o700, "the source's mode");
         let c = std::fs::metadata(rootfs.join("etc/app/config.toml")).unwrap();
         assert_eq!(c.permissions().mode() & 0o777, 0o644);
         assert_eq!(c.mtime(), 1_700_000_000);

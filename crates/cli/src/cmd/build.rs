@@ -16,10 +16,13 @@ use crate::cli::Context;
 use crate::output::emit;
 
 const BUILD_HELP: &str = "\
-Reproducible: every --add becomes one gzip tar layer with entries sorted, owner 0:0, modes
-normalised (0755 directories and executables, 0644 files), every timestamp (layers, config,
-history) at SOURCE_DATE_EPOCH (0 when unset) and a fixed gzip header. The same base digest,
-files and flags give the same image digest on any machine.
+Reproducible: every --add becomes one gzip tar layer with entries sorted, owner 0:0 (as
+Dockerfile COPY), every timestamp (layers, config, history) at SOURCE_DATE_EPOCH (0 when
+unset) and a fixed gzip header. Modes are kept as the source has them, setuid, setgid and
+sticky included (a 1777 tmp/ stays 1777, a 0600 key 0600): they are part of the input, so a
+checkout made under another umask is another input. The same base digest, files, modes and
+flags give the same image digest on any machine. On a base, DEST's existing parent
+directories keep the base's modes (the layer has no entries for them).
 
 --entrypoint and --cmd take one word (`/app/run`) or a JSON array (`[\"/app/run\",\"-v\"]`).
 
