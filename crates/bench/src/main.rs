@@ -17,6 +17,7 @@ mod peers_v2;
 mod pkcs11;
 mod sbom;
 mod tlog;
+mod tlog_load;
 mod tlog_v2;
 mod tsa;
 mod verify;
@@ -31,11 +32,13 @@ const USAGE: &str = "usage: vouch-bench BENCHMARK [FLAGS]
   vuln       [--packages N] [--runs N]          database import and scan times (needs ../shared)
   vuln --records N [--packages N] [--runs N]    same against N generated osv.dev-shaped records
   tlog       [--appends N] [--no-postgres]      appends/s, append and proof latency (SQLite, PostgreSQL)
-  tlog-v2    [--appends N] [--clients N]        Rekor v2 log appends/s, p50/p99 (in process, HTTP; SQLite, directory)
+  tlog-v2    [--appends N] [--clients N] [--client-threads N] [--backends sqlite,dir] [--modes in-process,http]
+                                                Rekor v2 log appends/s, p50/p99 (in process, HTTP; SQLite, directory)
   keyless    [--requests N] [--threads N] [--runs N]   certificates/s, p99; keyless `vouch sign`
   admission  [--reviews N] [--threads N]        webhook p50/p99 cold and warm, reviews/s
   tsa        [--requests N] [--threads N]       RFC 3161 timestamps/s in process and over HTTP
-  tlog-tessera [--appends N] [--clients N]      Rekor v2 log vs Tessera POSIX: appends/s, p50/p99 to proof
+  tlog-tessera [--appends N] [--clients N] [--client-threads N]
+                                                Rekor v2 log vs Tessera POSIX: appends/s, p50/p99 to proof
   tsa-peer   [--requests N] [--clients N]       timestamps/s: vouch TSA vs sigstore timestamp-authority
   pkcs11     [--signatures N]                   signatures/s: SoftHSM2 token vs a key in memory
 Build first: cargo build --release -p vouch -p vouch-bench";
@@ -102,10 +105,22 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "tlog-v2" => {
-            for r in tlog_v2::run(
-                flag("--appends", 20_000)? as usize,
-                flag("--clients", 64)? as usize,
-            )? {
+            let list = |name: &str, all: &[&str]| -> Vec<String> {
+                match args.iter().position(|a| a == name) {
+                    Some(i) => args
+                        .get(i + 1)
+                        .map(|v| v.split(',').map(str::to_owned).collect())
+                        .unwrap_or_default(),
+                    None => all.iter().map(|s| (*s).to_owned()).collect(),
+                }
+            };
+            for r in tlog_v2::run(&tlog_v2::Options {
+                appends: flag("--appends", 20_000)? as usize,
+                clients: flag("--clients", 64)? as usize,
+                client_threads: flag("--client-threads", 1)? as usize,
+                backends: list("--backends", &["sqlite", "dir"]),
+                modes: list("--modes", &["in-process", "http"]),
+            })? {
                 println!(
                     "tlog-v2 {:<6} {:<10} {:>8.0} appends/s  append-to-proof p50 {:.1} ms p99 {:.1} ms  ({} batches)",
                     r.backend, r.mode, r.appends_per_sec, r.p50_ms, r.p99_ms, r.batches
@@ -125,6 +140,7 @@ fn main() -> anyhow::Result<()> {
         "tlog-tessera" => peers_v2::tlog(
             flag("--appends", 20_000)? as usize,
             flag("--clients", 256)? as usize,
+            flag("--client-threads", 1)? as usize,
         ),
         "tsa-peer" => peers_v2::tsa(
             flag("--requests", 20_000)? as usize,

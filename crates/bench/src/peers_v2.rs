@@ -18,7 +18,7 @@
 
 use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,10 @@ struct Row {
     rate: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Server CPU time per append (its process, or its threads less the client's).
+    server_cpu_us: f64,
+    /// The load client's CPU time over the client's and the server's.
+    client_share: f64,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -62,62 +66,41 @@ fn requests(n: usize) -> anyhow::Result<Arc<Vec<Vec<u8>>>> {
     Ok(Arc::new(out))
 }
 
-/// Judges one answer: `(request index, HTTP status, body, sent at)` to a latency, or `None`
-/// when the latency is measured later.
-type Answer = dyn Fn(usize, u16, &[u8], Instant) -> anyhow::Result<Option<Duration>> + Send + Sync;
+use crate::tlog_load::{Answer, Load};
 
-/// `clients` threads POST the bodies to `url` in turn; `answer(i, status, body, started)`
-/// returns the append-to-proof latency of request `i`, or `None` when it is measured later.
+/// Posts the bodies to `url` over `clients` keep-alive connections from `threads` client
+/// threads ([`crate::tlog_load`], the same client for vouch and its peers).
 fn load(
     url: &str,
     content_type: &'static str,
     bodies: &Arc<Vec<Vec<u8>>>,
     clients: usize,
+    threads: usize,
     answer: Arc<Answer>,
-) -> anyhow::Result<(Duration, Vec<Duration>)> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..clients)
-        .map(|_| {
-            let (bodies, next, url, answer) = (
-                Arc::clone(bodies),
-                Arc::clone(&next),
-                url.to_owned(),
-                Arc::clone(&answer),
-            );
-            std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
-                let agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .new_agent();
-                let mut latencies = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(body) = bodies.get(i) else {
-                        return Ok(latencies);
-                    };
-                    let t = Instant::now();
-                    let resp = agent
-                        .post(&url)
-                        .header("Content-Type", content_type)
-                        .send(body.as_slice())?;
-                    let status = resp.status().as_u16();
-                    let bytes = resp.into_body().read_to_vec()?;
-                    if let Some(l) = answer(i, status, &bytes, t)? {
-                        latencies.push(l);
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for w in workers {
-        latencies.extend(w.join().map_err(|_| anyhow::anyhow!("client panicked"))??);
-    }
-    Ok((started.elapsed(), latencies))
+) -> anyhow::Result<Load> {
+    let (addr, requests) = crate::tlog_load::post_requests(url, content_type, bodies)?;
+    crate::tlog_load::run(addr, &requests, clients, threads, answer)
 }
 
-fn vouch_log(bodies: &Arc<Vec<Vec<u8>>>, clients: usize) -> anyhow::Result<Row> {
+/// CPU time (user + system) of process `pid` (`/proc/PID/stat` fields 14 and 15, clock ticks
+/// of 1/100 s).
+fn child_cpu(pid: u32) -> anyhow::Result<Duration> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let rest = text
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| anyhow::anyhow!("unexpected /proc/{pid}/stat"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<u64> {
+        Ok(fields
+            .get(i - 3)
+            .ok_or_else(|| anyhow::anyhow!("short /proc/{pid}/stat"))?
+            .parse()?)
+    };
+    Ok(Duration::from_millis((ticks(14)? + ticks(15)?) * 10))
+}
+
+fn vouch_log(bodies: &Arc<Vec<Vec<u8>>>, clients: usize, threads: usize) -> anyhow::Result<Row> {
     let dir = tempfile::tempdir()?;
     let storage = Box::new(vouch_tlog::DirStorage::open(dir.path().join("tiles"))?);
     let key = LogKey::new_v2(
@@ -161,7 +144,14 @@ fn vouch_log(bodies: &Arc<Vec<Vec<u8>>>, clients: usize) -> anyhow::Result<Row> 
         );
         Ok(Some(t.elapsed()))
     });
-    let (elapsed, mut latencies) = load(&url, "application/json", bodies, clients, answer)?;
+    let cpu_before = crate::tlog_load::process_cpu()?;
+    let Load {
+        elapsed,
+        mut latencies,
+        client_cpu,
+    } = load(&url, "application/json", bodies, clients, threads, answer)?;
+    let process = crate::tlog_load::process_cpu()?.saturating_sub(cpu_before);
+    let server = process.saturating_sub(client_cpu);
     anyhow::ensure!(
         log.storage().size()? == bodies.len() as u64,
         "entries missing"
@@ -173,6 +163,8 @@ fn vouch_log(bodies: &Arc<Vec<Vec<u8>>>, clients: usize) -> anyhow::Result<Row> 
         rate: bodies.len() as f64 / elapsed.as_secs_f64(),
         p50_ms: percentile(&latencies, 50.0),
         p99_ms: percentile(&latencies, 99.0),
+        server_cpu_us: server.as_secs_f64() * 1e6 / bodies.len() as f64,
+        client_share: client_cpu.as_secs_f64() / process.as_secs_f64().max(1e-9),
     })
 }
 
@@ -203,7 +195,7 @@ fn wait_for(url: &str, peer: &mut Peer, what: &str) -> anyhow::Result<()> {
     }
 }
 
-fn tessera(bodies: &Arc<Vec<Vec<u8>>>, clients: usize) -> anyhow::Result<Row> {
+fn tessera(bodies: &Arc<Vec<Vec<u8>>>, clients: usize, threads: usize) -> anyhow::Result<Row> {
     let dir = tempfile::tempdir()?;
     let port = vouch_testkit::free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -262,11 +254,18 @@ fn tessera(bodies: &Arc<Vec<Vec<u8>>>, clients: usize) -> anyhow::Result<Row> {
         })
     };
     let t0 = Instant::now();
-    let (elapsed, _) = load(
+    let pid = peer.0.id();
+    let peer_cpu_before = child_cpu(pid)?;
+    let Load {
+        elapsed,
+        client_cpu,
+        ..
+    } = load(
         &format!("{base}/add"),
         "application/json",
         bodies,
         clients,
+        threads,
         answer,
     )?;
     // Wait until a checkpoint covers every entry.
@@ -286,6 +285,8 @@ fn tessera(bodies: &Arc<Vec<Vec<u8>>>, clients: usize) -> anyhow::Result<Row> {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+    // Tessera's CPU until every entry is provable (sequencing, integration, checkpoint).
+    let server = child_cpu(pid)?.saturating_sub(peer_cpu_before);
     stop.store(true, Ordering::Relaxed);
     poller
         .join()
@@ -328,24 +329,35 @@ fn tessera(bodies: &Arc<Vec<Vec<u8>>>, clients: usize) -> anyhow::Result<Row> {
         rate: bodies.len() as f64 / provable.as_secs_f64(),
         p50_ms: percentile(&latencies, 50.0),
         p99_ms: percentile(&latencies, 99.0),
+        server_cpu_us: server.as_secs_f64() * 1e6 / bodies.len() as f64,
+        client_share: client_cpu.as_secs_f64() / (client_cpu + server).as_secs_f64().max(1e-9),
     })
 }
 
 /// `vouch-bench tlog-tessera`.
-pub(crate) fn tlog(appends: usize, clients: usize) -> anyhow::Result<()> {
+pub(crate) fn tlog(appends: usize, clients: usize, threads: usize) -> anyhow::Result<()> {
     let bodies = requests(appends)?;
-    let rows = [vouch_log(&bodies, clients)?, tessera(&bodies, clients)?];
+    let rows = [
+        vouch_log(&bodies, clients, threads)?,
+        tessera(&bodies, clients, threads)?,
+    ];
     println!(
-        "tile log appends (same {appends} signed hashedrekord bodies, {clients} HTTP clients, loopback)"
+        "tile log appends (same {appends} signed hashedrekord bodies, {clients} keep-alive HTTP \
+         connections from {threads} client thread(s), loopback)"
     );
     println!(
-        "  {:<44} {:>11} {:>14} {:>14}",
-        "server", "appends/s", "p50 to proof", "p99 to proof"
+        "  {:<44} {:>11} {:>14} {:>14} {:>13} {:>8}",
+        "server", "appends/s", "p50 to proof", "p99 to proof", "server CPU", "client"
     );
     for r in &rows {
         println!(
-            "  {:<44} {:>11.0} {:>11.1} ms {:>11.1} ms",
-            r.name, r.rate, r.p50_ms, r.p99_ms
+            "  {:<44} {:>11.0} {:>11.1} ms {:>11.1} ms {:>7.0} us/op {:>7.0}%",
+            r.name,
+            r.rate,
+            r.p50_ms,
+            r.p99_ms,
+            r.server_cpu_us,
+            100.0 * r.client_share
         );
     }
     println!(
@@ -391,8 +403,18 @@ fn timestamps(
         );
         Ok(Some(t.elapsed()))
     });
-    let (elapsed, mut latencies) =
-        load(url, "application/timestamp-query", queries, clients, answer)?;
+    let Load {
+        elapsed,
+        mut latencies,
+        ..
+    } = load(
+        url,
+        "application/timestamp-query",
+        queries,
+        clients,
+        1,
+        answer,
+    )?;
     latencies.sort_unstable();
     Ok((
         queries.len() as f64 / elapsed.as_secs_f64(),

@@ -5,7 +5,9 @@
 //! SQLite and the tile directory. Requests are signed up front: the signer is not measured.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
+
+use crate::tlog_load::process_cpu;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -24,8 +26,23 @@ pub(crate) struct Report {
     pub(crate) batches: u64,
 }
 
-/// Runs both modes on SQLite and a tile directory with `appends` entries each.
-pub(crate) fn run(appends: usize, clients: usize) -> anyhow::Result<Vec<Report>> {
+/// What to run.
+pub(crate) struct Options {
+    /// Entries appended per run.
+    pub(crate) appends: usize,
+    /// Concurrent clients (tasks in process, keep-alive connections over HTTP).
+    pub(crate) clients: usize,
+    /// Threads of the HTTP load client ([`crate::tlog_load`]).
+    pub(crate) client_threads: usize,
+    /// Backends to run (`sqlite`, `dir`).
+    pub(crate) backends: Vec<String>,
+    /// Modes to run (`in-process`, `http`).
+    pub(crate) modes: Vec<String>,
+}
+
+/// Runs the chosen modes on the chosen backends (SQLite, a tile directory).
+pub(crate) fn run(options: &Options) -> anyhow::Result<Vec<Report>> {
+    let (appends, clients) = (options.appends, options.clients);
     let requests = Arc::new(signed_requests(appends)?);
     let limits = Limits::default();
     let canonical: Vec<vouch_tlog::Canonical> = requests
@@ -47,6 +64,9 @@ pub(crate) fn run(appends: usize, clients: usize) -> anyhow::Result<Vec<Report>>
     let dir = tempfile::tempdir()?;
     let mut reports = Vec::new();
     for backend in ["sqlite", "dir"] {
+        if !options.backends.iter().any(|b| b == backend) {
+            continue;
+        }
         let open = |name: &str| -> anyhow::Result<Box<dyn Storage>> {
             let path = dir.path().join(format!("{backend}-{name}"));
             Ok(match backend {
@@ -54,18 +74,23 @@ pub(crate) fn run(appends: usize, clients: usize) -> anyhow::Result<Vec<Report>>
                 _ => Box::new(vouch_tlog::DirStorage::open(path)?),
             })
         };
-        reports.push(in_process(
-            backend,
-            open("lib")?,
-            canonical.clone(),
-            clients,
-        )?);
-        reports.push(over_http(
-            backend,
-            open("http")?,
-            Arc::clone(&requests),
-            clients,
-        )?);
+        if options.modes.iter().any(|m| m == "in-process") {
+            reports.push(in_process(
+                backend,
+                open("lib")?,
+                canonical.clone(),
+                clients,
+            )?);
+        }
+        if options.modes.iter().any(|m| m == "http") {
+            reports.push(over_http(
+                backend,
+                open("http")?,
+                Arc::clone(&requests),
+                clients,
+                options.client_threads,
+            )?);
+        }
     }
     Ok(reports)
 }
@@ -201,6 +226,7 @@ fn over_http(
     storage: Box<dyn Storage>,
     requests: Arc<Vec<Vec<u8>>>,
     clients: usize,
+    client_threads: usize,
 ) -> anyhow::Result<Report> {
     let log = Log::start(storage, key()?, Limits::default())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -215,93 +241,35 @@ fn over_http(
             let _ = vouch_tlog::serve(listener, state, std::future::pending()).await;
         }
     });
-    let next = Arc::new(AtomicUsize::new(0));
+    let (addr, requests) = crate::tlog_load::post_requests(
+        &format!("{url}/api/v2/log/entries"),
+        "application/json",
+        &requests,
+    )?;
+    let answer = Arc::new(|_: usize, status: u16, _: &[u8], t: Instant| {
+        anyhow::ensure!(status == 201, "append answered {status}");
+        Ok(Some(t.elapsed()))
+    });
     let process_cpu_before = process_cpu()?;
-    let started = Instant::now();
-    let workers: Vec<_> = (0..clients)
-        .map(|_| {
-            let (requests, next, url) = (Arc::clone(&requests), Arc::clone(&next), url.clone());
-            std::thread::spawn(move || -> anyhow::Result<(Vec<Duration>, Duration)> {
-                let cpu_before = thread_cpu()?;
-                let agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .new_agent();
-                let mut latencies = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(body) = requests.get(i) else {
-                        return Ok((latencies, thread_cpu()?.saturating_sub(cpu_before)));
-                    };
-                    let t = Instant::now();
-                    let resp = agent
-                        .post(&format!("{url}/api/v2/log/entries"))
-                        .header("Content-Type", "application/json")
-                        .send(body.as_slice())?;
-                    anyhow::ensure!(
-                        resp.status().as_u16() == 201,
-                        "append answered {}",
-                        resp.status()
-                    );
-                    resp.into_body().read_to_vec()?;
-                    latencies.push(t.elapsed());
-                }
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    let mut client_cpu = Duration::ZERO;
-    for w in workers {
-        let (l, cpu) = w.join().map_err(|_| anyhow::anyhow!("client panicked"))??;
-        latencies.extend(l);
-        client_cpu += cpu;
-    }
-    let elapsed = started.elapsed();
+    let load = crate::tlog_load::run(addr, &requests, clients, client_threads, answer)?;
     let process = process_cpu()?.saturating_sub(process_cpu_before);
     // Is the load generator the bottleneck? Its threads share the 2 cores with the server.
+    let server = process.saturating_sub(load.client_cpu);
     println!(
         "tlog-v2 {backend:<6} http       CPU: process {:.2} s in {:.2} s wall, of which the \
-         ureq client threads {:.2} s ({:.0}%), server and sequencer {:.2} s",
+         client ({client_threads} thread(s), {clients} connections) {:.2} s ({:.0}%), server and \
+         sequencer {:.2} s ({:.0} us per append)",
         process.as_secs_f64(),
-        elapsed.as_secs_f64(),
-        client_cpu.as_secs_f64(),
-        100.0 * client_cpu.as_secs_f64() / process.as_secs_f64().max(1e-9),
-        process.saturating_sub(client_cpu).as_secs_f64()
+        load.elapsed.as_secs_f64(),
+        load.client_cpu.as_secs_f64(),
+        100.0 * load.client_cpu.as_secs_f64() / process.as_secs_f64().max(1e-9),
+        server.as_secs_f64(),
+        server.as_secs_f64() * 1e6 / requests.len().max(1) as f64,
     );
+    let (elapsed, latencies) = (load.elapsed, load.latencies);
     let r = report(backend, "http", &log, requests.len(), elapsed, latencies);
     drop(runtime);
     r
-}
-
-/// CPU time of the calling thread (`/proc/thread-self/schedstat`: nanoseconds on a CPU).
-fn thread_cpu() -> anyhow::Result<Duration> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat")?;
-    let ns: u64 = text
-        .split_whitespace()
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("empty /proc/thread-self/schedstat"))?
-        .parse()?;
-    Ok(Duration::from_nanos(ns))
-}
-
-/// CPU time (user + system) of the whole process, exited threads included
-/// (`/proc/self/stat` fields 14 and 15, in clock ticks of 1/100 s on Linux).
-fn process_cpu() -> anyhow::Result<Duration> {
-    let text = std::fs::read_to_string("/proc/self/stat")?;
-    // The command name (field 2) may hold spaces; fields after it start past the last ')'.
-    let rest = text
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .ok_or_else(|| anyhow::anyhow!("unexpected /proc/self/stat"))?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state): utime is field 14, stime field 15.
-    let ticks = |i: usize| -> anyhow::Result<u64> {
-        Ok(fields
-            .get(i - 3)
-            .ok_or_else(|| anyhow::anyhow!("short /proc/self/stat"))?
-            .parse()?)
-    };
-    Ok(Duration::from_millis((ticks(14)? + ticks(15)?) * 10))
 }
 
 fn report(
