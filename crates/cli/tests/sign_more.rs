@@ -337,7 +337,7 @@ fn import_key_pair_of_openssl_keys_signs_what_openssl_verifies() {
         }
     }
 
-    // Refusals: existing files without --force, RSA (PKCS#8 and PKCS#1), garbage.
+    // Refusals: existing files without --force, RSA under 2048 bits, garbage.
     let text = fails_with(
         1,
         &[
@@ -357,25 +357,34 @@ fn import_key_pair_of_openssl_keys_signs_what_openssl_verifies() {
         &d("imported-pkcs8"),
         "--force",
     ]);
+    // RSA keys (PKCS#8 and PKCS#1) are imported; one under 2048 bits is refused.
     openssl(&["genrsa", "-out", &d("rsa8.pem"), "2048"]);
     openssl(&["genrsa", "-traditional", "-out", &d("rsa1.pem"), "2048"]);
     for rsa in ["rsa8", "rsa1"] {
-        let text = fails_with(
-            1,
-            &[
-                "import-key-pair",
-                "--key",
-                &d(&format!("{rsa}.pem")),
-                "--output-key-prefix",
-                &d(rsa),
-            ],
-        );
-        assert!(
-            text.contains("RSA private key") && text.contains("signs only with ECDSA"),
-            "{text}"
-        );
-        assert!(!Path::new(&format!("{}.key", d(rsa))).exists());
+        ok(&[
+            "import-key-pair",
+            "--key",
+            &d(&format!("{rsa}.pem")),
+            "--output-key-prefix",
+            &d(rsa),
+        ]);
+        assert!(Path::new(&format!("{}.key", d(rsa))).exists());
+        let public = std::fs::read_to_string(format!("{}.pub", d(rsa))).unwrap();
+        assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{public}");
     }
+    openssl(&["genrsa", "-out", &d("rsa-small.pem"), "1024"]);
+    let text = fails_with(
+        1,
+        &[
+            "import-key-pair",
+            "--key",
+            &d("rsa-small.pem"),
+            "--output-key-prefix",
+            &d("rsa-small"),
+        ],
+    );
+    assert!(text.contains("RSA private key refused"), "{text}");
+    assert!(!Path::new(&format!("{}.key", d("rsa-small"))).exists());
     std::fs::write(d("junk.pem"), "not a key\n").unwrap();
     let text = fails_with(
         1,

@@ -1120,7 +1120,7 @@ fn key_signatures_go_into_every_selected_rekor_v2_log_with_a_timestamp_and_both_
     assert!(said.contains("EXACT 3"), "{said}");
 
     // A signing config with the v2 log and no TSA is refused (a v2 entry carries no signed
-    // time); so is a key type the log entry cannot describe, naming it.
+    // time). An Ed25519 key (vouch's own key file) is logged as Ed25519ph.
     let mut no_tsa = json(&std::fs::read_to_string(&tc).unwrap());
     no_tsa["signingConfig"]["tsaUrls"] = Value::Array(Vec::new());
     let no_tsa_path = d.join("no-tsa.trust_config.json");
@@ -1137,14 +1137,31 @@ fn key_signatures_go_into_every_selected_rekor_v2_log_with_a_timestamp_and_both_
         ],
     );
     assert!(said.contains("tsaUrls"), "{said}");
-    let (ed_key, _) = common::keypair_with(d, "ed", "ed25519");
-    let said = fails_with(
-        1,
-        &["sign-blob", file, "--key", &ed_key, "--trust-config", &tc],
-    );
+    let (ed_key, ed_public) = common::keypair_with(d, "ed", "ed25519");
+    let ed_bundle = d.join("ed.sigstore.json");
+    ok(&[
+        "sign-blob",
+        file,
+        "--key",
+        &ed_key,
+        "--trust-config",
+        &tc,
+        "--bundle",
+        ed_bundle.to_str().unwrap(),
+    ]);
+    let report = ok_json(&[
+        "verify-blob",
+        file,
+        "--bundle",
+        ed_bundle.to_str().unwrap(),
+        "--key",
+        &ed_public,
+        "--trusted-root",
+        &root,
+    ]);
     assert!(
-        said.contains("Ed25519 signatures are not logged to a Rekor v2 log"),
-        "{said}"
+        report.to_string().contains("hashedrekord 0.0.2 (Rekor v2)"),
+        "{report}"
     );
     // A selected log that cannot be reached fails the signature (nothing is written), rather
     // than leaving the bundle with fewer entries than the signing config asked for.
@@ -1308,4 +1325,381 @@ fn pipeline_key_signatures_are_logged_from_its_sign_config() {
         assert!(!out.status.success(), "{name}: {said}");
         assert!(said.contains(expected), "{name}: {said}");
     }
+}
+
+/// A key `openssl genpkey` makes (`args` after `-algorithm`), as PKCS#8 PEM, with its
+/// `PUBLIC KEY` PEM; with `cosign`, also imported into a cosign key file (`cosign
+/// import-key-pair`, the tests' password) so both tools sign with the same key.
+struct OpensslKey {
+    pem: String,
+    public: String,
+    cosign_key: String,
+}
+
+fn openssl_key(d: &Path, name: &str, args: &[&str], cosign: Option<&Peer>) -> OpensslKey {
+    let openssl = vouch_testkit::require_tool("openssl");
+    let pem = d.join(format!("{name}.pem"));
+    let public = d.join(format!("{name}.pub.pem"));
+    let mut genpkey = std::process::Command::new(&openssl);
+    genpkey
+        .args(["genpkey", "-algorithm"])
+        .args(args)
+        .arg("-out")
+        .arg(&pem);
+    vouch_testkit::run(&mut genpkey);
+    let mut pubout = std::process::Command::new(&openssl);
+    pubout
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&pem)
+        .arg("-out")
+        .arg(&public);
+    vouch_testkit::run(&mut pubout);
+    let prefix = d.join(format!("{name}-cosign"));
+    if let Some(cosign) = cosign {
+        cosign.ok(&[
+            "import-key-pair",
+            "--key",
+            pem.to_str().unwrap(),
+            "--output-key-prefix",
+            prefix.to_str().unwrap(),
+            "--yes",
+        ]);
+    }
+    OpensslKey {
+        pem: pem.display().to_string(),
+        public: public.display().to_string(),
+        cosign_key: format!("{}.key", prefix.display()),
+    }
+}
+
+fn as_refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// The decoded canonical body of a bundle's only Rekor v2 entry.
+fn v2_body(bundle: &Value) -> Value {
+    use base64::Engine as _;
+    let [entry] = entries(bundle).as_slice() else {
+        panic!("one entry: {bundle}");
+    };
+    assert_eq!(
+        entry["kindVersion"],
+        serde_json::json!({"kind": "hashedrekord", "version": "0.0.2"}),
+        "{bundle}"
+    );
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(entry["canonicalizedBody"].as_str().unwrap())
+        .unwrap();
+    json(&String::from_utf8(raw).unwrap())
+}
+
+/// Every key type a Rekor v2 log accepts signs into one through `--signing-config` without a
+/// CA (cosign v3 asks for one only when keyless): P-384 over SHA-384, P-521 over SHA-512, RSA
+/// PKCS#1 v1.5 2048/3072/4096 over SHA-256, Ed25519 as Ed25519ph over SHA-512 (sigstore-go
+/// `getRekorV2TLE`, cosign v3 `GetDefaultLoadOptions`), blobs and statements alike. Keys come
+/// from openssl, read as PEM and as cosign key files. vouch verifies its own bundles and
+/// cosign v3's made with the same key and signing config; cosign v3 verifies vouch's. A
+/// tampered signature, another key and a tampered entry body are refused for every type.
+#[test]
+fn every_key_type_of_rekor_v2_is_logged_and_vouch_and_cosign_verify_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let options = vouch_instance::StartOptions {
+        rekor_v2: true,
+        ..Default::default()
+    };
+    let running = vouch_instance::Instance::start(d.join("instance"), &options).unwrap();
+    let root = running.trusted_root_path().display().to_string();
+    let tc = running.trust_config_path();
+    // cosign v3's files: a bare signing config, here without caUrls, and the trusted root.
+    let mut signing_config = json(&std::fs::read_to_string(&tc).unwrap())["signingConfig"].clone();
+    signing_config["caUrls"] = Value::Array(Vec::new());
+    let sc_path = d.join("no-ca.signing_config.json");
+    std::fs::write(&sc_path, signing_config.to_string()).unwrap();
+    let sc = sc_path.to_str().unwrap();
+    let cosign = Peer::new("cosign");
+    let file = d.join("artifact.txt");
+    std::fs::write(&file, b"an artifact for every key type\n").unwrap();
+    let file = file.to_str().unwrap();
+    // cosign signs another artifact: RSA PKCS#1 v1.5 and Ed25519 signatures are deterministic,
+    // so the same bytes signed by both tools would be one entry (a log de-duplicates it).
+    let cosign_file = d.join("cosign-artifact.txt");
+    std::fs::write(&cosign_file, b"an artifact cosign signs\n").unwrap();
+    let cosign_file = cosign_file.to_str().unwrap();
+    let predicate = d.join("predicate.json");
+    std::fs::write(&predicate, br#"{"builder":"ci"}"#).unwrap();
+    let predicate = predicate.to_str().unwrap();
+    let other = openssl_key(
+        d,
+        "other",
+        &["EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+        Some(&cosign),
+    );
+
+    let vouch_verify = |bundle: &Path, public: &str| -> Vec<String> {
+        let signed = if bundle.to_str().unwrap().contains(".cosign.") {
+            cosign_file
+        } else {
+            file
+        };
+        [
+            "verify-blob",
+            signed,
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--key",
+            public,
+            "--trusted-root",
+            &root,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    };
+    // cosign v3.1 loads a --key verifier with SHA-256 whatever the bundle's digest says
+    // (`verify_blob.go`: `LoadVerifierFromKeyOrCert(.., c.HashAlgorithm)`, SHA-256 unless
+    // --signature-digest-algorithm), so the scheme's hash is named for it.
+    let cosign_verify = |bundle: &Path, public: &str, hash: &str| -> Vec<String> {
+        let signed = if bundle.to_str().unwrap().contains(".cosign.") {
+            cosign_file
+        } else {
+            file
+        };
+        let digest = match hash {
+            "SHA2_384" => "sha384",
+            "SHA2_512" => "sha512",
+            _ => "sha256",
+        };
+        [
+            "verify-blob",
+            signed,
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--key",
+            public,
+            "--trusted-root",
+            &root,
+            "--offline",
+            "--signature-digest-algorithm",
+            digest,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    };
+
+    let key_types: [(&str, &[&str], &str, &str); 6] = [
+        (
+            "p384",
+            &["EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+            "PKIX_ECDSA_P384_SHA_384",
+            "SHA2_384",
+        ),
+        (
+            "p521",
+            &["EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
+            "PKIX_ECDSA_P521_SHA_512",
+            "SHA2_512",
+        ),
+        (
+            "rsa2048",
+            &["RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+            "PKIX_RSA_PKCS1V15_2048_SHA256",
+            "SHA2_256",
+        ),
+        (
+            "rsa3072",
+            &["RSA", "-pkeyopt", "rsa_keygen_bits:3072"],
+            "PKIX_RSA_PKCS1V15_3072_SHA256",
+            "SHA2_256",
+        ),
+        (
+            "rsa4096",
+            &["RSA", "-pkeyopt", "rsa_keygen_bits:4096"],
+            "PKIX_RSA_PKCS1V15_4096_SHA256",
+            "SHA2_256",
+        ),
+        ("ed25519", &["ed25519"], "PKIX_ED25519_PH", "SHA2_512"),
+    ];
+    for (name, genpkey, details, hash) in key_types {
+        let key = openssl_key(d, name, genpkey, Some(&cosign));
+        let blob = d.join(format!("{name}.blob.sigstore.json"));
+        let att = d.join(format!("{name}.att.sigstore.json"));
+        let by_cosign = d.join(format!("{name}.cosign.sigstore.json"));
+        // The PEM key for the blob, the cosign key file for the statement.
+        ok(&[
+            "sign-blob",
+            file,
+            "--key",
+            &key.pem,
+            "--signing-config",
+            sc,
+            "--trusted-root",
+            &root,
+            "--bundle",
+            blob.to_str().unwrap(),
+        ]);
+        ok(&[
+            "attest-blob",
+            file,
+            "--predicate",
+            predicate,
+            "--type",
+            "https://vouch.example/test/v1",
+            "--key",
+            &key.cosign_key,
+            "--signing-config",
+            sc,
+            "--trusted-root",
+            &root,
+            "--bundle",
+            att.to_str().unwrap(),
+        ]);
+        // cosign v3.1 signs Ed25519 keys as Ed25519ph into the log but verifies with pure
+        // Ed25519 (`LoadVerifierFromKeyOrCert` without `WithED25519ph`): it refuses its own
+        // bundle after signing ("failed to verify signature") and at verify-blob, so for
+        // Ed25519 it signs without the post-signing check and verifies nothing.
+        let cosign_verifies = name != "ed25519";
+        let root_args: &[&str] = if cosign_verifies {
+            &["--trusted-root", &root]
+        } else {
+            &[]
+        };
+        cosign.ok(&[
+            &[
+                "sign-blob",
+                cosign_file,
+                "--key",
+                &key.cosign_key,
+                "--signing-config",
+                sc,
+                "--bundle",
+                by_cosign.to_str().unwrap(),
+                "--yes",
+            ][..],
+            root_args,
+        ]
+        .concat());
+        let spki = {
+            let pem = std::fs::read_to_string(&key.public).unwrap();
+            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            body
+        };
+        for (bundle, what) in [
+            (&blob, "vouch blob"),
+            (&att, "vouch statement"),
+            (&by_cosign, "cosign blob"),
+        ] {
+            let parsed = json(&std::fs::read_to_string(bundle).unwrap());
+            let body = v2_body(&parsed);
+            let spec = &body["spec"]["hashedRekordV002"];
+            assert_eq!(
+                spec["signature"]["verifier"]["keyDetails"], details,
+                "{name} {what}: {body}"
+            );
+            assert_eq!(spec["data"]["algorithm"], hash, "{name} {what}: {body}");
+            assert_eq!(
+                spec["signature"]["verifier"]["publicKey"]["rawBytes"],
+                spki.as_str(),
+                "{name} {what}: {body}"
+            );
+            if bundle != &att {
+                assert_eq!(
+                    parsed["messageSignature"]["messageDigest"]["algorithm"], hash,
+                    "{name} {what}: {parsed}"
+                );
+            }
+            let report = ok_json(&as_refs(&vouch_verify(bundle, &key.public))).to_string();
+            assert!(
+                report.contains("hashedrekord 0.0.2 (Rekor v2)"),
+                "{name} {what}: {report}"
+            );
+            if cosign_verifies {
+                cosign.ok(&as_refs(&cosign_verify(bundle, &key.public, hash)));
+            }
+        }
+        // Negative, each refused by vouch and (signature, key) by cosign: a signature byte
+        // changed; another key; the entry's digest changed.
+        let original = json(&std::fs::read_to_string(&blob).unwrap());
+        let mut bad_sig = original.clone();
+        {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let s = &mut bad_sig["messageSignature"]["signature"];
+            let mut raw = b64.decode(s.as_str().unwrap()).unwrap();
+            let last = raw.len() - 1;
+            raw[last] ^= 1;
+            *s = Value::from(b64.encode(raw));
+        }
+        let bad_sig_path = d.join(format!("{name}.bad-sig.sigstore.json"));
+        std::fs::write(&bad_sig_path, bad_sig.to_string()).unwrap();
+        let said = fails_with(3, &as_refs(&vouch_verify(&bad_sig_path, &key.public)));
+        assert!(
+            said.contains("FAILED  "),
+            "{name} tampered signature: {said}"
+        );
+        if cosign_verifies {
+            cosign.fails(&as_refs(&cosign_verify(&bad_sig_path, &key.public, hash)));
+        }
+        let said = fails_with(3, &as_refs(&vouch_verify(&blob, &other.public)));
+        assert!(said.contains("FAILED  "), "{name} wrong key: {said}");
+        if cosign_verifies {
+            cosign.fails(&as_refs(&cosign_verify(&blob, &other.public, hash)));
+        }
+        let mut bad_body = original.clone();
+        {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let e = &mut bad_body["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"];
+            let mut raw = b64.decode(e.as_str().unwrap()).unwrap();
+            let at = String::from_utf8_lossy(&raw).find("\"digest\":\"").unwrap() + 10;
+            raw[at] = if raw[at] == b'A' { b'B' } else { b'A' };
+            *e = Value::from(b64.encode(raw));
+        }
+        let bad_body_path = d.join(format!("{name}.bad-body.sigstore.json"));
+        std::fs::write(&bad_body_path, bad_body.to_string()).unwrap();
+        let said = fails_with(3, &as_refs(&vouch_verify(&bad_body_path, &key.public)));
+        assert!(said.contains("FAILED  "), "{name} tampered body: {said}");
+    }
+
+    // An RSA key of a size no Rekor v2 key details name is refused before anything is logged,
+    // naming the sizes.
+    let odd = openssl_key(
+        d,
+        "rsa2560",
+        &["RSA", "-pkeyopt", "rsa_keygen_bits:2560"],
+        None,
+    );
+    let said = fails_with(
+        1,
+        &[
+            "sign-blob",
+            file,
+            "--key",
+            &odd.pem,
+            "--signing-config",
+            sc,
+            "--trusted-root",
+            &root,
+        ],
+    );
+    assert!(
+        said.contains("RSA-2560") && said.contains("2048, 3072 or 4096"),
+        "{said}"
+    );
+
+    // Without caUrls, keyless signing is refused naming the field; key signing went through.
+    let said = fails_with(
+        1,
+        &[
+            "sign-blob",
+            file,
+            "--keyless",
+            "--signing-config",
+            sc,
+            "--trusted-root",
+            &root,
+        ],
+    );
+    assert!(said.contains("caUrls"), "{said}");
 }

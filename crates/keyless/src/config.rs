@@ -40,8 +40,10 @@ pub const TRUST_CONFIG_ENV: &str = "VOUCH_TRUST_CONFIG";
 pub struct TrustConfig {
     /// What signatures are checked against after signing.
     pub trusted_root: TrustedRoot,
-    /// The CA's base URL (`/api/v2/signingCert` is appended).
-    pub ca_url: String,
+    /// The CA's base URL (`/api/v2/signingCert` is appended): keyless signing needs one
+    /// ([`crate::KeylessSigner::new`] refuses a config without), key signing does not (cosign
+    /// v3 selects a CA only for an identity token: `pkg/cosign/bundle/sign.go` `SignData`).
+    pub ca_url: Option<String>,
     /// The logs every signature is uploaded to, in signing config order (at least one).
     pub logs: Vec<LogService>,
     /// The OIDC issuer the signing config names, if any.
@@ -112,8 +114,7 @@ impl TrustConfig {
         let ca_url = select(&signing["caUrls"], &[1], &Value::Null, now)?
             .into_iter()
             .next()
-            .ok_or_else(|| bad(format!("{at}caUrls has no valid Fulcio (API 1) entry")))?
-            .url;
+            .map(|s| s.url);
         let logs: Vec<LogService> = select(
             &signing["rekorTlogUrls"],
             &[1, 2],

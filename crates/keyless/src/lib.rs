@@ -69,6 +69,8 @@ const ID_SHA256: &str = "2.16.840.1.101.3.4.2.1";
 #[derive(Debug)]
 pub struct KeylessSigner {
     config: TrustConfig,
+    /// The CA (`config.ca_url`, which keyless signing requires).
+    ca_url: String,
     http: vouch_http::Client,
     logs: Vec<Box<dyn vouch_sign::sign::TransparencyLog>>,
     tsa: TimestampAuthorities,
@@ -77,7 +79,13 @@ pub struct KeylessSigner {
 
 impl KeylessSigner {
     /// A signer for the instance `config` names.
+    /// Refused when the signing config names no CA (`caUrls`).
     pub fn new(config: TrustConfig) -> Result<Self> {
+        let ca_url = config.ca_url.clone().ok_or_else(|| Error::TrustConfig {
+            reason: "the signing config's caUrls has no valid Fulcio (API 1) entry: keyless \
+                     signing needs a CA to certify its key (key signing does not)"
+                .into(),
+        })?;
         let http_config = vouch_http::ClientConfig::default();
         let http = vouch_http::Client::new(&http_config)?;
         let logs = transparency_logs(&config, &http_config)?;
@@ -85,6 +93,7 @@ impl KeylessSigner {
         let verifier = Verifier::new(config.trusted_root.clone());
         Ok(Self {
             config,
+            ca_url,
             http,
             logs,
             tsa,
@@ -128,7 +137,7 @@ impl KeylessSigner {
     }
 
     fn request_certificate(&self, token: &IdentityToken, key: &SigningKey) -> Result<Vec<Vec<u8>>> {
-        let url = format!("{}/api/v2/signingCert", self.config.ca_url);
+        let url = format!("{}/api/v2/signingCert", self.ca_url);
         let proof = key.sign_bytes(token.principal().as_bytes());
         let body = json!({
             "credentials": {"oidcIdentityToken": token.as_str()},

@@ -35,25 +35,34 @@ pub(crate) enum V2Verifier<'a> {
     PublicKey(&'a [u8]),
 }
 
-/// The `PublicKeyDetails` a Rekor v2 entry names for `key`, for the keys whose signatures
-/// vouch makes over a SHA-256 digest: ECDSA P-256 (`PKIX_ECDSA_P256_SHA_256`). vouch's
-/// P-384 keys sign over SHA-256 as cosign does, which `PKIX_ECDSA_P384_SHA_384` does not
-/// describe, and Ed25519 would need the prehash variant (`PKIX_ED25519_PH`, sigstore-go
-/// `options.WithED25519ph`): refused rather than logged under the wrong details.
+/// The `PublicKeyDetails` a Rekor v2 entry names for a signature by `key` made with `scheme`
+/// (sigstore-go `pkg/sign/transparency.go` `getRekorV2TLE`: the key's default details, with
+/// Ed25519ph for Ed25519). A scheme the log cannot record (pure Ed25519, the deprecated P-384
+/// over SHA-256, RSA sizes other than 2048/3072/4096) is refused rather than logged under
+/// the wrong details.
 pub(crate) fn key_details(
+    scheme: vouch_sign::SignatureScheme,
     key: &vouch_sign::VerifyingKey,
 ) -> std::result::Result<&'static str, String> {
-    match key.algorithm_name() {
-        "ECDSA P-256" => Ok("PKIX_ECDSA_P256_SHA_256"),
-        other => Err(format!(
-            "{other} signatures are not logged to a Rekor v2 log yet (ECDSA P-256 keys are); \
-             use a P-256 key, a Rekor v1 log, or --tlog-upload=false"
-        )),
+    let loggable = vouch_sign::SignatureScheme::for_hashedrekord(key).map_err(|e| e.to_string())?;
+    if scheme != loggable {
+        return Err(format!(
+            "a {} signature made as {} cannot be logged to a Rekor v2 log (its entry names {})",
+            key.algorithm_name_with_size(),
+            scheme.key_details().unwrap_or("RSA PKCS#1 v1.5"),
+            loggable.key_details().unwrap_or("RSA PKCS#1 v1.5"),
+        ));
     }
+    loggable.key_details().ok_or_else(|| {
+        format!(
+            "{} keys have no Rekor v2 key details",
+            key.algorithm_name_with_size()
+        )
+    })
 }
 
-/// The `CreateEntryRequest` for a signature over `digest` (SHA-256) by `verifier`, whose key
-/// has `key_details`.
+/// The `CreateEntryRequest` for a signature over `digest` (of the hash `key_details` names) by
+/// `verifier`, whose key has `key_details`.
 pub(crate) fn hashed_rekord_request(
     digest: &[u8],
     signature: &[u8],

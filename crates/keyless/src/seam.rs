@@ -7,11 +7,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 use vouch_sign::bundle::TlogEntry;
 use vouch_sign::dsse::Envelope;
-use vouch_sign::sign::{TransparencyLog, verifier_pem};
-use vouch_sign::{Signer, VerifyingKey};
+use vouch_sign::sign::{SignedDigest, TransparencyLog, verifier_pem};
+use vouch_sign::{HashAlgorithm, SignatureScheme, Signer, VerifyingKey};
 
 use crate::Session;
 use crate::config::{RekorApi, TrustConfig};
@@ -28,6 +27,10 @@ impl Signer for Session<'_> {
 
     fn certificate_chain(&self) -> &[Vec<u8>] {
         &self.chain
+    }
+
+    fn sign_as(&self, scheme: SignatureScheme, message: &[u8]) -> vouch_sign::Result<Vec<u8>> {
+        self.key.sign_with(scheme, message)
     }
 }
 
@@ -69,17 +72,22 @@ impl RekorLog {
 impl TransparencyLog for RekorLog {
     fn log_message_signature(
         &self,
-        sha256: &[u8; 32],
-        signature: &[u8],
+        signed: &SignedDigest<'_>,
         signer: &dyn Signer,
     ) -> vouch_sign::Result<TlogEntry> {
+        // `sigstore/rekor:pkg/types/hashedrekord/v0.0.1` names the hash in lower case.
+        let algorithm = match signed.hash {
+            HashAlgorithm::Sha2_256 => "sha256",
+            HashAlgorithm::Sha2_384 => "sha384",
+            HashAlgorithm::Sha2_512 => "sha512",
+        };
         self.upload(&json!({
             "apiVersion": "0.0.1",
             "kind": "hashedrekord",
             "spec": {
-                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(sha256)}},
+                "data": {"hash": {"algorithm": algorithm, "value": hex::encode(signed.digest)}},
                 "signature": {
-                    "content": B64.encode(signature),
+                    "content": B64.encode(signed.signature),
                     "publicKey": {"content": B64.encode(verifier_pem(signer))},
                 },
             },
@@ -89,6 +97,7 @@ impl TransparencyLog for RekorLog {
     fn log_envelope(
         &self,
         envelope: &Envelope,
+        _scheme: SignatureScheme,
         signer: &dyn Signer,
     ) -> vouch_sign::Result<TlogEntry> {
         let envelope_json = String::from_utf8_lossy(&envelope.to_json()).into_owned();
@@ -130,6 +139,7 @@ impl RekorV2Log {
 
     fn upload(
         &self,
+        scheme: SignatureScheme,
         digest: &[u8],
         signature: &[u8],
         signer: &dyn Signer,
@@ -145,7 +155,7 @@ impl RekorV2Log {
             })
         };
         let key = signer.verifying_key();
-        let details = crate::rekor_v2::key_details(&key).map_err(refused)?;
+        let details = crate::rekor_v2::key_details(scheme, &key).map_err(refused)?;
         let verifier = match signer.certificate_chain().first() {
             Some(leaf) => crate::rekor_v2::V2Verifier::Certificate(leaf),
             None => crate::rekor_v2::V2Verifier::PublicKey(key.spki_der()),
@@ -160,18 +170,22 @@ impl TransparencyLog for RekorV2Log {
         true
     }
 
+    fn needs_prehashed_scheme(&self) -> bool {
+        true
+    }
+
     fn log_message_signature(
         &self,
-        sha256: &[u8; 32],
-        signature: &[u8],
+        signed: &SignedDigest<'_>,
         signer: &dyn Signer,
     ) -> vouch_sign::Result<TlogEntry> {
-        self.upload(sha256, signature, signer)
+        self.upload(signed.scheme, signed.digest, signed.signature, signer)
     }
 
     fn log_envelope(
         &self,
         envelope: &Envelope,
+        scheme: SignatureScheme,
         signer: &dyn Signer,
     ) -> vouch_sign::Result<TlogEntry> {
         let [only] = envelope.signatures.as_slice() else {
@@ -180,7 +194,13 @@ impl TransparencyLog for RekorV2Log {
                 field: "exactly one signature (Rekor v2 logs one)",
             });
         };
-        self.upload(&Sha256::digest(envelope.pae()), &only.sig, signer)
+        // sigstore-go `getRekorV2TLE`: the PAE hashed with the signing algorithm's hash.
+        let Some(hash) = scheme.hash() else {
+            return Err(vouch_sign::Error::UnsupportedAlgorithm {
+                algorithm: "pure Ed25519 in a Rekor v2 hashedrekord (Ed25519ph is logged)".into(),
+            });
+        };
+        self.upload(scheme, &hash.digest(&envelope.pae()), &only.sig, signer)
     }
 }
 

@@ -12,7 +12,7 @@ use vouch_sign::{
 
 fn signer(running: &vouch_instance::RunningInstance) -> KeylessSigner {
     let config = TrustConfig::from_file(&running.trust_config_path(), &Limits::default()).unwrap();
-    assert_eq!(config.ca_url, running.ca_url());
+    assert_eq!(config.ca_url.as_deref(), Some(running.ca_url()));
     assert_eq!(config.logs.len(), 1, "{:?}", config.logs);
     assert_eq!(config.logs[0].url, running.log_url());
     assert_eq!(config.dev_issuer(), running.oidc_url());
@@ -205,7 +205,7 @@ fn a_trust_config_for_another_instance_fails_at_signing() {
     let mut config =
         TrustConfig::from_file(&b_dir.path().join("trust_config.json"), &Limits::default())
             .unwrap();
-    config.ca_url = a.ca_url().to_owned();
+    config.ca_url = Some(a.ca_url().to_owned());
     config.logs[0].url = a.log_url().to_owned();
     config.tsa_urls = vec![format!("{}/api/v1/timestamp", a.tsa_url())];
     let signer = KeylessSigner::new(config).unwrap();

@@ -72,7 +72,17 @@ pub(crate) struct RawSignature {
 impl Envelope {
     /// Signs `payload` with `signer` into a one-signature envelope.
     pub fn sign(payload_type: &str, payload: Vec<u8>, signer: &dyn Signer) -> Result<Self> {
-        let sig = signer.sign(&pae(payload_type, &payload))?;
+        Self::sign_as(payload_type, payload, signer, signer.scheme())
+    }
+
+    /// Signs `payload` with `signer` using `scheme` into a one-signature envelope.
+    pub fn sign_as(
+        payload_type: &str,
+        payload: Vec<u8>,
+        signer: &dyn Signer,
+        scheme: crate::keys::SignatureScheme,
+    ) -> Result<Self> {
+        let sig = signer.sign_as(scheme, &pae(payload_type, &payload))?;
         Ok(Self {
             payload_type: payload_type.to_owned(),
             payload,

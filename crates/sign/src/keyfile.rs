@@ -12,7 +12,8 @@
 //!
 //! The key is `scrypt(password, salt, N, r, p, 32)`; the cipher NaCl secretbox
 //! (XSalsa20-Poly1305). The password may be empty. Public keys (`cosign.pub`) are PKIX
-//! `PUBLIC KEY` PEM. Plain `PRIVATE KEY` (PKCS#8) and `EC PRIVATE KEY` (SEC1) PEM can be imported.
+//! `PUBLIC KEY` PEM. Plain `PRIVATE KEY` (PKCS#8), `EC PRIVATE KEY` (SEC1) and `RSA PRIVATE KEY`
+//! (PKCS#1) PEM can be imported.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -116,10 +117,9 @@ pub fn read_private_key(pem: &str, password: &[u8], limits: &Limits) -> Result<S
             let pkcs8 = decrypt(&body, password, limits)?;
             SigningKey::from_pkcs8_der(&pkcs8)
         }
-        "PRIVATE KEY" if is_rsa_pkcs8(&body) => Err(rsa_refused()),
         "PRIVATE KEY" => SigningKey::from_pkcs8_der(&body),
         "EC PRIVATE KEY" => SigningKey::from_sec1_der(&body),
-        "RSA PRIVATE KEY" => Err(rsa_refused()),
+        "RSA PRIVATE KEY" => SigningKey::from_pkcs1_der(&body),
         "ENCRYPTED PRIVATE KEY" => Err(Error::UnsupportedAlgorithm {
             algorithm: "password-protected PKCS#8 (ENCRYPTED PRIVATE KEY); decrypt it first \
                         (openssl pkey -in KEY -out plain.pem) or use a cosign key file"
@@ -160,22 +160,6 @@ fn private_key_block(pem: &str) -> Result<&str> {
         rest = &block[end..];
     }
     first_other.ok_or_else(|| Error::malformed("PEM", "no private key block found"))
-}
-
-/// Whether a PKCS#8 `PrivateKeyInfo` holds an RSA key (`rsaEncryption`, RFC 8017 A.1).
-fn is_rsa_pkcs8(der: &[u8]) -> bool {
-    const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
-    pkcs8::PrivateKeyInfoRef::try_from(der)
-        .is_ok_and(|info| info.algorithm.oid.to_string() == RSA_ENCRYPTION)
-}
-
-fn rsa_refused() -> Error {
-    Error::UnsupportedAlgorithm {
-        algorithm: "RSA private key: vouch verifies RSA but signs only with ECDSA (P-256, \
-                    P-384) or Ed25519; generate one with `vouch generate-key-pair` or \
-                    `openssl genpkey -algorithm ed25519`"
-            .into(),
-    }
 }
 
 /// Decrypts the JSON body of an encrypted cosign key into PKCS#8 DER (zeroised on drop).
@@ -314,7 +298,7 @@ mod tests {
         assert!(e.to_string().contains("decrypt it first"), "{e}");
         let rsa = der::pem::encode_string("RSA PRIVATE KEY", LineEnding::LF, &[0x30]).expect("pem");
         let e = read_private_key(&rsa, b"", &limits).expect_err("rsa");
-        assert!(e.to_string().contains("signs only with ECDSA"), "{e}");
+        assert!(e.to_string().contains("RSA private key refused"), "{e}");
         let e = read_private_key("no pem here", b"", &limits).expect_err("junk");
         assert!(e.to_string().contains("no private key block"), "{e}");
     }

@@ -1,22 +1,34 @@
 //! Signing and verifying keys.
 //!
-//! Signing: ECDSA P-256 (the default, as cosign), ECDSA P-384 and Ed25519. Verifying: those plus
-//! RSA (PKCS#1 v1.5 and PSS, SHA-256), which Sigstore allows for keys and certificates but which
-//! vouch never generates.
+//! Signing: ECDSA P-256 (the default, as cosign), P-384 and P-521, RSA PKCS#1 v1.5 (keys made
+//! elsewhere, e.g. `openssl genpkey -algorithm RSA`) and Ed25519. Verifying: those plus RSA-PSS.
 //!
 //! Signature encodings follow Sigstore: ECDSA signatures are ASN.1 DER, Ed25519 signatures are the
 //! raw 64 bytes, RSA signatures the raw modulus-sized integer.
 //!
-//! Hash choice: every ECDSA signature vouch makes is over SHA-256, as cosign does for any ECDSA
-//! key (`LoadSignerVerifier(key, crypto.SHA256)`) and as bundles' `messageDigest` (`SHA2_256`)
-//! require. P-384 verification accepts SHA-256 (cosign, sigstore-python: the vector
-//! `bundle.txt` is such a signature) and SHA-384 (sigstore-go's `PKIX_ECDSA_P384_SHA_384`).
+//! Hash choice ([`SignatureScheme`]): by default ([`Signer::sign`]) an ECDSA P-256/P-384
+//! signature is over SHA-256, as cosign before v3 did for any ECDSA key
+//! (`LoadSignerVerifier(key, crypto.SHA256)`), P-521 over SHA-512, RSA over SHA-256, Ed25519
+//! pure. A signature logged to a Rekor v2 log is made with the scheme its `hashedrekord` entry
+//! names ([`SignatureScheme::for_hashedrekord`]): each curve with its own hash and Ed25519ph,
+//! as cosign v3 and sigstore-go sign. P-384 verification accepts SHA-256 (cosign,
+//! sigstore-python: the vector `bundle.txt` is such a signature) and SHA-384; Ed25519
+//! verification pure Ed25519 and Ed25519ph (RFC 8032 §5.1, empty context).
+//!
+//! P-521 and RSA private keys are held by aws-lc-rs (already built for tough and vouch-tlog):
+//! its RSA is constant time, which RustCrypto's `rsa` is not (RUSTSEC-2023-0071), and
+//! RustCrypto's `p521` would be a new crate in the build.
 
 use std::fmt;
 
+use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+use aws_lc_rs::signature::{self as lc, KeyPair as _};
 use der::pem::LineEnding;
 use p256::elliptic_curve::Generate;
 use pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rsa::traits::PublicKeyParts as _;
+use sha2::digest::consts::U64;
+use sha2::digest::{FixedOutput, HashMarker, Output, OutputSizeUser, Update};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use signature::hazmat::PrehashVerifier;
 use spki::{DecodePublicKey, EncodePublicKey};
@@ -29,9 +41,14 @@ pub enum KeyAlgorithm {
     /// ECDSA over NIST P-256 with SHA-256 (cosign's default).
     #[default]
     EcdsaP256,
-    /// ECDSA over NIST P-384 (signing over SHA-256, like cosign).
+    /// ECDSA over NIST P-384 (signing over SHA-256, like cosign before v3; SHA-384 into a
+    /// Rekor v2 log).
     EcdsaP384,
-    /// Ed25519 (pure, no prehash).
+    /// ECDSA over NIST P-521 with SHA-512.
+    EcdsaP521,
+    /// RSA PKCS#1 v1.5 with SHA-256, with a modulus of this many bits.
+    Rsa(u32),
+    /// Ed25519 (pure, no prehash; Ed25519ph into a Rekor v2 log).
     Ed25519,
 }
 
@@ -41,6 +58,10 @@ impl KeyAlgorithm {
         match self {
             Self::EcdsaP256 => "PKIX_ECDSA_P256_SHA_256",
             Self::EcdsaP384 => "PKIX_ECDSA_P384_SHA_384",
+            Self::EcdsaP521 => "PKIX_ECDSA_P521_SHA_512",
+            Self::Rsa(bits) => SignatureScheme::RsaPkcs1v15Sha256 { bits }
+                .key_details()
+                .unwrap_or("PUBLIC_KEY_DETAILS_UNSPECIFIED"),
             Self::Ed25519 => "PKIX_ED25519",
         }
     }
@@ -59,6 +80,127 @@ impl std::str::FromStr for KeyAlgorithm {
             }),
         }
     }
+}
+
+/// How a signature is made: the key type and what it signs, as Sigstore's `PublicKeyDetails`
+/// name them (`sigstore/protobuf-specs:protos/sigstore_common.proto`, with the key and hash
+/// pairs of `sigstore/sigstore:pkg/signature/algorithm_registry.go`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignatureScheme {
+    /// ECDSA P-256 over SHA-256.
+    EcdsaP256Sha256,
+    /// ECDSA P-384 over SHA-256: cosign before v3, and vouch's default for P-384 keys.
+    EcdsaP384Sha256,
+    /// ECDSA P-384 over SHA-384.
+    EcdsaP384Sha384,
+    /// ECDSA P-521 over SHA-512.
+    EcdsaP521Sha512,
+    /// RSA PKCS#1 v1.5 over SHA-256 with a modulus of `bits` bits.
+    RsaPkcs1v15Sha256 {
+        /// Modulus size.
+        bits: u32,
+    },
+    /// Pure Ed25519 over the whole message.
+    Ed25519,
+    /// Ed25519ph (RFC 8032 §5.1, empty context) over the SHA-512 of the message.
+    Ed25519ph,
+}
+
+impl SignatureScheme {
+    /// The digest the signature covers; `None` for pure Ed25519, which signs the message.
+    pub fn hash(self) -> Option<HashAlgorithm> {
+        match self {
+            Self::EcdsaP256Sha256 | Self::EcdsaP384Sha256 | Self::RsaPkcs1v15Sha256 { .. } => {
+                Some(HashAlgorithm::Sha2_256)
+            }
+            Self::EcdsaP384Sha384 => Some(HashAlgorithm::Sha2_384),
+            Self::EcdsaP521Sha512 | Self::Ed25519ph => Some(HashAlgorithm::Sha2_512),
+            Self::Ed25519 => None,
+        }
+    }
+
+    /// The `PublicKeyDetails` name; `None` for RSA sizes Sigstore names none for (not 2048,
+    /// 3072 or 4096 bits).
+    pub fn key_details(self) -> Option<&'static str> {
+        Some(match self {
+            Self::EcdsaP256Sha256 => "PKIX_ECDSA_P256_SHA_256",
+            Self::EcdsaP384Sha256 => "PKIX_ECDSA_P384_SHA_256",
+            Self::EcdsaP384Sha384 => "PKIX_ECDSA_P384_SHA_384",
+            Self::EcdsaP521Sha512 => "PKIX_ECDSA_P521_SHA_512",
+            Self::RsaPkcs1v15Sha256 { bits: 2048 } => "PKIX_RSA_PKCS1V15_2048_SHA256",
+            Self::RsaPkcs1v15Sha256 { bits: 3072 } => "PKIX_RSA_PKCS1V15_3072_SHA256",
+            Self::RsaPkcs1v15Sha256 { bits: 4096 } => "PKIX_RSA_PKCS1V15_4096_SHA256",
+            Self::RsaPkcs1v15Sha256 { .. } => return None,
+            Self::Ed25519 => "PKIX_ED25519",
+            Self::Ed25519ph => "PKIX_ED25519_PH",
+        })
+    }
+
+    /// What [`Signer::sign`] makes with `key` by default (see the module notes).
+    pub fn default_for(key: &VerifyingKey) -> Self {
+        match &key.inner {
+            VerifyingInner::P256(_) => Self::EcdsaP256Sha256,
+            VerifyingInner::P384(_) => Self::EcdsaP384Sha256,
+            VerifyingInner::P521 => Self::EcdsaP521Sha512,
+            VerifyingInner::Rsa(k) => Self::RsaPkcs1v15Sha256 { bits: rsa_bits(k) },
+            VerifyingInner::Ed25519(_) => Self::Ed25519,
+        }
+    }
+
+    /// The scheme a signature by `key` logged as a `hashedrekord` (Rekor v2) is made with: a
+    /// prehashing one, the default `PublicKeyDetails` of the key with Ed25519ph for Ed25519
+    /// (`sigstore/sigstore-go:pkg/sign/transparency.go` `getRekorV2TLE`:
+    /// `GetDefaultAlgorithmDetails(pubKey, options.WithED25519ph())`; cosign v3 loads keys
+    /// that way whenever it uploads, `pkg/cosign/keys.go` `GetDefaultLoadOptions`). RSA keys
+    /// other than 2048, 3072 or 4096 bits have no details a Rekor v2 log accepts.
+    pub fn for_hashedrekord(key: &VerifyingKey) -> Result<Self> {
+        let scheme = match Self::default_for(key) {
+            Self::EcdsaP384Sha256 => Self::EcdsaP384Sha384,
+            Self::Ed25519 => Self::Ed25519ph,
+            other => other,
+        };
+        match scheme.key_details() {
+            Some(_) => Ok(scheme),
+            None => Err(Error::UnsupportedAlgorithm {
+                algorithm: format!(
+                    "{} key in a Rekor v2 entry (RSA keys are logged with 2048, 3072 or 4096 \
+                     bits: PKIX_RSA_PKCS1V15_<bits>_SHA256)",
+                    key.algorithm_name_with_size()
+                ),
+            }),
+        }
+    }
+
+    /// The scheme `name` (a `PublicKeyDetails` name) denotes, when it describes `key`.
+    pub fn from_key_details(name: &str, key: &VerifyingKey) -> Option<Self> {
+        let scheme = match name {
+            "PKIX_ECDSA_P256_SHA_256" => Self::EcdsaP256Sha256,
+            "PKIX_ECDSA_P384_SHA_256" => Self::EcdsaP384Sha256,
+            "PKIX_ECDSA_P384_SHA_384" => Self::EcdsaP384Sha384,
+            "PKIX_ECDSA_P521_SHA_512" => Self::EcdsaP521Sha512,
+            "PKIX_RSA_PKCS1V15_2048_SHA256" => Self::RsaPkcs1v15Sha256 { bits: 2048 },
+            "PKIX_RSA_PKCS1V15_3072_SHA256" => Self::RsaPkcs1v15Sha256 { bits: 3072 },
+            "PKIX_RSA_PKCS1V15_4096_SHA256" => Self::RsaPkcs1v15Sha256 { bits: 4096 },
+            "PKIX_ED25519" => Self::Ed25519,
+            "PKIX_ED25519_PH" => Self::Ed25519ph,
+            _ => return None,
+        };
+        let fits = match (&key.inner, scheme) {
+            (VerifyingInner::P256(_), Self::EcdsaP256Sha256)
+            | (VerifyingInner::P384(_), Self::EcdsaP384Sha256 | Self::EcdsaP384Sha384)
+            | (VerifyingInner::P521, Self::EcdsaP521Sha512)
+            | (VerifyingInner::Ed25519(_), Self::Ed25519 | Self::Ed25519ph) => true,
+            (VerifyingInner::Rsa(k), Self::RsaPkcs1v15Sha256 { bits }) => rsa_bits(k) == bits,
+            _ => false,
+        };
+        fits.then_some(scheme)
+    }
+}
+
+/// The modulus size in whole bytes times 8, as Go's `rsa.PublicKey.Size()*8` that
+/// sigstore/sigstore and rekor-tiles compare with the key details.
+fn rsa_bits(key: &rsa::PublicKey) -> u32 {
+    u32::try_from(key.size() * 8).unwrap_or(u32::MAX)
 }
 
 /// The signing seam: whatever holds a private key. Blob, attestation and image signing
@@ -100,6 +242,25 @@ pub trait Signer {
     fn requires_log(&self) -> bool {
         !self.certificate_chain().is_empty()
     }
+    /// How [`Signer::sign`] signs (by default what [`SignatureScheme::default_for`] says of
+    /// the key).
+    fn scheme(&self) -> SignatureScheme {
+        SignatureScheme::default_for(&self.verifying_key())
+    }
+    /// Signs `message` with `scheme`. Signers that sign one way only (tokens, KMS keys)
+    /// refuse any other scheme than [`Signer::scheme`], naming it.
+    fn sign_as(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>> {
+        if scheme == self.scheme() {
+            return self.sign(message);
+        }
+        Err(Error::UnsupportedAlgorithm {
+            algorithm: format!(
+                "{} signatures from this signer (it signs {})",
+                scheme.key_details().unwrap_or("RSA"),
+                self.scheme().key_details().unwrap_or("RSA"),
+            ),
+        })
+    }
 }
 
 /// A private key held in memory.
@@ -111,6 +272,10 @@ enum SigningInner {
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
     Ed25519(ed25519_dalek::SigningKey),
+    /// aws-lc-rs signs P-521 over SHA-512 (`ECDSA_P521_SHA512_ASN1_SIGNING`); the public
+    /// half is read once, when the key is.
+    P521(lc::EcdsaKeyPair, VerifyingKey),
+    Rsa(lc::RsaKeyPair, VerifyingKey),
 }
 
 impl fmt::Debug for SigningKey {
@@ -131,6 +296,23 @@ impl SigningKey {
             KeyAlgorithm::EcdsaP384 => SigningInner::P384(
                 p384::ecdsa::SigningKey::try_generate().map_err(|_| Error::Random)?,
             ),
+            KeyAlgorithm::EcdsaP521 => p521(
+                lc::EcdsaKeyPair::generate(&lc::ECDSA_P521_SHA512_ASN1_SIGNING)
+                    .map_err(|_| Error::Random)?,
+            )?,
+            KeyAlgorithm::Rsa(bits) => {
+                let size = match bits {
+                    2048 => aws_lc_rs::rsa::KeySize::Rsa2048,
+                    3072 => aws_lc_rs::rsa::KeySize::Rsa3072,
+                    4096 => aws_lc_rs::rsa::KeySize::Rsa4096,
+                    _ => {
+                        return Err(Error::UnsupportedAlgorithm {
+                            algorithm: format!("RSA-{bits} (generate 2048, 3072 or 4096 bits)"),
+                        });
+                    }
+                };
+                rsa(lc::RsaKeyPair::generate(size).map_err(|_| Error::Random)?)?
+            }
             KeyAlgorithm::Ed25519 => {
                 let mut seed = [0u8; 32];
                 getrandom::fill(&mut seed).map_err(|_| Error::Random)?;
@@ -140,7 +322,7 @@ impl SigningKey {
         Ok(Self { inner })
     }
 
-    /// Reads a PKCS#8 `PrivateKeyInfo` (DER). RSA keys are refused: vouch only verifies RSA.
+    /// Reads a PKCS#8 `PrivateKeyInfo` (DER): ECDSA P-256/P-384/P-521, Ed25519, RSA.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
         let inner = if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
             SigningInner::P256(k)
@@ -148,10 +330,21 @@ impl SigningKey {
             SigningInner::P384(k)
         } else if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_der(der) {
             SigningInner::Ed25519(k)
+        } else if let Ok(k) = lc::EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P521_SHA512_ASN1_SIGNING, der)
+        {
+            p521(k)?
+        } else if pkcs8_is_rsa(der) {
+            rsa(lc::RsaKeyPair::from_pkcs8(der).map_err(rsa_rejected)?)?
         } else {
             return Err(unsupported_pkcs8(der));
         };
         Ok(Self { inner })
+    }
+
+    /// Reads a PKCS#1 `RSAPrivateKey` (DER), as in `RSA PRIVATE KEY` PEM files.
+    pub fn from_pkcs1_der(der: &[u8]) -> Result<Self> {
+        let key = lc::RsaKeyPair::from_der(der).map_err(rsa_rejected)?;
+        Ok(Self { inner: rsa(key)? })
     }
 
     /// Reads a SEC1 `ECPrivateKey` (DER), as in `EC PRIVATE KEY` PEM files.
@@ -160,9 +353,13 @@ impl SigningKey {
             SigningInner::P256(k.into())
         } else if let Ok(k) = p384::SecretKey::from_sec1_der(der) {
             SigningInner::P384(k.into())
+        } else if let Ok(k) =
+            lc::EcdsaKeyPair::from_private_key_der(&lc::ECDSA_P521_SHA512_ASN1_SIGNING, der)
+        {
+            p521(k)?
         } else {
             return Err(Error::UnsupportedAlgorithm {
-                algorithm: "SEC1 key on a curve other than P-256/P-384".into(),
+                algorithm: "SEC1 key on a curve other than P-256/P-384/P-521".into(),
             });
         };
         Ok(Self { inner })
@@ -170,69 +367,180 @@ impl SigningKey {
 
     /// PKCS#8 DER of the key (what cosign encrypts in its key files). Zeroised on drop.
     pub fn to_pkcs8_der(&self) -> Result<pkcs8::SecretDocument> {
-        let doc = match &self.inner {
-            SigningInner::P256(k) => k.to_pkcs8_der(),
-            SigningInner::P384(k) => k.to_pkcs8_der(),
-            SigningInner::Ed25519(k) => k.to_pkcs8_der(),
+        let lc_der = |der: std::result::Result<Vec<u8>, String>| {
+            der.map_err(|e| Error::malformed("private key", e))
+                .and_then(|bytes| {
+                    let bytes = zeroize::Zeroizing::new(bytes);
+                    pkcs8::SecretDocument::try_from(bytes.as_slice())
+                        .map_err(|e| Error::malformed("private key", e))
+                })
         };
-        doc.map_err(|e| Error::malformed("private key", e))
+        match &self.inner {
+            SigningInner::P256(k) => k
+                .to_pkcs8_der()
+                .map_err(|e| Error::malformed("private key", e)),
+            SigningInner::P384(k) => k
+                .to_pkcs8_der()
+                .map_err(|e| Error::malformed("private key", e)),
+            SigningInner::Ed25519(k) => k
+                .to_pkcs8_der()
+                .map_err(|e| Error::malformed("private key", e)),
+            SigningInner::P521(k, _) => lc_der(
+                k.to_pkcs8v1()
+                    .map(|d| d.as_ref().to_vec())
+                    .map_err(|e| e.to_string()),
+            ),
+            SigningInner::Rsa(k, _) => lc_der(
+                AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'_>>::as_der(k)
+                    .map(|d| d.as_ref().to_vec())
+                    .map_err(|e| e.to_string()),
+            ),
+        }
     }
 
     /// The key's algorithm.
     pub fn algorithm(&self) -> KeyAlgorithm {
-        match self.inner {
+        match &self.inner {
             SigningInner::P256(_) => KeyAlgorithm::EcdsaP256,
             SigningInner::P384(_) => KeyAlgorithm::EcdsaP384,
+            SigningInner::P521(..) => KeyAlgorithm::EcdsaP521,
+            SigningInner::Rsa(k, _) => {
+                KeyAlgorithm::Rsa(u32::try_from(k.public_modulus_len() * 8).unwrap_or(u32::MAX))
+            }
             SigningInner::Ed25519(_) => KeyAlgorithm::Ed25519,
         }
     }
 
-    /// Signs `message`: ECDSA returns ASN.1 DER, Ed25519 the raw 64 bytes.
+    /// Signs `message` with [`Signer::scheme`]: ECDSA returns ASN.1 DER, Ed25519 the raw 64
+    /// bytes, RSA the modulus-sized integer.
     pub fn sign_bytes(&self, message: &[u8]) -> Vec<u8> {
+        // The default scheme always fits the key.
+        self.sign_with(self.scheme(), message).unwrap_or_default()
+    }
+
+    /// Signs `message` with `scheme`, which must fit the key.
+    pub fn sign_with(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>> {
         use signature::Signer as _;
-        match &self.inner {
-            SigningInner::P256(k) => {
+        use signature::hazmat::PrehashSigner as _;
+        let failed = |what: &str| Error::malformed("signature", format!("{what} signing failed"));
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        match (&self.inner, scheme) {
+            (SigningInner::P256(k), SignatureScheme::EcdsaP256Sha256) => {
                 let sig: p256::ecdsa::Signature = k.sign(message);
-                sig.to_der().as_bytes().to_vec()
+                Ok(sig.to_der().as_bytes().to_vec())
             }
-            SigningInner::P384(k) => {
-                use signature::hazmat::PrehashSigner as _;
-                // Signing a 32-byte prehash cannot fail for P-384 (it is shorter than the field).
-                let sig: Option<p384::ecdsa::Signature> =
-                    k.sign_prehash(&Sha256::digest(message)).ok();
-                sig.map(|s| s.to_der().as_bytes().to_vec())
-                    .unwrap_or_default()
+            (SigningInner::P384(k), SignatureScheme::EcdsaP384Sha256) => {
+                let sig: p384::ecdsa::Signature = k
+                    .sign_prehash(&Sha256::digest(message))
+                    .map_err(|_| failed("P-384"))?;
+                Ok(sig.to_der().as_bytes().to_vec())
             }
-            SigningInner::Ed25519(k) => k.sign(message).to_bytes().to_vec(),
+            (SigningInner::P384(k), SignatureScheme::EcdsaP384Sha384) => {
+                let sig: p384::ecdsa::Signature = k.sign(message);
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            (SigningInner::P521(k, _), SignatureScheme::EcdsaP521Sha512) => k
+                .sign(&rng, message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| failed("P-521")),
+            (SigningInner::Rsa(k, _), SignatureScheme::RsaPkcs1v15Sha256 { .. }) => {
+                let mut sig = vec![0u8; k.public_modulus_len()];
+                k.sign(&lc::RSA_PKCS1_SHA256, &rng, message, &mut sig)
+                    .map_err(|_| failed("RSA"))?;
+                Ok(sig)
+            }
+            (SigningInner::Ed25519(k), SignatureScheme::Ed25519) => {
+                Ok(k.sign(message).to_bytes().to_vec())
+            }
+            (SigningInner::Ed25519(k), SignatureScheme::Ed25519ph) => {
+                // RFC 8032 §5.1 Ed25519ph with an empty context, over SHA-512(message), as Go's
+                // `ed25519.Sign` with `Options{Hash: crypto.SHA512}` (sigstore/sigstore
+                // `ED25519phSignerVerifier`).
+                let mut prehash = Sha512::new();
+                Digest::update(&mut prehash, message);
+                k.sign_prehashed(prehash, None)
+                    .map(|s| s.to_bytes().to_vec())
+                    .map_err(|_| failed("Ed25519ph"))
+            }
+            (_, other) => Err(Error::UnsupportedAlgorithm {
+                algorithm: format!(
+                    "{} with a {} key",
+                    other.key_details().unwrap_or("RSA PKCS#1 v1.5"),
+                    self.public_key().algorithm_name_with_size()
+                ),
+            }),
         }
     }
 
     /// The public half.
     pub fn public_key(&self) -> VerifyingKey {
-        let inner = match &self.inner {
-            SigningInner::P256(k) => VerifyingInner::P256(*k.verifying_key()),
-            SigningInner::P384(k) => VerifyingInner::P384(*k.verifying_key()),
-            SigningInner::Ed25519(k) => VerifyingInner::Ed25519(k.verifying_key()),
-        };
-        let spki_der = match &inner {
-            VerifyingInner::P256(k) => k.to_public_key_der(),
-            VerifyingInner::P384(k) => k.to_public_key_der(),
-            VerifyingInner::Ed25519(k) => k.to_public_key_der(),
-            VerifyingInner::Rsa(k) => k.to_public_key_der(),
+        let (inner, spki_der) = match &self.inner {
+            SigningInner::P256(k) => {
+                let v = *k.verifying_key();
+                let der = v.to_public_key_der().map(|d| d.as_bytes().to_vec());
+                (VerifyingInner::P256(v), der)
+            }
+            SigningInner::P384(k) => {
+                let v = *k.verifying_key();
+                let der = v.to_public_key_der().map(|d| d.as_bytes().to_vec());
+                (VerifyingInner::P384(v), der)
+            }
+            SigningInner::Ed25519(k) => {
+                let v = k.verifying_key();
+                let der = v.to_public_key_der().map(|d| d.as_bytes().to_vec());
+                (VerifyingInner::Ed25519(v), der)
+            }
+            SigningInner::P521(_, public) | SigningInner::Rsa(_, public) => return public.clone(),
         };
         // Encoding a public key we hold in memory cannot fail except on allocation failure.
-        let spki_der = spki_der.map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+        let spki_der = spki_der.unwrap_or_default();
         VerifyingKey { inner, spki_der }
     }
 }
 
+/// A P-521 signing key with its public half.
+fn p521(key: lc::EcdsaKeyPair) -> Result<SigningInner> {
+    let public = lc_public(key.public_key().as_der())?;
+    Ok(SigningInner::P521(key, public))
+}
+
+/// An RSA signing key with its public half.
+fn rsa(key: lc::RsaKeyPair) -> Result<SigningInner> {
+    let public = lc_public(key.public_key().as_der())?;
+    Ok(SigningInner::Rsa(key, public))
+}
+
+fn lc_public(
+    spki: std::result::Result<PublicKeyX509Der<'static>, aws_lc_rs::error::Unspecified>,
+) -> Result<VerifyingKey> {
+    let spki = spki.map_err(|_| Error::malformed("public key", "encoding failed"))?;
+    VerifyingKey::from_spki_der(spki.as_ref())
+}
+
 impl Signer for SigningKey {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        Ok(self.sign_bytes(message))
+        self.sign_with(self.scheme(), message)
     }
 
     fn verifying_key(&self) -> VerifyingKey {
         self.public_key()
+    }
+
+    fn sign_as(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>> {
+        self.sign_with(scheme, message)
+    }
+}
+
+/// Whether a PKCS#8 `PrivateKeyInfo` holds an RSA key (`rsaEncryption`, RFC 8017 A.1).
+fn pkcs8_is_rsa(der: &[u8]) -> bool {
+    const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+    pkcs8::PrivateKeyInfoRef::try_from(der)
+        .is_ok_and(|info| info.algorithm.oid.to_string() == RSA_ENCRYPTION)
+}
+
+fn rsa_rejected(e: aws_lc_rs::error::KeyRejected) -> Error {
+    Error::UnsupportedAlgorithm {
+        algorithm: format!("RSA private key refused ({e}; 2048 to 8192 bits are accepted)"),
     }
 }
 
@@ -304,6 +612,8 @@ pub struct VerifyingKey {
 enum VerifyingInner {
     P256(p256::ecdsa::VerifyingKey),
     P384(p384::ecdsa::VerifyingKey),
+    /// Verified by aws-lc-rs from the SubjectPublicKeyInfo (validated when read).
+    P521,
     Ed25519(ed25519_dalek::VerifyingKey),
     Rsa(Box<rsa::PublicKey>),
 }
@@ -336,6 +646,10 @@ impl VerifyingKey {
             VerifyingInner::Ed25519(k)
         } else if let Ok(k) = rsa::PublicKey::from_public_key_der(der) {
             VerifyingInner::Rsa(Box::new(k))
+        } else if is_p521_spki(der)
+            && lc::ParsedPublicKey::new(&lc::ECDSA_P521_SHA512_ASN1, der).is_ok()
+        {
+            VerifyingInner::P521
         } else {
             let algorithm = spki::SubjectPublicKeyInfoRef::try_from(der)
                 .map(|s| s.algorithm.oid.to_string())
@@ -381,8 +695,17 @@ impl VerifyingKey {
         match self.inner {
             VerifyingInner::P256(_) => "ECDSA P-256",
             VerifyingInner::P384(_) => "ECDSA P-384",
+            VerifyingInner::P521 => "ECDSA P-521",
             VerifyingInner::Ed25519(_) => "Ed25519",
             VerifyingInner::Rsa(_) => "RSA",
+        }
+    }
+
+    /// [`VerifyingKey::algorithm_name`], with the modulus size for RSA keys (`RSA-2048`).
+    pub fn algorithm_name_with_size(&self) -> String {
+        match &self.inner {
+            VerifyingInner::Rsa(k) => format!("RSA-{}", rsa_bits(k)),
+            _ => self.algorithm_name().to_owned(),
         }
     }
 
@@ -394,8 +717,15 @@ impl VerifyingKey {
                 p384_prehash_ok(k, &Sha384::digest(message), signature)
                     || p384_prehash_ok(k, &Sha256::digest(message), signature)
             }
+            VerifyingInner::P521 => p521_ok(&self.spki_der, None, message, signature),
+            // Pure Ed25519, or Ed25519ph over SHA-512(message) (cosign v3 and sigstore-go sign
+            // with Ed25519ph whenever they log; the two are domain-separated by RFC 8032's
+            // dom2 prefix, so neither can pass for the other).
             VerifyingInner::Ed25519(k) => ed25519_dalek::Signature::from_slice(signature)
-                .is_ok_and(|sig| k.verify_strict(message, &sig).is_ok()),
+                .is_ok_and(|sig| {
+                    k.verify_strict(message, &sig).is_ok()
+                        || ed25519ph_ok(k, &Sha512::digest(message).into(), &sig)
+                }),
             VerifyingInner::Rsa(k) => rsa_prehash_ok(k, &Sha256::digest(message), signature),
         };
         if ok {
@@ -421,9 +751,21 @@ impl VerifyingKey {
         let ok = match &self.inner {
             VerifyingInner::P256(k) => p256_prehash_ok(k, digest, signature),
             VerifyingInner::P384(k) => p384_prehash_ok(k, digest, signature),
+            VerifyingInner::P521 => p521_ok(&self.spki_der, Some(hash), digest, signature),
+            // Ed25519ph signs SHA-512(M) (RFC 8032 §5.1).
+            VerifyingInner::Ed25519(k) if hash == HashAlgorithm::Sha2_512 => {
+                let prehash = <[u8; 64]>::try_from(digest).ok();
+                let sig = ed25519_dalek::Signature::from_slice(signature).ok();
+                prehash
+                    .zip(sig)
+                    .is_some_and(|(prehash, sig)| ed25519ph_ok(k, &prehash, &sig))
+            }
             VerifyingInner::Ed25519(_) => {
                 return Err(Error::UnsupportedAlgorithm {
-                    algorithm: "Ed25519 over a prehashed digest".into(),
+                    algorithm: format!(
+                        "Ed25519 over a {} digest (Ed25519ph signs SHA-512)",
+                        hash.proto_name()
+                    ),
                 });
             }
             VerifyingInner::Rsa(k) if hash == HashAlgorithm::Sha2_256 => {
@@ -456,6 +798,77 @@ fn p256_prehash_ok(key: &p256::ecdsa::VerifyingKey, prehash: &[u8], signature: &
 fn p384_prehash_ok(key: &p384::ecdsa::VerifyingKey, prehash: &[u8], signature: &[u8]) -> bool {
     p384::ecdsa::Signature::from_der(signature)
         .is_ok_and(|sig| key.verify_prehash(prehash, &sig).is_ok())
+}
+
+/// Whether `spki_der` is an EC key on secp521r1 (RFC 5480 §2.1.1.1).
+fn is_p521_spki(spki_der: &[u8]) -> bool {
+    const EC_PUBLIC_KEY: spki::ObjectIdentifier =
+        spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    const SECP521R1: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.3.132.0.35");
+    spki::SubjectPublicKeyInfoRef::try_from(spki_der).is_ok_and(|info| {
+        info.algorithm.oid == EC_PUBLIC_KEY
+            && info
+                .algorithm
+                .parameters
+                .and_then(|p| p.decode_as::<spki::ObjectIdentifier>().ok())
+                == Some(SECP521R1)
+    })
+}
+
+/// P-521 ECDSA with aws-lc-rs: over `message` hashed with SHA-512 (`hash: None`), or over
+/// `message` as a digest of `hash` (only SHA-512, the hash P-521 keys sign with).
+fn p521_ok(spki_der: &[u8], hash: Option<HashAlgorithm>, message: &[u8], sig: &[u8]) -> bool {
+    let Ok(key) = lc::ParsedPublicKey::new(&lc::ECDSA_P521_SHA512_ASN1, spki_der) else {
+        return false;
+    };
+    match hash {
+        None => key.verify_sig(message, sig).is_ok(),
+        Some(HashAlgorithm::Sha2_512) => {
+            aws_lc_rs::digest::Digest::import_less_safe(message, &aws_lc_rs::digest::SHA512)
+                .is_ok_and(|d| key.verify_digest_sig(&d, sig).is_ok())
+        }
+        Some(_) => false,
+    }
+}
+
+/// Ed25519ph (RFC 8032 §5.1, empty context) over the SHA-512 digest `prehash`, verified
+/// strictly as pure Ed25519 is.
+fn ed25519ph_ok(
+    key: &ed25519_dalek::VerifyingKey,
+    prehash: &[u8; 64],
+    sig: &ed25519_dalek::Signature,
+) -> bool {
+    key.verify_prehashed_strict(Sha512Output(*prehash), None, sig)
+        .is_ok()
+}
+
+/// A finished SHA-512 output handed to ed25519-dalek's Ed25519ph, which takes the prehash as a
+/// `Digest` it finalizes: this one finalizes to the given bytes (a hashedrekord carries only
+/// `PH(M)`, never `M`).
+#[derive(Clone)]
+struct Sha512Output([u8; 64]);
+
+impl Default for Sha512Output {
+    fn default() -> Self {
+        Self([0; 64])
+    }
+}
+
+impl HashMarker for Sha512Output {}
+
+impl OutputSizeUser for Sha512Output {
+    type OutputSize = U64;
+}
+
+impl Update for Sha512Output {
+    /// Never called: the value is built finished and only finalized.
+    fn update(&mut self, _data: &[u8]) {}
+}
+
+impl FixedOutput for Sha512Output {
+    fn finalize_into(self, out: &mut Output<Self>) {
+        out.copy_from_slice(&self.0);
+    }
 }
 
 fn rsa_prehash_ok(key: &rsa::PublicKey, prehash: &[u8], signature: &[u8]) -> bool {
@@ -492,6 +905,133 @@ mod tests {
             let again = SigningKey::from_pkcs8_der(der.as_bytes()).expect("pkcs8 round trip");
             assert_eq!(again.public_key(), public);
         }
+    }
+
+    /// Every scheme a key can sign with: the signature verifies over the message and over its
+    /// digest, and not over another message, nor with another key of the same type.
+    #[test]
+    fn every_scheme_signs_and_verifies_over_message_and_digest() {
+        let cases = [
+            (KeyAlgorithm::EcdsaP256, SignatureScheme::EcdsaP256Sha256),
+            (KeyAlgorithm::EcdsaP384, SignatureScheme::EcdsaP384Sha256),
+            (KeyAlgorithm::EcdsaP384, SignatureScheme::EcdsaP384Sha384),
+            (KeyAlgorithm::EcdsaP521, SignatureScheme::EcdsaP521Sha512),
+            (
+                KeyAlgorithm::Rsa(2048),
+                SignatureScheme::RsaPkcs1v15Sha256 { bits: 2048 },
+            ),
+            (KeyAlgorithm::Ed25519, SignatureScheme::Ed25519),
+            (KeyAlgorithm::Ed25519, SignatureScheme::Ed25519ph),
+        ];
+        for (algorithm, scheme) in cases {
+            let key = SigningKey::generate(algorithm).expect("generate");
+            let other = SigningKey::generate(algorithm).expect("generate");
+            assert_eq!(key.algorithm(), algorithm);
+            let public = key.public_key();
+            let sig = key.sign_with(scheme, b"artifact").expect("sign");
+            public.verify("test", b"artifact", &sig).expect("verifies");
+            assert!(
+                public.verify("test", b"artifacT", &sig).is_err(),
+                "{scheme:?}"
+            );
+            assert!(
+                other
+                    .public_key()
+                    .verify("test", b"artifact", &sig)
+                    .is_err(),
+                "{scheme:?}"
+            );
+            if let Some(hash) = scheme.hash() {
+                let digest = hash.digest(b"artifact");
+                public
+                    .verify_prehashed("test", hash, &digest, &sig)
+                    .expect("verifies over the digest");
+                assert!(
+                    public
+                        .verify_prehashed("test", hash, &hash.digest(b"other"), &sig)
+                        .is_err(),
+                    "{scheme:?}"
+                );
+            }
+            // The key details name the scheme for this key, and no other key type.
+            if let Some(name) = scheme.key_details() {
+                assert_eq!(
+                    SignatureScheme::from_key_details(name, &public),
+                    Some(scheme)
+                );
+                let p256 = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("p256");
+                if algorithm != KeyAlgorithm::EcdsaP256 {
+                    assert_eq!(
+                        SignatureScheme::from_key_details(name, &p256.public_key()),
+                        None
+                    );
+                }
+            }
+            // The key survives PKCS#8 and its public half SubjectPublicKeyInfo.
+            let der = key.to_pkcs8_der().expect("pkcs8");
+            let again = SigningKey::from_pkcs8_der(der.as_bytes()).expect("pkcs8 round trip");
+            assert_eq!(again.public_key(), public);
+            let reread = VerifyingKey::from_pem(&public.to_pem()).expect("pem");
+            assert_eq!(reread, public);
+            reread
+                .verify("test", b"artifact", &sig)
+                .expect("reread verifies");
+        }
+    }
+
+    #[test]
+    fn rekor_v2_schemes_follow_sigstore_go() {
+        let expect = [
+            (
+                KeyAlgorithm::EcdsaP256,
+                "PKIX_ECDSA_P256_SHA_256",
+                HashAlgorithm::Sha2_256,
+            ),
+            (
+                KeyAlgorithm::EcdsaP384,
+                "PKIX_ECDSA_P384_SHA_384",
+                HashAlgorithm::Sha2_384,
+            ),
+            (
+                KeyAlgorithm::EcdsaP521,
+                "PKIX_ECDSA_P521_SHA_512",
+                HashAlgorithm::Sha2_512,
+            ),
+            (
+                KeyAlgorithm::Rsa(3072),
+                "PKIX_RSA_PKCS1V15_3072_SHA256",
+                HashAlgorithm::Sha2_256,
+            ),
+            (
+                KeyAlgorithm::Ed25519,
+                "PKIX_ED25519_PH",
+                HashAlgorithm::Sha2_512,
+            ),
+        ];
+        for (algorithm, details, hash) in expect {
+            let key = SigningKey::generate(algorithm)
+                .expect("generate")
+                .public_key();
+            let scheme = SignatureScheme::for_hashedrekord(&key).expect("loggable");
+            assert_eq!(scheme.key_details(), Some(details));
+            assert_eq!(scheme.hash(), Some(hash));
+        }
+        // Pure Ed25519 signs no digest: an Ed25519ph signature is another signature.
+        let ed = SigningKey::generate(KeyAlgorithm::Ed25519).expect("ed25519");
+        let pure = ed.sign_with(SignatureScheme::Ed25519, b"m").expect("pure");
+        let ph = ed.sign_with(SignatureScheme::Ed25519ph, b"m").expect("ph");
+        assert_ne!(pure, ph);
+        let digest = HashAlgorithm::Sha2_512.digest(b"m");
+        assert!(
+            ed.public_key()
+                .verify_prehashed("test", HashAlgorithm::Sha2_512, &digest, &pure)
+                .is_err()
+        );
+        // A scheme of another key type is refused, naming both.
+        let e = ed
+            .sign_with(SignatureScheme::EcdsaP256Sha256, b"m")
+            .expect_err("wrong scheme");
+        assert!(e.to_string().contains("PKIX_ECDSA_P256_SHA_256"), "{e}");
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub use certs::{
 };
 pub use error::{Error, Result};
 pub use keyref::KeyRef;
-pub use keys::{HashAlgorithm, KeyAlgorithm, Signer, SigningKey, VerifyingKey};
+pub use keys::{HashAlgorithm, KeyAlgorithm, SignatureScheme, Signer, SigningKey, VerifyingKey};
 pub use limits::Limits;
 pub use pkcs11::{Pkcs11Key, Pkcs11Uri};
 pub use rekor::set_message;

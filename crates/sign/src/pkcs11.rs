@@ -489,9 +489,11 @@ impl Pkcs11Key {
         let params = match algorithm {
             KeyAlgorithm::EcdsaP256 => OID_P256,
             KeyAlgorithm::EcdsaP384 => OID_P384,
-            KeyAlgorithm::Ed25519 => {
+            other => {
                 return Err(crate::Error::UnsupportedAlgorithm {
-                    algorithm: "ed25519 on a PKCS#11 token (use ecdsa-p256 or ecdsa-p384)".into(),
+                    algorithm: format!(
+                        "{other:?} on a PKCS#11 token (use ecdsa-p256 or ecdsa-p384)"
+                    ),
                 });
             }
         };
@@ -664,7 +666,9 @@ impl Signer for Pkcs11Key {
                 .to_der()
                 .as_bytes()
                 .to_vec(),
-            KeyAlgorithm::Ed25519 => unreachable_ed25519()?,
+            KeyAlgorithm::Ed25519 | KeyAlgorithm::EcdsaP521 | KeyAlgorithm::Rsa(_) => {
+                unreachable_ed25519()?
+            }
         };
         // Fail closed: a token answering with another key's signature never reaches a bundle.
         self.public.verify("PKCS#11 signature", message, &der)?;

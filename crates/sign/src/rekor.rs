@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::bundle::{Content, TlogEntry};
 use crate::dsse;
 use crate::error::{Error, Result};
-use crate::keys::VerifyingKey;
+use crate::keys::{HashAlgorithm, SignatureScheme, VerifyingKey};
 
 /// The bytes a signed entry timestamp covers: RFC 8785 (JCS) canonical JSON of
 /// `{"body","integratedTime","logID","logIndex"}` (`sigstore/rekor:pkg/api/entries.go`
@@ -44,8 +44,8 @@ pub(crate) struct Expected<'a> {
     pub(crate) signer_is_certificate: bool,
     /// The signer's key.
     pub(crate) signer_key: &'a VerifyingKey,
-    /// SHA-256 of the artifact, for `hashedrekord` entries.
-    pub(crate) artifact_sha256: Option<[u8; 32]>,
+    /// The artifact, for `hashedrekord` entries.
+    pub(crate) artifact: Option<crate::verify::Artifact<'a>>,
 }
 
 /// Checks the entry's canonicalized body against the bundle (client spec §4, step 3).
@@ -96,35 +96,44 @@ pub(crate) fn check_body(entry: &TlogEntry, expected: &Expected<'_>) -> Result<(
         }
         ("intoto", "0.0.2", Content::DsseEnvelope(env)) => check_intoto_v002(spec, env, expected),
         ("hashedrekord", "0.0.2", content) => {
+            let (verifier, scheme) = v2_verifier(
+                spec,
+                &["hashedRekordV002", "signature", "verifier"],
+                expected,
+            )?;
+            // The digest is the one the key details name (sigstore-go `getRekorV2TLE`: the
+            // signing algorithm's hash); pure Ed25519 signs no digest and is no hashedrekord.
+            let hash = scheme.hash().ok_or(Error::TlogBodyMismatch {
+                field: "verifier.keyDetails",
+            })?;
             let digest = match content {
-                Content::MessageSignature(_) => {
-                    expected.artifact_sha256.ok_or(Error::TlogBodyMismatch {
+                Content::MessageSignature(_) => expected
+                    .artifact
+                    .and_then(|a| a.digest(hash))
+                    .ok_or(Error::TlogBodyMismatch {
                         field: "data.digest",
-                    })?
-                }
+                    })?,
                 // DSSE in Rekor v2: a hashedrekord over the PAE (sigstore-python
-                // `_validate_hashedrekord_v002_dsse_entry_body`).
-                Content::DsseEnvelope(env) => Sha256::digest(env.pae()).into(),
+                // `_validate_hashedrekord_v002_entry_body`, sigstore-go `getRekorV2TLE`).
+                Content::DsseEnvelope(env) => hash.digest(&env.pae()),
             };
             let rebuilt = format!(
-                r#"{{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{{"hashedRekordV002":{{"data":{{"algorithm":"SHA2_256","digest":"{}"}},"signature":{{"content":"{}","verifier":{}}}}}}}}}"#,
-                B64.encode(digest),
+                r#"{{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{{"hashedRekordV002":{{"data":{{"algorithm":"{}","digest":"{}"}},"signature":{{"content":"{}","verifier":{}}}}}}}}}"#,
+                hash.proto_name(),
+                B64.encode(&digest),
                 B64.encode(content.signature()),
-                v2_verifier(
-                    spec,
-                    &["hashedRekordV002", "signature", "verifier"],
-                    expected
-                )?,
+                verifier,
             );
             compare_v2(entry, &rebuilt, spec, "hashedRekordV002", &digest, expected)
         }
         ("dsse", "0.0.2", Content::DsseEnvelope(env)) => {
             let digest: [u8; 32] = Sha256::digest(&env.payload).into();
+            let (verifier, _) = v2_dsse_verifier(spec, expected)?;
             let rebuilt = format!(
                 r#"{{"apiVersion":"0.0.2","kind":"dsse","spec":{{"dsseV002":{{"payloadHash":{{"algorithm":"SHA2_256","digest":"{}"}},"signatures":[{{"content":"{}","verifier":{}}}]}}}}}}"#,
                 B64.encode(digest),
                 B64.encode(expected.content.signature()),
-                v2_dsse_verifier(spec, expected)?,
+                verifier,
             );
             compare_v2(entry, &rebuilt, spec, "dsseV002", &digest, expected)
         }
@@ -148,7 +157,10 @@ fn check_hashedrekord(spec: &Value, signature: &[u8], expected: &Expected<'_>) -
         .and_then(|s| s.get("publicKey"))
         .and_then(|k| k.get("content"));
     check_pem_field(key, expected.signer_der, "publicKey")?;
-    let Some(artifact) = expected.artifact_sha256 else {
+    let Some(artifact) = expected
+        .artifact
+        .and_then(|a| a.digest(HashAlgorithm::Sha2_256))
+    else {
         return Err(Error::TlogBodyMismatch { field: "data.hash" });
     };
     let found = str_at(spec, &["data", "hash", "value"]).unwrap_or_default();
@@ -224,8 +236,13 @@ fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
 
 /// The `verifier` object of a v0.0.2 entry rebuilt from the bundle's signer: proto3 JSON keys in
 /// the order Rekor v2 writes them (`keyDetails`, then `publicKey`/`x509Certificate`). The key
-/// details are read from the entry and must name the signer's key type.
-fn v2_verifier(spec: &Value, path: &[&str], expected: &Expected<'_>) -> Result<String> {
+/// details are read from the entry and must name the signer's key (type, and size for RSA);
+/// the scheme they name is returned with the JSON.
+fn v2_verifier(
+    spec: &Value,
+    path: &[&str],
+    expected: &Expected<'_>,
+) -> Result<(String, SignatureScheme)> {
     let verifier = path.iter().try_fold(spec, |v, k| v.get(k));
     let key_details = verifier
         .and_then(|v| v.get("keyDetails"))
@@ -233,35 +250,26 @@ fn v2_verifier(spec: &Value, path: &[&str], expected: &Expected<'_>) -> Result<S
         .ok_or(Error::TlogBodyMismatch {
             field: "verifier.keyDetails",
         })?;
-    let fits = match expected.signer_key.algorithm_name() {
-        "ECDSA P-256" => key_details == "PKIX_ECDSA_P256_SHA_256",
-        "ECDSA P-384" => key_details == "PKIX_ECDSA_P384_SHA_384",
-        "Ed25519" => matches!(key_details, "PKIX_ED25519" | "PKIX_ED25519_PH"),
-        "RSA" => {
-            key_details.starts_with("PKIX_RSA_")
-                && key_details
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        }
-        _ => false,
-    };
-    if !fits {
-        return Err(Error::TlogBodyMismatch {
+    // What a Rekor v2 log accepts (rekor-tiles `AllowedClientSigningAlgorithms`): not the
+    // deprecated P-384 over SHA-256.
+    let scheme = SignatureScheme::from_key_details(key_details, expected.signer_key)
+        .filter(|s| *s != SignatureScheme::EcdsaP384Sha256)
+        .ok_or(Error::TlogBodyMismatch {
             field: "verifier.keyDetails",
-        });
-    }
+        })?;
     let field = if expected.signer_is_certificate {
         "x509Certificate"
     } else {
         "publicKey"
     };
-    Ok(format!(
+    let json = format!(
         r#"{{"keyDetails":"{key_details}","{field}":{{"rawBytes":"{}"}}}}"#,
         B64.encode(expected.signer_der)
-    ))
+    );
+    Ok((json, scheme))
 }
 
-fn v2_dsse_verifier(spec: &Value, expected: &Expected<'_>) -> Result<String> {
+fn v2_dsse_verifier(spec: &Value, expected: &Expected<'_>) -> Result<(String, SignatureScheme)> {
     let only = spec
         .get("dsseV002")
         .and_then(|d| d.get("signatures"))
@@ -381,7 +389,7 @@ mod tests {
             signer_der: &leaf,
             signer_is_certificate: true,
             signer_key: &key,
-            artifact_sha256: Some(Sha256::digest(artifact).into()),
+            artifact: Some(crate::verify::Artifact::Bytes(artifact)),
         };
         let entry = bundle.tlog_entries[0].clone();
         check_body(&entry, &expected).expect("canonical body");
@@ -410,7 +418,7 @@ mod tests {
         }
         // Another artifact: the digest differs.
         let other = Expected {
-            artifact_sha256: Some([0; 32]),
+            artifact: Some(crate::verify::Artifact::Sha256([0; 32])),
             ..expected
         };
         assert!(matches!(

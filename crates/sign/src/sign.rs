@@ -13,13 +13,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use der::pem::LineEnding;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::bundle::{Bundle, Content, MessageSignature, TlogEntry, VerificationMaterial};
 use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::error::{Error, Result};
 use crate::intoto::Statement;
-use crate::keys::{HashAlgorithm, Signer, VerifyingKey};
+use crate::keys::{HashAlgorithm, SignatureScheme, Signer, VerifyingKey};
 use crate::oci::{ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN, ANNOTATION_REKOR_BUNDLE};
 
 /// A transparency log a signature is uploaded to, answering with the bundle's log entry
@@ -38,16 +37,42 @@ pub trait TransparencyLog: std::fmt::Debug {
     fn needs_timestamp(&self) -> bool {
         false
     }
-    /// Logs a message signature (`hashedrekord`): the SHA-256 of the signed bytes and the
+    /// Whether the log's entries carry only a digest and name the signature's scheme (Rekor
+    /// v2 `hashedrekord` 0.0.2, which a DSSE envelope is logged as too): signatures for it
+    /// are then made with [`SignatureScheme::for_hashedrekord`] (Ed25519ph, P-384 over
+    /// SHA-384), as sigstore-go and cosign v3 sign whatever they log.
+    fn needs_prehashed_scheme(&self) -> bool {
+        false
+    }
+    /// Logs a message signature (`hashedrekord`): the digest of the signed bytes and the
     /// signature.
     fn log_message_signature(
         &self,
-        sha256: &[u8; 32],
-        signature: &[u8],
+        signed: &SignedDigest<'_>,
         signer: &dyn Signer,
     ) -> Result<TlogEntry>;
-    /// Logs a DSSE envelope (Rekor v1 `dsse`, Rekor v2 `hashedrekord` over its PAE).
-    fn log_envelope(&self, envelope: &Envelope, signer: &dyn Signer) -> Result<TlogEntry>;
+    /// Logs a DSSE envelope signed with `scheme` (Rekor v1 `dsse`, Rekor v2 `hashedrekord`
+    /// over its PAE).
+    fn log_envelope(
+        &self,
+        envelope: &Envelope,
+        scheme: SignatureScheme,
+        signer: &dyn Signer,
+    ) -> Result<TlogEntry>;
+}
+
+/// A message signature as a log records it.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedDigest<'a> {
+    /// How it was made.
+    pub scheme: SignatureScheme,
+    /// The digest algorithm of `digest`: the scheme's, SHA-256 for pure Ed25519 (whose
+    /// signature covers the whole message; Rekor v1 records its SHA-256).
+    pub hash: HashAlgorithm,
+    /// The digest of the signed message.
+    pub digest: &'a [u8],
+    /// The signature.
+    pub signature: &'a [u8],
 }
 
 /// RFC 3161 timestamp authorities: every DER `TimeStampResp` the caller wants over the
@@ -108,6 +133,16 @@ impl Witnesses<'_> {
         Ok(self.logs)
     }
 
+    /// How `signer` signs for these logs: with the scheme a `hashedrekord` 0.0.2 names when
+    /// one of them records only digests (Rekor v2), else the signer's own.
+    pub fn scheme_for(&self, signer: &dyn Signer) -> Result<SignatureScheme> {
+        if self.logs.iter().any(|log| log.needs_prehashed_scheme()) {
+            SignatureScheme::for_hashedrekord(&signer.verifying_key())
+        } else {
+            Ok(signer.scheme())
+        }
+    }
+
     fn timestamps(&self, signature: &[u8]) -> Result<Vec<Vec<u8>>> {
         self.timestamper
             .map_or_else(|| Ok(Vec::new()), |tsa| tsa(signature))
@@ -158,11 +193,12 @@ pub fn sign_blob_with(
     signer: &dyn Signer,
     witnesses: &Witnesses<'_>,
 ) -> Result<Bundle> {
-    let (signature, entries) = sign_message(artifact, signer, witnesses)?;
+    let signed = sign_and_log(artifact, signer, witnesses)?;
     let content = Content::MessageSignature(MessageSignature {
-        digest: Some((HashAlgorithm::Sha2_256, Sha256::digest(artifact).to_vec())),
-        signature,
+        digest: Some((signed.hash, signed.digest)),
+        signature: signed.signature,
     });
+    let entries = signed.entries;
     let mut bundle = Bundle::new_v0_3(verification_material(signer), entries, content);
     bundle.rfc3161_timestamps = witnesses.timestamps(bundle.content.signature())?;
     Ok(bundle)
@@ -175,14 +211,40 @@ pub fn sign_message(
     signer: &dyn Signer,
     witnesses: &Witnesses<'_>,
 ) -> Result<(Vec<u8>, Vec<TlogEntry>)> {
+    let signed = sign_and_log(message, signer, witnesses)?;
+    Ok((signed.signature, signed.entries))
+}
+
+/// A logged message signature.
+struct Signed {
+    signature: Vec<u8>,
+    hash: HashAlgorithm,
+    digest: Vec<u8>,
+    entries: Vec<TlogEntry>,
+}
+
+fn sign_and_log(message: &[u8], signer: &dyn Signer, witnesses: &Witnesses<'_>) -> Result<Signed> {
     let logs = witnesses.logs_for(signer)?;
-    let signature = signer.sign(message)?;
-    let digest: [u8; 32] = Sha256::digest(message).into();
+    let scheme = witnesses.scheme_for(signer)?;
+    let signature = signer.sign_as(scheme, message)?;
+    let hash = scheme.hash().unwrap_or(HashAlgorithm::Sha2_256);
+    let digest = hash.digest(message);
+    let signed = SignedDigest {
+        scheme,
+        hash,
+        digest: &digest,
+        signature: &signature,
+    };
     let entries = logs
         .iter()
-        .map(|log| log.log_message_signature(&digest, &signature, signer))
+        .map(|log| log.log_message_signature(&signed, signer))
         .collect::<Result<Vec<_>>>()?;
-    Ok((signature, entries))
+    Ok(Signed {
+        signature,
+        hash,
+        digest,
+        entries,
+    })
 }
 
 /// Signs an in-toto statement into a v0.3 bundle with a `dsseEnvelope`, without log entry.
@@ -198,10 +260,11 @@ pub fn sign_statement_with(
     witnesses: &Witnesses<'_>,
 ) -> Result<Bundle> {
     let logs = witnesses.logs_for(signer)?;
-    let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, statement.to_json(), signer)?;
+    let scheme = witnesses.scheme_for(signer)?;
+    let envelope = Envelope::sign_as(IN_TOTO_PAYLOAD_TYPE, statement.to_json(), signer, scheme)?;
     let entries = logs
         .iter()
-        .map(|log| log.log_envelope(&envelope, signer))
+        .map(|log| log.log_envelope(&envelope, scheme, signer))
         .collect::<Result<Vec<_>>>()?;
     let mut bundle = Bundle::new_v0_3(
         verification_material(signer),
@@ -327,12 +390,7 @@ mod tests {
         fn needs_timestamp(&self) -> bool {
             true
         }
-        fn log_message_signature(
-            &self,
-            _: &[u8; 32],
-            _: &[u8],
-            _: &dyn Signer,
-        ) -> Result<TlogEntry> {
+        fn log_message_signature(&self, _: &SignedDigest<'_>, _: &dyn Signer) -> Result<TlogEntry> {
             Ok(TlogEntry {
                 log_index: self.0,
                 log_id: vec![u8::try_from(self.0).unwrap_or_default(); 32],
@@ -344,8 +402,19 @@ mod tests {
                 canonicalized_body: Vec::new(),
             })
         }
-        fn log_envelope(&self, envelope: &Envelope, signer: &dyn Signer) -> Result<TlogEntry> {
-            self.log_message_signature(&[0; 32], &envelope.pae(), signer)
+        fn log_envelope(
+            &self,
+            envelope: &Envelope,
+            scheme: SignatureScheme,
+            signer: &dyn Signer,
+        ) -> Result<TlogEntry> {
+            let signed = SignedDigest {
+                scheme,
+                hash: HashAlgorithm::Sha2_256,
+                digest: &[0; 32],
+                signature: &envelope.pae(),
+            };
+            self.log_message_signature(&signed, signer)
         }
     }
 

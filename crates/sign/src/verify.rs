@@ -40,6 +40,16 @@ impl Artifact<'_> {
             Self::Sha256(d) => *d,
         }
     }
+
+    /// The artifact's digest under `hash`: `None` when only its SHA-256 is known and another
+    /// hash is asked for.
+    pub(crate) fn digest(&self, hash: HashAlgorithm) -> Option<Vec<u8>> {
+        match self {
+            Self::Bytes(b) => Some(hash.digest(b)),
+            Self::Sha256(d) if hash == HashAlgorithm::Sha2_256 => Some(d.to_vec()),
+            Self::Sha256(_) => None,
+        }
+    }
 }
 
 /// A string matcher for identities and issuers.
@@ -371,7 +381,7 @@ impl Verifier {
         policy: &SignerPolicy,
     ) -> Result<Verified<BlobContent>> {
         let digest = artifact.sha256();
-        let (key, mut evidence) = self.verify_common(bundle, policy, Some(digest))?;
+        let (key, mut evidence) = self.verify_common(bundle, policy, Some(artifact))?;
         let value = match &bundle.content {
             Content::MessageSignature(m) => {
                 if let Some((alg, claimed)) = &m.digest {
@@ -392,13 +402,17 @@ impl Verifier {
                         });
                     }
                 }
+                // Over the bytes, the signature is checked with every hash the key signs with
+                // (P-384: SHA-256 or SHA-384; Ed25519: pure or Ed25519ph), as sigstore-go
+                // verifies the artifact with the key's verifier; the message digest was
+                // compared with the artifact above.
                 match artifact {
                     Artifact::Bytes(b)
                         if verify_fast(&key, Some(EcdsaHash::Sha256), b, &m.signature) => {}
-                    Artifact::Bytes(b) if key.is_ed25519() => {
+                    Artifact::Bytes(b) => {
                         key.verify("message signature", b, &m.signature)?;
                     }
-                    _ => key.verify_prehashed(
+                    Artifact::Sha256(_) => key.verify_prehashed(
                         "message signature",
                         HashAlgorithm::Sha2_256,
                         &digest,
@@ -469,7 +483,7 @@ impl Verifier {
         &self,
         bundle: &Bundle,
         policy: &SignerPolicy,
-        artifact_sha256: Option<[u8; 32]>,
+        artifact: Option<Artifact<'_>>,
     ) -> Result<(VerifyingKey, Evidence)> {
         let leaf = match (&bundle.material, policy) {
             (VerificationMaterial::PublicKey { .. }, SignerPolicy::Key(_)) => None,
@@ -527,7 +541,7 @@ impl Verifier {
                 signer_der: &signer_der,
                 signer_is_certificate: leaf.is_some(),
                 signer_key: &key,
-                artifact_sha256,
+                artifact,
             };
             let tsa_times: Vec<u64> = timestamps.iter().map(|t| t.time).collect();
             for entry in &bundle.tlog_entries {

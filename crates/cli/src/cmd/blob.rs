@@ -95,14 +95,17 @@ Exit codes: 0 signed, 1 error";
 
 const SIGN_BLOB_HELP: &str = concat!(
     "\
-Signs FILE's bytes (ECDSA-SHA256 for P-256/P-384 keys, Ed25519 over the bytes) and writes a
-Sigstore bundle v0.3 with a messageSignature and the key's hint; cosign verify-blob
---bundle and vouch verify-blob read it.
+Signs FILE's bytes (ECDSA-SHA256 for P-256/P-384 keys, ECDSA-SHA512 for P-521, RSA PKCS#1
+v1.5 SHA-256, Ed25519 over the bytes) and writes a Sigstore bundle v0.3 with a
+messageSignature and the key's hint; cosign verify-blob --bundle and vouch verify-blob read
+it. Into a Rekor v2 log the signature is made as its entry names it, as cosign v3 does:
+P-384 over SHA-384, Ed25519 as Ed25519ph over SHA-512.
 
 Private keys (--key):
   PATH, file://PATH  a PEM file: cosign's ENCRYPTED SIGSTORE/COSIGN PRIVATE KEY (password from
                      $VOUCH_PASSWORD or $COSIGN_PASSWORD, else a prompt on the terminal), or
-                     a plain PKCS#8 `PRIVATE KEY` / SEC1 `EC PRIVATE KEY`
+                     a plain PKCS#8 `PRIVATE KEY` / SEC1 `EC PRIVATE KEY` / PKCS#1
+                     `RSA PRIVATE KEY`
   env://NAME         the same PEM text in environment variable NAME
   pkcs11:token=T;object=O?module-path=MODULE
                      a key on a PKCS#11 token (RFC 7512 URI; PIN from pin-value, --pin,

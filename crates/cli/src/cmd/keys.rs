@@ -166,9 +166,9 @@ macro_rules! import_help {
         "\
 Re-encrypts an existing private key as cosign does (scrypt + NaCl secretbox, PEM type
 ENCRYPTED SIGSTORE PRIVATE KEY) into PREFIX.key and writes its public key to PREFIX.pub,
-like `cosign import-key-pair`. Accepted: ECDSA P-256 / P-384 and Ed25519 keys as PKCS#8
-or SEC1 PEM, and cosign key files (decrypted with the same password). RSA keys are
-refused: vouch verifies RSA signatures but signs only with ECDSA or Ed25519.
+like `cosign import-key-pair`. Accepted: ECDSA P-256 / P-384 / P-521, RSA (2048 to 8192
+bits; PKCS#1 v1.5 signatures over SHA-256) and Ed25519 keys as PKCS#8, SEC1 or PKCS#1 PEM,
+and cosign key files (decrypted with the same password).
 
 The new password comes from $VOUCH_PASSWORD or $COSIGN_PASSWORD (empty is allowed), else
 it is asked twice on the terminal.

@@ -248,7 +248,7 @@ fn keyless_signer(
     // `vouch sign --keyless --fulcio-url`: another CA, its certificates still checked
     // against the trust config's root.
     if let Some(url) = &config.sign.fulcio_url {
-        trust.ca_url = url.trim_end_matches('/').to_owned();
+        trust.ca_url = Some(url.trim_end_matches('/').to_owned());
     }
     let explicit = args.identity_token.clone().or_else(|| {
         config

@@ -351,7 +351,7 @@ impl KeylessArgs {
             );
         }
         if let Some(url) = &self.fulcio_url {
-            config.ca_url.clone_from(url);
+            config.ca_url = Some(url.clone());
         }
         let dev_issuer = self
             .oidc_dev_issuer

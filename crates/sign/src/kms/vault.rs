@@ -294,6 +294,14 @@ impl VaultKey {
                     reason: "not supported yet: ed25519 transit keys (cosign signs their digest, not the message); use ecdsa-p256 or ecdsa-p384".into(),
                 });
             }
+            other @ (KeyAlgorithm::EcdsaP521 | KeyAlgorithm::Rsa(_)) => {
+                return Err(KmsError::Key {
+                    key: key.clone(),
+                    reason: format!(
+                        "vouch creates ecdsa-p256 or ecdsa-p384 transit keys, not {other:?}"
+                    ),
+                });
+            }
         };
         let vault = Vault::from_env(env)?;
         let path = format!("keys/{key}");
