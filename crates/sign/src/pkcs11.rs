@@ -489,10 +489,15 @@ impl Pkcs11Key {
         let params = match algorithm {
             KeyAlgorithm::EcdsaP256 => OID_P256,
             KeyAlgorithm::EcdsaP384 => OID_P384,
-            other => {
+            KeyAlgorithm::Ed25519 => {
+                return Err(crate::Error::UnsupportedAlgorithm {
+                    algorithm: "ed25519 on a PKCS#11 token (use ecdsa-p256 or ecdsa-p384)".into(),
+                });
+            }
+            other @ (KeyAlgorithm::EcdsaP521 | KeyAlgorithm::Rsa(_)) => {
                 return Err(crate::Error::UnsupportedAlgorithm {
                     algorithm: format!(
-                        "{other:?} on a PKCS#11 token (use ecdsa-p256 or ecdsa-p384)"
+                        "generating {other:?} on a PKCS#11 token (use ecdsa-p256 or ecdsa-p384)"
                     ),
                 });
             }
