@@ -469,6 +469,20 @@ fn scripts_image_ships_a_signed_webhook_image_that_runs_from_its_own_rootfs() {
     );
     let rootfs = bundle.join("rootfs");
     assert!(!rootfs.join("bin/sh").exists(), "a shell in the image");
+    // /tmp as in distroless: world-writable with the sticky bit, whatever the caller's umask.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(rootfs.join("tmp"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o1777, "/tmp mode {mode:o}");
+        let mode = std::fs::metadata(rootfs.join("etc/passwd"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o644, "/etc/passwd mode {mode:o}");
+    }
     // What the Deployment mounts: the policy ConfigMap and the TLS Secret.
     let (ca, cert, tls_key) = common::serving_cert(d);
     let etc = rootfs.join("etc/vouch");
