@@ -1662,6 +1662,88 @@ fn every_key_type_of_rekor_v2_is_logged_and_vouch_and_cosign_verify_each_other()
         assert!(said.contains("FAILED  "), "{name} tampered body: {said}");
     }
 
+    // An image signed and attested (bundle format) with a P-521 key into the log: the DSSE
+    // envelope is logged as a hashedrekord over the SHA-512 of its PAE; vouch and cosign v3
+    // verify both.
+    let registry = RegistryServer::start();
+    let image = push_image(&registry, d, "acme/p521", b"p521 logged\n");
+    let p521_key = d.join("p521.pem").display().to_string();
+    let p521_public = d.join("p521.pub.pem").display().to_string();
+    ok(&[
+        "sign",
+        &image,
+        "--key",
+        &p521_key,
+        "--signing-config",
+        sc,
+        "--trusted-root",
+        &root,
+    ]);
+    ok(&[
+        "attest",
+        &image,
+        "--key",
+        &p521_key,
+        "--signing-config",
+        sc,
+        "--trusted-root",
+        &root,
+        "--predicate",
+        predicate,
+        "--type",
+        "custom",
+    ]);
+    let report = ok_json(&[
+        "verify",
+        &image,
+        "--key",
+        &p521_public,
+        "--trusted-root",
+        &root,
+    ]);
+    assert!(
+        report.to_string().contains("hashedrekord 0.0.2 (Rekor v2)"),
+        "{report}"
+    );
+    ok(&[
+        "verify-attestation",
+        &image,
+        "--type",
+        "custom",
+        "--key",
+        &p521_public,
+        "--trusted-root",
+        &root,
+    ]);
+    let cosign_image = [
+        "--key",
+        &p521_public,
+        "--trusted-root",
+        &root,
+        "--offline",
+        "--allow-http-registry",
+        "--signature-digest-algorithm",
+        "sha512",
+    ];
+    cosign.ok(&[&["verify", &image][..], &cosign_image].concat());
+    cosign.ok(&[
+        &["verify-attestation", &image, "--type", "custom"][..],
+        &cosign_image,
+    ]
+    .concat());
+    let said = fails_with(
+        3,
+        &[
+            "verify",
+            &image,
+            "--key",
+            &other.public,
+            "--trusted-root",
+            &root,
+        ],
+    );
+    assert!(said.contains("FAILED  "), "{said}");
+
     // An RSA key of a size no Rekor v2 key details name is refused before anything is logged,
     // naming the sizes.
     let odd = openssl_key(
