@@ -15,9 +15,9 @@
 //! sigstore-python: the vector `bundle.txt` is such a signature) and SHA-384; Ed25519
 //! verification pure Ed25519 and Ed25519ph (RFC 8032 §5.1, empty context).
 //!
-//! P-521 and RSA private keys are held by aws-lc-rs (already built for tough and vouch-tlog):
-//! its RSA is constant time, which RustCrypto's `rsa` is not (RUSTSEC-2023-0071), and
-//! RustCrypto's `p521` would be a new crate in the build.
+//! P-521 and RSA private keys are held by aws-lc-rs, already in the build (tough verifies with
+//! it, and vouch-tlog's Rekor v2 log checks these very signatures with it); RustCrypto's `p521`
+//! would be a new crate, and aws-lc-rs's RSA signing is its audited constant-time code.
 
 use std::fmt;
 
