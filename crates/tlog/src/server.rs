@@ -29,6 +29,8 @@ use crate::wire::{self, ConsistencyProof, InclusionProof, LogEntry, LogInfo};
 #[derive(Debug)]
 pub struct AppState {
     pub(crate) log: Arc<Log>,
+    /// Rekor v2 client keys already parsed ([`crate::v2::verify::KeyCache`]).
+    pub(crate) keys: crate::v2::verify::KeyCache,
     /// Print one line per request on stderr.
     access_log: bool,
     requests: AtomicU64,
@@ -41,6 +43,7 @@ impl AppState {
     pub fn new(log: Arc<Log>, access_log: bool) -> Arc<Self> {
         Arc::new(Self {
             log,
+            keys: crate::v2::verify::KeyCache::default(),
             access_log,
             requests: AtomicU64::new(0),
             client_errors: AtomicU64::new(0),

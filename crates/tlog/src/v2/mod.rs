@@ -54,5 +54,5 @@ pub mod request;
 mod server;
 pub mod verify;
 
-pub use request::canonicalize_request;
+pub use request::{canonicalize_request, canonicalize_request_with};
 pub use server::{TransparencyLogEntry, integrated_entry, router, transparency_log_entry};

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use vouch_merkle::leaf_hash;
 
-use super::verify::{ClientKey, EntryKind, KeyDetails, KeyError};
+use super::verify::{ClientKey, EntryKind, KeyCache, KeyDetails, KeyError, KeyMaterial};
 
 use crate::entry::Canonical;
 use crate::error::{Error, Result};
@@ -38,6 +38,16 @@ const MAX_BODY: usize = u16::MAX as usize;
 
 /// Validates a `CreateEntryRequest` (JSON) and returns the canonical entry.
 pub fn canonicalize_request(request: &[u8], limits: &Limits) -> Result<Canonical> {
+    canonicalize_request_with(request, limits, None)
+}
+
+/// [`canonicalize_request`], taking client keys already parsed from `keys` (and keeping the
+/// ones it parses there). The result is the same with or without the cache.
+pub fn canonicalize_request_with(
+    request: &[u8],
+    limits: &Limits,
+    keys: Option<&KeyCache>,
+) -> Result<Canonical> {
     let value: Value =
         serde_json::from_slice(request).map_err(|e| Error::malformed("CreateEntryRequest", e))?;
     let object = value
@@ -56,8 +66,8 @@ pub fn canonicalize_request(request: &[u8], limits: &Limits) -> Result<Canonical
         ));
     }
     let (kind, spec) = match (hashed, dsse) {
-        (Some(h), None) => ("hashedrekord", hashedrekord(h)?),
-        (None, Some(d)) => ("dsse", dsse_entry(d, limits)?),
+        (Some(h), None) => ("hashedrekord", hashedrekord(h, keys)?),
+        (None, Some(d)) => ("dsse", dsse_entry(d, limits, keys)?),
         _ => {
             let found: String = object.keys().next().cloned().unwrap_or_default();
             return Err(Error::malformed(
@@ -108,12 +118,17 @@ fn b64(bytes: &[u8]) -> String {
 
 /// A request's `Verifier`: its key (parsed for its details), and its canonical JSON.
 struct Verifier {
-    key: ClientKey,
+    key: std::sync::Arc<ClientKey>,
     raw: Vec<u8>,
     json: Value,
 }
 
-fn verifier(value: &Value, kind: EntryKind, what: &'static str) -> Result<Verifier> {
+fn verifier(
+    value: &Value,
+    kind: EntryKind,
+    what: &'static str,
+    keys: Option<&KeyCache>,
+) -> Result<Verifier> {
     let public = field(value, "publicKey", "public_key");
     let cert = field(value, "x509Certificate", "x509_certificate");
     let name = field(value, "keyDetails", "key_details")
@@ -121,8 +136,14 @@ fn verifier(value: &Value, kind: EntryKind, what: &'static str) -> Result<Verifi
         .ok_or_else(|| Error::malformed(what, "missing keyDetails"))?;
     let details = KeyDetails::parse(name, kind).map_err(|reason| Error::malformed(what, reason))?;
     let (raw, material) = match (public, cert) {
-        (Some(p), None) => (bytes(p, "rawBytes", "raw_bytes", what)?, "publicKey"),
-        (None, Some(c)) => (bytes(c, "rawBytes", "raw_bytes", what)?, "x509Certificate"),
+        (Some(p), None) => (
+            bytes(p, "rawBytes", "raw_bytes", what)?,
+            KeyMaterial::PublicKey,
+        ),
+        (None, Some(c)) => (
+            bytes(c, "rawBytes", "raw_bytes", what)?,
+            KeyMaterial::Certificate,
+        ),
         _ => {
             return Err(Error::malformed(
                 what,
@@ -133,9 +154,12 @@ fn verifier(value: &Value, kind: EntryKind, what: &'static str) -> Result<Verifi
     if raw.is_empty() {
         return Err(Error::malformed(what, "empty rawBytes"));
     }
-    let key = match material {
-        "publicKey" => ClientKey::parse(&raw, details),
-        _ => ClientKey::from_certificate(&raw, details),
+    let key = match (keys, material) {
+        (Some(keys), _) => keys.get_or_parse(material, &raw, details),
+        (None, KeyMaterial::PublicKey) => ClientKey::parse(&raw, details).map(std::sync::Arc::new),
+        (None, KeyMaterial::Certificate) => {
+            ClientKey::from_certificate(&raw, details).map(std::sync::Arc::new)
+        }
     }
     .map_err(|e| match e {
         KeyError::Malformed(reason) => Error::ClientKey { what, reason },
@@ -143,12 +167,16 @@ fn verifier(value: &Value, kind: EntryKind, what: &'static str) -> Result<Verifi
     })?;
     let mut json = serde_json::Map::new();
     json.insert("keyDetails".into(), json!(details.name()));
-    json.insert(material.into(), json!({"rawBytes": b64(&raw)}));
+    let name = match material {
+        KeyMaterial::PublicKey => "publicKey",
+        KeyMaterial::Certificate => "x509Certificate",
+    };
+    json.insert(name.into(), json!({"rawBytes": b64(&raw)}));
     let json = Value::Object(json);
     Ok(Verifier { key, raw, json })
 }
 
-fn hashedrekord(request: &Value) -> Result<Value> {
+fn hashedrekord(request: &Value, keys: Option<&KeyCache>) -> Result<Value> {
     let what = "hashedRekordRequestV002";
     let digest = bytes(
         request,
@@ -175,6 +203,7 @@ fn hashedrekord(request: &Value) -> Result<Value> {
             .ok_or_else(|| Error::malformed(what, "missing signature.verifier"))?,
         EntryKind::HashedRekord,
         "hashedRekordRequestV002.signature.verifier",
+        keys,
     )?;
     let details = v.key.details();
     // `KeyDetails::parse` refuses pure Ed25519 for a hashedrekord: every accepted one hashes.
@@ -207,7 +236,7 @@ fn hashedrekord(request: &Value) -> Result<Value> {
     }}))
 }
 
-fn dsse_entry(request: &Value, limits: &Limits) -> Result<Value> {
+fn dsse_entry(request: &Value, limits: &Limits, keys: Option<&KeyCache>) -> Result<Value> {
     let what = "dsseRequestV002";
     let envelope = field(request, "envelope", "envelope")
         .ok_or_else(|| Error::malformed(what, "missing envelope"))?;
@@ -256,7 +285,7 @@ fn dsse_entry(request: &Value, limits: &Limits) -> Result<Value> {
     }
     let mut parsed: Vec<Verifier> = Vec::with_capacity(verifiers.len());
     for v in verifiers {
-        let v = verifier(v, EntryKind::Dsse, "dsseRequestV002.verifiers[]")?;
+        let v = verifier(v, EntryKind::Dsse, "dsseRequestV002.verifiers[]", keys)?;
         if parsed.iter().any(|p| p.raw == v.raw) {
             return Err(Error::malformed(
                 "dsseRequestV002.verifiers",

@@ -182,10 +182,11 @@ async fn create_entry(State(state): State<Arc<AppState>>, body: Body) -> ApiResu
     // thread switches, more than the work on a busy 2-core host. Larger ones (DSSE payloads,
     // up to 100 signature checks) go to the blocking pool.
     let canonical = if bytes.len() <= INLINE_VALIDATION_BYTES {
-        super::canonicalize_request(&bytes, log.limits())?
+        super::canonicalize_request_with(&bytes, log.limits(), Some(&state.keys))?
     } else {
-        let limits = log.limits().clone();
-        blocking(move || super::canonicalize_request(&bytes, &limits)).await?
+        let (limits, state) = (log.limits().clone(), Arc::clone(&state));
+        blocking(move || super::canonicalize_request_with(&bytes, &limits, Some(&state.keys)))
+            .await?
     };
     let (status, entry, size) = match log.append(canonical).await {
         Ok(done) => {

@@ -370,6 +370,80 @@ impl ClientKey {
     }
 }
 
+/// Where a verifier's key bytes came from: a bare key or a certificate holding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyMaterial {
+    /// `publicKey.rawBytes`: a DER SubjectPublicKeyInfo.
+    PublicKey,
+    /// `x509Certificate.rawBytes`: a DER certificate.
+    Certificate,
+}
+
+/// Client keys already parsed, by their exact request bytes: a signer logging many entries
+/// sends the same key (or certificate) each time, and parsing it (DER, then aws-lc-rs's point
+/// decoding and key check) costs about a third of an ECDSA verification. Only successful
+/// parses are kept, under the bytes, material and details they were parsed from, so a hit
+/// is the key [`ClientKey::parse`] would build again; the signature is still verified on
+/// every request. Bounded: when full the cache starts over.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: std::sync::Mutex<std::collections::HashMap<Box<[u8]>, CachedKey>>,
+}
+
+struct CachedKey {
+    material: KeyMaterial,
+    details: KeyDetails,
+    key: std::sync::Arc<ClientKey>,
+}
+
+impl fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let len = self.keys.lock().map_or(0, |k| k.len());
+        f.debug_struct("KeyCache").field("keys", &len).finish()
+    }
+}
+
+impl KeyCache {
+    /// Most keys kept (at most a few KiB each: RSA-4096 certificates).
+    pub const MAX_KEYS: usize = 1024;
+
+    /// The key of `raw` for `details`: from the cache, or parsed (and kept when it parses).
+    pub fn get_or_parse(
+        &self,
+        material: KeyMaterial,
+        raw: &[u8],
+        details: KeyDetails,
+    ) -> Result<std::sync::Arc<ClientKey>, KeyError> {
+        if let Ok(keys) = self.keys.lock()
+            && let Some(hit) = keys.get(raw)
+            && hit.material == material
+            && hit.details == details
+        {
+            return Ok(std::sync::Arc::clone(&hit.key));
+        }
+        // Parsed outside the lock: another request may parse the same key meanwhile, and
+        // both results are the same.
+        let key = std::sync::Arc::new(match material {
+            KeyMaterial::PublicKey => ClientKey::parse(raw, details)?,
+            KeyMaterial::Certificate => ClientKey::from_certificate(raw, details)?,
+        });
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() >= Self::MAX_KEYS {
+                keys.clear();
+            }
+            keys.insert(
+                raw.into(),
+                CachedKey {
+                    material,
+                    details,
+                    key: std::sync::Arc::clone(&key),
+                },
+            );
+        }
+        Ok(key)
+    }
+}
+
 /// Why a client key was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -610,5 +684,90 @@ mod tests {
         let pure = ClientKey::parse(&spki, KeyDetails::Ed25519).unwrap();
         assert!(pure.verify_message(b"abc", &sig).is_err());
         assert!(pure.verify_message(&digest, &sig).is_err());
+    }
+
+    /// A cached key is the key a fresh parse gives: it verifies what that verifies, refuses a
+    /// tampered signature on every hit, and is only found under the material and details it
+    /// was parsed for (the same bytes under other details are parsed again and refused);
+    /// refused keys are not kept; the cache starts over when full.
+    #[test]
+    fn key_cache_hits_are_fresh_parses() {
+        let cache = KeyCache::default();
+        let signer = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let spki = signer.public_key().spki_der().to_vec();
+        let digest = HashAlgorithm::Sha2_256.digest(b"cached");
+        let sig = signer.sign_bytes(b"cached");
+        let mut bad = sig.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        let first = cache
+            .get_or_parse(KeyMaterial::PublicKey, &spki, KeyDetails::EcdsaP256Sha256)
+            .unwrap();
+        for _ in 0..3 {
+            let hit = cache
+                .get_or_parse(KeyMaterial::PublicKey, &spki, KeyDetails::EcdsaP256Sha256)
+                .unwrap();
+            assert!(
+                std::sync::Arc::ptr_eq(&first, &hit),
+                "not served from the cache"
+            );
+            assert!(hit.verify_digest(&digest, &sig).is_ok());
+            assert!(hit.verify_digest(&digest, &bad).is_err());
+            let other = HashAlgorithm::Sha2_256.digest(b"other");
+            assert!(hit.verify_digest(&other, &sig).is_err());
+        }
+        // The same bytes under other details or as a certificate: parsed again, refused.
+        assert!(matches!(
+            cache.get_or_parse(KeyMaterial::PublicKey, &spki, KeyDetails::EcdsaP384Sha384),
+            Err(KeyError::Mismatch { .. })
+        ));
+        assert!(matches!(
+            cache.get_or_parse(KeyMaterial::Certificate, &spki, KeyDetails::EcdsaP256Sha256),
+            Err(KeyError::Malformed(_))
+        ));
+        // ... and the cached key is still the one for its own details.
+        let again = cache
+            .get_or_parse(KeyMaterial::PublicKey, &spki, KeyDetails::EcdsaP256Sha256)
+            .unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &again));
+        // A refused key is refused every time and never kept.
+        let mut off_curve = spki.clone();
+        let last = off_curve.len() - 1;
+        off_curve[last] ^= 1;
+        for _ in 0..2 {
+            assert!(
+                cache
+                    .get_or_parse(
+                        KeyMaterial::PublicKey,
+                        &off_curve,
+                        KeyDetails::EcdsaP256Sha256
+                    )
+                    .is_err()
+            );
+        }
+        assert_eq!(cache.keys.lock().unwrap().len(), 1);
+        // Bounded: full, it starts over.
+        for i in 0..KeyCache::MAX_KEYS {
+            let key = SigningKey::generate(KeyAlgorithm::Ed25519).unwrap();
+            cache
+                .get_or_parse(
+                    KeyMaterial::PublicKey,
+                    key.public_key().spki_der(),
+                    KeyDetails::Ed25519,
+                )
+                .unwrap();
+            assert!(
+                cache.keys.lock().unwrap().len() <= KeyCache::MAX_KEYS,
+                "{i}"
+            );
+        }
+        let refetched = cache
+            .get_or_parse(KeyMaterial::PublicKey, &spki, KeyDetails::EcdsaP256Sha256)
+            .unwrap();
+        assert!(
+            !std::sync::Arc::ptr_eq(&first, &refetched),
+            "evicted when full"
+        );
+        assert!(refetched.verify_digest(&digest, &sig).is_ok());
     }
 }
