@@ -351,7 +351,13 @@ impl Sequencer {
         let mut nodes: Vec<(NodeId, Hash)> = Vec::new();
         let cached = self.frontier.take();
         let key = &self.key;
+        let tree_id = self.storage.tree_id();
+        // The new size's signed checkpoint, signed in the transaction (before the batch is
+        // written) so that a publishing backend writes it with the batch's files; it is only
+        // published and used once the transaction commits.
+        let mut signed: Option<(u64, Hash, String)> = None;
         let result = self.storage.write(&mut |tx| {
+            signed = None;
             outcomes.clear();
             let size = tx.size()?;
             let mut frontier = match &cached {
@@ -399,7 +405,11 @@ impl Sequencer {
                 }));
             }
             if !write.entries.is_empty() {
-                tx.append(&write, frontier.size())?;
+                let (size, root) = (frontier.size(), frontier.root());
+                let checkpoint = key.sign_checkpoint(tree_id, size, root)?;
+                tx.stage_checkpoint(size, &checkpoint)?;
+                signed = Some((size, root, checkpoint));
+                tx.append(&write, size)?;
             }
             nodes.extend(write.nodes.iter().copied());
             committed = Some(frontier);
@@ -412,12 +422,20 @@ impl Sequencer {
         match result {
             Ok(()) => {
                 let size = committed.as_ref().map_or(0, Frontier::size);
+                let checkpoint = match signed.take() {
+                    Some((s, root, text))
+                        if s == size && committed.as_ref().is_some_and(|f| f.root() == root) =>
+                    {
+                        Ok(text)
+                    }
+                    _ => committed.as_ref().map_or(Err(Error::Unavailable), |f| {
+                        self.key.sign_checkpoint(tree_id, size, f.root())
+                    }),
+                };
                 if let Some(frontier) = &committed
                     && size > 0
                     && self.heads.get(size).is_none()
-                    && let Ok(checkpoint) =
-                        self.key
-                            .sign_checkpoint(self.storage.tree_id(), size, frontier.root())
+                    && let Ok(checkpoint) = checkpoint
                 {
                     // A static reader's checkpoint (directory backend) moves before any
                     // append of the batch is answered; a failure to publish is retried with

@@ -5,12 +5,16 @@
 //!
 //! **Durability.** Each write transaction writes the entry bundles and hash tiles its entries
 //! touch (each file written to a temporary name, fsynced and renamed, then its directory
-//! fsynced), and only then replaces `.state` (tree ID and committed size) the same way: the
-//! size only covers files already durable, as Tessera's POSIX driver does with its tree state.
-//! A crash between the two leaves files beyond the committed size; they are rewritten by the
-//! next transaction (a rename replaces them) and no checkpoint ever covered them. The signed
-//! `checkpoint` is then written the same way (file and directory fsynced) before any append
-//! of the batch is answered. Partial
+//! fsynced), and only then replaces `.state` (tree ID and committed size): the size only
+//! covers files already durable, as Tessera's POSIX driver does with its tree state. A crash
+//! between the two leaves files beyond the committed size; they are rewritten by the next
+//! transaction (a rename replaces them) and no checkpoint ever covered them. The signed
+//! `checkpoint` then replaces the published one (rename, directory fsynced) before any append
+//! of the batch is answered. The new `.state` and the new checkpoint are written and fsynced
+//! under staging names together with the batch's files (their fsyncs run at once), so the
+//! commit and the publication are each a rename and one fsync of the root directory: four
+//! rounds of fsyncs per batch (files; their directories; `.state`; `checkpoint`), in that
+//! order. A staged checkpoint left by a crash is removed when the directory is opened. Partial
 //! tiles are kept after their full tile is written (C2SP allows deleting them; clients holding
 //! an older checkpoint still fetch them).
 //!
@@ -35,6 +39,10 @@ use super::{Batch, Storage, StoredEntry, WriteTx, new_tree_id};
 use crate::error::{Error, Result};
 
 const STATE: &str = ".state";
+/// The next `.state`, written and fsynced with a batch's files, renamed over `.state` to commit.
+const STATE_STAGED: &str = ".state.staged";
+/// The next `checkpoint`, written and fsynced with a batch's files, renamed to publish.
+const CHECKPOINT_STAGED: &str = ".checkpoint.staged";
 const STATE_MAGIC: &str = "vouch-tlog-tiles 1";
 /// Tiles kept in the read cache before it is cleared.
 const CACHE_TILES: usize = 4096;
@@ -55,6 +63,8 @@ pub struct DirStorage {
     dedup: Mutex<HashMap<Hash, u64>>,
     cache: Mutex<HashMap<TileId, Arc<Vec<u8>>>>,
     folded: Mutex<HashMap<TileId, Folded>>,
+    /// The checkpoint durable at [`CHECKPOINT_STAGED`] (size, text), once its batch committed.
+    staged: Mutex<Option<(u64, String)>>,
 }
 
 impl std::fmt::Debug for DirStorage {
@@ -85,6 +95,13 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     file.write_all(bytes).map_err(|e| io_err(&tmp, e))?;
     file.sync_all().map_err(|e| io_err(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+}
+
+/// Writes `bytes` to `path` and fsyncs the file (a staging name: renamed into place later).
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = std::fs::File::create(path).map_err(|e| io_err(path, e))?;
+    file.write_all(bytes).map_err(|e| io_err(path, e))?;
+    file.sync_all().map_err(|e| io_err(path, e))
 }
 
 /// Runs `f` on every item, each on its own scoped thread; the first error, once all ended.
@@ -140,7 +157,15 @@ impl DirStorage {
             dedup: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
             folded: Mutex::new(HashMap::new()),
+            staged: Mutex::new(None),
         };
+        // A checkpoint staged for a batch that never committed (a crash) is never published.
+        match std::fs::remove_file(storage.root.join(CHECKPOINT_STAGED)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_err(&storage.root.join(CHECKPOINT_STAGED), e));
+            }
+            _ => {}
+        }
         let mut dedup = HashMap::with_capacity(usize::try_from(size).unwrap_or(0));
         for tile in tiles::tiles_for_size(size).filter(|t| t.level == Some(0)) {
             let bytes = storage.read_tile(&tile)?;
@@ -325,18 +350,40 @@ impl Storage for DirStorage {
             size,
             dedup: &dedup,
             appended: None,
+            checkpoint: None,
         };
-        f(&mut tx)?;
-        let Some((new_size, leaves)) = tx.appended else {
-            return Ok(());
+        let result = f(&mut tx);
+        let checkpoint = tx.checkpoint.take();
+        let appended = tx.appended.take();
+        // A checkpoint staged for a transaction that does not commit is removed (best effort;
+        // `open` removes it too): it must never be published.
+        let unstage = || {
+            let _ = std::fs::remove_file(self.root.join(CHECKPOINT_STAGED));
         };
-        write_atomic(
-            &self.root.join(STATE),
-            state_text(self.tree_id, new_size).as_bytes(),
-        )?;
-        sync_dir(&self.root)?;
+        let (new_size, leaves) = match (result, appended) {
+            (Ok(()), Some(appended)) => appended,
+            (result, _) => {
+                if checkpoint.is_some() {
+                    unstage();
+                }
+                return result;
+            }
+        };
+        // The commit: `.state` (durable under its staging name since `append`) moves into
+        // place, after every file it covers and their directories are durable.
+        let staged = self.root.join(STATE_STAGED);
+        if let Err(e) = std::fs::rename(&staged, self.root.join(STATE))
+            .map_err(|e| io_err(&staged, e))
+            .and_then(|()| sync_dir(&self.root))
+        {
+            unstage();
+            return Err(e);
+        }
         dedup.extend(leaves);
         self.size.store(new_size, Ordering::Release);
+        if let Ok(mut staged) = self.staged.lock() {
+            *staged = checkpoint.filter(|(size, _)| *size == new_size);
+        }
         Ok(())
     }
 
@@ -372,8 +419,21 @@ impl Storage for DirStorage {
         }
         // Durable before any append of its batch is answered (the sequencer publishes, then
         // acknowledges): a static web server serving the directory after a power loss serves
-        // a checkpoint no older than what clients were answered with. File, then directory.
-        write_atomic(&self.root.join("checkpoint"), checkpoint.as_bytes())?;
+        // a checkpoint no older than what clients were answered with. File, then directory;
+        // the file is already durable when its batch staged it.
+        let staged = self
+            .staged
+            .lock()
+            .map_err(|_| Error::Unavailable)?
+            .take()
+            .is_some_and(|(s, text)| s == size && text == checkpoint);
+        let path = self.root.join("checkpoint");
+        if staged {
+            let from = self.root.join(CHECKPOINT_STAGED);
+            std::fs::rename(&from, &path).map_err(|e| io_err(&from, e))?;
+        } else {
+            write_atomic(&path, checkpoint.as_bytes())?;
+        }
         sync_dir(&self.root)
     }
 }
@@ -384,6 +444,8 @@ struct DirTx<'a> {
     dedup: &'a HashMap<Hash, u64>,
     /// The new size and the new leaves, once `append` wrote them.
     appended: Option<(u64, Vec<(Hash, u64)>)>,
+    /// The checkpoint of the size to commit ([`WriteTx::stage_checkpoint`]).
+    checkpoint: Option<(u64, String)>,
 }
 
 impl WriteTx for DirTx<'_> {
@@ -400,6 +462,11 @@ impl WriteTx for DirTx<'_> {
             .iter()
             .filter_map(|u| self.dedup.get(u).map(|i| (*u, *i)))
             .collect())
+    }
+
+    fn stage_checkpoint(&mut self, size: u64, checkpoint: &str) -> Result<()> {
+        self.checkpoint = Some((size, checkpoint.to_owned()));
+        Ok(())
     }
 
     fn append(&mut self, batch: &Batch, new_size: u64) -> Result<()> {
@@ -520,10 +587,35 @@ impl WriteTx for DirTx<'_> {
         }
         // Each file (temporary name, fsync, rename) and then each directory is made durable on
         // its own thread: the fsyncs wait on the disk, and concurrent ones share its flushes.
-        // Every one completes before `.state` (the commit) is written.
-        let paths: Vec<PathBuf> = files.iter().map(|(id, _)| storage.path(id)).collect();
-        all_ok(paths.iter().zip(&files), |(path, (_, bytes))| {
-            write_atomic(path, bytes)
+        // The next `.state` and the staged checkpoint are written and fsynced in the same
+        // round under their staging names; only renames (in `write` and `publish_checkpoint`)
+        // make them count, after every file here and its directory is durable.
+        let mut jobs: Vec<(PathBuf, &[u8], bool)> = files
+            .iter()
+            .map(|(id, bytes)| (storage.path(id), bytes.as_slice(), true))
+            .collect();
+        let state = state_text(storage.tree_id, new_size);
+        jobs.push((storage.root.join(STATE_STAGED), state.as_bytes(), false));
+        if self
+            .checkpoint
+            .as_ref()
+            .is_some_and(|(size, _)| *size != new_size)
+        {
+            self.checkpoint = None;
+        }
+        if let Some((_, checkpoint)) = &self.checkpoint {
+            jobs.push((
+                storage.root.join(CHECKPOINT_STAGED),
+                checkpoint.as_bytes(),
+                false,
+            ));
+        }
+        all_ok(jobs.iter(), |(path, bytes, rename)| {
+            if *rename {
+                write_atomic(path, bytes)
+            } else {
+                write_synced(path, bytes)
+            }
         })?;
         all_ok(dirs.iter(), |dir| sync_dir(dir))?;
         for (id, bytes) in files {
@@ -573,6 +665,102 @@ mod tests {
         }
         let reopened = DirStorage::open(dir.path()).unwrap();
         check(&reopened, &memory, frontier.size());
+    }
+
+    fn batch_of(frontier: &mut Frontier, n: usize) -> Batch {
+        let mut batch = Batch::default();
+        for _ in 0..n {
+            let body = format!("entry {}", frontier.size()).into_bytes();
+            let leaf = vouch_merkle::leaf_hash(&body);
+            let index = frontier
+                .append(leaf, |id, hash| batch.nodes.push((id, hash)))
+                .unwrap();
+            batch.entries.push(StoredEntry {
+                index,
+                uuid: leaf,
+                body,
+                integrated_time: 0,
+                set: Vec::new(),
+            });
+        }
+        batch
+    }
+
+    /// The checkpoint staged with a batch is durable before the commit and published by a
+    /// rename; a transaction that fails after staging commits nothing and leaves no staged
+    /// checkpoint; one left by a crash is removed when the directory is opened; a checkpoint
+    /// other than the staged one is written as given.
+    #[test]
+    fn staged_checkpoint_is_published_only_after_its_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let storage = DirStorage::open(root).unwrap();
+        let mut frontier = Frontier::new();
+        let batch = batch_of(&mut frontier, 3);
+        storage
+            .write(&mut |tx| {
+                tx.stage_checkpoint(3, "checkpoint at 3\n")?;
+                tx.append(&batch, 3)
+            })
+            .unwrap();
+        assert_eq!(storage.size().unwrap(), 3);
+        assert_eq!(
+            parse_state(&std::fs::read_to_string(root.join(STATE)).unwrap())
+                .unwrap()
+                .1,
+            3
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join(CHECKPOINT_STAGED)).unwrap(),
+            "checkpoint at 3\n"
+        );
+        assert!(!root.join("checkpoint").exists());
+        storage.publish_checkpoint(3, "checkpoint at 3\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(root.join("checkpoint")).unwrap(),
+            "checkpoint at 3\n"
+        );
+        assert!(!root.join(CHECKPOINT_STAGED).exists());
+
+        // Staged and written, then the transaction fails: nothing moves, nothing is left.
+        let mut failed = frontier.clone();
+        let batch = batch_of(&mut failed, 2);
+        let err = storage.write(&mut |tx| {
+            tx.stage_checkpoint(5, "checkpoint at 5\n")?;
+            tx.append(&batch, 5)?;
+            Err(Error::Unavailable)
+        });
+        assert!(err.is_err());
+        assert_eq!(storage.size().unwrap(), 3);
+        assert_eq!(
+            parse_state(&std::fs::read_to_string(root.join(STATE)).unwrap())
+                .unwrap()
+                .1,
+            3
+        );
+        assert!(!root.join(CHECKPOINT_STAGED).exists());
+        // Publishing a size whose checkpoint was not staged writes the text given.
+        storage
+            .publish_checkpoint(3, "checkpoint at 3, again\n")
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(root.join("checkpoint")).unwrap(),
+            "checkpoint at 3, again\n"
+        );
+
+        // A crash after staging (the file is there, `.state` not moved): opening removes it.
+        let batch = batch_of(&mut frontier, 2);
+        storage
+            .write(&mut |tx| {
+                tx.stage_checkpoint(5, "checkpoint at 5\n")?;
+                tx.append(&batch, 5)
+            })
+            .unwrap();
+        drop(storage);
+        std::fs::write(root.join(CHECKPOINT_STAGED), "checkpoint at 7\n").unwrap();
+        let reopened = DirStorage::open(root).unwrap();
+        assert_eq!(reopened.size().unwrap(), 5);
+        assert!(!root.join(CHECKPOINT_STAGED).exists());
     }
 
     fn check(storage: &DirStorage, memory: &MemoryTree, size: u64) {

@@ -58,6 +58,13 @@ pub trait WriteTx {
     fn existing(&mut self, uuids: &[Hash]) -> Result<Vec<(Hash, u64)>>;
     /// Writes a batch and sets the size to `new_size`.
     fn append(&mut self, batch: &Batch, new_size: u64) -> Result<()>;
+    /// The signed checkpoint of the size this transaction will commit, given before
+    /// [`append`](Self::append): a backend that publishes checkpoints
+    /// ([`Storage::publish_checkpoint`]) may prepare it with the batch's own writes, so
+    /// that publishing after the commit only has to move it into place.
+    fn stage_checkpoint(&mut self, _size: u64, _checkpoint: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Durable log storage. Methods are blocking; the service calls them off the async runtime.
