@@ -23,7 +23,8 @@ use vouch_oci::manifest::Compression;
 use vouch_oci::rootfs::{Keep, Kind, LayerInfo};
 use vouch_oci::{Digest, Limits, Rootfs};
 
-/// Files larger than this leave memory for the private store (rootfs.rs `MEMORY_FILE`).
+/// Large files are larger than this: many of them straddle two of the store's 1 MiB writes
+/// (rootfs.rs `PACK_BUFFER`), and hard links share their contents.
 const SPILL: usize = 256 * 1024;
 
 /// Directory components; file entries may also take these names (a file replacing a
