@@ -161,7 +161,7 @@ impl Client {
         }
         VerifyingKey::from_pem(&String::from_utf8_lossy(&bytes)).map_err(|source| Error::Key {
             what: "log public key",
-            source,
+            source: Box::new(source),
         })
     }
 }
@@ -212,10 +212,7 @@ pub fn verify_entry(entry: &TlogEntry, key: &VerifyingKey) -> Result<()> {
         &vouch_sign::set_message(entry),
         set,
     )
-    .map_err(|source| Error::Signature {
-        check: "signedEntryTimestamp",
-        source,
-    })?;
+    .map_err(|source| Error::signature("signedEntryTimestamp", source))?;
     let proof = entry
         .inclusion_proof
         .as_ref()

@@ -128,10 +128,7 @@ fn hashedrekord(spec: &Value) -> Result<(Value, Vec<String>)> {
     material
         .key
         .verify_prehashed("hashedrekord signature", hash, &digest, &sig)
-        .map_err(|source| Error::Signature {
-            check: "hashedrekord signature over spec.data.hash",
-            source,
-        })?;
+        .map_err(|source| Error::signature("hashedrekord signature over spec.data.hash", source))?;
     // Canonical: the digest in lower-case hex and the key re-encoded as Go's PEM encoder
     // writes it (Rekor's `keyObj.CanonicalValue()`), so that the same signature sent with an
     // upper-case digest or a CRLF/re-wrapped PEM is the same entry (de-duplicated).
@@ -348,15 +345,15 @@ fn match_signatures<'m>(
             } else {
                 "DSSE signature (a verifier verifies no signature)"
             },
-            source,
+            source: Box::new(source),
         })?;
     }
     if !unverified.is_empty() {
         return Err(Error::Signature {
             check: "DSSE signature (every signature needs a verifier that verifies it)",
-            source: vouch_sign::Error::SignatureInvalid {
+            source: Box::new(vouch_sign::Error::SignatureInvalid {
                 check: "DSSE envelope",
-            },
+            }),
         });
     }
     Ok(by_sig)
@@ -377,7 +374,10 @@ impl Material {
         let (label, der) = decode_pem(first_pem_block(pem))
             .ok_or_else(|| Error::malformed(what, "not a PEM block"))?;
         let label = label.as_str();
-        let key_err = |source| Error::Key { what, source };
+        let key_err = |source| Error::Key {
+            what,
+            source: Box::new(source),
+        };
         match label {
             "PUBLIC KEY" => {
                 let key = VerifyingKey::from_spki_der(&der).map_err(key_err)?;

@@ -1,5 +1,6 @@
 //! The crate's one error type. Every variant says what was checked and carries the evidence;
-//! [`Error::status`] maps it to the HTTP status the service answers with.
+//! [`Error::status`] maps it to the HTTP status the service answers with. Other crates' errors
+//! are boxed, so that every `Result` of this crate stays small (clippy `result_large_err`).
 
 /// Everything that can go wrong in the log, its storage, its service or its client.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +37,7 @@ pub enum Error {
         check: &'static str,
         /// The verifier's reason.
         #[source]
-        source: vouch_sign::Error,
+        source: Box<vouch_sign::Error>,
     },
     /// The key or certificate in the entry is not well formed.
     #[error("invalid {what}: {source}")]
@@ -45,7 +46,7 @@ pub enum Error {
         what: &'static str,
         /// The parser's reason.
         #[source]
-        source: vouch_sign::Error,
+        source: Box<vouch_sign::Error>,
     },
     /// The key or certificate of a Rekor v2 request is not one the log can read or accepts
     /// (curve, RSA size, encoding).
@@ -88,7 +89,7 @@ pub enum Error {
     },
     /// A Merkle computation or check failed.
     #[error("merkle: {0}")]
-    Merkle(#[from] vouch_merkle::Error),
+    Merkle(Box<vouch_merkle::Error>),
     /// The log's signing key could not be loaded or used.
     #[error("log key: {reason}")]
     LogKey {
@@ -133,7 +134,7 @@ pub enum Error {
     },
     /// An HTTP transport failure in the client.
     #[error("http: {0}")]
-    Http(#[from] vouch_http::Error),
+    Http(Box<vouch_http::Error>),
     /// The client could not read a response.
     #[error("reading {what}: {reason}")]
     Response {
@@ -159,7 +160,27 @@ pub enum Error {
     },
 }
 
+impl From<vouch_merkle::Error> for Error {
+    fn from(e: vouch_merkle::Error) -> Self {
+        Self::Merkle(Box::new(e))
+    }
+}
+
+impl From<vouch_http::Error> for Error {
+    fn from(e: vouch_http::Error) -> Self {
+        Self::Http(Box::new(e))
+    }
+}
+
 impl Error {
+    /// A signature that does not verify: what was checked, and the verifier's reason.
+    pub(crate) fn signature(check: &'static str, source: vouch_sign::Error) -> Self {
+        Self::Signature {
+            check,
+            source: Box::new(source),
+        }
+    }
+
     pub(crate) fn malformed(what: &'static str, reason: impl std::fmt::Display) -> Self {
         Self::Malformed {
             what,
@@ -222,3 +243,17 @@ impl Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    /// Every `Result` of the crate stays under clippy's `result_large_err` threshold (128
+    /// bytes): other crates' errors are boxed.
+    #[test]
+    fn error_is_small() {
+        assert!(
+            std::mem::size_of::<super::Error>() < 128,
+            "vouch_tlog::Error is {} bytes",
+            std::mem::size_of::<super::Error>()
+        );
+    }
+}

@@ -226,10 +226,7 @@ fn hashedrekord(request: &Value, keys: Option<&KeyCache>) -> Result<Value> {
     }
     v.key
         .verify_digest(&digest, &content)
-        .map_err(|source| Error::Signature {
-            check: "hashedrekord signature over the digest",
-            source,
-        })?;
+        .map_err(|source| Error::signature("hashedrekord signature over the digest", source))?;
     Ok(json!({"hashedRekordV002": {
         "data": {"algorithm": hash.proto_name(), "digest": b64(&digest)},
         "signature": {"content": b64(&content), "verifier": v.json},
@@ -312,9 +309,9 @@ fn dsse_entry(request: &Value, limits: &Limits, keys: Option<&KeyCache>) -> Resu
         if !any {
             return Err(Error::Signature {
                 check: "DSSE signature (a verifier verifies no signature)",
-                source: vouch_sign::Error::SignatureInvalid {
+                source: Box::new(vouch_sign::Error::SignatureInvalid {
                     check: "DSSE envelope",
-                },
+                }),
             });
         }
     }
@@ -323,9 +320,9 @@ fn dsse_entry(request: &Value, limits: &Limits, keys: Option<&KeyCache>) -> Resu
         let Some(vi) = m else {
             return Err(Error::Signature {
                 check: "DSSE signature (every signature needs a verifier that verifies it)",
-                source: vouch_sign::Error::SignatureInvalid {
+                source: Box::new(vouch_sign::Error::SignatureInvalid {
                     check: "DSSE envelope",
-                },
+                }),
             });
         };
         pairs.push((sig, &parsed[*vi]));
