@@ -280,6 +280,15 @@ pub struct Rootfs {
     /// was still in use (issue 18).
     pack: Option<Pack>,
     limits: Limits,
+    /// The parent directory of the last entry applied, when it resolved to itself (no
+    /// symlink on the way): then it and each of its ancestors is a directory of the view,
+    /// so it resolves to itself again as long as none of them is removed or replaced. An
+    /// entry only changes its own path (or, as a whiteout, a sibling's; as an opaque
+    /// marker, its siblings'), never its parent, so this holds until the next entry; any
+    /// removal forgets it all the same ([`Rootfs::forget_parent`]). A layer lists a
+    /// directory's files one after another, and resolving a parent walks and looks up
+    /// every ancestor.
+    parent: Option<String>,
 }
 
 impl Rootfs {
@@ -290,6 +299,7 @@ impl Rootfs {
             layers: Vec::new(),
             pack: Some(Pack::new()?),
             limits: limits.clone(),
+            parent: None,
         };
         fs.nodes.insert(String::new(), dir_node(None));
         Ok(fs)
@@ -457,6 +467,7 @@ impl Rootfs {
             layers: Vec::new(),
             pack: None,
             limits: limits.clone(),
+            parent: None,
         })
     }
 
@@ -668,7 +679,7 @@ impl Rootfs {
         let mut archive = tar::Archive::new(guarded);
         let mut count = 0u64;
         let entries = archive
-            .entries()
+            .entries_with_seek()
             .map_err(|e| Error::from_stream(&name, e))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| Error::from_stream(&name, e))?;
@@ -700,7 +711,16 @@ impl Rootfs {
         // before the end of the compressed stream).
         let mut rest = archive.into_inner();
         rest.state.allow(u64::MAX / 2);
-        io::copy(&mut rest, &mut io::sink()).map_err(|e| Error::from_stream(&name, e))?;
+        loop {
+            let n = rest
+                .room(usize::MAX)
+                .and_then(|n| rest.inner.skip(n))
+                .map_err(|e| Error::from_stream(&name, e))?;
+            if n == 0 {
+                break;
+            }
+            rest.count(n).map_err(|e| Error::from_stream(&name, e))?;
+        }
         image_budget.spend(rest.state.total.get(), &name)?;
         Ok(())
     }
@@ -717,11 +737,15 @@ impl Rootfs {
         if path.is_empty() {
             return Ok(()); // "./" itself
         }
-        let (parent, base) = match path.rsplit_once('/') {
-            Some((p, b)) => (p.to_owned(), b.to_owned()),
-            None => (String::new(), path.clone()),
+        let (written, base) = path.rsplit_once('/').unwrap_or(("", &path));
+        let parent = match &self.parent {
+            Some(known) if known == written => known.clone(),
+            _ => {
+                let real = self.ensure_dir(written, layer, name)?;
+                self.parent = (real == written).then(|| real.clone());
+                real
+            }
         };
-        let parent = self.ensure_dir(&parent, layer, name)?;
         let join = |b: &str| {
             if parent.is_empty() {
                 b.to_owned()
@@ -740,13 +764,14 @@ impl Rootfs {
                     && p.len() > prefix.len()
                     && n.layer.is_some_and(|l| l < layer))
             });
+            self.forget_parent();
             return Ok(());
         }
         if let Some(hidden) = base.strip_prefix(".wh.") {
             self.remove_tree(&join(hidden));
             return Ok(());
         }
-        let target = join(&base);
+        let target = join(base);
         let header = entry.header();
         let mode = header.mode().unwrap_or(0o644) & 0o7777;
         let kind = header.entry_type();
@@ -953,7 +978,7 @@ impl Rootfs {
         if path.is_empty() {
             return;
         }
-        self.nodes.remove(path);
+        let mut removed = self.nodes.remove(path).is_some();
         let prefix = format!("{path}/");
         let doomed: Vec<String> = self
             .nodes
@@ -961,9 +986,19 @@ impl Rootfs {
             .take_while(|(p, _)| p.starts_with(&prefix))
             .map(|(p, _)| p.clone())
             .collect();
+        removed |= !doomed.is_empty();
         for p in doomed {
             self.nodes.remove(&p);
         }
+        if removed {
+            self.forget_parent();
+        }
+    }
+
+    /// Drops the remembered parent resolution: an entry was removed or replaced, which
+    /// may change how paths resolve.
+    fn forget_parent(&mut self) {
+        self.parent = None;
     }
 }
 
@@ -1070,17 +1105,22 @@ struct Guard<R> {
     layer: String,
 }
 
-impl<R: Read> Read for Guard<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl<R> Guard<R> {
+    /// How many of `want` bytes may be consumed now: at most the allowance left before the
+    /// next entry.
+    fn room(&self, want: usize) -> io::Result<usize> {
         let allowance = self.state.allowance.get();
         if allowance == 0 {
             return Err(limit_error(&self.layer, "tar header size", 0, 0));
         }
-        let want = buf
-            .len()
-            .min(usize::try_from(allowance).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..want])?;
-        self.state.allowance.set(allowance - n as u64);
+        Ok(want.min(usize::try_from(allowance).unwrap_or(usize::MAX)))
+    }
+
+    /// Counts `n` consumed bytes against the allowance and the layer limit.
+    fn count(&self, n: usize) -> io::Result<()> {
+        self.state
+            .allowance
+            .set(self.state.allowance.get().saturating_sub(n as u64));
         let total = self.state.total.get() + n as u64;
         self.state.total.set(total);
         if total > self.state.layer_limit {
@@ -1091,7 +1131,52 @@ impl<R: Read> Read for Guard<R> {
                 total,
             ));
         }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = self.room(buf.len())?;
+        let n = self.inner.read(&mut buf[..want])?;
+        self.count(n)?;
         Ok(n)
+    }
+}
+
+/// The tar reader skips the contents of entries nobody reads (most of a layer, for an SBOM)
+/// by seeking forward (`tar::Archive::entries_with_seek`): the decompressed chunks are
+/// dropped instead of copied out, and every skipped byte is counted as a read one is.
+/// Returns the position in the stream, as `Seek` must (tar keeps its offsets by it).
+impl io::Seek for Guard<Inflated> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        let mut left = match pos {
+            io::SeekFrom::Current(n) => u64::try_from(n).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "a layer stream is only skipped forward",
+                )
+            })?,
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "a layer stream is only skipped forward",
+                ));
+            }
+        };
+        while left > 0 {
+            let want = self.room(usize::try_from(left).unwrap_or(usize::MAX))?;
+            let n = self.inner.skip(want)?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "unexpected EOF during skip",
+                ));
+            }
+            self.count(n)?;
+            left -= n as u64;
+        }
+        Ok(self.state.total.get())
     }
 }
 
@@ -1189,8 +1274,9 @@ fn spawn_inflate<'scope, R: Read + Send + 'scope>(
     }
 }
 
-impl Read for Inflated {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+impl Inflated {
+    /// Makes sure unread bytes are at hand; `false` at the end of the stream.
+    fn fill(&mut self) -> io::Result<bool> {
         while self.pos == self.buf.len() {
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
@@ -1201,8 +1287,27 @@ impl Read for Inflated {
                 }
                 Ok(Err(e)) => return Err(e),
                 // The thread is done: end of the stream.
-                Err(_) => return Ok(0),
+                Err(_) => return Ok(false),
             }
+        }
+        Ok(true)
+    }
+
+    /// Passes over up to `max` bytes without copying them; 0 at the end of the stream.
+    fn skip(&mut self, max: usize) -> io::Result<usize> {
+        if !self.fill()? {
+            return Ok(0);
+        }
+        let n = max.min(self.buf.len() - self.pos);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl Read for Inflated {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if !self.fill()? {
+            return Ok(0);
         }
         let n = out.len().min(self.buf.len() - self.pos);
         out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);

@@ -416,6 +416,103 @@ fn too_many_entries_and_truncated_layers_fail_cleanly() {
     assert!(err.is_err());
 }
 
+/// A layer lists a directory's files one after another and the squash reuses the last
+/// entry's parent: replacing or removing a directory in the same layer (by a symlink, a
+/// whiteout, a file, a hard link) must send its next entries where the view now says.
+#[test]
+fn a_parent_replaced_within_a_layer_is_resolved_again() {
+    let l0 = tar_bytes(&[
+        E::File("a/x", b"1"),
+        E::Symlink("a", "b"),
+        E::File("a/y", b"2"),
+        E::File("c/x", b"3"),
+        E::File(".wh.c", b""),
+        E::File("c/y", b"4"),
+        E::File("d/x", b"5"),
+        E::File("d", b"file"),
+        E::File("d/z", b"6"),
+        E::File("e/x", b"7"),
+        E::HardLink("e", "c/y"),
+        E::File("e/w", b"8"),
+    ]);
+    let fs = squash(vec![l0]).unwrap();
+    assert_eq!(
+        paths(&fs),
+        vec!["a", "b", "b/y", "c", "c/y", "d", "d/z", "e", "e/w"]
+    );
+    assert_eq!(fs.get("a").unwrap().kind, Kind::Symlink("b".into()));
+    for (path, want) in [
+        ("b/y", &b"2"[..]),
+        ("a/y", b"2"),
+        ("c/y", b"4"),
+        ("d/z", b"6"),
+        ("e/w", b"8"),
+    ] {
+        assert_eq!(fs.read(path, 10).unwrap().unwrap(), want, "{path}");
+    }
+    for dir in ["c", "d", "e"] {
+        assert_eq!(fs.get(dir).unwrap().kind, Kind::Dir, "{dir}");
+    }
+}
+
+/// Entries nobody keeps are skipped without being copied out of the decompressed stream;
+/// the contents kept between them must still be exactly theirs, across chunk boundaries
+/// and tar padding, and the skipped bytes still count against the layer limit.
+#[test]
+fn skipped_entries_leave_kept_contents_intact_and_count_against_limits() {
+    let body = |seed: u8, len: usize| -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u32).wrapping_mul(131).wrapping_add(seed as u32) as u8)
+            .collect()
+    };
+    let sizes = [0usize, 1, 511, 512, 513, 70_000, 128 * 1024 + 7, 300_001, 3];
+    let bodies: Vec<(String, Vec<u8>)> = sizes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &n)| {
+            [
+                (format!("skip/s{i}"), body(i as u8, n + 1000)),
+                (format!("keep/k{i}"), body(100 + i as u8, n)),
+            ]
+        })
+        .collect();
+    let entries: Vec<E<'_>> = bodies.iter().map(|(p, b)| E::File(p, b)).collect();
+    let data = gzip(&tar_bytes(&entries));
+    let keep = Keep::Matching(Box::new(|p, _| p.starts_with("keep/")));
+    let fs = Rootfs::from_layers(
+        vec![layer(data.clone(), Compression::Gzip)],
+        &keep,
+        &Limits::default(),
+    )
+    .unwrap();
+    for (path, want) in &bodies {
+        let got = fs.read(path, 1 << 20).unwrap();
+        if path.starts_with("keep/") {
+            assert_eq!(got.as_deref(), Some(&want[..]), "{path}");
+        } else {
+            assert_eq!(got, None, "{path} is indexed, not kept");
+            assert_eq!(fs.get(path).unwrap().size, want.len() as u64);
+        }
+    }
+    // The largest skipped entry alone is over this limit.
+    let limits = Limits {
+        layer_bytes: 200_000,
+        ..Limits::default()
+    };
+    let err =
+        Rootfs::from_layers(vec![layer(data, Compression::Gzip)], &keep, &limits).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Limit {
+                limit: "layer_bytes",
+                ..
+            }
+        ) || err.to_string().contains("layer_bytes"),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn keep_matching_indexes_everything_but_stores_only_what_is_asked() {
     let l0 = tar_bytes(&[
