@@ -124,8 +124,10 @@ pub(crate) async fn guard(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // Only the access log needs them: no copy of the path per request otherwise.
+    let line = state
+        .access_log
+        .then(|| (request.method().clone(), request.uri().path().to_owned()));
     let timeout = state.log.limits().request_timeout;
     let response = match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(r) => r,
@@ -138,7 +140,7 @@ pub(crate) async fn guard(
     } else if status >= 500 {
         state.server_errors.fetch_add(1, Ordering::Relaxed);
     }
-    if state.access_log {
+    if let Some((method, path)) = line {
         eprintln!(
             "level=info msg=request method={method} path={path} status={status} ms={:.3}",
             started.elapsed().as_secs_f64() * 1000.0

@@ -253,11 +253,32 @@ fn v2_hashedrekord_key_types() {
         let d2 = digest(format!("{name} certified artifact").as_bytes());
         let sig2 = key.sign_digest(&d2, md, &[]);
         let verifier = json!({"x509Certificate": {"rawBytes": b64(&cert)}, "keyDetails": details});
-        let body = accepted(&url, name, &hashed(&d2, &sig2, verifier));
+        let body = accepted(&url, name, &hashed(&d2, &sig2, verifier.clone()));
         assert_eq!(
             body["spec"]["hashedRekordV002"]["signature"]["verifier"]["x509Certificate"]["rawBytes"],
             b64(&cert)
         );
+        // The same requests under the proto field names (read by the general path, the
+        // ones above by the fast path): the same canonical bodies, so the same entries.
+        for (what, request) in [
+            ("key", hashed(&d, &sig, public_key(&key.spki, details))),
+            ("certificate", hashed(&d2, &sig2, verifier)),
+        ] {
+            let snake = serde_json::to_string(&request)
+                .unwrap()
+                .replace("hashedRekordRequestV002", "hashed_rekord_request_v002")
+                .replace("rawBytes", "raw_bytes")
+                .replace("keyDetails", "key_details")
+                .replace("publicKey", "public_key")
+                .replace("x509Certificate", "x509_certificate");
+            let answer = post(&format!("{url}/api/v2/log/entries"), snake.as_bytes());
+            assert_eq!(
+                answer.status,
+                200,
+                "{name} {what} under proto names: {}",
+                String::from_utf8_lossy(&answer.body)
+            );
+        }
         // A signature valid for another digest: refused.
         let other = digest(b"another artifact");
         let other_sig = key.sign_digest(&other, md, &[]);

@@ -48,6 +48,14 @@ pub fn canonicalize_request_with(
     limits: &Limits,
     keys: Option<&KeyCache>,
 ) -> Result<Canonical> {
+    if let Some(fast) = fast_hashedrekord(request, keys) {
+        return fast;
+    }
+    general(request, limits, keys)
+}
+
+/// Any request, read as a JSON tree.
+fn general(request: &[u8], limits: &Limits, keys: Option<&KeyCache>) -> Result<Canonical> {
     let value: Value =
         serde_json::from_slice(request).map_err(|e| Error::malformed("CreateEntryRequest", e))?;
     let object = value
@@ -79,7 +87,14 @@ pub fn canonicalize_request_with(
             ));
         }
     };
-    let body = jcs::to_vec(&json!({"apiVersion": "0.0.2", "kind": kind, "spec": spec}));
+    finish(
+        kind,
+        jcs::to_vec(&json!({"apiVersion": "0.0.2", "kind": kind, "spec": spec})),
+    )
+}
+
+/// The canonical entry of `body`, unless it is too large for an entry bundle.
+fn finish(kind: &'static str, body: Vec<u8>) -> Result<Canonical> {
     if body.len() > MAX_BODY {
         return Err(Error::TooLarge {
             what: "canonical entry (tlog-tiles entry bundles hold at most 65535 bytes)",
@@ -106,6 +121,11 @@ fn bytes(value: &Value, name: &str, proto_name: &str, what: &'static str) -> Res
     let text = field(value, name, proto_name)
         .and_then(Value::as_str)
         .ok_or_else(|| Error::malformed(what, "missing base64 string"))?;
+    decode(text, what)
+}
+
+/// A proto3 JSON `bytes` value: standard or URL-safe base64, padded or not.
+fn decode(text: &str, what: &'static str) -> Result<Vec<u8>> {
     [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
         .iter()
         .find_map(|engine| engine.decode(text).ok())
@@ -151,29 +171,47 @@ fn verifier(
             ));
         }
     };
+    let key = client_key(&raw, material, details, what, keys)?;
+    let mut json = serde_json::Map::new();
+    json.insert("keyDetails".into(), json!(details.name()));
+    json.insert(
+        material_name(material).into(),
+        json!({"rawBytes": b64(&raw)}),
+    );
+    let json = Value::Object(json);
+    Ok(Verifier { key, raw, json })
+}
+
+/// The proto3 JSON name of a verifier's key material.
+fn material_name(material: KeyMaterial) -> &'static str {
+    match material {
+        KeyMaterial::PublicKey => "publicKey",
+        KeyMaterial::Certificate => "x509Certificate",
+    }
+}
+
+/// The key of a verifier's `rawBytes` (not empty), parsed for `details` (or from `keys`).
+fn client_key(
+    raw: &[u8],
+    material: KeyMaterial,
+    details: KeyDetails,
+    what: &'static str,
+    keys: Option<&KeyCache>,
+) -> Result<std::sync::Arc<ClientKey>> {
     if raw.is_empty() {
         return Err(Error::malformed(what, "empty rawBytes"));
     }
-    let key = match (keys, material) {
-        (Some(keys), _) => keys.get_or_parse(material, &raw, details),
-        (None, KeyMaterial::PublicKey) => ClientKey::parse(&raw, details).map(std::sync::Arc::new),
+    match (keys, material) {
+        (Some(keys), _) => keys.get_or_parse(material, raw, details),
+        (None, KeyMaterial::PublicKey) => ClientKey::parse(raw, details).map(std::sync::Arc::new),
         (None, KeyMaterial::Certificate) => {
-            ClientKey::from_certificate(&raw, details).map(std::sync::Arc::new)
+            ClientKey::from_certificate(raw, details).map(std::sync::Arc::new)
         }
     }
     .map_err(|e| match e {
         KeyError::Malformed(reason) => Error::ClientKey { what, reason },
         e @ KeyError::Mismatch { .. } => Error::malformed(what, e),
-    })?;
-    let mut json = serde_json::Map::new();
-    json.insert("keyDetails".into(), json!(details.name()));
-    let name = match material {
-        KeyMaterial::PublicKey => "publicKey",
-        KeyMaterial::Certificate => "x509Certificate",
-    };
-    json.insert(name.into(), json!({"rawBytes": b64(&raw)}));
-    let json = Value::Object(json);
-    Ok(Verifier { key, raw, json })
+    })
 }
 
 fn hashedrekord(request: &Value, keys: Option<&KeyCache>) -> Result<Value> {
@@ -205,7 +243,21 @@ fn hashedrekord(request: &Value, keys: Option<&KeyCache>) -> Result<Value> {
         "hashedRekordRequestV002.signature.verifier",
         keys,
     )?;
-    let details = v.key.details();
+    let hash = verify_hashed(&digest, &content, &v.key)?;
+    Ok(json!({"hashedRekordV002": {
+        "data": {"algorithm": hash.proto_name(), "digest": b64(&digest)},
+        "signature": {"content": b64(&content), "verifier": v.json},
+    }}))
+}
+
+/// The checks of a hashedrekord once its fields are decoded and its key parsed: the digest's
+/// length is the details' hash's, and the signature verifies over it. Returns the hash.
+fn verify_hashed(
+    digest: &[u8],
+    content: &[u8],
+    key: &ClientKey,
+) -> Result<vouch_sign::HashAlgorithm> {
+    let details = key.details();
     // `KeyDetails::parse` refuses pure Ed25519 for a hashedrekord: every accepted one hashes.
     let hash = details.hash().ok_or_else(|| {
         Error::malformed(
@@ -224,13 +276,120 @@ fn hashedrekord(request: &Value, keys: Option<&KeyCache>) -> Result<Value> {
             ),
         ));
     }
-    v.key
-        .verify_digest(&digest, &content)
+    key.verify_digest(digest, content)
         .map_err(|source| Error::signature("hashedrekord signature over the digest", source))?;
-    Ok(json!({"hashedRekordV002": {
-        "data": {"algorithm": hash.proto_name(), "digest": b64(&digest)},
-        "signature": {"content": b64(&content), "verifier": v.json},
-    }}))
+    Ok(hash)
+}
+
+/// The usual hashedrekord request, read without a JSON tree: exactly
+/// `{"hashedRekordRequestV002": {"digest", "signature": {"content", "verifier": {"keyDetails",
+/// "publicKey"|"x509Certificate": {"rawBytes"}}}}}` under the proto3 JSON names, every value a
+/// string without escapes, no other member, no member twice. Anything else (snake_case names,
+/// nulls, extra members, DSSE) is `None` and goes through the general path, so that every
+/// request gets that path's checks and messages; for requests of this shape the two run the
+/// same checks in the same order and write the same canonical body (test below).
+fn fast_hashedrekord(request: &[u8], keys: Option<&KeyCache>) -> Option<Result<Canonical>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Request<'a> {
+        #[serde(rename = "hashedRekordRequestV002", borrow)]
+        hashed: Hashed<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Hashed<'a> {
+        digest: &'a str,
+        #[serde(borrow)]
+        signature: Signature<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Signature<'a> {
+        content: &'a str,
+        #[serde(borrow)]
+        verifier: Verifier<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Verifier<'a> {
+        key_details: &'a str,
+        // `null` is not "absent" here: it fails, and the general path judges it.
+        #[serde(default, borrow, deserialize_with = "present")]
+        public_key: Option<Raw<'a>>,
+        #[serde(default, borrow, deserialize_with = "present")]
+        x509_certificate: Option<Raw<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Raw<'a> {
+        raw_bytes: &'a str,
+    }
+    fn present<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Option<Raw<'de>>, D::Error> {
+        serde::Deserialize::deserialize(d).map(Some)
+    }
+
+    let request: Request<'_> = serde_json::from_slice(request).ok()?;
+    let hashed = request.hashed;
+    let verifier = hashed.signature.verifier;
+    let (material, raw) = match (verifier.public_key, verifier.x509_certificate) {
+        (Some(p), None) => (KeyMaterial::PublicKey, p.raw_bytes),
+        (None, Some(c)) => (KeyMaterial::Certificate, c.raw_bytes),
+        _ => return None,
+    };
+    let what = "hashedRekordRequestV002.signature.verifier";
+    let checked = || -> Result<Canonical> {
+        // The order of `hashedrekord` and `verifier`.
+        let digest = decode(hashed.digest, "hashedRekordRequestV002.digest")?;
+        let content = decode(
+            hashed.signature.content,
+            "hashedRekordRequestV002.signature.content",
+        )?;
+        if content.is_empty() {
+            return Err(Error::malformed(
+                "hashedRekordRequestV002.signature.content",
+                "empty signature",
+            ));
+        }
+        let details = KeyDetails::parse(verifier.key_details, EntryKind::HashedRekord)
+            .map_err(|reason| Error::malformed(what, reason))?;
+        let raw = decode(raw, what)?;
+        let key = client_key(&raw, material, details, what, keys)?;
+        let hash = verify_hashed(&digest, &content, &key)?;
+        // RFC 8785 of the body `hashedrekord` builds: members in sorted order (apiVersion <
+        // kind < spec; data < signature; algorithm < digest; content < verifier; keyDetails <
+        // publicKey, x509Certificate), strings that need no escaping (base64, enum names).
+        let mut body = Vec::with_capacity(200 + (digest.len() + content.len() + raw.len()) * 4 / 3);
+        body.extend_from_slice(
+            br#"{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":""#,
+        );
+        body.extend_from_slice(hash.proto_name().as_bytes());
+        body.extend_from_slice(br#"","digest":""#);
+        push_b64(&mut body, &digest);
+        body.extend_from_slice(br#""},"signature":{"content":""#);
+        push_b64(&mut body, &content);
+        body.extend_from_slice(br#"","verifier":{"keyDetails":""#);
+        body.extend_from_slice(details.name().as_bytes());
+        body.extend_from_slice(b"\",\"");
+        body.extend_from_slice(material_name(material).as_bytes());
+        body.extend_from_slice(br#"":{"rawBytes":""#);
+        push_b64(&mut body, &raw);
+        body.extend_from_slice(br#""}}}}}}"#);
+        finish("hashedrekord", body)
+    };
+    Some(checked())
+}
+
+/// Appends standard padded base64 of `bytes`.
+fn push_b64(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(
+        start + base64::encoded_len(bytes.len(), true).unwrap_or(0),
+        0,
+    );
+    let written = STANDARD.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
+    out.truncate(start + written);
 }
 
 fn dsse_entry(request: &Value, limits: &Limits, keys: Option<&KeyCache>) -> Result<Value> {
@@ -338,4 +497,105 @@ fn dsse_entry(request: &Value, limits: &Limits, keys: Option<&KeyCache>) -> Resu
         "payloadHash": {"algorithm": "SHA2_256", "digest": b64(&Sha256::digest(&payload))},
         "signatures": signatures,
     }}))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use vouch_sign::{HashAlgorithm, KeyAlgorithm, SigningKey};
+
+    /// For requests of the usual shape the fast path and the general path give the same
+    /// canonical entry, or the same refusal; other shapes are left to the general path.
+    #[test]
+    fn fast_path_equals_the_general_path() {
+        let limits = Limits::default();
+        let cache = KeyCache::default();
+        let p256 = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let request = |digest: &[u8], sig: &[u8], spki: &[u8], details: &str| {
+            serde_json::to_vec(&json!({"hashedRekordRequestV002": {
+                "digest": b64(digest),
+                "signature": {"content": b64(sig),
+                              "verifier": {"publicKey": {"rawBytes": b64(spki)},
+                                           "keyDetails": details}}}}))
+            .unwrap()
+        };
+        let spki = p256.public_key().spki_der().to_vec();
+        let digest = HashAlgorithm::Sha2_256.digest(b"fast");
+        let sig = p256.sign_bytes(b"fast");
+        let mut bad_sig = sig.clone();
+        let last = bad_sig.len() - 1;
+        bad_sig[last] ^= 1;
+        let cases: Vec<Vec<u8>> = vec![
+            request(&digest, &sig, &spki, "PKIX_ECDSA_P256_SHA_256"),
+            request(&digest, &bad_sig, &spki, "PKIX_ECDSA_P256_SHA_256"),
+            request(&digest[..31], &sig, &spki, "PKIX_ECDSA_P256_SHA_256"),
+            request(&digest, &sig, &spki, "PKIX_ECDSA_P384_SHA_384"),
+            request(&digest, &sig, &spki, "PKIX_ED25519"),
+            request(&digest, &[], &spki, "PKIX_ECDSA_P256_SHA_256"),
+            request(&digest, &sig, &[], "PKIX_ECDSA_P256_SHA_256"),
+            request(&digest, &sig, &spki[..40], "PKIX_ECDSA_P256_SHA_256"),
+            // URL-safe unpadded base64 of the same bytes: the same entry.
+            serde_json::to_vec(&json!({"hashedRekordRequestV002": {
+                "digest": URL_SAFE_NO_PAD.encode(&digest),
+                "signature": {"content": URL_SAFE_NO_PAD.encode(&sig),
+                              "verifier": {"publicKey": {"rawBytes": URL_SAFE_NO_PAD.encode(&spki)},
+                                           "keyDetails": "PKIX_ECDSA_P256_SHA_256"}}}}))
+            .unwrap(),
+            br#"{"hashedRekordRequestV002":{"digest":"!!","signature":{"content":"AA==","verifier":{"keyDetails":"PKIX_ECDSA_P256_SHA_256","publicKey":{"rawBytes":"AA=="}}}}}"#.to_vec(),
+        ];
+        let mut accepted = Vec::new();
+        for (i, case) in cases.iter().enumerate() {
+            let fast = fast_hashedrekord(case, Some(&cache)).expect("usual shape");
+            let general = general(case, &limits, None);
+            match (fast, general) {
+                (Ok(f), Ok(g)) => {
+                    assert_eq!(f.body, g.body, "case {i}");
+                    assert_eq!(
+                        (f.leaf, f.kind, f.api_version),
+                        (g.leaf, g.kind, g.api_version)
+                    );
+                    accepted.push(i);
+                }
+                (Err(f), Err(g)) => assert_eq!(f.to_string(), g.to_string(), "case {i}"),
+                (f, g) => panic!(
+                    "case {i}: fast {:?} general {:?}",
+                    f.map(|c| c.body),
+                    g.map(|c| c.body)
+                ),
+            }
+        }
+        assert_eq!(accepted, vec![0, 8]);
+        // Shapes left to the general path: snake_case names, null, an extra member, both
+        // materials, an escaped string, DSSE, not an object.
+        let text = String::from_utf8(cases[0].clone()).unwrap();
+        for other in [
+            text.replace("rawBytes", "raw_bytes"),
+            text.replace("hashedRekordRequestV002", "hashed_rekord_request_v002"),
+            text.replace(r#""keyDetails""#, r#""x509Certificate":null,"keyDetails""#),
+            text.replace(r#""keyDetails""#, r#""extra":"1","keyDetails""#),
+            text.replace(
+                r#""keyDetails""#,
+                r#""x509Certificate":{"rawBytes":"AA=="},"keyDetails""#,
+            ),
+            text.replace("PKIX_ECDSA", "PKIX\\u005fECDSA"),
+            r#"{"dsseRequestV002":{}}"#.to_owned(),
+            "[]".to_owned(),
+        ] {
+            assert!(
+                fast_hashedrekord(other.as_bytes(), None).is_none(),
+                "{other}"
+            );
+        }
+        // ... where the snake_case one is the same entry.
+        let snake = text
+            .replace("rawBytes", "raw_bytes")
+            .replace("keyDetails", "key_details");
+        assert_eq!(
+            canonicalize_request(snake.as_bytes(), &limits)
+                .unwrap()
+                .body,
+            canonicalize_request(&cases[0], &limits).unwrap().body
+        );
+    }
 }
