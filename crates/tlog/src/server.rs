@@ -213,6 +213,17 @@ fn entry_with_proof(log: &Log, entry: &StoredEntry, size: u64) -> Result<LogEntr
     let size = size.max(entry.index + 1);
     let head = log.tree_head_at(size)?;
     let proof = log.inclusion_proof(entry.index, size)?;
+    Ok(log_entry(log, entry, head, &proof))
+}
+
+/// The `LogEntry` of `entry` with `proof` at `head`'s size (the caller checked they match).
+fn log_entry(
+    log: &Log,
+    entry: &StoredEntry,
+    head: crate::log::TreeHead,
+    proof: &vouch_merkle::InclusionProof,
+) -> LogEntry {
+    let size = head.size;
     let proof = InclusionProof {
         checkpoint: head.checkpoint,
         hashes: proof.hashes().iter().map(Hash::to_hex).collect(),
@@ -220,12 +231,7 @@ fn entry_with_proof(log: &Log, entry: &StoredEntry, size: u64) -> Result<LogEntr
         root_hash: head.root.to_hex(),
         tree_size: size,
     };
-    Ok(wire::log_entry(
-        log.tree_id(),
-        &log.key().log_id(),
-        entry,
-        Some(proof),
-    ))
+    wire::log_entry(log.tree_id(), &log.key().log_id(), entry, Some(proof))
 }
 
 async fn create_entry(State(state): State<Arc<AppState>>, body: Body) -> ApiResult<Response> {
@@ -234,11 +240,20 @@ async fn create_entry(State(state): State<Arc<AppState>>, body: Body) -> ApiResu
     let limits = log.limits().clone();
     let canonical: Canonical = blocking(move || entry::canonicalize(&bytes, &limits)).await?;
     let Integrated {
-        entry, tree_size, ..
+        entry,
+        tree_size,
+        proof,
     } = log.append(canonical).await?;
     let tree_id = log.tree_id();
     let id = wire::entry_id(tree_id, &entry.uuid);
-    let answer = blocking(move || entry_with_proof(&log, &entry, tree_size)).await?;
+    // Usual case: the sequencer answered the proof from the nodes it had in memory and the
+    // new size's head is cached (as for Rekor v2): no storage read, no blocking-pool trip.
+    let answer = match (proof, log.cached_tree_head(tree_size)) {
+        (Some(proof), Some(head)) if proof.size() == head.size && proof.index() == entry.index => {
+            log_entry(&log, &entry, head, &proof)
+        }
+        _ => blocking(move || entry_with_proof(&log, &entry, tree_size)).await?,
+    };
     let mut response = (StatusCode::CREATED, axum::Json(answer)).into_response();
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/log/entries/{id}")) {

@@ -152,6 +152,11 @@ fn create_and_check(server: &TestServer, signer: &SigningKey, tree_id: u64) -> V
         "{checkpoint}"
     );
     assert!(checkpoint.contains("\n\u{2014} tlog.test "), "{checkpoint}");
+    // The append's answer (its proof built by the sequencer in memory) is the entry as read
+    // back from storage at the same tree size.
+    let again = super::get(&format!("{}/api/v1/log/entries/{id}", server.url));
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json(), json);
     entry.clone()
 }
 
