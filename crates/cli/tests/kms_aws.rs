@@ -319,21 +319,90 @@ fn generate_sign_and_verify_image_and_blob_through_aws_kms() {
     assert!(out.status.success(), "cosign verify-blob:\n{}", text(&out));
 }
 
+/// An `ECC_NIST_P384` key, which KMS signs only as `ECDSA_SHA_384`: its blob bundles record a
+/// SHA-384 message digest (`PKIX_ECDSA_P384_SHA_384`, as cosign v3), also in a Rekor v2 log.
+/// vouch and cosign v3 verify; both refuse another key.
 #[test]
-fn p384_keys_are_not_supported_yet() {
+fn p384_keys_sign_over_sha384_into_rekor_v2() {
     let moto = Moto::start();
+    let key = moto.key("alias/p384");
     let prefix = moto.path("p384");
-    let said = moto.fails(&[
+    let generated: Value = serde_json::from_str(&moto.ok(&[
         "generate-key-pair",
         "--kms",
-        &moto.key("alias/p384"),
+        &key,
         "--algorithm",
         "ecdsa-p384",
         "--output-key-prefix",
         &prefix,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(generated["algorithm"], "PKIX_ECDSA_P384_SHA_384");
+    let other = moto.path("other384");
+    moto.ok(&[
+        "generate-key-pair",
+        "--kms",
+        &moto.key("alias/other384"),
+        "--algorithm",
+        "ecdsa-p384",
+        "--output-key-prefix",
+        &other,
     ]);
-    assert!(said.contains("not supported yet"), "{said}");
-    assert!(!Path::new(&format!("{prefix}.pub")).exists());
+    let blob = moto.path("blob");
+    std::fs::write(&blob, b"signed by KMS into Rekor v2\n").unwrap();
+    let v2 = crate::sign_tlog::key_signing_instance(&moto.dir.path().join("v2"), true);
+    let bundle = moto.path("p384.v2.sigstore.json");
+    moto.ok(&[
+        "sign-blob",
+        &blob,
+        "--key",
+        &key,
+        "--signing-config",
+        &v2.signing_config,
+        "--trusted-root",
+        &v2.root,
+        "--bundle",
+        &bundle,
+    ]);
+    crate::sign_tlog::check_p384_v2_blob(
+        &v2,
+        &blob,
+        &bundle,
+        &format!("{prefix}.pub"),
+        &format!("{other}.pub"),
+    );
+    // Without a log too: the bundle's digest is SHA-384, verified by vouch and cosign.
+    let unlogged = moto.path("p384.sigstore.json");
+    moto.ok(&["sign-blob", &blob, "--key", &key, "--bundle", &unlogged]);
+    let parsed: Value = serde_json::from_str(&std::fs::read_to_string(&unlogged).unwrap()).unwrap();
+    assert_eq!(
+        parsed["messageSignature"]["messageDigest"]["algorithm"], "SHA2_384",
+        "{parsed}"
+    );
+    moto.ok(&[
+        "verify-blob",
+        &blob,
+        "--bundle",
+        &unlogged,
+        "--key",
+        &format!("{prefix}.pub"),
+        "--insecure-ignore-tlog",
+    ]);
+    let out = Peer::new("cosign").run(&[
+        "verify-blob",
+        "--key",
+        &format!("{prefix}.pub"),
+        "--bundle",
+        &unlogged,
+        "--insecure-ignore-tlog",
+        "--offline",
+        "--signature-digest-algorithm",
+        "sha384",
+        &blob,
+    ]);
+    assert!(out.status.success(), "cosign verify-blob:\n{}", text(&out));
 }
 
 #[test]

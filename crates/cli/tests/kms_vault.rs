@@ -695,3 +695,76 @@ fn wrong_tokens_missing_keys_and_rotation_through_vault() {
         &bundle,
     ]);
 }
+
+/// An `ecdsa-p384` transit key signs into a Rekor v2 log as the log's key details require:
+/// `sign/KEY/sha2-384` over the SHA-384 digest (`PKIX_ECDSA_P384_SHA_384`, as cosign v3).
+/// vouch and cosign v3 verify the bundle; both refuse it with another P-384 key. Into the
+/// instance's Rekor v1 log the message signature is a `hashedrekord` over SHA-384 too.
+#[test]
+fn p384_transit_key_signs_into_rekor_v2_and_v1_over_sha384() {
+    let dev = VaultDev::start();
+    let blob = dev.path("blob");
+    std::fs::write(&blob, b"signed by a transit key into Rekor v2\n").unwrap();
+    for name in ["p384", "other384"] {
+        dev.ok(&[
+            "generate-key-pair",
+            "--kms",
+            &format!("hashivault://{name}"),
+            "--algorithm",
+            "ecdsa-p384",
+            "--output-key-prefix",
+            &dev.path(name),
+        ]);
+    }
+    let v2 = crate::sign_tlog::key_signing_instance(&dev.dir.path().join("v2"), true);
+    let bundle = dev.path("p384.v2.sigstore.json");
+    dev.ok(&[
+        "sign-blob",
+        &blob,
+        "--key",
+        "hashivault://p384",
+        "--signing-config",
+        &v2.signing_config,
+        "--trusted-root",
+        &v2.root,
+        "--bundle",
+        &bundle,
+    ]);
+    crate::sign_tlog::check_p384_v2_blob(
+        &v2,
+        &blob,
+        &bundle,
+        &dev.path("p384.pub"),
+        &dev.path("other384.pub"),
+    );
+    let v1 = crate::sign_tlog::key_signing_instance(&dev.dir.path().join("v1"), false);
+    let bundle = dev.path("p384.v1.sigstore.json");
+    dev.ok(&[
+        "sign-blob",
+        &blob,
+        "--key",
+        "hashivault://p384",
+        "--trust-config",
+        &v1.trust_config,
+        "--bundle",
+        &bundle,
+    ]);
+    let parsed: Value = serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    assert_eq!(
+        parsed["messageSignature"]["messageDigest"]["algorithm"], "SHA2_384",
+        "{parsed}"
+    );
+    let report = dev.ok(&[
+        "verify-blob",
+        &blob,
+        "--bundle",
+        &bundle,
+        "--key",
+        &dev.path("p384.pub"),
+        "--trusted-root",
+        &v1.root,
+        "-o",
+        "json",
+    ]);
+    assert!(report.contains("entry hashedrekord 0.0.1"), "{report}");
+}

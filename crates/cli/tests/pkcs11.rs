@@ -404,6 +404,51 @@ fn p384_key_on_token_signs_blobs() {
     assert!(said.contains("ed25519"), "{said}");
 }
 
+/// A P-384 token key signs into a Rekor v2 log as the log's key details require: `CKM_ECDSA`
+/// over a SHA-384 digest computed by vouch (`PKIX_ECDSA_P384_SHA_384`, as cosign v3). vouch
+/// and cosign v3 verify the bundle; both refuse it with another P-384 key.
+#[test]
+fn p384_token_key_signs_into_rekor_v2_over_sha384() {
+    let hsm = SoftHsm::new("T384v2");
+    let prefix = hsm.path("p384");
+    let other = hsm.path("other384");
+    let key = uri("T384v2", "k384", Some(PIN));
+    for (object, out) in [("k384", &prefix), ("other384", &other)] {
+        hsm.ok(&[
+            "generate-key-pair",
+            "--kms",
+            &uri("T384v2", object, Some(PIN)),
+            "--algorithm",
+            "ecdsa-p384",
+            "--output-key-prefix",
+            out,
+        ]);
+    }
+    let blob = hsm.path("blob");
+    std::fs::write(&blob, b"signed on a token into Rekor v2\n").unwrap();
+    let v2 = crate::sign_tlog::key_signing_instance(&hsm.dir.path().join("v2"), true);
+    let bundle = hsm.path("p384.v2.sigstore.json");
+    hsm.ok(&[
+        "sign-blob",
+        &blob,
+        "--key",
+        &key,
+        "--signing-config",
+        &v2.signing_config,
+        "--trusted-root",
+        &v2.root,
+        "--bundle",
+        &bundle,
+    ]);
+    crate::sign_tlog::check_p384_v2_blob(
+        &v2,
+        &blob,
+        &bundle,
+        &format!("{prefix}.pub"),
+        &format!("{other}.pub"),
+    );
+}
+
 #[test]
 fn wrong_pin_missing_token_missing_object_are_named() {
     let hsm = SoftHsm::new("T");

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
 use vouch_sign::bundle::TlogEntry;
 use vouch_sign::dsse::Envelope;
-use vouch_sign::sign::{SignedDigest, TransparencyLog, verifier_pem};
+use vouch_sign::sign::{LoggedContent, SignedDigest, TransparencyLog, verifier_pem};
 use vouch_sign::{HashAlgorithm, SignatureScheme, Signer, VerifyingKey};
 
 use crate::Session;
@@ -170,8 +170,14 @@ impl TransparencyLog for RekorV2Log {
         true
     }
 
-    fn needs_prehashed_scheme(&self) -> bool {
-        true
+    /// Both message signatures and envelopes are logged by digest, with key details
+    /// (sigstore-go `getRekorV2TLE`).
+    fn scheme_for(
+        &self,
+        key: &VerifyingKey,
+        _content: LoggedContent,
+    ) -> vouch_sign::Result<Option<SignatureScheme>> {
+        SignatureScheme::for_hashedrekord(key).map(Some)
     }
 
     fn log_message_signature(

@@ -147,18 +147,29 @@ impl SignatureScheme {
         }
     }
 
-    /// The scheme a signature by `key` logged as a `hashedrekord` (Rekor v2) is made with: a
-    /// prehashing one, the default `PublicKeyDetails` of the key with Ed25519ph for Ed25519
-    /// (`sigstore/sigstore-go:pkg/sign/transparency.go` `getRekorV2TLE`:
-    /// `GetDefaultAlgorithmDetails(pubKey, options.WithED25519ph())`; cosign v3 loads keys
-    /// that way whenever it uploads, `pkg/cosign/keys.go` `GetDefaultLoadOptions`). RSA keys
-    /// other than 2048, 3072 or 4096 bits have no details a Rekor v2 log accepts.
-    pub fn for_hashedrekord(key: &VerifyingKey) -> Result<Self> {
-        let scheme = match Self::default_for(key) {
+    /// The scheme a message signature by `key` is made with when a log records it by its
+    /// digest alone (a `hashedrekord`, Rekor v1 0.0.1 or Rekor v2 0.0.2): a prehashing one,
+    /// the default `PublicKeyDetails` of the key with Ed25519ph for Ed25519, as sigstore-go
+    /// signs whatever it logs (`GetDefaultAlgorithmDetails(pubKey, options.WithED25519ph())`;
+    /// cosign v3 loads keys that way, `pkg/cosign/keys.go` `GetDefaultLoadOptions`) and
+    /// uploads to Rekor v1 with the digest of that hash (`pkg/sign/transparency.go`
+    /// `getRekorV1TLE`: `PrefixSHA` of the message digest). Rekor v1 verifies a hashedrekord's
+    /// Ed25519 signature as Ed25519ph only (`sigstore/rekor:pkg/types/hashedrekord/v0.0.1/
+    /// entry.go`, `options.WithED25519ph()`) and takes `sha256`, `sha384` or `sha512`.
+    pub fn for_logged_digest(key: &VerifyingKey) -> Self {
+        match Self::default_for(key) {
             Self::EcdsaP384Sha256 => Self::EcdsaP384Sha384,
             Self::Ed25519 => Self::Ed25519ph,
             other => other,
-        };
+        }
+    }
+
+    /// The scheme a signature by `key` logged as a Rekor v2 `hashedrekord` 0.0.2 is made with
+    /// ([`SignatureScheme::for_logged_digest`], as sigstore-go `getRekorV2TLE`), which must
+    /// have key details: RSA keys other than 2048, 3072 or 4096 bits have none a Rekor v2 log
+    /// accepts.
+    pub fn for_hashedrekord(key: &VerifyingKey) -> Result<Self> {
+        let scheme = Self::for_logged_digest(key);
         match scheme.key_details() {
             Some(_) => Ok(scheme),
             None => Err(Error::UnsupportedAlgorithm {

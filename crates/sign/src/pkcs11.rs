@@ -650,7 +650,29 @@ fn read_public(
 
 impl Signer for Pkcs11Key {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        let digest = Sha256::digest(message);
+        self.sign_as(self.scheme(), message)
+    }
+
+    /// P-384 keys sign over SHA-256 (the default, as cosign before v3) or SHA-384 (what a
+    /// log recording digests needs, [`crate::SignatureScheme::for_logged_digest`]): the digest
+    /// is computed here and signed with `CKM_ECDSA`, which signs whatever digest it is given
+    /// (PKCS#11 v2.40 §2.3.6), as sigstore/sigstore's PKCS#11 signer does.
+    fn sign_as(&self, scheme: crate::SignatureScheme, message: &[u8]) -> Result<Vec<u8>> {
+        use crate::SignatureScheme as S;
+        let digest = match (self.algorithm, scheme) {
+            (KeyAlgorithm::EcdsaP256, S::EcdsaP256Sha256)
+            | (KeyAlgorithm::EcdsaP384, S::EcdsaP384Sha256) => Sha256::digest(message).to_vec(),
+            (KeyAlgorithm::EcdsaP384, S::EcdsaP384Sha384) => sha2::Sha384::digest(message).to_vec(),
+            _ => {
+                return Err(crate::Error::UnsupportedAlgorithm {
+                    algorithm: format!(
+                        "{} signatures from a PKCS#11 {} key",
+                        scheme.key_details().unwrap_or("RSA"),
+                        self.public.algorithm_name()
+                    ),
+                });
+            }
+        };
         let raw = self
             .token
             .session
@@ -675,8 +697,11 @@ impl Signer for Pkcs11Key {
                 unreachable_ed25519()?
             }
         };
-        // Fail closed: a token answering with another key's signature never reaches a bundle.
-        self.public.verify("PKCS#11 signature", message, &der)?;
+        // Fail closed: a token answering with another key's signature, or over another
+        // digest, never reaches a bundle.
+        let hash = scheme.hash().unwrap_or(crate::HashAlgorithm::Sha2_256);
+        self.public
+            .verify_prehashed("PKCS#11 signature", hash, &digest, &der)?;
         Ok(der)
     }
 

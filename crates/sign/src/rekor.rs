@@ -3,7 +3,7 @@
 //!
 //! | entry | body check |
 //! |---|---|
-//! | `hashedrekord` 0.0.1 (Rekor v1) | signature, PEM key/cert, `data.hash` = artifact SHA-256 (`sigstore/rekor:pkg/types/hashedrekord/v0.0.1`, sigstore-python `_validate_hashedrekord_v001_entry_body`) |
+//! | `hashedrekord` 0.0.1 (Rekor v1) | signature, PEM key/cert, `data.hash` = artifact digest under its `sha256`/`sha384`/`sha512`, the bundle's message digest algorithm if any (`sigstore/rekor:pkg/types/hashedrekord/v0.0.1`, sigstore-python `_validate_hashedrekord_v001_entry_body`) |
 //! | `dsse` 0.0.1 (Rekor v1) | payload hash, the one signature, its PEM verifier (`_validate_dsse_v001_entry_body`) |
 //! | `intoto` 0.0.2 (Rekor v1) | payload type, payload hash, the one signature (base64 twice, as `sigstore/rekor:pkg/types/intoto/v0.0.2` stores it), its PEM public key (sigstore-go `pkg/tlog/entry.go`) |
 //! | `hashedrekord` 0.0.2 (Rekor v2) | canonical body rebuilt from the bundle and compared byte for byte: digest of the artifact (message signature) or SHA-256 of the DSSE PAE, signature, DER verifier, key details matching the key (`sigstore/protobuf-specs:protos/rekor/v2/hashedrekord.proto`, sigstore-python `_validate_hashedrekord_v002_entry_body`) |
@@ -67,7 +67,7 @@ pub(crate) fn check_body(entry: &TlogEntry, expected: &Expected<'_>) -> Result<(
         .ok_or(Error::TlogBodyMismatch { field: "spec" })?;
     match (kind, api_version, expected.content) {
         ("hashedrekord", "0.0.1", Content::MessageSignature(m)) => {
-            check_hashedrekord(spec, &m.signature, expected)
+            check_hashedrekord(spec, m, expected)
         }
         ("dsse", "0.0.1", Content::DsseEnvelope(env)) => {
             let payload_hash = hex::encode(Sha256::digest(&env.payload));
@@ -147,9 +147,18 @@ pub(crate) fn check_body(entry: &TlogEntry, expected: &Expected<'_>) -> Result<(
     }
 }
 
-fn check_hashedrekord(spec: &Value, signature: &[u8], expected: &Expected<'_>) -> Result<()> {
+/// Rekor v1 `hashedrekord` 0.0.1: the signature, the PEM key or certificate, and the artifact
+/// digest under the algorithm the entry names (`sha256`, `sha384` or `sha512`, the schema's
+/// enum: a P-384 key signs over SHA-384, P-521 and Ed25519ph over SHA-512). A bundle that
+/// claims a message digest must claim it with the entry's algorithm (sigstore-go
+/// `pkg/verify/tlog.go`: "hashedrekord entry digest algorithm mismatch").
+fn check_hashedrekord(
+    spec: &Value,
+    message: &crate::bundle::MessageSignature,
+    expected: &Expected<'_>,
+) -> Result<()> {
     let content = str_at(spec, &["signature", "content"]).map(|s| B64.decode(s));
-    if !matches!(content, Some(Ok(ref s)) if s == signature) {
+    if !matches!(content, Some(Ok(ref s)) if *s == message.signature) {
         return Err(Error::TlogBodyMismatch { field: "signature" });
     }
     let key = spec
@@ -157,18 +166,29 @@ fn check_hashedrekord(spec: &Value, signature: &[u8], expected: &Expected<'_>) -
         .and_then(|s| s.get("publicKey"))
         .and_then(|k| k.get("content"));
     check_pem_field(key, expected.signer_der, "publicKey")?;
-    let Some(artifact) = expected
-        .artifact
-        .and_then(|a| a.digest(HashAlgorithm::Sha2_256))
-    else {
-        return Err(Error::TlogBodyMismatch { field: "data.hash" });
+    let hash = match str_at(spec, &["data", "hash", "algorithm"]) {
+        Some("sha256") => HashAlgorithm::Sha2_256,
+        Some("sha384") => HashAlgorithm::Sha2_384,
+        Some("sha512") => HashAlgorithm::Sha2_512,
+        _ => {
+            return Err(Error::TlogBodyMismatch {
+                field: "data.hash.algorithm",
+            });
+        }
     };
-    let found = str_at(spec, &["data", "hash", "value"]).unwrap_or_default();
-    if str_at(spec, &["data", "hash", "algorithm"]) != Some("sha256") {
+    if message
+        .digest
+        .as_ref()
+        .is_some_and(|(claimed, _)| *claimed != hash)
+    {
         return Err(Error::TlogBodyMismatch {
             field: "data.hash.algorithm",
         });
     }
+    let Some(artifact) = expected.artifact.and_then(|a| a.digest(hash)) else {
+        return Err(Error::TlogBodyMismatch { field: "data.hash" });
+    };
+    let found = str_at(spec, &["data", "hash", "value"]).unwrap_or_default();
     let wanted = hex::encode(artifact);
     if !found.eq_ignore_ascii_case(&wanted) {
         return Err(Error::DigestMismatch {
@@ -425,5 +445,102 @@ mod tests {
             check_body(&entry, &other),
             Err(Error::DigestMismatch { .. })
         ));
+    }
+
+    /// Rekor v1 `hashedrekord` 0.0.1 with the digest of the key's own hash (P-384 over
+    /// SHA-384): accepted when the entry's algorithm is the bundle's message digest
+    /// algorithm and its value the artifact's digest; another algorithm, an algorithm the
+    /// schema does not list, or another artifact are refused, each naming the field.
+    #[test]
+    fn v1_hashedrekord_names_its_hash() {
+        use crate::bundle::MessageSignature;
+        use crate::keys::{KeyAlgorithm, SigningKey};
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP384).expect("key");
+        let public = key.public_key();
+        let artifact = b"artifact";
+        let signature = key
+            .sign_with(SignatureScheme::EcdsaP384Sha384, artifact)
+            .expect("sign");
+        let body = |algorithm: &str, hash: HashAlgorithm| {
+            serde_json::json!({
+                "apiVersion": "0.0.1",
+                "kind": "hashedrekord",
+                "spec": {
+                    "data": {"hash": {"algorithm": algorithm,
+                                       "value": hex::encode(hash.digest(artifact))}},
+                    "signature": {"content": B64.encode(&signature),
+                                  "publicKey": {"content": B64.encode(public.to_pem())}},
+                },
+            })
+            .to_string()
+            .into_bytes()
+        };
+        let entry = |canonicalized_body: Vec<u8>| TlogEntry {
+            log_index: 1,
+            log_id: vec![0; 32],
+            kind: "hashedrekord".into(),
+            kind_version: "0.0.1".into(),
+            integrated_time: 0,
+            signed_entry_timestamp: None,
+            inclusion_proof: None,
+            canonicalized_body,
+        };
+        let content = |digest: Option<HashAlgorithm>| {
+            Content::MessageSignature(MessageSignature {
+                digest: digest.map(|h| (h, h.digest(artifact))),
+                signature: signature.clone(),
+            })
+        };
+        let spki = public.spki_der().to_vec();
+        let check = |body: Vec<u8>, claimed: Option<HashAlgorithm>, signed: &[u8]| {
+            let content = content(claimed);
+            let expected = Expected {
+                content: &content,
+                signer_der: &spki,
+                signer_is_certificate: false,
+                signer_key: &public,
+                artifact: Some(crate::verify::Artifact::Bytes(signed)),
+            };
+            check_body(&entry(body), &expected)
+        };
+        let sha384 = HashAlgorithm::Sha2_384;
+        check(body("sha384", sha384), Some(sha384), artifact).expect("SHA-384 entry");
+        // Legacy image signatures carry no message digest: the entry's hash binds the payload.
+        check(body("sha384", sha384), None, artifact).expect("no message digest");
+        let mismatch = check(
+            body("sha384", sha384),
+            Some(HashAlgorithm::Sha2_256),
+            artifact,
+        );
+        assert!(
+            matches!(
+                mismatch,
+                Err(Error::TlogBodyMismatch {
+                    field: "data.hash.algorithm"
+                })
+            ),
+            "{mismatch:?}"
+        );
+        let unlisted = check(body("sha1", sha384), None, artifact);
+        assert!(
+            matches!(
+                unlisted,
+                Err(Error::TlogBodyMismatch {
+                    field: "data.hash.algorithm"
+                })
+            ),
+            "{unlisted:?}"
+        );
+        // The name says SHA-512 but the value is the SHA-384 digest: no artifact matches.
+        let mislabeled = check(body("sha512", sha384), None, artifact);
+        assert!(
+            matches!(mislabeled, Err(Error::DigestMismatch { .. })),
+            "{mislabeled:?}"
+        );
+        let other = check(body("sha384", sha384), None, b"other");
+        assert!(
+            matches!(other, Err(Error::DigestMismatch { .. })),
+            "{other:?}"
+        );
     }
 }

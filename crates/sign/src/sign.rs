@@ -37,12 +37,24 @@ pub trait TransparencyLog: std::fmt::Debug {
     fn needs_timestamp(&self) -> bool {
         false
     }
-    /// Whether the log's entries carry only a digest and name the signature's scheme (Rekor
-    /// v2 `hashedrekord` 0.0.2, which a DSSE envelope is logged as too): signatures for it
-    /// are then made with [`SignatureScheme::for_hashedrekord`] (Ed25519ph, P-384 over
-    /// SHA-384), as sigstore-go and cosign v3 sign whatever they log.
-    fn needs_prehashed_scheme(&self) -> bool {
-        false
+    /// The scheme a signature by `key` over `content` must be made with for this log, `None`
+    /// when the signer's own will do. By default (Rekor v1): a message signature is recorded
+    /// by its digest alone (`hashedrekord` 0.0.1), so it is made with
+    /// [`SignatureScheme::for_logged_digest`] (Ed25519ph, P-384 over SHA-384, as sigstore-go
+    /// and cosign v3 sign whatever they log, and the only Ed25519 a Rekor v1 hashedrekord
+    /// verifies); a DSSE envelope is verified whole by a Rekor v1 `dsse` entry, with the key
+    /// loaded for SHA-256 (`sigstore/rekor:pkg/types/dsse/v0.0.1/entry.go` `verifyEnvelope`:
+    /// pure Ed25519, ECDSA over SHA-256), so the signer's own scheme signs it. A Rekor v2 log
+    /// records both by digest and names the scheme ([`SignatureScheme::for_hashedrekord`]).
+    fn scheme_for(
+        &self,
+        key: &VerifyingKey,
+        content: LoggedContent,
+    ) -> Result<Option<SignatureScheme>> {
+        Ok(match content {
+            LoggedContent::MessageSignature => Some(SignatureScheme::for_logged_digest(key)),
+            LoggedContent::Envelope => None,
+        })
     }
     /// Logs a message signature (`hashedrekord`): the digest of the signed bytes and the
     /// signature.
@@ -59,6 +71,15 @@ pub trait TransparencyLog: std::fmt::Debug {
         scheme: SignatureScheme,
         signer: &dyn Signer,
     ) -> Result<TlogEntry>;
+}
+
+/// What a signature to be logged signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoggedContent {
+    /// A message (artifact, image signature payload): a `hashedrekord` entry.
+    MessageSignature,
+    /// A DSSE envelope's PAE: a `dsse` entry (Rekor v1) or a `hashedrekord` (Rekor v2).
+    Envelope,
 }
 
 /// A message signature as a log records it.
@@ -133,14 +154,36 @@ impl Witnesses<'_> {
         Ok(self.logs)
     }
 
-    /// How `signer` signs for these logs: with the scheme a `hashedrekord` 0.0.2 names when
-    /// one of them records only digests (Rekor v2), else the signer's own.
-    pub fn scheme_for(&self, signer: &dyn Signer) -> Result<SignatureScheme> {
-        if self.logs.iter().any(|log| log.needs_prehashed_scheme()) {
-            SignatureScheme::for_hashedrekord(&signer.verifying_key())
-        } else {
-            Ok(signer.scheme())
+    /// How `signer` signs `content` for these logs: the scheme they need
+    /// ([`TransparencyLog::scheme_for`]), else the signer's own. Logs needing different
+    /// schemes for one signature are refused, naming both, rather than one of them given a
+    /// signature it cannot verify.
+    pub fn scheme_for(
+        &self,
+        signer: &dyn Signer,
+        content: LoggedContent,
+    ) -> Result<SignatureScheme> {
+        let key = signer.verifying_key();
+        let mut chosen: Option<SignatureScheme> = None;
+        for log in self.logs {
+            let Some(scheme) = log.scheme_for(&key, content)? else {
+                continue;
+            };
+            match chosen {
+                Some(earlier) if earlier != scheme => {
+                    return Err(Error::UnsupportedAlgorithm {
+                        algorithm: format!(
+                            "one {} signature for logs needing {} and {}",
+                            key.algorithm_name_with_size(),
+                            earlier.key_details().unwrap_or("RSA PKCS#1 v1.5"),
+                            scheme.key_details().unwrap_or("RSA PKCS#1 v1.5"),
+                        ),
+                    });
+                }
+                _ => chosen = Some(scheme),
+            }
         }
+        Ok(chosen.unwrap_or_else(|| signer.scheme()))
     }
 
     fn timestamps(&self, signature: &[u8]) -> Result<Vec<Vec<u8>>> {
@@ -225,7 +268,7 @@ struct Signed {
 
 fn sign_and_log(message: &[u8], signer: &dyn Signer, witnesses: &Witnesses<'_>) -> Result<Signed> {
     let logs = witnesses.logs_for(signer)?;
-    let scheme = witnesses.scheme_for(signer)?;
+    let scheme = witnesses.scheme_for(signer, LoggedContent::MessageSignature)?;
     let signature = signer.sign_as(scheme, message)?;
     let hash = scheme.hash().unwrap_or(HashAlgorithm::Sha2_256);
     let digest = hash.digest(message);
@@ -260,7 +303,7 @@ pub fn sign_statement_with(
     witnesses: &Witnesses<'_>,
 ) -> Result<Bundle> {
     let logs = witnesses.logs_for(signer)?;
-    let scheme = witnesses.scheme_for(signer)?;
+    let scheme = witnesses.scheme_for(signer, LoggedContent::Envelope)?;
     let envelope = Envelope::sign_as(IN_TOTO_PAYLOAD_TYPE, statement.to_json(), signer, scheme)?;
     let entries = logs
         .iter()

@@ -5,9 +5,11 @@
 //! `application/x-amz-json-1.1`) signed with SigV4 by AWS's own `aws-sigv4` crate, sent
 //! through vouch-http:
 //! * `GetPublicKey`: the SubjectPublicKeyInfo, key spec, usage and signing algorithms;
-//! * `Sign` with `ECDSA_SHA_256` (`ECC_NIST_P256` keys; P-384 keys sign only over SHA-384,
-//!   which vouch's SHA-256 blob bundles cannot carry yet): messages up to 4096 bytes as
-//!   `MessageType: RAW`, longer ones as their digest (`MessageType: DIGEST`, as cosign);
+//! * `Sign` with `ECDSA_SHA_256` (`ECC_NIST_P256` keys) or `ECDSA_SHA_384` (`ECC_NIST_P384`
+//!   keys, which KMS signs only over SHA-384: their bundles record a SHA-384 message digest,
+//!   `PKIX_ECDSA_P384_SHA_384`, as cosign v3 signs with any P-384 key): messages up to 4096
+//!   bytes as `MessageType: RAW`, longer ones as their digest (`MessageType: DIGEST`, as
+//!   cosign);
 //! * `CreateKey` (`KeyUsage: SIGN_VERIFY`) + `CreateAlias` for `generate-key-pair --kms`,
 //!   which, as in cosign, needs the alias form.
 //!
@@ -30,14 +32,9 @@ use serde_json::{Value, json};
 
 use super::{Answer, Env, KmsError, check_signature, client_for, read_answer};
 use crate::error::Result;
-use crate::keys::{HashAlgorithm, KeyAlgorithm, Signer, VerifyingKey};
+use crate::keys::{HashAlgorithm, KeyAlgorithm, SignatureScheme, Signer, VerifyingKey};
 
 const SERVICE: &str = "AWS KMS";
-
-/// Why P-384 keys wait: KMS signs them only as `ECDSA_SHA_384`, while vouch's blob bundles
-/// record (and verify against) the SHA-256 message digest.
-const P384_WHY: &str =
-    "KMS signs them only over SHA-384 and vouch's blob bundles record SHA-256 digests";
 
 /// The largest message KMS `Sign` takes with `MessageType: RAW` (AWS KMS API reference).
 const MAX_RAW_MESSAGE: usize = 4096;
@@ -306,11 +303,12 @@ impl AwsKey {
         };
         let spec = match algorithm {
             KeyAlgorithm::EcdsaP256 => "ECC_NIST_P256",
+            KeyAlgorithm::EcdsaP384 => "ECC_NIST_P384",
             other => {
                 return Err(KmsError::Key {
                     key: reference.key.clone(),
                     reason: format!(
-                        "not supported yet: {} AWS KMS keys ({P384_WHY}); use ecdsa-p256",
+                        "not supported yet: {} AWS KMS keys; use ecdsa-p256 or ecdsa-p384",
                         other.key_details()
                     ),
                 });
@@ -372,17 +370,17 @@ impl AwsKey {
                 HashAlgorithm::Sha2_256,
                 "ECDSA_SHA_256",
             ),
-            "ECC_NIST_P384" => {
-                return Err(KmsError::Key {
-                    key: key.to_owned(),
-                    reason: format!("not supported yet: ECC_NIST_P384 keys ({P384_WHY})"),
-                });
-            }
+            "ECC_NIST_P384" => (
+                KeyAlgorithm::EcdsaP384,
+                HashAlgorithm::Sha2_384,
+                "ECDSA_SHA_384",
+            ),
             other => {
                 return Err(KmsError::Key {
                     key: key.to_owned(),
                     reason: format!(
-                        "not supported yet: {other} keys (vouch signs with ECC_NIST_P256 keys)"
+                        "not supported yet: {other} keys (vouch signs with ECC_NIST_P256 and \
+                         ECC_NIST_P384 keys)"
                     ),
                 });
             }
@@ -481,8 +479,23 @@ impl Signer for AwsKey {
         let der = self
             .sign_inner(message)
             .map_err(|e| e.into_error(SERVICE))?;
-        check_signature(SERVICE, &self.public, message, &der)?;
+        check_signature(
+            SERVICE,
+            &self.public,
+            self.hash,
+            &self.hash.digest(message),
+            &der,
+        )?;
         Ok(der)
+    }
+
+    /// The one scheme the key signs with: P-256 over SHA-256, P-384 over SHA-384 (KMS
+    /// offers no other for these key specs).
+    fn scheme(&self) -> SignatureScheme {
+        match self.algorithm {
+            KeyAlgorithm::EcdsaP384 => SignatureScheme::EcdsaP384Sha384,
+            _ => SignatureScheme::EcdsaP256Sha256,
+        }
     }
 
     fn verifying_key(&self) -> VerifyingKey {

@@ -18,7 +18,7 @@ pub mod vault;
 use std::io::Read as _;
 
 use crate::error::{Error, Result};
-use crate::keys::{KeyAlgorithm, Signer, VerifyingKey};
+use crate::keys::{HashAlgorithm, KeyAlgorithm, Signer, VerifyingKey};
 
 pub use aws::{AwsKey, AwsKeyRef};
 pub use vault::{VaultKey, VaultKeyRef};
@@ -391,11 +391,12 @@ fn client_for(
 fn check_signature(
     service: &'static str,
     public: &VerifyingKey,
-    message: &[u8],
+    hash: HashAlgorithm,
+    digest: &[u8],
     signature: &[u8],
 ) -> Result<()> {
     public
-        .verify("KMS signature", message, signature)
+        .verify_prehashed("KMS signature", hash, digest, signature)
         .map_err(|_| {
             KmsError::Response {
                 operation: "sign".into(),

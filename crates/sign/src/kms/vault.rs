@@ -7,7 +7,8 @@
 //!   as the Vault CLI reads them;
 //! * public key: `GET /v1/<mount>/keys/<KEY>`, the `public_key` PEM of `latest_version`;
 //! * sign: `POST /v1/<mount>/sign/<KEY>/sha2-256` with the base64 SHA-256 digest and
-//!   `prehashed: true` (and `signature_algorithm` `pkcs1v15` for RSA keys, as cosign asks;
+//!   `prehashed: true` (`sha2-384` and the SHA-384 digest for an `ecdsa-p384` key signing
+//!   into a log that records digests: P-384 over SHA-384, as cosign v3) (and `signature_algorithm` `pkcs1v15` for RSA keys, as cosign asks;
 //!   Vault's RSA default is PSS); the answer is `vault:v<N>:<base64 ASN.1 DER>`
 //!   (`marshaling_algorithm` `asn1`, Vault's default);
 //! * create: `POST /v1/<mount>/keys/<KEY>` with `type` `ecdsa-p256` / `ecdsa-p384`.
@@ -19,14 +20,12 @@
 //! version in the answer, and verifies the signature with that public key before using it.
 //! Tested against a Vault v1.14 dev server (crates/cli/tests/kms_vault.rs, scripts/peers).
 
+use super::{Answer, Env, KmsError, check_signature, client_for, read_answer};
+use crate::error::Result;
+use crate::keys::{HashAlgorithm, KeyAlgorithm, SignatureScheme, Signer, VerifyingKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-
-use super::{Answer, Env, KmsError, check_signature, client_for, read_answer};
-use crate::error::Result;
-use crate::keys::{KeyAlgorithm, Signer, VerifyingKey};
 
 const SERVICE: &str = "Vault transit";
 
@@ -58,7 +57,8 @@ impl VaultKeyRef {
 pub enum TransitKeyType {
     /// `ecdsa-p256`.
     EcdsaP256,
-    /// `ecdsa-p384` (signing a SHA-256 digest, as cosign does).
+    /// `ecdsa-p384` (signing a SHA-256 digest, as cosign before v3; a SHA-384 one into a
+    /// log that records digests).
     EcdsaP384,
     /// `rsa-2048` (PKCS#1 v1.5 over SHA-256, as cosign asks).
     Rsa2048,
@@ -354,10 +354,22 @@ impl VaultKey {
         self.version
     }
 
-    fn sign_inner(&self, message: &[u8]) -> std::result::Result<Vec<u8>, KmsError> {
+    /// Signs the `hash` digest of `message`: `POST sign/KEY/sha2-256` (or `sha2-384`) with
+    /// the digest and `prehashed: true` (Vault API docs, transit "Sign data":
+    /// `hash_algorithm`, `prehashed`).
+    fn sign_inner(
+        &self,
+        hash: HashAlgorithm,
+        message: &[u8],
+    ) -> std::result::Result<Vec<u8>, KmsError> {
         let key = &self.key;
         let operation = format!("sign with transit key {key}");
-        let digest = Sha256::digest(message);
+        let digest = hash.digest(message);
+        let hash_path = match hash {
+            HashAlgorithm::Sha2_256 => "sha2-256",
+            HashAlgorithm::Sha2_384 => "sha2-384",
+            HashAlgorithm::Sha2_512 => "sha2-512",
+        };
         let mut body = json!({
             "input": B64.encode(digest),
             "prehashed": true,
@@ -368,9 +380,9 @@ impl VaultKey {
             // cosign's choice (hashivault/client.go `sign`); Vault would sign PSS otherwise.
             body["signature_algorithm"] = json!("pkcs1v15");
         }
-        let answer = self
-            .vault
-            .call(&operation, &format!("sign/{key}/sha2-256"), Some(&body))?;
+        let answer =
+            self.vault
+                .call(&operation, &format!("sign/{key}/{hash_path}"), Some(&body))?;
         if answer.status != 200 {
             return Err(self.vault.refused(&operation, key, &answer));
         }
@@ -449,10 +461,28 @@ fn parse_signature(
 
 impl Signer for VaultKey {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        self.sign_as(self.scheme(), message)
+    }
+
+    /// `ecdsa-p384` keys sign over SHA-256 (the default, as cosign before v3) or SHA-384
+    /// (what a log recording digests needs); the other types with their one scheme.
+    fn sign_as(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>> {
+        let allowed = scheme == self.scheme()
+            || (self.key_type == TransitKeyType::EcdsaP384
+                && scheme == SignatureScheme::EcdsaP384Sha384);
+        let Some(hash) = scheme.hash().filter(|_| allowed) else {
+            return Err(crate::Error::UnsupportedAlgorithm {
+                algorithm: format!(
+                    "{} signatures from a {} transit key",
+                    scheme.key_details().unwrap_or("RSA"),
+                    self.key_type.name()
+                ),
+            });
+        };
         let der = self
-            .sign_inner(message)
+            .sign_inner(hash, message)
             .map_err(|e| e.into_error(SERVICE))?;
-        check_signature(SERVICE, &self.public, message, &der)?;
+        check_signature(SERVICE, &self.public, hash, &hash.digest(message), &der)?;
         Ok(der)
     }
 
