@@ -9,9 +9,10 @@
 //! Hash choice ([`SignatureScheme`]): by default ([`Signer::sign`]) an ECDSA P-256/P-384
 //! signature is over SHA-256, as cosign before v3 did for any ECDSA key
 //! (`LoadSignerVerifier(key, crypto.SHA256)`), P-521 over SHA-512, RSA over SHA-256, Ed25519
-//! pure. A signature logged to a Rekor v2 log is made with the scheme its `hashedrekord` entry
-//! names ([`SignatureScheme::for_hashedrekord`]): each curve with its own hash and Ed25519ph,
-//! as cosign v3 and sigstore-go sign. P-384 verification accepts SHA-256 (cosign,
+//! pure. A message signature logged as a `hashedrekord` (Rekor v1 or v2) is made with
+//! [`SignatureScheme::for_logged_digest`], and a Rekor v2 entry names it
+//! ([`SignatureScheme::for_hashedrekord`]): each curve with its own hash and Ed25519ph, as
+//! cosign v3 and sigstore-go sign (`crate::sign::TransparencyLog::scheme_for`). P-384 verification accepts SHA-256 (cosign,
 //! sigstore-python: the vector `bundle.txt` is such a signature) and SHA-384; Ed25519
 //! verification pure Ed25519 and Ed25519ph (RFC 8032 §5.1, empty context).
 //!
@@ -258,8 +259,9 @@ pub trait Signer {
     fn scheme(&self) -> SignatureScheme {
         SignatureScheme::default_for(&self.verifying_key())
     }
-    /// Signs `message` with `scheme`. Signers that sign one way only (tokens, KMS keys)
-    /// refuse any other scheme than [`Signer::scheme`], naming it.
+    /// Signs `message` with `scheme`. Signers that sign one way only refuse any other scheme
+    /// than [`Signer::scheme`], naming it; P-384 PKCS#11 and Vault transit keys sign over
+    /// SHA-256 or SHA-384.
     fn sign_as(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>> {
         if scheme == self.scheme() {
             return self.sign(message);

@@ -529,4 +529,93 @@ mod tests {
             "{outcome:?}"
         );
     }
+
+    /// A log that needs `Some` scheme for every signature (as a Rekor v2 log names one).
+    #[derive(Debug)]
+    struct Naming(SignatureScheme);
+
+    impl TransparencyLog for Naming {
+        fn scheme_for(
+            &self,
+            _: &VerifyingKey,
+            _: LoggedContent,
+        ) -> Result<Option<SignatureScheme>> {
+            Ok(Some(self.0))
+        }
+        fn log_message_signature(&self, s: &SignedDigest<'_>, k: &dyn Signer) -> Result<TlogEntry> {
+            Untimed(1).log_message_signature(s, k)
+        }
+        fn log_envelope(
+            &self,
+            e: &Envelope,
+            s: SignatureScheme,
+            k: &dyn Signer,
+        ) -> Result<TlogEntry> {
+            Untimed(1).log_envelope(e, s, k)
+        }
+    }
+
+    /// With no log a key signs its own way; a Rekor v1 style log (the trait's default)
+    /// takes message signatures over the key's own hash (P-384/SHA-384, Ed25519ph) and
+    /// envelopes the key's way; logs needing different schemes are refused, naming both.
+    #[test]
+    fn schemes_follow_what_the_logs_record() {
+        use SignatureScheme as S;
+        let v1: Vec<Box<dyn TransparencyLog>> = vec![Box::new(Untimed(1))];
+        let cases = [
+            (
+                KeyAlgorithm::EcdsaP256,
+                S::EcdsaP256Sha256,
+                S::EcdsaP256Sha256,
+                S::EcdsaP256Sha256,
+            ),
+            (
+                KeyAlgorithm::EcdsaP384,
+                S::EcdsaP384Sha256,
+                S::EcdsaP384Sha384,
+                S::EcdsaP384Sha256,
+            ),
+            (
+                KeyAlgorithm::EcdsaP521,
+                S::EcdsaP521Sha512,
+                S::EcdsaP521Sha512,
+                S::EcdsaP521Sha512,
+            ),
+            (KeyAlgorithm::Ed25519, S::Ed25519, S::Ed25519ph, S::Ed25519),
+        ];
+        for (algorithm, unlogged, message, envelope) in cases {
+            let key = SigningKey::generate(algorithm).expect("key");
+            for content in [LoggedContent::MessageSignature, LoggedContent::Envelope] {
+                let scheme = Witnesses::default()
+                    .scheme_for(&key, content)
+                    .expect("no log");
+                assert_eq!(scheme, unlogged, "{algorithm:?}");
+            }
+            let logged = Witnesses {
+                logs: &v1,
+                ..Witnesses::default()
+            };
+            let m = logged.scheme_for(&key, LoggedContent::MessageSignature);
+            assert_eq!(m.expect("message"), message, "{algorithm:?}");
+            let e = logged.scheme_for(&key, LoggedContent::Envelope);
+            assert_eq!(e.expect("envelope"), envelope, "{algorithm:?}");
+        }
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP384).expect("key");
+        let both: Vec<Box<dyn TransparencyLog>> = vec![
+            Box::new(Naming(S::EcdsaP384Sha384)),
+            Box::new(Naming(S::EcdsaP384Sha256)),
+        ];
+        let witnesses = Witnesses {
+            logs: &both,
+            ..Witnesses::default()
+        };
+        let e = witnesses
+            .scheme_for(&key, LoggedContent::Envelope)
+            .expect_err("two schemes");
+        let said = e.to_string();
+        assert!(
+            said.contains("PKIX_ECDSA_P384_SHA_384") && said.contains("PKIX_ECDSA_P384_SHA_256"),
+            "{said}"
+        );
+    }
 }
