@@ -2129,3 +2129,121 @@ fn every_key_type_into_a_rekor_v1_log_is_logged_with_its_own_hash_and_both_verif
         }
     }
 }
+
+/// `generate-key-pair --algorithm` makes, behind that flag, key types beyond cosign v3's
+/// generate-key-pair (P-256 only) that cosign v3 signs with: P-521 and RSA. The encrypted
+/// key file signs with vouch and with cosign v3 into a Rekor v2 log (P-521 over SHA-512,
+/// RSA PKCS#1 v1.5 over SHA-256), and each tool verifies the other's bundle; another key is
+/// refused. An RSA size Sigstore names no details for and an unknown name are refused.
+#[test]
+fn generated_p521_and_rsa_key_files_sign_with_vouch_and_cosign_into_rekor_v2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let instance = key_signing_instance(d, true);
+    let root = instance.root.as_str();
+    let sc = instance.signing_config.as_str();
+    let cosign = Peer::new("cosign");
+    let file = d.join("artifact.txt");
+    std::fs::write(&file, b"signed with a generated key\n").unwrap();
+    let file = file.to_str().unwrap();
+    let cosign_file = d.join("cosign-artifact.txt");
+    std::fs::write(&cosign_file, b"cosign signs with vouch's key file\n").unwrap();
+    let cosign_file = cosign_file.to_str().unwrap();
+    let (_, other_public) = common::keypair_with(d, "other", "ecdsa-p521");
+    for (algorithm, details, hash) in [
+        ("ecdsa-p521", "PKIX_ECDSA_P521_SHA_512", "sha512"),
+        ("rsa-2048", "PKIX_RSA_PKCS1V15_2048_SHA256", "sha256"),
+    ] {
+        let prefix = d.join(algorithm);
+        let generated = ok_json(&[
+            "generate-key-pair",
+            "--output-key-prefix",
+            prefix.to_str().unwrap(),
+            "--algorithm",
+            algorithm,
+            "-o",
+            "json",
+        ]);
+        assert_eq!(generated["algorithm"], details, "{generated}");
+        let key = format!("{}.key", prefix.display());
+        let public = format!("{}.pub", prefix.display());
+        let by_vouch = d.join(format!("{algorithm}.sigstore.json"));
+        let by_cosign = d.join(format!("{algorithm}.cosign.sigstore.json"));
+        ok(&[
+            "sign-blob",
+            file,
+            "--key",
+            &key,
+            "--signing-config",
+            sc,
+            "--trusted-root",
+            root,
+            "--bundle",
+            by_vouch.to_str().unwrap(),
+        ]);
+        cosign.ok(&[
+            "sign-blob",
+            cosign_file,
+            "--key",
+            &key,
+            "--signing-config",
+            sc,
+            "--trusted-root",
+            root,
+            "--bundle",
+            by_cosign.to_str().unwrap(),
+            "--yes",
+        ]);
+        for (signed, bundle) in [(file, &by_vouch), (cosign_file, &by_cosign)] {
+            let parsed = json(&std::fs::read_to_string(bundle).unwrap());
+            let body = v2_body(&parsed);
+            assert_eq!(
+                body["spec"]["hashedRekordV002"]["signature"]["verifier"]["keyDetails"], details,
+                "{body}"
+            );
+            let vouch_args = |key: &str| {
+                [
+                    "verify-blob",
+                    signed,
+                    "--bundle",
+                    bundle.to_str().unwrap(),
+                    "--key",
+                    key,
+                    "--trusted-root",
+                    root,
+                ]
+                .map(str::to_owned)
+            };
+            ok(&as_refs(&vouch_args(&public)));
+            let said = fails_with(3, &as_refs(&vouch_args(&other_public)));
+            assert!(said.contains("FAILED  "), "{algorithm}: {said}");
+            cosign.ok(&[
+                "verify-blob",
+                signed,
+                "--bundle",
+                bundle.to_str().unwrap(),
+                "--key",
+                &public,
+                "--trusted-root",
+                root,
+                "--offline",
+                "--signature-digest-algorithm",
+                hash,
+            ]);
+        }
+    }
+    for refused in ["rsa-2560", "ecdsa-p224"] {
+        let said = fails_with(
+            1,
+            &[
+                "generate-key-pair",
+                "--output-key-prefix",
+                d.join(refused).to_str().unwrap(),
+                "--algorithm",
+                refused,
+            ],
+        );
+        assert!(said.contains(refused), "{said}");
+        assert!(!d.join(format!("{refused}.key")).exists());
+    }
+}

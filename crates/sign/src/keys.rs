@@ -75,6 +75,12 @@ impl std::str::FromStr for KeyAlgorithm {
         match s.to_ascii_lowercase().as_str() {
             "ecdsa-p256" | "p256" | "p-256" | "ecdsa" => Ok(Self::EcdsaP256),
             "ecdsa-p384" | "p384" | "p-384" => Ok(Self::EcdsaP384),
+            // Beyond what cosign v3's generate-key-pair makes (P-256 only): the other key
+            // types its signing algorithms name (`pkg/cosign/keys.go` `SupportedKeyDetails`).
+            "ecdsa-p521" | "p521" | "p-521" => Ok(Self::EcdsaP521),
+            "rsa-2048" => Ok(Self::Rsa(2048)),
+            "rsa-3072" => Ok(Self::Rsa(3072)),
+            "rsa-4096" => Ok(Self::Rsa(4096)),
             "ed25519" => Ok(Self::Ed25519),
             _ => Err(Error::UnsupportedAlgorithm {
                 algorithm: s.to_owned(),

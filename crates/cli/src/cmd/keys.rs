@@ -46,7 +46,9 @@ pub(crate) struct GenerateKeyPairArgs {
     /// File name prefix: writes PREFIX.key and PREFIX.pub.
     #[arg(long, value_name = "PREFIX", default_value = "cosign")]
     output_key_prefix: PathBuf,
-    /// Key algorithm: ecdsa-p256 (cosign's default), ecdsa-p384 or ed25519.
+    /// Key algorithm: ecdsa-p256 (cosign's default and only one), ecdsa-p384, ecdsa-p521,
+    /// rsa-2048, rsa-3072, rsa-4096 or ed25519 (files only: tokens and KMS keys are made
+    /// ecdsa-p256 or ecdsa-p384).
     #[arg(long, value_name = "ALG", default_value = "ecdsa-p256")]
     algorithm: String,
     /// Overwrite existing key files.
