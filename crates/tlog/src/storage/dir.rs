@@ -9,12 +9,17 @@
 //! covers files already durable, as Tessera's POSIX driver does with its tree state. A crash
 //! between the two leaves files beyond the committed size; they are rewritten by the next
 //! transaction (a rename replaces them) and no checkpoint ever covered them. The signed
-//! `checkpoint` then replaces the published one (rename, directory fsynced) before any append
-//! of the batch is answered. The new `.state` and the new checkpoint are written and fsynced
-//! under staging names together with the batch's files (their fsyncs run at once), so the
-//! commit and the publication are each a rename and one fsync of the root directory: four
-//! rounds of fsyncs per batch (files; their directories; `.state`; `checkpoint`), in that
-//! order. A staged checkpoint left by a crash is removed when the directory is opened. Partial
+//! `checkpoint` replaces the published one before any append of the batch is answered. The
+//! new `.state` and the new checkpoint are written and fsynced under staging names together
+//! with the batch's files (their fsyncs run at once); once the files and their directories
+//! are durable, `.state` and then `checkpoint` are renamed into place and the root directory
+//! is fsynced once: three rounds of fsyncs per batch (files; their directories; the root).
+//! A crash may leave the new `checkpoint` durable without the new `.state` (the renames are
+//! made durable together): then every tile the checkpoint covers is already durable, and
+//! opening the directory rolls `.state` forward to the checkpoint's size once the tree
+//! read from the tiles has the checkpoint's root (a directory whose checkpoint is ahead of
+//! its tiles is refused as corrupt, never truncated under a published checkpoint). A staged
+//! checkpoint left by a crash is removed when the directory is opened. Partial
 //! tiles are kept after their full tile is written (C2SP allows deleting them; clients holding
 //! an older checkpoint still fetch them).
 //!
@@ -63,8 +68,9 @@ pub struct DirStorage {
     dedup: Mutex<HashMap<Hash, u64>>,
     cache: Mutex<HashMap<TileId, Arc<Vec<u8>>>>,
     folded: Mutex<HashMap<TileId, Folded>>,
-    /// The checkpoint durable at [`CHECKPOINT_STAGED`] (size, text), once its batch committed.
-    staged: Mutex<Option<(u64, String)>>,
+    /// The checkpoint published with the last commit (size, text): publishing it again is
+    /// a no-op.
+    published: Mutex<Option<(u64, String)>>,
 }
 
 impl std::fmt::Debug for DirStorage {
@@ -157,7 +163,7 @@ impl DirStorage {
             dedup: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
             folded: Mutex::new(HashMap::new()),
-            staged: Mutex::new(None),
+            published: Mutex::new(None),
         };
         // A checkpoint staged for a batch that never committed (a crash) is never published.
         match std::fs::remove_file(storage.root.join(CHECKPOINT_STAGED)) {
@@ -166,6 +172,7 @@ impl DirStorage {
             }
             _ => {}
         }
+        let size = storage.roll_forward(size)?;
         let mut dedup = HashMap::with_capacity(usize::try_from(size).unwrap_or(0));
         for tile in tiles::tiles_for_size(size).filter(|t| t.level == Some(0)) {
             let bytes = storage.read_tile(&tile)?;
@@ -176,6 +183,53 @@ impl DirStorage {
         }
         *storage.dedup.lock().map_err(|_| Error::Unavailable)? = dedup;
         Ok(storage)
+    }
+
+    /// The committed size after a crash between the commit's two renames: the published
+    /// `checkpoint` may be ahead of `.state` (see the module docs). Its tiles are durable;
+    /// `.state` moves to its size when the tiles give its root, and a checkpoint ahead of
+    /// what the tiles prove is refused. An unreadable checkpoint is left to be republished.
+    fn roll_forward(&self, size: u64) -> Result<u64> {
+        let path = self.root.join("checkpoint");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(size);
+        };
+        let mut lines = text.lines().skip(1);
+        let published = lines.next().and_then(|l| l.parse::<u64>().ok());
+        let root = lines.next().and_then(|l| {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(l).ok()?;
+            Hash::from_slice(&bytes).ok()
+        });
+        let (Some(published), Some(root)) = (published, root) else {
+            return Ok(size);
+        };
+        if published <= size {
+            return Ok(size);
+        }
+        let ahead = |reason: String| Error::Corrupt {
+            reason: format!(
+                "{} is at size {published} but .state at {size}, and {reason}",
+                path.display()
+            ),
+        };
+        let ids = vouch_merkle::Frontier::node_ids(published);
+        let nodes = self
+            .nodes_at(&ids, published)
+            .map_err(|e| ahead(format!("its tiles cannot be read: {e}")))?;
+        let tiles_root = vouch_merkle::Frontier::from_nodes(published, nodes)?.root();
+        if tiles_root != root {
+            return Err(ahead(
+                "the tiles' root differs from the checkpoint's".into(),
+            ));
+        }
+        write_atomic(
+            &self.root.join(STATE),
+            state_text(self.tree_id, published).as_bytes(),
+        )?;
+        sync_dir(&self.root)?;
+        self.size.store(published, Ordering::Release);
+        Ok(published)
     }
 
     fn path(&self, id: &TileId) -> PathBuf {
@@ -370,19 +424,30 @@ impl Storage for DirStorage {
             }
         };
         // The commit: `.state` (durable under its staging name since `append`) moves into
-        // place, after every file it covers and their directories are durable.
+        // place, after every file it covers and their directories are durable; then the
+        // staged checkpoint of the new size, and one fsync of the root makes both durable
+        // (`open` rolls forward when only the checkpoint's rename survived a crash).
+        let checkpoint = checkpoint.filter(|(size, _)| *size == new_size);
         let staged = self.root.join(STATE_STAGED);
-        if let Err(e) = std::fs::rename(&staged, self.root.join(STATE))
+        let committed = std::fs::rename(&staged, self.root.join(STATE))
             .map_err(|e| io_err(&staged, e))
-            .and_then(|()| sync_dir(&self.root))
-        {
+            .and_then(|()| match &checkpoint {
+                Some(_) => {
+                    let from = self.root.join(CHECKPOINT_STAGED);
+                    std::fs::rename(&from, self.root.join("checkpoint"))
+                        .map_err(|e| io_err(&from, e))
+                }
+                None => Ok(()),
+            })
+            .and_then(|()| sync_dir(&self.root));
+        if let Err(e) = committed {
             unstage();
             return Err(e);
         }
         dedup.extend(leaves);
         self.size.store(new_size, Ordering::Release);
-        if let Ok(mut staged) = self.staged.lock() {
-            *staged = checkpoint.filter(|(size, _)| *size == new_size);
+        if let Ok(mut published) = self.published.lock() {
+            *published = checkpoint;
         }
         Ok(())
     }
@@ -419,21 +484,18 @@ impl Storage for DirStorage {
         }
         // Durable before any append of its batch is answered (the sequencer publishes, then
         // acknowledges): a static web server serving the directory after a power loss serves
-        // a checkpoint no older than what clients were answered with. File, then directory;
-        // the file is already durable when its batch staged it.
-        let staged = self
-            .staged
+        // a checkpoint no older than what clients were answered with. A checkpoint staged
+        // with its batch was published durably by the commit.
+        let done = self
+            .published
             .lock()
             .map_err(|_| Error::Unavailable)?
-            .take()
-            .is_some_and(|(s, text)| s == size && text == checkpoint);
-        let path = self.root.join("checkpoint");
-        if staged {
-            let from = self.root.join(CHECKPOINT_STAGED);
-            std::fs::rename(&from, &path).map_err(|e| io_err(&from, e))?;
-        } else {
-            write_atomic(&path, checkpoint.as_bytes())?;
+            .as_ref()
+            .is_some_and(|(s, text)| *s == size && text == checkpoint);
+        if done {
+            return Ok(());
         }
+        write_atomic(&self.root.join("checkpoint"), checkpoint.as_bytes())?;
         sync_dir(&self.root)
     }
 }
@@ -686,60 +748,70 @@ mod tests {
         batch
     }
 
-    /// The checkpoint staged with a batch is durable before the commit and published by a
-    /// rename; a transaction that fails after staging commits nothing and leaves no staged
-    /// checkpoint; one left by a crash is removed when the directory is opened; a checkpoint
-    /// other than the staged one is written as given.
+    /// A checkpoint in the signed-note layout (origin, size, base64 root) for `frontier`.
+    fn note(frontier: &Frontier) -> String {
+        use base64::Engine as _;
+        format!(
+            "log.example\n{}\n{}\n\n\u{2014} log.example c2lnbmF0dXJl\n",
+            frontier.size(),
+            base64::engine::general_purpose::STANDARD.encode(frontier.root().as_bytes())
+        )
+    }
+
+    fn state_size(root: &Path) -> u64 {
+        parse_state(&std::fs::read_to_string(root.join(STATE)).unwrap())
+            .unwrap()
+            .1
+    }
+
+    /// The checkpoint staged with a batch is published by the commit itself (nothing staged
+    /// is left, publishing it again changes nothing); a transaction that fails after staging
+    /// commits and publishes nothing; a checkpoint other than the staged one is written as
+    /// given; a staged checkpoint left by a crash is removed when the directory is opened.
     #[test]
-    fn staged_checkpoint_is_published_only_after_its_commit() {
+    fn staged_checkpoint_is_published_by_its_commit_only() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let storage = DirStorage::open(root).unwrap();
         let mut frontier = Frontier::new();
         let batch = batch_of(&mut frontier, 3);
+        let three = note(&frontier);
         storage
             .write(&mut |tx| {
-                tx.stage_checkpoint(3, "checkpoint at 3\n")?;
+                tx.stage_checkpoint(3, &three)?;
                 tx.append(&batch, 3)
             })
             .unwrap();
         assert_eq!(storage.size().unwrap(), 3);
-        assert_eq!(
-            parse_state(&std::fs::read_to_string(root.join(STATE)).unwrap())
-                .unwrap()
-                .1,
-            3
-        );
-        assert_eq!(
-            std::fs::read_to_string(root.join(CHECKPOINT_STAGED)).unwrap(),
-            "checkpoint at 3\n"
-        );
-        assert!(!root.join("checkpoint").exists());
-        storage.publish_checkpoint(3, "checkpoint at 3\n").unwrap();
+        assert_eq!(state_size(root), 3);
         assert_eq!(
             std::fs::read_to_string(root.join("checkpoint")).unwrap(),
-            "checkpoint at 3\n"
+            three
         );
         assert!(!root.join(CHECKPOINT_STAGED).exists());
+        storage.publish_checkpoint(3, &three).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(root.join("checkpoint")).unwrap(),
+            three
+        );
 
         // Staged and written, then the transaction fails: nothing moves, nothing is left.
         let mut failed = frontier.clone();
         let batch = batch_of(&mut failed, 2);
         let err = storage.write(&mut |tx| {
-            tx.stage_checkpoint(5, "checkpoint at 5\n")?;
+            tx.stage_checkpoint(5, &note(&failed))?;
             tx.append(&batch, 5)?;
             Err(Error::Unavailable)
         });
         assert!(err.is_err());
         assert_eq!(storage.size().unwrap(), 3);
-        assert_eq!(
-            parse_state(&std::fs::read_to_string(root.join(STATE)).unwrap())
-                .unwrap()
-                .1,
-            3
-        );
+        assert_eq!(state_size(root), 3);
         assert!(!root.join(CHECKPOINT_STAGED).exists());
-        // Publishing a size whose checkpoint was not staged writes the text given.
+        assert_eq!(
+            std::fs::read_to_string(root.join("checkpoint")).unwrap(),
+            three
+        );
+        // Publishing a checkpoint that was not staged writes the text given.
         storage
             .publish_checkpoint(3, "checkpoint at 3, again\n")
             .unwrap();
@@ -748,19 +820,76 @@ mod tests {
             "checkpoint at 3, again\n"
         );
 
-        // A crash after staging (the file is there, `.state` not moved): opening removes it.
-        let batch = batch_of(&mut frontier, 2);
-        storage
+        // A crash after staging a later batch (the file is there, `.state` not moved):
+        // opening removes it and keeps the committed size.
+        drop(storage);
+        std::fs::write(root.join(CHECKPOINT_STAGED), note(&failed)).unwrap();
+        let reopened = DirStorage::open(root).unwrap();
+        assert_eq!(reopened.size().unwrap(), 3);
+        assert!(!root.join(CHECKPOINT_STAGED).exists());
+    }
+
+    /// A crash that kept the new `checkpoint` but not the new `.state` (the two renames of a
+    /// commit are made durable by one fsync): opening rolls `.state` forward to the
+    /// checkpoint, whose tiles are durable; a checkpoint whose root the tiles do not give, or
+    /// beyond the tiles, makes opening fail rather than truncate under it.
+    #[test]
+    fn open_rolls_forward_to_a_published_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let storage = DirStorage::open(root).unwrap();
+        let tree_id = storage.tree_id();
+        let mut frontier = Frontier::new();
+        let mut memory = MemoryTree::new();
+        let mut uuids = Vec::new();
+        for n in [3usize, 300] {
+            let batch = batch_of(&mut frontier, n);
+            for e in &batch.entries {
+                memory.push(e.uuid);
+                uuids.push(e.uuid);
+            }
+            let size = frontier.size();
+            let checkpoint = note(&frontier);
+            storage
+                .write(&mut |tx| {
+                    tx.stage_checkpoint(size, &checkpoint)?;
+                    tx.append(&batch, size)
+                })
+                .unwrap();
+        }
+        drop(storage);
+        // `.state` as the crash left it: the previous commit.
+        write_atomic(&root.join(STATE), state_text(tree_id, 3).as_bytes()).unwrap();
+        let reopened = DirStorage::open(root).unwrap();
+        assert_eq!(reopened.size().unwrap(), 303);
+        assert_eq!(state_size(root), 303);
+        check(&reopened, &memory, 303);
+        // The log goes on from there: the next entry's duplicate check sees all 303.
+        reopened
             .write(&mut |tx| {
-                tx.stage_checkpoint(5, "checkpoint at 5\n")?;
-                tx.append(&batch, 5)
+                assert_eq!(tx.existing(&uuids)?.len(), 303);
+                Ok(())
             })
             .unwrap();
-        drop(storage);
-        std::fs::write(root.join(CHECKPOINT_STAGED), "checkpoint at 7\n").unwrap();
-        let reopened = DirStorage::open(root).unwrap();
-        assert_eq!(reopened.size().unwrap(), 5);
-        assert!(!root.join(CHECKPOINT_STAGED).exists());
+        drop(reopened);
+
+        // A checkpoint whose root is not the tiles', or beyond the tiles: refused.
+        let good = std::fs::read_to_string(root.join("checkpoint")).unwrap();
+        write_atomic(&root.join(STATE), state_text(tree_id, 3).as_bytes()).unwrap();
+        let mut other = frontier.clone();
+        batch_of(&mut other, 1);
+        let wrong_root = good.replacen(
+            good.lines().nth(2).unwrap(),
+            note(&other).lines().nth(2).unwrap(),
+            1,
+        );
+        std::fs::write(root.join("checkpoint"), &wrong_root).unwrap();
+        let err = DirStorage::open(root).unwrap_err().to_string();
+        assert!(err.contains("root differs"), "{err}");
+        std::fs::write(root.join("checkpoint"), note(&other)).unwrap();
+        let err = DirStorage::open(root).unwrap_err().to_string();
+        assert!(err.contains("tiles cannot be read"), "{err}");
+        assert_eq!(state_size(root), 3, "nothing rolled forward");
     }
 
     fn check(storage: &DirStorage, memory: &MemoryTree, size: u64) {
