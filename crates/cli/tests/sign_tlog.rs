@@ -2247,3 +2247,117 @@ fn generated_p521_and_rsa_key_files_sign_with_vouch_and_cosign_into_rekor_v2() {
         assert!(!d.join(format!("{refused}.key")).exists());
     }
 }
+
+/// Images signed and attested into a Rekor v1 log with P-384 and Ed25519 keys, both storage
+/// schemes. Bundles are DSSE statements, logged as `dsse` entries signed as Rekor v1 verifies
+/// one (P-384 over SHA-256, pure Ed25519); a legacy layer's payload is a `hashedrekord` that
+/// cosign's legacy path verifies only over SHA-256, so a P-384 key signs it over SHA-256 and
+/// an Ed25519 key as Ed25519ph over SHA-512 (the only Ed25519 Rekor v1 logs). vouch verifies
+/// every candidate with its entry and refuses another key; cosign v3 verifies the P-384
+/// ones, bundle and legacy tag, with its default SHA-256.
+#[test]
+fn p384_and_ed25519_images_into_a_rekor_v1_log_verify_with_their_entries() {
+    let registry = RegistryServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let instance = key_signing_instance(d, false);
+    let root = instance.root.as_str();
+    let tc = instance.trust_config.as_str();
+    let cosign = Peer::new("cosign");
+    let predicate = d.join("predicate.json");
+    std::fs::write(&predicate, br#"{"builder":"ci"}"#).unwrap();
+    let predicate = predicate.to_str().unwrap();
+    let other = openssl_key(
+        d,
+        "other",
+        &["EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+        None,
+    );
+    for (name, genpkey) in [
+        ("p384", &["EC", "-pkeyopt", "ec_paramgen_curve:P-384"][..]),
+        ("ed25519", &["ed25519"][..]),
+    ] {
+        let key = openssl_key(d, name, genpkey, None);
+        let image = push_image(&registry, d, &format!("acme/{name}"), name.as_bytes());
+        ok(&[
+            "sign",
+            &image,
+            "--key",
+            &key.pem,
+            "--trust-config",
+            tc,
+            "--signature-format",
+            "both",
+        ]);
+        ok(&[
+            "attest",
+            &image,
+            "--key",
+            &key.pem,
+            "--trust-config",
+            tc,
+            "--predicate",
+            predicate,
+            "--type",
+            "custom",
+            "--signature-format",
+            "both",
+        ]);
+        for (command, extra, kind) in [
+            ("verify", &[][..], "entry hashedrekord 0.0.1"),
+            (
+                "verify-attestation",
+                &["--type", "custom"][..],
+                "\"kind\":\"dsse\"",
+            ),
+        ] {
+            let args = |public: &str| -> Vec<String> {
+                [
+                    &[command, &image, "--key", public, "--trusted-root", root][..],
+                    extra,
+                    &["-o", "json"],
+                ]
+                .concat()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+            };
+            let report = ok_json(&as_refs(&args(&key.public))).to_string();
+            assert_eq!(
+                report.matches("\"inclusionProofVerified\":true").count(),
+                2,
+                "{name} {command}: both schemes logged and proven: {report}"
+            );
+            assert!(report.contains(kind), "{name} {command}: {report}");
+            let said = fails_with(3, &as_refs(&args(&other.public)));
+            assert!(
+                said.contains("\"verified\": false") && !said.contains("\"verified\": true"),
+                "{name} {command}: {said}"
+            );
+        }
+        if name == "p384" {
+            for legacy in [false, true] {
+                let format: &[&str] = if legacy {
+                    &["--new-bundle-format=false"]
+                } else {
+                    &[]
+                };
+                let common = [
+                    "--key",
+                    &key.public,
+                    "--trusted-root",
+                    root,
+                    "--offline",
+                    "--allow-http-registry",
+                ];
+                cosign.ok(&[&["verify", &image][..], &common, format].concat());
+                cosign.ok(&[
+                    &["verify-attestation", &image, "--type", "custom"][..],
+                    &common,
+                    format,
+                ]
+                .concat());
+            }
+        }
+    }
+}

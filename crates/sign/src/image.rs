@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 use vouch_oci::ImageSource;
 
 use crate::bundle::{
@@ -24,7 +23,6 @@ use crate::bundle::{
 use crate::dsse::Envelope;
 use crate::error::{Error, Result};
 use crate::intoto::{PREDICATE_COSIGN_SIGN, Statement};
-use crate::keys::HashAlgorithm;
 use crate::limits::Limits;
 use crate::oci::{
     ANNOTATION_CERTIFICATE, ANNOTATION_REKOR_BUNDLE, ANNOTATION_SIGNATURE, Candidate, ImageTarget,
@@ -299,8 +297,12 @@ fn legacy_signature(
     let signature = B64
         .decode(encoded)
         .map_err(|e| Error::malformed("signature annotation", e))?;
+    // No message digest: a legacy layer claims none (the payload is at hand), and its Rekor
+    // bundle's hashedrekord names the hash it was logged with (SHA-256 from cosign 2;
+    // Ed25519ph and P-521 signatures are logged over SHA-512, see
+    // `crate::sign::LoggedContent::LegacyImageSignature`), checked against the payload.
     let content = Content::MessageSignature(MessageSignature {
-        digest: Some((HashAlgorithm::Sha2_256, Sha256::digest(payload).to_vec())),
+        digest: None,
         signature,
     });
     let bundle = legacy_bundle(annotations, content)?;

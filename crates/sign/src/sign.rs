@@ -53,7 +53,7 @@ pub trait TransparencyLog: std::fmt::Debug {
     ) -> Result<Option<SignatureScheme>> {
         Ok(match content {
             LoggedContent::MessageSignature => Some(SignatureScheme::for_logged_digest(key)),
-            LoggedContent::Envelope => None,
+            LoggedContent::Envelope | LoggedContent::LegacyImageSignature => None,
         })
     }
     /// Logs a message signature (`hashedrekord`): the digest of the signed bytes and the
@@ -80,6 +80,13 @@ pub enum LoggedContent {
     MessageSignature,
     /// A DSSE envelope's PAE: a `dsse` entry (Rekor v1) or a `hashedrekord` (Rekor v2).
     Envelope,
+    /// The payload of a cosign 2 signature layer (legacy tag scheme): a `hashedrekord` whose
+    /// Rekor bundle annotation cosign verifies only over SHA-256 (`sigstore/cosign:
+    /// pkg/cosign/verify.go` `VerifyBundle`: "unexpected algorithm"), so the signer's own
+    /// scheme signs it when that is over SHA-256 (P-256, P-384 as cosign 2, RSA); otherwise
+    /// [`SignatureScheme::for_logged_digest`] (Ed25519ph, P-521), which Rekor v1 and vouch
+    /// verify and cosign's legacy path cannot.
+    LegacyImageSignature,
 }
 
 /// A message signature as a log records it.
@@ -183,7 +190,15 @@ impl Witnesses<'_> {
                 _ => chosen = Some(scheme),
             }
         }
-        Ok(chosen.unwrap_or_else(|| signer.scheme()))
+        let own = signer.scheme();
+        Ok(chosen.unwrap_or(match content {
+            LoggedContent::LegacyImageSignature
+                if !self.logs.is_empty() && own.hash() != Some(HashAlgorithm::Sha2_256) =>
+            {
+                SignatureScheme::for_logged_digest(&key)
+            }
+            _ => own,
+        }))
     }
 
     fn timestamps(&self, signature: &[u8]) -> Result<Vec<Vec<u8>>> {
@@ -236,7 +251,7 @@ pub fn sign_blob_with(
     signer: &dyn Signer,
     witnesses: &Witnesses<'_>,
 ) -> Result<Bundle> {
-    let signed = sign_and_log(artifact, signer, witnesses)?;
+    let signed = sign_and_log(artifact, signer, witnesses, LoggedContent::MessageSignature)?;
     let content = Content::MessageSignature(MessageSignature {
         digest: Some((signed.hash, signed.digest)),
         signature: signed.signature,
@@ -247,14 +262,19 @@ pub fn sign_blob_with(
     Ok(bundle)
 }
 
-/// Signs `message` and logs the signature (`hashedrekord`) in every log: the pieces of a
-/// message-signature bundle or of a legacy signature layer.
+/// Signs the payload of a legacy signature layer and logs the signature (`hashedrekord`) in
+/// every log ([`LoggedContent::LegacyImageSignature`]).
 pub fn sign_message(
     message: &[u8],
     signer: &dyn Signer,
     witnesses: &Witnesses<'_>,
 ) -> Result<(Vec<u8>, Vec<TlogEntry>)> {
-    let signed = sign_and_log(message, signer, witnesses)?;
+    let signed = sign_and_log(
+        message,
+        signer,
+        witnesses,
+        LoggedContent::LegacyImageSignature,
+    )?;
     Ok((signed.signature, signed.entries))
 }
 
@@ -266,9 +286,14 @@ struct Signed {
     entries: Vec<TlogEntry>,
 }
 
-fn sign_and_log(message: &[u8], signer: &dyn Signer, witnesses: &Witnesses<'_>) -> Result<Signed> {
+fn sign_and_log(
+    message: &[u8],
+    signer: &dyn Signer,
+    witnesses: &Witnesses<'_>,
+    content: LoggedContent,
+) -> Result<Signed> {
     let logs = witnesses.logs_for(signer)?;
-    let scheme = witnesses.scheme_for(signer, LoggedContent::MessageSignature)?;
+    let scheme = witnesses.scheme_for(signer, content)?;
     let signature = signer.sign_as(scheme, message)?;
     let hash = scheme.hash().unwrap_or(HashAlgorithm::Sha2_256);
     let digest = hash.digest(message);
@@ -599,6 +624,14 @@ mod tests {
             assert_eq!(m.expect("message"), message, "{algorithm:?}");
             let e = logged.scheme_for(&key, LoggedContent::Envelope);
             assert_eq!(e.expect("envelope"), envelope, "{algorithm:?}");
+            // A legacy layer's payload: over SHA-256 where the key signs that way.
+            let legacy = logged.scheme_for(&key, LoggedContent::LegacyImageSignature);
+            let expected = if unlogged.hash() == Some(HashAlgorithm::Sha2_256) {
+                unlogged
+            } else {
+                message
+            };
+            assert_eq!(legacy.expect("legacy"), expected, "{algorithm:?}");
         }
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP384).expect("key");
         let both: Vec<Box<dyn TransparencyLog>> = vec![
