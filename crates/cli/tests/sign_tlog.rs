@@ -2127,6 +2127,37 @@ fn every_key_type_into_a_rekor_v1_log_is_logged_with_its_own_hash_and_both_verif
                 hash,
             )));
         }
+        // The entry's body with its digest changed: its leaf is no longer the one the log's
+        // inclusion proof (and signed entry timestamp) covers.
+        let mut bad_body = original.clone();
+        {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let e = &mut bad_body["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"];
+            let raw = String::from_utf8(b64.decode(e.as_str().unwrap()).unwrap()).unwrap();
+            let at = raw.find("\"value\":\"").unwrap() + 9;
+            let mut bytes = raw.into_bytes();
+            bytes[at] = if bytes[at] == b'a' { b'b' } else { b'a' };
+            *e = Value::from(b64.encode(bytes));
+        }
+        let bad_body_path = d.join(format!("{name}.v1-bad-body.sigstore.json"));
+        std::fs::write(&bad_body_path, bad_body.to_string()).unwrap();
+        let said = fails_with(
+            3,
+            &as_refs(&vouch_verify(file, &bad_body_path, &key.public)),
+        );
+        assert!(
+            said.contains("FAILED  inclusion proof"),
+            "{name} tampered body: {said}"
+        );
+        if cosign_verifies {
+            cosign.fails(&as_refs(&cosign_verify(
+                file,
+                &bad_body_path,
+                &key.public,
+                hash,
+            )));
+        }
     }
 }
 
