@@ -447,6 +447,39 @@ fn p384_token_key_signs_into_rekor_v2_over_sha384() {
         &format!("{prefix}.pub"),
         &format!("{other}.pub"),
     );
+    // A statement too: its PAE signed over SHA-384 and logged as a hashedrekord.
+    let predicate = hsm.path("predicate.json");
+    std::fs::write(&predicate, br#"{"builder":"token"}"#).unwrap();
+    let attested = hsm.path("p384.v2-att.sigstore.json");
+    hsm.ok(&[
+        "attest-blob",
+        &blob,
+        "--predicate",
+        &predicate,
+        "--type",
+        "https://vouch.example/test/v1",
+        "--key",
+        &key,
+        "--signing-config",
+        &v2.signing_config,
+        "--trusted-root",
+        &v2.root,
+        "--bundle",
+        &attested,
+    ]);
+    let report = ok(&[
+        "verify-blob",
+        &blob,
+        "--bundle",
+        &attested,
+        "--key",
+        &format!("{prefix}.pub"),
+        "--trusted-root",
+        &v2.root,
+        "-o",
+        "json",
+    ]);
+    assert!(report.contains("hashedrekord 0.0.2 (Rekor v2)"), "{report}");
 }
 
 #[test]
