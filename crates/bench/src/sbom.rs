@@ -27,13 +27,27 @@ use crate::measure::{Sample, measure, median, vouch_binary};
 pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
     let vouch = vouch_binary()?;
     let syfts = [("syft", peer_tool("syft")), ("syft1.18", venv_tool("syft"))];
+    // VOUCH_BENCH_SBOM_DIR keeps the images (built once, reused by later runs) so that a
+    // profiler can be pointed at the same layouts; otherwise they live in a temporary dir.
     let tmp = tempfile::tempdir()?;
-    let base = tmp.path().join("base");
-    debian_tree(&base)?;
-    let lang = tmp.path().join("lang");
-    language_tree(&lang)?;
-    let debian = image(tmp.path(), "debian", &[&[&base]])?;
-    let mixed = image(tmp.path(), "mixed", &[&[&base], &[&lang]])?;
+    let keep = std::env::var_os("VOUCH_BENCH_SBOM_DIR").map(PathBuf::from);
+    let dir = keep.as_deref().unwrap_or(tmp.path());
+    let (debian, mixed) = (dir.join("layout-debian"), dir.join("layout-mixed"));
+    if !(keep.is_some()
+        && debian.join("index.json").is_file()
+        && mixed.join("index.json").is_file())
+    {
+        std::fs::create_dir_all(dir)?;
+        let base = dir.join("base");
+        debian_tree(&base)?;
+        let lang = dir.join("lang");
+        language_tree(&lang)?;
+        image(dir, "debian", &[&[&base]])?;
+        image(dir, "mixed", &[&[&base], &[&lang]])?;
+        std::fs::remove_dir_all(&base)?;
+        std::fs::remove_dir_all(&lang)?;
+        println!("images in {}", dir.display());
+    }
     // The machine may be shared: the load around the runs says how much the numbers are
     // worth (syft uses every core, vouch two or three threads).
     println!("load average before: {}", load_average());

@@ -106,23 +106,21 @@ pub fn apply_or_later(exprs: &mut [String], text: &str) {
     // Only `-only` identifiers are ever rewritten, and only where the text says "later"
     // (one word, so whitespace folding cannot create it): without either there is nothing
     // to do, and most Debian copyright files (tens of KB each) are spared the flattening.
-    if !exprs.iter().any(|e| e.contains("-only"))
-        || !text
+    static LATER: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new("(?i-u:later)").ok());
+    // The regex finds the word with a vectorised literal search; a byte-by-byte window
+    // comparison cost as much as the rest of the licence work.
+    let says_later = match &*LATER {
+        Some(re) => re.is_match(text),
+        None => text
             .as_bytes()
             .windows(5)
-            .any(|w| w.eq_ignore_ascii_case(b"later"))
-    {
+            .any(|w| w.eq_ignore_ascii_case(b"later")),
+    };
+    if !exprs.iter().any(|e| e.contains("-only")) || !says_later {
         return;
     }
-    // The words joined by single spaces, lower-cased: one buffer, no word list.
-    let mut flat = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
-        if !flat.is_empty() {
-            flat.push(' ');
-        }
-        flat.push_str(word);
-    }
-    flat.make_ascii_lowercase();
+    let flat = flatten(text);
     let mut later: Vec<String> = Vec::new();
     for (i, _) in flat.match_indices("any later version") {
         let before = &flat[..i];
@@ -175,6 +173,51 @@ pub fn apply_or_later(exprs: &mut [String], text: &str) {
             .collect();
         *e = rewritten.join(" ");
     }
+}
+
+/// The words of `text` (split as `str::split_whitespace` splits) joined by single spaces,
+/// ASCII lower-cased: one buffer, no word list. ASCII bytes are classified directly; only
+/// a non-ASCII character is decoded, to ask whether it is Unicode white space (a char
+/// iterator over whole copyright files cost more than the rest of the licence work).
+fn flatten(text: &str) -> String {
+    let bytes = text.as_bytes();
+    // (length, is white space) of the character at `i`.
+    let at = |i: usize| {
+        let b = bytes[i];
+        if b < 0x80 {
+            // char::is_whitespace on ASCII: U+0009..=U+000D and U+0020.
+            (1, matches!(b, b'\t'..=b'\r' | b' '))
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (c.len_utf8(), c.is_whitespace())
+        }
+    };
+    let mut flat: Vec<u8> = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let (len, space) = at(i);
+        if space {
+            i += len;
+            continue;
+        }
+        // A word: copied whole.
+        let start = i;
+        i += len;
+        while i < bytes.len() {
+            let (len, space) = at(i);
+            if space {
+                break;
+            }
+            i += len;
+        }
+        if !flat.is_empty() {
+            flat.push(b' ');
+        }
+        flat.extend_from_slice(&bytes[start..i]);
+    }
+    flat.make_ascii_lowercase();
+    // Whole words of a str were copied, and ASCII lower-casing keeps UTF-8 valid.
+    String::from_utf8(flat).unwrap_or_default()
 }
 
 /// Whether `expr` is a valid strict SPDX expression.
@@ -240,6 +283,20 @@ fn debian(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flatten_splits_as_split_whitespace() {
+        for text in [
+            "",
+            "  ",
+            "One\ttwo\r\n\x0b three\x0cFOUR ",
+            "GNU\u{a0}General\u{2028}Public  Licen\u{e9}e\u{3000}x\u{85}y\u{1c}z",
+            "\u{feff}Caf\u{c9} \u{1F600}\n\nEnd.",
+        ] {
+            let want = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(super::flatten(text), want.to_ascii_lowercase(), "{text:?}");
+        }
+    }
 
     #[test]
     fn dialects() {

@@ -292,8 +292,8 @@ pub struct Package {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<usize>,
     /// Files the package installed, absolute paths, sorted (OS and Python packages).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub files: Vec<String>,
+    #[serde(default, skip_serializing_if = "FileList::is_empty")]
+    pub files: FileList,
 }
 
 impl Package {
@@ -316,7 +316,7 @@ impl Package {
             homepage: None,
             download_url: None,
             layer: None,
-            files: Vec::new(),
+            files: FileList::default(),
         }
     }
 
@@ -349,6 +349,210 @@ impl Package {
     /// The declared licences as one SPDX expression (AND-joined), if any.
     pub fn license_expression(&self) -> Option<String> {
         crate::license::join(&self.licenses)
+    }
+}
+
+/// A package's file list, front-coded: each path is stored as the length of the prefix it
+/// shares with the path before it and the rest of its bytes. A Debian image's packages list
+/// a hundred thousand paths, sorted, most of them sharing all but their last component
+/// with their predecessor; as one `String` each they were the largest part of the SBOM's
+/// memory (a 24-byte header, an allocation rounded up, and the repeated directories).
+///
+/// Order is kept as pushed; [`FileList::sort_dedup`] (free when the paths came sorted) sorts (bytewise, as `Vec<String>`
+/// sorts) and removes duplicates.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileList {
+    /// Per path: LEB128 shared-prefix length, LEB128 suffix length, suffix bytes.
+    data: Vec<u8>,
+    len: usize,
+    /// The last path pushed (the prefix of the next one is measured against it).
+    last: String,
+    /// Whether every path pushed sorts strictly after the one before (sorted, no duplicates).
+    sorted: bool,
+}
+
+impl Default for FileList {
+    fn default() -> Self {
+        Self {
+            data: Vec::new(),
+            len: 0,
+            last: String::new(),
+            sorted: true,
+        }
+    }
+}
+
+impl FileList {
+    /// Number of paths.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends a path.
+    pub fn push(&mut self, path: &str) {
+        let common = self
+            .last
+            .bytes()
+            .zip(path.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        // Strictly after the last path, bytewise (`str`'s order)?
+        let after = match (
+            self.last.as_bytes().get(common),
+            path.as_bytes().get(common),
+        ) {
+            (None, next) => next.is_some() || self.len == 0,
+            (Some(_), None) => false,
+            (Some(a), Some(b)) => b > a,
+        };
+        self.sorted &= after;
+        let mut shared = common;
+        // Cut at a character boundary, so that every stored suffix is valid UTF-8 alone.
+        while !path.is_char_boundary(shared) {
+            shared -= 1;
+        }
+        let rest = &path.as_bytes()[shared..];
+        leb128(&mut self.data, shared);
+        leb128(&mut self.data, rest.len());
+        self.data.extend_from_slice(rest);
+        self.last.truncate(shared);
+        self.last.push_str(&path[shared..]);
+        self.len += 1;
+    }
+
+    /// Calls `f` with each path in order (no allocation per path).
+    pub fn for_each(&self, mut f: impl FnMut(&str)) {
+        let mut cur = String::new();
+        let mut pos = 0;
+        while pos < self.data.len() {
+            let shared = read_leb128(&self.data, &mut pos);
+            let n = read_leb128(&self.data, &mut pos);
+            let end = (pos + n).min(self.data.len());
+            cur.truncate(shared.min(cur.len()));
+            // Valid by construction: `push` stores whole characters.
+            cur.push_str(&String::from_utf8_lossy(&self.data[pos..end]));
+            pos = end;
+            f(&cur);
+        }
+    }
+
+    /// The paths, each as a `String`.
+    pub fn to_vec(&self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.len);
+        self.for_each(|p| out.push(p.to_owned()));
+        out
+    }
+
+    /// The first path.
+    pub fn first(&self) -> Option<String> {
+        let mut first = None;
+        let mut pos = 0;
+        if pos < self.data.len() {
+            let _ = read_leb128(&self.data, &mut pos);
+            let n = read_leb128(&self.data, &mut pos);
+            let end = (pos + n).min(self.data.len());
+            first = Some(String::from_utf8_lossy(&self.data[pos..end]).into_owned());
+        }
+        first
+    }
+
+    /// Sorts the paths bytewise and removes duplicates; gives back unused room.
+    pub fn sort_dedup(&mut self) {
+        if self.sorted {
+            self.data.shrink_to_fit();
+            return;
+        }
+        // Every path into one buffer, sorted as ranges of it: two allocations, not one
+        // per path.
+        let mut text = String::new();
+        let mut ranges = Vec::with_capacity(self.len);
+        self.for_each(|p| {
+            ranges.push(text.len()..text.len() + p.len());
+            text.push_str(p);
+        });
+        ranges.sort_unstable_by(|a, b| text[a.clone()].cmp(&text[b.clone()]));
+        ranges.dedup_by(|a, b| text[a.clone()] == text[b.clone()]);
+        *self = ranges.into_iter().map(|r| &text[r]).collect();
+    }
+
+    /// Adds `other`'s paths, then sorts and deduplicates.
+    pub fn merge(&mut self, other: &FileList) {
+        let mut all = self.to_vec();
+        all.extend(other.to_vec());
+        all.sort_unstable();
+        all.dedup();
+        *self = all.iter().map(String::as_str).collect();
+    }
+}
+
+fn leb128(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn read_leb128(data: &[u8], pos: &mut usize) -> usize {
+    let mut n = 0usize;
+    let mut shift = 0;
+    while let Some(&b) = data.get(*pos) {
+        *pos += 1;
+        if shift < usize::BITS {
+            n |= usize::from(b & 0x7f) << shift;
+        }
+        shift += 7;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    n
+}
+
+impl<S: AsRef<str>> FromIterator<S> for FileList {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut list = FileList::default();
+        for p in iter {
+            list.push(p.as_ref());
+        }
+        list.data.shrink_to_fit();
+        list
+    }
+}
+
+impl fmt::Debug for FileList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.to_vec()).finish()
+    }
+}
+
+impl Serialize for FileList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq as _;
+        let mut seq = s.serialize_seq(Some(self.len))?;
+        let mut result = Ok(());
+        self.for_each(|p| {
+            if result.is_ok() {
+                result = seq.serialize_element(p);
+            }
+        });
+        result?;
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for FileList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Vec::<String>::deserialize(d)?.into_iter().collect())
     }
 }
 
@@ -506,5 +710,76 @@ impl Sbom {
         self.relationships.dedup();
         self.warnings.sort();
         self.warnings.dedup();
+    }
+}
+
+#[cfg(test)]
+mod file_list_tests {
+    use super::FileList;
+
+    #[test]
+    fn front_coding_keeps_every_path_and_sorts_as_strings_do() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // Components that share prefixes, bytes and whole characters (é is two bytes,
+        // and shares its first byte with è: a shared prefix must not split them).
+        let long = "x".repeat(200);
+        let parts = [
+            "usr",
+            "share",
+            "doc",
+            "é",
+            "è",
+            "a",
+            "ab",
+            "",
+            "\u{1F600}",
+            long.as_str(),
+        ];
+        for case in 0..300 {
+            let n = (next() % 40) as usize;
+            let paths: Vec<String> = (0..n)
+                .map(|_| {
+                    let k = 1 + (next() % 5) as usize;
+                    (0..k)
+                        .map(|_| parts[(next() % parts.len() as u64) as usize])
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+                .collect();
+            let list: FileList = paths.iter().collect();
+            assert_eq!(list.len(), paths.len());
+            assert_eq!(list.to_vec(), paths, "case {case}");
+            assert_eq!(list.first(), paths.first().cloned());
+            // The flag that spares sorting is exact: strictly ascending, bytewise.
+            assert_eq!(
+                list.sorted,
+                paths.windows(2).all(|w| w[0] < w[1]),
+                "{paths:?}"
+            );
+            let mut sorted = list.clone();
+            sorted.sort_dedup();
+            let mut want = paths.clone();
+            want.sort();
+            want.dedup();
+            assert_eq!(sorted.to_vec(), want);
+            let json = serde_json::to_string(&list).unwrap();
+            assert_eq!(json, serde_json::to_string(&paths).unwrap());
+            let back: FileList = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, list);
+            let ascending: FileList = want.iter().collect();
+            assert!(ascending.sorted);
+            let mut again = ascending.clone();
+            again.sort_dedup();
+            assert_eq!(again, ascending);
+            let mut merged = list.clone();
+            merged.merge(&sorted);
+            assert_eq!(merged.to_vec(), want);
+        }
     }
 }

@@ -216,9 +216,7 @@ fn merge_layers(sbom: &mut Sbom) {
                         kept.locations.push(l);
                     }
                 }
-                kept.files.extend(p.files);
-                kept.files.sort();
-                kept.files.dedup();
+                kept.files.merge(&p.files);
                 kept.layer = match (kept.layer, p.layer) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
@@ -282,7 +280,7 @@ fn squash(
     })
 }
 
-/// A blob read ahead by a scoped thread in 64 KiB chunks (at most 32 in flight). The
+/// A blob read ahead by a scoped thread in 256 KiB chunks (at most 8 in flight). The
 /// thread starts at the first read, so layers are opened one after another as the squash
 /// reaches them; it stops when the reader is dropped.
 struct Prefetch<'scope, 'env> {
@@ -299,7 +297,7 @@ struct Prefetch<'scope, 'env> {
 impl std::io::Read for Prefetch<'_, '_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         if self.rx.is_none() {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(32);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(8);
             // Read chunks come back for reuse instead of being freed and zeroed anew.
             let (spent, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
             self.spent = Some(spent);
@@ -314,7 +312,10 @@ impl std::io::Read for Prefetch<'_, '_> {
                 };
                 loop {
                     let mut chunk = recycled.try_recv().unwrap_or_default();
-                    chunk.resize(64 * 1024, 0);
+                    // As large as the layout store's read buffer (256 KiB), so that reads
+                    // go straight into the chunk instead of through that buffer (a copy
+                    // of every compressed byte).
+                    chunk.resize(256 * 1024, 0);
                     match blob.read(&mut chunk) {
                         Ok(0) => return,
                         Ok(n) => {
@@ -470,10 +471,12 @@ fn finish(sbom: &mut Sbom) {
     let mut owner: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
     if !evidence.is_empty() {
         for p in sbom.packages.iter().filter(|p| p.kind.is_os()) {
-            for f in p.files.iter().filter(|f| evidence.contains(f.as_str())) {
+            p.files.for_each(|f| {
                 // The last package listing a file owns it, as dpkg's last writer does.
-                owner.insert(f.as_str(), p.id.as_str());
-            }
+                if let Some(e) = evidence.get(f) {
+                    owner.insert(*e, p.id.as_str());
+                }
+            });
         }
     }
     let mut edges = Vec::new();

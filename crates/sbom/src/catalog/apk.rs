@@ -77,7 +77,7 @@ impl Cataloger for Apk {
                 for (k, v) in &rec {
                     match k {
                         'F' => dir = v.clone(),
-                        'R' => p.files.push(if dir.is_empty() {
+                        'R' => p.files.push(&if dir.is_empty() {
                             format!("/{v}")
                         } else {
                             format!("/{dir}/{v}")
@@ -87,7 +87,7 @@ impl Cataloger for Apk {
                 }
                 p.locations.push(cx.location(path));
                 // The layer that wrote the package's first file is the one that installed it.
-                if let Some(first) = p.files.first().cloned()
+                if let Some(first) = p.files.first()
                     && let Some(layer) = cx.location(first.trim_start_matches('/')).layer
                 {
                     p.layer = Some(layer);

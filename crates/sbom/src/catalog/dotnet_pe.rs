@@ -93,7 +93,7 @@ fn listed_by_deps_json(cx: &mut Cx<'_>, path: &str) -> bool {
         .collect();
     siblings.iter().any(|deps| {
         cx.read_optional(deps).is_some_and(|b| {
-            let text = String::from_utf8_lossy(&b);
+            let text = super::text(&b);
             text.contains(&format!("\"{file}\"")) || text.contains(&format!("/{file}\""))
         })
     })

@@ -59,6 +59,7 @@ impl Cataloger for Dpkg {
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
+        let mut memo = Memo::new();
         for path in found {
             let Some(text) = cx.read_text(path) else {
                 continue;
@@ -136,17 +137,21 @@ impl Cataloger for Dpkg {
                     let loc = cx.location(&list);
                     p.layer = loc.layer;
                     if let Some(b) = cx.read_optional(&list) {
-                        let text = String::from_utf8_lossy(&b);
+                        let text = super::text(&b);
                         p.files = if distroless {
                             text.lines()
                                 .filter_map(|l| l.split_whitespace().nth(1))
                                 .map(|f| format!("/{}", f.trim_start_matches('/')))
                                 .collect()
                         } else {
-                            text.lines()
+                            // Sorted as borrowed lines, so the list is encoded once, in order.
+                            let mut lines: Vec<&str> = text
+                                .lines()
                                 .filter(|l| !l.is_empty() && *l != "/.")
-                                .map(str::to_owned)
-                                .collect()
+                                .collect();
+                            lines.sort_unstable();
+                            lines.dedup();
+                            lines.into_iter().collect()
                         };
                     }
                     p.locations.push(loc);
@@ -156,7 +161,7 @@ impl Cataloger for Dpkg {
                 if cx.exists(&copyright)
                     && let Some(b) = cx.read_optional(&copyright)
                 {
-                    p.licenses = copyright_licenses(&String::from_utf8_lossy(&b));
+                    p.licenses = copyright_licenses(&super::text(&b), &mut memo);
                     p.locations.push(cx.location(&copyright));
                 }
                 p.purl = purl(cx, &p);
@@ -237,7 +242,10 @@ fn dependency_names(v: &str) -> Vec<String> {
 /// In a free-form file a `License:` line is only a licence name when it is one word
 /// (`License: GPL-2`); otherwise it begins a sentence ("License: Permission is hereby
 /// granted ..."), of which syft keeps the first word as a licence name and vouch nothing.
-fn copyright_licenses(text: &str) -> Vec<String> {
+///
+/// `memo` remembers what each licence name normalised to: an image's copyright files name
+/// the same few licences hundreds of times, and normalising parses an SPDX expression.
+fn copyright_licenses(text: &str, memo: &mut Memo) -> Vec<String> {
     // DEP-5 files start with the Format field (early drafts: Format-Specification).
     let dep5 = text
         .lines()
@@ -256,7 +264,7 @@ fn copyright_licenses(text: &str) -> Vec<String> {
     for line in text.lines() {
         let end = line.as_ptr().addr() - text.as_ptr().addr() + line.len();
         while let Some((_, name)) = refs.next_if(|(at, _)| *at < end) {
-            if let Some(e) = crate::license::normalise(name) {
+            if let Some(e) = normalise(memo, name) {
                 add(e, &mut out);
             }
         }
@@ -269,14 +277,14 @@ fn copyright_licenses(text: &str) -> Vec<String> {
         }
         // "GPL-2+ or Artistic" and "GPL-2+ with OpenSSL exception" are common; try the
         // whole value first, then each alternative on its own.
-        let whole = crate::license::normalise(v).filter(|e| !e.starts_with("LicenseRef-"));
+        let whole = normalise(memo, v).filter(|e| !e.starts_with("LicenseRef-"));
         let parts: Vec<String> = match whole {
             Some(e) => vec![e],
             None => v
                 .split([',', '|'])
                 .flat_map(|s| s.split(" or "))
                 .flat_map(|s| s.split(" and "))
-                .filter_map(|s| crate::license::normalise(s.split(" with ").next().unwrap_or(s)))
+                .filter_map(|s| normalise(memo, s.split(" with ").next().unwrap_or(s)))
                 .collect(),
         };
         for p in parts {
@@ -288,6 +296,19 @@ fn copyright_licenses(text: &str) -> Vec<String> {
     // option) any later version").
     crate::license::apply_or_later(&mut out, text);
     out
+}
+
+/// Licence names already normalised, and what they gave.
+type Memo = HashMap<String, Option<String>>;
+
+/// [`crate::license::normalise`], remembered in `memo`.
+fn normalise(memo: &mut Memo, name: &str) -> Option<String> {
+    if let Some(e) = memo.get(name) {
+        return e.clone();
+    }
+    let e = crate::license::normalise(name);
+    memo.insert(name.to_owned(), e.clone());
+    e
 }
 
 /// The licence file names in `/usr/share/common-licenses/NAME` references in a text (a
@@ -309,17 +330,18 @@ fn common_license_refs(text: &str) -> impl Iterator<Item = (usize, &str)> {
 mod tests {
     use super::*;
 
+    fn lic(text: &str) -> Vec<String> {
+        copyright_licenses(text, &mut Memo::new())
+    }
+
     #[test]
     fn or_later_from_the_grant() {
         let text = "Copyright (C) 1995-2011 Software in the Public Interest.\n\nThis program is free software; you can redistribute it and/or modify\nit under the terms of the GNU General Public License as published by\nthe Free Software Foundation; either version 2 of the License, or\n(at your option) any later version.\n\nOn Debian systems, the complete text of the GNU General\nPublic License can be found in `/usr/share/common-licenses/GPL'.\n";
-        assert_eq!(copyright_licenses(text), vec!["GPL-2.0-or-later"]);
+        assert_eq!(lic(text), vec!["GPL-2.0-or-later"]);
         let only = "under the terms of the GNU General Public License version 2 as published by the Free Software Foundation.\nSee /usr/share/common-licenses/GPL-2.\n";
-        assert_eq!(copyright_licenses(only), vec!["GPL-2.0-only"]);
+        assert_eq!(lic(only), vec!["GPL-2.0-only"]);
         let lesser = "the GNU Lesser General Public License as published by the Free Software Foundation; either version 2.1 of the License, or (at your option) any later version. /usr/share/common-licenses/LGPL-2.1 and /usr/share/common-licenses/GPL-2\n";
-        assert_eq!(
-            copyright_licenses(lesser),
-            vec!["LGPL-2.1-or-later", "GPL-2.0-only"]
-        );
+        assert_eq!(lic(lesser), vec!["LGPL-2.1-or-later", "GPL-2.0-only"]);
     }
 
     #[test]
@@ -333,20 +355,14 @@ mod tests {
     #[test]
     fn copyright() {
         let t = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n\nFiles: x\nLicense: BSD-3-clause or Expat\n text\n";
-        assert_eq!(
-            copyright_licenses(t),
-            vec!["GPL-2.0-or-later", "BSD-3-Clause", "MIT"]
-        );
+        assert_eq!(lic(t), vec!["GPL-2.0-or-later", "BSD-3-Clause", "MIT"]);
         // Free-form (no Format: line): the licence texts it points at.
         let free = "This is Debian's prepackaged version of GNU cpp.\n\nOn Debian systems, the \
                     complete text of the GNU General Public License can be found in \
                     `/usr/share/common-licenses/GPL-3', and the LGPL in\n\
                     /usr/share/common-licenses/LGPL-2.1.\nSee /usr/share/common-licenses/GPL-3 again.\n";
-        assert_eq!(
-            copyright_licenses(free),
-            vec!["GPL-3.0-only", "LGPL-2.1-only"]
-        );
-        assert!(copyright_licenses("no licence here\n").is_empty());
+        assert_eq!(lic(free), vec!["GPL-3.0-only", "LGPL-2.1-only"]);
+        assert!(lic("no licence here\n").is_empty());
         assert_eq!(
             common_license_refs("/usr/share/common-licenses/ and /usr/share/common-licenses/BSD.")
                 .collect::<Vec<_>>(),

@@ -318,28 +318,25 @@ pub(crate) fn version_from_contents<R: std::io::Read>(mut r: R) -> Option<String
         }
         // Only positions whose match cannot run past the buffer are decided now.
         let decided = if eof { have } else { have.saturating_sub(KEEP) };
-        for i in 0..decided {
-            let b = buf[i];
-            if b != 0 && b < 0x80 {
-                continue;
-            }
-            let j = i + 1;
-            // Cheap test first: a version starts with `v` or a digit (most bytes of a
-            // binary are NULs, and this loop sees every one).
-            let starts = |k: usize| k < have && (buf[k] == b'v' || buf[k].is_ascii_digit());
-            if !(starts(j) || (starts(j + 2) && buf.get(j + 1) == Some(&b'L'))) {
-                continue;
-            }
-            if buf.get(j + 1) == Some(&b'L')
-                && j + 2 <= have
-                && let Some(v) = semver_then_nul(&buf[j + 2..have])
-            {
-                return Some(v);
-            }
-            if j <= have
-                && let Some(v) = semver_then_nul(&buf[j..have])
-            {
-                return Some(v);
+        let mut i = 0;
+        while i < decided {
+            // 64 positions at a time, without a branch per byte: the bytes that can start
+            // a match are rare, and testing each byte in turn mispredicted on most of a
+            // binary's NULs. The candidates are then checked in order, exactly as below.
+            if i + 64 <= decided && i + 67 <= have {
+                if any_candidate(&buf[i..i + 67]) {
+                    for k in i..i + 64 {
+                        if let Some(v) = version_at(&buf[..have], k) {
+                            return Some(v);
+                        }
+                    }
+                }
+                i += 64;
+            } else {
+                if let Some(v) = version_at(&buf[..have], i) {
+                    return Some(v);
+                }
+                i += 1;
             }
         }
         if eof {
@@ -348,6 +345,55 @@ pub(crate) fn version_from_contents<R: std::io::Read>(mut r: R) -> Option<String
         buf.copy_within(decided..have, 0);
         have -= decided;
     }
+}
+
+/// Whether a byte can precede a version (NUL or not ASCII) and whether one can start it.
+fn delimits(b: u8) -> bool {
+    b == 0 || b >= 0x80
+}
+fn starts_version(b: u8) -> bool {
+    b == b'v' || b.is_ascii_digit()
+}
+
+/// Whether any of the 64 positions of `w` (67 bytes: the positions and the 3 bytes a test
+/// looks ahead) passes the cheap test of [`version_at`]. Non-short-circuit operators and
+/// an OR of bytes keep the loop free of branches, so it compiles to vector compares.
+fn any_candidate(w: &[u8]) -> bool {
+    let w: &[u8; 67] = match w.try_into() {
+        Ok(w) => w,
+        Err(_) => return true,
+    };
+    let mut any = 0u8;
+    for k in 0..64 {
+        let hit = delimits(w[k])
+            & (starts_version(w[k + 1]) | ((w[k + 2] == b'L') & starts_version(w[k + 3])));
+        any |= u8::from(hit);
+    }
+    any != 0
+}
+
+/// The version whose delimiter is at `i` of `buf` (the bytes read so far), if any.
+fn version_at(buf: &[u8], i: usize) -> Option<String> {
+    let have = buf.len();
+    if !delimits(buf[i]) {
+        return None;
+    }
+    let j = i + 1;
+    // Cheap test first: a version starts with `v` or a digit.
+    let starts = |k: usize| k < have && starts_version(buf[k]);
+    if !(starts(j) || (starts(j + 2) && buf.get(j + 1) == Some(&b'L'))) {
+        return None;
+    }
+    if buf.get(j + 1) == Some(&b'L')
+        && j + 2 <= have
+        && let Some(v) = semver_then_nul(&buf[j + 2..have])
+    {
+        return Some(v);
+    }
+    if j <= have {
+        return semver_then_nul(&buf[j..have]);
+    }
+    None
 }
 
 /// `v?D+.D+.D+[-\w]*[+\w]*` followed by NUL at the start of `b`.
@@ -574,6 +620,73 @@ mod tests {
             Some("1.2.3")
         );
         assert_eq!(version_from_contents(&b"1.2.3\x00 \x001.2\x00"[..]), None);
+    }
+
+    /// Hands out at most `max` bytes per read, so matches straddle the scanner's chunks.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = out.len().min(self.1).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// The first position, in order, whose version test passes: what the block scan must
+    /// find, wherever the reads and the 64-byte blocks cut the bytes.
+    fn first_version(data: &[u8]) -> Option<String> {
+        (0..data.len()).find_map(|i| version_at(data, i))
+    }
+
+    #[test]
+    fn block_scan_finds_the_first_version_as_a_byte_scan_does() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // Bytes that make and break versions, so partial matches abound.
+        let alphabet = b"\x00\x00\x00\xff\x80vvL1234567890..++--_xa";
+        for case in 0..400 {
+            let len = (next() % 700) as usize;
+            let data: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let want = first_version(&data);
+            let max = 1 + (next() % 97) as usize;
+            assert_eq!(
+                version_from_contents(Trickle(&data, max)),
+                want,
+                "case {case}: {data:?}"
+            );
+        }
+        // Large inputs without any '.' (so no version) but for one planted near the
+        // scanner's 1 MiB chunk edges and 64-byte block edges.
+        let filler = b"\x00\x00\xffvL12x";
+        for at in [
+            0usize,
+            63,
+            64,
+            1 << 20,
+            (1 << 20) - 256,
+            (1 << 20) - 259,
+            (1 << 20) + 61,
+            2_200_000,
+        ] {
+            let mut data: Vec<u8> = (0..2_300_000)
+                .map(|_| filler[(next() % filler.len() as u64) as usize])
+                .collect();
+            let planted = b"\x00v1.22.3-rc1\x00";
+            data[at..at + planted.len()].copy_from_slice(planted);
+            let want = first_version(&data);
+            assert_eq!(want.as_deref(), Some("v1.22.3-rc1"), "planted at {at}");
+            for max in [usize::MAX, 4096, 1000] {
+                assert_eq!(version_from_contents(Trickle(&data, max)), want, "at {at}");
+            }
+        }
     }
 
     #[test]

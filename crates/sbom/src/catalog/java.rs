@@ -118,12 +118,12 @@ fn archive<R: Read + Seek>(
             continue;
         }
         if is_manifest {
-            manifest = Some(Manifest::parse(&String::from_utf8_lossy(&buf)));
+            manifest = Some(Manifest::parse(&super::text(&buf)));
         } else if is_pom {
-            poms.push(parse_properties(&String::from_utf8_lossy(&buf)));
+            poms.push(parse_properties(&super::text(&buf)));
             pom_dirs.push(parent_dir(&name).to_owned());
         } else if let Some(key) = pom_xml {
-            let text = String::from_utf8_lossy(&buf);
+            let text = super::text(&buf);
             pom_licences.insert(key, pom_licence_names(&text));
             pom_projects.insert(parent_dir(&name).to_owned(), PomProject::parse(&text));
         } else {

@@ -127,6 +127,11 @@ pub(crate) const MAX_READ: u64 = 256 << 20;
 /// A cataloger's view of the root filesystem, and where its results go.
 pub struct Cx<'a> {
     fs: &'a Rootfs,
+    /// Every path of `fs`, sorted as [`Rootfs::entries`] yields them, when [`run`] has
+    /// collected them: [`Cx::children`] then finds a directory's entries by binary search
+    /// instead of walking the whole view (a .NET assembly or a Python distribution asks
+    /// for its directory's entries, and an image has tens of thousands of paths).
+    paths: &'a [&'a str],
     pub(crate) distro: Option<&'a Distro>,
     cataloger: &'static str,
     pub(crate) packages: Vec<Package>,
@@ -139,6 +144,7 @@ impl<'a> Cx<'a> {
     pub(crate) fn new(fs: &'a Rootfs, distro: Option<&'a Distro>) -> Self {
         Self {
             fs,
+            paths: &[],
             distro,
             cataloger: "",
             packages: Vec::new(),
@@ -271,10 +277,21 @@ impl<'a> Cx<'a> {
         } else {
             format!("{}/", dir.trim_end_matches('/'))
         };
-        self.fs
-            .entries()
-            .filter(|(p, _)| p.starts_with(&prefix) && !p[prefix.len()..].contains('/'))
-            .map(|(p, _)| p.to_owned())
+        if self.paths.is_empty() {
+            return self
+                .fs
+                .entries()
+                .filter(|(p, _)| p.starts_with(&prefix) && !p[prefix.len()..].contains('/'))
+                .map(|(p, _)| p.to_owned())
+                .collect();
+        }
+        // The paths are sorted bytewise, so everything under `prefix` is one run.
+        let start = self.paths.partition_point(|p| *p < prefix.as_str());
+        self.paths[start..]
+            .iter()
+            .take_while(|p| p.starts_with(&prefix))
+            .filter(|p| !p[prefix.len()..].contains('/'))
+            .map(|p| (*p).to_owned())
             .collect()
     }
 
@@ -320,11 +337,9 @@ impl<'a> Cx<'a> {
                 .and_then(|u| u.namespace);
             p.cpes = crate::cpe::for_package(&p, ns.as_deref());
         }
-        p.files.sort();
-        p.files.dedup();
-        // Collected from a file list of unknown length, the vector has up to twice the
-        // room it needs; on a Debian base every package's list stays alive to the end.
-        p.files.shrink_to_fit();
+        // Sorted once here, and stored in exactly the room it needs: on a Debian base every
+        // package's list stays alive to the end.
+        p.files.sort_dedup();
         p.assign_id();
         let id = p.id.clone();
         self.packages.push(p);
@@ -387,7 +402,9 @@ pub(crate) fn run(catalogers: &[&dyn Cataloger], cx: &mut Cx<'_>, only_layer: Op
     let exec_catalogers = catalogers.iter().any(|c| c.wants_executables());
     let mut found: Vec<Vec<String>> = vec![Vec::new(); catalogers.len()];
     let mut executables = Vec::new();
+    let mut paths: Vec<&str> = Vec::new();
     for (path, node) in cx.fs.entries() {
+        paths.push(path);
         if node.kind != Kind::File || only_layer.is_some_and(|l| node.layer != Some(l)) {
             continue;
         }
@@ -400,6 +417,11 @@ pub(crate) fn run(catalogers: &[&dyn Cataloger], cx: &mut Cx<'_>, only_layer: Op
         {
             executables.push(path.to_owned());
         }
+    }
+    // Bytewise order is what the binary search in `children` needs (entries() promises
+    // path order; a view sorted component by component would differ).
+    if !paths.is_sorted() {
+        paths.sort_unstable();
     }
     // Catalogers are independent of each other: each runs with a context of its own on one
     // of a few threads, and the results are merged in cataloger order, so the output does
@@ -436,6 +458,7 @@ pub(crate) fn run(catalogers: &[&dyn Cataloger], cx: &mut Cx<'_>, only_layer: Op
                         let Some((i, files)) = jobs.get(j) else { break };
                         let c = catalogers[*i];
                         let mut own = Cx::new(fs, distro);
+                        own.paths = &paths;
                         own.cataloger = c.name();
                         c.catalog(&mut own, files);
                         own.cataloger = "";
@@ -504,6 +527,23 @@ pub(crate) fn field<'p>(para: &'p [(String, String)], key: &str) -> Option<&'p s
 pub(crate) fn ends_with_ci(s: &str, suffix: &str) -> bool {
     let (s, suffix) = (s.as_bytes(), suffix.as_bytes());
     s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// `b` as text, invalid UTF-8 replaced as `String::from_utf8_lossy` does. Valid text (all
+/// but a few files) is borrowed after the standard library's validation, which checks
+/// ASCII a word at a time; the lossy decoder walks every byte (a Debian image's file lists
+/// and copyright files are tens of MB).
+pub(crate) fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
+/// Whether `s` starts with the ASCII `prefix`, ignoring ASCII case (bytes, no allocation).
+pub(crate) fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    let (s, prefix) = (s.as_bytes(), prefix.as_bytes());
+    s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 pub(crate) fn base(path: &str) -> &str {

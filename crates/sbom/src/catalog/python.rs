@@ -8,7 +8,7 @@
 //! `installed-files.txt` relative to itself. Names are normalised as PEP 503 does (runs of
 //! `-`, `_`, `.` become `-`, lower-cased), as syft does.
 
-use super::{Cataloger, Cx, Want, base, dir, ends_with_ci};
+use super::{Cataloger, Cx, Want, base, dir, ends_with_ci, starts_with_ci};
 use crate::model::{Package, PackageType, Supplier};
 
 /// The cataloger.
@@ -39,9 +39,9 @@ impl Cataloger for Python {
         }
         // Licence texts, to tell which BSD licence a bare "BSD" means: beside the metadata,
         // or under `licenses/` (PEP 639).
-        let upper = b.to_ascii_uppercase();
+        // Called for every path of the image: compared in place, no upper-cased copy.
         if ((d_lower_dist || d_lower_egg)
-            && (upper.starts_with("LICEN") || upper.starts_with("COPYING")))
+            && (starts_with_ci(b, "LICEN") || starts_with_ci(b, "COPYING")))
             || (ends_with_ci(dir(d), "dist-info") && d.ends_with("/licenses"))
         {
             return Want::Read;
@@ -99,7 +99,7 @@ impl Cataloger for Python {
                     && let Some(b) = cx.read_optional(&record)
                 {
                     let site = dir(&meta_dir);
-                    p.files = String::from_utf8_lossy(&b)
+                    p.files = super::text(&b)
                         .lines()
                         .filter_map(csv_first)
                         .map(|f| join_clean(site, &f))
@@ -111,7 +111,7 @@ impl Cataloger for Python {
                 if cx.exists(&list)
                     && let Some(b) = cx.read_optional(&list)
                 {
-                    p.files = String::from_utf8_lossy(&b)
+                    p.files = super::text(&b)
                         .lines()
                         .filter(|l| !l.is_empty())
                         .map(|f| join_clean(&meta_dir, f))
@@ -249,8 +249,8 @@ fn resolve_bsd(
         })
         .collect();
     files.extend(cx.children(meta_dir).into_iter().filter(|c| {
-        let b = base(c).to_ascii_uppercase();
-        b.starts_with("LICEN") || b.starts_with("COPYING")
+        let b = base(c);
+        starts_with_ci(b, "LICEN") || starts_with_ci(b, "COPYING")
     }));
     let Some(text) = files
         .iter()

@@ -94,7 +94,7 @@ fn artifact(p: &Package, sbom: &Sbom) -> Value {
             "architecture": p.arch.as_deref().unwrap_or(""),
             "maintainer": p.supplier.as_ref().map_or("", Supplier::name),
             "installedSize": 0,
-            "files": p.files.iter().map(|f| json!({ "path": f })).collect::<Vec<_>>(),
+            "files": p.files.to_vec().into_iter().map(|f| json!({ "path": f })).collect::<Vec<_>>(),
         });
     }
     o
