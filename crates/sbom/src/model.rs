@@ -481,7 +481,7 @@ impl FileList {
     }
 
     /// Adds `other`'s paths, then sorts and deduplicates.
-    pub fn merge(&mut self, other: &FileList) {
+    pub fn merge(&mut self, other: &Self) {
         let mut all = self.to_vec();
         all.extend(other.to_vec());
         all.sort_unstable();
@@ -520,7 +520,7 @@ fn read_leb128(data: &[u8], pos: &mut usize) -> usize {
 
 impl<S: AsRef<str>> FromIterator<S> for FileList {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        let mut list = FileList::default();
+        let mut list = Self::default();
         for p in iter {
             list.push(p.as_ref());
         }
