@@ -155,7 +155,7 @@ fn vouch_log(bodies: &Arc<Vec<Vec<u8>>>, clients: usize, threads: usize) -> anyh
     let batches = log.metrics().batches.load(Ordering::Relaxed).max(1);
     println!(
         "  (vouch: {:.1} entries and {:.1} ms per batch transaction: tile files, their \
-         directories and .state made durable; the checkpoint's rename and fsync follow)",
+         directories, .state and checkpoint made durable)",
         bodies.len() as f64 / batches as f64,
         log.metrics().batch_micros.load(Ordering::Relaxed) as f64 / batches as f64 / 1e3
     );
