@@ -1,6 +1,13 @@
 //! SQLite storage: one file in WAL mode, `synchronous = FULL` (a commit is on disk before the
 //! append is acknowledged), one writer connection and a pool of readers (WAL readers never
 //! block the writer).
+//!
+//! WAL checkpoints (copying committed pages into the database file, and its fsync) run on a
+//! thread of their own every 200 ms in `PASSIVE` mode, which never blocks the
+//! writer or the readers, instead of in the committing connection: SQLite's automatic
+//! checkpoint would add that copy and fsync to one of the sequencer's append batches every
+//! thousand pages. The writer keeps a large automatic checkpoint as a bound on the WAL should
+//! that thread fall behind.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -40,11 +47,20 @@ CREATE TABLE IF NOT EXISTS tlog_index (
 ) WITHOUT ROWID;
 ";
 
+/// How often the checkpoint thread checkpoints the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// WAL pages after which the writer checkpoints itself (SQLite's default is 1000), should the
+/// checkpoint thread fall behind.
+const WRITER_AUTOCHECKPOINT_PAGES: u32 = 16_000;
+
 /// The log in one SQLite file.
 pub struct SqliteStorage {
     writer: Mutex<Connection>,
     readers: Pool<Connection>,
     tree_id: u64,
+    /// Dropped with the storage: ends the checkpoint thread.
+    _checkpoints: std::sync::mpsc::Sender<()>,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -98,10 +114,31 @@ impl SqliteStorage {
             }
         };
         tx.commit().map_err(Error::sqlite)?;
+        writer
+            .pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)
+            .map_err(Error::sqlite)?;
+        let checkpointer = connect(&path)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("tlog-checkpoint".into())
+            .spawn(move || {
+                // Until the storage is dropped (the sender with it). A failed checkpoint (a
+                // busy database) is tried again at the next tick.
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    let _ = checkpointer.execute_batch("PRAGMA wal_checkpoint(PASSIVE);");
+                }
+            })
+            .map_err(|e| Error::Storage {
+                backend: "sqlite",
+                reason: format!("starting the checkpoint thread: {e}"),
+            })?;
         Ok(Self {
             writer: Mutex::new(writer),
             readers: Pool::new(move || connect(&path)),
             tree_id,
+            _checkpoints: stop,
         })
     }
 }
@@ -285,5 +322,54 @@ impl WriteTx for Tx<'_> {
         )
         .map_err(Error::sqlite)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Committed pages reach the database file without the writer checkpointing (its
+    /// automatic checkpoint is far off): the checkpoint thread copies them, and what it copied
+    /// reads back.
+    #[test]
+    fn the_checkpoint_thread_moves_the_wal_into_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let storage = SqliteStorage::open(&path).unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        let mut frontier = vouch_merkle::Frontier::new();
+        for _ in 0..20 {
+            let mut batch = Batch::default();
+            for _ in 0..50 {
+                let body = format!("entry {} {}", frontier.size(), "x".repeat(500)).into_bytes();
+                let leaf = vouch_merkle::leaf_hash(&body);
+                let index = frontier
+                    .append(leaf, |id, hash| batch.nodes.push((id, hash)))
+                    .unwrap();
+                batch.entries.push(StoredEntry {
+                    index,
+                    uuid: leaf,
+                    body,
+                    integrated_time: 0,
+                    set: Vec::new(),
+                });
+            }
+            let size = frontier.size();
+            storage.write(&mut |tx| tx.append(&batch, size)).unwrap();
+        }
+        // 1000 entries of ~550 bytes: well over 100 pages, far below the writer's threshold.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::fs::metadata(&path).unwrap().len() < before + 400 * 1024 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file did not grow: nothing was checkpointed"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(storage.size().unwrap(), 1000);
+        let e = storage.entry_by_index(999).unwrap().unwrap();
+        assert!(e.body.starts_with(b"entry 999 "));
     }
 }
