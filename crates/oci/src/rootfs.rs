@@ -759,11 +759,21 @@ impl Rootfs {
             } else {
                 format!("{parent}/")
             };
-            self.nodes.retain(|p, n| {
-                !(p.starts_with(&prefix)
-                    && p.len() > prefix.len()
-                    && n.layer.is_some_and(|l| l < layer))
-            });
+            // Only the directory's own run of the sorted map is visited (every path under
+            // `a/` sorts after `a/` itself), not the whole view once per marker.
+            let doomed: Vec<String> = self
+                .nodes
+                .range::<str, _>((
+                    std::ops::Bound::Excluded(prefix.as_str()),
+                    std::ops::Bound::Unbounded,
+                ))
+                .take_while(|(p, _)| p.starts_with(&prefix))
+                .filter(|(_, n)| n.layer.is_some_and(|l| l < layer))
+                .map(|(p, _)| p.clone())
+                .collect();
+            for p in doomed {
+                self.nodes.remove(&p);
+            }
             self.forget_parent();
             return Ok(());
         }

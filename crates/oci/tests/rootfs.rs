@@ -132,6 +132,29 @@ fn whiteouts_opaque_dirs_and_provenance() {
     assert_eq!(fs.read("/keep", 100).unwrap().unwrap(), b"K2");
 }
 
+/// An opaque marker hides the lower layers' entries under its directory and nothing beside
+/// it (`a-b` and `a.b` sort between `a` and `a/`), at the root too.
+#[test]
+fn opaque_markers_hide_exactly_their_directory() {
+    let l0 = tar_bytes(&[
+        E::File("a/x", b"1"),
+        E::File("a/d/y", b"2"),
+        E::File("a-b", b"3"),
+        E::File("a.b", b"4"),
+        E::File("ab/z", b"5"),
+        E::File("r/s", b"6"),
+    ]);
+    let l1 = tar_bytes(&[E::File("a/.wh..wh..opq", b""), E::File("a/new", b"7")]);
+    let fs = squash(vec![l0.clone(), l1]).unwrap();
+    assert_eq!(
+        paths(&fs),
+        vec!["a", "a-b", "a.b", "a/new", "ab", "ab/z", "r", "r/s"]
+    );
+    let l1 = tar_bytes(&[E::File("top", b"8"), E::File(".wh..wh..opq", b"")]);
+    let fs = squash(vec![l0, l1]).unwrap();
+    assert_eq!(paths(&fs), vec!["top"]);
+}
+
 #[test]
 fn whiteout_removes_whole_directory() {
     let l0 = tar_bytes(&[
