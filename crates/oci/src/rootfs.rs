@@ -1325,3 +1325,62 @@ impl Read for Inflated {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn one_layer(entries: &[(&str, &[u8])]) -> Rootfs {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, path, *data).unwrap();
+        }
+        let data = b.into_inner().unwrap();
+        let info = LayerInfo {
+            digest: Digest::sha256(&data),
+            media_type: "test".into(),
+            size: data.len() as u64,
+        };
+        Rootfs::from_layers(
+            vec![(info, Compression::None, io::Cursor::new(data))],
+            &Keep::All,
+            &Limits::default(),
+        )
+        .unwrap()
+    }
+
+    /// The store is an unnamed file nobody else can reach; should it still come back
+    /// shorter than what was appended (a full disk, a failing device), a kept content that
+    /// cannot be read back whole is an error naming the entry's path (the SBOM turns it
+    /// into a warning), never a shorter file handed on as if it were the entry (issue 18).
+    #[test]
+    fn contents_that_do_not_read_back_whole_are_errors_naming_the_path() {
+        let big = vec![7u8; 3 << 20];
+        let fs = one_layer(&[("a/small", b"small"), ("b/big", &big), ("c/after", b"end")]);
+        assert_eq!(fs.read("b/big", 4 << 20).unwrap().unwrap(), big);
+        let Some(Content::Stored(at)) = fs.get("b/big").unwrap().content else {
+            panic!("b/big not stored");
+        };
+        fs.pack.as_ref().unwrap().file.set_len(at + 1000).unwrap();
+        assert_eq!(fs.read("a/small", 10).unwrap().unwrap(), b"small");
+        for err in [
+            fs.read("b/big", 4 << 20).unwrap_err(),
+            fs.read("c/after", 10).unwrap_err(),
+            fs.open("b/big").err().unwrap(),
+        ] {
+            let text = err.to_string();
+            assert!(
+                text.contains("/b/big") || text.contains("/c/after"),
+                "names the path: {text}"
+            );
+            assert!(text.contains("read back"), "{text}");
+        }
+        let out = tempfile::tempdir().unwrap();
+        let err = fs.extract(&out.path().join("root")).unwrap_err();
+        assert!(err.to_string().contains("/b/big"), "{err}");
+    }
+}
