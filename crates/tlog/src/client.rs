@@ -178,7 +178,7 @@ fn single(entry: LogEntry) -> Result<(String, LogEntryAnon)> {
 }
 
 /// The checkpoint verifier for a Rekor v1-style log key: key name = the origin's host part,
-/// key hint = SHA-256(SPKI)[:4].
+/// key hint = `SHA-256(SPKI)[:4]`.
 pub fn checkpoint_verifier(key: &VerifyingKey, origin: &str) -> Result<NoteVerifier> {
     let host = origin.split(" - ").next().unwrap_or(origin);
     Ok(NoteVerifier::from_spki_der(

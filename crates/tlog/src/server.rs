@@ -1,8 +1,8 @@
 //! The HTTP service: Rekor v1's REST API (`sigstore/rekor:openapi.yaml`) over a [`Log`].
 //!
 //! Every error is `{"code": <status>, "message": <reason>}`; bodies larger than
-//! [`Limits::max_request_bytes`] get 413, requests slower than
-//! [`Limits::request_timeout`] get 503. Storage calls run on Tokio's blocking pool.
+//! [`crate::Limits::max_request_bytes`] get 413, requests slower than
+//! [`crate::Limits::request_timeout`] get 503. Storage calls run on Tokio's blocking pool.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
