@@ -139,7 +139,14 @@ pub fn apply_or_later(exprs: &mut [String], text: &str) {
         if num.is_empty() {
             continue;
         }
-        let context = &before[before[..v].len().saturating_sub(400)..v];
+        // Up to 400 bytes before "version", starting on a character boundary: a byte
+        // offset inside a multi-byte character (a name like "Müller" in the text) made
+        // the slice panic and took the whole run down.
+        let mut from = v.saturating_sub(400);
+        while !before.is_char_boundary(from) {
+            from += 1;
+        }
+        let context = &before[from..v];
         let family = if context.contains("lesser general public")
             || context.contains("library general public")
         {
@@ -283,6 +290,23 @@ fn debian(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn or_later_context_may_start_inside_a_character() {
+        // Whatever the padding, the 400 bytes before "version" start inside one of the
+        // two-byte characters for one of the two paddings.
+        for pad in ["", "x"] {
+            let text = format!(
+                "{pad}{} GNU General Public License as published by the Free Software \
+                 Foundation; either version 2 of the License, or (at your option) any later \
+                 version.",
+                "\u{e9}".repeat(300)
+            );
+            let mut exprs = vec!["GPL-2.0-only".to_owned()];
+            super::apply_or_later(&mut exprs, &text);
+            assert_eq!(exprs, ["GPL-2.0-or-later"], "pad {pad:?}");
+        }
+    }
 
     #[test]
     fn flatten_splits_as_split_whitespace() {
