@@ -326,6 +326,13 @@ pub(crate) fn version_from_contents<R: std::io::Read>(mut r: R) -> Option<String
             if i + 64 <= decided && i + 67 <= have {
                 if any_candidate(&buf[i..i + 67]) {
                     for k in i..i + 64 {
+                        // version_at's own first test, inline: most positions fail it.
+                        if !(delimits(buf[k])
+                            && (starts_version(buf[k + 1])
+                                || (buf[k + 2] == b'L' && starts_version(buf[k + 3]))))
+                        {
+                            continue;
+                        }
                         if let Some(v) = version_at(&buf[..have], k) {
                             return Some(v);
                         }
