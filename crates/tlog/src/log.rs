@@ -276,6 +276,9 @@ impl Log {
     }
 }
 
+/// How long the sequencer sleeps between looks at the queue while it waits for a batch to fill.
+const WINDOW_SLICE: std::time::Duration = std::time::Duration::from_micros(250);
+
 struct Sequencer {
     storage: Arc<dyn Storage>,
     key: Arc<LogKey>,
@@ -295,11 +298,6 @@ impl Sequencer {
     /// (when the previous transaction showed concurrent clients and fewer are queued now)
     /// whatever arrives within the window, then integrates the lot in one transaction.
     fn run(mut self, mut rx: mpsc::Receiver<Pending>) {
-        // A timer for the window; without one the sequencer still batches what is queued.
-        let timer = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .ok();
         let mut previous_batch = 0;
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
@@ -307,24 +305,19 @@ impl Sequencer {
             // Wait only while fewer appends are pending than the last transaction took: under
             // saturation the queue refills during each commit and waiting would only add latency.
             let want = previous_batch.min(self.max_batch);
-            if let Some(timer) = &timer
-                && previous_batch > 1
-                && batch.len() < want
-                && !self.window.is_zero()
-            {
-                let deadline = tokio::time::Instant::now() + self.window;
-                timer.block_on(async {
-                    while batch.len() < want {
-                        match tokio::time::timeout_at(deadline, rx.recv()).await {
-                            Ok(Some(p)) => {
-                                batch.push(p);
-                                self.drain(&mut rx, &mut batch);
-                            }
-                            // Window over, or every sender gone (the next recv ends the loop).
-                            Ok(None) | Err(_) => break,
-                        }
+            if previous_batch > 1 && batch.len() < want && !self.window.is_zero() {
+                // Sleep in short slices and take what arrived meanwhile, rather than waiting on
+                // the channel: a receiver waiting there is woken by every append (a futex call
+                // for the appending worker, a context switch here), dozens per batch.
+                let deadline = std::time::Instant::now() + self.window;
+                while batch.len() < want {
+                    let now = std::time::Instant::now();
+                    if now >= deadline {
+                        break;
                     }
-                });
+                    std::thread::sleep((deadline - now).min(WINDOW_SLICE));
+                    self.drain(&mut rx, &mut batch);
+                }
             }
             previous_batch = batch.len();
             self.integrate(batch);
