@@ -110,7 +110,11 @@ pub(crate) fn upload(http: &vouch_http::Client, base: &str, request: &Value) -> 
         .take(MAX_LOG_RESPONSE_BYTES)
         .read_to_end(&mut bytes)
         .map_err(|e| bad(e.to_string()))?;
-    if !(200..300).contains(&status) {
+    // Only 201 Created is an integrated entry, as in rekor-tiles' writer that sigstore-go uses
+    // (pkg/client/write/write.go: `resp.StatusCode != http.StatusCreated` is an error): a
+    // duplicate is 409 with no entry (the log's `x-log-index` names the existing one), so
+    // signing fails with the log's message rather than using an entry it did not return.
+    if status != 201 {
         // gRPC-gateway errors carry `message`; anything else is shown cut short.
         let message = serde_json::from_slice::<Value>(&bytes)
             .ok()
@@ -231,6 +235,45 @@ fn parse_entry(bytes: &[u8]) -> std::result::Result<TlogEntry, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A duplicate upload fails as sigstore-go's does: the log answers as rekor-tiles (409,
+    /// "an equivalent entry already exists ... with index N", no entry) and only 201 is an
+    /// entry (rekor-tiles pkg/client/write/write.go), so signing does not go on with an entry
+    /// the log did not return. Over HTTP, against the instance's Rekor v2 log.
+    #[test]
+    fn a_duplicate_upload_is_refused_with_the_logs_message() {
+        use sha2::{Digest as _, Sha256};
+        let dir = tempfile::tempdir().unwrap();
+        vouch_instance::Instance::init_with(
+            dir.path(),
+            &vouch_instance::InitOptions {
+                rekor_v2: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let running = vouch_instance::Instance::start(dir.path(), &Default::default()).unwrap();
+        let key = vouch_sign::SigningKey::generate(vouch_sign::KeyAlgorithm::EcdsaP256).unwrap();
+        let signature = key.sign_bytes(b"logged twice");
+        let request = hashed_rekord_request(
+            &Sha256::digest(b"logged twice"),
+            &signature,
+            V2Verifier::PublicKey(key.public_key().spki_der()),
+            "PKIX_ECDSA_P256_SHA_256",
+        );
+        let http = vouch_http::Client::new(&vouch_http::ClientConfig::default()).unwrap();
+        let base = running.log_url();
+        let first = upload(&http, base, &request).unwrap();
+        let err = upload(&http, base, &request).expect_err("a duplicate is not an entry");
+        assert!(
+            err.to_string().contains(&format!(
+                "refused (HTTP 409): an equivalent entry already exists in the transparency log \
+                 with index {}",
+                first.log_index
+            )),
+            "{err}"
+        );
+    }
 
     #[test]
     fn request_is_spelled_as_sigstore_python_sends_it() {

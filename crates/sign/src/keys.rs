@@ -439,23 +439,33 @@ impl SigningKey {
 
     /// Signs `message` with `scheme`, which must fit the key.
     pub fn sign_with(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>> {
+        use signature::RandomizedSigner as _;
         use signature::Signer as _;
-        use signature::hazmat::PrehashSigner as _;
+        use signature::hazmat::RandomizedPrehashSigner as _;
         let failed = |what: &str| Error::malformed("signature", format!("{what} signing failed"));
         let rng = aws_lc_rs::rand::SystemRandom::new();
+        // ECDSA nonces are hedged (RFC 6979 with added randomness, as Go's crypto/ecdsa and
+        // so cosign sign): signing the same bytes twice gives two signatures. Deterministic
+        // signatures would make a re-signed artifact the same log entry, which rekor-tiles
+        // refuses as a duplicate (409 AlreadyExists, `internal/server/service.go`).
+        let mut os = getrandom::SysRng;
         match (&self.inner, scheme) {
             (SigningInner::P256(k), SignatureScheme::EcdsaP256Sha256) => {
-                let sig: p256::ecdsa::Signature = k.sign(message);
+                let sig: p256::ecdsa::Signature = k
+                    .try_sign_with_rng(&mut os, message)
+                    .map_err(|_| failed("P-256"))?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
             (SigningInner::P384(k), SignatureScheme::EcdsaP384Sha256) => {
                 let sig: p384::ecdsa::Signature = k
-                    .sign_prehash(&Sha256::digest(message))
+                    .sign_prehash_with_rng(&mut os, &Sha256::digest(message))
                     .map_err(|_| failed("P-384"))?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
             (SigningInner::P384(k), SignatureScheme::EcdsaP384Sha384) => {
-                let sig: p384::ecdsa::Signature = k.sign(message);
+                let sig: p384::ecdsa::Signature = k
+                    .try_sign_with_rng(&mut os, message)
+                    .map_err(|_| failed("P-384"))?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
             (SigningInner::P521(k, _), SignatureScheme::EcdsaP521Sha512) => k
@@ -949,6 +959,20 @@ mod tests {
             let public = key.public_key();
             let sig = key.sign_with(scheme, b"artifact").expect("sign");
             public.verify("test", b"artifact", &sig).expect("verifies");
+            // ECDSA is hedged (as Go's, so cosign's): the same bytes signed again are another
+            // signature, hence another log entry, not a duplicate a Rekor v2 log refuses.
+            // RSA PKCS#1 v1.5 and Ed25519 are deterministic by definition (as in Go).
+            let again = key.sign_with(scheme, b"artifact").expect("sign");
+            public
+                .verify("test", b"artifact", &again)
+                .expect("verifies");
+            let deterministic = matches!(
+                scheme,
+                SignatureScheme::RsaPkcs1v15Sha256 { .. }
+                    | SignatureScheme::Ed25519
+                    | SignatureScheme::Ed25519ph
+            );
+            assert_eq!(sig == again, deterministic, "{scheme:?}");
             assert!(
                 public.verify("test", b"artifacT", &sig).is_err(),
                 "{scheme:?}"

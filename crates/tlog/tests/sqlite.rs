@@ -76,7 +76,7 @@ fn ed25519_log_bundles_verify_with_vouch_sign() {
     );
     vouch_tlog::verify_entry(&tlog_entry, &public).expect("the log's own client verifies");
 
-    let mut bundle = vouch_sign::sign::sign_blob(artifact, &signer).expect("sign");
+    let mut bundle = common::sign_blob(&signer, artifact);
     bundle.tlog_entries.push(tlog_entry);
     let bundle =
         Bundle::from_json(&bundle.to_json(), &vouch_sign::Limits::default()).expect("reparse");

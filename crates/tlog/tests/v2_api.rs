@@ -29,7 +29,7 @@ fn v2_key() -> LogKey {
 fn hashed_request(signer: &SigningKey, artifact: &[u8]) -> Value {
     json!({"hashedRekordRequestV002": {
         "digest": b64(&Sha256::digest(artifact)),
-        "signature": {"content": b64(&signer.sign_bytes(artifact)),
+        "signature": {"content": b64(&crate::common::signature(signer, artifact)),
                       "verifier": {"publicKey": {"rawBytes": b64(signer.public_key().spki_der())},
                                    "keyDetails": "PKIX_ECDSA_P256_SHA_256"}}}})
 }
@@ -188,22 +188,33 @@ fn exercise(storage: Box<dyn Storage>, dir: Option<&std::path::Path>) {
         expected_hashed_body(&signer, b"artifact 0", sig)
     );
 
-    // The same entry again, its digest and key in another base64 alphabet: 200, the same
-    // entry at the same index, nothing appended.
+    // The same entry again, its digest and key in another base64 alphabet: answered as
+    // rekor-tiles answers a duplicate (gRPC AlreadyExists through grpc-gateway: 409, the
+    // google.rpc.Status in protojson, the existing index in x-log-index), nothing appended.
     let mut again = request.clone();
     again["hashedRekordRequestV002"]["digest"] =
         json!(URL_SAFE_NO_PAD.encode(Sha256::digest(b"artifact 0")));
     again["hashedRekordRequestV002"]["signature"]["verifier"]["publicKey"]["rawBytes"] =
         json!(URL_SAFE_NO_PAD.encode(signer.public_key().spki_der()));
     let dup = create(&url, &again);
-    assert_eq!(dup.status, 200, "{}", String::from_utf8_lossy(&dup.body));
+    assert_eq!(dup.status, 409, "{}", String::from_utf8_lossy(&dup.body));
     assert_eq!(dup.log_index.as_deref(), Some("0"));
-    let dup = tle(&dup);
+    assert_eq!(dup.content_type.as_deref(), Some("application/json"));
     assert_eq!(
-        (dup.log_index.as_str(), &dup.canonicalized_body),
-        ("0", &first.canonicalized_body)
+        String::from_utf8(dup.body).unwrap(),
+        r#"{"code":6,"message":"an equivalent entry already exists in the transparency log with index 0","details":[]}"#
     );
-    check_entry(&dup, &trusted);
+    let head = fetch(&format!("{url}/checkpoint"));
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        SignedCheckpoint::parse(&head.body)
+            .unwrap()
+            .verify(&trusted)
+            .unwrap()
+            .size(),
+        1,
+        "a duplicate appended nothing"
+    );
 
     // dsse: every signature verified over the PAE; body with the payload hash.
     let envelope = common::envelope(&signer, b"artifact 0");

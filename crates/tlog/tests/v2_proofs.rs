@@ -21,7 +21,7 @@ fn requests(signer: &SigningKey, from: usize, n: usize) -> Vec<Canonical> {
             let artifact = format!("v2 proofs artifact {i}");
             let request = serde_json::json!({"hashedRekordRequestV002": {
                 "digest": b64(&Sha256::digest(&artifact)),
-                "signature": {"content": b64(&signer.sign_bytes(artifact.as_bytes())),
+                "signature": {"content": b64(&crate::common::signature(signer, artifact.as_bytes())),
                               "verifier": {"publicKey": {"rawBytes": spki},
                                            "keyDetails": "PKIX_ECDSA_P256_SHA_256"}}}});
             vouch_tlog::v2::canonicalize_request(

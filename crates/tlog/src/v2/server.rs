@@ -259,32 +259,37 @@ async fn create_entry(State(state): State<Arc<AppState>>, body: Body) -> ApiResu
             .await?
     };
     let (kind, version) = (canonical.kind, canonical.api_version);
-    let (status, entry, size) = match log.append(canonical).await {
+    let (entry, size) = match log.append(canonical).await {
         Ok(done) => {
             // Usual case: the proof came with the acknowledgement and the head is cached, so
             // the answer is written here, without a second trip through the blocking pool.
             if let Some(json) = integrated_entry_json(&log, &done, kind, version) {
                 return Ok(json_response(StatusCode::CREATED, json, done.entry.index));
             }
-            (StatusCode::CREATED, done.entry, done.tree_size)
+            (done.entry, done.tree_size)
         }
-        Err(Error::Duplicate { index, .. }) => {
-            let log = Arc::clone(&log);
-            let (entry, size) = blocking(move || {
-                let size = log.storage().size()?;
-                let entry = log.storage().entry_by_index(index)?.ok_or(Error::Corrupt {
-                    reason: format!("duplicate's entry {index} is not stored"),
-                })?;
-                Ok((entry, size))
-            })
-            .await?;
-            (StatusCode::OK, entry, size)
-        }
+        Err(Error::Duplicate { index, .. }) => return Ok(duplicate(index)),
         Err(e) => return Err(e.into()),
     };
     let index = entry.index;
     let answer = blocking(move || transparency_log_entry(&log, &entry, size)).await?;
-    Ok(created(status, answer, index))
+    Ok(created(answer, index))
+}
+
+/// A duplicate append, answered as rekor-tiles answers it: Tessera's antispam reports the
+/// entry's index (`IsDup`), rekor-tiles returns `DuplicateError` (internal/tessera/tessera.go,
+/// message "an equivalent entry already exists in the transparency log with index N"), its
+/// service turns that into gRPC `AlreadyExists` with the index in the `x-log-index` header
+/// (internal/server/service.go), and grpc-gateway's default error handler writes HTTP 409 with
+/// the `google.rpc.Status` in protojson, `EmitUnpopulated` so `details` is `[]`
+/// (internal/server/http.go). Nothing is appended and no entry is returned: sigstore-go's
+/// writer (rekor-tiles pkg/client/write) takes anything but 201 as a failure.
+fn duplicate(index: u64) -> Response {
+    let body = format!(
+        "{{\"code\":6,\"message\":\"an equivalent entry already exists in the transparency log \
+         with index {index}\",\"details\":[]}}"
+    );
+    json_response(StatusCode::CONFLICT, body.into_bytes(), index)
 }
 
 /// An `application/json` answer with `x-log-index`, as [`created`] makes.
@@ -304,8 +309,8 @@ fn json_response(status: StatusCode, json: Vec<u8>, index: u64) -> Response {
     response
 }
 
-fn created(status: StatusCode, answer: TransparencyLogEntry, index: u64) -> Response {
-    let mut response = (status, axum::Json(answer)).into_response();
+fn created(answer: TransparencyLogEntry, index: u64) -> Response {
+    let mut response = (StatusCode::CREATED, axum::Json(answer)).into_response();
     if let Ok(v) = HeaderValue::from_str(&index.to_string()) {
         response.headers_mut().insert("x-log-index", v);
     }

@@ -23,11 +23,37 @@ pub fn key() -> SigningKey {
     SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key")
 }
 
+/// `key`'s signature over `artifact`, the same bytes each time it is asked in this process:
+/// vouch's ECDSA signatures are hedged (a new signature per call, as Go's), and the tests
+/// that resubmit an entry to see it de-duplicated need the very same request.
+pub fn signature(key: &SigningKey, artifact: &[u8]) -> Vec<u8> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static MADE: OnceLock<Mutex<HashMap<(Vec<u8>, Vec<u8>), Vec<u8>>>> = OnceLock::new();
+    let made = MADE.get_or_init(Default::default);
+    let id = (key.public_key().spki_der().to_vec(), artifact.to_vec());
+    let mut made = made.lock().expect("signatures");
+    made.entry(id)
+        .or_insert_with(|| key.sign_bytes(artifact))
+        .clone()
+}
+
+/// A blob bundle over `artifact` by `key` whose signature is [`signature`]'s, so the entry
+/// [`hashedrekord`] makes for the same artifact is this bundle's.
+pub fn sign_blob(key: &SigningKey, artifact: &[u8]) -> vouch_sign::bundle::Bundle {
+    let mut bundle = vouch_sign::sign::sign_blob(artifact, key).expect("sign");
+    match &mut bundle.content {
+        vouch_sign::bundle::Content::MessageSignature(m) => m.signature = signature(key, artifact),
+        other => panic!("a blob bundle holds a message signature: {other:?}"),
+    }
+    bundle
+}
+
 /// A hashedrekord over `artifact` signed by `key`.
 pub fn hashedrekord(key: &SigningKey, artifact: &[u8]) -> Value {
     json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
         "data": {"hash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(artifact))}},
-        "signature": {"content": b64(&key.sign_bytes(artifact)),
+        "signature": {"content": b64(&signature(key, artifact)),
                       "publicKey": {"content": b64(key.public_key().to_pem().as_bytes())}}}})
 }
 

@@ -212,7 +212,7 @@ fn bundles_verify(server: &TestServer, signer: &SigningKey) {
     let client = server.client();
 
     let artifact = b"bundled artifact";
-    let mut bundle = vouch_sign::sign::sign_blob(artifact, signer).expect("sign");
+    let mut bundle = super::sign_blob(signer, artifact);
     let (_, entry) = client
         .upload(&hashedrekord(signer, artifact))
         .expect("upload");
