@@ -861,8 +861,9 @@ fn p521_ok(spki_der: &[u8], hash: Option<HashAlgorithm>, message: &[u8], sig: &[
 }
 
 /// Ed25519ph (RFC 8032 §5.1, empty context) over the SHA-512 digest `prehash`, verified
-/// strictly as pure Ed25519 is.
-fn ed25519ph_ok(
+/// strictly as pure Ed25519 is. Public for the Rekor v2 log, which checks Ed25519ph
+/// hashedrekords over the digest alone.
+pub fn ed25519ph_ok(
     key: &ed25519_dalek::VerifyingKey,
     prehash: &[u8; 64],
     sig: &ed25519_dalek::Signature,

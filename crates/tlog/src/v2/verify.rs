@@ -48,8 +48,6 @@ use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
 use der::asn1::UintRef;
 use der::{Decode as _, Encode as _, Reader as _, SliceReader};
 use ed25519_dalek::Signature as EdSignature;
-use sha2::digest::consts::U64;
-use sha2::digest::{FixedOutput, HashMarker, Output, OutputSizeUser, Update};
 use spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 use vouch_sign::HashAlgorithm;
 
@@ -345,8 +343,7 @@ impl ClientKey {
                 let prehash = <[u8; 64]>::try_from(digest).ok();
                 let sig = EdSignature::from_slice(sig).ok();
                 prehash.zip(sig).is_some_and(|(prehash, sig)| {
-                    key.verify_prehashed_strict(Sha512Output(prehash), None, &sig)
-                        .is_ok()
+                    vouch_sign::keys::ed25519ph_ok(key, &prehash, &sig)
                 })
             }
             _ => false,
@@ -460,35 +457,6 @@ pub enum KeyError {
         /// The key sent.
         holds: KeyKind,
     },
-}
-
-/// A SHA-512 output handed to Ed25519ph as a finished hash: RFC 8032 §5.1 signs
-/// `PH(M) = SHA-512(M)`, and a hashedrekord carries only that digest, never `M`. ed25519-dalek
-/// takes the prehash as a `Digest` it finalizes; this one finalizes to the given bytes.
-#[derive(Clone)]
-struct Sha512Output([u8; 64]);
-
-impl Default for Sha512Output {
-    fn default() -> Self {
-        Self([0; 64])
-    }
-}
-
-impl HashMarker for Sha512Output {}
-
-impl OutputSizeUser for Sha512Output {
-    type OutputSize = U64;
-}
-
-impl Update for Sha512Output {
-    /// Never called: the value is built finished and only finalized.
-    fn update(&mut self, _data: &[u8]) {}
-}
-
-impl FixedOutput for Sha512Output {
-    fn finalize_into(self, out: &mut Output<Self>) {
-        out.copy_from_slice(&self.0);
-    }
 }
 
 #[cfg(test)]
