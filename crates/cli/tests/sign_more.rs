@@ -370,7 +370,10 @@ fn import_key_pair_of_openssl_keys_signs_what_openssl_verifies() {
         ]);
         assert!(Path::new(&format!("{}.key", d(rsa))).exists());
         let public = std::fs::read_to_string(format!("{}.pub", d(rsa))).unwrap();
-        assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{public}");
+        assert!(
+            public.starts_with("-----BEGIN PUBLIC KEY-----\n"),
+            "{public}"
+        );
     }
     openssl(&["genrsa", "-out", &d("rsa-small.pem"), "1024"]);
     let text = fails_with(
