@@ -705,21 +705,9 @@ mod tests {
         let mut frontier = Frontier::new();
         let mut memory = MemoryTree::new();
         for batch_len in [1usize, 2, 253, 1, 300, 7, 256, 9, 511] {
-            let mut batch = Batch::default();
-            for _ in 0..batch_len {
-                let body = format!("entry {}", frontier.size()).into_bytes();
-                let leaf = vouch_merkle::leaf_hash(&body);
-                let index = frontier
-                    .append(leaf, |id, hash| batch.nodes.push((id, hash)))
-                    .unwrap();
-                memory.push(leaf);
-                batch.entries.push(StoredEntry {
-                    index,
-                    uuid: leaf,
-                    body,
-                    integrated_time: 0,
-                    set: Vec::new(),
-                });
+            let batch = batch_of(&mut frontier, batch_len);
+            for entry in &batch.entries {
+                memory.push(entry.uuid);
             }
             let size = frontier.size();
             storage.write(&mut |tx| tx.append(&batch, size)).unwrap();
@@ -730,22 +718,7 @@ mod tests {
     }
 
     fn batch_of(frontier: &mut Frontier, n: usize) -> Batch {
-        let mut batch = Batch::default();
-        for _ in 0..n {
-            let body = format!("entry {}", frontier.size()).into_bytes();
-            let leaf = vouch_merkle::leaf_hash(&body);
-            let index = frontier
-                .append(leaf, |id, hash| batch.nodes.push((id, hash)))
-                .unwrap();
-            batch.entries.push(StoredEntry {
-                index,
-                uuid: leaf,
-                body,
-                integrated_time: 0,
-                set: Vec::new(),
-            });
-        }
-        batch
+        super::super::test_batch(frontier, n, |i| format!("entry {i}").into_bytes())
     }
 
     /// A checkpoint in the signed-note layout (origin, size, base64 root) for `frontier`.

@@ -48,6 +48,32 @@ pub struct Batch {
     pub index_keys: Vec<(String, Hash)>,
 }
 
+/// Test batches: `n` entries appended to `frontier`, the body of the entry at index `i` being
+/// `body(i)`, with the subtree hashes they complete (what the sequencer hands a backend).
+#[cfg(test)]
+pub(crate) fn test_batch(
+    frontier: &mut vouch_merkle::Frontier,
+    n: usize,
+    body: impl Fn(u64) -> Vec<u8>,
+) -> Batch {
+    let mut batch = Batch::default();
+    for _ in 0..n {
+        let body = body(frontier.size());
+        let leaf = vouch_merkle::leaf_hash(&body);
+        let index = frontier
+            .append(leaf, |id, hash| batch.nodes.push((id, hash)))
+            .expect("append");
+        batch.entries.push(StoredEntry {
+            index,
+            uuid: leaf,
+            body,
+            integrated_time: 0,
+            set: Vec::new(),
+        });
+    }
+    batch
+}
+
 /// Operations inside a write transaction that holds the log's write lock.
 pub trait WriteTx {
     /// The committed tree size.

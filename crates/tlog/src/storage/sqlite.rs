@@ -341,21 +341,9 @@ mod tests {
         let before = std::fs::metadata(&path).unwrap().len();
         let mut frontier = vouch_merkle::Frontier::new();
         for _ in 0..20 {
-            let mut batch = Batch::default();
-            for _ in 0..50 {
-                let body = format!("entry {} {}", frontier.size(), "x".repeat(500)).into_bytes();
-                let leaf = vouch_merkle::leaf_hash(&body);
-                let index = frontier
-                    .append(leaf, |id, hash| batch.nodes.push((id, hash)))
-                    .unwrap();
-                batch.entries.push(StoredEntry {
-                    index,
-                    uuid: leaf,
-                    body,
-                    integrated_time: 0,
-                    set: Vec::new(),
-                });
-            }
+            let batch = super::super::test_batch(&mut frontier, 50, |i| {
+                format!("entry {i} {}", "x".repeat(500)).into_bytes()
+            });
             let size = frontier.size();
             storage.write(&mut |tx| tx.append(&batch, size)).unwrap();
         }

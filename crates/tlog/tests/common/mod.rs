@@ -29,7 +29,9 @@ pub fn key() -> SigningKey {
 pub fn signature(key: &SigningKey, artifact: &[u8]) -> Vec<u8> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static MADE: OnceLock<Mutex<HashMap<(Vec<u8>, Vec<u8>), Vec<u8>>>> = OnceLock::new();
+    /// (SubjectPublicKeyInfo, artifact) -> signature.
+    type Made = HashMap<(Vec<u8>, Vec<u8>), Vec<u8>>;
+    static MADE: OnceLock<Mutex<Made>> = OnceLock::new();
     let made = MADE.get_or_init(Default::default);
     let id = (key.public_key().spki_der().to_vec(), artifact.to_vec());
     let mut made = made.lock().expect("signatures");
