@@ -354,20 +354,10 @@ fn p384_keys_sign_over_sha384_into_rekor_v2() {
     std::fs::write(&blob, b"signed by KMS into Rekor v2\n").unwrap();
     let v2 = crate::sign_tlog::key_signing_instance(&moto.dir.path().join("v2"), true);
     let bundle = moto.path("p384.v2.sigstore.json");
-    moto.ok(&[
-        "sign-blob",
-        &blob,
-        "--key",
-        &key,
-        "--signing-config",
-        &v2.signing_config,
-        "--trusted-root",
-        &v2.root,
-        "--bundle",
-        &bundle,
-    ]);
     crate::sign_tlog::check_p384_v2_blob(
+        |args| moto.ok(args),
         &v2,
+        &key,
         &blob,
         &bundle,
         &format!("{prefix}.pub"),

@@ -718,20 +718,10 @@ fn p384_transit_key_signs_into_rekor_v2_and_v1_over_sha384() {
     }
     let v2 = crate::sign_tlog::key_signing_instance(&dev.dir.path().join("v2"), true);
     let bundle = dev.path("p384.v2.sigstore.json");
-    dev.ok(&[
-        "sign-blob",
-        &blob,
-        "--key",
-        "hashivault://p384",
-        "--signing-config",
-        &v2.signing_config,
-        "--trusted-root",
-        &v2.root,
-        "--bundle",
-        &bundle,
-    ]);
     crate::sign_tlog::check_p384_v2_blob(
+        |args| dev.ok(args),
         &v2,
+        "hashivault://p384",
         &blob,
         &bundle,
         &dev.path("p384.pub"),

@@ -428,20 +428,10 @@ fn p384_token_key_signs_into_rekor_v2_over_sha384() {
     std::fs::write(&blob, b"signed on a token into Rekor v2\n").unwrap();
     let v2 = crate::sign_tlog::key_signing_instance(&hsm.dir.path().join("v2"), true);
     let bundle = hsm.path("p384.v2.sigstore.json");
-    hsm.ok(&[
-        "sign-blob",
-        &blob,
-        "--key",
-        &key,
-        "--signing-config",
-        &v2.signing_config,
-        "--trusted-root",
-        &v2.root,
-        "--bundle",
-        &bundle,
-    ]);
     crate::sign_tlog::check_p384_v2_blob(
+        |args| hsm.ok(args),
         &v2,
+        &key,
         &blob,
         &bundle,
         &format!("{prefix}.pub"),

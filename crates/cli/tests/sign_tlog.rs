@@ -1816,16 +1816,31 @@ pub(crate) fn key_signing_instance(dir: &Path, rekor_v2: bool) -> KeySigningInst
     }
 }
 
-/// A blob bundle signed by a P-384 key (file, KMS or token) into a Rekor v2 log: the entry
-/// names `PKIX_ECDSA_P384_SHA_384` and a SHA2_384 digest, the bundle a SHA2_384 message
-/// digest; vouch and cosign v3 verify it with `public`; both refuse it with `other_public`.
+/// `sign-blob BLOB --key KEY` by a P-384 key (file, KMS or token) into `instance`'s Rekor v2
+/// log, run by `run` (the caller's environment: token, KMS endpoint), written to `bundle`:
+/// the entry names `PKIX_ECDSA_P384_SHA_384` and a SHA2_384 digest, the bundle a SHA2_384
+/// message digest; vouch and cosign v3 verify it with `public`; both refuse `other_public`.
 pub(crate) fn check_p384_v2_blob(
+    run: impl Fn(&[&str]) -> String,
     instance: &KeySigningInstance,
+    key: &str,
     blob: &str,
     bundle: &str,
     public: &str,
     other_public: &str,
 ) {
+    run(&[
+        "sign-blob",
+        blob,
+        "--key",
+        key,
+        "--signing-config",
+        &instance.signing_config,
+        "--trusted-root",
+        &instance.root,
+        "--bundle",
+        bundle,
+    ]);
     let parsed = json(&std::fs::read_to_string(bundle).unwrap());
     let body = v2_body(&parsed);
     let spec = &body["spec"]["hashedRekordV002"];
