@@ -48,9 +48,36 @@ fn main() -> anyhow::Result<()> {
     let Some(which) = args.first() else {
         bail!("{USAGE}");
     };
-    if matches!(which.as_str(), "-h" | "--help" | "help") {
+    if matches!(which.as_str(), "-h" | "--help" | "help")
+        || args.iter().any(|a| a == "-h" || a == "--help")
+    {
         println!("{USAGE}");
         return Ok(());
+    }
+    // A misspelt flag would otherwise run the benchmark with its defaults, unnoticed.
+    const FLAGS: &[&str] = &[
+        "--appends",
+        "--backends",
+        "--bundles",
+        "--client-threads",
+        "--clients",
+        "--layers",
+        "--mb",
+        "--modes",
+        "--no-postgres",
+        "--packages",
+        "--records",
+        "--requests",
+        "--reviews",
+        "--runs",
+        "--signatures",
+        "--threads",
+    ];
+    if let Some(unknown) = args
+        .iter()
+        .find(|a| a.starts_with('-') && !FLAGS.contains(&a.as_str()))
+    {
+        bail!("unknown flag {unknown}\n{USAGE}");
     }
     let flag = |name: &str, default: u64| -> anyhow::Result<u64> {
         match args.iter().position(|a| a == name) {
