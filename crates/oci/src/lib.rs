@@ -27,6 +27,7 @@ pub mod copy;
 pub mod digest;
 mod error;
 pub mod image;
+mod inflate;
 pub mod layout;
 mod limits;
 pub mod manifest;

@@ -24,14 +24,14 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::mpsc;
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::image::ResolvedImage;
+use crate::inflate::{Inflated, spawn_inflate};
 use crate::limits::Limits;
 use crate::manifest::{Compression, descriptor_digest};
 use crate::store::ImageSource;
@@ -321,7 +321,7 @@ impl Rootfs {
                     media_type: media_type.clone(),
                 }
             })?;
-            let blob = source.blob(&digest, desc.size())?;
+            let blob = BufReader::with_capacity(128 * 1024, source.blob(&digest, desc.size())?);
             let info = LayerInfo {
                 digest,
                 media_type,
@@ -334,7 +334,7 @@ impl Rootfs {
 
     /// Squashes layers given as (compression, stream) pairs: for tests and for callers that
     /// hold layers outside any store.
-    pub fn from_layers<R: Read + Send>(
+    pub fn from_layers<R: BufRead + Send>(
         layers: Vec<(LayerInfo, Compression, R)>,
         keep: &Keep,
         limits: &Limits,
@@ -348,7 +348,7 @@ impl Rootfs {
     /// two costs overlap instead of adding up. Entries are still applied strictly in
     /// layer order, so whiteouts, hard links and symlinked parents resolve exactly as in a
     /// sequential squash, and every limit is checked on the bytes this thread reads.
-    fn squash<R: Read + Send>(
+    fn squash<R: BufRead + Send>(
         layers: impl Iterator<Item = Result<(LayerInfo, Compression, R)>>,
         keep: &Keep,
         limits: &Limits,
@@ -1200,130 +1200,6 @@ fn limit_error(layer: &str, limit: &'static str, max: u64, actual: u64) -> io::E
             actual,
         },
     )
-}
-
-/// Decompressed bytes of one layer, produced by a thread of [`spawn_inflate`].
-struct Inflated {
-    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
-    /// Spent chunks go back to the decompressor for reuse.
-    spent: mpsc::Sender<Vec<u8>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-/// Bytes per chunk handed from the decompressing thread to the applying one.
-const INFLATE_CHUNK: usize = 128 * 1024;
-/// Chunks in flight per layer: the decompressor runs at most this far (2 MiB) ahead of the
-/// tar reader, so limits checked on the reader's side (layer bytes, header allowance)
-/// still bound what a decompression bomb can make the process hold.
-const INFLATE_AHEAD: usize = 16;
-
-/// Decompresses `blob` on a scoped thread of its own. The thread stops at the end of the
-/// stream, at the first error (which the reader then returns), or as soon as the reader is
-/// dropped.
-fn spawn_inflate<'scope, R: Read + Send + 'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    blob: R,
-    compression: Compression,
-) -> Inflated {
-    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(INFLATE_AHEAD);
-    let (spent, recycled) = mpsc::channel::<Vec<u8>>();
-    scope.spawn(move || {
-        let mut decoder: Box<dyn Read + 'scope> = match compression {
-            Compression::None => Box::new(blob),
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
-                BufReader::with_capacity(128 * 1024, blob),
-            )),
-            Compression::Zstd => match zstd::stream::read::Decoder::new(blob) {
-                Ok(d) => Box::new(d),
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            },
-        };
-        loop {
-            let mut chunk = recycled.try_recv().unwrap_or_default();
-            chunk.resize(INFLATE_CHUNK, 0);
-            let mut filled = 0;
-            // Fill whole chunks: decoders return a few bytes at a time near block ends.
-            let result = loop {
-                match decoder.read(&mut chunk[filled..]) {
-                    Ok(0) => break Ok(true),
-                    Ok(n) => {
-                        filled += n;
-                        if filled == chunk.len() {
-                            break Ok(false);
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => break Err(e),
-                }
-            };
-            if filled > 0 {
-                chunk.truncate(filled);
-                if tx.send(Ok(chunk)).is_err() {
-                    return; // the reader stopped
-                }
-            }
-            match result {
-                Ok(true) => return,
-                Ok(false) => {}
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            }
-        }
-    });
-    Inflated {
-        rx,
-        spent,
-        buf: Vec::new(),
-        pos: 0,
-    }
-}
-
-impl Inflated {
-    /// Makes sure unread bytes are at hand; `false` at the end of the stream.
-    fn fill(&mut self) -> io::Result<bool> {
-        while self.pos == self.buf.len() {
-            match self.rx.recv() {
-                Ok(Ok(chunk)) => {
-                    let old = std::mem::replace(&mut self.buf, chunk);
-                    // The decompressor may have finished; then the chunk is just dropped.
-                    let _ = self.spent.send(old);
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                // The thread is done: end of the stream.
-                Err(_) => return Ok(false),
-            }
-        }
-        Ok(true)
-    }
-
-    /// Passes over up to `max` bytes without copying them; 0 at the end of the stream.
-    fn skip(&mut self, max: usize) -> io::Result<usize> {
-        if !self.fill()? {
-            return Ok(0);
-        }
-        let n = max.min(self.buf.len() - self.pos);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-impl Read for Inflated {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if !self.fill()? {
-            return Ok(0);
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

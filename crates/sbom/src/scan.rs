@@ -296,6 +296,18 @@ struct Prefetch<'scope, 'env> {
 
 impl std::io::Read for Prefetch<'_, '_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let have = std::io::BufRead::fill_buf(self)?;
+        let n = out.len().min(have.len());
+        out[..n].copy_from_slice(&have[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The chunks are the buffer: the inflater reads compressed bytes where the read thread
+/// put them, with no copy in between.
+impl std::io::BufRead for Prefetch<'_, '_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
         if self.rx.is_none() {
             let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(8);
             // Read chunks come back for reuse instead of being freed and zeroed anew.
@@ -344,13 +356,14 @@ impl std::io::Read for Prefetch<'_, '_> {
                 }
                 Some(Ok(Err(e))) => return Err(e),
                 // The sender is gone: end of the blob.
-                Some(Err(_)) | None => return Ok(0),
+                Some(Err(_)) | None => return Ok(&[]),
             }
         }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
     }
 }
 

@@ -59,135 +59,237 @@ impl Cataloger for Dpkg {
     }
 
     fn catalog(&self, cx: &mut Cx<'_>, found: &[String]) {
-        let mut memo = Memo::new();
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        catalog_with(cx, found, cores.clamp(1, 4));
+    }
+}
+
+/// Catalogs the status files `found` on up to `threads` threads.
+fn catalog_with(cx: &mut Cx<'_>, found: &[String], threads: usize) {
+    {
         for path in found {
             let Some(text) = cx.read_text(path) else {
                 continue;
             };
             let distroless = dir(path).ends_with("status.d");
-            let db_dir = if distroless {
+            let db = if distroless {
                 dir(dir(path))
             } else {
                 dir(path)
-            }
-            .to_owned();
+            };
             let paras = paragraphs(&text);
             if paras.is_empty() {
                 cx.warn(path, "no package paragraphs");
                 continue;
             }
-            let mut added: Vec<(String, String, Vec<String>)> = Vec::new(); // (id, name, depends)
-            let mut provides: HashMap<String, String> = HashMap::new();
-            for (i, para) in paras.iter().enumerate() {
-                let Some(name) = field(para, "Package") else {
-                    cx.warn(
-                        path,
-                        format!("paragraph {} has no Package field; skipped", i + 1),
-                    );
-                    continue;
-                };
-                if field(para, "Status").is_some_and(|s| s.contains("deinstall")) {
-                    continue;
-                }
-                let Some(version) = field(para, "Version") else {
-                    cx.warn(
-                        path,
-                        format!("package {name} has no Version field; skipped"),
-                    );
-                    continue;
-                };
-                if !valid_name(name) {
-                    cx.warn(
-                        path,
-                        format!("package name {name:?} is not a valid dpkg name; skipped"),
-                    );
-                    continue;
-                }
-                let mut p = Package::new(PackageType::Deb, name, version);
-                let arch = field(para, "Architecture").map(str::to_owned);
-                p.arch = arch.clone();
-                if let Some(src) = field(para, "Source") {
-                    let (sname, sver) = match src.split_once('(') {
-                        Some((n, v)) => (n.trim(), Some(v.trim_end_matches(')').trim().to_owned())),
-                        None => (src.trim(), None),
-                    };
-                    p.source = Some(SourcePackage {
-                        name: sname.to_owned(),
-                        version: sver,
-                    });
-                }
-                p.supplier = field(para, "Maintainer").and_then(Supplier::from_maintainer);
-                p.homepage = field(para, "Homepage").map(str::to_owned);
-                p.locations.push(cx.location(path));
-                // Installed files, and the layer that installed the package.
-                let list_candidates: Vec<String> = if distroless {
-                    vec![format!("{db_dir}/status.d/{name}.md5sums")]
-                } else {
-                    let mut v = Vec::new();
-                    if let Some(a) = &arch {
-                        v.push(format!("{db_dir}/info/{name}:{a}.list"));
-                    }
-                    v.push(format!("{db_dir}/info/{name}.list"));
-                    v
-                };
-                for list in list_candidates {
-                    if !cx.exists(&list) {
-                        continue;
-                    }
-                    let loc = cx.location(&list);
-                    p.layer = loc.layer;
-                    if let Some(b) = cx.read_optional(&list) {
-                        let text = super::text(&b);
-                        p.files = if distroless {
-                            text.lines()
-                                .filter_map(|l| l.split_whitespace().nth(1))
-                                .map(|f| format!("/{}", f.trim_start_matches('/')))
-                                .collect()
-                        } else {
-                            // Sorted as borrowed lines, so the list is encoded once, in order.
-                            let mut lines: Vec<&str> = text
-                                .lines()
-                                .filter(|l| !l.is_empty() && *l != "/.")
-                                .collect();
-                            lines.sort_unstable();
-                            lines.dedup();
-                            lines.into_iter().collect()
-                        };
-                    }
-                    p.locations.push(loc);
-                    break;
-                }
-                let copyright = format!("usr/share/doc/{name}/copyright");
-                if cx.exists(&copyright)
-                    && let Some(b) = cx.read_optional(&copyright)
-                {
-                    p.licenses = copyright_licenses(&super::text(&b), &mut memo);
-                    p.locations.push(cx.location(&copyright));
-                }
-                p.purl = purl(cx, &p);
-                let depends: Vec<String> = ["Depends", "Pre-Depends"]
-                    .iter()
-                    .filter_map(|k| field(para, k))
-                    .flat_map(dependency_names)
-                    .collect();
-                let provided: Vec<String> = field(para, "Provides")
-                    .map(dependency_names)
-                    .unwrap_or_default();
-                let id = cx.add(p);
-                for pr in provided {
-                    provides.entry(pr).or_insert_with(|| id.clone());
-                }
-                provides.insert(name.to_owned(), id.clone());
-                added.push((id, name.to_owned(), depends));
+            let status = Status {
+                path,
+                db,
+                distroless,
+            };
+            // Each paragraph is read on its own (its file list, its copyright file): a
+            // Debian base's few hundred packages are split into one contiguous run per
+            // core, each cataloged into a context of its own, and the runs are joined in
+            // order, so the packages, ids and warnings are those of a serial pass.
+            let threads = threads.min(paras.len().div_ceil(MIN_PER_THREAD));
+            let per = paras.len().div_ceil(threads.max(1));
+            let parts: Vec<(Cx<'_>, Vec<Added>)> = if threads <= 1 {
+                let mut own = cx.fork();
+                let added = status.packages(&mut own, &paras, 0);
+                vec![(own, added)]
+            } else {
+                let base: &Cx<'_> = cx;
+                std::thread::scope(|scope| {
+                    let workers: Vec<_> = paras
+                        .chunks(per)
+                        .enumerate()
+                        .map(|(k, run)| {
+                            let status = &status;
+                            scope.spawn(move || {
+                                let mut own = base.fork();
+                                let added = status.packages(&mut own, run, k * per);
+                                (own, added)
+                            })
+                        })
+                        .collect();
+                    workers
+                        .into_iter()
+                        .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                        .collect()
+                })
+            };
+            let mut added = Vec::with_capacity(paras.len());
+            for (own, a) in parts {
+                cx.join(own);
+                added.extend(a);
             }
-            for (id, _, depends) in &added {
-                for d in depends {
-                    if let Some(target) = provides.get(d) {
-                        cx.depends(id, target);
+            // Dependencies resolve within this database: a package's name, or a virtual
+            // name the first package providing it gives.
+            let mut provides: HashMap<&str, &str> = HashMap::new();
+            for a in &added {
+                for pr in &a.provided {
+                    provides.entry(pr).or_insert(&a.id);
+                }
+                provides.insert(&a.name, &a.id);
+            }
+            for a in &added {
+                for d in &a.depends {
+                    if let Some(target) = provides.get(d.as_str()) {
+                        cx.depends(&a.id, target);
                     }
                 }
             }
         }
+    }
+}
+
+/// Paragraphs below which a status file is not worth a second thread.
+const MIN_PER_THREAD: usize = 64;
+
+/// One status file being cataloged.
+struct Status<'p> {
+    path: &'p str,
+    /// The dpkg database directory (`var/lib/dpkg`).
+    db: &'p str,
+    /// A distroless `status.d/NAME` file, with its file list in `NAME.md5sums`.
+    distroless: bool,
+}
+
+/// A package added from one paragraph, with what its relationships need.
+struct Added {
+    id: String,
+    name: String,
+    depends: Vec<String>,
+    provided: Vec<String>,
+}
+
+impl Status<'_> {
+    /// Adds the packages of `paras` (paragraph `first` onwards of the file) to `cx`.
+    fn packages(
+        &self,
+        cx: &mut Cx<'_>,
+        paras: &[Vec<(String, String)>],
+        first: usize,
+    ) -> Vec<Added> {
+        let mut memo = Memo::new();
+        let mut added = Vec::with_capacity(paras.len());
+        for (i, para) in paras.iter().enumerate() {
+            if let Some(a) = self.package(cx, first + i, para, &mut memo) {
+                added.push(a);
+            }
+        }
+        added
+    }
+
+    fn package(
+        &self,
+        cx: &mut Cx<'_>,
+        i: usize,
+        para: &[(String, String)],
+        memo: &mut Memo,
+    ) -> Option<Added> {
+        let (path, db_dir, distroless) = (self.path, self.db, self.distroless);
+        let Some(name) = field(para, "Package") else {
+            cx.warn(
+                path,
+                format!("paragraph {} has no Package field; skipped", i + 1),
+            );
+            return None;
+        };
+        if field(para, "Status").is_some_and(|s| s.contains("deinstall")) {
+            return None;
+        }
+        let Some(version) = field(para, "Version") else {
+            cx.warn(
+                path,
+                format!("package {name} has no Version field; skipped"),
+            );
+            return None;
+        };
+        if !valid_name(name) {
+            cx.warn(
+                path,
+                format!("package name {name:?} is not a valid dpkg name; skipped"),
+            );
+            return None;
+        }
+        let mut p = Package::new(PackageType::Deb, name, version);
+        let arch = field(para, "Architecture").map(str::to_owned);
+        p.arch = arch.clone();
+        if let Some(src) = field(para, "Source") {
+            let (sname, sver) = match src.split_once('(') {
+                Some((n, v)) => (n.trim(), Some(v.trim_end_matches(')').trim().to_owned())),
+                None => (src.trim(), None),
+            };
+            p.source = Some(SourcePackage {
+                name: sname.to_owned(),
+                version: sver,
+            });
+        }
+        p.supplier = field(para, "Maintainer").and_then(Supplier::from_maintainer);
+        p.homepage = field(para, "Homepage").map(str::to_owned);
+        p.locations.push(cx.location(path));
+        // Installed files, and the layer that installed the package.
+        let list_candidates: Vec<String> = if distroless {
+            vec![format!("{db_dir}/status.d/{name}.md5sums")]
+        } else {
+            let mut v = Vec::new();
+            if let Some(a) = &arch {
+                v.push(format!("{db_dir}/info/{name}:{a}.list"));
+            }
+            v.push(format!("{db_dir}/info/{name}.list"));
+            v
+        };
+        for list in list_candidates {
+            if !cx.exists(&list) {
+                continue;
+            }
+            let loc = cx.location(&list);
+            p.layer = loc.layer;
+            if let Some(b) = cx.read_optional(&list) {
+                let text = super::text(&b);
+                p.files = if distroless {
+                    text.lines()
+                        .filter_map(|l| l.split_whitespace().nth(1))
+                        .map(|f| format!("/{}", f.trim_start_matches('/')))
+                        .collect()
+                } else {
+                    // Sorted as borrowed lines, so the list is encoded once, in order.
+                    let mut lines: Vec<&str> = text
+                        .lines()
+                        .filter(|l| !l.is_empty() && *l != "/.")
+                        .collect();
+                    lines.sort_unstable();
+                    lines.dedup();
+                    lines.into_iter().collect()
+                };
+            }
+            p.locations.push(loc);
+            break;
+        }
+        let copyright = format!("usr/share/doc/{name}/copyright");
+        if cx.exists(&copyright)
+            && let Some(b) = cx.read_optional(&copyright)
+        {
+            p.licenses = copyright_licenses(&super::text(&b), memo);
+            p.locations.push(cx.location(&copyright));
+        }
+        p.purl = purl(cx, &p);
+        let depends: Vec<String> = ["Depends", "Pre-Depends"]
+            .iter()
+            .filter_map(|k| field(para, k))
+            .flat_map(dependency_names)
+            .collect();
+        let provided: Vec<String> = field(para, "Provides")
+            .map(dependency_names)
+            .unwrap_or_default();
+        let id = cx.add(p);
+        Some(Added {
+            id,
+            name: name.to_owned(),
+            depends,
+            provided,
+        })
     }
 }
 
@@ -342,6 +444,73 @@ mod tests {
         assert_eq!(lic(only), vec!["GPL-2.0-only"]);
         let lesser = "the GNU Lesser General Public License as published by the Free Software Foundation; either version 2.1 of the License, or (at your option) any later version. /usr/share/common-licenses/LGPL-2.1 and /usr/share/common-licenses/GPL-2\n";
         assert_eq!(lic(lesser), vec!["LGPL-2.1-or-later", "GPL-2.0-only"]);
+    }
+
+    /// The packages, relationships and warnings of a status file split across threads are
+    /// those of a serial pass, in the same order: a database of 300 paragraphs with bad
+    /// ones among them, file lists, copyright files, and dependencies on names (real and
+    /// virtual) that other runs of paragraphs provide.
+    #[test]
+    fn a_split_database_catalogs_as_a_serial_one() {
+        let root = tempfile::tempdir().unwrap();
+        let db = root.path().join("var/lib/dpkg");
+        std::fs::create_dir_all(db.join("info")).unwrap();
+        let mut status = String::new();
+        for i in 0..300 {
+            let name = format!("pkg{i}");
+            let mut para = match i % 50 {
+                8 => format!("Package: Bad_{i}\n"), // an invalid name: a warning
+                9 => format!("Package: {name}\nStatus: deinstall ok config-files\n"),
+                _ => format!("Package: {name}\nStatus: install ok installed\n"),
+            };
+            if i % 50 != 7 {
+                // Without a Version: a warning.
+                para.push_str(&format!("Version: 1.{i}\n"));
+            }
+            para.push_str(&format!(
+                "Architecture: amd64\nDepends: pkg{}, virt{}\n",
+                (i * 7 + 3) % 300,
+                (i * 11) % 300
+            ));
+            if i % 3 == 0 {
+                para.push_str(&format!("Provides: virt{}\n", (i * 13) % 300));
+            }
+            status.push_str(&para);
+            status.push('\n');
+            std::fs::write(
+                db.join(format!("info/{name}.list")),
+                format!("/usr/share/{name}/b\n/.\n/usr/share/{name}/a\n"),
+            )
+            .unwrap();
+            let doc = root.path().join(format!("usr/share/doc/{name}"));
+            std::fs::create_dir_all(&doc).unwrap();
+            let licence = if i % 2 == 0 { "GPL-2" } else { "Apache-2.0" };
+            std::fs::write(
+                doc.join("copyright"),
+                format!("See /usr/share/common-licenses/{licence}.\n"),
+            )
+            .unwrap();
+        }
+        std::fs::write(db.join("status"), status).unwrap();
+        let fs = vouch_oci::Rootfs::from_dir(root.path(), &vouch_oci::Limits::default()).unwrap();
+        let run = |threads| {
+            let mut cx = Cx::new(&fs, None);
+            cx.cataloger = NAME;
+            catalog_with(&mut cx, &["var/lib/dpkg/status".to_owned()], threads);
+            (cx.packages, cx.relationships, cx.warnings)
+        };
+        let serial = run(1);
+        assert_eq!(serial.0.len(), 300 - 3 * 6, "skipped paragraphs");
+        assert_eq!(serial.2.len(), 2 * 6, "{:?}", serial.2);
+        assert!(serial.1.len() > 300, "{}", serial.1.len());
+        assert_eq!(
+            serial.0[0].files.to_vec(),
+            ["/usr/share/pkg0/a", "/usr/share/pkg0/b"]
+        );
+        assert_eq!(serial.0[1].licenses, ["Apache-2.0"]);
+        for threads in [2, 3, 4] {
+            assert!(run(threads) == serial, "{threads} threads differ from one");
+        }
     }
 
     #[test]

@@ -154,6 +154,22 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// A context over the same view for a part of this cataloger's work on another
+    /// thread; [`Cx::join`] takes its results back.
+    pub(crate) fn fork(&self) -> Self {
+        let mut own = Cx::new(self.fs, self.distro);
+        own.paths = self.paths;
+        own.cataloger = self.cataloger;
+        own
+    }
+
+    /// Appends the packages, relationships and warnings of a [`Cx::fork`].
+    pub(crate) fn join(&mut self, mut part: Cx<'_>) {
+        self.packages.append(&mut part.packages);
+        self.relationships.append(&mut part.relationships);
+        self.warnings.append(&mut part.warnings);
+    }
+
     /// Records a warning about `path` for the running cataloger.
     pub fn warn(&mut self, path: &str, message: impl Into<String>) {
         self.warnings.push(Warning {
@@ -475,10 +491,8 @@ pub(crate) fn run(catalogers: &[&dyn Cataloger], cx: &mut Cx<'_>, only_layer: Op
             .collect()
     });
     results.sort_by_key(|(i, _)| *i);
-    for (_, mut r) in results {
-        cx.packages.append(&mut r.packages);
-        cx.relationships.append(&mut r.relationships);
-        cx.warnings.append(&mut r.warnings);
+    for (_, r) in results {
+        cx.join(r);
     }
     cx.cataloger = "";
 }
