@@ -27,7 +27,7 @@ use anyhow::{Context, bail};
 
 const USAGE: &str = "usage: vouch-bench BENCHMARK [FLAGS]
   copy       [--mb N] [--layers N] [--runs N]   vouch image copy vs skopeo copy
-  sbom       [--runs N]                         vouch sbom vs syft: time and peak memory
+  sbom       [--runs N]                         vouch sbom vs syft: time, peak memory; decompression floor
   verify     [--bundles N]                      bundles/s in process; verify-blob vs sigstore-python
   vuln       [--packages N] [--runs N]          database import and scan times (needs ../shared)
   vuln --records N [--packages N] [--runs N]    same against N generated osv.dev-shaped records

@@ -80,6 +80,23 @@ pub(crate) fn spawn_inflate<'scope, R: BufRead + Send + 'scope>(
     }
 }
 
+/// Decompresses a whole layer blob as a squash does (the inflating thread, the checks on
+/// the reading one) and returns the number of bytes it holds: the decompression floor
+/// `vouch-bench sbom` compares a whole `vouch sbom` run against.
+pub fn decompressed_size<R: BufRead + Send>(blob: R, compression: Compression) -> io::Result<u64> {
+    std::thread::scope(|scope| {
+        let mut r = spawn_inflate(scope, blob, compression);
+        let mut total = 0u64;
+        loop {
+            let n = r.skip(usize::MAX)?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n as u64;
+        }
+    })
+}
+
 /// Why the decompressing thread stopped early.
 enum Stop {
     /// The reader was dropped: nobody wants the rest.

@@ -28,6 +28,7 @@ pub mod digest;
 mod error;
 pub mod image;
 mod inflate;
+pub use inflate::decompressed_size;
 pub mod layout;
 mod limits;
 pub mod manifest;
