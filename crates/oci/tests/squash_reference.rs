@@ -11,7 +11,7 @@
 //! non-directory in the way as containerd's apply removes and replaces). Layers are written
 //! as container tools write them: a layer's whiteouts before its other entries.
 //!
-//! Cases: 256 by default, `VOUCH_PROPTEST_CASES=N` for more.
+//! Layers are stored plain, as one gzip member or as two. Cases: 256 by default, `VOUCH_PROPTEST_CASES=N` for more.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -296,16 +296,38 @@ fn build(stack: &[Vec<Op>]) -> (Vec<Vec<u8>>, View) {
     (layers, view)
 }
 
+/// gzip members of `parts`, one after another (RFC 1952 §2.2 allows several).
+fn gzip(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in parts {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut e, p).unwrap();
+        out.extend(e.finish().unwrap());
+    }
+    out
+}
+
 fn squash(layers: Vec<Vec<u8>>) -> Rootfs {
     let layers = layers
         .into_iter()
-        .map(|data| {
-            let info = LayerInfo {
-                digest: Digest::sha256(&data),
-                media_type: "application/vnd.oci.image.layer.v1.tar".into(),
-                size: data.len() as u64,
+        .enumerate()
+        .map(|(i, data)| {
+            // Each layer is stored one of three ways, so that decompression is part of the
+            // property: a plain tar, one gzip member, or two members split inside the tar.
+            let (compression, blob) = match (i + data.len() / 512) % 3 {
+                0 => (Compression::None, data),
+                1 => (Compression::Gzip, gzip(&[&data])),
+                _ => {
+                    let (a, b) = data.split_at(data.len() / 3);
+                    (Compression::Gzip, gzip(&[a, b]))
+                }
             };
-            (info, Compression::None, Cursor::new(data))
+            let info = LayerInfo {
+                digest: Digest::sha256(&blob),
+                media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+                size: blob.len() as u64,
+            };
+            (info, compression, Cursor::new(blob))
         })
         .collect();
     Rootfs::from_layers(layers, &Keep::All, &Limits::default()).unwrap()

@@ -22,10 +22,44 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
-/// A free TCP port on 127.0.0.1 (bound, then released for the caller).
+/// A free TCP port on 127.0.0.1 (bound, then released for the caller), never handed to
+/// another test process of the same run.
+///
+/// nextest runs every test in a process of its own. A port released here is free again
+/// until the caller's server binds it, and the kernel can give it to another process's
+/// `bind(0)` in between: two docker-registry servers were then asked for one port, one
+/// failed to start, and its test talked to the other test's registry. Each port handed out
+/// is therefore reserved by a file in the temp dir, created exclusively; a reservation
+/// older than ten minutes belongs to a finished run and is taken over.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+    let dir = std::env::temp_dir().join("vouch-test-ports");
+    let _ = std::fs::create_dir_all(&dir);
+    for _ in 0..256 {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = l.local_addr().expect("local addr").port();
+        let mark = dir.join(port.to_string());
+        let stale = std::fs::metadata(&mark)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(600));
+        if stale {
+            let _ = std::fs::remove_file(&mark);
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&mark)
+        {
+            Ok(_) => return port,
+            // Reserved by another test process (or the directory is unusable: then a
+            // reservation cannot be made, and the port is used as before).
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(_) => return port,
+        }
+    }
+    panic!(
+        "no unreserved port on 127.0.0.1 in 256 tries (see {})",
+        dir.display()
+    );
 }
 
 /// The path of a required tool, or a panic saying how to install it.
@@ -129,7 +163,7 @@ impl RegistryServer {
             .stderr(log)
             .spawn()
             .expect("spawn docker-registry");
-        let server = Self {
+        let mut server = Self {
             child,
             host: format!("127.0.0.1:{port}"),
             _dir: dir,
@@ -139,9 +173,19 @@ impl RegistryServer {
         server
     }
 
-    fn wait_ready(&self) {
+    fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
+            // A registry that exited (its port taken) must not pass for ready because
+            // something else answers on that port.
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log = std::fs::read_to_string(self._dir.path().join("registry.log"))
+                    .unwrap_or_default();
+                panic!(
+                    "docker-registry on {} exited ({status}) while starting:\n{log}",
+                    self.host
+                );
+            }
             if let Ok(mut s) = TcpStream::connect(&self.host) {
                 let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: x\r\n\r\n");
                 let mut buf = [0u8; 12];
