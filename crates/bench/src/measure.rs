@@ -5,21 +5,25 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-/// Wall seconds and peak resident set size of one run.
-#[derive(Debug, Clone, Copy)]
+/// Wall seconds, CPU seconds and peak resident set size of one run.
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Sample {
     pub(crate) seconds: f64,
+    /// User + system time of every thread. On a shared machine the wall time swings with
+    /// the load; the CPU time much less, so benchmarks that compare tools report both.
+    pub(crate) cpu: f64,
     pub(crate) peak_kb: u64,
 }
 
 /// Runs `program args…` and measures it; fails if the command fails.
 ///
 /// Wall time is taken here with a monotonic clock (`/usr/bin/time`'s `%e` has 10 ms
-/// resolution, which rounds a fast command to zero); `/usr/bin/time` gives the peak RSS.
+/// resolution, which rounds a fast command to zero); `/usr/bin/time` gives the peak RSS
+/// and the CPU time.
 pub(crate) fn measure(program: &Path, args: &[String]) -> anyhow::Result<Sample> {
     let start = std::time::Instant::now();
     let out = Command::new("/usr/bin/time")
-        .args(["-f", "VOUCHBENCH %e %M"])
+        .args(["-f", "VOUCHBENCH %M %U %S"])
         .arg(program)
         .args(args)
         .output()
@@ -32,11 +36,17 @@ pub(crate) fn measure(program: &Path, args: &[String]) -> anyhow::Result<Sample>
     let line = stderr
         .lines()
         .rev()
-        .find(|l| l.starts_with("VOUCHBENCH "))
+        .find_map(|l| l.strip_prefix("VOUCHBENCH "))
         .context("no timing line")?;
-    let mut parts = line.split_whitespace().skip(2);
-    let peak_kb = parts.next().context("rss")?.parse()?;
-    Ok(Sample { seconds, peak_kb })
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let [peak, user, system] = fields[..] else {
+        bail!("unexpected timing line {line:?}");
+    };
+    Ok(Sample {
+        seconds,
+        cpu: user.parse::<f64>()? + system.parse::<f64>()?,
+        peak_kb: peak.parse()?,
+    })
 }
 
 /// The release `vouch` binary next to this benchmark binary.
@@ -52,14 +62,17 @@ pub(crate) fn vouch_binary() -> anyhow::Result<PathBuf> {
     Ok(p)
 }
 
-/// Median of the samples' times and of their memory.
+/// Medians of wall time, CPU time and memory, each taken on its own.
 pub(crate) fn median(samples: &[Sample]) -> Sample {
-    let mut t: Vec<f64> = samples.iter().map(|s| s.seconds).collect();
+    let mid = |mut x: Vec<f64>| {
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
     let mut m: Vec<u64> = samples.iter().map(|s| s.peak_kb).collect();
-    t.sort_by(f64::total_cmp);
     m.sort_unstable();
     Sample {
-        seconds: t[t.len() / 2],
+        seconds: mid(samples.iter().map(|s| s.seconds).collect()),
+        cpu: mid(samples.iter().map(|s| s.cpu).collect()),
         peak_kb: m[m.len() / 2],
     }
 }

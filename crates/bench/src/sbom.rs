@@ -31,7 +31,7 @@ use std::process::Command;
 use anyhow::Context;
 use vouch_testkit::{peer_tool, require_tool, run as run_cmd, venv_tool};
 
-use crate::measure::vouch_binary;
+use crate::measure::{Sample, measure, median, vouch_binary};
 
 /// Runs the benchmark and prints one line per image.
 pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
@@ -69,7 +69,7 @@ pub(crate) fn run(runs: u64) -> anyhow::Result<()> {
     let mut targets = Vec::new();
     for (name, layout) in [("debian", &debian), ("mixed", &mixed)] {
         let mut v = Vec::new();
-        let mut s: Vec<Vec<Run>> = vec![Vec::new(); syfts.len()];
+        let mut s: Vec<Vec<Sample>> = vec![Vec::new(); syfts.len()];
         for _ in 0..runs.max(1) {
             v.push(measure(
                 &vouch,
@@ -171,7 +171,7 @@ fn process_cpu_seconds() -> f64 {
 }
 
 /// Medians over `runs` of decompressing every blob, per decompressor.
-fn floors(blobs: &[PathBuf], runs: u64) -> anyhow::Result<Vec<(String, Run)>> {
+fn floors(blobs: &[PathBuf], runs: u64) -> anyhow::Result<Vec<(String, Sample)>> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let tools: Vec<(String, PathBuf, Vec<String>)> = vec![
         ("gzip -d".into(), require_tool("gzip"), vec!["-dc".into()]),
@@ -191,11 +191,7 @@ fn floors(blobs: &[PathBuf], runs: u64) -> anyhow::Result<Vec<(String, Run)>> {
     for (label, program, args) in tools {
         let mut samples = Vec::new();
         for _ in 0..runs.max(1) {
-            let mut total = Run {
-                seconds: 0.0,
-                cpu: 0.0,
-                peak_kb: 0,
-            };
+            let mut total = Sample::default();
             for blob in blobs {
                 // `sh -c 'exec tool … < blob > /dev/null'`: the tool itself is timed.
                 let script = format!("exec \"$0\" \"$@\" < '{}' > /dev/null", blob.display());
@@ -218,7 +214,7 @@ fn floors(blobs: &[PathBuf], runs: u64) -> anyhow::Result<Vec<(String, Run)>> {
             let file = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(blob)?);
             vouch_oci::decompressed_size(file, vouch_oci::manifest::Compression::Gzip)?;
         }
-        samples.push(Run {
+        samples.push(Sample {
             seconds: start.elapsed().as_secs_f64(),
             cpu: process_cpu_seconds() - cpu,
             peak_kb: 0,
@@ -235,63 +231,7 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// Wall seconds, CPU seconds (user + system, every thread) and peak RSS of one run. On a
-/// shared machine the wall time swings with the load; the CPU time much less, so both
-/// are reported.
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    seconds: f64,
-    cpu: f64,
-    peak_kb: u64,
-}
-
-/// Runs `program args…` under `/usr/bin/time`; fails if the command fails.
-fn measure(program: &Path, args: &[String]) -> anyhow::Result<Run> {
-    let start = std::time::Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "VOUCHBENCH %M %U %S"])
-        .arg(program)
-        .args(args)
-        .output()
-        .context("running /usr/bin/time (apt-get install time)")?;
-    // A monotonic clock: `%e` has 10 ms resolution.
-    let seconds = start.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    anyhow::ensure!(
-        out.status.success(),
-        "{} {args:?} failed:\n{stderr}",
-        program.display()
-    );
-    let line = stderr
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("VOUCHBENCH "))
-        .context("no timing line")?;
-    let f: Vec<&str> = line.split_whitespace().collect();
-    anyhow::ensure!(f.len() == 3, "timing line {line:?}");
-    Ok(Run {
-        seconds,
-        cpu: f[1].parse::<f64>()? + f[2].parse::<f64>()?,
-        peak_kb: f[0].parse()?,
-    })
-}
-
-/// Medians of wall time, CPU time and memory, each taken on its own.
-fn median(runs: &[Run]) -> Run {
-    let mid = |mut x: Vec<f64>| {
-        x.sort_by(f64::total_cmp);
-        x[x.len() / 2]
-    };
-    let mut kb: Vec<u64> = runs.iter().map(|r| r.peak_kb).collect();
-    kb.sort_unstable();
-    Run {
-        seconds: mid(runs.iter().map(|r| r.seconds).collect()),
-        cpu: mid(runs.iter().map(|r| r.cpu).collect()),
-        peak_kb: kb[kb.len() / 2],
-    }
-}
-
-fn measure_syft(syft: &Path, layout: &Path) -> anyhow::Result<Run> {
+fn measure_syft(syft: &Path, layout: &Path) -> anyhow::Result<Sample> {
     // `env` execs syft in place (so /usr/bin/time measures syft itself) with its update
     // check off: the machine has no network and the check would only add a timeout.
     let args = vec![

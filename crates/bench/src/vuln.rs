@@ -164,7 +164,7 @@ pub(crate) fn run_generated(records: usize, packages: usize, runs: u64) -> anyho
 
     let db = dir.path().join("vuln.db");
     let db_arg = format!("--db={}", db.display());
-    let (import, import_cpu) = measure_cpu(
+    let import = measure(
         &vouch,
         &[
             "db".to_owned(),
@@ -226,9 +226,9 @@ pub(crate) fn run_generated(records: usize, packages: usize, runs: u64) -> anyho
     // On a shared machine the wall time depends on the load; the CPU time does not.
     println!(
         "vuln: import CPU time (user + system, all threads): {:.2} s = {:.0} records per CPU-second; {:.2} CPUs busy on average",
-        import_cpu,
-        records as f64 / import_cpu,
-        import_cpu / import.seconds
+        import.cpu,
+        records as f64 / import.cpu,
+        import.cpu / import.seconds
     );
     println!(
         "vuln: database size {:.1} MB ({:.0} bytes/record)",
@@ -241,38 +241,4 @@ pub(crate) fn run_generated(records: usize, packages: usize, runs: u64) -> anyho
         scan.peak_kb / 1024
     );
     Ok(())
-}
-
-/// [`measure`] plus the CPU time (user + system, summed over threads) of the run, from
-/// `/usr/bin/time`'s `%U` and `%S`.
-fn measure_cpu(program: &Path, args: &[String]) -> anyhow::Result<(crate::measure::Sample, f64)> {
-    let start = std::time::Instant::now();
-    let out = std::process::Command::new("/usr/bin/time")
-        .args(["-f", "VOUCHBENCH %M %U %S"])
-        .arg(program)
-        .args(args)
-        .output()
-        .context("running /usr/bin/time (apt-get install time)")?;
-    let seconds = start.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        anyhow::bail!("{} {:?} failed:\n{stderr}", program.display(), args);
-    }
-    let line = stderr
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("VOUCHBENCH "))
-        .context("no timing line")?;
-    let fields: Vec<&str> = line.split_whitespace().skip(1).collect();
-    let [peak, user, system] = fields[..] else {
-        anyhow::bail!("unexpected timing line {line:?}");
-    };
-    let cpu = user.parse::<f64>()? + system.parse::<f64>()?;
-    Ok((
-        crate::measure::Sample {
-            seconds,
-            peak_kb: peak.parse()?,
-        },
-        cpu,
-    ))
 }
