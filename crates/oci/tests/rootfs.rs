@@ -184,6 +184,46 @@ fn compressed_layers_gzip_and_zstd() {
     assert_eq!(fs.read("z", 10).unwrap().unwrap(), b"zstd");
 }
 
+/// A gzip layer whose trailer does not match its data is refused by the squash, although
+/// the tar's end marker comes before the trailer: the squash reads every layer to its end,
+/// so the CRC-32 and size checks run on every member. A layer cut inside its trailer is
+/// refused too.
+#[test]
+fn a_gzip_layer_with_a_wrong_trailer_is_refused() {
+    let good = gzip(&tar_bytes(&[E::File("f", b"content")]));
+    let n = good.len();
+    let mut wrong_crc = good.clone();
+    wrong_crc[n - 8] ^= 0x01;
+    let mut wrong_size = good.clone();
+    wrong_size[n - 4] ^= 0x01;
+    let cut = good[..n - 2].to_vec();
+    assert!(
+        Rootfs::from_layers(
+            vec![layer(good, Compression::Gzip)],
+            &Keep::All,
+            &Limits::default()
+        )
+        .is_ok()
+    );
+    for (what, blob, want) in [
+        ("crc", wrong_crc, "CRC-32"),
+        ("size", wrong_size, "modulo 2^32"),
+        ("cut", cut, "trailer"),
+    ] {
+        let err = Rootfs::from_layers(
+            vec![layer(blob, Compression::Gzip)],
+            &Keep::All,
+            &Limits::default(),
+        )
+        .expect_err(what);
+        let chain = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
+        assert!(chain.contains(want), "{what}: {chain}");
+    }
+}
+
 #[test]
 fn parent_symlinks_resolve_inside_the_root() {
     let l0 = tar_bytes(&[
