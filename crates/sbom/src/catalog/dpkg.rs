@@ -66,77 +66,75 @@ impl Cataloger for Dpkg {
 
 /// Catalogs the status files `found` on up to `threads` threads.
 fn catalog_with(cx: &mut Cx<'_>, found: &[String], threads: usize) {
-    {
-        for path in found {
-            let Some(text) = cx.read_text(path) else {
-                continue;
-            };
-            let distroless = dir(path).ends_with("status.d");
-            let db = if distroless {
-                dir(dir(path))
-            } else {
-                dir(path)
-            };
-            let paras = paragraphs(&text);
-            if paras.is_empty() {
-                cx.warn(path, "no package paragraphs");
-                continue;
-            }
-            let status = Status {
-                path,
-                db,
-                distroless,
-            };
-            // Each paragraph is read on its own (its file list, its copyright file): a
-            // Debian base's few hundred packages are split into one contiguous run per
-            // core, each cataloged into a context of its own, and the runs are joined in
-            // order, so the packages, ids and warnings are those of a serial pass.
-            let threads = threads.min(paras.len().div_ceil(MIN_PER_THREAD));
-            let per = paras.len().div_ceil(threads.max(1));
-            let parts: Vec<(Cx<'_>, Vec<Added>)> = if threads <= 1 {
-                let mut own = cx.fork();
-                let added = status.packages(&mut own, &paras, 0);
-                vec![(own, added)]
-            } else {
-                let base: &Cx<'_> = cx;
-                std::thread::scope(|scope| {
-                    let workers: Vec<_> = paras
-                        .chunks(per)
-                        .enumerate()
-                        .map(|(k, run)| {
-                            let status = &status;
-                            scope.spawn(move || {
-                                let mut own = base.fork();
-                                let added = status.packages(&mut own, run, k * per);
-                                (own, added)
-                            })
+    for path in found {
+        let Some(text) = cx.read_text(path) else {
+            continue;
+        };
+        let distroless = dir(path).ends_with("status.d");
+        let db = if distroless {
+            dir(dir(path))
+        } else {
+            dir(path)
+        };
+        let paras = paragraphs(&text);
+        if paras.is_empty() {
+            cx.warn(path, "no package paragraphs");
+            continue;
+        }
+        let status = Status {
+            path,
+            db,
+            distroless,
+        };
+        // Each paragraph is read on its own (its file list, its copyright file): a
+        // Debian base's few hundred packages are split into one contiguous run per
+        // core, each cataloged into a context of its own, and the runs are joined in
+        // order, so the packages, ids and warnings are those of a serial pass.
+        let threads = threads.min(paras.len().div_ceil(MIN_PER_THREAD));
+        let per = paras.len().div_ceil(threads.max(1));
+        let parts: Vec<(Cx<'_>, Vec<Added>)> = if threads <= 1 {
+            let mut own = cx.fork();
+            let added = status.packages(&mut own, &paras, 0);
+            vec![(own, added)]
+        } else {
+            let base: &Cx<'_> = cx;
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = paras
+                    .chunks(per)
+                    .enumerate()
+                    .map(|(k, run)| {
+                        let status = &status;
+                        scope.spawn(move || {
+                            let mut own = base.fork();
+                            let added = status.packages(&mut own, run, k * per);
+                            (own, added)
                         })
-                        .collect();
-                    workers
-                        .into_iter()
-                        .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                        .collect()
-                })
-            };
-            let mut added = Vec::with_capacity(paras.len());
-            for (own, a) in parts {
-                cx.join(own);
-                added.extend(a);
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        let mut added = Vec::with_capacity(paras.len());
+        for (own, a) in parts {
+            cx.join(own);
+            added.extend(a);
+        }
+        // Dependencies resolve within this database: a package's name, or a virtual
+        // name the first package providing it gives.
+        let mut provides: HashMap<&str, &str> = HashMap::new();
+        for a in &added {
+            for pr in &a.provided {
+                provides.entry(pr).or_insert(&a.id);
             }
-            // Dependencies resolve within this database: a package's name, or a virtual
-            // name the first package providing it gives.
-            let mut provides: HashMap<&str, &str> = HashMap::new();
-            for a in &added {
-                for pr in &a.provided {
-                    provides.entry(pr).or_insert(&a.id);
-                }
-                provides.insert(&a.name, &a.id);
-            }
-            for a in &added {
-                for d in &a.depends {
-                    if let Some(target) = provides.get(d.as_str()) {
-                        cx.depends(&a.id, target);
-                    }
+            provides.insert(&a.name, &a.id);
+        }
+        for a in &added {
+            for d in &a.depends {
+                if let Some(target) = provides.get(d.as_str()) {
+                    cx.depends(&a.id, target);
                 }
             }
         }
